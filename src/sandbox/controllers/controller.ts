@@ -1,0 +1,43 @@
+// What every in-process controller gets and must provide. Controllers talk to
+// the store directly (not over HTTP), so the API server's request counters
+// only show what outside clients such as kubemend's informers cost.
+import type { Clock } from '../../common/clock.ts';
+import type { EventRecorder } from '../events.ts';
+import type { ImageCatalog } from '../images.ts';
+import type { LogBook } from '../logs.ts';
+import type { ObjectStore } from '../store.ts';
+
+export interface KubeletConfig {
+  /** Cap of the crash-loop back-off (default 300s); KEP-4603 lets clusters lower it. */
+  maxContainerRestartPeriodSeconds: number;
+  /** First crash-loop back-off (default 10s). */
+  initialBackoffSeconds: number;
+  /** Cap of the image-pull back-off (default 300s). */
+  maxImagePullBackoffSeconds: number;
+}
+
+export interface SandboxConfig {
+  kubelet: KubeletConfig;
+  /** How often (cluster time) node heartbeats, HPA syncs and other periodic loops run. */
+  resyncSeconds: number;
+}
+
+export const DEFAULT_CONFIG: SandboxConfig = {
+  kubelet: { maxContainerRestartPeriodSeconds: 300, initialBackoffSeconds: 10, maxImagePullBackoffSeconds: 300 },
+  resyncSeconds: 10,
+};
+
+export interface ControllerContext {
+  store: ObjectStore;
+  clock: Clock;
+  events: EventRecorder;
+  images: ImageCatalog;
+  logs: LogBook;
+  config: SandboxConfig;
+}
+
+export interface Controller {
+  readonly name: string;
+  start(ctx: ControllerContext): void;
+  stop(): void;
+}

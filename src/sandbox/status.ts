@@ -1,0 +1,67 @@
+// Errors returned to API clients as metav1.Status objects, with the code and
+// reason a real API server uses, so clients (kubectl, client-node) react the
+// same way: 409 Conflict makes kubectl retry, 410 Gone makes informers relist.
+
+export type StatusReason =
+  | 'BadRequest' | 'Unauthorized' | 'Forbidden' | 'NotFound' | 'AlreadyExists' | 'Conflict'
+  | 'Gone' | 'Expired' | 'Invalid' | 'MethodNotAllowed' | 'NotAcceptable' | 'UnsupportedMediaType'
+  | 'TooManyRequests' | 'InternalError' | 'Timeout';
+
+export interface StatusCause { reason?: string; message: string; field?: string }
+
+export interface StatusDetails { name?: string; group?: string; kind?: string; causes?: StatusCause[]; retryAfterSeconds?: number }
+
+export class ApiError extends Error {
+  readonly code: number;
+  readonly reason: StatusReason;
+  readonly details?: StatusDetails;
+
+  constructor(code: number, reason: StatusReason, message: string, details?: StatusDetails) {
+    super(message);
+    this.code = code;
+    this.reason = reason;
+    this.details = details;
+  }
+
+  toStatus(): Record<string, unknown> {
+    return {
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: this.message,
+      reason: this.reason,
+      ...(this.details ? { details: this.details } : {}),
+      code: this.code,
+    };
+  }
+
+  static badRequest(message: string, _kind?: string): ApiError {
+    return new ApiError(400, 'BadRequest', message);
+  }
+
+  /** `pods "web-1" not found` */
+  static notFound(group: string, plural: string, name: string): ApiError {
+    const res = group ? `${plural}.${group}` : plural;
+    return new ApiError(404, 'NotFound', `${res} "${name}" not found`, { name, group, kind: plural });
+  }
+
+  static alreadyExists(group: string, plural: string, name: string): ApiError {
+    const res = group ? `${plural}.${group}` : plural;
+    return new ApiError(409, 'AlreadyExists', `${res} "${name}" already exists`, { name, group, kind: plural });
+  }
+
+  static conflict(group: string, plural: string, name: string, why: string): ApiError {
+    const res = group ? `${plural}.${group}` : plural;
+    return new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${res} "${name}": ${why}`, { name, group, kind: plural });
+  }
+
+  static gone(message: string): ApiError {
+    return new ApiError(410, 'Expired', message);
+  }
+
+  static invalid(kind: string, name: string, group: string, causes: StatusCause[]): ApiError {
+    const msg = `${kind} "${name}" is invalid: ${causes.map((c) => `${c.field ? c.field + ': ' : ''}${c.message}`).join(', ')}`;
+    return new ApiError(422, 'Invalid', msg, { name, group, kind, causes });
+  }
+}
