@@ -5,6 +5,7 @@ import { ScaledClock } from '../common/clock.ts';
 import { EventRecorder } from './events.ts';
 import { createCatalog, type ImageBehaviour, type ImageCatalog } from './images.ts';
 import { LogBook } from './logs.ts';
+import { UsageBook } from './usage.ts';
 import { ObjectStore } from './store.ts';
 import type { K8sObject } from './types.ts';
 import { DEFAULT_CONFIG, type Controller, type ControllerContext, type SandboxConfig } from './controllers/controller.ts';
@@ -48,6 +49,7 @@ export class Sandbox {
   readonly events: EventRecorder;
   readonly images: ImageCatalog;
   readonly logs: LogBook;
+  readonly usage: UsageBook;
   readonly config: SandboxConfig;
   private readonly controllers: Controller[] = [];
   private server?: ApiServer;
@@ -62,6 +64,7 @@ export class Sandbox {
     this.events = new EventRecorder(this.store, this.clock);
     this.images = createCatalog(opts.images);
     this.logs = new LogBook(this.clock);
+    this.usage = new UsageBook();
     this.config = {
       ...DEFAULT_CONFIG,
       ...opts.config,
@@ -71,7 +74,7 @@ export class Sandbox {
   }
 
   get context(): ControllerContext {
-    return { store: this.store, clock: this.clock, events: this.events, images: this.images, logs: this.logs, config: this.config };
+    return { store: this.store, clock: this.clock, events: this.events, images: this.images, logs: this.logs, usage: this.usage, config: this.config };
   }
 
   /** Starts the controllers (idempotent). */

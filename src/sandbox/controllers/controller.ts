@@ -5,6 +5,7 @@ import type { Clock } from '../../common/clock.ts';
 import type { EventRecorder } from '../events.ts';
 import type { ImageCatalog } from '../images.ts';
 import type { LogBook } from '../logs.ts';
+import type { UsageBook } from '../usage.ts';
 import type { ObjectStore } from '../store.ts';
 
 export interface KubeletConfig {
@@ -33,6 +34,7 @@ export interface ControllerContext {
   events: EventRecorder;
   images: ImageCatalog;
   logs: LogBook;
+  usage: UsageBook;
   config: SandboxConfig;
 }
 
