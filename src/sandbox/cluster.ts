@@ -6,6 +6,7 @@ import { EventRecorder } from './events.ts';
 import { createCatalog, type ImageBehaviour, type ImageCatalog } from './images.ts';
 import { LogBook } from './logs.ts';
 import { UsageBook } from './usage.ts';
+import { NodeHealth } from './nodehealth.ts';
 import { ObjectStore } from './store.ts';
 import type { K8sObject } from './types.ts';
 import { DEFAULT_CONFIG, type Controller, type ControllerContext, type SandboxConfig } from './controllers/controller.ts';
@@ -50,6 +51,7 @@ export class Sandbox {
   readonly images: ImageCatalog;
   readonly logs: LogBook;
   readonly usage: UsageBook;
+  readonly nodeHealth = new NodeHealth();
   readonly config: SandboxConfig;
   private readonly controllers: Controller[] = [];
   private server?: ApiServer;
@@ -74,7 +76,7 @@ export class Sandbox {
   }
 
   get context(): ControllerContext {
-    return { store: this.store, clock: this.clock, events: this.events, images: this.images, logs: this.logs, usage: this.usage, config: this.config };
+    return { store: this.store, clock: this.clock, events: this.events, images: this.images, logs: this.logs, usage: this.usage, nodeHealth: this.nodeHealth, config: this.config };
   }
 
   /** Starts the controllers (idempotent). */

@@ -6,6 +6,7 @@ import type { EventRecorder } from '../events.ts';
 import type { ImageCatalog } from '../images.ts';
 import type { LogBook } from '../logs.ts';
 import type { UsageBook } from '../usage.ts';
+import type { NodeHealth } from '../nodehealth.ts';
 import type { ObjectStore } from '../store.ts';
 
 export interface KubeletConfig {
@@ -35,6 +36,7 @@ export interface ControllerContext {
   images: ImageCatalog;
   logs: LogBook;
   usage: UsageBook;
+  nodeHealth: NodeHealth;
   config: SandboxConfig;
 }
 
