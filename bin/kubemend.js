@@ -7,4 +7,6 @@ if (major < 24) {
     'Run it through npm (`npx kubemend …` or `npm run …`) after `npm install`, which provides Node 24.');
   process.exit(1);
 }
-await import('../src/cli/main.ts');
+const { main } = await import('../src/cli/main.ts');
+const code = await main(process.argv);
+if (code !== 0) process.exitCode = code;

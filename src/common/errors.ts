@@ -36,4 +36,6 @@ export const Errors = {
   PORT_IN_USE: { code: 'KM-SANDBOX-003', fix: 'Choose another --port, or --port 0 to let the system pick a free one.' },
   BAD_FLAG: { code: 'KM-CLI-001', fix: 'Run the command with --help to see the accepted values.' },
   KUBECONFIG_WRITE: { code: 'KM-SANDBOX-004', fix: 'Pass a writable path to --kubeconfig-out.' },
+  SCENARIO_FAILED: { code: 'KM-SANDBOX-005', fix: 'A scenario milestone was not reached in time; run it with --speed 1 and watch `kubectl get events -A -w` to see where it stalls.' },
+  CONFIG_INVALID: { code: 'KM-CONFIG-001', fix: 'Correct each field named in the message (file:line path); the formats are documented in docs/.' },
 } as const satisfies Record<string, ErrorInfo>;

@@ -1,0 +1,100 @@
+// `kubemend sandbox`: an embedded cluster kubectl can drive, optionally
+// replaying a scenario. Runs until SIGINT/SIGTERM, then exits 0.
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import type { Command } from 'commander';
+import { formatDuration } from '../common/clock.ts';
+import { KubemendError, Errors } from '../common/errors.ts';
+import { Sandbox } from '../sandbox/cluster.ts';
+import { resolveScenario, ScenarioRunner, sandboxOptionsFor, type LoadedScenario } from '../sandbox/scenarios/index.ts';
+import { parsePort, parseSpeed } from './flags.ts';
+
+export interface SandboxFlags {
+  port: number;
+  host: string;
+  kubeconfigOut?: string;
+  scenario?: string;
+  speed?: number;
+  exitWhenDone?: boolean;
+}
+
+export function registerSandbox(program: Command): void {
+  program
+    .command('sandbox')
+    .description('Start an embedded Kubernetes API server (kubectl works against it), optionally replaying a scenario')
+    .option('--port <n>', 'port to listen on (0 picks a free one)', parsePort, 0)
+    .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .option('--kubeconfig-out <path>', 'where to write the kubeconfig (default: <tmpdir>/kubemend-sandbox.kubeconfig)')
+    .option('--scenario <name|file>', 'replay a scenario: a name from scenarios/ or a path to a scenario YAML file')
+    .option('--speed <x>', 'virtual time runs x times faster than real time (default: the scenario\'s, else 1)', parseSpeed)
+    .option('--exit-when-done', 'exit when the scenario has finished (exit 1 if a milestone was missed)')
+    .action(async (flags: SandboxFlags) => {
+      await runSandbox(flags);
+    });
+}
+
+export async function runSandbox(flags: SandboxFlags, out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<void> {
+  const loaded: LoadedScenario | undefined = flags.scenario ? resolveScenario(flags.scenario) : undefined;
+  const speed = flags.speed ?? loaded?.scenario.spec.speed ?? 1;
+  const sandbox = new Sandbox(loaded ? sandboxOptionsFor(loaded.scenario, { speed }) : { speed });
+  let url: string;
+  try {
+    ({ url } = await sandbox.listen({ port: flags.port, host: flags.host }));
+  } catch (err) {
+    await sandbox.stop();
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new KubemendError(Errors.PORT_IN_USE, `port ${flags.port} on ${flags.host} is already in use`);
+    }
+    throw err;
+  }
+  const kubeconfig = resolve(flags.kubeconfigOut ?? `${tmpdir()}/kubemend-sandbox.kubeconfig`);
+  try {
+    mkdirSync(dirname(kubeconfig), { recursive: true });
+    writeFileSync(kubeconfig, sandbox.kubeconfig(), { mode: 0o600 });
+  } catch (err) {
+    await sandbox.stop();
+    throw new KubemendError(Errors.KUBECONFIG_WRITE, `cannot write kubeconfig to ${kubeconfig}: ${(err as Error).message}`);
+  }
+  out(`kubemend sandbox listening on ${url}`);
+  out(`kubeconfig: ${kubeconfig}`);
+  out(`speed: ${speed}x virtual time`);
+  out('');
+  out('Try, in another shell:');
+  out(`  export KUBECONFIG=${kubeconfig}`);
+  out('  kubectl get nodes');
+  out('  kubectl get pods -A -w');
+  out('  kubectl get events -A --field-selector type!=Normal');
+  out('');
+
+  let runner: ScenarioRunner | undefined;
+  const stamp = () => `[+${formatDuration(runner?.elapsedMs ?? 0).padStart(6)}]`;
+  if (loaded) {
+    const s = loaded.scenario;
+    out(`scenario ${s.metadata.name}: ${s.metadata.description ?? ''}`);
+    runner = new ScenarioRunner(sandbox, s, {
+      onStep: (step) => step.name && out(`${stamp()} step: ${step.name}`),
+      onMilestone: (m) => out(`${stamp()} ${m.missed ? 'late' : 'reached'}: ${m.name}${m.description ? ` — ${m.description}` : ''}`),
+      onError: (step, err) => out(`${stamp()} step failed (${step.name ?? 'unnamed'}): ${(err as Error).message}`),
+    }).start();
+    void runner.finished.then((report) => {
+      const missed = report.milestones.filter((m) => m.missed).map((m) => m.name);
+      out(`${stamp()} scenario finished: ${missed.length ? `missed ${missed.join(', ')}` : 'every milestone reached'}; the cluster keeps running (Ctrl-C to stop)`);
+      if (flags.exitWhenDone) {
+        if (missed.length) process.exitCode = 1;
+        stopSignal.resolve();
+      }
+    });
+  }
+
+  const stopSignal = Promise.withResolvers<void>();
+  const onSignal = () => stopSignal.resolve();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  await stopSignal.promise;
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  runner?.stop();
+  await sandbox.stop();
+  out('sandbox stopped');
+}

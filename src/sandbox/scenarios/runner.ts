@@ -1,0 +1,218 @@
+// Plays a scenario on a sandbox: steps at their virtual times, milestones
+// checked as the cluster changes. The same runner serves `kubemend sandbox
+// --scenario` (real time × speed) and tests (a ManualClock, as fast as the
+// CPU allows), so what a test proves is what a user sees.
+import { parse as parseCel } from '@marcbachmann/cel-js';
+import type { TimerHandle } from '../../common/clock.ts';
+import type { Sandbox, SandboxOptions } from '../cluster.ts';
+import type { K8sObject } from '../types.ts';
+import { applyPatch } from '../server/patch.ts';
+import { findKind } from './kinds.ts';
+import type { Scenario, ScenarioMilestone, ScenarioStep } from './schema.ts';
+
+export interface MilestoneResult {
+  name: string;
+  description?: string;
+  /** Virtual milliseconds after the start when it was first seen. */
+  reachedAtMs?: number;
+  byMs?: number;
+  /** Not reached by its deadline (or by the end of the scenario). */
+  missed: boolean;
+}
+
+export interface ScenarioReport {
+  name: string;
+  elapsedMs: number;
+  milestones: MilestoneResult[];
+  ok: boolean;
+}
+
+export interface RunnerHooks {
+  onStep?(step: ScenarioStep, index: number, elapsedMs: number): void;
+  onMilestone?(m: MilestoneResult): void;
+  onError?(step: ScenarioStep, err: unknown): void;
+}
+
+const PATCH_TYPES = {
+  strategic: 'application/strategic-merge-patch+json',
+  merge: 'application/merge-patch+json',
+  json: 'application/json-patch+json',
+} as const;
+
+/** Sandbox options a scenario asks for (nodes, images, kubelet tuning). */
+export function sandboxOptionsFor(s: Scenario, over: Pick<SandboxOptions, 'clock' | 'speed'> = {}): SandboxOptions {
+  return {
+    ...over,
+    nodes: s.spec.nodes?.map((n) => ({ ...n, labels: n.labels && { ...n.labels } })),
+    images: structuredClone(s.spec.images) as SandboxOptions['images'],
+    config: s.spec.kubelet ? { kubelet: { ...s.spec.kubelet } } : undefined,
+  };
+}
+
+interface CompiledMilestone {
+  spec: ScenarioMilestone;
+  storage: string;
+  check: (vars: Record<string, unknown>) => unknown;
+  result: MilestoneResult;
+}
+
+export class ScenarioRunner {
+  readonly scenario: Scenario;
+  private readonly sandbox: Sandbox;
+  private readonly hooks: RunnerHooks;
+  private readonly milestones: CompiledMilestone[];
+  private startedAt = 0;
+  private readonly cancels: (() => void)[] = [];
+  private checkQueued = false;
+  private tickHandle?: TimerHandle;
+  private stopped = false;
+  private resolveFinished!: (r: ScenarioReport) => void;
+  /** Resolves when the scenario's duration has passed. */
+  readonly finished: Promise<ScenarioReport>;
+
+  constructor(sandbox: Sandbox, scenario: Scenario, hooks: RunnerHooks = {}) {
+    this.sandbox = sandbox;
+    this.scenario = scenario;
+    this.hooks = hooks;
+    this.milestones = scenario.spec.milestones.map((m) => ({
+      spec: m,
+      storage: findKind(m.kind, m.apiVersion)!.storage,
+      check: parseCel(m.where) as (vars: Record<string, unknown>) => unknown,
+      result: { name: m.name, description: m.description, byMs: m.by, missed: false },
+    }));
+    this.finished = new Promise((r) => (this.resolveFinished = r));
+  }
+
+  get elapsedMs(): number {
+    return this.sandbox.clock.now() - this.startedAt;
+  }
+
+  start(): this {
+    const clock = this.sandbox.clock;
+    this.startedAt = clock.now();
+    this.scenario.spec.steps.forEach((step, i) => {
+      const h = clock.setTimeout(() => this.runStep(step, i), step.at);
+      this.cancels.push(() => h.cancel());
+    });
+    for (const m of this.milestones) {
+      if (m.result.byMs === undefined) continue;
+      const h = clock.setTimeout(() => this.deadline(m), m.result.byMs);
+      this.cancels.push(() => h.cancel());
+    }
+    const watched = new Set(this.milestones.map((m) => m.storage));
+    this.cancels.push(this.sandbox.store.subscribe((ev) => {
+      if (watched.has(ev.storage)) this.queueCheck();
+    }));
+    // Time alone can satisfy a milestone (an age, a pod still Pending).
+    const tick = () => {
+      if (this.stopped) return;
+      this.queueCheck();
+      this.tickHandle = clock.setTimeout(tick, 1000);
+    };
+    this.cancels.push(() => this.tickHandle?.cancel());
+    tick();
+    const end = clock.setTimeout(() => this.finish(), this.scenario.spec.duration);
+    this.cancels.push(() => end.cancel());
+    return this;
+  }
+
+  report(): ScenarioReport {
+    const milestones = this.milestones.map((m) => ({ ...m.result }));
+    return {
+      name: this.scenario.metadata.name,
+      elapsedMs: this.elapsedMs,
+      milestones,
+      ok: milestones.every((m) => m.reachedAtMs !== undefined && !m.missed),
+    };
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const c of this.cancels.splice(0)) c();
+  }
+
+  private finish(): void {
+    this.checkMilestones();
+    for (const m of this.milestones) if (m.result.reachedAtMs === undefined) m.result.missed = true;
+    this.stop();
+    this.resolveFinished(this.report());
+  }
+
+  private deadline(m: CompiledMilestone): void {
+    this.checkMilestones();
+    if (m.result.reachedAtMs === undefined) m.result.missed = true;
+  }
+
+  private queueCheck(): void {
+    if (this.checkQueued || this.stopped) return;
+    this.checkQueued = true;
+    setImmediate(() => {
+      this.checkQueued = false;
+      if (!this.stopped) this.checkMilestones();
+    });
+  }
+
+  private checkMilestones(): void {
+    const now = this.sandbox.clock.now();
+    const elapsedSeconds = (now - this.startedAt) / 1000;
+    for (const m of this.milestones) {
+      if (m.result.reachedAtMs !== undefined) continue;
+      const items = this.sandbox.store.list(m.storage, m.spec.namespace).items;
+      const hit = items.some((object) => {
+        const created = Date.parse(object.metadata.creationTimestamp ?? '');
+        try {
+          return m.check({ object, ageSeconds: (now - created) / 1000, elapsedSeconds }) === true;
+        } catch {
+          return false; // a missing field means "not yet"
+        }
+      });
+      if (hit) {
+        m.result.reachedAtMs = now - this.startedAt;
+        if (m.result.byMs !== undefined && m.result.reachedAtMs > m.result.byMs) m.result.missed = true;
+        this.hooks.onMilestone?.({ ...m.result });
+      }
+    }
+  }
+
+  private runStep(step: ScenarioStep, index: number): void {
+    if (this.stopped) return;
+    this.hooks.onStep?.(step, index, this.elapsedMs);
+    try {
+      applyStep(this.sandbox, step);
+    } catch (err) {
+      if (this.hooks.onError) this.hooks.onError(step, err);
+      else throw err;
+    }
+  }
+}
+
+export function applyStep(sb: Sandbox, step: ScenarioStep): void {
+  const store = sb.store;
+  if (step.apply) {
+    for (const m of step.apply as K8sObject[]) {
+      const t = findKind(m.kind!, m.apiVersion)!;
+      const ns = t.namespaced ? m.metadata.namespace ?? 'default' : undefined;
+      const cur = store.get(t.storage, ns, m.metadata.name!);
+      const obj = structuredClone(m) as K8sObject;
+      if (!cur) store.create(t.storage, obj);
+      else store.update(t.storage, { ...obj, metadata: { ...obj.metadata, resourceVersion: cur.metadata.resourceVersion } });
+    }
+  } else if (step.patch) {
+    const p = step.patch;
+    const t = findKind(p.kind, p.apiVersion)!;
+    const ns = t.namespaced ? p.namespace ?? 'default' : undefined;
+    const cur = store.get(t.storage, ns, p.name);
+    if (!cur) throw new Error(`scenario patch: ${p.kind} ${ns ? `${ns}/` : ''}${p.name} does not exist`);
+    store.update(t.storage, applyPatch(PATCH_TYPES[p.type], cur, p.patch));
+  } else if (step.delete) {
+    const d = step.delete;
+    const t = findKind(d.kind, d.apiVersion)!;
+    store.delete(t.storage, t.namespaced ? d.namespace ?? 'default' : undefined, d.name, { propagationPolicy: 'Background' });
+  } else if (step.images) {
+    for (const [ref, b] of Object.entries(step.images)) sb.images.set(ref, { ...b, logs: b.logs && [...b.logs], exitLogs: b.exitLogs && [...b.exitLogs] });
+  } else if (step.kubeletDown) {
+    sb.nodeHealth.markDown(step.kubeletDown.node, sb.clock.now() + step.kubeletDown.for);
+  } else if (step.compactHistory) {
+    store.compact();
+  }
+}

@@ -1,0 +1,114 @@
+// The scenario file format (documented in docs/scenarios.md). Durations are
+// strings like `90s` or `5m`; they are turned into milliseconds at load time
+// so the runner never parses anything.
+import { z } from 'zod';
+import { parseDuration } from '../../common/clock.ts';
+
+export const Duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  try {
+    return parseDuration(v);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+
+const Manifest = z.looseObject({
+  apiVersion: z.string({ error: 'apiVersion is required (e.g. apps/v1)' }),
+  kind: z.string({ error: 'kind is required (e.g. Deployment)' }),
+  metadata: z.looseObject({ name: z.string().min(1), namespace: z.string().optional() }),
+});
+
+const ObjectRef = z.strictObject({
+  kind: z.string(),
+  apiVersion: z.string().optional(),
+  namespace: z.string().optional(),
+  name: z.string(),
+});
+
+export const ImageBehaviourSchema = z.strictObject({
+  pullSeconds: z.number().nonnegative().optional(),
+  readySeconds: z.number().nonnegative().optional(),
+  neverReady: z.boolean().optional(),
+  exitAfterSeconds: z.number().nonnegative().optional(),
+  exitCode: z.number().int().min(0).max(255).optional(),
+  memoryMi: z.number().nonnegative().optional(),
+  leakMiPerMinute: z.number().nonnegative().optional(),
+  cpuMilli: z.number().nonnegative().optional(),
+  logs: z.array(z.string()).optional(),
+  exitLogs: z.array(z.string()).optional(),
+});
+
+const Step = z
+  .strictObject({
+    at: Duration,
+    /** Printed when the step runs: what happens in the story. */
+    name: z.string().optional(),
+    apply: z.array(Manifest).min(1).optional(),
+    patch: ObjectRef.extend({
+      type: z.enum(['strategic', 'merge', 'json']).default('strategic'),
+      patch: z.unknown(),
+    }).optional(),
+    delete: ObjectRef.optional(),
+    images: z.record(z.string(), ImageBehaviourSchema).optional(),
+    /** Takes a node's kubelet down (it stops posting status), as a hung or crashed kubelet would. */
+    kubeletDown: z.strictObject({ node: z.string(), for: Duration }).optional(),
+    /** Drops the API server's watch history so every watch must relist (410 Gone). */
+    compactHistory: z.literal(true).optional(),
+  })
+  .refine(
+    (s) => ['apply', 'patch', 'delete', 'images', 'kubeletDown', 'compactHistory'].filter((k) => (s as Record<string, unknown>)[k] !== undefined).length === 1,
+    { message: 'each step needs exactly one of apply, patch, delete, images, kubeletDown, compactHistory' },
+  );
+
+const Milestone = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'use lower-case letters, digits and dashes'),
+  description: z.string().optional(),
+  kind: z.string(),
+  apiVersion: z.string().optional(),
+  namespace: z.string().optional(),
+  /**
+   * CEL over `object` (each object of the kind), `ageSeconds` (its age) and
+   * `elapsedSeconds` (time since the scenario started).
+   */
+  where: z.string().min(1),
+  /** Must be reached this long after the start, or the scenario fails. */
+  by: Duration.optional(),
+});
+
+const NodeSchema = z.strictObject({
+  name: z.string(),
+  cpu: z.string().optional(),
+  memory: z.string().optional(),
+  pods: z.number().int().positive().optional(),
+  labels: z.record(z.string(), z.string()).optional(),
+  systemReservedMemory: z.string().optional(),
+});
+
+export const ScenarioSchema = z.strictObject({
+  apiVersion: z.literal('kubemend.dev/v1alpha1', { error: 'apiVersion must be kubemend.dev/v1alpha1' }),
+  kind: z.literal('Scenario', { error: 'kind must be Scenario' }),
+  metadata: z.strictObject({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'use lower-case letters, digits and dashes'),
+    description: z.string().optional(),
+  }),
+  spec: z.strictObject({
+    /** Default virtual-time speed for `kubemend sandbox --scenario` (overridden by --speed). */
+    speed: z.number().positive().default(10),
+    /** How long the story lasts; the sandbox keeps running afterwards. */
+    duration: Duration,
+    nodes: z.array(NodeSchema).min(1).optional(),
+    kubelet: z.strictObject({
+      maxContainerRestartPeriodSeconds: z.number().positive().optional(),
+      initialBackoffSeconds: z.number().positive().optional(),
+      maxImagePullBackoffSeconds: z.number().positive().optional(),
+    }).optional(),
+    images: z.record(z.string(), ImageBehaviourSchema).default({}),
+    steps: z.array(Step).min(1),
+    milestones: z.array(Milestone).default([]),
+  }),
+});
+
+export type Scenario = z.output<typeof ScenarioSchema>;
+export type ScenarioStep = Scenario['spec']['steps'][number];
+export type ScenarioMilestone = Scenario['spec']['milestones'][number];

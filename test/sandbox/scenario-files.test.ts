@@ -1,0 +1,69 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { listScenarios, resolveScenario, loadScenarioFile } from '../../src/sandbox/scenarios/index.ts';
+import { ConfigError } from '../../src/common/config.ts';
+import { KubemendError } from '../../src/common/errors.ts';
+
+const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/scenarios/${name}`, import.meta.url));
+
+function problemsOf(file: string): string[] {
+  try {
+    loadScenarioFile(file);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${err}`);
+    assert.equal(err.code, 'KM-CONFIG-001');
+    return err.problems.map((p) => `${p.line} ${p.path}: ${p.message}`);
+  }
+  assert.fail(`${file} loaded without error`);
+}
+
+test('every shipped scenario loads, and the six the sandbox promises are there', () => {
+  const names = listScenarios().map((s) => s.scenario.metadata.name);
+  for (const n of ['crashloop', 'image-pull', 'memory-cascade', 'pending', 'config-change', 'event-storm']) {
+    assert.ok(names.includes(n), `scenario ${n} is shipped`);
+  }
+});
+
+test('loaded scenarios are frozen, durations are milliseconds', () => {
+  const { scenario } = resolveScenario('crashloop');
+  assert.ok(Object.isFrozen(scenario.spec.steps[0]));
+  assert.equal(scenario.spec.steps[1].at, 60_000);
+});
+
+test('an unknown scenario name is KM-SANDBOX-001 and lists the known ones', () => {
+  assert.throws(() => resolveScenario('nope'), (e: unknown) => e instanceof KubemendError && e.code === 'KM-SANDBOX-001' && /crashloop/.test(e.message));
+});
+
+test('a bad duration names file, line and path', () => {
+  const p = problemsOf(fixture('bad-duration.yaml'));
+  assert.equal(p.length, 1);
+  assert.match(p[0], /^6 spec\.duration: invalid duration "5 minutes"/);
+});
+
+test('a step with two actions is rejected', () => {
+  const p = problemsOf(fixture('bad-two-actions.yaml'));
+  assert.match(p[0], /^8 spec\.steps\[0\]: each step needs exactly one of/);
+});
+
+test('unknown kinds and CEL that does not parse are both reported', () => {
+  const p = problemsOf(fixture('bad-kind.yaml'));
+  assert.equal(p.length, 2);
+  assert.match(p[0], /spec\.steps\[0\]\.apply\[0\]\.kind: the sandbox does not serve example\.com\/v1\/Widget/);
+  assert.match(p[1], /spec\.milestones\[0\]\.where: CEL does not parse/);
+});
+
+test('YAML syntax errors give a line', () => {
+  const p = problemsOf(fixture('bad-yaml.yaml'));
+  assert.match(p[0], /^\d+ : YAML syntax/);
+});
+
+test('an unknown field is named', () => {
+  const p = problemsOf(fixture('bad-unknown-field.yaml'));
+  assert.match(p.join('\n'), /spec: Unrecognized key: "stepz"/);
+});
+
+test('steps out of time order are rejected', () => {
+  const p = problemsOf(fixture('bad-order.yaml'));
+  assert.match(p[0], /spec\.steps\[1\]\.at: steps must be in time order/);
+});
