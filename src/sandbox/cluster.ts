@@ -34,7 +34,7 @@ export interface SandboxOptions {
   speed?: number;
   nodes?: NodeSpec[];
   images?: Record<string, ImageBehaviour>;
-  config?: Partial<SandboxConfig> & { kubelet?: Partial<SandboxConfig['kubelet']> };
+  config?: Partial<Omit<SandboxConfig, 'kubelet'>> & { kubelet?: Partial<SandboxConfig['kubelet']> };
   historyLimit?: number;
 }
 
@@ -70,7 +70,7 @@ export class Sandbox {
     this.config = {
       ...DEFAULT_CONFIG,
       ...opts.config,
-      kubelet: { ...DEFAULT_CONFIG.kubelet, ...(opts.config?.kubelet ?? {}) },
+      kubelet: { ...DEFAULT_CONFIG.kubelet, ...definedOnly(opts.config?.kubelet ?? {}) },
     };
     this.bootstrap();
   }
@@ -129,7 +129,7 @@ export class Sandbox {
   }
 
   addNode(spec: NodeSpec): K8sObject {
-    return this.store.create('nodes', buildNode(spec, this.clock.now()));
+    return this.store.create('nodes', buildNode(spec, this.clock.now(), this.store.list('nodes').items.length));
   }
 
   private bootstrap(): void {
@@ -141,13 +141,18 @@ export class Sandbox {
 }
 
 
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
 export function storageOf(o: K8sObject): string {
   const t = findByKind(o.apiVersion ?? '', o.kind ?? '');
   if (!t) throw new Error(`unknown kind ${o.apiVersion}/${o.kind}`);
   return t.storage;
 }
 
-export function buildNode(spec: NodeSpec, now: number): K8sObject {
+export function buildNode(spec: NodeSpec, now: number, index = 0): K8sObject {
+  const n = (index % 250) + 1;
   const cpu = spec.cpu ?? '4';
   const memory = spec.memory ?? '8Gi';
   const ts = new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -162,7 +167,7 @@ export function buildNode(spec: NodeSpec, now: number): K8sObject {
       },
       annotations: { 'kubemend.dev/system-reserved-memory': spec.systemReservedMemory ?? '256Mi' },
     },
-    spec: { podCIDR: '10.244.0.0/24' },
+    spec: { podCIDR: `10.244.${n}.0/24`, podCIDRs: [`10.244.${n}.0/24`] },
     status: {
       capacity: { cpu, memory, pods: String(spec.pods ?? 110) },
       allocatable: { cpu, memory, pods: String(spec.pods ?? 110) },
@@ -172,7 +177,7 @@ export function buildNode(spec: NodeSpec, now: number): K8sObject {
         { type: 'PIDPressure', status: 'False', reason: 'KubeletHasSufficientPID', message: 'kubelet has sufficient PID available', lastHeartbeatTime: ts, lastTransitionTime: ts },
         { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: ts, lastTransitionTime: ts },
       ],
-      addresses: [{ type: 'InternalIP', address: '' }, { type: 'Hostname', address: spec.name }],
+      addresses: [{ type: 'InternalIP', address: `172.18.0.${n + 1}` }, { type: 'Hostname', address: spec.name }],
       nodeInfo: {
         kubeletVersion: 'v1.32.0-kubemend',
         kubeProxyVersion: 'v1.32.0-kubemend',

@@ -1,0 +1,81 @@
+// Raw JSON requests to an API server through a KubeConfig's credentials and
+// TLS settings. kubemend keeps objects as plain JSON (what CEL rules and
+// diffs see), so it does not use client-node's typed (de)serialisers here.
+import { KubeConfig, RequestContext, HttpMethod } from '@kubernetes/client-node';
+import { fetch } from 'undici';
+import { KubeApiError } from './errors.ts';
+
+export interface RequestOptions {
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  contentType?: string;
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+export interface Identity {
+  /** Sent as Impersonate-User / Impersonate-Group so the cluster's RBAC applies to this identity. */
+  user: string;
+  groups?: string[];
+}
+
+export class KubeHttp {
+  readonly kc: KubeConfig;
+  readonly server: string;
+  /** Requests made, by "METHOD path-template", for tests and metrics. */
+  readonly counts = new Map<string, number>();
+
+  constructor(kc: KubeConfig) {
+    this.kc = kc;
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new Error('the kubeconfig has no current cluster');
+    this.server = cluster.server.replace(/\/$/, '');
+  }
+
+  url(path: string, query: RequestOptions['query'] = {}): string {
+    const u = new URL(this.server + path);
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) u.searchParams.set(k, String(v));
+    return u.toString();
+  }
+
+  async request<T = any>(method: string, path: string, opts: RequestOptions = {}, as?: Identity): Promise<T> {
+    const res = await this.raw(method, path, opts, as);
+    const text = await res.text();
+    const body = text ? safeJson(text) : undefined;
+    if (res.status >= 400) throw KubeApiError.fromResponse(method, path, res.status, body, res.headers.get('retry-after'));
+    return body as T;
+  }
+
+  /** The response itself, for streams (watch, logs). */
+  async raw(method: string, path: string, opts: RequestOptions = {}, as?: Identity) {
+    const ctx = new RequestContext(this.url(path, opts.query), method as HttpMethod);
+    await this.kc.applySecurityAuthentication(ctx);
+    const headers: Record<string, string> = { Accept: 'application/json', ...ctx.getHeaders(), ...(opts.headers ?? {}) };
+    if (as) {
+      headers['Impersonate-User'] = as.user;
+    }
+    let body: string | undefined;
+    if (opts.body !== undefined) {
+      body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+      headers['Content-Type'] = opts.contentType ?? 'application/json';
+    }
+    const key = `${method} ${path.replace(/\/namespaces\/[^/]+/, '/namespaces/{ns}')}`;
+    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+    try {
+      // Impersonate-Group may repeat; undici takes an array of pairs for that.
+      const pairs: [string, string][] = Object.entries(headers);
+      for (const g of as?.groups ?? []) pairs.push(['Impersonate-Group', g]);
+      return await fetch(ctx.getUrl(), { method, headers: pairs, body, dispatcher: ctx.getDispatcher(), signal: opts.signal });
+    } catch (err) {
+      throw KubeApiError.network(method, path, err);
+    }
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}

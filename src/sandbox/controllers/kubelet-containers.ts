@@ -1,0 +1,380 @@
+// One container's life on a node: image pull (with its back-off), start,
+// readiness, exit or OOM kill, and the crash-loop back-off before the next
+// start. Every step happens at an explicit cluster time, so the pod worker
+// only has to ask "what is due now?" and "when is the next step?".
+import { createHash, randomBytes } from 'node:crypto';
+import { lookupImage, type ImageBehaviour } from '../images.ts';
+import type { K8sObject } from '../types.ts';
+import type { ControllerContext } from './controller.ts';
+import { containerUsage, memoryLimitBytes, oomKillAt } from './kubelet-memory.ts';
+
+export type Stage = 'idle' | 'pulling' | 'errImagePull' | 'imagePullBackOff' | 'neverPull' | 'running' | 'backOff' | 'done';
+
+export interface Terminated {
+  exitCode: number;
+  reason: string;
+  message?: string;
+  /** undefined for a container that never ran (ContainerStatusUnknown). */
+  startedAt?: number;
+  finishedAt?: number;
+  containerID?: string;
+}
+
+export interface ContainerRuntime {
+  name: string;
+  spec: any;
+  init: boolean;
+  /** An init container with restartPolicy Always: starts in init order, then keeps running. */
+  sidecar: boolean;
+  stage: Stage;
+  waiting?: { reason: string; message?: string };
+  /** When the current stage's next step is due (running uses the fields below). */
+  dueAt: number;
+  pull?: { behaviour?: ImageBehaviour; durationMs: number };
+  pullBackoffMs: number;
+  /** The retry time of the image-pull back-off (ImagePullBackOff moves to it). */
+  retryAt: number;
+  pullError?: string;
+  behaviour?: ImageBehaviour;
+  imageRef?: string;
+  containerID?: string;
+  pid?: number;
+  startedAt?: number;
+  /** Containers created so far; restartCount is this minus one. */
+  instances: number;
+  ready: boolean;
+  readyAt: number;
+  exitAt: number;
+  oomAt: number;
+  nextProbeAt: number;
+  terminated?: Terminated;
+  last?: Terminated;
+  crashBackoffMs: number;
+}
+
+/** What a container step needs to know about its pod and node. */
+export interface PodEnv {
+  ctx: ControllerContext;
+  pod: K8sObject;
+  node: string;
+  podIP: string;
+  /** Images present on the node. */
+  images: Set<string>;
+  nextPid(): number;
+}
+
+const INITIAL_PULL_BACKOFF_MS = 10_000;
+/** A reference that does not resolve fails fast. */
+const FAILED_PULL_MS = 1_000;
+/** Policy Always on a cached image only re-resolves the manifest. */
+const CACHED_PULL_MS = 500;
+/** How long ErrImagePull shows before the next pod sync reports the back-off. */
+const ERR_IMAGE_PULL_VISIBLE_MS = 5_000;
+const NEVER_PULL_RETRY_MS = 10_000;
+/** A container that ran this long without crashing starts its back-off afresh. */
+const BACKOFF_RESET_MS = 10 * 60_000;
+const MIN_BACKOFF_MS = 100;
+
+export function newContainer(spec: any, init: boolean, waitingReason: string): ContainerRuntime {
+  return {
+    name: spec.name,
+    spec,
+    init,
+    sidecar: init && spec.restartPolicy === 'Always',
+    stage: 'idle',
+    waiting: { reason: waitingReason },
+    dueAt: Infinity,
+    pullBackoffMs: 0,
+    retryAt: Infinity,
+    instances: 0,
+    ready: false,
+    readyAt: Infinity,
+    exitAt: Infinity,
+    oomAt: Infinity,
+    nextProbeAt: Infinity,
+    crashBackoffMs: 0,
+  };
+}
+
+/** `nginx:1.27` → `docker.io/library/nginx:1.27`, as containerd reports it. */
+export function normalizeImage(ref: string): string {
+  let name = ref;
+  let suffix = ':latest';
+  const at = ref.indexOf('@');
+  if (at >= 0) {
+    name = ref.slice(0, at);
+    suffix = ref.slice(at);
+  } else {
+    const slash = ref.lastIndexOf('/');
+    const colon = ref.lastIndexOf(':');
+    if (colon > slash) {
+      name = ref.slice(0, colon);
+      suffix = ref.slice(colon);
+    }
+  }
+  const first = name.split('/')[0];
+  const hasDomain = name.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost');
+  if (!hasDomain) name = name.includes('/') ? `docker.io/${name}` : `docker.io/library/${name}`;
+  return name + suffix;
+}
+
+function digestOf(normalized: string): string {
+  return createHash('sha256').update(normalized).digest('hex');
+}
+
+/** `docker.io/library/nginx@sha256:…`: the repo digest a runtime reports as imageID. */
+export function imageIDOf(normalized: string): string {
+  const at = normalized.indexOf('@');
+  if (at >= 0) return normalized;
+  const repo = normalized.slice(0, normalized.lastIndexOf(':'));
+  return `${repo}@sha256:${digestOf(normalized)}`;
+}
+
+/** A stable, plausible compressed size for an image (5–200 MB). */
+export function imageSizeOf(normalized: string): number {
+  return 5_000_000 + (parseInt(digestOf(normalized).slice(0, 8), 16) % 195_000_000);
+}
+
+/** Go's time.Duration formatting ("500ms", "2s", "1m20s", "5m0s"), as kubelet messages print it. */
+export function goDuration(ms: number): string {
+  if (ms <= 0) return '0s';
+  if (ms < 1000) return `${Math.round(ms * 1000) / 1000}ms`;
+  const h = Math.floor(ms / 3_600_000);
+  const m = Math.floor((ms % 3_600_000) / 60_000);
+  const s = Number(((ms % 60_000) / 1000).toFixed(3));
+  if (h) return `${h}h${m}m${s}s`;
+  if (m) return `${m}m${s}s`;
+  return `${s}s`;
+}
+
+/** The restart policy that applies to this container. */
+export function containerRestartPolicy(c: ContainerRuntime, podPolicy: string): string {
+  if (c.sidecar) return 'Always';
+  if (c.init) return podPolicy === 'Never' ? 'Never' : 'OnFailure';
+  return podPolicy;
+}
+
+export function emit(env: PodEnv, c: ContainerRuntime, type: 'Normal' | 'Warning', reason: string, message: string): void {
+  env.ctx.events.emit(env.pod, type, reason, message, { component: 'kubelet', host: env.node }, {
+    fieldPath: `${c.init ? 'spec.initContainers' : 'spec.containers'}{${c.name}}`,
+  });
+}
+
+function podRef(env: PodEnv): string {
+  const m = env.pod.metadata;
+  return `${m.name}_${m.namespace}(${m.uid})`;
+}
+
+/** Ensures the image (events as EnsureImageExists emits them), then starts or schedules the pull. */
+export function beginPull(env: PodEnv, c: ContainerRuntime, now: number): void {
+  const image = String(c.spec.image ?? '');
+  const ref = normalizeImage(image);
+  const policy = c.spec.imagePullPolicy ?? 'IfNotPresent';
+  const present = env.images.has(ref);
+  if (policy === 'Never' || (policy === 'IfNotPresent' && present)) {
+    if (present) {
+      emit(env, c, 'Normal', 'Pulled', `Container image "${image}" already present on machine`);
+      startContainer(env, c, lookupImage(env.ctx.images, image) ?? {}, now);
+      return;
+    }
+    const message = `Container image "${image}" is not present with pull policy of Never`;
+    emit(env, c, 'Warning', 'ErrImageNeverPull', message);
+    c.stage = 'neverPull';
+    c.waiting = { reason: 'ErrImageNeverPull', message };
+    c.dueAt = now + NEVER_PULL_RETRY_MS;
+    return;
+  }
+  emit(env, c, 'Normal', 'Pulling', `Pulling image "${image}"`);
+  const behaviour = lookupImage(env.ctx.images, image);
+  const durationMs = !behaviour ? FAILED_PULL_MS : present ? Math.min(CACHED_PULL_MS, (behaviour.pullSeconds ?? 2) * 1000) : (behaviour.pullSeconds ?? 2) * 1000;
+  c.stage = 'pulling';
+  c.pull = { behaviour, durationMs };
+  c.dueAt = now + durationMs;
+  if (!c.waiting || c.waiting.reason === 'PodInitializing') c.waiting = { reason: 'ContainerCreating' };
+}
+
+function finishPull(env: PodEnv, c: ContainerRuntime, now: number): void {
+  const image = String(c.spec.image ?? '');
+  const ref = normalizeImage(image);
+  const pull = c.pull!;
+  c.pull = undefined;
+  if (pull.behaviour) {
+    env.images.add(ref);
+    const d = goDuration(pull.durationMs);
+    emit(env, c, 'Normal', 'Pulled', `Successfully pulled image "${image}" in ${d} (${d} including waiting). Image size: ${imageSizeOf(ref)} bytes.`);
+    c.pullBackoffMs = 0;
+    c.pullError = undefined;
+    startContainer(env, c, pull.behaviour, now);
+    return;
+  }
+  const detail = `rpc error: code = NotFound desc = failed to pull and unpack image "${ref}": failed to resolve reference "${ref}": ${ref}: not found`;
+  emit(env, c, 'Warning', 'Failed', `Failed to pull image "${image}": ${detail}`);
+  emit(env, c, 'Warning', 'Failed', 'Error: ErrImagePull');
+  const max = env.ctx.config.kubelet.maxImagePullBackoffSeconds * 1000;
+  const d = Math.max(MIN_BACKOFF_MS, Math.min(max, c.pullBackoffMs ? c.pullBackoffMs * 2 : INITIAL_PULL_BACKOFF_MS));
+  c.pullBackoffMs = d;
+  c.pullError = detail;
+  c.stage = 'errImagePull';
+  c.waiting = { reason: 'ErrImagePull', message: detail };
+  c.retryAt = now + d;
+  c.dueAt = now + Math.min(ERR_IMAGE_PULL_VISIBLE_MS, d / 2);
+}
+
+function enterImagePullBackOff(env: PodEnv, c: ContainerRuntime): void {
+  const image = String(c.spec.image ?? '');
+  emit(env, c, 'Normal', 'BackOff', `Back-off pulling image "${image}"`);
+  emit(env, c, 'Warning', 'Failed', 'Error: ImagePullBackOff');
+  c.stage = 'imagePullBackOff';
+  // Since 1.32 the waiting message carries the last pull error.
+  c.waiting = { reason: 'ImagePullBackOff', message: `Back-off pulling image "${image}": ErrImagePull: ${c.pullError}` };
+  c.dueAt = c.retryAt;
+}
+
+function startContainer(env: PodEnv, c: ContainerRuntime, b: ImageBehaviour, now: number): void {
+  const { ctx } = env;
+  const ns = env.pod.metadata.namespace!;
+  const pod = env.pod.metadata.name!;
+  const ref = normalizeImage(String(c.spec.image ?? ''));
+  emit(env, c, 'Normal', 'Created', `Created container: ${c.name}`);
+  if (c.instances > 0) ctx.logs.rotate(ns, pod, c.name);
+  c.instances++;
+  c.behaviour = b;
+  c.imageRef = ref;
+  c.containerID = `containerd://${randomBytes(32).toString('hex')}`;
+  c.pid = env.nextPid();
+  c.startedAt = now;
+  c.stage = 'running';
+  c.waiting = undefined;
+  c.terminated = undefined;
+  c.dueAt = Infinity;
+  emit(env, c, 'Normal', 'Started', `Started container ${c.name}`);
+  for (const line of b.logs ?? []) ctx.logs.append(ns, pod, c.name, line.replaceAll('{pod}', pod).replaceAll('{container}', c.name));
+
+  const probe = c.spec.readinessProbe;
+  c.nextProbeAt = Infinity;
+  if (c.init && !c.sidecar) {
+    c.readyAt = Infinity;
+  } else if (!probe) {
+    c.readyAt = now;
+  } else if (b.neverReady) {
+    c.readyAt = Infinity;
+    c.nextProbeAt = now + Math.max(1, probe.initialDelaySeconds ?? 0) * 1000;
+  } else {
+    c.readyAt = now + Math.max(b.readySeconds ?? 2, probe.initialDelaySeconds ?? 0) * 1000;
+  }
+  c.ready = c.readyAt <= now;
+  c.exitAt = b.exitAfterSeconds !== undefined ? now + b.exitAfterSeconds * 1000 : Infinity;
+  c.oomAt = oomKillAt(b, now, memoryLimitBytes(c.spec));
+  ctx.usage.set(ns, pod, env.node, c.name, containerUsage(b, now, now));
+}
+
+function probeFailure(env: PodEnv, probe: any): string {
+  if (probe.tcpSocket) return `dial tcp ${env.podIP}:${probe.tcpSocket.port}: connect: connection refused`;
+  if (probe.grpc) return 'service unhealthy (responded with "NOT_SERVING")';
+  if (probe.exec) return '';
+  return 'HTTP probe failed with statuscode: 503';
+}
+
+/**
+ * The container stopped. `natural` exits write the image's exit logs first.
+ * Restarts per policy go through the crash-loop back-off.
+ */
+export function exitContainer(env: PodEnv, c: ContainerRuntime, now: number, exitCode: number, reason: string, natural: boolean): void {
+  const { ctx } = env;
+  const ns = env.pod.metadata.namespace!;
+  const pod = env.pod.metadata.name!;
+  if (natural) for (const line of c.behaviour?.exitLogs ?? []) ctx.logs.append(ns, pod, c.name, line.replaceAll('{pod}', pod).replaceAll('{container}', c.name));
+  const term: Terminated = { exitCode, reason, startedAt: c.startedAt, finishedAt: now, containerID: c.containerID };
+  ctx.usage.clearContainer(ns, pod, c.name);
+  c.ready = false;
+  c.readyAt = c.exitAt = c.oomAt = c.nextProbeAt = Infinity;
+  const policy = containerRestartPolicy(c, env.pod.spec?.restartPolicy ?? 'Always');
+  if (policy === 'Always' || (policy === 'OnFailure' && exitCode !== 0)) {
+    const k = ctx.config.kubelet;
+    const initial = k.initialBackoffSeconds * 1000;
+    const ranLong = now - (c.startedAt ?? now) >= BACKOFF_RESET_MS;
+    const d = Math.max(MIN_BACKOFF_MS, Math.min(k.maxContainerRestartPeriodSeconds * 1000, !c.crashBackoffMs || ranLong ? initial : c.crashBackoffMs * 2));
+    c.crashBackoffMs = d;
+    c.last = term;
+    c.terminated = undefined;
+    c.stage = 'backOff';
+    c.dueAt = now + d;
+    c.waiting = { reason: 'CrashLoopBackOff', message: `back-off ${goDuration(d)} restarting failed container=${c.name} pod=${podRef(env)}` };
+    emit(env, c, 'Warning', 'BackOff', `Back-off restarting failed container ${c.name} in pod ${podRef(env)}`);
+    return;
+  }
+  c.terminated = term;
+  c.stage = 'done';
+  c.dueAt = Infinity;
+}
+
+/** Stops a container for good (pod deletion, eviction, sidecars of a finished pod). */
+export function killContainer(env: PodEnv, c: ContainerRuntime, now: number, exitCode: number, reason: string): void {
+  const ns = env.pod.metadata.namespace!;
+  if (c.stage === 'running') {
+    env.ctx.usage.clearContainer(ns, env.pod.metadata.name!, c.name);
+    c.terminated = { exitCode, reason, startedAt: c.startedAt, finishedAt: now, containerID: c.containerID };
+  } else if (c.stage !== 'done') {
+    c.terminated = c.last ?? { exitCode: 137, reason: 'ContainerStatusUnknown', message: 'The container could not be located when the pod was terminated' };
+    if (c.last) c.last = undefined;
+  }
+  c.stage = 'done';
+  c.ready = false;
+  c.waiting = undefined;
+  c.dueAt = c.readyAt = c.exitAt = c.oomAt = c.nextProbeAt = Infinity;
+}
+
+/** Performs the container's step that is due at `now`; false when nothing is due. */
+export function stepContainer(env: PodEnv, c: ContainerRuntime, now: number): boolean {
+  switch (c.stage) {
+    case 'idle':
+      beginPull(env, c, now);
+      return true;
+    case 'pulling':
+      if (now < c.dueAt) return false;
+      finishPull(env, c, now);
+      return true;
+    case 'errImagePull':
+      if (now < c.dueAt) return false;
+      enterImagePullBackOff(env, c);
+      return true;
+    case 'imagePullBackOff':
+    case 'neverPull':
+    case 'backOff':
+      if (now < c.dueAt) return false;
+      beginPull(env, c, now);
+      return true;
+    case 'running': {
+      if (now >= c.oomAt && c.oomAt <= c.exitAt) {
+        exitContainer(env, c, now, 137, 'OOMKilled', false);
+        return true;
+      }
+      if (now >= c.exitAt) {
+        const code = c.behaviour?.exitCode ?? 1;
+        exitContainer(env, c, now, code, code === 0 ? 'Completed' : 'Error', true);
+        return true;
+      }
+      if (!c.ready && now >= c.readyAt) {
+        c.ready = true;
+        return true;
+      }
+      if (now >= c.nextProbeAt) {
+        const probe = c.spec.readinessProbe ?? {};
+        emit(env, c, 'Warning', 'Unhealthy', `Readiness probe failed: ${probeFailure(env, probe)}`);
+        // From now, not from the missed time: a kubelet back from a hang probes once.
+        c.nextProbeAt = now + (probe.periodSeconds ?? 10) * 1000;
+        return true;
+      }
+      return false;
+    }
+    case 'done':
+      return false;
+  }
+}
+
+/** When this container next needs the pod worker. */
+export function nextDue(c: ContainerRuntime): number {
+  if (c.stage === 'running') return Math.min(c.oomAt, c.exitAt, c.ready ? Infinity : c.readyAt, c.nextProbeAt);
+  if (c.stage === 'idle') return -Infinity;
+  return c.dueAt;
+}
