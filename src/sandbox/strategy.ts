@@ -178,6 +178,11 @@ export function validate(storage: string, obj: K8sObject, old: K8sObject | undef
       if (old && JSON.stringify(old.spec?.selector) !== JSON.stringify(spec?.selector)) {
         causes.push({ field: 'spec.selector', message: 'Invalid value: field is immutable', reason: 'FieldValueInvalid' });
       }
+      const ru = storage === 'apps/deployments' ? spec?.strategy?.rollingUpdate : undefined;
+      const intOrPercent = (v: unknown) => (typeof v === 'string' ? parseInt(v, 10) : Number(v ?? 1));
+      if (ru && intOrPercent(ru.maxUnavailable) === 0 && intOrPercent(ru.maxSurge) === 0) {
+        causes.push({ field: 'spec.strategy.rollingUpdate.maxUnavailable', message: `Invalid value: ${JSON.stringify(ru.maxUnavailable)}: may not be 0 when \`maxSurge\` is 0`, reason: 'FieldValueInvalid' });
+      }
       if (typeof spec?.replicas === 'number' && spec.replicas < 0) {
         causes.push({ field: 'spec.replicas', message: 'Invalid value: must be greater than or equal to 0', reason: 'FieldValueInvalid' });
       }

@@ -5,6 +5,9 @@ import { DeploymentController } from './deployment.ts';
 import { ReplicaSetController } from './replicaset.ts';
 import { GarbageCollector } from './gc.ts';
 import { NamespaceController } from './namespace.ts';
+import { SchedulerController } from './scheduler.ts';
+import { NodeAgentController } from './node-agent.ts';
+import { NodeLifecycleController } from './node-lifecycle.ts';
 
 export type { Controller, ControllerContext, SandboxConfig, KubeletConfig } from './controller.ts';
 export { DEFAULT_CONFIG } from './controller.ts';
@@ -15,6 +18,11 @@ export function allControllers(): Controller[] {
     new GarbageCollector(),
     new DeploymentController(),
     new ReplicaSetController(),
+    new SchedulerController(),
+    // The kubelet before the node agent: on a shared tick the kernel's OOM
+    // killer acts before the eviction manager, as it does on a real node.
     new KubeletController(),
+    new NodeAgentController(),
+    new NodeLifecycleController(),
   ];
 }
