@@ -6,6 +6,11 @@ import { ReplicaSetController } from './replicaset.ts';
 import { GarbageCollector } from './gc.ts';
 import { NamespaceController } from './namespace.ts';
 import { SchedulerController } from './scheduler.ts';
+import { StatefulSetController } from './statefulset.ts';
+import { DaemonSetController } from './daemonset.ts';
+import { JobController } from './job.ts';
+import { HpaController } from './hpa.ts';
+import { DisruptionController } from './disruption.ts';
 import { NodeAgentController } from './node-agent.ts';
 import { NodeLifecycleController } from './node-lifecycle.ts';
 
@@ -18,6 +23,11 @@ export function allControllers(): Controller[] {
     new GarbageCollector(),
     new DeploymentController(),
     new ReplicaSetController(),
+    new StatefulSetController(),
+    new DaemonSetController(),
+    new JobController(),
+    new HpaController(),
+    new DisruptionController(),
     new SchedulerController(),
     // The kubelet before the node agent: on a shared tick the kernel's OOM
     // killer acts before the eviction manager, as it does on a real node.
