@@ -1,0 +1,76 @@
+// What every handler gets: the sandbox's state, the parsed request, and a way
+// to take over the raw response for streams (watches, log follows).
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { Clock } from '../../common/clock.ts';
+import type { LogBook } from '../logs.ts';
+import type { ResourceType } from '../resources.ts';
+import type { ObjectStore } from '../store.ts';
+import type { ServerMetrics } from './metrics.ts';
+
+export interface ServerContext {
+  store: ObjectStore;
+  clock: Clock;
+  logs: LogBook;
+  metrics: ServerMetrics;
+  streams: StreamRegistry;
+  /** `http://127.0.0.1:PORT`, for discovery's serverAddressByClientCIDRs. */
+  address(): string;
+}
+
+/** A request for a resource path, e.g. GET /apis/apps/v1/namespaces/web/deployments/api/scale. */
+export interface ResourceRequest {
+  type: ResourceType;
+  namespace?: string;
+  name?: string;
+  subresource?: string;
+}
+
+export interface Call {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  headers: IncomingHttpHeaders;
+  /** The request body as text (undefined when there was none). */
+  body: string | undefined;
+  /** The request body's bytes, for binary (protobuf) bodies. */
+  rawBody: Buffer | undefined;
+  contentType: string;
+  userAgent: string;
+  /** Takes over the HTTP response for streaming; no Outcome is sent afterwards. */
+  hijack(): ServerResponse;
+}
+
+/** A finished, non-streamed answer; or `streamed` when the handler hijacked the response. */
+export interface Outcome {
+  code: number;
+  body?: unknown;
+  /** Sent as-is instead of JSON (logs, metrics, health checks). */
+  text?: string;
+  contentType?: string;
+  headers?: Record<string, string>;
+  streamed?: boolean;
+}
+
+export const json = (code: number, body: unknown): Outcome => ({ code, body });
+
+/**
+ * Open streams, so close() can end them promptly: clients (kubectl,
+ * client-node informers) then see the stream end rather than hang.
+ */
+export class StreamRegistry {
+  private readonly open = new Set<() => void>();
+
+  add(end: () => void): () => void {
+    this.open.add(end);
+    return () => this.open.delete(end);
+  }
+
+  size(): number {
+    return this.open.size;
+  }
+
+  closeAll(): void {
+    for (const end of [...this.open]) end();
+    this.open.clear();
+  }
+}

@@ -1,0 +1,161 @@
+// Discovery documents, all derived from RESOURCES: /version, the legacy
+// /api, /api/v1, /apis, /apis/{group}[/{version}] documents, and the
+// aggregated apidiscovery.k8s.io/v2 form that kubectl 1.32 asks for first
+// (one request for every group instead of one per group version).
+import { RESOURCES, VERBS, groups, type ResourceType } from '../resources.ts';
+import { ApiError } from '../status.ts';
+import type { Outcome } from './context.ts';
+import { parseAccept } from './negotiate.ts';
+
+export const VERSION_INFO = {
+  major: '1',
+  minor: '32',
+  gitVersion: 'v1.32.0-kubemend',
+  gitCommit: '70d3cc986aa8221cd1dfb1121852688902d3bf53',
+  gitTreeState: 'clean',
+  buildDate: '2024-12-11T17:59:15Z',
+  goVersion: 'go1.23.3',
+  compiler: 'gc',
+  platform: 'linux/amd64',
+};
+
+interface SubresourceInfo {
+  group?: string;
+  version?: string;
+  kind: string;
+  verbs: string[];
+}
+
+/** What each subresource accepts and returns, as the real API server advertises it. */
+function subresourceInfo(t: ResourceType, sub: string): SubresourceInfo {
+  switch (sub) {
+    case 'status': return { kind: t.kind, verbs: ['get', 'patch', 'update'] };
+    case 'scale': return { group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] };
+    case 'log': return { kind: 'Pod', verbs: ['get'] };
+    case 'eviction': return { group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create'] };
+    case 'binding': return { kind: 'Binding', verbs: ['create'] };
+    case 'finalize': return { kind: 'Namespace', verbs: ['update'] };
+    default: return { kind: t.kind, verbs: ['get'] };
+  }
+}
+
+function verbsOf(t: ResourceType): string[] {
+  // Namespaces are deleted one by one (their contents are drained first).
+  return t.plural === 'namespaces' ? VERBS.filter((v) => v !== 'deletecollection') : [...VERBS];
+}
+
+const typesIn = (group: string, version: string) => RESOURCES.filter((t) => t.group === group && t.version === version);
+
+function apiResourceList(group: string, version: string): Record<string, unknown> {
+  const resources: Record<string, unknown>[] = [];
+  for (const t of typesIn(group, version)) {
+    resources.push({
+      name: t.plural,
+      singularName: t.singular,
+      namespaced: t.namespaced,
+      kind: t.kind,
+      verbs: verbsOf(t),
+      ...(t.shortNames ? { shortNames: t.shortNames } : {}),
+      ...(t.categories ? { categories: t.categories } : {}),
+    });
+    for (const sub of t.subresources ?? []) {
+      const info = subresourceInfo(t, sub);
+      resources.push({
+        name: `${t.plural}/${sub}`,
+        singularName: '',
+        namespaced: t.namespaced,
+        ...(info.group !== undefined ? { group: info.group, version: info.version } : {}),
+        kind: info.kind,
+        verbs: info.verbs,
+      });
+    }
+  }
+  const groupVersion = group ? `${group}/${version}` : version;
+  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion, resources };
+}
+
+function apiGroup(name: string, versions: string[]): Record<string, unknown> {
+  const vs = versions.map((v) => ({ groupVersion: `${name}/${v}`, version: v }));
+  return { name, versions: vs, preferredVersion: vs[0] };
+}
+
+function discoveryVersion(group: string, version: string): Record<string, unknown> {
+  const resources = typesIn(group, version).map((t) => ({
+    resource: t.plural,
+    responseKind: { group: t.group, version: t.version, kind: t.kind },
+    scope: t.namespaced ? 'Namespaced' : 'Cluster',
+    singularResource: t.singular,
+    verbs: verbsOf(t),
+    ...(t.shortNames ? { shortNames: t.shortNames } : {}),
+    ...(t.categories ? { categories: t.categories } : {}),
+    ...(t.subresources?.length
+      ? {
+          subresources: t.subresources.map((sub) => {
+            const info = subresourceInfo(t, sub);
+            return { subresource: sub, responseKind: { group: info.group ?? t.group, version: info.version ?? t.version, kind: info.kind }, verbs: info.verbs };
+          }),
+        }
+      : {}),
+  }));
+  return { version, resources, freshness: 'Current' };
+}
+
+function aggregated(apiVersion: string, legacy: boolean): Record<string, unknown> {
+  const items = legacy
+    ? [{ metadata: { creationTimestamp: null }, versions: [discoveryVersion('', 'v1')] }]
+    : groups().map((g) => ({ metadata: { name: g.name, creationTimestamp: null }, versions: g.versions.map((v) => discoveryVersion(g.name, v)) }));
+  return { kind: 'APIGroupDiscoveryList', apiVersion, metadata: {}, items };
+}
+
+/** Which discovery form the Accept header asks for: aggregated (v2 / v2beta1) or the legacy documents. */
+function discoveryFormat(accept: string | undefined): { aggregated?: 'v2' | 'v2beta1' } {
+  for (const r of parseAccept(accept)) {
+    if (!['application/json', 'application/*', '*/*'].includes(r.type)) continue;
+    if (!r.params.as) return {};
+    if (r.params.as === 'APIGroupDiscoveryList' && r.params.g === 'apidiscovery.k8s.io' && (r.params.v === 'v2' || r.params.v === 'v2beta1')) {
+      return { aggregated: r.params.v };
+    }
+  }
+  throw new ApiError(406, 'NotAcceptable', 'only the following media types are accepted: application/json, application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList');
+}
+
+/** Answers a discovery path, or undefined when the path is not a discovery document. */
+export function discovery(path: string, accept: string | undefined, address: string): Outcome | undefined {
+  const p = path.replace(/\/+$/, '') || '/';
+  if (p === '/version') return { code: 200, body: VERSION_INFO };
+  if (p === '/') {
+    const paths = ['/api', '/api/v1', '/apis', ...groups().flatMap((g) => [`/apis/${g.name}`, ...g.versions.map((v) => `/apis/${g.name}/${v}`)]), '/healthz', '/livez', '/metrics', '/openapi/v3', '/readyz', '/version'];
+    return { code: 200, body: { paths } };
+  }
+  if (p === '/api' || p === '/apis') {
+    const format = discoveryFormat(accept);
+    const vary = { Vary: 'Accept' };
+    if (format.aggregated) {
+      const v = format.aggregated;
+      return {
+        code: 200,
+        body: aggregated(`apidiscovery.k8s.io/${v}`, p === '/api'),
+        contentType: `application/json;g=apidiscovery.k8s.io;v=${v};as=APIGroupDiscoveryList`,
+        headers: vary,
+      };
+    }
+    if (p === '/api') {
+      const body = { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: address }] };
+      return { code: 200, body, headers: vary };
+    }
+    return { code: 200, body: { kind: 'APIGroupList', apiVersion: 'v1', groups: groups().map((g) => apiGroup(g.name, g.versions)) }, headers: vary };
+  }
+  if (p === '/api/v1') return { code: 200, body: apiResourceList('', 'v1') };
+  const m = p.match(/^\/apis\/([^/]+)(?:\/([^/]+))?$/);
+  if (!m) return undefined;
+  const g = groups().find((x) => x.name === m[1]);
+  if (!g) return undefined;
+  if (!m[2]) return { code: 200, body: { kind: 'APIGroup', apiVersion: 'v1', ...apiGroup(g.name, g.versions) } };
+  if (!g.versions.includes(m[2])) return undefined;
+  return { code: 200, body: apiResourceList(g.name, m[2]) };
+}
+
+export const groupVersions = (): { group: string; version: string }[] => [
+  { group: '', version: 'v1' },
+  ...groups().flatMap((g) => g.versions.map((version) => ({ group: g.name, version }))),
+];

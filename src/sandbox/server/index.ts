@@ -1,0 +1,123 @@
+// The sandbox's Kubernetes API server: plain HTTP on loopback, any bearer
+// token accepted, speaking enough of kube-apiserver 1.32 that kubectl and
+// @kubernetes/client-node work against it unchanged.
+import type { AddressInfo } from 'node:net';
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Clock } from '../../common/clock.ts';
+import type { LogBook } from '../logs.ts';
+import type { ObjectStore } from '../store.ts';
+import { StreamRegistry, type Call, type Outcome, type ServerContext } from './context.ts';
+import { ServerMetrics, type RequestLogEntry } from './metrics.ts';
+import { dispatch, errorOutcome } from './routes.ts';
+
+export type { RequestLogEntry } from './metrics.ts';
+
+export interface ApiServerOptions {
+  store: ObjectStore;
+  clock: Clock;
+  logs: LogBook;
+  host?: string;
+  /** 0 (the default) picks a free port. */
+  port?: number;
+}
+
+export interface ApiServer {
+  /** `http://127.0.0.1:PORT` */
+  url: string;
+  /** Ends open watches and log follows, then stops listening. */
+  close(): Promise<void>;
+  /** Requests by "verb resource", e.g. "list pods", "watch apps/deployments", "get pods". */
+  requestCounts(): Record<string, number>;
+  /** The last 5000 requests, oldest first. */
+  requestLog: RequestLogEntry[];
+}
+
+const BODY_LIMIT = 16 * 1024 * 1024;
+
+export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
+  const metrics = new ServerMetrics();
+  const streams = new StreamRegistry();
+  let url = '';
+  const ctx: ServerContext = {
+    store: opts.store,
+    clock: opts.clock,
+    logs: opts.logs,
+    metrics,
+    streams,
+    address: () => url.replace(/^http:\/\//, ''),
+  };
+
+  const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT, forceCloseConnections: true, return503OnClosing: false });
+  // Bodies are decoded per request type (JSON, YAML, patches), so keep them raw.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
+    const code = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
+    const reason = code === 413 ? 'RequestEntityTooLarge' : code === 415 ? 'UnsupportedMediaType' : code < 500 ? 'BadRequest' : 'InternalError';
+    reply.code(code).type('application/json').send({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: err.message, reason, code });
+  });
+  app.all('/*', (req, reply) => handle(ctx, req, reply));
+
+  await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 0 });
+  const port = (app.server.address() as AddressInfo).port;
+  url = `http://127.0.0.1:${port}`;
+
+  return {
+    url,
+    requestLog: metrics.requestLog,
+    requestCounts: () => metrics.requestCounts(),
+    async close() {
+      streams.closeAll();
+      await app.close();
+    },
+  };
+}
+
+function headerList(req: FastifyRequest, name: string): string[] | undefined {
+  const v = req.raw.headersDistinct[name];
+  return v?.length ? v.flatMap((s) => s.split(',').map((x) => x.trim())).filter(Boolean) : undefined;
+}
+
+async function handle(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const u = new URL(req.url, 'http://sandbox');
+  const userAgent = String(req.headers['user-agent'] ?? '');
+  const entry: RequestLogEntry = { time: ctx.clock.now(), method: req.method, path: u.pathname + u.search, code: 0 };
+  if (userAgent) entry.userAgent = userAgent;
+  const user = req.headers['impersonate-user'];
+  if (typeof user === 'string' && user) entry.user = user;
+  const groups = headerList(req, 'impersonate-group');
+  if (groups) entry.groups = groups;
+
+  const call: Call = {
+    method: req.method,
+    path: u.pathname,
+    query: u.searchParams,
+    headers: req.headers,
+    body: Buffer.isBuffer(req.body) ? req.body.toString('utf8') : undefined,
+    rawBody: Buffer.isBuffer(req.body) ? req.body : undefined,
+    contentType: String(req.headers['content-type'] ?? ''),
+    userAgent,
+    hijack: () => {
+      reply.hijack();
+      return reply.raw;
+    },
+  };
+  let out: Outcome;
+  try {
+    out = await dispatch(ctx, call, entry);
+  } catch (err) {
+    out = errorOutcome(err);
+    if (out.code >= 500 && !(err as { code?: unknown })?.code) console.error('sandbox api server:', err);
+  }
+  entry.code = out.code;
+  ctx.metrics.record(entry);
+  if (out.streamed) return;
+  reply.code(out.code);
+  for (const [k, v] of Object.entries(out.headers ?? {})) reply.header(k, v);
+  // Set as a plain header: reply.type() would append a charset the real API server does not send.
+  if (out.text !== undefined) {
+    reply.header('content-type', out.contentType ?? 'text/plain; charset=utf-8').send(out.text);
+    return;
+  }
+  reply.header('content-type', out.contentType ?? 'application/json').send(JSON.stringify(out.body));
+}

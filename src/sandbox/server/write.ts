@@ -1,0 +1,222 @@
+// Writes through the HTTP API: create, update, patch (JSON, merge, strategic
+// and server-side apply), delete and deletecollection. Every change goes
+// through the store, so optimistic concurrency, defaulting and validation
+// behave the same for HTTP clients and in-process controllers; this layer adds
+// what only the API server does: URL/body agreement, dry runs, managedFields,
+// and the real response shapes.
+import { apiVersionOf, type ResourceType } from '../resources.ts';
+import { ApiError } from '../status.ts';
+import type { DeleteOptions } from '../store.ts';
+import type { K8sObject } from '../types.ts';
+import { checkIdentity, checkKind, decodeBody, decodeObject, mediaType } from './body.ts';
+import type { Call, Outcome, ResourceRequest, ServerContext } from './context.ts';
+import { eventsV1ToCore, isEventsV1 } from './events-v1.ts';
+import { listObjects } from './list.ts';
+import { fieldManager, stampManagedFields } from './managed.ts';
+import { chooseRendering, dryRunParam, fieldValidationParam, includeObjectParam, intParam } from './negotiate.ts';
+import { applyPatch } from './patch.ts';
+import { present, renderObject } from './render.ts';
+
+/** Types whose PUT creates a missing object (AllowCreateOnUpdate in their strategies). */
+const CREATE_ON_UPDATE = new Set(['events', 'coordination.k8s.io/leases']);
+/** Types whose immediate delete answers with the deleted object rather than a Status (ReturnDeletedObject). */
+const RETURN_DELETED = new Set(['pods', 'services']);
+
+export const PATCH_TYPES = [
+  'application/json-patch+json',
+  'application/merge-patch+json',
+  'application/apply-patch+yaml',
+  'application/strategic-merge-patch+json',
+];
+
+export interface Writer {
+  manager: string;
+  operation: 'Apply' | 'Update';
+  apiVersion: string;
+  /** Recorded in managedFields for writes through a subresource (status, scale). */
+  subresource?: string;
+}
+
+export function respond(ctx: ServerContext, call: Call, type: ResourceType, code: number, obj: K8sObject): Outcome {
+  const body = renderObject(type, obj, {
+    rendering: chooseRendering(call.headers.accept, false),
+    includeObject: includeObjectParam(call.query),
+    now: ctx.clock.now(),
+  });
+  return { code, body };
+}
+
+const dryRunOf = (call: Call) => dryRunParam(call.query.getAll('dryRun'));
+
+/** Stored form of a body sent to `type` (events.k8s.io Events are stored as core Events). */
+const toStored = (type: ResourceType, obj: K8sObject) => (isEventsV1(type.group, type.storage) ? eventsV1ToCore(obj) : obj);
+
+export function createObject(ctx: ServerContext, type: ResourceType, obj: K8sObject, who: Writer, dryRun: boolean): K8sObject {
+  if (obj.metadata.resourceVersion) {
+    throw new ApiError(500, 'InternalError', 'Internal error occurred: resourceVersion should not be set on objects to be created');
+  }
+  const stored = toStored(type, obj);
+  stored.metadata.managedFields = stampManagedFields(undefined, who, ctx.clock.now());
+  return ctx.store.create(type.storage, stored, { dryRun });
+}
+
+/**
+ * An update that stamps managedFields only when something changed, so no-op
+ * writes keep their resourceVersion and wake no watchers, as on a real server.
+ */
+export function commitUpdate(ctx: ServerContext, type: ResourceType, input: K8sObject, who: Writer, opts: { subresource?: 'status'; dryRun: boolean }): K8sObject {
+  const storage = type.storage;
+  const stored = toStored(type, input);
+  const { namespace, name } = stored.metadata;
+  const old = ctx.store.get(storage, type.namespaced ? namespace : undefined, name ?? '');
+  if (!old) throw ApiError.notFound(type.group, type.plural, name ?? '');
+  stored.metadata.managedFields = old.metadata.managedFields;
+  const preview = ctx.store.update(storage, structuredClone(stored), { subresource: opts.subresource, dryRun: true });
+  if (opts.dryRun) return preview;
+  if (JSON.stringify(preview) === JSON.stringify(old)) return old;
+  const managed = stampManagedFields(old.metadata.managedFields, { ...who, subresource: who.subresource ?? opts.subresource }, ctx.clock.now());
+  if (opts.subresource === 'status') {
+    // The store keeps metadata from the stored object on status writes; this
+    // is the API server's own bookkeeping, so it goes in with the status.
+    return ctx.store.mutate(storage, old.metadata.namespace, old.metadata.name!, (d) => {
+      d.status = preview.status;
+      d.metadata.managedFields = managed;
+    }, { subresource: 'status' })!;
+  }
+  stored.metadata.managedFields = managed;
+  return ctx.store.update(storage, stored);
+}
+
+export function writer(call: Call, type: ResourceType, operation: 'Apply' | 'Update' = 'Update'): Writer {
+  return { manager: fieldManager(call, operation === 'Apply'), operation, apiVersion: apiVersionOf(type) };
+}
+
+export function handleCreate(ctx: ServerContext, call: Call, r: ResourceRequest): Outcome {
+  if (r.type.namespaced && r.namespace === undefined) {
+    throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+  }
+  fieldValidationParam(call.query);
+  const obj = decodeObject(call);
+  checkKind(obj, r.type);
+  checkIdentity(obj, r.namespace, undefined);
+  const created = createObject(ctx, r.type, obj, writer(call, r.type), dryRunOf(call));
+  return respond(ctx, call, r.type, 201, created);
+}
+
+export function handleUpdate(ctx: ServerContext, call: Call, r: ResourceRequest): Outcome {
+  fieldValidationParam(call.query);
+  const obj = decodeObject(call);
+  checkKind(obj, r.type);
+  checkIdentity(obj, r.namespace, r.name);
+  const dryRun = dryRunOf(call);
+  const who = writer(call, r.type);
+  if (!r.subresource && CREATE_ON_UPDATE.has(r.type.storage) && !ctx.store.get(r.type.storage, r.namespace, r.name!)) {
+    delete obj.metadata.resourceVersion;
+    return respond(ctx, call, r.type, 201, createObject(ctx, r.type, obj, who, dryRun));
+  }
+  const sub = r.subresource === 'status' ? 'status' : undefined;
+  return respond(ctx, call, r.type, 200, commitUpdate(ctx, r.type, obj, who, { subresource: sub, dryRun }));
+}
+
+/** Applies a PATCH body of any supported type to `original` (already in the requested version). */
+export function patchBody(call: Call, original: K8sObject): K8sObject {
+  const ct = mediaType(call.contentType);
+  if (!PATCH_TYPES.includes(ct)) {
+    throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${PATCH_TYPES.join(', ')}`);
+  }
+  const body = decodeBody(call, PATCH_TYPES.join(', '));
+  // Server-side apply is modelled as a strategic merge: lists of containers,
+  // ports, env … merge by their keys much as field ownership would.
+  const as = ct === 'application/apply-patch+yaml' ? 'application/strategic-merge-patch+json' : ct;
+  return applyPatch(as, original, body);
+}
+
+export function handlePatch(ctx: ServerContext, call: Call, r: ResourceRequest): Outcome {
+  fieldValidationParam(call.query);
+  const apply = mediaType(call.contentType) === 'application/apply-patch+yaml';
+  const who = writer(call, r.type, apply ? 'Apply' : 'Update');
+  const dryRun = dryRunOf(call);
+  const current = ctx.store.get(r.type.storage, r.namespace, r.name!);
+  if (!current) {
+    if (!apply || r.subresource) throw ApiError.notFound(r.type.group, r.type.plural, r.name!);
+    const obj = decodeObject(call);
+    checkKind(obj, r.type);
+    checkIdentity(obj, r.namespace, r.name);
+    return respond(ctx, call, r.type, 201, createObject(ctx, r.type, obj, who, dryRun));
+  }
+  const original = present(r.type, current);
+  const patched = patchBody(call, structuredClone(original));
+  checkKind(patched, r.type);
+  if (!patched.metadata || typeof patched.metadata !== 'object') patched.metadata = {};
+  checkIdentity(patched, r.namespace, r.name);
+  // A patch that does not mention resourceVersion applies to the current object.
+  if (!patched.metadata.resourceVersion) patched.metadata.resourceVersion = current.metadata.resourceVersion;
+  const sub = r.subresource === 'status' ? 'status' : undefined;
+  return respond(ctx, call, r.type, 200, commitUpdate(ctx, r.type, patched, who, { subresource: sub, dryRun }));
+}
+
+/** DeleteOptions from the body (kubectl) and/or the query (client-node, curl). */
+export function deleteOptions(call: Call): DeleteOptions & { dryRun: boolean } {
+  let body: Record<string, any> = {};
+  if (call.body?.trim()) {
+    const parsed = decodeBody(call);
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) body = parsed as Record<string, any>;
+  }
+  const grace = intParam(call.query, 'gracePeriodSeconds') ?? body.gracePeriodSeconds;
+  const orphan = call.query.get('orphanDependents') ?? body.orphanDependents;
+  const policy = call.query.get('propagationPolicy') ?? body.propagationPolicy ?? (orphan === true || orphan === 'true' ? 'Orphan' : undefined);
+  if (policy !== undefined && !['Foreground', 'Background', 'Orphan'].includes(policy)) {
+    throw ApiError.invalid('DeleteOptions', '', 'meta.k8s.io', [{ field: 'propagationPolicy', message: `Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan"`, reason: 'FieldValueNotSupported' }]);
+  }
+  if (grace !== undefined && (typeof grace !== 'number' || !Number.isInteger(grace))) {
+    throw ApiError.badRequest(`gracePeriodSeconds: Invalid value: ${JSON.stringify(grace)}: must be an integer`);
+  }
+  const bodyDry = Array.isArray(body.dryRun) ? body.dryRun : undefined;
+  const dryRun = dryRunParam(call.query.getAll('dryRun').length ? call.query.getAll('dryRun') : bodyDry);
+  return {
+    // Pods clamp a negative grace period to 1s (kubectl --grace-period=-1 means "default").
+    gracePeriodSeconds: grace === undefined ? undefined : grace < 0 ? 1 : grace,
+    propagationPolicy: policy,
+    preconditions: body.preconditions ?? undefined,
+    dryRun,
+  };
+}
+
+function successStatus(type: ResourceType, obj: K8sObject): Record<string, unknown> {
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Success',
+    details: { name: obj.metadata.name, group: type.group, kind: type.plural, uid: obj.metadata.uid },
+  };
+}
+
+/** Deletes one object; the answer is the object while its deletion is pending. */
+export function deleteOne(ctx: ServerContext, type: ResourceType, ns: string | undefined, name: string, opts: DeleteOptions & { dryRun: boolean }): { obj: K8sObject; pending: boolean } {
+  const obj = ctx.store.delete(type.storage, ns, name, opts);
+  const pending = opts.dryRun ? false : ctx.store.get(type.storage, ns, name) !== undefined;
+  return { obj, pending };
+}
+
+export function handleDelete(ctx: ServerContext, call: Call, r: ResourceRequest): Outcome {
+  const opts = deleteOptions(call);
+  const { obj, pending } = deleteOne(ctx, r.type, r.namespace, r.name!, opts);
+  if (pending || RETURN_DELETED.has(r.type.storage)) return respond(ctx, call, r.type, 200, obj);
+  return { code: 200, body: successStatus(r.type, obj) };
+}
+
+export function handleDeleteCollection(ctx: ServerContext, call: Call, r: ResourceRequest): Outcome {
+  const opts = deleteOptions(call);
+  const { items, resourceVersion } = listObjects(ctx.store, r, call.query);
+  const deleted: K8sObject[] = [];
+  for (const o of items) {
+    try {
+      deleted.push(present(r.type, deleteOne(ctx, r.type, o.metadata.namespace, o.metadata.name!, opts).obj));
+    } catch (err) {
+      // Deleted meanwhile (e.g. by the garbage collector): nothing left to do.
+      if (!(err instanceof ApiError && err.code === 404)) throw err;
+    }
+  }
+  return { code: 200, body: { kind: `${r.type.kind}List`, apiVersion: apiVersionOf(r.type), metadata: { resourceVersion }, items: deleted } };
+}

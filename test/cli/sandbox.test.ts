@@ -1,0 +1,83 @@
+// `kubemend sandbox` as a user runs it: a real child process, a kubeconfig on
+// disk, kubectl (when present) against it, and a clean exit on SIGINT.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const BIN = fileURLToPath(new URL('../../bin/kubemend.js', import.meta.url));
+const hasKubectl = (() => {
+  try {
+    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+function startCli(args: string[]) {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const waitFor = async (re: RegExp, ms = 20_000) => {
+    const t0 = Date.now();
+    while (!re.test(out)) {
+      if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${re}; stdout:\n${out}\nstderr:\n${err}`);
+      if (child.exitCode !== null) throw new Error(`exited ${child.exitCode}; stdout:\n${out}\nstderr:\n${err}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return out;
+  };
+  return { child, exited, waitFor, output: () => out, errors: () => err };
+}
+
+test('sandbox writes a kubeconfig, serves the API, and exits 0 on SIGINT', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'km-cli-'));
+  const kc = join(dir, 'kc');
+  const cli = startCli(['sandbox', '--kubeconfig-out', kc, '--scenario', 'crashloop', '--speed', '20']);
+  try {
+    const out = await cli.waitFor(/kubeconfig: /);
+    assert.match(out, /listening on http:\/\/127\.0\.0\.1:\d+/);
+    assert.ok(existsSync(kc));
+    assert.match(readFileSync(kc, 'utf8'), /server: http:\/\/127\.0\.0\.1:\d+/);
+    await cli.waitFor(/reached: healthy/, 30_000);
+    if (hasKubectl) {
+      const pods = execFileSync('kubectl', ['--kubeconfig', kc, 'get', 'pods', '-n', 'shop'], { encoding: 'utf8' });
+      assert.match(pods, /^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE/);
+      assert.match(pods, /checkout-[a-z0-9]+-[a-z0-9]{5}\s+1\/1\s+Running/);
+    }
+  } finally {
+    cli.child.kill('SIGINT');
+  }
+  assert.equal(await cli.exited, 0, cli.errors());
+  assert.match(cli.output(), /sandbox stopped/);
+});
+
+test('an unknown scenario exits 1 with KM-SANDBOX-001', async () => {
+  const cli = startCli(['sandbox', '--scenario', 'no-such-scenario']);
+  assert.equal(await cli.exited, 1);
+  assert.match(cli.errors(), /KM-SANDBOX-001 no scenario named "no-such-scenario"/);
+  assert.match(cli.errors(), /fix: /);
+});
+
+test('a bad --speed is a usage error naming the flag', async () => {
+  const cli = startCli(['sandbox', '--speed', 'fast']);
+  assert.notEqual(await cli.exited, 0);
+  assert.match(cli.errors(), /--speed.*KM-CLI-001 "fast" is not a speed/s);
+});
+
+test('scenarios list shows the shipped scenarios', async () => {
+  const cli = startCli(['scenarios', 'list']);
+  assert.equal(await cli.exited, 0);
+  for (const n of ['crashloop', 'image-pull', 'memory-cascade', 'pending', 'config-change', 'event-storm']) assert.match(cli.output(), new RegExp(`^${n}\\s`, 'm'));
+});
+
+test('kubectl is available for the kubectl tests', { skip: hasKubectl ? false : 'kubectl is not on PATH; install kubectl 1.32 to run the kubectl tests' }, () => {
+  assert.ok(hasKubectl);
+});

@@ -1,0 +1,121 @@
+// The informer against the sandbox API server over real HTTP: the cache
+// gives old and new objects, dropped watches resume, 410 Gone relists and
+// reconciles, and handling events costs the API server nothing.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { KubeConfig } from '@kubernetes/client-node';
+import { Sandbox } from '../../src/sandbox/cluster.ts';
+import { Informer, KubeHttp, kindRef, type Change } from '../../src/kube/index.ts';
+
+async function setup() {
+  const sandbox = new Sandbox({ speed: 1, nodes: [] });
+  await sandbox.listen();
+  const kc = new KubeConfig();
+  kc.loadFromString(sandbox.kubeconfig());
+  return { sandbox, http: new KubeHttp(kc) };
+}
+
+const cm = (name: string, v: string) => ({ metadata: { name, namespace: 'default' }, data: { v } });
+
+async function until(cond: () => boolean, what: string, ms = 5000) {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+test('changes carry the cached old object; managedFields are stripped', async () => {
+  const { sandbox, http } = await setup();
+  const seen: Change[] = [];
+  const inf = new Informer(http, kindRef('ConfigMap')!, { onChange: (c) => seen.push(c) }).start();
+  try {
+    sandbox.store.create('configmaps', cm('a', '1'));
+    await inf.synced;
+    await until(() => seen.length === 1, 'initial ADDED');
+    const cur = sandbox.store.get('configmaps', 'default', 'a')!;
+    sandbox.store.update('configmaps', { ...cur, data: { v: '2' } });
+    sandbox.store.delete('configmaps', 'default', 'a');
+    await until(() => seen.length === 3, 'MODIFIED and DELETED');
+    assert.deepEqual(seen.map((c) => c.type), ['ADDED', 'MODIFIED', 'DELETED']);
+    assert.equal(seen[1].oldObject?.data.v, '1');
+    assert.equal(seen[1].object.data.v, '2');
+    assert.equal(seen[2].oldObject?.data.v, '2');
+    assert.equal(seen[0].object.metadata.managedFields, undefined);
+    assert.equal(seen[0].object.kind, 'ConfigMap');
+    assert.equal(inf.get('default', 'a'), undefined);
+  } finally {
+    inf.stop();
+    await sandbox.stop();
+  }
+});
+
+test('a watch that ends resumes from the last resourceVersion without loss or repeats', async () => {
+  const { sandbox, http } = await setup();
+  const seen: Change[] = [];
+  const inf = new Informer(http, kindRef('ConfigMap')!, { onChange: (c) => seen.push(c), watchTimeoutSeconds: 1 }).start();
+  try {
+    await inf.synced;
+    for (let i = 0; i < 30; i++) {
+      sandbox.store.create('configmaps', cm(`c${i}`, '1'));
+      await new Promise((r) => setTimeout(r, 80)); // spans several 1s watch timeouts
+    }
+    await until(() => seen.length === 30, '30 ADDED');
+    assert.ok(inf.stats.resumes >= 1, 'the watch was resumed');
+    assert.equal(inf.stats.lists, 1, 'no relist was needed');
+    assert.deepEqual(seen.map((c) => c.object.metadata.name), Array.from({ length: 30 }, (_, i) => `c${i}`));
+  } finally {
+    inf.stop();
+    await sandbox.stop();
+  }
+});
+
+test('410 Gone after an outage relists and emits exactly the differences', async () => {
+  const { sandbox, http } = await setup();
+  const port = Number(new URL(sandbox.url).port);
+  const seen: Change[] = [];
+  const inf = new Informer(http, kindRef('ConfigMap')!, { onChange: (c) => seen.push(c), initialBackoffMs: 50, maxBackoffMs: 200 }).start();
+  try {
+    for (const n of ['keep', 'change', 'remove']) sandbox.store.create('configmaps', cm(n, '1'));
+    await inf.synced;
+    await until(() => seen.length === 3, 'initial sync');
+    // The API server goes away; meanwhile the world changes and etcd compacts,
+    // so resuming from the informer's resourceVersion is refused with 410.
+    await sandbox.stop();
+    const c = sandbox.store.get('configmaps', 'default', 'change')!;
+    sandbox.store.update('configmaps', { ...c, data: { v: '2' } });
+    sandbox.store.delete('configmaps', 'default', 'remove');
+    sandbox.store.create('configmaps', cm('new', '1'));
+    sandbox.store.compact();
+    await sandbox.listen({ port });
+    await until(() => seen.length === 6, 'relist differences');
+    const diff = seen.slice(3).map((x) => `${x.type} ${x.object.metadata.name}`).sort();
+    assert.deepEqual(diff, ['ADDED new', 'DELETED remove', 'MODIFIED change']);
+    assert.ok(seen.slice(3).every((x) => x.fromRelist));
+    assert.equal(seen.find((x) => x.type === 'MODIFIED')!.oldObject!.data.v, '1');
+    assert.equal(inf.stats.relistsAfterGone, 1);
+    assert.deepEqual(inf.list().map((o) => o.metadata.name).sort(), ['change', 'keep', 'new']);
+  } finally {
+    inf.stop();
+    await sandbox.stop();
+  }
+});
+
+test('after the initial sync, thousands of events cost no further requests per event', async () => {
+  const { sandbox, http } = await setup();
+  let n = 0;
+  const inf = new Informer(http, kindRef('ConfigMap')!, { onChange: () => n++ }).start();
+  try {
+    await inf.synced;
+    await until(() => (sandbox.api!.requestCounts()['watch configmaps'] ?? 0) === 1, 'the watch to open');
+    const before = sandbox.api!.requestCounts();
+    for (let i = 0; i < 2000; i++) sandbox.store.create('configmaps', cm(`x${i}`, String(i)));
+    await until(() => n === 2000, '2000 events', 20_000);
+    const after = sandbox.api!.requestCounts();
+    const delta = Object.fromEntries(Object.keys(after).map((k) => [k, after[k] - (before[k] ?? 0)]).filter(([, v]) => (v as number) > 0));
+    assert.deepEqual(delta, {}, `requests made while handling events: ${JSON.stringify(delta)}`);
+  } finally {
+    inf.stop();
+    await sandbox.stop();
+  }
+});
