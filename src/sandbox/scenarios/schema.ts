@@ -2,16 +2,9 @@
 // strings like `90s` or `5m`; they are turned into milliseconds at load time
 // so the runner never parses anything.
 import { z } from 'zod';
-import { parseDuration } from '../../common/clock.ts';
+import { Duration } from '../../common/schema.ts';
 
-export const Duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  try {
-    return parseDuration(v);
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: (err as Error).message });
-    return z.NEVER;
-  }
-});
+export { Duration };
 
 const Manifest = z.looseObject({
   apiVersion: z.string({ error: 'apiVersion is required (e.g. apps/v1)' }),
