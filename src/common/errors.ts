@@ -38,4 +38,5 @@ export const Errors = {
   KUBECONFIG_WRITE: { code: 'KM-SANDBOX-004', fix: 'Pass a writable path to --kubeconfig-out.' },
   SCENARIO_FAILED: { code: 'KM-SANDBOX-005', fix: 'A scenario milestone was not reached in time; run it with --speed 1 and watch `kubectl get events -A -w` to see where it stalls.' },
   CONFIG_INVALID: { code: 'KM-CONFIG-001', fix: 'Correct each field named in the message (file:line path); the formats are documented in docs/.' },
+  SILENCE_INVALID: { code: 'KM-SILENCE-001', fix: 'Write each matcher as name=value, name!=value, name=~regex or name!~regex (regexes are anchored), give an end time or duration after the start, and say who creates it and why.' },
 } as const satisfies Record<string, ErrorInfo>;

@@ -46,6 +46,8 @@ export class ObjectStore {
   private readonly listeners = new Set<Listener>();
   private readonly queue: StoreEvent[] = [];
   private draining = false;
+  /** resourceVersion of the latest change per storage, so a consumer can tell when it has caught up. */
+  private readonly lastRVs = new Map<string, number>();
   /** Counts writes by verb and storage, so tests can prove nothing mutated. */
   readonly writes = new Map<string, number>();
 
@@ -56,6 +58,11 @@ export class ObjectStore {
 
   resourceVersion(): number {
     return this.rv;
+  }
+
+  /** resourceVersion of the latest change in one storage (0 when none). */
+  lastChangeRV(storage: string): number {
+    return this.lastRVs.get(storage) ?? 0;
   }
 
   get(storage: string, ns: string | undefined, name: string): K8sObject | undefined {
@@ -308,6 +315,7 @@ export class ObjectStore {
   // Delivery is queued so a listener that writes cannot reorder events for
   // the listeners after it: everyone sees resourceVersions in increasing order.
   private publish(ev: StoreEvent): void {
+    this.lastRVs.set(ev.storage, ev.rv);
     this.history.push(ev);
     if (this.history.length > this.historyLimit) {
       const dropped = this.history.splice(0, this.history.length - this.historyLimit);

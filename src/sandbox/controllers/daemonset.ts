@@ -9,25 +9,17 @@ import type { K8sObject, StoreEvent } from '../types.ts';
 import type { Controller, ControllerContext } from './controller.ts';
 import { WorkQueue, objectKey, splitKey } from './workqueue.ts';
 import {
-  controllerRefOf, isControlledBy, isPodAvailable, isPodReady, msUntilAvailable, newControllerRef, ownedBy,
-  podFromTemplate, revisionData, revisionHash, scaledValue, stableStringify,
+  controllerRefOf, isControlledBy, isPodAvailable, isPodReady, msUntilAvailable, podFromTemplate, scaledValue, stableStringify,
 } from './podutil.ts';
+import { nodeShouldRunDaemonPod, pinToNode, targetNode } from './daemonset-placement.ts';
+import { REVISIONS, isUpdated, syncRevisions, templateGeneration } from './daemonset-revisions.ts';
+
+export { nodeShouldRunDaemonPod } from './daemonset-placement.ts';
 
 const DS = 'apps/daemonsets';
-const REVISIONS = 'apps/controllerrevisions';
 const SOURCE = { component: 'daemonset-controller' };
 const FAILED_BACKOFF_INITIAL_MS = 1000;
 const FAILED_BACKOFF_MAX_MS = 15 * 60_000;
-
-/** AddOrUpdateDaemonPodTolerations: daemons keep running through node trouble and cordons. */
-export const DAEMON_TOLERATIONS = [
-  { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute' },
-  { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute' },
-  { key: 'node.kubernetes.io/disk-pressure', operator: 'Exists', effect: 'NoSchedule' },
-  { key: 'node.kubernetes.io/memory-pressure', operator: 'Exists', effect: 'NoSchedule' },
-  { key: 'node.kubernetes.io/pid-pressure', operator: 'Exists', effect: 'NoSchedule' },
-  { key: 'node.kubernetes.io/unschedulable', operator: 'Exists', effect: 'NoSchedule' },
-];
 
 export class DaemonSetController implements Controller {
   readonly name = 'daemonset-controller';
@@ -77,7 +69,7 @@ export class DaemonSetController implements Controller {
       return;
     }
     if (ds.metadata.deletionTimestamp) return;
-    const hash = this.syncRevisions(ds);
+    const hash = syncRevisions(this.ctx.store, ds, () => this.pods(ds));
     const nodes = this.ctx.store.list('nodes').items;
     const acted = this.manage(ds, nodes, hash);
     // Like the real controller's expectations: roll only once earlier creates/deletes are observed.
@@ -103,37 +95,6 @@ export class DaemonSetController implements Controller {
     }
     for (const list of out.values()) list.sort(byCreationAndPhase);
     return out;
-  }
-
-  private syncRevisions(ds: K8sObject): string {
-    const store = this.ctx.store;
-    const ns = ds.metadata.namespace;
-    const revisions = ownedBy(store.list(REVISIONS, ns).items, ds).sort((a, b) => (a.revision ?? 0) - (b.revision ?? 0));
-    const data = revisionData(ds);
-    const hash = revisionHash(data, ds.status?.collisionCount ?? 0);
-    const name = `${ds.metadata.name}-${hash}`;
-    const max = revisions[revisions.length - 1]?.revision ?? 0;
-    const cur = revisions.find((r) => r.metadata.name === name);
-    if (!cur) {
-      store.create(REVISIONS, {
-        metadata: {
-          name,
-          namespace: ns,
-          labels: { ...(ds.spec.template?.metadata?.labels ?? {}), 'controller.kubernetes.io/hash': hash },
-          ownerReferences: [newControllerRef(ds)],
-        },
-        data,
-        revision: max + 1,
-      });
-    } else if (cur.revision < max) {
-      store.mutate(REVISIONS, ns, name, (r) => { r.revision = max + 1; });
-    }
-    // cleanupHistory: drop unused old revisions beyond revisionHistoryLimit.
-    const live = new Set([name, ...this.pods(ds).map((p) => `${ds.metadata.name}-${p.metadata.labels?.['controller-revision-hash']}`)]);
-    const old = revisions.filter((r) => !live.has(r.metadata.name!));
-    const limit = ds.spec.revisionHistoryLimit ?? 10;
-    for (const r of old.slice(0, Math.max(0, old.length - limit))) store.remove(REVISIONS, r);
-    return hash;
   }
 
   /** Creates missing daemon pods and deletes misplaced, failed or duplicate ones. Returns whether it acted. */
@@ -287,17 +248,6 @@ export class DaemonSetController implements Controller {
   }
 }
 
-function templateGeneration(ds: K8sObject): number {
-  const a = ds.metadata.annotations?.['deprecated.daemonset.template.generation'];
-  return a !== undefined ? Number(a) : ds.metadata.generation ?? 1;
-}
-
-/** util.IsPodUpdated: the pod carries the current template hash or template generation. */
-function isUpdated(pod: K8sObject, ds: K8sObject, hash: string): boolean {
-  const l = pod.metadata.labels ?? {};
-  return l['controller-revision-hash'] === hash || l['pod-template-generation'] === String(templateGeneration(ds));
-}
-
 /** Oldest first; among equals, running before pending (podByCreationTimestampAndPhase). */
 function byCreationAndPhase(a: K8sObject, b: K8sObject): number {
   const ta = a.metadata.creationTimestamp ?? '';
@@ -305,81 +255,4 @@ function byCreationAndPhase(a: K8sObject, b: K8sObject): number {
   if (ta !== tb) return ta < tb ? -1 : 1;
   const rank = (p: K8sObject) => (p.status?.phase === 'Running' ? 0 : 1);
   return rank(a) - rank(b) || (a.metadata.name! < b.metadata.name! ? -1 : 1);
-}
-
-/** ReplaceDaemonSetPodNodeNameNodeAffinity: required terms become `metadata.name In [node]`. */
-function pinToNode(spec: any, nodeName: string): void {
-  spec.affinity ??= {};
-  spec.affinity.nodeAffinity ??= {};
-  spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution = {
-    nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [nodeName] }] }],
-  };
-  const tolerations: any[] = spec.tolerations ?? [];
-  for (const t of DAEMON_TOLERATIONS) {
-    if (!tolerations.some((x) => x.key === t.key && x.effect === t.effect)) tolerations.push({ ...t });
-  }
-  if (spec.hostNetwork && !tolerations.some((x) => x.key === 'node.kubernetes.io/network-unavailable')) {
-    tolerations.push({ key: 'node.kubernetes.io/network-unavailable', operator: 'Exists', effect: 'NoSchedule' });
-  }
-  spec.tolerations = tolerations;
-}
-
-function targetNode(pod: K8sObject): string | undefined {
-  const terms = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
-  for (const t of terms) {
-    for (const f of t.matchFields ?? []) {
-      if (f.key === 'metadata.name' && f.operator === 'In' && f.values?.length === 1) return f.values[0];
-    }
-  }
-  return undefined;
-}
-
-function tolerates(tolerations: any[], taint: any): boolean {
-  return tolerations.some((t) => {
-    if (t.effect && t.effect !== taint.effect) return false;
-    if (t.operator === 'Exists') return !t.key || t.key === taint.key;
-    return t.key === taint.key && (t.value ?? '') === (taint.value ?? '');
-  });
-}
-
-function matchExpression(e: any, value: string | undefined): boolean {
-  const vals: string[] = e.values ?? [];
-  switch (e.operator) {
-    case 'In': return value !== undefined && vals.includes(value);
-    case 'NotIn': return value === undefined || !vals.includes(value);
-    case 'Exists': return value !== undefined;
-    case 'DoesNotExist': return value === undefined;
-    case 'Gt': return value !== undefined && Number(value) > Number(vals[0]);
-    case 'Lt': return value !== undefined && Number(value) < Number(vals[0]);
-    default: return false;
-  }
-}
-
-/** nodeSelector plus required node affinity (terms ORed, expressions ANDed). */
-export function nodeMatchesPod(spec: any, node: K8sObject): boolean {
-  const labels = node.metadata.labels ?? {};
-  for (const [k, v] of Object.entries(spec?.nodeSelector ?? {})) if (labels[k] !== v) return false;
-  const terms = spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
-  if (!terms) return true;
-  return terms.some((t: any) => {
-    const exprs = t.matchExpressions ?? [];
-    const fields = t.matchFields ?? [];
-    if (!exprs.length && !fields.length) return false;
-    return exprs.every((e: any) => matchExpression(e, labels[e.key])) &&
-      fields.every((f: any) => matchExpression(f, f.key === 'metadata.name' ? node.metadata.name : undefined));
-  });
-}
-
-/** NodeShouldRunDaemonPod: whether to place a pod, and whether an existing one may stay. */
-export function nodeShouldRunDaemonPod(node: K8sObject, ds: K8sObject): { shouldRun: boolean; shouldContinueRunning: boolean } {
-  const spec = structuredClone(ds.spec.template?.spec ?? {});
-  if (spec.nodeName && spec.nodeName !== node.metadata.name) return { shouldRun: false, shouldContinueRunning: false };
-  if (!nodeMatchesPod(spec, node)) return { shouldRun: false, shouldContinueRunning: false };
-  pinToNode(spec, node.metadata.name!);
-  const taints: any[] = node.spec?.taints ?? [];
-  const untolerated = (effect: string) => taints.some((t) => t.effect === effect && !tolerates(spec.tolerations, t));
-  if (untolerated('NoSchedule') || untolerated('NoExecute')) {
-    return { shouldRun: false, shouldContinueRunning: !untolerated('NoExecute') };
-  }
-  return { shouldRun: true, shouldContinueRunning: true };
 }

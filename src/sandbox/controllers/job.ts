@@ -10,47 +10,31 @@ import { k8sTime } from '../../common/clock.ts';
 import type { K8sObject, StoreEvent } from '../types.ts';
 import type { Controller, ControllerContext } from './controller.ts';
 import { WorkQueue, objectKey, splitKey } from './workqueue.ts';
-import { controllerRefOf, isControlledBy, isPodActive, isPodReady, isPodTerminal, podFromTemplate } from './podutil.ts';
+import { controllerRefOf, isControlledBy, isPodActive, isPodReady, isPodTerminal } from './podutil.ts';
+import { type Cond, ensureCondition, isJobFinished, newCondition, trueCondition } from './job-conditions.ts';
+import { JobBackoff } from './job-backoff.ts';
+import {
+  JobPodControl, SOURCE, hasFinalizer, isPodFailed, onlyReplaceFailedPods, pastBackoffLimitOnFailure, removalOrder,
+} from './job-pods.ts';
+
+export { JOB_TRACKING_FINALIZER } from './job-pods.ts';
 
 const JOBS = 'batch/jobs';
-const SOURCE = { component: 'job-controller' };
-export const JOB_TRACKING_FINALIZER = 'batch.kubernetes.io/job-tracking';
-const BACKOFF_INITIAL_MS = 10_000;
-const BACKOFF_MAX_MS = 10 * 60_000;
 const MAX_POD_CREATE_DELETE_PER_SYNC = 500;
 
-interface Cond { type: string; reason: string; message: string }
-interface BackoffRecord { failuresAfterLastSuccess: number; lastFailureTime?: number }
-
-const hasFinalizer = (p: K8sObject) => !!p.metadata.finalizers?.includes(JOB_TRACKING_FINALIZER);
-const trueCondition = (job: K8sObject, type: string) =>
-  (job.status?.conditions ?? []).find((c: any) => c.type === type && c.status === 'True');
 const suspended = (job: K8sObject) => job.spec.suspend === true;
-
-/** Deleted pods count as failed unless only Failed pods are replaced (isPodFailed). */
-function isPodFailed(pod: K8sObject, job: K8sObject): boolean {
-  if (pod.status?.phase === 'Failed') return true;
-  if (onlyReplaceFailedPods(job)) return false;
-  return !!pod.metadata.deletionTimestamp && pod.status?.phase !== 'Succeeded';
-}
-
-function onlyReplaceFailedPods(job: K8sObject): boolean {
-  return job.spec.podReplacementPolicy === 'Failed' || !!job.spec.podFailurePolicy;
-}
-
-export function isJobFinished(job: K8sObject): boolean {
-  return !!(trueCondition(job, 'Complete') || trueCondition(job, 'Failed'));
-}
 
 export class JobController implements Controller {
   readonly name = 'job-controller';
   private ctx!: ControllerContext;
   private queue?: WorkQueue;
   private unsubscribe?: () => void;
-  private readonly backoff = new Map<string, BackoffRecord>();
+  private pods!: JobPodControl;
+  private readonly backoff = new JobBackoff(() => this.ctx.clock.now());
 
   start(ctx: ControllerContext): void {
     this.ctx = ctx;
+    this.pods = new JobPodControl(ctx);
     this.queue = new WorkQueue(ctx.clock, (k) => this.sync(k));
     this.unsubscribe = ctx.store.subscribe((ev) => this.onEvent(ev));
     for (const j of ctx.store.list(JOBS).items) this.queue.add(objectKey(j.metadata));
@@ -75,12 +59,12 @@ export class JobController implements Controller {
     const job = this.ctx.store.get(JOBS, ns, name);
     this.releaseOrphans(ns!, name, job?.metadata.uid);
     if (!job) {
-      this.backoff.delete(key);
+      this.backoff.forget(key);
       return;
     }
     const pods = this.ctx.store.list('pods', ns).items.filter((p) => isControlledBy(p, job));
     if (isJobFinished(job)) {
-      for (const p of pods) if (hasFinalizer(p)) this.releasePod(p);
+      for (const p of pods) if (hasFinalizer(p)) this.pods.release(p);
       this.expireAfterTtl(job);
       return;
     }
@@ -99,7 +83,7 @@ export class JobController implements Controller {
     const succeeded = (status.succeeded ?? 0) + newSucceeded.length;
     const failed = (status.failed ?? 0) + newFailed.length;
     if (!status.startTime && !suspended(job)) status.startTime = nowIso;
-    this.recordBackoff(key, newSucceeded, newFailed);
+    this.backoff.record(key, newSucceeded, newFailed);
 
     let finished: Cond | undefined;
     const criteriaMet = trueCondition(job, 'SuccessCriteriaMet');
@@ -119,7 +103,7 @@ export class JobController implements Controller {
     let ready = active.filter(isPodReady).length;
     if (finished) {
       // Deleting keeps the tracking finalizer: the pod is counted as failed below.
-      for (const p of active) this.deletePod(job, p);
+      for (const p of active) this.pods.delete(job, p);
       terminating += active.length;
       activeCount = 0;
       ready = 0;
@@ -146,7 +130,7 @@ export class JobController implements Controller {
       if (!hasFinalizer(p)) continue;
       const considerFailed = isPodFailed(p, job);
       if (!(job.metadata.deletionTimestamp || finished || p.status?.phase === 'Succeeded' || considerFailed)) continue;
-      this.releasePod(p);
+      this.pods.release(p);
       if (p.status?.phase === 'Succeeded') addSucceeded++;
       else if (considerFailed || (finished && finished.type !== 'SuccessCriteriaMet')) addFailed++;
     }
@@ -182,7 +166,7 @@ export class JobController implements Controller {
       } else {
         this.ctx.events.emit(job, 'Warning', terminal!.reason, terminal!.message, SOURCE);
       }
-      this.backoff.delete(key);
+      this.backoff.forget(key);
       const fresh = this.ctx.store.get(JOBS, job.metadata.namespace, job.metadata.name!);
       if (fresh) this.expireAfterTtl(fresh);
     }
@@ -192,7 +176,7 @@ export class JobController implements Controller {
   private manageJob(key: string, job: K8sObject, active: K8sObject[], succeeded: number, terminating: number): { active: number; removed: number; removedReady: number } {
     if (suspended(job)) {
       const removedReady = active.filter(isPodReady).length;
-      for (const p of active) this.removePod(job, p);
+      for (const p of active) this.pods.remove(job, p);
       return { active: 0, removed: active.length, removedReady };
     }
     const parallelism = job.spec.parallelism ?? 1;
@@ -204,18 +188,18 @@ export class JobController implements Controller {
     const excess = active.length - want;
     if (excess > 0) {
       const victims = [...active].sort(removalOrder).slice(0, Math.min(excess, MAX_POD_CREATE_DELETE_PER_SYNC));
-      for (const p of victims) this.removePod(job, p);
+      for (const p of victims) this.pods.remove(job, p);
       return { active: active.length - victims.length, removed: victims.length, removedReady: victims.filter(isPodReady).length };
     }
     const diff = want - (onlyReplaceFailedPods(job) ? terminating : 0) - active.length;
     if (diff <= 0) return { active: active.length, removed: 0, removedReady: 0 };
-    const wait = this.remainingBackoff(key);
+    const wait = this.backoff.remaining(key);
     if (wait > 0) {
       this.queue!.addAfter(key, wait);
       return { active: active.length, removed: 0, removedReady: 0 };
     }
     let created = 0;
-    for (let i = 0; i < Math.min(diff, MAX_POD_CREATE_DELETE_PER_SYNC); i++) if (this.createPod(job)) created++;
+    for (let i = 0; i < Math.min(diff, MAX_POD_CREATE_DELETE_PER_SYNC); i++) if (this.pods.create(job)) created++;
     return { active: active.length + created, removed: 0, removedReady: 0 };
   }
 
@@ -236,100 +220,11 @@ export class JobController implements Controller {
     return this.ctx.clock.now() - Date.parse(status.startTime) >= job.spec.activeDeadlineSeconds * 1000;
   }
 
-  private recordBackoff(key: string, newSucceeded: K8sObject[], newFailed: K8sObject[]): void {
-    if (!newSucceeded.length && !newFailed.length) return;
-    const rec: BackoffRecord = { ...(this.backoff.get(key) ?? { failuresAfterLastSuccess: 0 }) };
-    const failedTimes = newFailed.map((p) => this.finishedTime(p)).sort((a, b) => a - b);
-    if (!newSucceeded.length) {
-      rec.failuresAfterLastSuccess += failedTimes.length;
-      rec.lastFailureTime = failedTimes[failedTimes.length - 1];
-    } else {
-      const lastSuccess = Math.max(...newSucceeded.map((p) => this.finishedTime(p)));
-      const after = failedTimes.filter((t) => t > lastSuccess);
-      rec.failuresAfterLastSuccess = after.length;
-      rec.lastFailureTime = after.length ? after[after.length - 1] : undefined;
-    }
-    this.backoff.set(key, rec);
-  }
-
-  private remainingBackoff(key: string): number {
-    const rec = this.backoff.get(key);
-    if (!rec?.failuresAfterLastSuccess || rec.lastFailureTime === undefined) return 0;
-    const delay = Math.min(BACKOFF_INITIAL_MS * 2 ** (rec.failuresAfterLastSuccess - 1), BACKOFF_MAX_MS);
-    return Math.max(0, delay - (this.ctx.clock.now() - rec.lastFailureTime));
-  }
-
-  /** The latest container finish time, else the deletion time, else now. */
-  private finishedTime(pod: K8sObject): number {
-    let latest: number | undefined;
-    for (const cs of [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]) {
-      const t = Date.parse(cs.state?.terminated?.finishedAt ?? '');
-      if (Number.isFinite(t) && (latest === undefined || t > latest)) latest = t;
-    }
-    if (latest !== undefined) return latest;
-    if (pod.metadata.deletionTimestamp) return Date.parse(pod.metadata.deletionTimestamp);
-    return this.ctx.clock.now();
-  }
-
-  private createPod(job: K8sObject): boolean {
-    const pod = podFromTemplate(job, job.spec.template);
-    const uid = job.metadata.uid!;
-    const name = job.metadata.name!;
-    pod.metadata.labels = {
-      'batch.kubernetes.io/controller-uid': uid,
-      'batch.kubernetes.io/job-name': name,
-      'controller-uid': uid,
-      'job-name': name,
-      ...pod.metadata.labels,
-    };
-    pod.metadata.finalizers = [...(pod.metadata.finalizers ?? []).filter((f) => f !== JOB_TRACKING_FINALIZER), JOB_TRACKING_FINALIZER];
-    try {
-      const created = this.ctx.store.create('pods', pod);
-      this.ctx.events.emit(job, 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata.name}`, SOURCE);
-      return true;
-    } catch (err) {
-      this.ctx.events.emit(job, 'Warning', 'FailedCreate', `Error creating: ${(err as Error).message}`, SOURCE);
-      return false;
-    }
-  }
-
-  /** Deletes a pod without counting it (scale-down, suspension): finalizer first, as deleteJobPods does. */
-  private removePod(job: K8sObject, pod: K8sObject): void {
-    this.releasePod(pod);
-    this.deletePod(job, pod);
-  }
-
-  private deletePod(job: K8sObject, pod: K8sObject): void {
-    try {
-      const gone = this.ctx.store.delete('pods', pod.metadata.namespace, pod.metadata.name!, { preconditions: { uid: pod.metadata.uid } });
-      this.ctx.events.emit(job, 'Normal', 'SuccessfulDelete', `Deleted pod: ${pod.metadata.name}`, SOURCE);
-      this.finishUnboundDeletion(gone);
-    } catch (err) {
-      this.ctx.events.emit(job, 'Warning', 'FailedDelete', `Error deleting: ${(err as Error).message}`, SOURCE);
-    }
-  }
-
-  /** Removes the tracking finalizer; a zero-grace deletion then completes, as the API server would. */
-  private releasePod(pod: K8sObject): void {
-    const updated = this.ctx.store.mutate('pods', pod.metadata.namespace, pod.metadata.name!, (p) => {
-      if (p.metadata.uid !== pod.metadata.uid || !hasFinalizer(p)) return false;
-      p.metadata.finalizers = p.metadata.finalizers!.filter((f) => f !== JOB_TRACKING_FINALIZER);
-      if (!p.metadata.finalizers.length) delete p.metadata.finalizers;
-    });
-    if (updated) this.finishUnboundDeletion(updated);
-  }
-
-  private finishUnboundDeletion(pod: K8sObject): void {
-    if (pod.metadata.deletionTimestamp && pod.metadata.deletionGracePeriodSeconds === 0 && !pod.metadata.finalizers?.length) {
-      this.ctx.store.remove('pods', pod);
-    }
-  }
-
   /** Pods still holding our finalizer whose Job is gone or was replaced by a new one of the same name. */
   private releaseOrphans(ns: string, name: string, uid: string | undefined): void {
     for (const p of this.ctx.store.list('pods', ns).items) {
       const ref = controllerRefOf(p);
-      if (hasFinalizer(p) && ref?.kind === 'Job' && ref.name === name && ref.uid !== uid) this.releasePod(p);
+      if (hasFinalizer(p) && ref?.kind === 'Job' && ref.name === name && ref.uid !== uid) this.pods.release(p);
     }
   }
 
@@ -360,45 +255,4 @@ export class JobController implements Controller {
       j.status = status;
     }, { subresource: 'status' });
   }
-}
-
-function newCondition(c: Cond, nowIso: string): any {
-  return { type: c.type, status: 'True', lastProbeTime: nowIso, lastTransitionTime: nowIso, reason: c.reason, message: c.message };
-}
-
-/** ensureJobConditionStatus: never adds a False condition, rewrites one whose status/reason/message changed. */
-function ensureCondition(list: any[], c: Cond, statusValue: 'True' | 'False', nowIso: string): boolean {
-  const existing = list.find((x) => x.type === c.type);
-  const next = { ...newCondition(c, nowIso), status: statusValue };
-  if (existing) {
-    if (existing.status === statusValue && existing.reason === c.reason && existing.message === c.message) return false;
-    Object.assign(existing, next);
-    return true;
-  }
-  if (statusValue === 'False') return false;
-  list.push(next);
-  return true;
-}
-
-/** For restartPolicy OnFailure, container restarts of live pods count against backoffLimit. */
-function pastBackoffLimitOnFailure(job: K8sObject, pods: K8sObject[]): boolean {
-  if (job.spec.template?.spec?.restartPolicy !== 'OnFailure') return false;
-  let restarts = 0;
-  for (const p of pods) {
-    if (p.status?.phase !== 'Running' && p.status?.phase !== 'Pending') continue;
-    for (const cs of [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])]) restarts += cs.restartCount ?? 0;
-  }
-  const limit = job.spec.backoffLimit ?? 6;
-  return limit === 0 ? restarts > 0 : restarts >= limit;
-}
-
-/** controller.ActivePods order: unscheduled, pending, not ready, most restarted, newest first. */
-function removalOrder(a: K8sObject, b: K8sObject): number {
-  const bound = (p: K8sObject) => (p.spec?.nodeName ? 1 : 0);
-  const phase = (p: K8sObject) => ({ Pending: 0, Unknown: 1, Running: 2 } as Record<string, number>)[p.status?.phase] ?? 0;
-  const ready = (p: K8sObject) => (isPodReady(p) ? 1 : 0);
-  const restarts = (p: K8sObject) => (p.status?.containerStatuses ?? []).reduce((n: number, c: any) => n + (c.restartCount ?? 0), 0);
-  const created = (p: K8sObject) => p.metadata.creationTimestamp ?? '';
-  return bound(a) - bound(b) || phase(a) - phase(b) || ready(a) - ready(b) || restarts(b) - restarts(a) ||
-    (created(a) > created(b) ? -1 : created(a) < created(b) ? 1 : 0);
 }

@@ -2,66 +2,11 @@
 // readiness, exit or OOM kill, and the crash-loop back-off before the next
 // start. Every step happens at an explicit cluster time, so the pod worker
 // only has to ask "what is due now?" and "when is the next step?".
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { lookupImage, type ImageBehaviour } from '../images.ts';
-import type { K8sObject } from '../types.ts';
-import type { ControllerContext } from './controller.ts';
 import { containerUsage, memoryLimitBytes, oomKillAt } from './kubelet-memory.ts';
-
-export type Stage = 'idle' | 'pulling' | 'errImagePull' | 'imagePullBackOff' | 'neverPull' | 'running' | 'backOff' | 'done';
-
-export interface Terminated {
-  exitCode: number;
-  reason: string;
-  message?: string;
-  /** undefined for a container that never ran (ContainerStatusUnknown). */
-  startedAt?: number;
-  finishedAt?: number;
-  containerID?: string;
-}
-
-export interface ContainerRuntime {
-  name: string;
-  spec: any;
-  init: boolean;
-  /** An init container with restartPolicy Always: starts in init order, then keeps running. */
-  sidecar: boolean;
-  stage: Stage;
-  waiting?: { reason: string; message?: string };
-  /** When the current stage's next step is due (running uses the fields below). */
-  dueAt: number;
-  pull?: { behaviour?: ImageBehaviour; durationMs: number };
-  pullBackoffMs: number;
-  /** The retry time of the image-pull back-off (ImagePullBackOff moves to it). */
-  retryAt: number;
-  pullError?: string;
-  behaviour?: ImageBehaviour;
-  imageRef?: string;
-  containerID?: string;
-  pid?: number;
-  startedAt?: number;
-  /** Containers created so far; restartCount is this minus one. */
-  instances: number;
-  ready: boolean;
-  readyAt: number;
-  exitAt: number;
-  oomAt: number;
-  nextProbeAt: number;
-  terminated?: Terminated;
-  last?: Terminated;
-  crashBackoffMs: number;
-}
-
-/** What a container step needs to know about its pod and node. */
-export interface PodEnv {
-  ctx: ControllerContext;
-  pod: K8sObject;
-  node: string;
-  podIP: string;
-  /** Images present on the node. */
-  images: Set<string>;
-  nextPid(): number;
-}
+import { imageSizeOf, normalizeImage } from './kubelet-images.ts';
+import { containerRestartPolicy, emit, goDuration, podRef, type ContainerRuntime, type PodEnv, type Terminated } from './kubelet-runtime.ts';
 
 const INITIAL_PULL_BACKOFF_MS = 10_000;
 /** A reference that does not resolve fails fast. */
@@ -74,96 +19,6 @@ const NEVER_PULL_RETRY_MS = 10_000;
 /** A container that ran this long without crashing starts its back-off afresh. */
 const BACKOFF_RESET_MS = 10 * 60_000;
 const MIN_BACKOFF_MS = 100;
-
-export function newContainer(spec: any, init: boolean, waitingReason: string): ContainerRuntime {
-  return {
-    name: spec.name,
-    spec,
-    init,
-    sidecar: init && spec.restartPolicy === 'Always',
-    stage: 'idle',
-    waiting: { reason: waitingReason },
-    dueAt: Infinity,
-    pullBackoffMs: 0,
-    retryAt: Infinity,
-    instances: 0,
-    ready: false,
-    readyAt: Infinity,
-    exitAt: Infinity,
-    oomAt: Infinity,
-    nextProbeAt: Infinity,
-    crashBackoffMs: 0,
-  };
-}
-
-/** `nginx:1.27` → `docker.io/library/nginx:1.27`, as containerd reports it. */
-export function normalizeImage(ref: string): string {
-  let name = ref;
-  let suffix = ':latest';
-  const at = ref.indexOf('@');
-  if (at >= 0) {
-    name = ref.slice(0, at);
-    suffix = ref.slice(at);
-  } else {
-    const slash = ref.lastIndexOf('/');
-    const colon = ref.lastIndexOf(':');
-    if (colon > slash) {
-      name = ref.slice(0, colon);
-      suffix = ref.slice(colon);
-    }
-  }
-  const first = name.split('/')[0];
-  const hasDomain = name.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost');
-  if (!hasDomain) name = name.includes('/') ? `docker.io/${name}` : `docker.io/library/${name}`;
-  return name + suffix;
-}
-
-function digestOf(normalized: string): string {
-  return createHash('sha256').update(normalized).digest('hex');
-}
-
-/** `docker.io/library/nginx@sha256:…`: the repo digest a runtime reports as imageID. */
-export function imageIDOf(normalized: string): string {
-  const at = normalized.indexOf('@');
-  if (at >= 0) return normalized;
-  const repo = normalized.slice(0, normalized.lastIndexOf(':'));
-  return `${repo}@sha256:${digestOf(normalized)}`;
-}
-
-/** A stable, plausible compressed size for an image (5–200 MB). */
-export function imageSizeOf(normalized: string): number {
-  return 5_000_000 + (parseInt(digestOf(normalized).slice(0, 8), 16) % 195_000_000);
-}
-
-/** Go's time.Duration formatting ("500ms", "2s", "1m20s", "5m0s"), as kubelet messages print it. */
-export function goDuration(ms: number): string {
-  if (ms <= 0) return '0s';
-  if (ms < 1000) return `${Math.round(ms * 1000) / 1000}ms`;
-  const h = Math.floor(ms / 3_600_000);
-  const m = Math.floor((ms % 3_600_000) / 60_000);
-  const s = Number(((ms % 60_000) / 1000).toFixed(3));
-  if (h) return `${h}h${m}m${s}s`;
-  if (m) return `${m}m${s}s`;
-  return `${s}s`;
-}
-
-/** The restart policy that applies to this container. */
-export function containerRestartPolicy(c: ContainerRuntime, podPolicy: string): string {
-  if (c.sidecar) return 'Always';
-  if (c.init) return podPolicy === 'Never' ? 'Never' : 'OnFailure';
-  return podPolicy;
-}
-
-export function emit(env: PodEnv, c: ContainerRuntime, type: 'Normal' | 'Warning', reason: string, message: string): void {
-  env.ctx.events.emit(env.pod, type, reason, message, { component: 'kubelet', host: env.node }, {
-    fieldPath: `${c.init ? 'spec.initContainers' : 'spec.containers'}{${c.name}}`,
-  });
-}
-
-function podRef(env: PodEnv): string {
-  const m = env.pod.metadata;
-  return `${m.name}_${m.namespace}(${m.uid})`;
-}
 
 /** Ensures the image (events as EnsureImageExists emits them), then starts or schedules the pull. */
 export function beginPull(env: PodEnv, c: ContainerRuntime, now: number): void {

@@ -3,8 +3,8 @@
 // shaped like containerd's (image, imageID, containerID, state, lastState).
 import { k8sTime } from '../../common/clock.ts';
 import type { K8sObject } from '../types.ts';
-import type { ContainerRuntime, Terminated } from './kubelet-containers.ts';
-import { imageIDOf } from './kubelet-containers.ts';
+import type { ContainerRuntime, Terminated } from './kubelet-runtime.ts';
+import { imageIDOf } from './kubelet-images.ts';
 
 export interface PodRuntime {
   key: string;

@@ -8,16 +8,8 @@ import { qosClass } from '../strategy.ts';
 import type { K8sObject } from '../types.ts';
 import type { Controller, ControllerContext } from './controller.ts';
 import { WorkQueue, objectKey, splitKey } from './workqueue.ts';
-import {
-  emit,
-  exitContainer,
-  killContainer,
-  newContainer,
-  nextDue,
-  stepContainer,
-  type ContainerRuntime,
-  type PodEnv,
-} from './kubelet-containers.ts';
+import { exitContainer, killContainer, nextDue, stepContainer } from './kubelet-containers.ts';
+import { emit, newContainer, type ContainerRuntime, type PodEnv } from './kubelet-runtime.ts';
 import { buildPodStatus, computePhase, initialized, isTerminalPhase, type PodRuntime } from './kubelet-status.ts';
 import { containerUsage, memoryBytesAt, oomScoreAdj, pickOomVictim, systemOomThreshold, type OomCandidate } from './kubelet-memory.ts';
 

@@ -6,9 +6,8 @@
 import { k8sMicroTime, k8sTime } from '../../common/clock.ts';
 import type { K8sObject, StoreEvent } from '../types.ts';
 import type { Controller, ControllerContext } from './controller.ts';
-import {
-  TAINT_MEMORY_PRESSURE, binarySI, containerMemoryRequest, isTerminal, nodeCapacityMemory, priorityOf, systemReservedMemory,
-} from './resources-fit.ts';
+import { binarySI, containerMemoryRequest, isTerminal, nodeCapacityMemory, priorityOf, systemReservedMemory } from './resources-fit.ts';
+import { TAINT_MEMORY_PRESSURE } from './taints.ts';
 import { setPodCondition } from './scheduler.ts';
 
 const MI = 2 ** 20;

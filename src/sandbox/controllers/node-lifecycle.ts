@@ -11,7 +11,7 @@ import type { Controller, ControllerContext } from './controller.ts';
 import { WorkQueue, objectKey } from './workqueue.ts';
 import {
   TAINT_MEMORY_PRESSURE, TAINT_NOT_READY, TAINT_UNREACHABLE, TAINT_UNSCHEDULABLE, toleratesTaint, withDefaultTolerations, type Taint, type Toleration,
-} from './resources-fit.ts';
+} from './taints.ts';
 import { setPodCondition } from './scheduler.ts';
 
 /** --node-monitor-period. */

@@ -1,10 +1,12 @@
 // Requests-versus-allocatable arithmetic and the scheduler's node filters,
-// shared by the scheduler (placement, preemption dry runs), the node agent
-// (allocatable, eviction ranking) and the node lifecycle controller (taints
-// and tolerations). Filter order and failure wording follow kube-scheduler
-// 1.32's default plugins, because users read these strings in events.
+// shared by the scheduler (placement, preemption dry runs) and the node agent
+// (allocatable, eviction ranking). Filter order and failure wording follow
+// kube-scheduler 1.32's default plugins, because users read these strings in
+// events.
 import { tryQuantity } from '../../common/quantity.ts';
 import type { K8sObject } from '../types.ts';
+import { TAINT_UNSCHEDULABLE, effectiveTaints, toleratesTaint, tolerationsOf } from './taints.ts';
+import { matchesNodeSelection } from './node-affinity.ts';
 
 export interface Resources {
   /** Cores. */
@@ -14,29 +16,6 @@ export interface Resources {
   /** Pod count. */
   pods: number;
 }
-
-export interface Taint {
-  key: string;
-  value?: string;
-  effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
-  timeAdded?: string;
-}
-
-export interface Toleration {
-  key?: string;
-  operator?: 'Exists' | 'Equal';
-  value?: string;
-  effect?: string;
-  tolerationSeconds?: number;
-}
-
-export const TAINT_UNSCHEDULABLE = 'node.kubernetes.io/unschedulable';
-export const TAINT_NOT_READY = 'node.kubernetes.io/not-ready';
-export const TAINT_UNREACHABLE = 'node.kubernetes.io/unreachable';
-export const TAINT_MEMORY_PRESSURE = 'node.kubernetes.io/memory-pressure';
-
-/** What the DefaultTolerationSeconds admission plugin gives every pod. */
-export const DEFAULT_TOLERATION_SECONDS = 300;
 
 const SYSTEM_RESERVED_ANNOTATION = 'kubemend.dev/system-reserved-memory';
 const DEFAULT_SYSTEM_RESERVED = 256 * 2 ** 20;
@@ -137,100 +116,6 @@ export function sumRequests(pods: K8sObject[], scoring = false): Resources {
   return total;
 }
 
-/** v1.Toleration.ToleratesTaint. */
-export function toleratesTaint(t: Toleration, taint: Taint): boolean {
-  if (t.effect && t.effect !== taint.effect) return false;
-  if (t.key && t.key !== taint.key) return false;
-  if (t.operator === 'Exists') return true;
-  return (t.value ?? '') === (taint.value ?? '');
-}
-
-export function tolerationsOf(pod: K8sObject): Toleration[] {
-  return pod.spec?.tolerations ?? [];
-}
-
-/**
- * The pod's tolerations after the DefaultTolerationSeconds admission plugin:
- * 300s for not-ready and unreachable NoExecute unless the pod already has its own.
- */
-export function withDefaultTolerations(tolerations: Toleration[]): Toleration[] {
-  const covers = (key: string) => tolerations.some((t) => (!t.key || t.key === key) && (!t.effect || t.effect === 'NoExecute'));
-  const out = [...tolerations];
-  for (const key of [TAINT_NOT_READY, TAINT_UNREACHABLE]) {
-    if (!covers(key)) out.push({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: DEFAULT_TOLERATION_SECONDS });
-  }
-  return out;
-}
-
-export function nodeTaints(node: K8sObject): Taint[] {
-  return node.spec?.taints ?? [];
-}
-
-function readyStatus(node: K8sObject): string | undefined {
-  return (node.status?.conditions ?? []).find((c: any) => c.type === 'Ready')?.status;
-}
-
-/**
- * The node's taints plus the NoSchedule taint its Ready condition implies.
- * The lifecycle controller adds that taint itself; counting it here closes
- * the window before it does, so a NotReady node never receives pods.
- */
-export function effectiveTaints(node: K8sObject): Taint[] {
-  const taints = nodeTaints(node);
-  const ready = readyStatus(node);
-  const implied = ready === 'False' ? TAINT_NOT_READY : ready === 'True' ? undefined : TAINT_UNREACHABLE;
-  if (implied && !taints.some((t) => t.key === implied && t.effect === 'NoSchedule')) {
-    return [...taints, { key: implied, effect: 'NoSchedule' }];
-  }
-  return taints;
-}
-
-type Expr = { key: string; operator: string; values?: string[] };
-
-function matchExpr(e: Expr, value: string | undefined): boolean {
-  const vals = e.values ?? [];
-  switch (e.operator) {
-    case 'In': return value !== undefined && vals.includes(value);
-    case 'NotIn': return value === undefined || !vals.includes(value);
-    case 'Exists': return value !== undefined;
-    case 'DoesNotExist': return value === undefined;
-    case 'Gt': return value !== undefined && Number(value) > Number(vals[0]);
-    case 'Lt': return value !== undefined && Number(value) < Number(vals[0]);
-    default: return false;
-  }
-}
-
-/** nodeSelector plus required node affinity (terms ORed, an empty term matches nothing). */
-export function matchesNodeSelection(pod: K8sObject, node: K8sObject): boolean {
-  const labels: Record<string, string> = node.metadata.labels ?? {};
-  for (const [k, v] of Object.entries<string>(pod.spec?.nodeSelector ?? {})) if (labels[k] !== v) return false;
-  const terms: any[] | undefined = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
-  if (!terms) return true;
-  return terms.some((t) => {
-    const exprs: Expr[] = t.matchExpressions ?? [];
-    const fields: Expr[] = t.matchFields ?? [];
-    if (exprs.length === 0 && fields.length === 0) return false;
-    return exprs.every((e) => matchExpr(e, Object.hasOwn(labels, e.key) ? labels[e.key] : undefined))
-      && fields.every((e) => matchExpr(e, e.key === 'metadata.name' ? node.metadata.name : undefined));
-  });
-}
-
-/**
- * NodeAffinity's PreFilter: when every required term pins `metadata.name In`,
- * only those nodes are evaluated (DaemonSet pods). Undefined means all nodes.
- */
-export function pinnedNodeNames(pod: K8sObject): Set<string> | undefined {
-  const terms: any[] | undefined = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
-  if (!terms?.length) return undefined;
-  const names = new Set<string>();
-  for (const t of terms) {
-    const f = (t.matchFields ?? []).find((e: Expr) => e.key === 'metadata.name' && e.operator === 'In');
-    if (!f) return undefined;
-    for (const v of f.values ?? []) names.add(v);
-  }
-  return names;
-}
-
 export interface FitResult {
   reasons: string[];
   /** False for UnschedulableAndUnresolvable failures, where preemption cannot help. */
@@ -281,73 +166,4 @@ export function binarySI(bytes: number): string {
     if (Math.abs(n) >= size && n % size === 0) return `${n / size}${suffix}`;
   }
   return String(n);
-}
-
-export interface PreemptionResult {
-  /** DefaultPreemption's message when it cannot help (without the "preemption: " prefix). */
-  message?: string;
-  /** The chosen node and the pods to evict from it. */
-  plan?: { node: string; victims: K8sObject[] };
-}
-
-/**
- * DefaultPreemption's dry run: on each node where only resources failed,
- * remove every lower-priority pod, check the pod fits, then reprieve victims
- * from the most important down while it still fits. PodDisruptionBudgets are
- * not weighed.
- */
-export function preemptionDryRun(
-  pod: K8sObject,
-  nodes: K8sObject[],
-  failures: Map<string, FitResult>,
-  byNode: Map<string, K8sObject[]>,
-): PreemptionResult {
-  if (pod.spec?.preemptionPolicy === 'Never') return { message: 'not eligible due to preemptionPolicy=Never.' };
-  const prio = priorityOf(pod);
-  const nominated = pod.status?.nominatedNodeName;
-  if (nominated && (byNode.get(nominated) ?? []).some((p) => p.metadata.deletionTimestamp && priorityOf(p) < prio)) {
-    return { message: 'not eligible due to a terminating pod on the nominated node.' };
-  }
-  const counts = new Map<string, number>();
-  const add = (r: string) => counts.set(r, (counts.get(r) ?? 0) + 1);
-  const candidates: { node: string; victims: K8sObject[] }[] = [];
-  for (const node of nodes) {
-    const name = node.metadata.name!;
-    const failure = failures.get(name);
-    if (!failure?.resolvable) {
-      add('Preemption is not helpful for scheduling');
-      continue;
-    }
-    const onNode = byNode.get(name) ?? [];
-    const lower = onNode.filter((p) => priorityOf(p) < prio && !p.metadata.deletionTimestamp);
-    if (lower.length === 0) {
-      add('No preemption victims found for incoming pod');
-      continue;
-    }
-    const kept = onNode.filter((p) => !lower.includes(p));
-    const stillFails = filterNode(pod, node, kept);
-    if (stillFails) {
-      for (const r of stillFails.reasons) add(r);
-      continue;
-    }
-    const victims: K8sObject[] = [];
-    const important = [...lower].sort((a, b) => priorityOf(b) - priorityOf(a) || startTime(a) - startTime(b));
-    for (const p of important) {
-      if (!filterNode(pod, node, [...kept, p])) kept.push(p);
-      else victims.push(p);
-    }
-    candidates.push({ node: name, victims });
-  }
-  if (candidates.length === 0) return { message: `0/${nodes.length} nodes are available: ${[...counts].map(([r, n]) => `${n} ${r}`).sort().join(', ')}.` };
-  // pickOneNodeForPreemption without PDBs: lowest highest-victim priority,
-  // then smallest priority sum, then fewest victims.
-  const maxPrio = (v: K8sObject[]) => Math.max(...v.map(priorityOf), -Infinity);
-  const sumPrio = (v: K8sObject[]) => v.reduce((s, p) => s + priorityOf(p), 0);
-  candidates.sort((a, b) => maxPrio(a.victims) - maxPrio(b.victims) || sumPrio(a.victims) - sumPrio(b.victims)
-    || a.victims.length - b.victims.length || (a.node < b.node ? -1 : 1));
-  return { plan: candidates[0] };
-}
-
-function startTime(p: K8sObject): number {
-  return Date.parse(p.status?.startTime ?? p.metadata.creationTimestamp ?? '') || 0;
 }

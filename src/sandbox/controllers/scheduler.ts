@@ -10,9 +10,9 @@ import { k8sTime } from '../../common/clock.ts';
 import type { K8sObject, StoreEvent } from '../types.ts';
 import type { Controller, ControllerContext } from './controller.ts';
 import { objectKey, splitKey } from './workqueue.ts';
-import {
-  filterNode, isTerminal, nodeAllocatable, pinnedNodeNames, podsByNode, podScoringRequests, preemptionDryRun, sumRequests, type FitResult,
-} from './resources-fit.ts';
+import { filterNode, isTerminal, nodeAllocatable, podsByNode, podScoringRequests, sumRequests, type FitResult } from './resources-fit.ts';
+import { pinnedNodeNames } from './node-affinity.ts';
+import { preemptionDryRun } from './preemption.ts';
 
 const SCHEDULER_NAME = 'default-scheduler';
 const SOURCE = { component: SCHEDULER_NAME };
