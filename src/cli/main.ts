@@ -5,6 +5,9 @@ import { KubemendError } from '../common/errors.ts';
 import { registerSandbox } from './sandbox.ts';
 import { registerScenarios } from './scenarios.ts';
 import { registerDemo } from './demo.ts';
+import { registerRules } from './rules.ts';
+import { registerWatch } from './watch.ts';
+import { registerSilence } from './silence.ts';
 
 export function buildProgram(): Command {
   const program = new Command('kubemend')
@@ -14,6 +17,9 @@ export function buildProgram(): Command {
     .exitOverride();
   registerSandbox(program);
   registerScenarios(program);
+  registerRules(program);
+  registerWatch(program);
+  registerSilence(program);
   registerDemo(program);
   return program;
 }

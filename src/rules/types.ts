@@ -28,6 +28,8 @@ export interface Signal {
   alert?: AlertPayload;
   /** source webhook: the name and JSON body. */
   webhook?: { name: string; body: unknown; headers?: Record<string, string> };
+  /** source schedule: which rule's schedule ticked. */
+  schedule?: { rule: string };
   /** Resync of a relisted cache: not a live transition. */
   fromRelist?: boolean;
 }

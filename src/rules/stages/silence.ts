@@ -127,6 +127,18 @@ export class Silences {
     return silence;
   }
 
+  /**
+   * Replaces the set with silences saved earlier (the CLI's file, later the
+   * store), keeping their ids and times; each is re-validated.
+   */
+  replaceAll(saved: readonly Silence[]): void {
+    this.silences.clear();
+    for (const s of saved) {
+      const matchers = s.matchers.map((m) => ({ ...m }));
+      this.silences.set(s.id, { silence: { ...s, matchers }, test: matchers.map((m) => compileMatcher(m)) });
+    }
+  }
+
   /** Ends a pending or active silence now; false if unknown or already expired. */
   expire(id: string): boolean {
     const entry = this.silences.get(id);

@@ -1,0 +1,141 @@
+// The plain functions behind the CEL helpers rules use (docs/rules.md lists
+// them with examples). Kept apart from the cel-js wiring so each can be read
+// and tested as ordinary TypeScript.
+import type { KubeObject } from '../kube/types.ts';
+import { parseQuantity } from '../common/quantity.ts';
+import { diffObjects, getPath } from './diff.ts';
+
+/** Objects of `kind` in `namespace` (all namespaces when undefined) from the watch cache of `cluster`. */
+export type Lookup = (kind: string, namespace: string | undefined, cluster: string) => readonly KubeObject[];
+
+type Obj = Record<string, unknown>;
+
+const converted = new WeakMap<object, { rv: unknown; value: unknown }>();
+
+/**
+ * JSON → CEL values: whole numbers become CEL ints (BigInt), as Kubernetes'
+ * own CEL does, so `object.spec.replicas + 1` and `restartCount > 3` behave;
+ * fractional numbers stay doubles. Objects with a resourceVersion are
+ * converted once per version, since several rules read the same object.
+ */
+export function toCel(v: unknown): unknown {
+  if (typeof v === 'number') return Number.isSafeInteger(v) ? BigInt(v) : v;
+  if (v === null || typeof v !== 'object') return v === undefined ? null : v;
+  if (v instanceof Date || v instanceof Uint8Array) return v;
+  if (Array.isArray(v)) return v.map(toCel);
+  const rv = (v as { metadata?: { resourceVersion?: unknown } }).metadata?.resourceVersion;
+  if (rv !== undefined) {
+    const hit = converted.get(v);
+    if (hit && hit.rv === rv) return hit.value;
+  }
+  const out: Obj = {};
+  for (const [k, x] of Object.entries(v)) if (x !== undefined) out[k] = toCel(x);
+  if (rv !== undefined) converted.set(v, { rv, value: out });
+  return out;
+}
+
+/** CEL ints back to JSON numbers, for values leaving CEL (subjects, change lists). */
+export function fromCel(v: unknown): unknown {
+  if (typeof v === 'bigint') return Number(v);
+  if (v instanceof Map) return Object.fromEntries([...v].map(([k, x]) => [String(k), fromCel(x)]));
+  if (Array.isArray(v)) return v.map(fromCel);
+  if (v && typeof v === 'object' && !(v instanceof Date) && !(v instanceof Uint8Array)) {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, fromCel(x)]));
+  }
+  return v;
+}
+
+/** `quantity('512Mi')` → bytes, `quantity('250m')` → cores. Missing or malformed input is an error, never 0. */
+export function quantity(q: unknown): number {
+  if (typeof q === 'bigint') return Number(q);
+  if (typeof q === 'number') return q;
+  if (typeof q !== 'string') throw new Error(`quantity() needs a string like 512Mi or 250m, got ${q === null ? 'null' : typeof q}`);
+  return parseQuantity(q);
+}
+
+/** Value at `path` (see diff.ts for the syntax), or null. */
+export function valueAt(obj: unknown, path: string): unknown {
+  const v = obj === null || obj === undefined ? undefined : getPath(obj, path);
+  return v === undefined ? null : v;
+}
+
+/** Whether `path` differs between two versions; false when either version is absent (a create or delete is no field change). */
+export function changed(oldObj: unknown, newObj: unknown, path: string): boolean {
+  if (oldObj === null || oldObj === undefined || newObj === null || newObj === undefined) return false;
+  return !sameValue(getPath(oldObj, path), getPath(newObj, path));
+}
+
+/** `changes(oldObject, object)`: the diff as CEL maps; empty when either version is absent. */
+export function changes(oldObj: unknown, newObj: unknown): Obj[] {
+  if (oldObj === null || oldObj === undefined || newObj === null || newObj === undefined) return [];
+  return diffObjects(oldObj, newObj).map((c) => ({ path: c.path, old: c.old ?? null, new: c.new ?? null }));
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
+  return JSON.stringify(a, bigintSafe) === JSON.stringify(b, bigintSafe);
+}
+
+const bigintSafe = (_k: string, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v);
+
+/** Milliseconds since the epoch of an RFC 3339 timestamp, or undefined. */
+export function parseTime(v: unknown): number | undefined {
+  if (v instanceof Date) return v.getTime();
+  if (typeof v !== 'string') return undefined;
+  const ms = Date.parse(v);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** Seconds since the object was created, -1 when it has no creationTimestamp. */
+export function ageSeconds(obj: unknown, nowMs: number): number {
+  const t = parseTime((obj as { metadata?: Obj } | null)?.metadata?.creationTimestamp);
+  return t === undefined ? -1 : (nowMs - t) / 1000;
+}
+
+/** The status condition of `type` (Ready, Available, …), or null. */
+export function condition(obj: unknown, type: string): Obj | null {
+  const conds = (obj as { status?: { conditions?: unknown } } | null)?.status?.conditions;
+  if (!Array.isArray(conds)) return null;
+  return (conds.find((c) => c && typeof c === 'object' && (c as Obj).type === type) as Obj | undefined) ?? null;
+}
+
+/** Seconds since the condition last changed status, -1 when the condition or its time is absent. */
+export function conditionAge(obj: unknown, type: string, nowMs: number): number {
+  const t = parseTime(condition(obj, type)?.lastTransitionTime);
+  return t === undefined ? -1 : (nowMs - t) / 1000;
+}
+
+interface OwnerRef {
+  kind: string;
+  name: string;
+  controller?: boolean;
+}
+
+function controllerOf(obj: Obj | null | undefined): OwnerRef | undefined {
+  const refs = (obj?.metadata as { ownerReferences?: OwnerRef[] } | undefined)?.ownerReferences;
+  if (!Array.isArray(refs) || !refs.length) return undefined;
+  return refs.find((r) => r.controller) ?? refs[0];
+}
+
+/**
+ * The workload an object belongs to: a Pod of a Deployment's ReplicaSet gives
+ * the Deployment. The ReplicaSet's name is `<deployment>-<pod-template-hash>`,
+ * so the Deployment is known without the ReplicaSet in the cache; otherwise
+ * the cache (when it has the owner) is asked one level further, then the
+ * direct controller is used. An unowned object is its own owner.
+ */
+export function owner(obj: unknown, findObject?: (kind: string, namespace: string | undefined, name: string) => KubeObject | undefined): { kind: string; name: string } {
+  const o = (obj ?? {}) as Obj;
+  const meta = (o.metadata ?? {}) as { name?: string; namespace?: string; labels?: Record<string, string> };
+  const ref = controllerOf(o);
+  if (!ref) return { kind: typeof o.kind === 'string' ? o.kind : 'Pod', name: meta.name ?? '' };
+  const hash = meta.labels?.['pod-template-hash'];
+  if (ref.kind === 'ReplicaSet' && hash && ref.name.endsWith(`-${hash}`)) {
+    return { kind: 'Deployment', name: ref.name.slice(0, -hash.length - 1) };
+  }
+  const parent = findObject?.(ref.kind, meta.namespace, ref.name);
+  const grand = controllerOf(parent as Obj | undefined);
+  if (grand) return { kind: grand.kind, name: grand.name };
+  return { kind: ref.kind, name: ref.name };
+}

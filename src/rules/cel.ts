@@ -1,0 +1,300 @@
+// The CEL environment rules are written in, and rules compiled against it.
+// Expressions are parsed and type-checked once at load; evaluation is
+// synchronous, which lets helpers that need the cluster (objects(), owner())
+// read it from the activation being evaluated: CEL functions cannot see
+// variables, so the environment keeps the one in flight.
+import { Environment, type ParseResult, type ASTNode } from '@marcbachmann/cel-js';
+import { realClock, type Clock } from '../common/clock.ts';
+import type { KubeObject } from '../kube/types.ts';
+import type { Rule } from './schema.ts';
+import type { Signal } from './types.ts';
+import * as h from './cel-helpers.ts';
+import type { Lookup } from './cel-helpers.ts';
+
+export type { Lookup } from './cel-helpers.ts';
+
+export interface RuleEnvOptions {
+  /** Source of `now` and of the ages helpers compute. */
+  clock?: Clock;
+  /** The watch cache, for objects() and owner(); without one, objects() is always empty. */
+  lookup?: Lookup;
+}
+
+/**
+ * What a caller passes to evaluate a rule: the signal's parts as plain JSON.
+ * `now` defaults to the environment's clock; `lookup` (objects of a kind in
+ * this cluster, optionally one namespace) overrides the environment's, for
+ * callers that load rules before their caches exist.
+ */
+export interface Vars {
+  object?: unknown;
+  oldObject?: unknown;
+  event?: unknown;
+  alert?: unknown;
+  webhook?: unknown;
+  cluster: string;
+  operation?: string | null;
+  now?: Date | number;
+  lookup?: (kind: string, namespace?: string) => readonly KubeObject[];
+}
+
+/** The variables an expression sees, converted for CEL; absent ones are null. */
+export interface Activation {
+  object: unknown;
+  oldObject: unknown;
+  event: unknown;
+  alert: unknown;
+  webhook: unknown;
+  cluster: string;
+  now: Date;
+  operation: string | null;
+  lookup?: Vars['lookup'];
+}
+
+export type CelField = 'spec.when' | 'spec.subject' | 'spec.summary';
+
+export interface CelProblem {
+  path: CelField;
+  message: string;
+  /** Character offset of the problem inside the expression. */
+  offset: number;
+}
+
+export class RuleCompileError extends Error {
+  readonly problems: CelProblem[];
+  constructor(rule: string, problems: CelProblem[]) {
+    super(`rule ${rule}: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
+    this.name = 'RuleCompileError';
+    this.problems = problems;
+  }
+}
+
+const EXPECT: Record<CelField, { ok: (t: string) => boolean; want: string }> = {
+  'spec.when': { ok: (t) => t === 'bool' || t === 'dyn', want: 'a bool' },
+  'spec.subject': { ok: (t) => t === 'dyn' || t.startsWith('map'), want: "a map like {'kind': …, 'namespace': …, 'name': …}" },
+  'spec.summary': { ok: (t) => t === 'string' || t === 'dyn', want: 'a string' },
+};
+
+/** Error codes cel-js gives for reading what is not there: the normal way a rule does not apply. */
+const MISSING = new Set(['no_such_key', 'index_out_of_bounds']);
+
+const activations = new WeakSet<object>();
+
+export class RuleEnvironment {
+  readonly clock: Clock;
+  readonly #lookup: Lookup;
+  readonly #env: Environment;
+  #current: Activation | undefined;
+
+  constructor(opts: RuleEnvOptions = {}) {
+    this.clock = opts.clock ?? realClock;
+    this.#lookup = opts.lookup ?? (() => []);
+    const nowMs = () => (this.#current ? this.#current.now.getTime() : this.clock.now());
+    const list = (kind: string, ns: string | undefined): readonly KubeObject[] => {
+      const act = this.#current;
+      if (act?.lookup) return act.lookup(kind, ns);
+      return this.#lookup(kind, ns, act?.cluster ?? '');
+    };
+    const find = (kind: string, ns: string | undefined, name: string) => list(kind, ns).find((o) => o.metadata.name === name);
+    const objects = (kind: string, ns: unknown) => list(kind, typeof ns === 'string' && ns ? ns : undefined).map(h.toCel);
+    this.#env = new Environment({ homogeneousAggregateLiterals: false, enableOptionalTypes: true })
+      .registerVariable('object', 'dyn')
+      .registerVariable('oldObject', 'dyn')
+      .registerVariable('event', 'dyn')
+      .registerVariable('alert', 'dyn')
+      .registerVariable('webhook', 'dyn')
+      .registerVariable('cluster', 'string')
+      .registerVariable('now', 'google.protobuf.Timestamp')
+      .registerVariable('operation', 'dyn')
+      .registerFunction('value(dyn, string): dyn', h.valueAt)
+      .registerFunction('oldValue(dyn, string): dyn', h.valueAt)
+      .registerFunction('changed(dyn, dyn, string): bool', h.changed)
+      .registerFunction('changes(dyn, dyn): list', h.changes)
+      .registerFunction('quantity(dyn): double', h.quantity)
+      .registerFunction('ageSeconds(dyn): double', (o: unknown) => h.ageSeconds(o, nowMs()))
+      .registerFunction('condition(dyn, string): dyn', h.condition)
+      .registerFunction('conditionAge(dyn, string): double', (o: unknown, t: string) => h.conditionAge(o, t, nowMs()))
+      .registerFunction('owner(dyn): map', (o: unknown) => h.owner(o, find))
+      .registerFunction('objects(string): list', (kind: string) => objects(kind, null))
+      .registerFunction('objects(string, dyn): list', objects);
+  }
+
+  /** The CEL variables for `vars`, converted once; evaluate every candidate rule of a signal with it. */
+  activation(vars: Vars | Activation): Activation {
+    if (activations.has(vars)) return vars as Activation;
+    const now = vars.now instanceof Date ? vars.now : new Date(typeof vars.now === 'number' ? vars.now : this.clock.now());
+    const act: Activation = {
+      object: h.toCel(vars.object ?? null),
+      oldObject: h.toCel(vars.oldObject ?? null),
+      event: h.toCel(vars.event ?? null),
+      alert: h.toCel(vars.alert ?? null),
+      webhook: h.toCel(vars.webhook ?? null),
+      cluster: vars.cluster,
+      now,
+      operation: vars.operation || null,
+      ...(vars.lookup ? { lookup: vars.lookup } : {}),
+    };
+    activations.add(act);
+    return act;
+  }
+
+  /** Parses and type-checks one expression; a problem (never a throw) when it is not valid. */
+  compile(expr: string, field: CelField): { program: ParseResult; kinds: string[] } | CelProblem {
+    let program: ParseResult;
+    try {
+      program = this.#env.parse(expr);
+    } catch (err) {
+      return celProblem(field, 'CEL syntax error', err, expr);
+    }
+    const res = program.check();
+    if (!res.valid) return celProblem(field, res.error?.name === 'ParseError' ? 'CEL syntax error' : 'CEL type error', res.error, expr);
+    const type = res.type ?? 'dyn';
+    if (!EXPECT[field].ok(type)) return { path: field, message: `must be ${EXPECT[field].want}, but is ${type}`, offset: 0 };
+    return { program, kinds: objectKinds(program.ast) };
+  }
+
+  /** Compiles a rule's when, subject and summary; throws RuleCompileError listing every bad one. */
+  compileRule(rule: Rule): CompiledRule {
+    const problems: CelProblem[] = [];
+    const get = (expr: string | undefined, field: CelField) => {
+      if (expr === undefined) return undefined;
+      const r = this.compile(expr, field);
+      if ('path' in r) {
+        problems.push(r);
+        return undefined;
+      }
+      return r;
+    };
+    const when = get(rule.spec.when, 'spec.when');
+    const subject = get(rule.spec.subject, 'spec.subject');
+    const summary = get(rule.spec.summary, 'spec.summary');
+    if (problems.length) throw new RuleCompileError(rule.metadata.name, problems);
+    const kinds = [...new Set([when, subject, summary].flatMap((c) => c?.kinds ?? []))];
+    return this.#evaluators(when?.program, subject?.program, summary?.program, kinds);
+  }
+
+  /** Evaluates with `act` as the activation the helpers see; throws what the expression throws. */
+  run(program: ParseResult, act: Activation): unknown {
+    const prev = this.#current;
+    this.#current = act;
+    try {
+      return program(act as unknown as Record<string, unknown>);
+    } finally {
+      this.#current = prev;
+    }
+  }
+
+  #evaluators(when: ParseResult | undefined, subject: ParseResult | undefined, summary: ParseResult | undefined, kinds: string[]): CompiledRule {
+    const stats: EvaluationStats = { evaluations: 0, errors: 0, missingFields: 0 };
+    const attempt = (field: CelField, program: ParseResult, vars: Vars): unknown => {
+      const act = this.activation(vars);
+      try {
+        return this.run(program, act);
+      } catch (err) {
+        const e = err as { code?: string; summary?: string; message?: string };
+        stats.errors++;
+        if (e.code && MISSING.has(e.code)) stats.missingFields++;
+        stats.lastError = { field, message: e.summary ?? String(e.message), time: act.now.getTime() };
+        throw err;
+      }
+    };
+    const compiled: CompiledRule = {
+      kinds: Object.freeze(kinds),
+      when(vars) {
+        stats.evaluations++;
+        if (!when) return true;
+        try {
+          return attempt('spec.when', when, vars) === true;
+        } catch {
+          return false;
+        }
+      },
+      ...(subject ? {
+        subject: (vars: Vars) => {
+          const r = h.fromCel(attempt('spec.subject', subject, vars)) as Record<string, unknown> | null;
+          if (!r || typeof r !== 'object' || typeof r.kind !== 'string' || !r.kind || typeof r.name !== 'string' || !r.name) {
+            const message = `subject needs a kind and a name, got ${JSON.stringify(r)}`;
+            stats.errors++;
+            stats.lastError = { field: 'spec.subject', message, time: this.activation(vars).now.getTime() };
+            throw new Error(message);
+          }
+          return r;
+        },
+      } : {}),
+      ...(summary ? { summary: (vars: Vars) => String(h.fromCel(attempt('spec.summary', summary, vars))) } : {}),
+      stats: () => ({ ...stats, ...(stats.lastError ? { lastError: { ...stats.lastError } } : {}) }),
+    };
+    return Object.freeze(compiled);
+  }
+}
+
+function celProblem(path: CelField, what: string, err: unknown, expr: string): CelProblem {
+  const e = err as { summary?: string; message?: string; range?: { start: number; end: number } };
+  const text = e?.summary ?? String(e?.message ?? err).split('\n')[0];
+  // Name the part of the expression at fault: rules are often several lines long.
+  const part = e?.range && e.range.end > e.range.start ? expr.slice(e.range.start, e.range.end).replace(/\s+/g, ' ') : '';
+  const at = part && part.length <= 80 && part !== expr.trim() ? ` in \`${part}\`` : '';
+  return { path, message: `${what}: ${text}${at}`, offset: e?.range?.start ?? 0 };
+}
+
+/** Kinds named by literal in objects('Kind', …) calls: the watcher must cache them. */
+function objectKinds(ast: ASTNode): string[] {
+  const out: string[] = [];
+  const visit = (n: unknown): void => {
+    if (Array.isArray(n)) return n.forEach(visit);
+    if (!n || typeof n !== 'object' || !('op' in n)) return;
+    const node = n as ASTNode;
+    if (node.op === 'call') {
+      const [name, args] = node.args;
+      const first = args[0];
+      if (name === 'objects' && first?.op === 'value' && typeof first.args === 'string') out.push(first.args);
+      args.forEach(visit);
+    } else if (node.op !== 'value' && node.op !== 'id') {
+      visit(node.args);
+    }
+  };
+  visit(ast);
+  return out;
+}
+
+export interface EvaluationStats {
+  /** Times `when` ran. */
+  evaluations: number;
+  /** Expressions that failed at run time (when, subject or summary). */
+  errors: number;
+  /** Of those, reads of a field, key or index the data did not have: usually a rule that does not apply. */
+  missingFields: number;
+  lastError?: { field: CelField; message: string; time: number };
+}
+
+/**
+ * A rule's expressions, compiled once. `when` never throws: a run-time error
+ * (most often a field the object lacks, e.g. containerStatuses of a pod not
+ * yet scheduled) makes it false. `subject` and `summary` are present only
+ * when the rule has them, and throw on error so the caller falls back to the
+ * default subject or the description. Every error is counted in stats().
+ */
+export interface CompiledRule {
+  readonly when: (vars: Vars | Activation) => boolean;
+  /** The subject map: kind and name (strings), namespace and uid when given. */
+  readonly subject?: (vars: Vars | Activation) => Record<string, unknown>;
+  readonly summary?: (vars: Vars | Activation) => string;
+  /** Kinds the expressions look up with objects('Kind', …). */
+  readonly kinds: readonly string[];
+  stats(): EvaluationStats;
+}
+
+/** The variables of a signal: for an Event signal, `object` and `event` are both the Event. */
+export function signalVars(signal: Signal, extra: Pick<Vars, 'now' | 'lookup'> = {}): Vars {
+  const event = signal.event ?? (signal.source === 'event' ? signal.object : undefined);
+  return {
+    object: signal.object ?? event ?? null,
+    oldObject: signal.oldObject ?? null,
+    event: event ?? null,
+    alert: signal.alert ?? null,
+    webhook: signal.webhook ?? null,
+    cluster: signal.cluster,
+    operation: signal.operation ?? null,
+    ...extra,
+  };
+}

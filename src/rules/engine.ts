@@ -1,0 +1,312 @@
+// The detection engine: signals in, detections out. It only chains the
+// stages (index → when → hold → dedup → silence → group → rate-limit); each
+// stage lives in its own file with its own test. The engine holds no
+// cluster state of its own: cross-object questions go to the informers'
+// caches through `lookup`, never to the API server.
+import type { Clock, TimerHandle } from '../common/clock.ts';
+import type { KubeObject } from '../kube/types.ts';
+import type { LoadedRule } from './loader.ts';
+import { RuleIndex } from './rule-index.ts';
+import { signalVars, type Vars } from './cel.ts';
+import { diffObjects } from './diff.ts';
+import { DetectionBook, Grouper, HoldTracker, RateLimiter, Silences, fingerprint, detectionLabels } from './stages/index.ts';
+import type { Detection, Evidence, Signal, Subject } from './types.ts';
+import { defaultSubject, subjectKey } from './subject.ts';
+
+export type DetectionChange = 'opened' | 'repeated' | 'resolved' | 'silenced' | 'reopened';
+
+export interface Notification {
+  /** Group key the notification covers. */
+  group: string;
+  detections: Detection[];
+  time: number;
+  channel: string;
+}
+
+export interface EngineHooks {
+  onDetection?(d: Detection, change: DetectionChange, signal?: Signal): void;
+  onNotify?(n: Notification): void;
+  /** A new, unsilenced, not rate-limited detection whose rule names a runbook. */
+  onAction?(d: Detection): void;
+  onRuleError?(rule: string, err: unknown): void;
+}
+
+export interface EngineOptions {
+  clock: Clock;
+  rules: LoadedRule[];
+  hooks?: EngineHooks;
+  silences?: Silences;
+  /** Objects of a kind in a cluster (and namespace) from the informer caches. */
+  lookup?: (cluster: string, kind: string, namespace?: string) => KubeObject[];
+  /** Quiet time after which a detection whose condition stopped holding is resolved (default 5m). */
+  resolveAfterMs?: number;
+}
+
+const DEFAULT_RESOLVE_AFTER = 5 * 60_000;
+
+export class DetectionEngine {
+  readonly clock: Clock;
+  readonly book: DetectionBook;
+  readonly silences: Silences;
+  readonly index: RuleIndex;
+  private readonly rules: LoadedRule[];
+  private readonly hooks: EngineHooks;
+  private readonly hold: HoldTracker;
+  private readonly grouper: Grouper;
+  private readonly limiter: RateLimiter;
+  private readonly lookup: EngineOptions['lookup'];
+  private readonly resolveAfterMs: number;
+  /**
+   * Which objects currently make each rule+subject hold. A subject (say a
+   * Deployment) holds while any of its objects (its pods) does, so a healthy
+   * pod's update cannot clear a crash-looping sibling; repeats count each
+   * object's rising edges.
+   */
+  private readonly holding = new Map<string, Set<string>>();
+  private readonly resolveTimers = new Map<string, TimerHandle>();
+  /** The last signal per rule+subject, re-checked when a hold falls due. */
+  private readonly lastSignal = new Map<string, { rule: LoadedRule; signal: Signal; subject: Subject }>();
+  /** Counters for /metrics and `rules test` summaries. */
+  readonly stats = { signals: 0, evaluations: 0, errors: 0, notifications: 0, actions: 0, suppressed: 0 };
+
+  constructor(opts: EngineOptions) {
+    this.clock = opts.clock;
+    this.rules = opts.rules;
+    this.hooks = opts.hooks ?? {};
+    this.lookup = opts.lookup;
+    this.resolveAfterMs = opts.resolveAfterMs ?? DEFAULT_RESOLVE_AFTER;
+    this.index = new RuleIndex(opts.rules);
+    this.book = new DetectionBook(opts.clock);
+    this.silences = opts.silences ?? new Silences(opts.clock);
+    this.hold = new HoldTracker(opts.clock);
+    this.limiter = new RateLimiter(opts.clock);
+    this.grouper = new Grouper(opts.clock, (group, detections) => this.notify(group, detections));
+  }
+
+  ingest(signal: Signal): void {
+    // An Event's deletion is its one-hour TTL expiring, not something that happened.
+    if (signal.source === 'event' && signal.operation === 'delete') return;
+    this.stats.signals++;
+    for (const lr of this.index.candidates(signal)) this.evaluate(lr, signal);
+  }
+
+  /** A schedule tick for one rule: with match.kinds, a sweep over every cached object of those kinds. */
+  sweep(ruleName: string, cluster: string): void {
+    const lr = this.rules.find((r) => r.rule.metadata.name === ruleName);
+    if (!lr) return;
+    const kinds = lr.rule.spec.match.kinds;
+    const time = this.clock.now();
+    const schedule = { rule: ruleName };
+    if (!kinds?.length || !this.lookup) {
+      this.evaluate(lr, { source: 'schedule', cluster, time, schedule });
+      return;
+    }
+    for (const kind of kinds) {
+      for (const object of this.lookup(cluster, kind)) {
+        const signal: Signal = { source: 'schedule', cluster, time, object, schedule };
+        // The index applies the rule's namespace and label filters to each swept object.
+        if (this.index.candidates(signal).includes(lr)) this.evaluate(lr, signal);
+      }
+    }
+  }
+
+  detections(): Detection[] {
+    return this.book.all();
+  }
+
+  stop(): void {
+    for (const t of this.resolveTimers.values()) t.cancel();
+    this.resolveTimers.clear();
+    this.hold.stopAll?.();
+  }
+
+  private vars(signal: Signal): Vars {
+    const lookup = this.lookup;
+    return signalVars(signal, {
+      now: this.clock.now(),
+      lookup: lookup && ((kind: string, ns?: string) => lookup(signal.cluster, kind, ns)),
+    });
+  }
+
+  private evaluate(lr: LoadedRule, signal: Signal): void {
+    const rule = lr.rule;
+    const vars = this.vars(signal);
+    this.stats.evaluations++;
+    // `when` never throws: a missing field or a type error is "no match",
+    // counted in lr.compiled.stats() for /metrics.
+    const holds = lr.compiled.when(vars);
+    let subject: Subject;
+    try {
+      subject = lr.compiled.subject ? toSubject(signal.cluster, lr.compiled.subject(vars)) : defaultSubject(signal, rule.metadata.name);
+    } catch (err) {
+      this.hooks.onRuleError?.(rule.metadata.name, err);
+      subject = defaultSubject(signal, rule.metadata.name);
+    }
+    const key = `${rule.metadata.name}\u0000${subjectKey(subject)}`;
+    const deleted = signal.source === 'object' && signal.operation === 'delete';
+    const stateful = signal.source === 'object' || signal.source === 'schedule';
+    const objKey = stateful && signal.object ? objectKeyOf(signal.cluster, signal.object) : subjectKey(subject);
+    const set = this.holding.get(key) ?? new Set<string>();
+    const objectWasHolding = set.has(objKey);
+    const objectHolds = holds && !deleted;
+    if (objectHolds) set.add(objKey);
+    else set.delete(objKey);
+    if (set.size) this.holding.set(key, set);
+    else this.holding.delete(key);
+    if (objectHolds) this.lastSignal.set(key, { rule: lr, signal, subject });
+    const state = this.hold.observe(key, set.size > 0, rule.spec.for ?? 0, () => this.due(key));
+    if (state === 'fire') {
+      // Conditions on objects (watched or swept) count rising edges, e.g. a pod
+      // going back into CrashLoopBackOff; events, alerts and webhooks count
+      // every occurrence.
+      const occurrence = !stateful || !objectWasHolding || signal.operation === 'create';
+      if (objectHolds && (occurrence || !this.book.get(fingerprint(rule.metadata.name, subject)))) this.fire(lr, subject, signal);
+    } else if (set.size === 0) {
+      // The subject itself is gone: nothing left to wait for.
+      const subjectGone = (deleted && subjectKey(subject) === objKey) || signal.alert?.status === 'resolved';
+      this.scheduleResolve(lr, subject, key, subjectGone);
+    }
+  }
+
+  /** A `for` hold fell due: re-check against the current object from the cache before firing. */
+  private due(key: string): void {
+    const last = this.lastSignal.get(key);
+    if (!last) return;
+    let signal = last.signal;
+    if (signal.object && this.lookup && signal.source === 'object') {
+      const o = signal.object;
+      const current = this.lookup(signal.cluster, o.kind ?? '', o.metadata.namespace).find((x) => x.metadata.name === o.metadata.name);
+      if (!current) return;
+      signal = { ...signal, object: current, oldObject: undefined, time: this.clock.now() };
+      try {
+        if (last.rule.compiled.when(this.vars(signal)) !== true) return;
+      } catch {
+        return;
+      }
+    }
+    this.fire(last.rule, last.subject, { ...signal, time: this.clock.now() });
+  }
+
+  private fire(lr: LoadedRule, subject: Subject, signal: Signal): void {
+    const rule = lr.rule;
+    const name = rule.metadata.name;
+    const fp = fingerprint(name, subject);
+    this.resolveTimers.get(fp)?.cancel();
+    this.resolveTimers.delete(fp);
+    const labels = detectionLabels({ name, labels: rule.metadata.labels, severity: rule.spec.severity }, subject);
+    const summary = this.summary(lr, signal);
+    const { detection, isNew, reopened } = this.book.upsert(
+      fp,
+      () => ({
+        rule: name,
+        cluster: subject.cluster,
+        subject,
+        fingerprint: fp,
+        severity: rule.spec.severity,
+        summary,
+        labels,
+        action: rule.spec.action && ('runbook' in rule.spec.action
+          ? { runbook: rule.spec.action.runbook, params: { ...rule.spec.action.params } }
+          : { notify: { channel: rule.spec.action.notify.channel } }),
+      }),
+      evidenceOf(signal, summary),
+      { reopenWithinMs: rule.spec.resolveAfter ?? this.resolveAfterMs },
+    );
+    if (!isNew && !reopened) {
+      this.hooks.onDetection?.(detection, 'repeated', signal);
+      return;
+    }
+    const silence = this.silences.match(labels);
+    if (silence) {
+      detection.status = 'silenced';
+      detection.silencedBy = silence.id;
+      detection.suppressed = 'silenced';
+      this.stats.suppressed++;
+      this.hooks.onDetection?.(detection, 'silenced', signal);
+      return;
+    }
+    this.hooks.onDetection?.(detection, reopened ? 'reopened' : 'opened', signal);
+    const limit = rule.spec.rateLimit;
+    if (limit && !this.limiter.allow(`rule:${name}`, limit.max, limit.per)) {
+      detection.suppressed = 'rate-limit';
+      this.stats.suppressed++;
+      return;
+    }
+    if (detection.action?.runbook) {
+      this.stats.actions++;
+      this.hooks.onAction?.(detection);
+    }
+    const group = this.grouper.groupKey(labels, rule.spec.group.by);
+    if (this.grouper.offer(group, rule.spec.group.window, detection) === 'notify') this.notify(group, [detection]);
+    else detection.suppressed = 'group-window';
+  }
+
+  private notify(group: string, detections: Detection[]): void {
+    this.stats.notifications++;
+    for (const d of detections) d.notifications++;
+    const channel = detections[0]?.action?.notify?.channel ?? 'default';
+    this.hooks.onNotify?.({ group, detections, time: this.clock.now(), channel });
+  }
+
+  private scheduleResolve(lr: LoadedRule, subject: Subject, key: string, now: boolean): void {
+    const fp = fingerprint(lr.rule.metadata.name, subject);
+    const d = this.book.get(fp);
+    if (!d || d.status === 'resolved' || this.resolveTimers.has(fp)) return;
+    // Only conditions on objects resolve by themselves; events and webhooks
+    // are occurrences, alerts resolve when Alertmanager says so.
+    if (lr.rule.spec.source !== 'object' && lr.rule.spec.source !== 'alert' && lr.rule.spec.source !== 'schedule') return;
+    const resolve = () => {
+      this.resolveTimers.delete(fp);
+      if (this.holding.has(key)) return;
+      const r = this.book.resolve(fp);
+      this.lastSignal.delete(key);
+      if (r) this.hooks.onDetection?.(r, 'resolved');
+    };
+    if (now) return resolve();
+    this.resolveTimers.set(fp, this.clock.setTimeout(resolve, lr.rule.spec.resolveAfter ?? this.resolveAfterMs));
+  }
+
+  private summary(lr: LoadedRule, signal: Signal): string {
+    if (lr.compiled.summary) {
+      try {
+        return String(lr.compiled.summary(this.vars(signal)));
+      } catch {
+        /* fall through to the description */
+      }
+    }
+    return lr.rule.metadata.description ?? lr.rule.metadata.name;
+  }
+}
+
+function objectKeyOf(cluster: string, o: KubeObject): string {
+  return [cluster, o.kind ?? '', o.metadata.namespace ?? '', o.metadata.name ?? ''].join('/');
+}
+
+function toSubject(cluster: string, v: unknown): Subject {
+  const m = (v ?? {}) as Record<string, unknown>;
+  if (typeof m.name !== 'string' || typeof m.kind !== 'string') throw new Error('subject must be a map with kind and name');
+  return { cluster, kind: m.kind, name: m.name, ...(typeof m.namespace === 'string' && m.namespace ? { namespace: m.namespace } : {}) };
+}
+
+function evidenceOf(signal: Signal, summary: string): Evidence {
+  const time = signal.time;
+  if (signal.source === 'event' && signal.event) {
+    const e = signal.event;
+    const io = e.involvedObject ?? {};
+    return {
+      time,
+      type: 'event',
+      summary: `${e.type} ${e.reason}: ${e.message}`,
+      event: { reason: e.reason, message: e.message, type: e.type, count: e.count ?? 1, involvedObject: `${String(io.kind ?? '').toLowerCase()}/${io.name}` },
+    };
+  }
+  if (signal.source === 'alert' && signal.alert) {
+    return { time, type: 'alert', summary: `${signal.alert.status} ${signal.alert.labels.alertname ?? ''}: ${signal.alert.annotations?.summary ?? ''}`.trim() };
+  }
+  if (signal.source === 'webhook' && signal.webhook) return { time, type: 'webhook', summary: `webhook ${signal.webhook.name}` };
+  if (signal.object && signal.oldObject) {
+    const diff = diffObjects(signal.oldObject, signal.object, { ignoreStatus: false });
+    return { time, type: 'change', summary, diff };
+  }
+  return { time, type: 'state', summary };
+}

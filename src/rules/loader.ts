@@ -1,0 +1,207 @@
+// Loads rule files and checks everything zod cannot: CEL that does not
+// compile, duplicate names across files, unknown kinds, match fields the
+// source never fills, schedules that are neither an interval nor a cron
+// expression. Every problem in every file is collected, each as
+// `file:line path: message`, before one ConfigError is thrown: fixing rules
+// one error per run is slow.
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { LineCounter, parseAllDocuments, isNode, isScalar, type Document } from 'yaml';
+import { Cron } from 'croner';
+import { ConfigError, parseConfig, type ConfigProblem, type LoadedDocument } from '../common/config.ts';
+import { parseDuration } from '../common/clock.ts';
+import { KINDS } from '../kube/kinds.ts';
+import { RuleSchema, type Rule, type RuleSource } from './schema.ts';
+import { RuleEnvironment, RuleCompileError, type CompiledRule, type CelProblem } from './cel.ts';
+
+export interface LoadedRule {
+  readonly file: string;
+  /** 1-based line where the rule's YAML document starts. */
+  readonly line: number;
+  readonly rule: Rule;
+  readonly compiled: CompiledRule;
+}
+
+export interface LoadOptions {
+  /** The CEL environment to compile against (its clock and cache lookup); a default one otherwise. */
+  env?: RuleEnvironment;
+}
+
+type Match = Rule['spec']['match'];
+
+/** Which sources fill each match field; using one elsewhere is a mistake that would silently match nothing or everything. */
+const MATCH_SOURCES: Partial<Record<keyof Match, readonly RuleSource[]>> = {
+  kinds: ['object', 'event', 'schedule'],
+  reasons: ['event'],
+  eventTypes: ['event'],
+  alertNames: ['alert'],
+  webhooks: ['webhook'],
+  operations: ['object'],
+  labels: ['object', 'alert', 'schedule'],
+  namespaces: ['object', 'event', 'alert', 'schedule'],
+};
+
+const KNOWN_KINDS = new Set(KINDS.map((k) => k.kind));
+
+/** The rule files under `path` (a directory, searched recursively, or one file), sorted. */
+export function ruleFiles(path: string): string[] {
+  let st;
+  try {
+    st = statSync(path);
+  } catch (err) {
+    throw new ConfigError([{ file: path, line: 0, column: 0, path: '', message: `cannot read: ${(err as Error).message}` }]);
+  }
+  if (!st.isDirectory()) return [path];
+  const files = (readdirSync(path, { recursive: true }) as string[]).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(path, f));
+  if (!files.length) throw new ConfigError([{ file: path, line: 0, column: 0, path: '', message: 'no rule files (*.yaml or *.yml) here' }]);
+  return files;
+}
+
+/** Loads and checks every rule under `path`; throws one ConfigError listing every problem. */
+export function loadRules(path: string, opts: LoadOptions = {}): LoadedRule[] {
+  const env = opts.env ?? new RuleEnvironment();
+  const problems: ConfigProblem[] = [];
+  const out: LoadedRule[] = [];
+  const names = new Map<string, { file: string; line: number }>();
+  const files = ruleFiles(path);
+  for (const file of files) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      problems.push({ file, line: 0, column: 0, path: '', message: `cannot read file: ${(err as Error).message}` });
+      continue;
+    }
+    let docs: LoadedDocument<Rule>[];
+    try {
+      docs = parseConfig(file, text, RuleSchema);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems.push(...err.problems);
+      continue;
+    }
+    const where = locator(file, text);
+    for (const doc of docs) {
+      const found: ConfigProblem[] = [];
+      const at = (path: (string | number)[], message: string, celOffset?: number) => found.push({ file, ...where(doc.line, path, celOffset), path: dotted(path), message });
+      const rule = doc.value;
+      checkMatch(rule, at);
+      checkSchedule(rule, at);
+      const name = rule.metadata.name;
+      const first = names.get(name);
+      if (first) at(['metadata', 'name'], `duplicate rule name "${name}" (first defined at ${first.file}:${first.line})`);
+      else names.set(name, { file, line: doc.line });
+      let compiled: CompiledRule | undefined;
+      try {
+        compiled = env.compileRule(rule);
+      } catch (err) {
+        if (!(err instanceof RuleCompileError)) throw err;
+        for (const p of err.problems) at(celPath(p), p.message, p.offset);
+      }
+      for (const kind of compiled?.kinds ?? []) {
+        if (KNOWN_KINDS.has(kind)) continue;
+        const field = (['when', 'subject', 'summary'] as const).find((f) => rule.spec[f]?.includes(kind)) ?? 'when';
+        at(['spec', field], `objects(): unknown kind "${kind}"${suggest(kind)}`);
+      }
+      if (found.length || !compiled) {
+        problems.push(...found);
+        continue;
+      }
+      out.push(Object.freeze({ file, line: doc.line, rule, compiled }));
+    }
+  }
+  if (problems.length) {
+    problems.sort((a, b) => files.indexOf(a.file) - files.indexOf(b.file) || a.line - b.line);
+    throw new ConfigError(problems);
+  }
+  return out;
+}
+
+type At = (path: (string | number)[], message: string) => void;
+
+function checkMatch(rule: Rule, at: At): void {
+  const { source, match } = rule.spec;
+  for (const [field, sources] of Object.entries(MATCH_SOURCES) as [keyof Match, readonly RuleSource[]][]) {
+    if (match[field] === undefined || sources.includes(source)) continue;
+    at(['spec', 'match', field], `match.${field} does not apply to source: ${source} (only to ${sources.join(', ')})`);
+  }
+  match.kinds?.forEach((kind, i) => {
+    if (!KNOWN_KINDS.has(kind)) at(['spec', 'match', 'kinds', i], `unknown kind "${kind}"${suggest(kind)}`);
+  });
+  if (source === 'object' && !match.kinds?.length) {
+    at(['spec', 'match'], 'source: object needs match.kinds: the kinds whose changes the rule reads');
+  }
+}
+
+function checkSchedule(rule: Rule, at: At): void {
+  const s = rule.spec.schedule;
+  if (s === undefined) return;
+  if (!/\s/.test(s.trim()) && !s.trim().startsWith('@')) {
+    try {
+      if (parseDuration(s) <= 0) at(['spec', 'schedule'], 'the interval must be longer than 0');
+    } catch (err) {
+      at(['spec', 'schedule'], `"${s}" is neither an interval (30s, 5m, 1h) nor a cron expression: ${(err as Error).message}`);
+    }
+    return;
+  }
+  try {
+    new Cron(s, { paused: true }).stop();
+  } catch (err) {
+    at(['spec', 'schedule'], `invalid cron expression "${s}": ${(err as Error).message.replace(/^CronPattern: /, '')}`);
+  }
+}
+
+function suggest(kind: string): string {
+  const near = [...KNOWN_KINDS].find((k) => k.toLowerCase() === kind.toLowerCase() || `${k.toLowerCase()}s` === kind.toLowerCase());
+  return near ? ` (did you mean ${near}?)` : ` (known: ${[...KNOWN_KINDS].join(', ')})`;
+}
+
+function celPath(p: CelProblem): string[] {
+  return p.path.split('.');
+}
+
+function dotted(path: (string | number)[]): string {
+  return path.map((k, i) => (typeof k === 'number' ? `[${k}]` : i ? `.${k}` : k)).join('');
+}
+
+/**
+ * Finds lines inside a file's documents: the deepest node along a path, and
+ * for CEL the line of the character the error points at, also inside a
+ * multi-line (`>-` or `|`) expression.
+ */
+function locator(_file: string, text: string) {
+  const lc = new LineCounter();
+  const docs = parseAllDocuments(text, { lineCounter: lc });
+  const list = Array.isArray(docs) ? docs : [];
+  const byLine = new Map<number, Document>(list.map((d) => [lc.linePos(d.range[0]).line, d]));
+  return (docLine: number, path: (string | number)[], celOffset?: number): { line: number; column: number } => {
+    const doc = byLine.get(docLine);
+    if (!doc) return { line: docLine, column: 1 };
+    for (let n = path.length; n >= 0; n--) {
+      const node = doc.getIn(path.slice(0, n), true);
+      if (!isNode(node) || !node.range) continue;
+      const pos = lc.linePos(node.range[0]);
+      if (celOffset === undefined || !isScalar(node) || n < path.length) return { line: pos.line, column: pos.col };
+      return { line: pos.line + lineWithin(text.slice(node.range[0], node.range[1]), String(node.type).startsWith('BLOCK'), celOffset), column: pos.col };
+    }
+    return { line: docLine, column: 1 };
+  };
+}
+
+/**
+ * Which source line (relative to the scalar's first) holds character
+ * `offset` of its value. YAML folding changes indentation and line breaks
+ * but keeps each line's text, so counting trimmed line lengths is close
+ * enough to name the right line.
+ */
+function lineWithin(source: string, block: boolean, offset: number): number {
+  const lines = source.split('\n');
+  const first = block ? 1 : 0;
+  let seen = 0;
+  for (let i = first; i < lines.length; i++) {
+    const content = i === 0 ? lines[i].replace(/^["']/, '').trim() : lines[i].trim();
+    seen += content.length + 1;
+    if (offset < seen) return i;
+  }
+  return Math.max(first, lines.length - 1);
+}

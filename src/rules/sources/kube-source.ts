@@ -1,0 +1,79 @@
+// Object changes and core/v1 Events from one cluster, through one informer
+// per kind the rules need. Signals carry the cached old object, and the
+// caches answer the rules' cross-object lookups, so after the initial list
+// the API server only streams watches.
+import { KubeConfig } from '@kubernetes/client-node';
+import { Informer, KubeHttp, kindRef, type Change, type KindRef, type KubeObject } from '../../kube/index.ts';
+import type { Clock } from '../../common/clock.ts';
+import type { Signal } from '../types.ts';
+
+export interface KubeSourceOptions {
+  cluster: string;
+  kubeconfig: KubeConfig;
+  clock: Clock;
+  /** Kinds to watch; 'Event' produces event signals as well as object signals. */
+  kinds: string[];
+  onError?: (kind: string, err: unknown) => void;
+}
+
+const OPERATION = { ADDED: 'create', MODIFIED: 'update', DELETED: 'delete' } as const;
+
+export class KubeSource {
+  readonly name: string;
+  readonly cluster: string;
+  readonly http: KubeHttp;
+  private readonly opts: KubeSourceOptions;
+  private readonly informers = new Map<string, Informer>();
+
+  constructor(opts: KubeSourceOptions) {
+    this.opts = opts;
+    this.cluster = opts.cluster;
+    this.name = `kube:${opts.cluster}`;
+    this.http = new KubeHttp(opts.kubeconfig);
+  }
+
+  /** Starts every informer and resolves once all caches are filled. */
+  async start(emit: (s: Signal) => void): Promise<void> {
+    for (const kind of new Set(this.opts.kinds)) {
+      const ref = kindRef(kind);
+      if (!ref) throw new Error(`cannot watch unknown kind ${kind}`);
+      const inf = new Informer(this.http, ref, {
+        onChange: (c) => emit(this.toSignal(c)),
+        onError: (err) => this.opts.onError?.(kind, err),
+      });
+      this.informers.set(kind, inf);
+      inf.start();
+    }
+    await Promise.all([...this.informers.values()].map((i) => i.synced));
+  }
+
+  stop(): void {
+    for (const i of this.informers.values()) i.stop();
+  }
+
+  /** Cached objects of a kind (empty when the kind is not watched). */
+  list(kind: string, namespace?: string): KubeObject[] {
+    return this.informers.get(kind)?.list(namespace) ?? [];
+  }
+
+  informer(kind: string): Informer | undefined {
+    return this.informers.get(kind);
+  }
+
+  kinds(): KindRef[] {
+    return [...this.informers.values()].map((i) => i.kind);
+  }
+
+  private toSignal(c: Change): Signal {
+    const base = {
+      cluster: this.cluster,
+      time: this.opts.clock.now(),
+      operation: OPERATION[c.type],
+      object: c.object,
+      oldObject: c.oldObject,
+      fromRelist: c.fromRelist,
+    };
+    if (c.kind.kind === 'Event') return { ...base, source: 'event', event: c.object };
+    return { ...base, source: 'object' };
+  }
+}

@@ -1,0 +1,138 @@
+// The rule index: which rules' CEL runs for a signal, decided by source,
+// kind, Event reason, alert and webhook names and the cheap pre-selectors.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { KubeObject } from '../../src/kube/types.ts';
+import { RuleSchema } from '../../src/rules/schema.ts';
+import { RuleEnvironment } from '../../src/rules/cel.ts';
+import { RuleIndex } from '../../src/rules/rule-index.ts';
+import type { LoadedRule } from '../../src/rules/loader.ts';
+import type { Signal } from '../../src/rules/types.ts';
+
+const env = new RuleEnvironment();
+
+function rule(name: string, spec: Record<string, unknown>): LoadedRule {
+  const r = RuleSchema.parse({ apiVersion: 'kubemend.dev/v1alpha1', kind: 'Rule', metadata: { name }, spec });
+  return Object.freeze({ file: 'test.yaml', line: 1, rule: r, compiled: env.compileRule(r) });
+}
+
+const obj = (kind: string, name: string, namespace?: string, labels?: Record<string, string>): KubeObject =>
+  ({ kind, metadata: { name, ...(namespace ? { namespace } : {}), ...(labels ? { labels } : {}) } });
+
+const change = (object: KubeObject, operation: 'create' | 'update' | 'delete' = 'update', cluster = 'prod'): Signal =>
+  ({ source: 'object', cluster, time: 0, operation, object });
+
+const event = (reason: string, involved: { kind: string; name: string; namespace?: string }, type = 'Warning'): Signal => {
+  const ev: KubeObject = { kind: 'Event', metadata: { name: `${involved.name}.1`, namespace: involved.namespace ?? 'default' }, reason, type, involvedObject: involved };
+  return { source: 'event', cluster: 'prod', time: 0, operation: 'create', object: ev, event: ev };
+};
+
+const names = (idx: RuleIndex, s: Signal) => idx.candidates(s).map((lr) => lr.rule.metadata.name);
+
+test('a rule for Pods never sees Node signals, and the reverse', () => {
+  const idx = new RuleIndex([rule('pods', { source: 'object', match: { kinds: ['Pod'] } }), rule('nodes', { source: 'object', match: { kinds: ['Node'] } })]);
+  assert.deepEqual(names(idx, change(obj('Pod', 'web-1', 'shop'))), ['pods']);
+  assert.deepEqual(names(idx, change(obj('Node', 'node-1'))), ['nodes']);
+  assert.deepEqual(names(idx, change(obj('Service', 'web', 'shop'))), []);
+  // An object rule is not an event rule: an Event about a Pod is not a Pod change.
+  assert.deepEqual(names(idx, event('BackOff', { kind: 'Pod', name: 'web-1', namespace: 'shop' })), []);
+});
+
+test('namespace include and exclude, with * globs; cluster-scoped objects are in no namespace', () => {
+  const idx = new RuleIndex([
+    rule('teams', { source: 'object', match: { kinds: ['Pod', 'Node', 'Namespace'], namespaces: { include: ['team-*', 'shop'] } } }),
+    rule('not-system', { source: 'object', match: { kinds: ['Pod', 'Node', 'Namespace'], namespaces: { exclude: ['kube-*'] } } }),
+  ]);
+  assert.deepEqual(names(idx, change(obj('Pod', 'a', 'team-ml'))), ['teams', 'not-system']);
+  assert.deepEqual(names(idx, change(obj('Pod', 'a', 'shop'))), ['teams', 'not-system']);
+  assert.deepEqual(names(idx, change(obj('Pod', 'a', 'shopping'))), ['not-system']);
+  assert.deepEqual(names(idx, change(obj('Pod', 'a', 'kube-system'))), []);
+  assert.deepEqual(names(idx, change(obj('Node', 'node-1'))), ['not-system']);
+  // A Namespace is filtered by its own name.
+  assert.deepEqual(names(idx, change(obj('Namespace', 'kube-public'))), []);
+  assert.deepEqual(names(idx, change(obj('Namespace', 'team-a'))), ['teams', 'not-system']);
+});
+
+test('event rules are indexed by reason and filtered by the involved object\'s kind, namespace and the event type', () => {
+  const idx = new RuleIndex([
+    rule('evicted', { source: 'event', match: { kinds: ['Pod'], reasons: ['Evicted', 'TaintManagerEviction'] } }),
+    rule('system-oom', { source: 'event', match: { kinds: ['Node'], reasons: ['SystemOOM'] } }),
+    rule('any-warning', { source: 'event', match: { eventTypes: ['Warning'], namespaces: { exclude: ['kube-system'] } } }),
+  ]);
+  assert.deepEqual(names(idx, event('Evicted', { kind: 'Pod', name: 'web-1', namespace: 'shop' })), ['evicted', 'any-warning']);
+  assert.deepEqual(names(idx, event('TaintManagerEviction', { kind: 'Pod', name: 'web-1', namespace: 'kube-system' })), ['evicted']);
+  assert.deepEqual(names(idx, event('Evicted', { kind: 'Node', name: 'node-1' }, 'Normal')), []);
+  assert.deepEqual(names(idx, event('SystemOOM', { kind: 'Node', name: 'node-1' })), ['system-oom', 'any-warning']);
+  assert.deepEqual(names(idx, event('Scheduled', { kind: 'Pod', name: 'web-1', namespace: 'shop' }, 'Normal')), []);
+});
+
+test('alert rules by alert name and labels; webhook rules by webhook name', () => {
+  const idx = new RuleIndex([
+    rule('latency', { source: 'alert', match: { alertNames: ['HighLatency'] } }),
+    rule('critical', { source: 'alert', match: { labels: { severity: 'critical' } } }),
+    rule('deploys', { source: 'webhook', match: { webhooks: ['deploys'] } }),
+  ]);
+  const alert = (alertname: string, labels: Record<string, string> = {}): Signal =>
+    ({ source: 'alert', cluster: 'prod', time: 0, alert: { status: 'firing', labels: { alertname, ...labels }, annotations: {} } });
+  assert.deepEqual(names(idx, alert('HighLatency')), ['latency']);
+  assert.deepEqual(names(idx, alert('HighLatency', { severity: 'critical' })), ['latency', 'critical']);
+  assert.deepEqual(names(idx, alert('DiskFull', { severity: 'warning' })), []);
+  const hook = (name: string): Signal => ({ source: 'webhook', cluster: 'prod', time: 0, webhook: { name, body: {} } });
+  assert.deepEqual(names(idx, hook('deploys')), ['deploys']);
+  assert.deepEqual(names(idx, hook('other')), []);
+});
+
+test('operations, clusters and object labels', () => {
+  const idx = new RuleIndex([
+    rule('updates', { source: 'object', match: { kinds: ['Deployment'], operations: ['update'] } }),
+    rule('prod-only', { source: 'object', match: { kinds: ['Deployment'], clusters: ['prod'] } }),
+    rule('tier', { source: 'object', match: { kinds: ['Deployment'], labels: { tier: 'frontend' } } }),
+  ]);
+  const d = obj('Deployment', 'web', 'shop', { tier: 'frontend' });
+  assert.deepEqual(names(idx, change(d, 'update')), ['updates', 'prod-only', 'tier']);
+  assert.deepEqual(names(idx, change(d, 'create')), ['prod-only', 'tier']);
+  assert.deepEqual(names(idx, change(d, 'update', 'staging')), ['updates', 'tier']);
+  assert.deepEqual(names(idx, change(obj('Deployment', 'api', 'shop', { tier: 'backend' }), 'create', 'staging')), []);
+  // A deletion carries the last known object: its labels still count.
+  assert.deepEqual(names(idx, { source: 'object', cluster: 'prod', time: 0, operation: 'delete', oldObject: d }), ['prod-only', 'tier']);
+});
+
+test('candidates keep load order across keyed and any-key rules', () => {
+  const idx = new RuleIndex([
+    rule('first-any', { source: 'event' }),
+    rule('second-backoff', { source: 'event', match: { reasons: ['BackOff'] } }),
+    rule('third-any', { source: 'event' }),
+  ]);
+  assert.deepEqual(names(idx, event('BackOff', { kind: 'Pod', name: 'p', namespace: 'a' })), ['first-any', 'second-backoff', 'third-any']);
+});
+
+test('schedule ticks reach schedule rules, filtered by the swept object when there is one', () => {
+  const idx = new RuleIndex([
+    rule('ns-sweep', { source: 'schedule', schedule: '5m', match: { kinds: ['Namespace'], namespaces: { exclude: ['kube-*'] } } }),
+    rule('pods', { source: 'object', match: { kinds: ['Pod'] } }),
+  ]);
+  const tick = (object?: KubeObject): Signal => ({ source: 'schedule', cluster: 'prod', time: 0, ...(object ? { object } : {}) });
+  assert.deepEqual(names(idx, tick()), ['ns-sweep']);
+  assert.deepEqual(names(idx, tick(obj('Namespace', 'shop'))), ['ns-sweep']);
+  assert.deepEqual(names(idx, tick(obj('Namespace', 'kube-system'))), []);
+  // A tick names its rule: other schedule rules do not run on it.
+  assert.deepEqual(names(idx, { ...tick(obj('Namespace', 'shop')), schedule: { rule: 'ns-sweep' } }), ['ns-sweep']);
+  assert.deepEqual(names(idx, { ...tick(obj('Namespace', 'shop')), schedule: { rule: 'other' } }), []);
+});
+
+test('kindsNeeded lists object kinds, Event interest per involved kind, and kinds read through objects()', () => {
+  const idx = new RuleIndex([
+    rule('pods', { source: 'object', match: { kinds: ['Pod', 'Deployment'] } }),
+    rule('evicted', { source: 'event', match: { kinds: ['Pod'], reasons: ['Evicted'] } }),
+    rule('any-event', { source: 'event', match: { reasons: ['FailedMount'] } }),
+    rule('limits', { source: 'schedule', schedule: '5m', match: { kinds: ['Namespace'] }, when: "size(objects('LimitRange', object.metadata.name)) == 0" }),
+    rule('latency', { source: 'alert', match: { alertNames: ['HighLatency'] } }),
+  ]);
+  assert.deepEqual(idx.kindsNeeded(), [
+    { kind: 'Deployment', events: false },
+    { kind: 'Event', events: true },
+    { kind: 'LimitRange', events: false },
+    { kind: 'Namespace', events: false },
+    { kind: 'Pod', events: true },
+  ]);
+});
