@@ -9,4 +9,6 @@ if (major < 24) {
 }
 const { main } = await import('../src/cli/main.ts');
 const code = await main(process.argv);
-if (code !== 0) process.exitCode = code;
+// Commands clean up before returning; exiting here makes sure a forgotten
+// keep-alive socket or timer can never keep a stopped process around.
+process.exit(code);

@@ -117,7 +117,8 @@ export class DetectionEngine {
   stop(): void {
     for (const t of this.resolveTimers.values()) t.cancel();
     this.resolveTimers.clear();
-    this.hold.stopAll?.();
+    this.hold.stopAll();
+    this.grouper.close(false);
   }
 
   private vars(signal: Signal): Vars {

@@ -1,0 +1,124 @@
+// The engine's chain on synthetic signals in virtual time: alerts open and
+// resolve, silences record, rate limits withhold runbooks, holds re-check
+// the cache before firing.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ManualClock } from '../../src/common/clock.ts';
+import { loadRules } from '../../src/rules/loader.ts';
+import { DetectionEngine, type DetectionChange } from '../../src/rules/engine.ts';
+import type { Detection, Signal } from '../../src/rules/types.ts';
+import type { KubeObject } from '../../src/kube/types.ts';
+
+function rulesFrom(yaml: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'km-rules-'));
+  writeFileSync(join(dir, 'r.yaml'), yaml);
+  return loadRules(dir);
+}
+
+function engine(yaml: string, lookup?: (c: string, k: string, ns?: string) => KubeObject[]) {
+  const clock = new ManualClock();
+  const changes: [DetectionChange, Detection][] = [];
+  const actions: Detection[] = [];
+  const e = new DetectionEngine({
+    clock,
+    rules: rulesFrom(yaml),
+    lookup,
+    hooks: { onDetection: (d, c) => changes.push([c, { ...d }]), onAction: (d) => actions.push(d) },
+  });
+  return { clock, e, changes, actions };
+}
+
+const alert = (status: 'firing' | 'resolved', pod: string): Signal => ({
+  source: 'alert',
+  cluster: 'prod',
+  time: 0,
+  alert: { status, labels: { alertname: 'HighErrorRate', namespace: 'shop', pod, severity: 'critical' }, annotations: { summary: 'errors' } },
+});
+
+test('an Alertmanager alert opens a detection about the pod it names, and resolves with it', () => {
+  const { e, changes } = engine(`apiVersion: kubemend.dev/v1alpha1
+kind: Rule
+metadata: { name: high-error-rate }
+spec:
+  source: alert
+  match: { alertNames: [HighErrorRate] }
+  when: alert.status == 'firing'
+  severity: critical
+`);
+  e.ingest(alert('firing', 'web-1'));
+  e.ingest(alert('firing', 'web-1'));
+  e.ingest(alert('resolved', 'web-1'));
+  assert.deepEqual(changes.map(([c]) => c), ['opened', 'repeated', 'resolved']);
+  const d = changes[0][1];
+  assert.deepEqual([d.subject.kind, d.subject.namespace, d.subject.name, d.cluster], ['Pod', 'shop', 'web-1', 'prod']);
+  assert.equal(changes[1][1].count, 2);
+});
+
+test('a silenced detection is recorded as silenced and starts no runbook', () => {
+  const { e, changes, actions } = engine(`apiVersion: kubemend.dev/v1alpha1
+kind: Rule
+metadata: { name: deploy-failed }
+spec:
+  source: webhook
+  match: { webhooks: [ci] }
+  when: webhook.body.status == 'failed'
+  subject: "{'kind': 'Deployment', 'namespace': webhook.body.namespace, 'name': webhook.body.app}"
+  action: { runbook: bad-deploy }
+`);
+  e.silences.add({ matchers: ['namespace=shop'], duration: '1h', createdBy: 'bob', comment: 'migration' });
+  e.ingest({ source: 'webhook', cluster: 'prod', time: 0, webhook: { name: 'ci', body: { status: 'failed', namespace: 'shop', app: 'cart' } } });
+  e.ingest({ source: 'webhook', cluster: 'prod', time: 0, webhook: { name: 'ci', body: { status: 'failed', namespace: 'blog', app: 'web' } } });
+  e.ingest({ source: 'webhook', cluster: 'prod', time: 0, webhook: { name: 'ci', body: { status: 'passed', namespace: 'blog', app: 'api' } } });
+  assert.deepEqual(changes.map(([c, d]) => `${c} ${d.subject.name}`), ['silenced cart', 'opened web']);
+  assert.equal(e.detections().find((d) => d.subject.name === 'cart')?.status, 'silenced');
+  assert.deepEqual(actions.map((d) => d.subject.name), ['web']);
+});
+
+test('a rate limit withholds runbooks beyond max per period but records every detection', async () => {
+  const { e, clock, actions } = engine(`apiVersion: kubemend.dev/v1alpha1
+kind: Rule
+metadata: { name: node-down }
+spec:
+  source: object
+  match: { kinds: [Node] }
+  when: object.status.conditions.exists(c, c.type == 'Ready' && c.status != 'True')
+  rateLimit: { max: 2, per: 1h }
+  action: { runbook: node-unhealthy }
+`);
+  const node = (name: string): KubeObject => ({ kind: 'Node', metadata: { name }, status: { conditions: [{ type: 'Ready', status: 'Unknown' }] } });
+  for (const n of ['a', 'b', 'c', 'd']) e.ingest({ source: 'object', cluster: 'prod', time: 0, operation: 'update', object: node(n) });
+  assert.equal(e.detections().length, 4);
+  assert.deepEqual(actions.map((d) => d.subject.name), ['a', 'b']);
+  assert.deepEqual(e.detections().filter((d) => d.suppressed === 'rate-limit').map((d) => d.subject.name), ['c', 'd']);
+  await clock.advance(3_600_000);
+  e.ingest({ source: 'object', cluster: 'prod', time: 0, operation: 'update', object: node('e') });
+  assert.deepEqual(actions.map((d) => d.subject.name), ['a', 'b', 'e']);
+});
+
+test('a for-hold re-checks the cached object when it falls due', async () => {
+  const cache = new Map<string, KubeObject>();
+  const pod = (name: string, phase: string): KubeObject => ({ kind: 'Pod', metadata: { name, namespace: 'ml', creationTimestamp: '2026-01-01T00:00:00Z' }, status: { phase } });
+  const { e, clock, changes } = engine(`apiVersion: kubemend.dev/v1alpha1
+kind: Rule
+metadata: { name: pending-too-long }
+spec:
+  source: object
+  match: { kinds: [Pod] }
+  when: object.status.phase == 'Pending'
+  for: 5m
+`, (_c, kind) => (kind === 'Pod' ? [...cache.values()] : []));
+  for (const n of ['stuck', 'brief']) {
+    cache.set(n, pod(n, 'Pending'));
+    e.ingest({ source: 'object', cluster: 'c', time: 0, operation: 'create', object: pod(n, 'Pending') });
+  }
+  await clock.advance(60_000);
+  cache.set('brief', pod('brief', 'Running'));
+  e.ingest({ source: 'object', cluster: 'c', time: 0, operation: 'update', object: pod('brief', 'Running'), oldObject: pod('brief', 'Pending') });
+  await clock.advance(239_999);
+  assert.equal(changes.length, 0);
+  await clock.advance(1);
+  assert.deepEqual(changes.map(([c, d]) => `${c} ${d.subject.name}`), ['opened stuck']);
+});
