@@ -24,6 +24,8 @@ export class KubeHttp {
   readonly server: string;
   /** Requests made, by "METHOD path-template", for tests and metrics. */
   readonly counts = new Map<string, number>();
+  /** Unary requests awaiting a response (watch streams excluded): lets a virtual-time driver wait for I/O to settle. */
+  inFlight = 0;
 
   constructor(kc: KubeConfig) {
     this.kc = kc;
@@ -39,8 +41,15 @@ export class KubeHttp {
   }
 
   async request<T = any>(method: string, path: string, opts: RequestOptions = {}, as?: Identity): Promise<T> {
-    const res = await this.raw(method, path, opts, as);
-    const text = await res.text();
+    this.inFlight++;
+    let res: Awaited<ReturnType<KubeHttp['raw']>>;
+    let text: string;
+    try {
+      res = await this.raw(method, path, opts, as);
+      text = await res.text();
+    } finally {
+      this.inFlight--;
+    }
     const body = text ? safeJson(text) : undefined;
     if (res.status >= 400) throw KubeApiError.fromResponse(method, path, res.status, body, res.headers.get('retry-after'));
     return body as T;
