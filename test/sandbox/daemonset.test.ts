@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { k8sTime } from '../../src/common/clock.ts';
-import { harness, type Harness } from './harness.ts';
+import { harness, settlePods, type Harness } from './harness.ts';
 import { DaemonSetController, nodeShouldRunDaemonPod } from '../../src/sandbox/controllers/daemonset.ts';
 import type { K8sObject } from '../../src/sandbox/types.ts';
 
@@ -21,28 +20,17 @@ function agent(extra: Record<string, unknown> = {}): K8sObject {
   };
 }
 
+/** The node a daemon pod is pinned to by its node affinity. */
+const pinnedNode = (p: K8sObject): string =>
+  p.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchFields[0].values[0];
+
 /** Scheduler + kubelet stand-in: binds pods to their affinity node, runs them Ready, finishes deletions. */
-function kubelet(h: Harness): void {
-  const now = k8sTime(h.clock.now());
-  for (const p of h.store.list('pods').items) {
-    const { namespace, name } = p.metadata;
-    if (p.metadata.deletionTimestamp) {
-      h.store.remove('pods', p);
-      continue;
-    }
-    if (p.status?.phase !== 'Pending') continue;
-    const target = p.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchFields[0].values[0];
-    h.store.mutate('pods', namespace, name!, (o) => { o.spec.nodeName = target; });
-    h.store.mutate('pods', namespace, name!, (o) => {
-      o.status = { ...o.status, phase: 'Running', startTime: now, conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: now }] };
-    }, { subresource: 'status' });
-  }
-}
+const kubelet = (h: Harness) => settlePods(h, pinnedNode);
 
 const nodesWithPods = (h: Harness) =>
   h.store.list('pods', 'kube-system').items
     .filter((p) => !p.metadata.deletionTimestamp)
-    .map((p) => p.spec.nodeName || p.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchFields[0].values[0])
+    .map((p) => p.spec.nodeName || pinnedNode(p))
     .sort();
 
 test('one pod per eligible node; tainted node skipped; cordoned node still served; a new node gets a pod', async () => {

@@ -4,7 +4,7 @@ import { k8sTime } from '../../src/common/clock.ts';
 import { DeploymentController } from '../../src/sandbox/controllers/deployment.ts';
 import { ReplicaSetController } from '../../src/sandbox/controllers/replicaset.ts';
 import type { Controller, ControllerContext } from '../../src/sandbox/controllers/controller.ts';
-import { isPodReady } from '../../src/sandbox/controllers/owners.ts';
+import { isPodReady } from '../../src/sandbox/controllers/podutil.ts';
 import { resolveFenceposts } from '../../src/sandbox/controllers/deployment-status.ts';
 import type { K8sObject } from '../../src/sandbox/types.ts';
 import { harness, type Harness } from './harness.ts';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { k8sTime } from '../../src/common/clock.ts';
 import { harness, type Harness } from './harness.ts';
 import { DisruptionController } from '../../src/sandbox/controllers/disruption.ts';
-import { newControllerRef } from '../../src/sandbox/controllers/podutil.ts';
+import { newControllerRef } from '../../src/sandbox/controllers/owners.ts';
 import type { K8sObject } from '../../src/sandbox/types.ts';
 
 const PDB = 'policy/poddisruptionbudgets';

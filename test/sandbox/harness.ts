@@ -1,6 +1,6 @@
 // Builds a controller context on a ManualClock without the HTTP server, so
 // controller tests run in virtual time: `await h.advance(60_000)` is a minute.
-import { ManualClock } from '../../src/common/clock.ts';
+import { ManualClock, k8sTime } from '../../src/common/clock.ts';
 import { EventRecorder } from '../../src/sandbox/events.ts';
 import { createCatalog, type ImageBehaviour } from '../../src/sandbox/images.ts';
 import { LogBook } from '../../src/sandbox/logs.ts';
@@ -58,4 +58,25 @@ export function harness(opts: { images?: Record<string, ImageBehaviour>; namespa
       for (const c of running.splice(0)) c.stop();
     },
   };
+}
+
+/**
+ * Scheduler + kubelet stand-in for controller tests: finishes pending
+ * deletions and binds each Pending pod to `nodeFor(pod)`, Running and Ready now.
+ */
+export function settlePods(h: Harness, nodeFor: (pod: K8sObject) => string): void {
+  const now = k8sTime(h.clock.now());
+  for (const p of h.store.list('pods').items) {
+    const { namespace, name } = p.metadata;
+    if (p.metadata.deletionTimestamp) {
+      h.store.remove('pods', p);
+      continue;
+    }
+    if (p.status?.phase !== 'Pending') continue;
+    const node = nodeFor(p);
+    h.store.mutate('pods', namespace, name!, (o) => { o.spec.nodeName = node; });
+    h.store.mutate('pods', namespace, name!, (o) => {
+      o.status = { ...o.status, phase: 'Running', startTime: now, conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: now }] };
+    }, { subresource: 'status' });
+  }
 }

@@ -2,22 +2,15 @@
 // sandbox (all controllers) over HTTP: rollouts, undo, scale, cordon, events.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Sandbox } from '../../src/sandbox/cluster.ts';
+import { hasKubectl } from '../helpers/kubectl.ts';
 
 const run = promisify(execFile);
-const hasKubectl = (() => {
-  try {
-    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 const skip = hasKubectl ? false : 'kubectl is not on PATH; these tests drive the sandbox with the real kubectl';
 
 let sandbox: Sandbox;

@@ -11,21 +11,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { Sandbox } from '../../src/sandbox/cluster.ts';
+import { hasKubectl } from '../helpers/kubectl.ts';
 
 const run = promisify(execFile);
 
-async function kubectlPath(): Promise<string | undefined> {
-  try {
-    await run('kubectl', ['version', '--client']);
-    return 'kubectl';
-  } catch {
-    return undefined;
-  }
-}
-
-const KUBECTL = await kubectlPath();
-
-describe('sandbox API server with kubectl', { skip: KUBECTL ? false : 'kubectl is not on PATH; install kubectl 1.32 to run these tests' }, () => {
+describe('sandbox API server with kubectl', { skip: hasKubectl ? false : 'kubectl is not on PATH; install kubectl 1.32 to run these tests' }, () => {
   let sandbox: Sandbox;
   let dir: string;
   let kubeconfig: string;
@@ -33,7 +23,7 @@ describe('sandbox API server with kubectl', { skip: KUBECTL ? false : 'kubectl i
   /** Runs kubectl with the sandbox's kubeconfig; rejects with stderr on failure. */
   async function kubectl(...args: string[]): Promise<string> {
     try {
-      const { stdout } = await run(KUBECTL!, ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), ...args], { timeout: 30_000 });
+      const { stdout } = await run('kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), ...args], { timeout: 30_000 });
       return stdout;
     } catch (err) {
       const e = err as { stderr?: string; message: string };
@@ -44,7 +34,7 @@ describe('sandbox API server with kubectl', { skip: KUBECTL ? false : 'kubectl i
   /** The error output of a kubectl command that must fail. */
   async function kubectlFails(...args: string[]): Promise<string> {
     try {
-      await run(KUBECTL!, ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), ...args], { timeout: 30_000 });
+      await run('kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), ...args], { timeout: 30_000 });
     } catch (err) {
       return (err as { stderr: string }).stderr;
     }
@@ -201,7 +191,7 @@ spec:
   });
 
   it('watches with get -w', async () => {
-    const child = spawn(KUBECTL!, ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), 'get', 'configmaps', '-w', '-l', 'watched=yes']);
+    const child = spawn('kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), 'get', 'configmaps', '-w', '-l', 'watched=yes']);
     let out = '';
     child.stdout.on('data', (d) => { out += d; });
     const waitFor = async (re: RegExp) => {

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { k8sTime } from '../../src/common/clock.ts';
-import { harness, type Harness } from './harness.ts';
+import { harness, settlePods, type Harness } from './harness.ts';
 import { StatefulSetController, ordinalOf } from '../../src/sandbox/controllers/statefulset.ts';
 import type { K8sObject } from '../../src/sandbox/types.ts';
 
@@ -20,22 +19,8 @@ function webSet(replicas: number, extra: Record<string, unknown> = {}): K8sObjec
   };
 }
 
-/** Stands in for scheduler + kubelet: binds pending pods, makes them Running and Ready, finishes deletions. */
-function kubelet(h: Harness): void {
-  const now = k8sTime(h.clock.now());
-  for (const p of h.store.list('pods').items) {
-    const { namespace, name } = p.metadata;
-    if (p.metadata.deletionTimestamp) {
-      h.store.remove('pods', p);
-      continue;
-    }
-    if (p.status?.phase !== 'Pending') continue;
-    h.store.mutate('pods', namespace, name!, (o) => { o.spec.nodeName = 'node-1'; });
-    h.store.mutate('pods', namespace, name!, (o) => {
-      o.status = { ...o.status, phase: 'Running', startTime: now, conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: now }] };
-    }, { subresource: 'status' });
-  }
-}
+/** Stands in for scheduler + kubelet: binds pending pods to node-1, makes them Running and Ready, finishes deletions. */
+const kubelet = (h: Harness) => settlePods(h, () => 'node-1');
 
 const podNames = (h: Harness) => h.store.list('pods').items.map((p) => p.metadata.name).sort();
 

@@ -3,6 +3,7 @@
 // NoSchedule/NoExecute taints the pod tolerates, with the tolerations the
 // real controller always adds, and the node-name affinity that pins a pod.
 import type { K8sObject } from '../types.ts';
+import { matchesNodeSelection } from './node-affinity.ts';
 
 /** AddOrUpdateDaemonPodTolerations: daemons keep running through node trouble and cordons. */
 export const DAEMON_TOLERATIONS = [
@@ -49,39 +50,11 @@ function tolerates(tolerations: any[], taint: any): boolean {
   });
 }
 
-function matchExpression(e: any, value: string | undefined): boolean {
-  const vals: string[] = e.values ?? [];
-  switch (e.operator) {
-    case 'In': return value !== undefined && vals.includes(value);
-    case 'NotIn': return value === undefined || !vals.includes(value);
-    case 'Exists': return value !== undefined;
-    case 'DoesNotExist': return value === undefined;
-    case 'Gt': return value !== undefined && Number(value) > Number(vals[0]);
-    case 'Lt': return value !== undefined && Number(value) < Number(vals[0]);
-    default: return false;
-  }
-}
-
-/** nodeSelector plus required node affinity (terms ORed, expressions ANDed). */
-export function nodeMatchesPod(spec: any, node: K8sObject): boolean {
-  const labels = node.metadata.labels ?? {};
-  for (const [k, v] of Object.entries(spec?.nodeSelector ?? {})) if (labels[k] !== v) return false;
-  const terms = spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
-  if (!terms) return true;
-  return terms.some((t: any) => {
-    const exprs = t.matchExpressions ?? [];
-    const fields = t.matchFields ?? [];
-    if (!exprs.length && !fields.length) return false;
-    return exprs.every((e: any) => matchExpression(e, labels[e.key])) &&
-      fields.every((f: any) => matchExpression(f, f.key === 'metadata.name' ? node.metadata.name : undefined));
-  });
-}
-
 /** NodeShouldRunDaemonPod: whether to place a pod, and whether an existing one may stay. */
 export function nodeShouldRunDaemonPod(node: K8sObject, ds: K8sObject): { shouldRun: boolean; shouldContinueRunning: boolean } {
   const spec = structuredClone(ds.spec.template?.spec ?? {});
   if (spec.nodeName && spec.nodeName !== node.metadata.name) return { shouldRun: false, shouldContinueRunning: false };
-  if (!nodeMatchesPod(spec, node)) return { shouldRun: false, shouldContinueRunning: false };
+  if (!matchesNodeSelection({ metadata: {}, spec }, node)) return { shouldRun: false, shouldContinueRunning: false };
   pinToNode(spec, node.metadata.name!);
   const taints: any[] = node.spec?.taints ?? [];
   const untolerated = (effect: string) => taints.some((t) => t.effect === effect && !tolerates(spec.tolerations, t));

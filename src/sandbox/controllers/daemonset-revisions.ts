@@ -3,7 +3,8 @@
 // current template.
 import type { ObjectStore } from '../store.ts';
 import type { K8sObject } from '../types.ts';
-import { newControllerRef, ownedBy, revisionData, revisionHash } from './podutil.ts';
+import { revisionData, revisionHash } from './hash.ts';
+import { newControllerRef, ownedBy } from './owners.ts';
 
 export const REVISIONS = 'apps/controllerrevisions';
 

@@ -6,11 +6,11 @@
 // failed pods are killed and recreated with a back-off.
 import { matchesSelector } from '../selectors.ts';
 import type { K8sObject, StoreEvent } from '../types.ts';
-import type { Controller, ControllerContext } from './controller.ts';
-import { WorkQueue, objectKey, splitKey } from './workqueue.ts';
-import {
-  controllerRefOf, isControlledBy, isPodAvailable, isPodReady, msUntilAvailable, podFromTemplate, scaledValue, stableStringify,
-} from './podutil.ts';
+import { QueueController } from './base.ts';
+import { objectKey, splitKey } from './workqueue.ts';
+import { canonicalJson } from './hash.ts';
+import { isControlledBy } from './owners.ts';
+import { isPodAvailable, isPodReady, msUntilAvailable, podFromTemplate, scaledValue } from './podutil.ts';
 import { nodeShouldRunDaemonPod, pinToNode, targetNode } from './daemonset-placement.ts';
 import { REVISIONS, isUpdated, syncRevisions, templateGeneration } from './daemonset-revisions.ts';
 
@@ -21,47 +21,26 @@ const SOURCE = { component: 'daemonset-controller' };
 const FAILED_BACKOFF_INITIAL_MS = 1000;
 const FAILED_BACKOFF_MAX_MS = 15 * 60_000;
 
-export class DaemonSetController implements Controller {
+export class DaemonSetController extends QueueController {
   readonly name = 'daemonset-controller';
-  private ctx!: ControllerContext;
-  private queue?: WorkQueue;
-  private unsubscribe?: () => void;
+  protected readonly storage = DS;
   private readonly failedBackoff = new Map<string, { delay: number; at: number }>();
 
-  start(ctx: ControllerContext): void {
-    this.ctx = ctx;
-    this.queue = new WorkQueue(ctx.clock, (k) => this.sync(k));
-    this.unsubscribe = ctx.store.subscribe((ev) => this.onEvent(ev));
-    this.queueAll();
-  }
-
-  stop(): void {
-    this.unsubscribe?.();
-    this.queue?.stop();
-  }
-
-  private queueAll(): void {
-    for (const ds of this.ctx.store.list(DS).items) this.queue!.add(objectKey(ds.metadata));
-  }
-
-  private onEvent(ev: StoreEvent): void {
+  protected onEvent(ev: StoreEvent): void {
     if (ev.storage === DS) {
-      this.queue!.add(objectKey(ev.object.metadata));
+      this.queue.add(objectKey(ev.object.metadata));
     } else if (ev.storage === 'pods' || ev.storage === REVISIONS) {
-      for (const o of [ev.object, ev.old]) {
-        const ref = o && controllerRefOf(o);
-        if (ref?.kind === 'DaemonSet') this.queue!.add(`${o!.metadata.namespace}/${ref.name}`);
-      }
+      this.queueController('DaemonSet', ev.object, ev.old);
     } else if (ev.storage === 'nodes') {
       // Heartbeats change only status; placement depends on labels, taints and existence.
       const changed = ev.type !== 'MODIFIED' ||
-        stableStringify(ev.old?.metadata.labels) !== stableStringify(ev.object.metadata.labels) ||
-        stableStringify(ev.old?.spec?.taints) !== stableStringify(ev.object.spec?.taints);
+        canonicalJson(ev.old?.metadata.labels) !== canonicalJson(ev.object.metadata.labels) ||
+        canonicalJson(ev.old?.spec?.taints) !== canonicalJson(ev.object.spec?.taints);
       if (changed) this.queueAll();
     }
   }
 
-  private sync(key: string): void {
+  protected sync(key: string): void {
     const { namespace: ns, name } = splitKey(key);
     const ds = this.ctx.store.get(DS, ns, name);
     if (!ds) {
@@ -118,7 +97,7 @@ export class DaemonSetController implements Controller {
             const bk = `${key}/${nodeName}`;
             const b = this.failedBackoff.get(bk);
             if (b && now - b.at < b.delay) {
-              this.queue!.addAfter(key, b.delay - (now - b.at));
+              this.queue.addAfter(key, b.delay - (now - b.at));
               continue;
             }
             this.failedBackoff.set(bk, { delay: b ? Math.min(b.delay * 2, FAILED_BACKOFF_MAX_MS) : FAILED_BACKOFF_INITIAL_MS, at: now });
@@ -168,7 +147,7 @@ export class DaemonSetController implements Controller {
         if (!isPodAvailable(fresh[0], minReady, now)) {
           unavailable++;
           const wait = msUntilAvailable(fresh[0], minReady, now);
-          if (wait !== undefined) this.queue!.addAfter(objectKey(ds.metadata), wait);
+          if (wait !== undefined) this.queue.addAfter(objectKey(ds.metadata), wait);
         }
       } else if (!isPodAvailable(old[0], minReady, now)) {
         replaceNow.push(old[0]);
@@ -222,7 +201,7 @@ export class DaemonSetController implements Controller {
           if (isPodAvailable(pod, minReady, now)) available++;
           else {
             const wait = msUntilAvailable(pod, minReady, now);
-            if (wait !== undefined) this.queue!.addAfter(objectKey(ds.metadata), wait);
+            if (wait !== undefined) this.queue.addAfter(objectKey(ds.metadata), wait);
           }
         }
         if (isUpdated(pod, ds, hash)) updated++;

@@ -2,7 +2,8 @@
 // surge/unavailable fenceposts, replica annotations, conditions and status.
 import { k8sTime } from '../../common/clock.ts';
 import type { K8sObject } from '../types.ts';
-import { byCreation, canonicalJson, revisionOf, templatesEqualIgnoringHash } from './owners.ts';
+import { canonicalJson } from './hash.ts';
+import { byCreation, revisionOf, templatesEqualIgnoringHash } from './owners.ts';
 
 export const REVISION = 'deployment.kubernetes.io/revision';
 export const REVISION_HISTORY = 'deployment.kubernetes.io/revision-history';

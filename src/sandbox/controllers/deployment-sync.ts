@@ -4,7 +4,8 @@
 import { ApiError } from '../status.ts';
 import type { K8sObject } from '../types.ts';
 import type { ControllerContext } from './controller.ts';
-import { byCreation, controllerRef, newControllerRef, podTemplateHash, POD_TEMPLATE_HASH, revisionOf } from './owners.ts';
+import { podTemplateHash } from './hash.ts';
+import { byCreation, controllerRef, newControllerRef, POD_TEMPLATE_HASH, revisionOf } from './owners.ts';
 import {
   REVISION, calculateStatus, deploymentComplete, deploymentProgressing, deploymentTimedOut, findNewReplicaSet,
   getCondition, hasProgressDeadline, maxRevision, maxSurge, newCondition, newRSNewReplicas, removeCondition, replicasAnnotationsNeedUpdate,

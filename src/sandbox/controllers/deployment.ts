@@ -5,35 +5,19 @@
 import { matchesSelector } from '../selectors.ts';
 import { ApiError } from '../status.ts';
 import type { K8sObject, StoreEvent } from '../types.ts';
-import type { Controller, ControllerContext } from './controller.ts';
-import { WorkQueue, objectKey, splitKey } from './workqueue.ts';
+import { QueueController } from './base.ts';
+import { objectKey, splitKey } from './workqueue.ts';
 import { claimChildren, controllerRef } from './owners.ts';
 import { DeploymentSync } from './deployment-sync.ts';
 import { isScalingEvent, rolloutRecreate, rolloutRolling, syncScaling } from './deployment-rollout.ts';
 
 const SOURCE = { component: 'deployment-controller' };
 
-export class DeploymentController implements Controller {
+export class DeploymentController extends QueueController {
   readonly name = 'deployment-controller';
-  private ctx!: ControllerContext;
-  private queue!: WorkQueue;
-  private unsubscribe: (() => void) | undefined;
-  private readonly failures = new Map<string, number>();
+  protected readonly storage = 'apps/deployments';
 
-  start(ctx: ControllerContext): void {
-    this.ctx = ctx;
-    this.queue = new WorkQueue(ctx.clock, (k) => this.sync(k));
-    this.unsubscribe = ctx.store.subscribe((ev) => this.onEvent(ev));
-    for (const d of ctx.store.list('apps/deployments').items) this.queue.add(objectKey(d.metadata));
-  }
-
-  stop(): void {
-    this.unsubscribe?.();
-    this.unsubscribe = undefined;
-    this.queue?.stop();
-  }
-
-  private onEvent(ev: StoreEvent): void {
+  protected onEvent(ev: StoreEvent): void {
     const ns = ev.object.metadata.namespace;
     if (ev.storage === 'apps/deployments') {
       if (ev.type !== 'DELETED') this.queue.add(objectKey(ev.object.metadata));
@@ -66,12 +50,12 @@ export class DeploymentController implements Controller {
     }
   }
 
-  private sync(key: string): void {
+  protected sync(key: string): void {
     const { namespace, name } = splitKey(key);
     const store = this.ctx.store;
     const d = store.get('apps/deployments', namespace, name);
     if (!d) {
-      this.failures.delete(key);
+      this.forgetFailures(key);
       return;
     }
     if (selectsEverything(d.spec?.selector)) {
@@ -102,15 +86,13 @@ export class DeploymentController implements Controller {
       s.result.error = err;
     }
     if (s.result.error) {
-      const n = (this.failures.get(key) ?? 0) + 1;
-      this.failures.set(key, n);
-      this.queue.addAfter(key, Math.min(1000 * 2 ** (n - 1), 300_000));
+      this.retryWithBackoff(key);
       // API errors (conflicts, a terminating namespace) are retried quietly;
       // anything else is a bug the work queue should report.
       if (!(s.result.error instanceof ApiError)) throw s.result.error;
       return;
     }
-    this.failures.delete(key);
+    this.forgetFailures(key);
     if (s.result.requeueAfter !== undefined) this.queue.addAfter(key, s.result.requeueAfter);
   }
 }

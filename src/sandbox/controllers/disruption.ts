@@ -8,9 +8,10 @@
 import { k8sTime } from '../../common/clock.ts';
 import { matchesSelector, selectorToString } from '../selectors.ts';
 import type { K8sObject, OwnerReference, StoreEvent } from '../types.ts';
-import type { Controller, ControllerContext } from './controller.ts';
-import { WorkQueue, objectKey, splitKey } from './workqueue.ts';
-import { controllerRefOf, isPodReady, scaledValue } from './podutil.ts';
+import { QueueController } from './base.ts';
+import { objectKey, splitKey } from './workqueue.ts';
+import { controllerRef } from './owners.ts';
+import { isPodReady, scaledValue } from './podutil.ts';
 
 const PDB = 'policy/poddisruptionbudgets';
 const SOURCE = { component: 'controllermanager' };
@@ -24,39 +25,25 @@ const SCALED: Record<string, { storage: string; resource: string }> = {
   'apps/StatefulSet': { storage: 'apps/statefulsets', resource: 'statefulsets.apps' },
 };
 
-export class DisruptionController implements Controller {
+export class DisruptionController extends QueueController {
   readonly name = 'disruption-controller';
-  private ctx!: ControllerContext;
-  private queue?: WorkQueue;
-  private unsubscribe?: () => void;
+  protected readonly storage = PDB;
 
-  start(ctx: ControllerContext): void {
-    this.ctx = ctx;
-    this.queue = new WorkQueue(ctx.clock, (k) => this.sync(k));
-    this.unsubscribe = ctx.store.subscribe((ev) => this.onEvent(ev));
-    for (const p of ctx.store.list(PDB).items) this.queue.add(objectKey(p.metadata));
-  }
-
-  stop(): void {
-    this.unsubscribe?.();
-    this.queue?.stop();
-  }
-
-  private onEvent(ev: StoreEvent): void {
+  protected onEvent(ev: StoreEvent): void {
     if (ev.storage === PDB) {
-      if (ev.type !== 'DELETED') this.queue!.add(objectKey(ev.object.metadata));
+      if (ev.type !== 'DELETED') this.queue.add(objectKey(ev.object.metadata));
       return;
     }
     if (ev.storage !== 'pods') return;
     const ns = ev.object.metadata.namespace;
     for (const pdb of this.ctx.store.list(PDB, ns).items) {
       if (matchesSelector(pdb.spec?.selector, ev.object.metadata.labels) || (ev.old && matchesSelector(pdb.spec?.selector, ev.old.metadata.labels))) {
-        this.queue!.add(objectKey(pdb.metadata));
+        this.queue.add(objectKey(pdb.metadata));
       }
     }
   }
 
-  private sync(key: string): void {
+  protected sync(key: string): void {
     const { namespace: ns, name } = splitKey(key);
     const pdb = this.ctx.store.get(PDB, ns, name);
     if (!pdb || pdb.metadata.deletionTimestamp) return;
@@ -130,7 +117,7 @@ export class DisruptionController implements Controller {
     const scales = new Map<string, number>();
     const unmanaged: string[] = [];
     for (const pod of pods) {
-      const ref = controllerRefOf(pod);
+      const ref = controllerRef(pod);
       if (!ref) {
         unmanaged.push(pod.metadata.name!);
         continue;
@@ -153,7 +140,7 @@ export class DisruptionController implements Controller {
     const obj = this.ctx.store.get(kind.storage, ns, ref.name);
     if (!obj || obj.metadata.uid !== ref.uid) return undefined;
     if (ref.kind === 'ReplicaSet') {
-      const owner = controllerRefOf(obj);
+      const owner = controllerRef(obj);
       if (owner?.kind === 'Deployment') return this.controllerScale(owner, ns);
     }
     return { uid: obj.metadata.uid!, scale: obj.spec?.replicas ?? 1 };
@@ -177,7 +164,7 @@ export class DisruptionController implements Controller {
       out[pod.metadata.name!] = at;
       if (recheck === undefined || expires < recheck) recheck = expires;
     }
-    if (recheck !== undefined) this.queue!.addAfter(key, recheck - now);
+    if (recheck !== undefined) this.queue.addAfter(key, recheck - now);
     return out;
   }
 

@@ -8,9 +8,11 @@
 // NonIndexed completion only; Indexed jobs and podFailurePolicy are not modelled.
 import { k8sTime } from '../../common/clock.ts';
 import type { K8sObject, StoreEvent } from '../types.ts';
-import type { Controller, ControllerContext } from './controller.ts';
-import { WorkQueue, objectKey, splitKey } from './workqueue.ts';
-import { controllerRefOf, isControlledBy, isPodActive, isPodReady, isPodTerminal } from './podutil.ts';
+import type { ControllerContext } from './controller.ts';
+import { QueueController } from './base.ts';
+import { objectKey, splitKey } from './workqueue.ts';
+import { controllerRef, isControlledBy } from './owners.ts';
+import { isPodActive, isPodReady, isPodTerminal } from './podutil.ts';
 import { type Cond, ensureCondition, isJobFinished, newCondition, trueCondition } from './job-conditions.ts';
 import { JobBackoff } from './job-backoff.ts';
 import {
@@ -24,37 +26,26 @@ const MAX_POD_CREATE_DELETE_PER_SYNC = 500;
 
 const suspended = (job: K8sObject) => job.spec.suspend === true;
 
-export class JobController implements Controller {
+export class JobController extends QueueController {
   readonly name = 'job-controller';
-  private ctx!: ControllerContext;
-  private queue?: WorkQueue;
-  private unsubscribe?: () => void;
+  protected readonly storage = JOBS;
   private pods!: JobPodControl;
   private readonly backoff = new JobBackoff(() => this.ctx.clock.now());
 
   start(ctx: ControllerContext): void {
-    this.ctx = ctx;
     this.pods = new JobPodControl(ctx);
-    this.queue = new WorkQueue(ctx.clock, (k) => this.sync(k));
-    this.unsubscribe = ctx.store.subscribe((ev) => this.onEvent(ev));
-    for (const j of ctx.store.list(JOBS).items) this.queue.add(objectKey(j.metadata));
+    super.start(ctx);
   }
 
-  stop(): void {
-    this.unsubscribe?.();
-    this.queue?.stop();
-  }
-
-  private onEvent(ev: StoreEvent): void {
+  protected onEvent(ev: StoreEvent): void {
     if (ev.storage === JOBS) {
-      this.queue!.add(objectKey(ev.object.metadata));
+      this.queue.add(objectKey(ev.object.metadata));
     } else if (ev.storage === 'pods') {
-      const ref = controllerRefOf(ev.object);
-      if (ref?.kind === 'Job') this.queue!.add(`${ev.object.metadata.namespace}/${ref.name}`);
+      this.queueController('Job', ev.object);
     }
   }
 
-  private sync(key: string): void {
+  protected sync(key: string): void {
     const { namespace: ns, name } = splitKey(key);
     const job = this.ctx.store.get(JOBS, ns, name);
     this.releaseOrphans(ns!, name, job?.metadata.uid);
@@ -96,7 +87,7 @@ export class JobController implements Controller {
       finished = { type: 'FailureTarget', reason: 'DeadlineExceeded', message: 'Job was active longer than specified deadline' };
     } else if (job.spec.activeDeadlineSeconds != null && !suspended(job)) {
       const due = Date.parse(status.startTime) + job.spec.activeDeadlineSeconds * 1000 - now;
-      this.queue!.addAfter(key, Math.max(due, 0));
+      this.queue.addAfter(key, Math.max(due, 0));
     }
 
     let activeCount = active.length;
@@ -195,7 +186,7 @@ export class JobController implements Controller {
     if (diff <= 0) return { active: active.length, removed: 0, removedReady: 0 };
     const wait = this.backoff.remaining(key);
     if (wait > 0) {
-      this.queue!.addAfter(key, wait);
+      this.queue.addAfter(key, wait);
       return { active: active.length, removed: 0, removedReady: 0 };
     }
     let created = 0;
@@ -223,7 +214,7 @@ export class JobController implements Controller {
   /** Pods still holding our finalizer whose Job is gone or was replaced by a new one of the same name. */
   private releaseOrphans(ns: string, name: string, uid: string | undefined): void {
     for (const p of this.ctx.store.list('pods', ns).items) {
-      const ref = controllerRefOf(p);
+      const ref = controllerRef(p);
       if (hasFinalizer(p) && ref?.kind === 'Job' && ref.name === name && ref.uid !== uid) this.pods.release(p);
     }
   }
@@ -237,7 +228,7 @@ export class JobController implements Controller {
     if (!Number.isFinite(finishedAt)) return;
     const wait = finishedAt + ttl * 1000 - this.ctx.clock.now();
     if (wait > 0) {
-      this.queue!.addAfter(objectKey(job.metadata), wait);
+      this.queue.addAfter(objectKey(job.metadata), wait);
       return;
     }
     try {

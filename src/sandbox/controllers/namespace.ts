@@ -7,7 +7,7 @@ import { ApiError } from '../status.ts';
 import type { K8sObject, StoreEvent } from '../types.ts';
 import type { Controller, ControllerContext } from './controller.ts';
 import { WorkQueue } from './workqueue.ts';
-import { canonicalJson } from './owners.ts';
+import { canonicalJson } from './hash.ts';
 
 /** Each namespaced storage once (core and events.k8s.io Events share one), with its `resource.group` name. */
 const NAMESPACED = [...new Map(RESOURCES.filter((t) => t.namespaced).map((t) => [t.storage, `${t.plural}.${t.group}`])).entries()];

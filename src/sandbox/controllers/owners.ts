@@ -1,12 +1,14 @@
-// Ownership and pod-state helpers shared by the Deployment, ReplicaSet and
-// garbage-collector controllers, mirroring k8s.io/kubernetes/pkg/controller
-// (controller_ref_manager.go, controller_utils.go) and podutil.
+// Owner references as the workload controllers and the garbage collector use
+// them, mirroring k8s.io/kubernetes/pkg/controller (controller_ref_manager.go,
+// controller_utils.go) and metav1's controller-ref helpers, plus the
+// ReplicaSet ordering and revision helpers the Deployment controller shares.
 import type { ObjectStore } from '../store.ts';
 import type { K8sObject, OwnerReference } from '../types.ts';
+import { canonicalJson } from './hash.ts';
 
 export const POD_TEMPLATE_HASH = 'pod-template-hash';
 
-/** The ownerReference with controller=true, if any. */
+/** The ownerReference with controller=true, if any (metav1.GetControllerOf). */
 export function controllerRef(obj: K8sObject | undefined): OwnerReference | undefined {
   return obj?.metadata.ownerReferences?.find((r) => r.controller === true);
 }
@@ -23,92 +25,14 @@ export function newControllerRef(owner: K8sObject): OwnerReference {
   };
 }
 
-export function isOwnedBy(obj: K8sObject, owner: K8sObject): boolean {
+/** metav1.IsControlledBy: `owner` is the object's controller. */
+export function isControlledBy(obj: K8sObject, owner: K8sObject): boolean {
   return controllerRef(obj)?.uid === owner.metadata.uid;
 }
 
-/** JSON with object keys sorted, so equal objects always render (and hash) the same. */
-export function canonicalJson(v: unknown): string {
-  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(v as Record<string, unknown>)
-    .filter(([, x]) => x !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonicalJson(x)}`).join(',')}}`;
-}
-
-const SAFE_ALPHANUMS = 'bcdfghjklmnpqrstvwxz2456789';
-
-/**
- * controller.ComputeHash: FNV-1a (32 bit) of the pod template plus the
- * collision count, printed in decimal and mapped through rand.SafeEncodeString
- * so the result never spells words and is at most 10 characters.
- */
-export function podTemplateHash(template: unknown, collisionCount?: number): string {
-  let text = canonicalJson(template);
-  if (collisionCount !== undefined && collisionCount !== null) text += `#${collisionCount}`;
-  let h = 0x811c9dc5;
-  for (const byte of new TextEncoder().encode(text)) {
-    h ^= byte;
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  let out = '';
-  for (const ch of String(h)) out += SAFE_ALPHANUMS[ch.charCodeAt(0) % SAFE_ALPHANUMS.length];
-  return out;
-}
-
-/** deploymentutil.EqualIgnoreHash: templates equal apart from the pod-template-hash label. */
-export function templatesEqualIgnoringHash(a: any, b: any): boolean {
-  const strip = (t: any) => {
-    const c = structuredClone(t ?? {});
-    if (c.metadata?.labels) {
-      delete c.metadata.labels[POD_TEMPLATE_HASH];
-      if (Object.keys(c.metadata.labels).length === 0) delete c.metadata.labels;
-    }
-    return canonicalJson(c);
-  };
-  return strip(a) === strip(b);
-}
-
-function readyCondition(pod: K8sObject): any {
-  return (pod.status?.conditions ?? []).find((c: any) => c.type === 'Ready');
-}
-
-export function isPodReady(pod: K8sObject): boolean {
-  return readyCondition(pod)?.status === 'True';
-}
-
-/** When the pod last became Ready (ms), or undefined when it is not ready. */
-export function podReadyTime(pod: K8sObject): number | undefined {
-  const c = readyCondition(pod);
-  if (c?.status !== 'True' || !c.lastTransitionTime) return undefined;
-  return Date.parse(c.lastTransitionTime);
-}
-
-/** podutil.IsPodAvailable: ready for at least minReadySeconds (strictly). */
-export function isPodAvailable(pod: K8sObject, minReadySeconds: number, now: number): boolean {
-  if (!isPodReady(pod)) return false;
-  if (!minReadySeconds) return true;
-  const since = podReadyTime(pod);
-  return since !== undefined && since + minReadySeconds * 1000 < now;
-}
-
-/** Milliseconds until a ready pod becomes available, if it is ready but not yet available. */
-export function msUntilAvailable(pod: K8sObject, minReadySeconds: number, now: number): number | undefined {
-  if (!minReadySeconds || !isPodReady(pod) || isPodAvailable(pod, minReadySeconds, now)) return undefined;
-  const since = podReadyTime(pod);
-  if (since === undefined) return undefined;
-  return Math.max(0, since + minReadySeconds * 1000 - now) + 1;
-}
-
-/** controller.IsPodActive: not finished and not being deleted. */
-export function isPodActive(pod: K8sObject): boolean {
-  const phase = pod.status?.phase;
-  return phase !== 'Succeeded' && phase !== 'Failed' && !pod.metadata.deletionTimestamp;
-}
-
-export function activePods(pods: K8sObject[]): K8sObject[] {
-  return pods.filter(isPodActive);
+/** The objects in `list` whose controller is `owner`. */
+export function ownedBy(list: K8sObject[], owner: K8sObject): K8sObject[] {
+  return list.filter((o) => isControlledBy(o, owner));
 }
 
 /**
@@ -149,9 +73,22 @@ export function claimChildren(
       if (controllerRef(o)) return false;
       o.metadata.ownerReferences = [...(o.metadata.ownerReferences ?? []), newControllerRef(owner)];
     });
-    if (adopted && isOwnedBy(adopted, owner)) claimed.push(adopted);
+    if (adopted && isControlledBy(adopted, owner)) claimed.push(adopted);
   }
   return claimed;
+}
+
+/** deploymentutil.EqualIgnoreHash: templates equal apart from the pod-template-hash label. */
+export function templatesEqualIgnoringHash(a: any, b: any): boolean {
+  const strip = (t: any) => {
+    const c = structuredClone(t ?? {});
+    if (c.metadata?.labels) {
+      delete c.metadata.labels[POD_TEMPLATE_HASH];
+      if (Object.keys(c.metadata.labels).length === 0) delete c.metadata.labels;
+    }
+    return canonicalJson(c);
+  };
+  return strip(a) === strip(b);
 }
 
 /** The revision annotation as a number (0 when absent or malformed). */

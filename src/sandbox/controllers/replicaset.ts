@@ -5,40 +5,22 @@ import { k8sTime } from '../../common/clock.ts';
 import { ApiError } from '../status.ts';
 import { matchesSelector } from '../selectors.ts';
 import type { K8sObject, StoreEvent } from '../types.ts';
-import type { Controller, ControllerContext } from './controller.ts';
-import { WorkQueue, objectKey, splitKey } from './workqueue.ts';
-import {
-  canonicalJson, claimChildren, controllerRef, creationTime, isPodActive, isPodAvailable, isPodReady,
-  msUntilAvailable, newControllerRef, podReadyTime,
-} from './owners.ts';
+import { QueueController } from './base.ts';
+import { objectKey, splitKey } from './workqueue.ts';
+import { canonicalJson } from './hash.ts';
+import { claimChildren, controllerRef, creationTime, newControllerRef } from './owners.ts';
+import { isPodActive, isPodAvailable, isPodReady, msUntilAvailable, podReadyTime } from './podutil.ts';
 
 const SOURCE = { component: 'replicaset-controller' };
 // controller.BurstReplicas: the most pods one sync creates or deletes.
 const BURST_REPLICAS = 500;
 const DELETION_COST = 'controller.kubernetes.io/pod-deletion-cost';
 
-export class ReplicaSetController implements Controller {
+export class ReplicaSetController extends QueueController {
   readonly name = 'replicaset-controller';
-  private ctx!: ControllerContext;
-  private queue!: WorkQueue;
-  private unsubscribe: (() => void) | undefined;
-  /** Consecutive failed syncs per key, for the retry back-off. */
-  private readonly failures = new Map<string, number>();
+  protected readonly storage = 'apps/replicasets';
 
-  start(ctx: ControllerContext): void {
-    this.ctx = ctx;
-    this.queue = new WorkQueue(ctx.clock, (k) => this.sync(k));
-    this.unsubscribe = ctx.store.subscribe((ev) => this.onEvent(ev));
-    for (const rs of ctx.store.list('apps/replicasets').items) this.queue.add(objectKey(rs.metadata));
-  }
-
-  stop(): void {
-    this.unsubscribe?.();
-    this.unsubscribe = undefined;
-    this.queue?.stop();
-  }
-
-  private onEvent(ev: StoreEvent): void {
+  protected onEvent(ev: StoreEvent): void {
     if (ev.storage === 'apps/replicasets') {
       this.queue.add(objectKey(ev.object.metadata));
       return;
@@ -58,12 +40,12 @@ export class ReplicaSetController implements Controller {
     }
   }
 
-  private sync(key: string): void {
+  protected sync(key: string): void {
     const { namespace, name } = splitKey(key);
     const store = this.ctx.store;
     const rs = store.get('apps/replicasets', namespace, name);
     if (!rs) {
-      this.failures.delete(key);
+      this.forgetFailures(key);
       return;
     }
     const allPods = store.list('pods', namespace).items;
@@ -73,12 +55,10 @@ export class ReplicaSetController implements Controller {
     const updated = this.updateStatus(rs, pods, failure);
 
     if (failure) {
-      const n = (this.failures.get(key) ?? 0) + 1;
-      this.failures.set(key, n);
-      this.queue.addAfter(key, Math.min(1000 * 2 ** (n - 1), 300_000));
+      this.retryWithBackoff(key);
       return;
     }
-    this.failures.delete(key);
+    this.forgetFailures(key);
     // Availability changes only with time once pods are ready: look again
     // when the next ready pod passes minReadySeconds.
     const minReady = updated.spec?.minReadySeconds ?? 0;

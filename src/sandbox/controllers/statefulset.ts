@@ -6,12 +6,11 @@
 // volumeClaimTemplates are not materialised: the sandbox has no PVCs.
 import { matchesSelector } from '../selectors.ts';
 import type { K8sObject, StoreEvent } from '../types.ts';
-import type { Controller, ControllerContext } from './controller.ts';
-import { WorkQueue, objectKey, splitKey } from './workqueue.ts';
-import {
-  controllerRefOf, isControlledBy, isPodAvailable, isPodReady, msUntilAvailable, newControllerRef, ownedBy,
-  podFromTemplate, revisionData, revisionHash, stableStringify,
-} from './podutil.ts';
+import { QueueController } from './base.ts';
+import { objectKey, splitKey } from './workqueue.ts';
+import { canonicalJson, revisionData, revisionHash } from './hash.ts';
+import { isControlledBy, newControllerRef, ownedBy } from './owners.ts';
+import { isPodAvailable, isPodReady, msUntilAvailable, podFromTemplate } from './podutil.ts';
 
 const STS = 'apps/statefulsets';
 const REVISIONS = 'apps/controllerrevisions';
@@ -28,36 +27,19 @@ const isRunningAndReady = (p: K8sObject) => p.status?.phase === 'Running' && isP
 const isHealthy = (p: K8sObject) => isRunningAndReady(p) && !isTerminating(p);
 const isFinished = (p: K8sObject) => p.status?.phase === 'Failed' || p.status?.phase === 'Succeeded';
 
-export class StatefulSetController implements Controller {
+export class StatefulSetController extends QueueController {
   readonly name = 'statefulset-controller';
-  private ctx!: ControllerContext;
-  private queue?: WorkQueue;
-  private unsubscribe?: () => void;
+  protected readonly storage = STS;
 
-  start(ctx: ControllerContext): void {
-    this.ctx = ctx;
-    this.queue = new WorkQueue(ctx.clock, (k) => this.sync(k));
-    this.unsubscribe = ctx.store.subscribe((ev) => this.onEvent(ev));
-    for (const s of ctx.store.list(STS).items) this.queue.add(objectKey(s.metadata));
-  }
-
-  stop(): void {
-    this.unsubscribe?.();
-    this.queue?.stop();
-  }
-
-  private onEvent(ev: StoreEvent): void {
+  protected onEvent(ev: StoreEvent): void {
     if (ev.storage === STS) {
-      this.queue!.add(objectKey(ev.object.metadata));
+      this.queue.add(objectKey(ev.object.metadata));
     } else if (ev.storage === 'pods' || ev.storage === REVISIONS) {
-      for (const o of [ev.object, ev.old]) {
-        const ref = o && controllerRefOf(o);
-        if (ref?.kind === 'StatefulSet') this.queue!.add(`${o!.metadata.namespace}/${ref.name}`);
-      }
+      this.queueController('StatefulSet', ev.object, ev.old);
     }
   }
 
-  private sync(key: string): void {
+  protected sync(key: string): void {
     const { namespace: ns, name } = splitKey(key);
     const set = this.ctx.store.get(STS, ns, name);
     if (!set || set.metadata.deletionTimestamp) return;
@@ -80,10 +62,10 @@ export class StatefulSetController implements Controller {
     const revisions = ownedBy(store.list(REVISIONS, ns).items, set).sort((a, b) => (a.revision ?? 0) - (b.revision ?? 0));
     const collisionCount = set.status?.collisionCount ?? 0;
     const data = revisionData(set);
-    const same = stableStringify(data);
+    const same = canonicalJson(data);
     const latest = revisions[revisions.length - 1];
     const nextRevision = (latest?.revision ?? 0) + 1;
-    const equal = revisions.filter((r) => stableStringify(r.data) === same);
+    const equal = revisions.filter((r) => canonicalJson(r.data) === same);
     let update: K8sObject;
     if (equal.length && equal[equal.length - 1] === latest) {
       update = latest;
@@ -202,7 +184,7 @@ export class StatefulSetController implements Controller {
 
   private requeueWhenAvailable(set: K8sObject, pod: K8sObject, minReady: number, now: number): void {
     const wait = msUntilAvailable(pod, minReady, now);
-    if (wait !== undefined) this.queue!.addAfter(objectKey(set.metadata), wait);
+    if (wait !== undefined) this.queue.addAfter(objectKey(set.metadata), wait);
   }
 
   private createPod(set: K8sObject, pod: K8sObject): void {
