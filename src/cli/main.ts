@@ -8,6 +8,7 @@ import { registerDemo } from './demo.ts';
 import { registerRules } from './rules.ts';
 import { registerWatch } from './watch.ts';
 import { registerSilence } from './silence.ts';
+import { registerAudit } from './audit.ts';
 
 export function buildProgram(): Command {
   const program = new Command('kubemend')
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerRules(program);
   registerWatch(program);
   registerSilence(program);
+  registerAudit(program);
   registerDemo(program);
   return program;
 }

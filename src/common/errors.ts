@@ -39,4 +39,9 @@ export const Errors = {
   SCENARIO_FAILED: { code: 'KM-SANDBOX-005', fix: 'A scenario milestone was not reached in time; run it with --speed 1 and watch `kubectl get events -A -w` to see where it stalls.' },
   CONFIG_INVALID: { code: 'KM-CONFIG-001', fix: 'Correct each field named in the message (file:line path); the formats are documented in docs/.' },
   SILENCE_INVALID: { code: 'KM-SILENCE-001', fix: 'Write each matcher as name=value, name!=value, name=~regex or name!~regex (regexes are anchored), give an end time or duration after the start, and say who creates it and why.' },
+  STORE_UNAVAILABLE: { code: 'KM-STORE-001', fix: 'Check --db / KUBEMEND_DB: a postgres:// URL must name a reachable server and database the user may write (start a local one with `pg_ctlcluster 15 main start`); for SQLite the data directory (--data-dir, $KUBEMEND_HOME) must be writable.' },
+  STORE_SCHEMA_NEWER: { code: 'KM-STORE-002', fix: 'The database was migrated by a newer kubemend; upgrade this kubemend (migrations only move forward), or point --db at another database.' },
+  STORE_NOT_FOUND: { code: 'KM-STORE-003', fix: 'Use an id that exists (list them with the matching `kubemend … list` command); records are never created implicitly by an update.' },
+  AUDIT_CHAIN_BROKEN: { code: 'KM-AUDIT-001', fix: 'A record was changed, deleted or reordered outside kubemend: compare the named record with your shipped JSONL export or a backup, restore it, and investigate who had write access to the database (see docs/audit.md).' },
+  AUDIT_KEY: { code: 'KM-AUDIT-002', fix: 'Point KUBEMEND_AUDIT_KEY (or --data-dir) at the Ed25519 key that signs this audit log, or pass its public key with --public-key; see docs/audit.md "Keys".' },
 } as const satisfies Record<string, ErrorInfo>;

@@ -1,0 +1,179 @@
+// The audit log over SqlDb: append-only records on a hash chain whose signed
+// head is rewritten with every batch. An append locks the head row for the
+// whole transaction (SELECT … FOR UPDATE on PostgreSQL, the write lock of
+// BEGIN IMMEDIATE on SQLite), so concurrent writers — tasks in one process or
+// separate processes — queue up and extend one linear chain.
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../common/clock.ts';
+import { Errors, KubemendError } from '../common/errors.ts';
+import { canonicalJson, chainHash, recordBody } from './chain.ts';
+import { checkpointMessage, headMessage, type AuditKeys } from './checkpoint.ts';
+import { dialectSql, num, valuesList, type SqlDb, type SqlExec, type SqlValue } from './db.ts';
+import { AUDIT_COLUMNS, rowToRecord, verifyChain, type AuditRow } from './verify.ts';
+import type { AuditInput, AuditLog, AuditQuery, AuditRecord, VerifyResult } from './types.ts';
+
+/** Rows per INSERT: 17 columns × 200 stays far below both drivers' parameter limits. */
+const INSERT_CHUNK = 200;
+const PAGE = 1000;
+
+export class SqlAuditLog implements AuditLog {
+  private readonly db: SqlDb;
+  private readonly keys: AuditKeys;
+  private readonly clock: Clock;
+
+  constructor(db: SqlDb, keys: AuditKeys, clock: Clock) {
+    this.db = db;
+    this.keys = keys;
+    this.clock = clock;
+  }
+
+  async append(inputs: AuditInput | AuditInput[]): Promise<AuditRecord[]> {
+    const list = Array.isArray(inputs) ? inputs : [inputs];
+    if (list.length === 0) return [];
+    const now = this.clock.now();
+    // Validate and build bodies before taking the lock: a bad input fails alone, without holding up other writers.
+    const drafts = list.map((input) => recordBody(input, 0, randomUUID(), input.time ?? now));
+    this.keys.signingKey();
+    const forUpdate = dialectSql(this.db.dialect).forUpdate;
+    return this.db.transaction(async (tx) => {
+      const head = await readHead(tx, forUpdate);
+      let seq = head.seq;
+      let prev = head.hash;
+      const rows: SqlValue[][] = [];
+      const records: AuditRecord[] = [];
+      for (const draft of drafts) {
+        const body = { ...draft, seq: ++seq };
+        const text = canonicalJson(body);
+        const hash = chainHash(prev, text);
+        // The caller gets back what a later list() returns: the stored JSON, parsed.
+        const stored = JSON.parse(text) as AuditRecord;
+        records.push({ ...stored, prevHash: prev, hash });
+        const t = stored.target ?? {};
+        rows.push([seq, stored.id, stored.time, stored.actor.type, stored.actor.name, stored.action, t.cluster ?? null, t.namespace ?? null, t.kind ?? null, t.name ?? null, stored.outcome ?? null, stored.detectionId ?? null, stored.runId ?? null, stored.incidentId ?? null, text, prev, hash]);
+        prev = hash;
+      }
+      for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+        const chunk = rows.slice(i, i + INSERT_CHUNK);
+        await tx.exec(`INSERT INTO audit_log (${AUDIT_COLUMNS}) VALUES ${valuesList(chunk.length, 17)}`, chunk.flat());
+      }
+      const sig = this.keys.sign(headMessage({ seq, hash: prev }));
+      await tx.exec('UPDATE audit_head SET seq = ?, hash = ?, time = ?, key_id = ?, signature = ? WHERE id = 1', [seq, prev, this.clock.now(), sig.keyId, sig.signature]);
+      return records;
+    });
+  }
+
+  async list(q: AuditQuery = {}): Promise<AuditRecord[]> {
+    const { sql, params } = this.select(q);
+    return (await this.db.query<AuditRow>(sql, params)).map(rowToRecord);
+  }
+
+  async *iterate(q: AuditQuery = {}): AsyncIterable<AuditRecord> {
+    const desc = q.order === 'desc';
+    let remaining = q.limit ?? Infinity;
+    let cursor: number | undefined;
+    while (remaining > 0) {
+      const n = Math.min(PAGE, remaining);
+      const page = cursor === undefined ? { ...q, limit: n } : { ...q, limit: n, ...(desc ? { beforeSeq: cursor } : { afterSeq: cursor }) };
+      const { sql, params } = this.select(page);
+      const rows = await this.db.query<AuditRow>(sql, params);
+      for (const row of rows) yield rowToRecord(row);
+      if (rows.length < n) return;
+      remaining -= rows.length;
+      cursor = num(rows[rows.length - 1].seq);
+    }
+  }
+
+  verify(): Promise<VerifyResult> {
+    return this.db.transaction((tx) => verifyChain(tx, this.keys), { readOnly: true });
+  }
+
+  /**
+   * Removes the oldest records up to the first one at or after `before` (a
+   * prefix, so the rest stays one unbroken chain even if callers backdated
+   * some records), and signs a checkpoint with the seq and hash of the last
+   * removed record. Refuses to prune a chain that does not verify: pruning
+   * must not erase evidence of tampering and sign over it.
+   */
+  async prune(before: number): Promise<{ removed: number; checkpointSeq?: number }> {
+    if (Number.isNaN(before)) throw new RangeError('prune needs a time (epoch ms)');
+    // Infinity ("prune everything") does not fit a BIGINT parameter.
+    const cutoff = Math.min(before, Number.MAX_SAFE_INTEGER);
+    this.keys.signingKey();
+    const forUpdate = dialectSql(this.db.dialect).forUpdate;
+    return this.db.transaction(async (tx) => {
+      const head = await readHead(tx, forUpdate);
+      const check = await verifyChain(tx, this.keys);
+      if (!check.ok) {
+        const b = check.firstBad;
+        throw new KubemendError(Errors.AUDIT_CHAIN_BROKEN, `refusing to prune: the audit chain is broken at seq ${b.seq}${b.id ? ` (id ${b.id})` : ''}: ${b.reason}`);
+      }
+      const [keep] = await tx.query<{ s: unknown }>('SELECT MIN(seq) AS s FROM audit_log WHERE time >= ?', [cutoff]);
+      const [first] = await tx.query<{ s: unknown }>('SELECT MIN(seq) AS s FROM audit_log');
+      const lastRemoved = keep.s === null ? head.seq : num(keep.s) - 1;
+      if (first.s === null || lastRemoved < num(first.s)) return { removed: 0 };
+      const [anchor] = await tx.query<{ hash: string }>('SELECT hash FROM audit_log WHERE seq = ?', [lastRemoved]);
+      const { changes: removed } = await tx.exec('DELETE FROM audit_log WHERE seq <= ?', [lastRemoved]);
+      const cp = { seq: lastRemoved, hash: anchor.hash, time: this.clock.now(), removed };
+      const sig = this.keys.sign(checkpointMessage(cp));
+      await tx.exec('INSERT INTO audit_checkpoints (seq, hash, time, removed, key_id, signature) VALUES (?, ?, ?, ?, ?, ?)', [cp.seq, cp.hash, cp.time, cp.removed, sig.keyId, sig.signature]);
+      return { removed, checkpointSeq: lastRemoved };
+    });
+  }
+
+  /** Every retention checkpoint, oldest first (verification continues from the newest). */
+  async checkpoints(): Promise<{ seq: number; hash: string; time: number; removed: number; keyId: string }[]> {
+    const rows = await this.db.query<{ seq: unknown; hash: string; time: unknown; removed: unknown; key_id: string }>('SELECT seq, hash, time, removed, key_id FROM audit_checkpoints ORDER BY seq');
+    return rows.map((r) => ({ seq: num(r.seq), hash: r.hash, time: num(r.time), removed: num(r.removed), keyId: r.key_id }));
+  }
+
+  private select(q: AuditQuery & { beforeSeq?: number }): { sql: string; params: SqlValue[] } {
+    const d = dialectSql(this.db.dialect);
+    const where: string[] = [];
+    const params: SqlValue[] = [];
+    const add = (cond: string, ...values: SqlValue[]) => {
+      where.push(cond);
+      params.push(...values);
+    };
+    if (q.since !== undefined) add('time >= ?', q.since);
+    if (q.until !== undefined) add('time < ?', q.until);
+    if (q.actor !== undefined) {
+      const i = q.actor.indexOf(':');
+      const type = i >= 0 ? q.actor.slice(0, i) : undefined;
+      const name = i >= 0 ? q.actor.slice(i + 1) : q.actor;
+      if (type) add('actor_type = ?', type);
+      if (name && name !== '*') add('actor_name = ?', name);
+    }
+    if (q.action !== undefined) {
+      if (q.action.endsWith('*')) {
+        const prefix = q.action.slice(0, -1);
+        add('substr(action, 1, ?) = ?', prefix.length, prefix);
+      } else add('action = ?', q.action);
+    }
+    if (q.target !== undefined) {
+      const cols = ['target_cluster', 'target_namespace', 'target_kind', 'target_name'];
+      add(`(${cols.map(d.contains).join(' OR ')})`, ...cols.map(() => q.target as string));
+    }
+    if (q.runId !== undefined) add('run_id = ?', q.runId);
+    if (q.detectionId !== undefined) add('detection_id = ?', q.detectionId);
+    if (q.incidentId !== undefined) add('incident_id = ?', q.incidentId);
+    if (q.afterSeq !== undefined) add('seq > ?', q.afterSeq);
+    if (q.beforeSeq !== undefined) add('seq < ?', q.beforeSeq);
+    const limit = q.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(q.limit))}` : '';
+    return {
+      sql: `SELECT ${AUDIT_COLUMNS} FROM audit_log${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY seq ${q.order === 'desc' ? 'DESC' : 'ASC'}${limit}`,
+      params,
+    };
+  }
+}
+
+async function readHead(tx: SqlExec, forUpdate: string): Promise<{ seq: number; hash: string }> {
+  const [head] = await tx.query<{ seq: unknown; hash: string }>(`SELECT seq, hash FROM audit_head WHERE id = 1${forUpdate}`);
+  if (!head) throw new KubemendError(Errors.AUDIT_CHAIN_BROKEN, 'the audit chain head row is missing: it was deleted outside kubemend');
+  return { seq: num(head.seq), hash: head.hash };
+}
+
+/** Applies a retention window (e.g. parseDuration('90d')): prunes records older than now − window. */
+export function pruneExpired(log: AuditLog, windowMs: number, clock: Clock): Promise<{ removed: number; checkpointSeq?: number }> {
+  if (!(windowMs > 0)) throw new RangeError(`retention window must be positive, got ${windowMs}ms`);
+  return log.prune(clock.now() - windowMs);
+}

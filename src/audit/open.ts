@@ -1,0 +1,49 @@
+// Choosing and opening the store: a postgres:// URL (from --db or
+// KUBEMEND_DB) selects PostgreSQL, anything else the SQLite file — by default
+// <dataDir>/kubemend.db. Migrations run before the store is handed out.
+import { join } from 'node:path';
+import { realClock, type Clock } from '../common/clock.ts';
+import { dataDir as defaultDataDir } from '../rules/silence-file.ts';
+import { AuditKeys, auditKeyPath } from './checkpoint.ts';
+import type { SqlDb } from './db.ts';
+import { PostgresDb, type PostgresOptions } from './postgres.ts';
+import { SqliteDb, type SqliteOptions } from './sqlite.ts';
+import { SqlStore } from './store-sql.ts';
+
+export interface OpenStoreOptions {
+  /** `postgres://…` / `postgresql://…`, or a SQLite file path (optionally `sqlite:` prefixed). Default $KUBEMEND_DB, else <dataDir>/kubemend.db. */
+  db?: string;
+  /** Default $KUBEMEND_HOME or ~/.kubemend. Holds the SQLite file and the audit signing key. */
+  dataDir?: string;
+  clock?: Clock;
+  /** Audit signing key (Ed25519 PEM). Default $KUBEMEND_AUDIT_KEY or <dataDir>/audit-key.pem. */
+  keyFile?: string;
+  /** Public keys (PEM files) whose signatures verification also accepts. */
+  trustedKeys?: string[];
+  sqlite?: SqliteOptions;
+  postgres?: PostgresOptions;
+}
+
+export type DbLocation = { kind: 'postgres'; url: string } | { kind: 'sqlite'; path: string };
+
+export function resolveDb(opts: Pick<OpenStoreOptions, 'db' | 'dataDir'> = {}): DbLocation {
+  const db = opts.db ?? (process.env.KUBEMEND_DB || undefined);
+  if (db && /^postgres(ql)?:\/\//i.test(db)) return { kind: 'postgres', url: db };
+  if (db) return { kind: 'sqlite', path: db.replace(/^sqlite:(\/\/)?/i, '') };
+  return { kind: 'sqlite', path: join(defaultDataDir(opts.dataDir), 'kubemend.db') };
+}
+
+export async function openStore(opts: OpenStoreOptions = {}): Promise<SqlStore> {
+  const clock = opts.clock ?? realClock;
+  const where = resolveDb(opts);
+  const db: SqlDb = where.kind === 'postgres' ? await PostgresDb.connect(where.url, opts.postgres) : new SqliteDb(where.path, opts.sqlite);
+  const keys = new AuditKeys({ keyFile: auditKeyPath(defaultDataDir(opts.dataDir), opts.keyFile), trusted: opts.trustedKeys });
+  const store = new SqlStore(db, keys, clock);
+  try {
+    await store.migrate();
+  } catch (err) {
+    await db.close().catch(() => {});
+    throw err;
+  }
+  return store;
+}

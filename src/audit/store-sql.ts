@@ -1,0 +1,186 @@
+// The Store over SqlDb: one implementation for SQLite and PostgreSQL. Each
+// entity is kept whole as JSON in `doc`, with the fields lists filter and sort
+// on copied into columns, so adding a field to a record type needs no
+// migration while queries stay indexed. Every write is one statement or one
+// transaction.
+import type { Clock } from '../common/clock.ts';
+import { Errors, KubemendError } from '../common/errors.ts';
+import type { Detection, Silence } from '../rules/types.ts';
+import { SqlAuditLog } from './audit-log.ts';
+import type { AuditKeys } from './checkpoint.ts';
+import { dialectSql, type SqlDb, type SqlValue } from './db.ts';
+import { migrate } from './migrations.ts';
+import type { ChatRequestRecord, IncidentRecord, RunRecord, RunStatus, StepTransition, Store } from './types.ts';
+
+type Doc = { doc: string };
+
+/** WHERE-clause builder shared by the list queries. */
+class Where {
+  readonly parts: string[] = [];
+  readonly params: SqlValue[] = [];
+
+  eq(col: string, v: SqlValue | undefined): this {
+    if (v !== undefined) this.add(`${col} = ?`, v);
+    return this;
+  }
+
+  gte(col: string, v: number | undefined): this {
+    if (v !== undefined) this.add(`${col} >= ?`, v);
+    return this;
+  }
+
+  /** An empty list matches nothing, as `status IN ()` would if SQL allowed it. */
+  in(col: string, vs: readonly string[] | undefined): this {
+    if (vs === undefined) return this;
+    if (vs.length === 0) this.add('1 = 0');
+    else this.add(`${col} IN (${vs.map(() => '?').join(', ')})`, ...vs);
+    return this;
+  }
+
+  add(cond: string, ...values: SqlValue[]): this {
+    this.parts.push(cond);
+    this.params.push(...values);
+    return this;
+  }
+
+  sql(): string {
+    return this.parts.length ? ` WHERE ${this.parts.join(' AND ')}` : '';
+  }
+}
+
+const limitSql = (n: number | undefined) => (n !== undefined ? ` LIMIT ${Math.max(0, Math.floor(n))}` : '');
+const parse = <T>(rows: Doc[]): T[] => rows.map((r) => JSON.parse(r.doc) as T);
+
+export class SqlStore implements Store {
+  readonly kind: 'sqlite' | 'postgres';
+  readonly audit: SqlAuditLog;
+  private readonly db: SqlDb;
+  private readonly clock: Clock;
+
+  constructor(db: SqlDb, keys: AuditKeys, clock: Clock) {
+    this.db = db;
+    this.clock = clock;
+    this.kind = db.dialect;
+    this.audit = new SqlAuditLog(db, keys, clock);
+  }
+
+  /** The underlying connection, for tools and tests that inspect tables directly. */
+  get sql(): SqlDb {
+    return this.db;
+  }
+
+  migrate(): Promise<number> {
+    return migrate(this.db, this.clock);
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+
+  async putDetection(d: Detection): Promise<void> {
+    await this.upsert('detections', { id: d.id, rule: d.rule, cluster: d.cluster, status: d.status, first_seen: d.firstSeen, last_seen: d.lastSeen, doc: JSON.stringify(d) });
+  }
+
+  async getDetection(id: string): Promise<Detection | undefined> {
+    return parse<Detection>(await this.db.query<Doc>('SELECT doc FROM detections WHERE id = ?', [id]))[0];
+  }
+
+  async listDetections(q: { status?: Detection['status']; rule?: string; cluster?: string; since?: number; limit?: number } = {}): Promise<Detection[]> {
+    const w = new Where().eq('status', q.status).eq('rule', q.rule).eq('cluster', q.cluster).gte('last_seen', q.since);
+    return parse<Detection>(await this.db.query<Doc>(`SELECT doc FROM detections${w.sql()} ORDER BY last_seen DESC, id${limitSql(q.limit)}`, w.params));
+  }
+
+  async putSilence(s: Silence): Promise<void> {
+    await this.upsert('silences', { id: s.id, starts_at: s.startsAt, ends_at: s.endsAt, doc: JSON.stringify(s) });
+  }
+
+  async listSilences(q: { activeAt?: number } = {}): Promise<Silence[]> {
+    const w = new Where();
+    if (q.activeAt !== undefined) w.add('starts_at <= ? AND ends_at > ?', q.activeAt, q.activeAt);
+    return parse<Silence>(await this.db.query<Doc>(`SELECT doc FROM silences${w.sql()} ORDER BY starts_at, id`, w.params));
+  }
+
+  async createRun(r: RunRecord): Promise<void> {
+    await this.db.exec('INSERT INTO runs (id, runbook, status, detection_id, incident_id, created_at, updated_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', [
+      r.id,
+      r.runbook,
+      r.status,
+      r.detectionId ?? null,
+      r.incidentId ?? null,
+      r.createdAt,
+      r.updatedAt,
+      JSON.stringify(r),
+    ]);
+  }
+
+  /** Read-modify-write under a row lock, so two executors patching one run never lose each other's fields. */
+  async updateRun(id: string, patch: Partial<Omit<RunRecord, 'id'>>): Promise<void> {
+    const forUpdate = dialectSql(this.db.dialect).forUpdate;
+    await this.db.transaction(async (tx) => {
+      const [row] = await tx.query<Doc>(`SELECT doc FROM runs WHERE id = ?${forUpdate}`, [id]);
+      if (!row) throw new KubemendError(Errors.STORE_NOT_FOUND, `no runbook run ${id}`);
+      const run: RunRecord = { ...(JSON.parse(row.doc) as RunRecord), ...patch, id };
+      if (patch.updatedAt === undefined) run.updatedAt = this.clock.now();
+      await tx.exec('UPDATE runs SET runbook = ?, status = ?, detection_id = ?, incident_id = ?, created_at = ?, updated_at = ?, doc = ? WHERE id = ?', [
+        run.runbook,
+        run.status,
+        run.detectionId ?? null,
+        run.incidentId ?? null,
+        run.createdAt,
+        run.updatedAt,
+        JSON.stringify(run),
+        id,
+      ]);
+    });
+  }
+
+  async getRun(id: string): Promise<RunRecord | undefined> {
+    return parse<RunRecord>(await this.db.query<Doc>('SELECT doc FROM runs WHERE id = ?', [id]))[0];
+  }
+
+  async listRuns(q: { status?: RunStatus[]; runbook?: string; since?: number; limit?: number } = {}): Promise<RunRecord[]> {
+    const w = new Where().in('status', q.status).eq('runbook', q.runbook).gte('created_at', q.since);
+    return parse<RunRecord>(await this.db.query<Doc>(`SELECT doc FROM runs${w.sql()} ORDER BY created_at DESC, id${limitSql(q.limit)}`, w.params));
+  }
+
+  async addTransition(t: StepTransition): Promise<void> {
+    await this.db.exec('INSERT INTO step_transitions (run_id, step_id, attempt, status, time, doc) VALUES (?, ?, ?, ?, ?, ?)', [t.runId, t.stepId, t.attempt, t.status, t.time, JSON.stringify(t)]);
+  }
+
+  async transitions(runId: string): Promise<StepTransition[]> {
+    return parse<StepTransition>(await this.db.query<Doc>('SELECT doc FROM step_transitions WHERE run_id = ? ORDER BY seq', [runId]));
+  }
+
+  async putChatRequest(r: ChatRequestRecord): Promise<void> {
+    await this.upsert('chat_requests', { id: r.id, user_name: r.user, status: r.status, created_at: r.createdAt, updated_at: r.updatedAt, doc: JSON.stringify(r) });
+  }
+
+  async getChatRequest(id: string): Promise<ChatRequestRecord | undefined> {
+    return parse<ChatRequestRecord>(await this.db.query<Doc>('SELECT doc FROM chat_requests WHERE id = ?', [id]))[0];
+  }
+
+  async listChatRequests(q: { status?: ChatRequestRecord['status'][]; user?: string; limit?: number } = {}): Promise<ChatRequestRecord[]> {
+    const w = new Where().in('status', q.status).eq('user_name', q.user);
+    return parse<ChatRequestRecord>(await this.db.query<Doc>(`SELECT doc FROM chat_requests${w.sql()} ORDER BY created_at DESC, id${limitSql(q.limit)}`, w.params));
+  }
+
+  async putIncident(i: IncidentRecord): Promise<void> {
+    await this.upsert('incidents', { id: i.id, cluster: i.cluster, status: i.status, opened_at: i.openedAt, doc: JSON.stringify(i) });
+  }
+
+  async getIncident(id: string): Promise<IncidentRecord | undefined> {
+    return parse<IncidentRecord>(await this.db.query<Doc>('SELECT doc FROM incidents WHERE id = ?', [id]))[0];
+  }
+
+  async listIncidents(q: { status?: IncidentRecord['status']; since?: number; limit?: number } = {}): Promise<IncidentRecord[]> {
+    const w = new Where().eq('status', q.status).gte('opened_at', q.since);
+    return parse<IncidentRecord>(await this.db.query<Doc>(`SELECT doc FROM incidents${w.sql()} ORDER BY opened_at DESC, id${limitSql(q.limit)}`, w.params));
+  }
+
+  /** INSERT … ON CONFLICT (id) DO UPDATE: the same upsert syntax in SQLite ≥ 3.24 and PostgreSQL. */
+  private async upsert(table: string, cols: Record<string, SqlValue>): Promise<void> {
+    const names = Object.keys(cols);
+    const sets = names.filter((n) => n !== 'id').map((n) => `${n} = excluded.${n}`);
+    await this.db.exec(`INSERT INTO ${table} (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')}) ON CONFLICT (id) DO UPDATE SET ${sets.join(', ')}`, Object.values(cols));
+  }
+}

@@ -1,0 +1,200 @@
+// `kubemend audit list|verify|export|prune`: read and check the tamper-evident
+// audit log in the store chosen by --db / KUBEMEND_DB (default: the SQLite
+// file in the data directory).
+import { createWriteStream } from 'node:fs';
+import { finished } from 'node:stream/promises';
+import { InvalidArgumentError, type Command } from 'commander';
+import { parseDuration, realClock } from '../common/clock.ts';
+import { Errors, KubemendError } from '../common/errors.ts';
+import { EXPORT_FORMATS, exportJsonl, openStore, pruneExpired, type AuditQuery, type AuditRecord, type SqlStore } from '../audit/index.ts';
+
+interface StoreFlags {
+  db?: string;
+  dataDir?: string;
+  publicKey?: string[];
+}
+
+interface QueryFlags {
+  since?: number;
+  until?: number;
+  actor?: string;
+  target?: string;
+  action?: string;
+  run?: string;
+  detection?: string;
+  incident?: string;
+}
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+/** "2026-01-02T03:04:05Z" / "2026-01-02", or a duration meaning that long ago ("24h", "7d"). */
+export function parseTimeFlag(v: string): number {
+  if (/^\d+(\.\d+)?(ms|s|m|h|d)/.test(v.trim())) {
+    try {
+      return realClock.now() - parseDuration(v);
+    } catch {
+      /* fall through to the error below */
+    }
+  }
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw new InvalidArgumentError(`KM-CLI-001 "${v}" is not a time; use RFC 3339 (2026-01-02T15:04:05Z), a date, or a duration ago such as 24h or 7d.`);
+  return t;
+}
+
+function parseWindow(v: string): number {
+  try {
+    const ms = parseDuration(v);
+    if (ms > 0) return ms;
+  } catch {
+    /* reported below */
+  }
+  throw new InvalidArgumentError(`KM-CLI-001 "${v}" is not a retention window; use a duration such as 90d, 720h or 30d12h.`);
+}
+
+function parseLimit(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`KM-CLI-001 "${v}" is not a limit; use a whole number of at least 1.`);
+  return n;
+}
+
+function parseSeq(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`KM-CLI-001 "${v}" is not a seq; use a whole number (0 for everything).`);
+  return n;
+}
+
+function storeOptions(c: Command): Command {
+  return c
+    .option('--db <url>', 'postgres://user@host/db URL or SQLite file (default $KUBEMEND_DB, else <data-dir>/kubemend.db)')
+    .option('--data-dir <dir>', 'where kubemend keeps its data and audit key (default $KUBEMEND_HOME or ~/.kubemend)');
+}
+
+function queryOptions(c: Command): Command {
+  return c
+    .option('--since <time>', 'records at or after a time (RFC 3339) or a duration ago (24h, 7d)', parseTimeFlag)
+    .option('--until <time>', 'records before a time (RFC 3339) or a duration ago', parseTimeFlag)
+    .option('--actor <who>', 'actor name (alice), or type:name (user:alice, rule:crashloop, system:)')
+    .option('--target <text>', 'text contained in the target cluster, namespace, kind or name (case-sensitive)')
+    .option('--action <verb>', 'action, exact (runbook.step.succeeded) or a prefix ending in * (runbook.*)')
+    .option('--run <id>', 'records of one runbook run')
+    .option('--detection <id>', 'records of one detection')
+    .option('--incident <id>', 'records of one incident');
+}
+
+function toQuery(f: QueryFlags): AuditQuery {
+  return { since: f.since, until: f.until, actor: f.actor, target: f.target, action: f.action, runId: f.run, detectionId: f.detection, incidentId: f.incident };
+}
+
+async function withStore<T>(f: StoreFlags, fn: (s: SqlStore) => Promise<T>): Promise<T> {
+  const store = await openStore({ db: f.db, dataDir: f.dataDir, trustedKeys: f.publicKey });
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+function formatTarget(r: AuditRecord): string {
+  const t = r.target ?? {};
+  const obj = t.kind || t.name ? `${t.kind ?? ''}${t.kind && t.name ? '/' : ''}${t.name ?? ''}` : '';
+  return [t.cluster, t.namespace, obj].filter(Boolean).join('/') || '-';
+}
+
+function formatRow(r: AuditRecord): string {
+  const details = [r.justification, r.link, r.runId && `run=${r.runId}`, r.detectionId && `detection=${r.detectionId}`, r.incidentId && `incident=${r.incidentId}`].filter(Boolean).join(' ');
+  return `${String(r.seq).padStart(6)}  ${new Date(r.time).toISOString()}  ${`${r.actor.type}:${r.actor.name}`.padEnd(22)}  ${r.action.padEnd(28)}  ${formatTarget(r).padEnd(30)}  ${(r.outcome ?? '-').padEnd(7)}  ${details}`;
+}
+
+export function registerAudit(program: Command): void {
+  const cmd = program.command('audit').description('Query, verify, export and prune the tamper-evident audit log');
+
+  queryOptions(storeOptions(cmd.command('list').description('List audit records, oldest first (the newest --limit of those matching)')))
+    .option('--limit <n>', 'at most this many records, the most recent', parseLimit, 100)
+    .option('--json', 'print the records as a JSON array, exactly as stored')
+    .action(async (f: StoreFlags & QueryFlags & { limit: number; json?: boolean }) => {
+      const records = await withStore(f, (s) => s.audit.list({ ...toQuery(f), order: 'desc', limit: f.limit }));
+      records.reverse();
+      if (f.json) {
+        process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
+        return;
+      }
+      process.stdout.write(`${'SEQ'.padStart(6)}  ${'TIME'.padEnd(24)}  ${'ACTOR'.padEnd(22)}  ${'ACTION'.padEnd(28)}  ${'TARGET'.padEnd(30)}  ${'OUTCOME'.padEnd(7)}  DETAILS\n`);
+      for (const r of records) process.stdout.write(`${formatRow(r)}\n`);
+    });
+
+  storeOptions(cmd.command('verify').description('Check the hash chain, the signed chain head and retention checkpoints; exit 1 naming the first bad record'))
+    .option('--public-key <file>', 'also trust signatures by this Ed25519 public key (PEM; repeatable)', collect)
+    .option('--json', 'print the result as JSON')
+    .action(async (f: StoreFlags & { json?: boolean }) => {
+      await withStore(f, async (s) => {
+        const result = await s.audit.verify();
+        if (f.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+        if (result.ok) {
+          if (!f.json) {
+            const from = result.fromCheckpoint !== undefined ? `, continuing from the signed checkpoint at seq ${result.fromCheckpoint}` : '';
+            process.stdout.write(`audit chain ok: ${result.records} records, head ${result.head}${from}\n`);
+          }
+          return;
+        }
+        const bad = result.firstBad;
+        if (!f.json) {
+          process.stdout.write(`audit chain BROKEN at seq ${bad.seq}${bad.id ? ` (id ${bad.id})` : ''}: ${bad.reason}\n`);
+          process.stdout.write(`${result.records} records verified before it.\n`);
+          const [stored] = await s.audit.list({ afterSeq: bad.seq - 1, limit: 1 });
+          if (stored && stored.seq === bad.seq) process.stdout.write(`stored record: ${JSON.stringify(stored)}\n`);
+        }
+        const err = new KubemendError(Errors.AUDIT_CHAIN_BROKEN, `audit chain broken at seq ${bad.seq}${bad.id ? ` (id ${bad.id})` : ''}`);
+        process.stderr.write(`error: ${err.render()}\n`);
+        process.exitCode = 1;
+      });
+    });
+
+  queryOptions(storeOptions(cmd.command('export').description('Write audit records, oldest first, for a log shipper (one JSON object per line)')))
+    .option('--format <format>', `output format: ${EXPORT_FORMATS.join(', ')}`, 'jsonl')
+    .option('--output <file>', 'write to a file instead of stdout')
+    .option('--after-seq <n>', 'only records after this seq (for incremental shipping: the last seq already shipped)', parseSeq)
+    .action(async (f: StoreFlags & QueryFlags & { format: string; output?: string; afterSeq?: number }) => {
+      if (!(EXPORT_FORMATS as readonly string[]).includes(f.format)) {
+        throw new KubemendError(Errors.BAD_FLAG, `--format ${f.format} is not supported; use ${EXPORT_FORMATS.join(', ')}`);
+      }
+      await withStore(f, async (s) => {
+        const q = { ...toQuery(f), afterSeq: f.afterSeq };
+        if (!f.output) {
+          try {
+            await exportJsonl(s.audit, process.stdout, q);
+          } catch (err) {
+            // `… | head` closing the pipe early is the reader's choice, not an error.
+            if ((err as NodeJS.ErrnoException).code !== 'EPIPE') throw err;
+          }
+          return;
+        }
+        const out = createWriteStream(f.output, { mode: 0o600 });
+        const n = await exportJsonl(s.audit, out, q);
+        out.end();
+        await finished(out);
+        process.stderr.write(`exported ${n} records to ${f.output}\n`);
+      });
+    });
+
+  storeOptions(cmd.command('prune').description('Delete records older than the retention window, leaving a signed checkpoint so verify still works'))
+    .option('--retention <window>', 'keep this much history, e.g. 90d (default $KUBEMEND_AUDIT_RETENTION)', parseWindow)
+    .option('--before <time>', 'instead of a window: delete records before this time (RFC 3339)', parseTimeFlag)
+    .action(async (f: StoreFlags & { retention?: number; before?: number }) => {
+      const env = process.env.KUBEMEND_AUDIT_RETENTION;
+      let window = f.retention;
+      if (window === undefined && env) {
+        try {
+          window = parseWindow(env);
+        } catch (err) {
+          throw new KubemendError(Errors.BAD_FLAG, `KUBEMEND_AUDIT_RETENTION: ${(err as Error).message.replace(/^KM-CLI-001 /, '')}`);
+        }
+      }
+      if (window === undefined && f.before === undefined) {
+        throw new KubemendError(Errors.BAD_FLAG, 'audit prune needs --retention (e.g. 90d), KUBEMEND_AUDIT_RETENTION, or --before');
+      }
+      await withStore(f, async (s) => {
+        const r = f.before !== undefined ? await s.audit.prune(f.before) : await pruneExpired(s.audit, window as number, realClock);
+        process.stdout.write(r.removed === 0 ? 'nothing to prune\n' : `pruned ${r.removed} records; signed checkpoint at seq ${r.checkpointSeq}\n`);
+      });
+    });
+}

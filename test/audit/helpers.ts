@@ -1,0 +1,108 @@
+// Runs one suite against both stores. SQLite gets a fresh temp data
+// directory per store; PostgreSQL additionally a fresh database
+// (kubemend_test_<random>), dropped when the suite ends, so test files can run
+// in parallel. When PostgreSQL is not reachable its half skips and says how to
+// start it.
+import { after, describe } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { ManualClock, type Clock } from '../../src/common/clock.ts';
+import { openStore, type OpenStoreOptions, type SqlStore } from '../../src/audit/index.ts';
+
+export const PG_ADMIN_URL = process.env.KUBEMEND_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+async function probePostgres(): Promise<string | false> {
+  const client = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 3000 });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return false;
+  } catch (err) {
+    return `PostgreSQL not reachable at ${PG_ADMIN_URL} (${(err as Error).message}); start it with \`pg_ctlcluster 15 main start\` (or run .ci/postgres.sh), or set KUBEMEND_TEST_PG`;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+export const pgSkip = await probePostgres();
+
+async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A fresh, empty database; returns its URL. */
+export async function createPgDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `kubemend_test_${randomBytes(6).toString('hex')}`;
+  await admin((c) => c.query(`CREATE DATABASE ${name}`));
+  const u = new URL(PG_ADMIN_URL);
+  u.pathname = `/${name}`;
+  return { url: u.toString(), drop: () => admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => {}) };
+}
+
+/** One place a store lives: a data directory (SQLite file, audit key) and, for PostgreSQL, a database URL. */
+export interface Place {
+  dialect: 'sqlite' | 'postgres';
+  dataDir: string;
+  /** The --db value: a postgres:// URL, or undefined for the default SQLite file. */
+  db?: string;
+  clock: ManualClock;
+  open(opts?: Partial<OpenStoreOptions> & { clock?: Clock }): Promise<SqlStore>;
+}
+
+export interface DialectEnv {
+  name: 'sqlite' | 'postgres';
+  /** A new empty place; stores opened through it are closed and removed when the suite ends. */
+  place(): Promise<Place>;
+  /** place() and open() in one. */
+  store(opts?: Partial<OpenStoreOptions>): Promise<{ store: SqlStore; place: Place }>;
+}
+
+export function forEachDialect(fn: (env: DialectEnv) => void): void {
+  for (const name of ['sqlite', 'postgres'] as const) {
+    describe(name, { skip: name === 'postgres' ? pgSkip : false }, () => {
+      const cleanups: (() => Promise<void>)[] = [];
+      after(async () => {
+        for (const c of cleanups.reverse()) await c().catch(() => {});
+      });
+      const env: DialectEnv = {
+        name,
+        async place() {
+          const dataDir = mkdtempSync(join(tmpdir(), `km-audit-${name}-`));
+          cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+          let db: string | undefined;
+          if (name === 'postgres') {
+            const created = await createPgDatabase();
+            cleanups.push(created.drop);
+            db = created.url;
+          }
+          const clock = new ManualClock(Date.UTC(2026, 0, 1));
+          return {
+            dialect: name,
+            dataDir,
+            db,
+            clock,
+            async open(opts = {}) {
+              const store = await openStore({ dataDir, db, clock, ...opts });
+              cleanups.push(() => store.close());
+              return store;
+            },
+          };
+        },
+        async store(opts) {
+          const place = await env.place();
+          return { store: await place.open(opts), place };
+        },
+      };
+      fn(env);
+    });
+  }
+}
