@@ -9,6 +9,7 @@ import { registerRules } from './rules.ts';
 import { registerWatch } from './watch.ts';
 import { registerSilence } from './silence.ts';
 import { registerAudit } from './audit.ts';
+import { registerRunbooksCheck } from './runbooks-check.ts';
 
 export function buildProgram(): Command {
   const program = new Command('kubemend')
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerWatch(program);
   registerSilence(program);
   registerAudit(program);
+  registerRunbooksCheck(program);
   registerDemo(program);
   return program;
 }

@@ -7,6 +7,7 @@ import { createCatalog, type ImageBehaviour, type ImageCatalog } from './images.
 import { LogBook } from './logs.ts';
 import { UsageBook } from './usage.ts';
 import { NodeHealth } from './nodehealth.ts';
+import { FaultBook } from './faults.ts';
 import { ObjectStore } from './store.ts';
 import type { K8sObject } from './types.ts';
 import { DEFAULT_CONFIG, type Controller, type ControllerContext, type SandboxConfig } from './controllers/controller.ts';
@@ -52,6 +53,8 @@ export class Sandbox {
   readonly logs: LogBook;
   readonly usage: UsageBook;
   readonly nodeHealth = new NodeHealth();
+  /** API failures to inject (tests, scenario `fault` steps). */
+  readonly faults = new FaultBook();
   readonly config: SandboxConfig;
   private readonly controllers: Controller[] = [];
   private server?: ApiServer;
@@ -97,6 +100,7 @@ export class Sandbox {
       store: this.store,
       clock: this.clock,
       logs: this.logs,
+      faults: this.faults,
       host: opts.host ?? '127.0.0.1',
       port: opts.port ?? 0,
     });

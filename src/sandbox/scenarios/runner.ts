@@ -214,5 +214,7 @@ export function applyStep(sb: Sandbox, step: ScenarioStep): void {
     sb.nodeHealth.markDown(step.kubeletDown.node, sb.clock.now() + step.kubeletDown.for);
   } else if (step.compactHistory) {
     store.compact();
+  } else if (step.fault) {
+    sb.faults.add({ ...step.fault });
   }
 }

@@ -48,10 +48,20 @@ const Step = z
     kubeletDown: z.strictObject({ node: z.string(), for: Duration }).optional(),
     /** Drops the API server's watch history so every watch must relist (410 Gone). */
     compactHistory: z.literal(true).optional(),
+    /** The API server answers matching requests with an error (e.g. every patch of apps/deployments → 500). */
+    fault: z.strictObject({
+      verb: z.enum(['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection']).optional(),
+      resource: z.string().optional(),
+      namespace: z.string().optional(),
+      name: z.string().optional(),
+      code: z.number().int().min(400).max(599),
+      message: z.string().optional(),
+      times: z.number().int().positive().optional(),
+    }).optional(),
   })
   .refine(
-    (s) => ['apply', 'patch', 'delete', 'images', 'kubeletDown', 'compactHistory'].filter((k) => (s as Record<string, unknown>)[k] !== undefined).length === 1,
-    { message: 'each step needs exactly one of apply, patch, delete, images, kubeletDown, compactHistory' },
+    (s) => ['apply', 'patch', 'delete', 'images', 'kubeletDown', 'compactHistory', 'fault'].filter((k) => (s as Record<string, unknown>)[k] !== undefined).length === 1,
+    { message: 'each step needs exactly one of apply, patch, delete, images, kubeletDown, compactHistory, fault' },
   );
 
 const Milestone = z.strictObject({

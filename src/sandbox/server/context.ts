@@ -4,6 +4,7 @@ import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Clock } from '../../common/clock.ts';
 import type { LogBook } from '../logs.ts';
 import type { ResourceType } from '../resources.ts';
+import type { FaultBook } from '../faults.ts';
 import type { ObjectStore } from '../store.ts';
 import type { ServerMetrics } from './metrics.ts';
 
@@ -13,6 +14,8 @@ export interface ServerContext {
   logs: LogBook;
   metrics: ServerMetrics;
   streams: StreamRegistry;
+  /** Injected failures for tests and scenarios. */
+  faults?: FaultBook;
   /** `http://127.0.0.1:PORT`, for discovery's serverAddressByClientCIDRs. */
   address(): string;
 }

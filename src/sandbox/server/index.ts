@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Clock } from '../../common/clock.ts';
 import type { LogBook } from '../logs.ts';
+import type { FaultBook } from '../faults.ts';
 import type { ObjectStore } from '../store.ts';
 import { StreamRegistry, type Call, type Outcome, type ServerContext } from './context.ts';
 import { ServerMetrics, type RequestLogEntry } from './metrics.ts';
@@ -16,6 +17,7 @@ export interface ApiServerOptions {
   store: ObjectStore;
   clock: Clock;
   logs: LogBook;
+  faults?: FaultBook;
   host?: string;
   /** 0 (the default) picks a free port. */
   port?: number;
@@ -42,6 +44,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     store: opts.store,
     clock: opts.clock,
     logs: opts.logs,
+    faults: opts.faults,
     metrics,
     streams,
     address: () => url.replace(/^http:\/\//, ''),

@@ -75,6 +75,8 @@ export async function dispatch(ctx: ServerContext, call: Call, entry: RequestLog
   if (r.name !== undefined) entry.name = r.name;
   const { verb, handler } = route(call, r);
   entry.verb = verb;
+  const fault = ctx.faults?.take(verb, entry.resource, r.namespace, r.name);
+  if (fault) throw fault;
   return handler(ctx, call, r);
 }
 

@@ -1,0 +1,245 @@
+// Shared plumbing for the runbook actions: Kubernetes calls that carry the
+// run's identity and abort signal and fail with classified ActionErrors,
+// abortable cluster-time polling, and the "prepare, then apply" shape that
+// gives every mutating action a dry-run plan built from the same code path
+// as the real run.
+import { z } from 'zod';
+import { KubeApiError } from '../../kube/errors.ts';
+import type { RequestOptions } from '../../kube/http.ts';
+import { kindRef, objectPath, collectionPath, type KindRef } from '../../kube/kinds.ts';
+import type { KubeObject } from '../../kube/types.ts';
+import { ActionError, type Action, type ActionContext, type ActionResult, type CheckResult, type PlannedCall } from '../types.ts';
+
+/** Written on every object an action mutates, so a re-check after a crash can tell whether the mutation landed. */
+export const OPERATION_ANNOTATION = 'kubemend.dev/operation';
+export const POD_TEMPLATE_HASH = 'pod-template-hash';
+export const STRATEGIC = 'application/strategic-merge-patch+json';
+export const MERGE = 'application/merge-patch+json';
+export const JSON_PATCH = 'application/json-patch+json';
+/** How often waits poll the API, in cluster time (what `kubectl rollout status` effectively does through its watch). */
+export const POLL_MS = 2000;
+
+export const Name = z.string().min(1);
+export const WorkloadKind = z.enum(['Deployment', 'StatefulSet', 'DaemonSet']);
+export type WorkloadKind = z.infer<typeof WorkloadKind>;
+
+const STATUS_CODES: Record<number, string> = { 400: 'BAD_REQUEST', 401: 'UNAUTHORIZED', 403: 'FORBIDDEN', 404: 'NOT_FOUND', 405: 'NOT_ALLOWED', 409: 'CONFLICT', 410: 'GONE', 422: 'INVALID', 429: 'THROTTLED' };
+
+/** Maps a Kubernetes API failure to an ActionError; the retry decision follows the status, never the message. */
+export function toActionError(err: unknown): ActionError {
+  if (err instanceof ActionError) return err;
+  if (err instanceof KubeApiError) {
+    const code = err.status === 0 ? 'NETWORK' : err.status >= 500 ? 'SERVER_ERROR' : (STATUS_CODES[err.status] ?? `HTTP_${err.status}`);
+    return new ActionError(code, err.message, { retryable: err.retryable, cause: err });
+  }
+  if ((err as Error)?.name === 'AbortError') return new ActionError('ABORTED', 'the step was cancelled or timed out', { retryable: false, cause: err });
+  return new ActionError('INTERNAL', (err as Error)?.message ?? String(err), { retryable: false, cause: err });
+}
+
+const aborted = () => new ActionError('ABORTED', 'the step was cancelled or timed out', { retryable: false });
+
+/** One Kubernetes request as the run's identity, cancelled with the step. */
+export async function kube<T = any>(ctx: ActionContext, method: string, path: string, opts: Omit<RequestOptions, 'signal'> = {}): Promise<T> {
+  if (ctx.signal.aborted) throw aborted();
+  try {
+    return await ctx.kube.request<T>(method, path, { ...opts, signal: ctx.signal }, ctx.as);
+  } catch (err) {
+    if (ctx.signal.aborted) throw aborted();
+    throw toActionError(err);
+  }
+}
+
+/** A GET whose answer is text (pod logs): never parsed as JSON, even when a log line is JSON. */
+export async function kubeText(ctx: ActionContext, path: string, query: RequestOptions['query'] = {}): Promise<string> {
+  try {
+    const res = await ctx.kube.raw('GET', path, { query, signal: ctx.signal }, ctx.as);
+    const text = await res.text();
+    if (res.status >= 400) {
+      let body: unknown = text;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        // plain-text error body
+      }
+      throw KubeApiError.fromResponse('GET', path, res.status, body, res.headers.get('retry-after'));
+    }
+    return text;
+  } catch (err) {
+    if (ctx.signal.aborted) throw aborted();
+    throw toActionError(err);
+  }
+}
+
+/** GET that answers undefined for 404 instead of failing. */
+export async function getOptional<T = KubeObject>(ctx: ActionContext, path: string): Promise<T | undefined> {
+  try {
+    return await kube<T>(ctx, 'GET', path);
+  } catch (err) {
+    if (err instanceof ActionError && err.code === 'NOT_FOUND') return undefined;
+    throw err;
+  }
+}
+
+export function ref(kind: string): KindRef {
+  const r = kindRef(kind);
+  if (!r) throw new ActionError('INVALID', `unsupported kind ${kind}`);
+  return r;
+}
+
+export const pathOf = (kind: string, namespace: string | undefined, name: string, sub?: string) => objectPath(ref(kind), namespace, name, sub);
+export const listPath = (kind: string, namespace?: string) => collectionPath(ref(kind), namespace);
+
+/** Sleeps in cluster time; rejects as soon as the step is aborted. */
+export function sleep(ctx: ActionContext, ms: number): Promise<void> {
+  if (ctx.signal.aborted) return Promise.reject(aborted());
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      timer.cancel();
+      reject(aborted());
+    };
+    const timer = ctx.clock.setTimeout(() => {
+      ctx.signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * Calls `probe` every `intervalMs` of cluster time until it returns a value;
+ * after `timeoutMs` fails with TIMEOUT carrying the last progress message.
+ */
+export async function poll<T>(
+  ctx: ActionContext,
+  opts: { timeoutMs: number; intervalMs?: number; what: string },
+  probe: () => Promise<{ done: true; value: T } | { done: false; progress: string }>,
+): Promise<T> {
+  const deadline = ctx.clock.now() + opts.timeoutMs;
+  let last = '';
+  for (;;) {
+    const r = await probe();
+    if (r.done) return r.value;
+    if (r.progress !== last) ctx.log(r.progress);
+    last = r.progress;
+    const left = deadline - ctx.clock.now();
+    if (left <= 0) throw new ActionError('TIMEOUT', `timed out after ${Math.round(opts.timeoutMs / 1000)}s waiting for ${opts.what}: ${last}`, { retryable: false });
+    await sleep(ctx, Math.min(opts.intervalMs ?? POLL_MS, left));
+  }
+}
+
+/** What a mutating action found out while reading: the calls it would make and the change to apply. */
+export interface Prepared {
+  calls: PlannedCall[];
+  outputs: Record<string, unknown>;
+  /** Absent when the object is already as wanted (the run is then a no-op). */
+  apply?: () => Promise<Record<string, unknown> | void>;
+}
+
+/**
+ * Builds plan() and run() from one `prepare`: plan returns its calls, run
+ * applies them unless in dry-run, so what `--dry-run` shows is what runs.
+ */
+export function mutating<P>(def: {
+  name: string;
+  description: string;
+  params: z.ZodType<P>;
+  prepare: (p: P, ctx: ActionContext) => Promise<Prepared>;
+  check: (p: P, ctx: ActionContext) => Promise<CheckResult>;
+}): Action<P> {
+  return {
+    name: def.name,
+    description: def.description,
+    params: def.params,
+    mutates: true,
+    plan: async (p, ctx) => (await def.prepare(p, ctx)).calls,
+    async run(p, ctx): Promise<ActionResult> {
+      const prepared = await def.prepare(p, ctx);
+      if (ctx.dryRun || !prepared.apply) return { outputs: { ...prepared.outputs, changed: false }, mutated: false, calls: prepared.calls };
+      const extra = await prepared.apply();
+      return { outputs: { ...prepared.outputs, ...(extra ?? {}), changed: true }, mutated: true, calls: prepared.calls };
+    },
+    check: def.check,
+  };
+}
+
+/** An action that only reads or waits: in dry-run its run() is its plan. */
+export function readOnly<P>(def: Omit<Action<P>, 'mutates' | 'check'>): Action<P> {
+  return {
+    ...def,
+    mutates: false,
+    async run(p, ctx) {
+      if (ctx.dryRun) return { outputs: {}, mutated: false, calls: await def.plan(p, ctx) };
+      return def.run(p, ctx);
+    },
+  };
+}
+
+export const operationOf = (obj: KubeObject | undefined) => obj?.metadata?.annotations?.[OPERATION_ANNOTATION];
+
+/** check() for actions that stamp OPERATION_ANNOTATION on the object they change. */
+export async function checkStamped(ctx: ActionContext, path: string, outputs?: (obj: KubeObject) => Record<string, unknown>): Promise<CheckResult> {
+  const obj = await getOptional(ctx, path);
+  if (!obj) return { state: 'unknown', reason: `${path} no longer exists` };
+  if (operationOf(obj) === ctx.operationKey) return { state: 'done', outputs: outputs?.(obj) };
+  return { state: 'not-done' };
+}
+
+/** JSON with sorted keys, for comparing objects regardless of key order. */
+export function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v).sort().filter((k) => (v as any)[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonical((v as any)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/** A pod template without the pod-template-hash label the Deployment controller adds to its ReplicaSets. */
+export function withoutHash(template: any): any {
+  const t = structuredClone(template ?? {});
+  if (t.metadata?.labels) {
+    delete t.metadata.labels[POD_TEMPLATE_HASH];
+    if (Object.keys(t.metadata.labels).length === 0) delete t.metadata.labels;
+  }
+  return t;
+}
+
+export const templatesEqual = (a: unknown, b: unknown) => canonical(withoutHash(a)) === canonical(withoutHash(b));
+
+/** A LabelSelector rendered as the labelSelector query string. */
+export function selectorString(sel: { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] } | undefined): string {
+  const parts = Object.entries(sel?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
+  for (const e of sel?.matchExpressions ?? []) {
+    if (e.operator === 'In') parts.push(`${e.key} in (${(e.values ?? []).join(',')})`);
+    else if (e.operator === 'NotIn') parts.push(`${e.key} notin (${(e.values ?? []).join(',')})`);
+    else if (e.operator === 'Exists') parts.push(e.key);
+    else if (e.operator === 'DoesNotExist') parts.push(`!${e.key}`);
+  }
+  return parts.join(',');
+}
+
+export const isPodReady = (pod: KubeObject) => (pod.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
+
+export const revisionOf = (o: KubeObject) => Number(o.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? NaN);
+
+/** Containers (then init containers) of a pod spec by name → image. */
+export function imagesOf(spec: any): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const c of [...(spec?.containers ?? []), ...(spec?.initContainers ?? [])]) out[c.name] = c.image;
+  return out;
+}
+
+const SECRET_HEADERS = /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|x-auth-token)$/i;
+
+export function redactHeaders(h: Record<string, string> | undefined): Record<string, string> | undefined {
+  if (!h) return undefined;
+  return Object.fromEntries(Object.entries(h).map(([k, v]) => [k, SECRET_HEADERS.test(k) ? '[redacted]' : v]));
+}
+
+/** Masks credentials that programs commonly print, before log lines become evidence. */
+export function redactText(line: string): string {
+  return line
+    .replace(/\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi, '$1 [redacted]')
+    .replace(/\b(password|passwd|secret|token|api[_-]?key)(\s*[=:]\s*)("[^"]*"|'[^']*'|\S+)/gi, '$1$2[redacted]');
+}
+
+export const objName = (kind: string, namespace: string | undefined, name: string) => `${kind.toLowerCase()} ${namespace ? `${namespace}/` : ''}${name}`;

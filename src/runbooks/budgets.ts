@@ -1,0 +1,92 @@
+// Limits on how often anything may act, read from the store so they hold
+// across restarts and across processes sharing a PostgreSQL database:
+// per-target actions per hour, concurrent runs per namespace and cluster,
+// repeated failures of the same remediation, and a global pause.
+import type { RunRecord, Store, AuditTarget } from '../audit/types.ts';
+
+export interface BudgetConfig {
+  /** Mutating actions allowed per target per hour (default 5). */
+  actionsPerTargetPerHour: number;
+  /** Runs in flight per namespace (default 2) and per cluster (default 5). */
+  concurrentPerNamespace: number;
+  concurrentPerCluster: number;
+  /** After this many failed or escalated runs of the same runbook on a target within `failureWindowMs`, escalate instead of trying (default 3). */
+  failuresBeforeEscalate: number;
+  failureWindowMs: number;
+}
+
+export const DEFAULT_BUDGETS: BudgetConfig = {
+  actionsPerTargetPerHour: 5,
+  concurrentPerNamespace: 2,
+  concurrentPerCluster: 5,
+  failuresBeforeEscalate: 3,
+  failureWindowMs: 24 * 3_600_000,
+};
+
+export type Refusal =
+  | { kind: 'paused' }
+  | { kind: 'locked'; runId: string }
+  | { kind: 'concurrency'; scope: 'namespace' | 'cluster'; limit: number }
+  | { kind: 'repeated-failures'; failures: number; limit: number }
+  | { kind: 'invalid-params'; problems: string[] };
+
+const ACTIVE: RunRecord['status'][] = ['pending', 'running', 'waiting-approval'];
+
+export function sameTarget(a: AuditTarget, b: AuditTarget): boolean {
+  return a.cluster === b.cluster && a.kind === b.kind && (a.namespace ?? '') === (b.namespace ?? '') && a.name === b.name;
+}
+
+export function targetKey(t: AuditTarget): string {
+  return [t.cluster ?? '', t.kind ?? '', t.namespace ?? '', t.name ?? ''].join('/');
+}
+
+export class Budgets {
+  readonly config: BudgetConfig;
+  private readonly store: Store;
+  paused = false;
+
+  constructor(store: Store, config: Partial<BudgetConfig> = {}) {
+    this.store = store;
+    this.config = { ...DEFAULT_BUDGETS, ...config };
+  }
+
+  /** Whether a new run on `target` may start now; the reason when not. */
+  async admit(runbook: string, target: AuditTarget, now: number, selfId?: string): Promise<Refusal | undefined> {
+    if (this.paused) return { kind: 'paused' };
+    const active = (await this.store.listRuns({ status: ACTIVE })).filter((r) => r.id !== selfId && !r.dryRun);
+    const holder = active.find((r) => sameTarget(r.target, target));
+    if (holder) return { kind: 'locked', runId: holder.id };
+    const inNs = active.filter((r) => r.target.cluster === target.cluster && (r.target.namespace ?? '') === (target.namespace ?? ''));
+    if (target.namespace && inNs.length >= this.config.concurrentPerNamespace) return { kind: 'concurrency', scope: 'namespace', limit: this.config.concurrentPerNamespace };
+    const inCluster = active.filter((r) => r.target.cluster === target.cluster);
+    if (inCluster.length >= this.config.concurrentPerCluster) return { kind: 'concurrency', scope: 'cluster', limit: this.config.concurrentPerCluster };
+    const recent = await this.store.listRuns({ runbook, since: now - this.config.failureWindowMs });
+    const failures = recent.filter((r) => !r.dryRun && sameTarget(r.target, target) && (r.status === 'failed' || r.status === 'escalated')).length;
+    if (failures >= this.config.failuresBeforeEscalate) return { kind: 'repeated-failures', failures, limit: this.config.failuresBeforeEscalate };
+    return undefined;
+  }
+
+  /** Mutating actions already taken on `target` in the last hour (from stored step transitions). */
+  async actionsInLastHour(target: AuditTarget, now: number, mutating: (action: string) => boolean, actionOf: (run: RunRecord, stepId: string) => string | undefined): Promise<number> {
+    const runs = (await this.store.listRuns({ since: now - 3_600_000 })).filter((r) => !r.dryRun && sameTarget(r.target, target));
+    let n = 0;
+    for (const r of runs) {
+      for (const t of await this.store.transitions(r.id)) {
+        if (t.status !== 'succeeded' || t.time < now - 3_600_000) continue;
+        const action = actionOf(r, t.stepId);
+        if (action && mutating(action)) n++;
+      }
+    }
+    return n;
+  }
+}
+
+export function describeRefusal(r: Refusal): string {
+  switch (r.kind) {
+    case 'paused': return 'remediation is paused';
+    case 'locked': return `another run (${r.runId}) is already acting on this target`;
+    case 'concurrency': return `at most ${r.limit} runs may be in flight per ${r.scope}`;
+    case 'invalid-params': return `invalid parameters: ${r.problems.join('; ')}`;
+    case 'repeated-failures': return `this remediation has failed ${r.failures} times on this target (limit ${r.limit}); escalating to humans instead of trying again`;
+  }
+}

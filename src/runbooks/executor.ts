@@ -1,0 +1,369 @@
+// Runs runbooks step by step. Durable: every step transition is stored
+// before and after its action, so after a crash a run resumes from its last
+// completed step, and a step whose outcome is unknown is re-checked against
+// the cluster (Action.check), never blindly repeated. Safe: one run per
+// target, budgets, impersonated mutations, and an audit record for every
+// transition.
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../common/clock.ts';
+import type { Identity, KubeHttp } from '../kube/http.ts';
+import type { Actor, AuditInput, AuditTarget, RunRecord, StepTransition, Store } from '../audit/types.ts';
+import type { Detection } from '../rules/types.ts';
+import { ActionError, type Action, type ActionContext, type ActionResult, type ApprovalGate, type Notifier } from './types.ts';
+import { Budgets, describeRefusal, targetKey, type BudgetConfig, type Refusal } from './budgets.ts';
+import type { RunbookView } from './view.ts';
+
+export interface ExecutorOptions {
+  store: Store;
+  clock: Clock;
+  runbooks: ReadonlyMap<string, RunbookView>;
+  actions: ReadonlyMap<string, Action>;
+  kube: (cluster: string) => KubeHttp | undefined;
+  /** The service identity mutations are made as, unless a run carries its own (chat). */
+  identity: Identity;
+  notifier: Notifier;
+  approvals: ApprovalGate;
+  budgets?: Partial<BudgetConfig>;
+  dryRun?: boolean;
+  /** Where escalations are sent. */
+  escalationChannel?: string;
+  onTransition?: (run: RunRecord, t: StepTransition) => void;
+  onRunEnd?: (run: RunRecord) => void;
+  log?: (message: string) => void;
+}
+
+export interface TriggerRequest {
+  runbook: string;
+  detection?: Detection;
+  params?: Record<string, unknown>;
+  startedBy: Actor;
+  /** Impersonate this identity instead of the service identity (chat-triggered runs). */
+  as?: Identity;
+  target?: AuditTarget;
+  incidentId?: string;
+  dryRun?: boolean;
+}
+
+export type TriggerResult = { run: RunRecord } | { refused: Refusal; run?: RunRecord };
+
+const SYSTEM: Actor = { type: 'system', name: 'runbook-executor' };
+
+export class RunbookExecutor {
+  readonly budgets: Budgets;
+  private readonly o: ExecutorOptions;
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly claimed = new Set<string>();
+  private readonly aborts = new Map<string, AbortController>();
+  private readonly identities = new Map<string, Identity | undefined>();
+  private readonly detections = new Map<string, Detection | undefined>();
+
+  constructor(o: ExecutorOptions) {
+    this.o = o;
+    this.budgets = new Budgets(o.store, o.budgets);
+  }
+
+  /** Starts a run unless a lock or budget refuses it; a refusal is audited and, for repeated failures, escalated. */
+  async trigger(req: TriggerRequest): Promise<TriggerResult> {
+    const view = this.o.runbooks.get(req.runbook);
+    if (!view) throw new ActionError('UNKNOWN_RUNBOOK', `no runbook named "${req.runbook}"; known: ${[...this.o.runbooks.keys()].join(', ')}`);
+    const now = this.o.clock.now();
+    const resolved = view.resolve({ ...(req.detection?.action?.params ?? {}), ...(req.params ?? {}) });
+    if (!resolved.ok) {
+      const refusal: Refusal = { kind: 'invalid-params', problems: resolved.problems };
+      await this.audit({ actor: req.startedBy, action: 'runbook.run.refused', outcome: 'denied', detectionId: req.detection?.id, data: { runbook: req.runbook, reason: describeRefusal(refusal) } });
+      return { refused: refusal };
+    }
+    const params = resolved.params;
+    const target = req.target ?? view.target({ detection: req.detection, params });
+    const dryRun = req.dryRun ?? this.o.dryRun ?? false;
+    const key = targetKey(target);
+    if (!dryRun && this.claimed.has(key)) return { refused: { kind: 'locked', runId: 'starting' } };
+    if (!dryRun) this.claimed.add(key);
+    try {
+      const refusal = dryRun ? undefined : await this.budgets.admit(req.runbook, target, now);
+      if (refusal) {
+        await this.audit({ actor: req.startedBy, action: 'runbook.run.refused', target, outcome: 'denied', detectionId: req.detection?.id, incidentId: req.incidentId, data: { runbook: req.runbook, reason: describeRefusal(refusal) } });
+        if (refusal.kind === 'repeated-failures') {
+          await this.o.notifier.send({ channel: this.o.escalationChannel ?? view.escalationChannel, title: `Escalation: ${req.runbook} on ${key}`, text: describeRefusal(refusal), severity: 'critical', detectionId: req.detection?.id });
+        }
+        return { refused: refusal };
+      }
+      const run: RunRecord = {
+        id: randomUUID(),
+        runbook: req.runbook,
+        detectionId: req.detection?.id,
+        incidentId: req.incidentId,
+        cluster: target.cluster ?? req.detection?.cluster ?? '',
+        target,
+        status: 'running',
+        params,
+        startedBy: req.startedBy,
+        dryRun,
+        createdAt: now,
+        updatedAt: now,
+        currentStep: view.start,
+        outputs: {},
+      };
+      await this.o.store.createRun(run);
+      this.identities.set(run.id, req.as);
+      this.detections.set(run.id, req.detection);
+      await this.audit({ actor: req.startedBy, action: 'runbook.run.started', target, outcome: 'pending', runId: run.id, detectionId: run.detectionId, incidentId: run.incidentId, data: { runbook: run.runbook, params, dryRun } });
+      this.launch(run);
+      return { run };
+    } finally {
+      this.claimed.delete(key);
+    }
+  }
+
+  /** After a restart: continues every run the store says was in flight. */
+  async resumeInFlight(): Promise<number> {
+    const runs = await this.o.store.listRuns({ status: ['pending', 'running', 'waiting-approval'] });
+    for (const run of runs) {
+      if (this.inFlight.has(run.id)) continue;
+      await this.audit({ actor: SYSTEM, action: 'runbook.run.resumed', target: run.target, outcome: 'info', runId: run.id, detectionId: run.detectionId, data: { step: run.currentStep } });
+      this.launch(run, true);
+    }
+    return runs.length;
+  }
+
+  /** Resolves when no run is in flight. */
+  async idle(): Promise<void> {
+    while (this.inFlight.size) await Promise.allSettled([...this.inFlight.values()]);
+  }
+
+  isActive(runId: string): boolean {
+    return this.inFlight.has(runId);
+  }
+
+  /** Cancels every run in flight (their steps are aborted; status cancelled). */
+  cancelAll(): void {
+    for (const a of this.aborts.values()) a.abort(new ActionError('CANCELLED', 'run cancelled'));
+  }
+
+  private launch(run: RunRecord, resumed = false): void {
+    const p = this.drive(run, resumed)
+      .catch((err) => this.o.log?.(`run ${run.id} crashed: ${(err as Error).stack ?? err}`))
+      .finally(() => {
+        this.inFlight.delete(run.id);
+        this.aborts.delete(run.id);
+      });
+    this.inFlight.set(run.id, p);
+  }
+
+  private async drive(run: RunRecord, resumed: boolean): Promise<void> {
+    const view = this.o.runbooks.get(run.runbook);
+    const cancel = new AbortController();
+    this.aborts.set(run.id, cancel);
+    if (!view) return this.finish(run, 'failed', `runbook ${run.runbook} is no longer loaded`);
+    let stepId = run.currentStep ?? 'end';
+    let resumeCheck = resumed;
+    let reason = '';
+    while (stepId !== 'end' && stepId !== 'escalate') {
+      if (cancel.signal.aborted) return this.finish(run, 'cancelled', 'cancelled');
+      const step = view.step(stepId);
+      const action = step && this.o.actions.get(step.action);
+      if (!step || !action) return this.finish(run, 'failed', `step ${stepId} or its action is missing`);
+      let outcome: 'success' | 'failure' | 'timeout';
+      if (resumeCheck) {
+        resumeCheck = false;
+        const settled = await this.settleUnknown(run, stepId, action);
+        if (settled === 'escalate') {
+          reason = `the outcome of step ${stepId} is unknown and cannot be checked; not repeating it`;
+          stepId = 'escalate';
+          break;
+        }
+        if (settled) {
+          stepId = view.next(stepId, settled);
+          await this.moveTo(run, stepId);
+          continue;
+        }
+      }
+      const vars = this.vars(run);
+      if (!view.when(stepId, vars)) {
+        await this.transition(run, { stepId, attempt: 1, status: 'skipped' });
+        stepId = view.next(stepId, 'success');
+        await this.moveTo(run, stepId);
+        continue;
+      }
+      if (action.mutates && !run.dryRun) {
+        const used = await this.budgets.actionsInLastHour(run.target, this.o.clock.now(), (a) => this.o.actions.get(a)?.mutates ?? false, (r, s) => this.o.runbooks.get(r.runbook)?.step(s)?.action);
+        if (used >= this.budgets.config.actionsPerTargetPerHour) {
+          reason = `budget: ${used} actions on ${targetKey(run.target)} in the last hour (limit ${this.budgets.config.actionsPerTargetPerHour})`;
+          await this.audit({ actor: SYSTEM, action: 'runbook.budget.exceeded', target: run.target, outcome: 'denied', runId: run.id, detectionId: run.detectionId, data: { step: stepId, reason } });
+          stepId = 'escalate';
+          break;
+        }
+      }
+      outcome = await this.runStep(run, view, stepId, action, cancel.signal);
+      if (outcome !== 'success') reason = `step ${stepId} ${outcome === 'timeout' ? 'timed out' : 'failed'}`;
+      stepId = view.next(stepId, outcome);
+      await this.moveTo(run, stepId);
+    }
+    if (stepId === 'end') return this.finish(run, run.dryRun ? 'dry-run' : 'succeeded', 'every step done');
+    await this.finish(run, 'escalated', reason || 'the runbook escalated');
+  }
+
+  /** Runs one step with its retries and timeout; stores and audits every transition. */
+  private async runStep(run: RunRecord, view: RunbookView, stepId: string, action: Action, runSignal: AbortSignal): Promise<'success' | 'failure' | 'timeout'> {
+    const step = view.step(stepId)!;
+    const retries = step.retries ?? { max: 0, backoffMs: 1000, factor: 2, maxBackoffMs: 60_000 };
+    const prior = (await this.o.store.transitions(run.id)).filter((t) => t.stepId === stepId).reduce((m, t) => Math.max(m, t.attempt), 0);
+    let backoff = retries.backoffMs;
+    for (let attempt = prior + 1; ; attempt++) {
+      const operationKey = `${run.id}.${stepId}`;
+      let params: Record<string, unknown>;
+      try {
+        params = action.params.parse(view.render(stepId, this.vars(run))) as Record<string, unknown>;
+      } catch (err) {
+        await this.transition(run, { stepId, attempt, status: 'failed', error: `invalid parameters: ${(err as Error).message}` });
+        return 'failure';
+      }
+      await this.transition(run, { stepId, attempt, status: 'started', operationKey, output: { action: action.name, params: redact(params) } });
+      const timer = new AbortController();
+      const onRunAbort = () => timer.abort(runSignal.reason);
+      runSignal.addEventListener('abort', onRunAbort, { once: true });
+      const handle = step.timeoutMs ? this.o.clock.setTimeout(() => timer.abort(new ActionError('TIMEOUT', `step ${stepId} timed out after ${step.timeoutMs}ms`)), step.timeoutMs) : undefined;
+      try {
+        const ctx = this.context(run, stepId, operationKey, timer.signal);
+        const result: ActionResult = run.dryRun
+          ? { outputs: {}, mutated: false, calls: await action.plan(params, ctx) }
+          : await abortable(action.run(params, ctx), timer.signal);
+        run.outputs = { ...run.outputs, [stepId]: { status: 'succeeded', outputs: result.outputs } };
+        await this.o.store.updateRun(run.id, { outputs: run.outputs, updatedAt: this.o.clock.now() });
+        await this.transition(run, { stepId, attempt, status: 'succeeded', output: { outputs: result.outputs, mutated: result.mutated, calls: result.calls.map((c) => `${c.method} ${c.path}: ${c.description}`) } }, action);
+        return 'success';
+      } catch (err) {
+        const e = err instanceof ActionError ? err : new ActionError('ERROR', (err as Error).message ?? String(err), { retryable: (err as { retryable?: boolean }).retryable ?? false, cause: err });
+        const timedOut = e.code === 'TIMEOUT' || timer.signal.reason?.code === 'TIMEOUT';
+        const canRetry = e.retryable && !timedOut && !runSignal.aborted && attempt - prior <= retries.max;
+        await this.transition(run, { stepId, attempt, status: timedOut ? 'timed-out' : 'failed', error: `${e.code}: ${e.message}${canRetry ? ' (will retry)' : ''}` }, action);
+        run.outputs = { ...run.outputs, [stepId]: { status: timedOut ? 'timed-out' : 'failed', error: e.message, code: e.code } };
+        await this.o.store.updateRun(run.id, { outputs: run.outputs, updatedAt: this.o.clock.now() });
+        if (!canRetry) return timedOut ? 'timeout' : 'failure';
+        await this.o.clock.sleep(backoff);
+        backoff = Math.min(backoff * retries.factor, retries.maxBackoffMs);
+      } finally {
+        handle?.cancel();
+        runSignal.removeEventListener('abort', onRunAbort);
+      }
+    }
+  }
+
+  /**
+   * A resumed run's current step may have started without a recorded end.
+   * Returns the outcome when it can be established, undefined to run the step
+   * (it never ran, or it provably did not land), 'escalate' when unknown.
+   */
+  private async settleUnknown(run: RunRecord, stepId: string, action: Action): Promise<'success' | 'failure' | 'escalate' | undefined> {
+    const ts = (await this.o.store.transitions(run.id)).filter((t) => t.stepId === stepId);
+    const last = ts[ts.length - 1];
+    if (!last || last.status !== 'started') {
+      if (last?.status === 'succeeded' || last?.status === 'skipped') return 'success';
+      return undefined;
+    }
+    if (!action.mutates || run.dryRun) return undefined; // reads are safe to repeat
+    if (!action.check) return 'escalate';
+    const params = action.params.parse(this.o.runbooks.get(run.runbook)!.render(stepId, this.vars(run)));
+    const res = await action.check(params, this.context(run, stepId, last.operationKey ?? `${run.id}.${stepId}`, new AbortController().signal));
+    if (res.state === 'done') {
+      run.outputs = { ...run.outputs, [stepId]: { status: 'succeeded', outputs: res.outputs ?? {} } };
+      await this.o.store.updateRun(run.id, { outputs: run.outputs });
+      await this.transition(run, { stepId, attempt: last.attempt, status: 'succeeded', output: { outputs: res.outputs ?? {}, recheck: 'the mutation had landed before the restart' } }, action);
+      return 'success';
+    }
+    if (res.state === 'not-done') {
+      await this.transition(run, { stepId, attempt: last.attempt, status: 'failed', error: 'RESTARTED: the engine stopped before this step landed; running it again' }, action);
+      return undefined;
+    }
+    await this.transition(run, { stepId, attempt: last.attempt, status: 'unknown', error: res.reason }, action);
+    return 'escalate';
+  }
+
+  private context(run: RunRecord, stepId: string, operationKey: string, signal: AbortSignal): ActionContext {
+    const kube = this.o.kube(run.cluster);
+    if (!kube) throw new ActionError('NO_CLUSTER', `no API access configured for cluster "${run.cluster}"`);
+    return {
+      cluster: run.cluster,
+      kube,
+      as: this.identities.get(run.id) ?? (run.startedBy.type === 'user' ? { user: run.startedBy.name } : this.o.identity),
+      kubeFor: this.o.kube,
+      dryRun: run.dryRun,
+      clock: this.o.clock,
+      signal,
+      detection: this.detections.get(run.id),
+      target: run.target,
+      runId: run.id,
+      stepId,
+      operationKey,
+      notifier: this.o.notifier,
+      approvals: this.o.approvals,
+      log: (m) => this.o.log?.(`[${run.runbook} ${run.id.slice(0, 8)} ${stepId}] ${m}`),
+    };
+  }
+
+  private vars(run: RunRecord): Record<string, unknown> {
+    return {
+      detection: this.detections.get(run.id) ?? null,
+      target: { cluster: run.cluster, ...run.target },
+      params: run.params,
+      steps: run.outputs,
+      run: { id: run.id, dryRun: run.dryRun },
+    };
+  }
+
+  private async moveTo(run: RunRecord, stepId: string): Promise<void> {
+    run.currentStep = stepId;
+    run.updatedAt = this.o.clock.now();
+    await this.o.store.updateRun(run.id, { currentStep: stepId, updatedAt: run.updatedAt });
+  }
+
+  private async transition(run: RunRecord, t: Omit<StepTransition, 'runId' | 'time'>, action?: Action): Promise<void> {
+    const full: StepTransition = { runId: run.id, time: this.o.clock.now(), ...t };
+    await this.o.store.addTransition(full);
+    const outcome = t.status === 'succeeded' || t.status === 'skipped' ? 'success' : t.status === 'started' ? 'pending' : 'failure';
+    await this.audit({ actor: this.actorOf(run), action: `runbook.step.${t.status}`, target: run.target, outcome, runId: run.id, detectionId: run.detectionId, incidentId: run.incidentId, data: { runbook: run.runbook, step: t.stepId, attempt: t.attempt, action: action?.name, dryRun: run.dryRun, ...(t.error ? { error: t.error } : {}), ...(t.output !== undefined ? { output: t.output } : {}) } });
+    this.o.onTransition?.(run, full);
+  }
+
+  private actorOf(run: RunRecord): Actor {
+    return run.startedBy.type === 'user' ? run.startedBy : SYSTEM;
+  }
+
+  private async finish(run: RunRecord, status: RunRecord['status'], reason: string): Promise<void> {
+    run.status = status;
+    run.currentStep = null;
+    run.updatedAt = this.o.clock.now();
+    await this.o.store.updateRun(run.id, { status, currentStep: null, updatedAt: run.updatedAt });
+    await this.audit({ actor: this.actorOf(run), action: `runbook.run.${status}`, target: run.target, outcome: status === 'succeeded' || status === 'dry-run' ? 'success' : 'failure', runId: run.id, detectionId: run.detectionId, incidentId: run.incidentId, data: { runbook: run.runbook, reason } });
+    if (status === 'escalated') {
+      await this.o.notifier.send({ channel: this.o.escalationChannel ?? this.o.runbooks.get(run.runbook)?.escalationChannel ?? 'default', title: `Escalation: ${run.runbook} on ${targetKey(run.target)}`, text: reason, severity: 'critical', runId: run.id, detectionId: run.detectionId });
+    }
+    this.identities.delete(run.id);
+    this.detections.delete(run.id);
+    this.o.onRunEnd?.(run);
+  }
+
+  private async audit(input: AuditInput): Promise<void> {
+    await this.o.store.audit.append({ time: this.o.clock.now(), ...input });
+  }
+}
+
+function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+const SECRET_KEYS = /token|password|secret|authorization|apikey|api_key/i;
+
+/** Parameters as audited: values under secret-looking keys are replaced. */
+export function redact(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(redact);
+  if (v && typeof v === 'object') {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, SECRET_KEYS.test(k) ? '[redacted]' : redact(x)]));
+  }
+  return v;
+}

@@ -1,0 +1,72 @@
+// Connects detections to runbooks. A new (or re-opened) detection whose rule
+// names a runbook starts a run; a detection that keeps firing after its run
+// ended starts another after a cool-down, so a remediation that did not fix
+// the problem is tried again, until the budgets stop it and the run
+// escalates. Escalated detections are left to humans.
+import type { Clock } from '../common/clock.ts';
+import type { Detection } from '../rules/types.ts';
+import type { DetectionChange } from '../rules/engine.ts';
+import type { RunRecord } from '../audit/types.ts';
+import type { RunbookExecutor, TriggerResult } from './executor.ts';
+
+export interface RemediatorOptions {
+  executor: RunbookExecutor;
+  clock: Clock;
+  /** Wait this long after a run ends before acting again on a still-firing detection (default 60s). */
+  retriggerAfterMs?: number;
+  onTrigger?: (d: Detection, result: TriggerResult) => void;
+}
+
+interface Track {
+  runId?: string;
+  endedAt?: number;
+  lastStatus?: RunRecord['status'];
+  starting?: boolean;
+}
+
+export class Remediator {
+  private readonly o: RemediatorOptions;
+  private readonly tracks = new Map<string, Track>();
+
+  constructor(o: RemediatorOptions) {
+    this.o = o;
+  }
+
+  /** Feed every detection change here (the engine's onDetection hook). */
+  onDetection(d: Detection, change: DetectionChange): void {
+    const runbook = d.action?.runbook;
+    if (!runbook || d.status === 'silenced' || d.suppressed === 'rate-limit') return;
+    const t = this.tracks.get(d.fingerprint) ?? {};
+    this.tracks.set(d.fingerprint, t);
+    if (change === 'resolved') {
+      this.tracks.delete(d.fingerprint);
+      return;
+    }
+    if (t.starting || (t.runId && this.o.executor.isActive(t.runId))) return;
+    if (t.lastStatus === 'escalated') return;
+    const fresh = change === 'opened' || change === 'reopened';
+    const retry = change === 'repeated' && t.endedAt !== undefined && this.o.clock.now() - t.endedAt >= (this.o.retriggerAfterMs ?? 60_000);
+    if (!fresh && !retry) return;
+    t.starting = true;
+    void this.o.executor
+      .trigger({ runbook, detection: d, startedBy: { type: 'rule', name: d.rule } })
+      .then((res) => {
+        if ('run' in res && res.run && !('refused' in res)) t.runId = res.run.id;
+        else if ('refused' in res && res.refused.kind === 'repeated-failures') t.lastStatus = 'escalated';
+        this.o.onTrigger?.(d, res);
+      })
+      .finally(() => {
+        t.starting = false;
+      });
+  }
+
+  /** Feed every finished run here (the executor's onRunEnd hook). */
+  onRunEnd(run: RunRecord): void {
+    for (const t of this.tracks.values()) {
+      if (t.runId === run.id) {
+        t.endedAt = this.o.clock.now();
+        t.lastStatus = run.status;
+      }
+    }
+  }
+}

@@ -1,0 +1,104 @@
+// Contracts between the runbook loader, the executor and the actions. An
+// action is one idempotent operation with a dry-run plan; the executor owns
+// ordering, retries, timeouts, locks, budgets, persistence and audit.
+import type { z } from 'zod';
+import type { Clock } from '../common/clock.ts';
+import type { KubeHttp, Identity } from '../kube/http.ts';
+import type { KubeObject } from '../kube/types.ts';
+import type { Detection } from '../rules/types.ts';
+import type { AuditTarget } from '../audit/types.ts';
+
+/** One API call an action would make: what `--dry-run` prints. */
+export interface PlannedCall {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'WAIT' | 'NOTIFY' | 'HTTP' | 'APPROVAL';
+  /** API path (or URL / channel / group for non-Kubernetes steps). */
+  path: string;
+  body?: unknown;
+  /** Human description: "scale deployment shop/web from 3 to 5". */
+  description: string;
+}
+
+export interface Notification {
+  channel: string;
+  title: string;
+  text: string;
+  severity?: 'info' | 'warning' | 'critical';
+  runId?: string;
+  detectionId?: string;
+}
+
+export interface Notifier {
+  send(n: Notification): Promise<void>;
+}
+
+export type ApprovalDecision = { decision: 'approved' | 'denied'; by: string; comment?: string } | { decision: 'timeout' };
+
+/** Asks a named group to approve; resolves with the decision or time-out (cluster time). */
+export interface ApprovalGate {
+  request(req: { runId: string; stepId: string; group: string; summary: string; timeoutMs: number; signal: AbortSignal }): Promise<ApprovalDecision>;
+}
+
+export interface ActionContext {
+  cluster: string;
+  /** API access for the run's cluster. Mutations must pass `as` (impersonation). */
+  kube: KubeHttp;
+  /** Identity mutations are made as: the service identity, or the chat user. */
+  as?: Identity;
+  /** Resolve another cluster's API by kubeconfig context (k8s.promote from another cluster). */
+  kubeFor?: (cluster: string) => KubeHttp | undefined;
+  dryRun: boolean;
+  clock: Clock;
+  /** Aborted on step timeout or cancellation. */
+  signal: AbortSignal;
+  detection?: Detection;
+  target: AuditTarget;
+  runId: string;
+  stepId: string;
+  /** Stable per run+step+attempt-independent key; sent as an annotation so a re-check can tell whether a mutation landed. */
+  operationKey: string;
+  notifier: Notifier;
+  approvals: ApprovalGate;
+  log: (message: string) => void;
+}
+
+export interface ActionResult {
+  /** Values later steps can template from (`steps.<id>.outputs.<name>`). */
+  outputs: Record<string, unknown>;
+  /** Whether the cluster was changed (false for reads, waits, no-ops). */
+  mutated: boolean;
+  /** The calls made (or, in dry-run, the calls that would be made). */
+  calls: PlannedCall[];
+}
+
+/** Whether a step's mutation already took effect; used after a crash when a step's outcome is unknown. */
+export type CheckResult = { state: 'done'; outputs?: Record<string, unknown> } | { state: 'not-done' } | { state: 'unknown'; reason: string };
+
+export interface Action<P = any> {
+  /** e.g. 'k8s.rollback' */
+  readonly name: string;
+  readonly description: string;
+  /** zod schema of the (templated) `with` parameters; validated before run. */
+  readonly params: z.ZodType<P>;
+  readonly mutates: boolean;
+  /** The calls `run` would make, without making any mutation (reads allowed). */
+  plan(params: P, ctx: ActionContext): Promise<PlannedCall[]>;
+  run(params: P, ctx: ActionContext): Promise<ActionResult>;
+  /** For mutating actions: did a previous attempt with ctx.operationKey land? */
+  check?(params: P, ctx: ActionContext): Promise<CheckResult>;
+}
+
+/** Errors an action throws; the executor decides retries from `retryable`, never from the message. */
+export class ActionError extends Error {
+  readonly code: string;
+  readonly retryable: boolean;
+
+  constructor(code: string, message: string, opts: { retryable?: boolean; cause?: unknown } = {}) {
+    super(message, { cause: opts.cause });
+    this.name = 'ActionError';
+    this.code = code;
+    this.retryable = opts.retryable ?? false;
+  }
+}
+
+/** Read access to the informer cache, when the engine runs one. */
+export type CacheLookup = (cluster: string, kind: string, namespace?: string) => KubeObject[];
