@@ -10,6 +10,8 @@ import { registerWatch } from './watch.ts';
 import { registerSilence } from './silence.ts';
 import { registerAudit } from './audit.ts';
 import { registerRunbooksCheck } from './runbooks-check.ts';
+import { registerRun } from './run.ts';
+import { registerRuns } from './runs.ts';
 
 export function buildProgram(): Command {
   const program = new Command('kubemend')
@@ -24,6 +26,8 @@ export function buildProgram(): Command {
   registerSilence(program);
   registerAudit(program);
   registerRunbooksCheck(program);
+  registerRun(program);
+  registerRuns(program);
   registerDemo(program);
   return program;
 }

@@ -44,6 +44,11 @@ export interface TriggerRequest {
   dryRun?: boolean;
 }
 
+export interface RunListener {
+  onTransition?: (run: RunRecord, t: StepTransition) => void;
+  onRunEnd?: (run: RunRecord) => void;
+}
+
 export type TriggerResult = { run: RunRecord } | { refused: Refusal; run?: RunRecord };
 
 const SYSTEM: Actor = { type: 'system', name: 'runbook-executor' };
@@ -56,6 +61,7 @@ export class RunbookExecutor {
   private readonly aborts = new Map<string, AbortController>();
   private readonly identities = new Map<string, Identity | undefined>();
   private readonly detections = new Map<string, Detection | undefined>();
+  private readonly listeners: RunListener[] = [];
 
   constructor(o: ExecutorOptions) {
     this.o = o;
@@ -133,6 +139,16 @@ export class RunbookExecutor {
 
   isActive(runId: string): boolean {
     return this.inFlight.has(runId);
+  }
+
+  /** Runs in flight in this process. */
+  get activeCount(): number {
+    return this.inFlight.size;
+  }
+
+  /** Observes transitions and run ends (progress output, the remediator). */
+  on(listener: RunListener): void {
+    this.listeners.push(listener);
   }
 
   /** Cancels every run in flight (their steps are aborted; status cancelled). */
@@ -323,6 +339,7 @@ export class RunbookExecutor {
     const outcome = t.status === 'succeeded' || t.status === 'skipped' ? 'success' : t.status === 'started' ? 'pending' : 'failure';
     await this.audit({ actor: this.actorOf(run), action: `runbook.step.${t.status}`, target: run.target, outcome, runId: run.id, detectionId: run.detectionId, incidentId: run.incidentId, data: { runbook: run.runbook, step: t.stepId, attempt: t.attempt, action: action?.name, dryRun: run.dryRun, ...(t.error ? { error: t.error } : {}), ...(t.output !== undefined ? { output: t.output } : {}) } });
     this.o.onTransition?.(run, full);
+    for (const l of this.listeners) l.onTransition?.(run, full);
   }
 
   private actorOf(run: RunRecord): Actor {
@@ -341,6 +358,7 @@ export class RunbookExecutor {
     this.identities.delete(run.id);
     this.detections.delete(run.id);
     this.o.onRunEnd?.(run);
+    for (const l of this.listeners) l.onRunEnd?.(run);
   }
 
   private async audit(input: AuditInput): Promise<void> {

@@ -1,0 +1,62 @@
+// The executor's recovery rule: a mutating step that started but has no
+// recorded outcome is re-checked against the cluster, never blindly repeated.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { KubeConfig } from '@kubernetes/client-node';
+import { openStore } from '../../src/audit/index.ts';
+import { KubeHttp } from '../../src/kube/http.ts';
+import { Sandbox } from '../../src/sandbox/cluster.ts';
+import { resolveScenario, ScenarioRunner, sandboxOptionsFor } from '../../src/sandbox/scenarios/index.ts';
+import { loadRunbooks } from '../../src/runbooks/loader.ts';
+import { ACTIONS } from '../../src/runbooks/actions/index.ts';
+import { wireRemediation, SERVICE_IDENTITY } from '../../src/runbooks/wiring.ts';
+import type { RunRecord } from '../../src/audit/types.ts';
+
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+
+async function crashlooping() {
+  const { scenario } = resolveScenario('crashloop');
+  const sandbox = new Sandbox(sandboxOptionsFor(scenario, { speed: 60 }));
+  await sandbox.listen();
+  const runner = new ScenarioRunner(sandbox, scenario).start();
+  while (!runner.report().milestones.find((m) => m.name === 'crashloop')?.reachedAtMs) await new Promise((r) => setTimeout(r, 50));
+  const kc = new KubeConfig();
+  kc.loadFromString(sandbox.kubeconfig());
+  return { sandbox, runner, kube: new KubeHttp(kc) };
+}
+
+test('a rollback that landed before the crash is recognised on resume and not repeated', async () => {
+  const { sandbox, runner, kube } = await crashlooping();
+  const store = await openStore({ dataDir: mkdtempSync(join(tmpdir(), 'km-exec-')) });
+  try {
+    const runbooks = loadRunbooks(here('../../runbooks'), { actions: ACTIONS });
+    const now = sandbox.clock.now();
+    const target = { cluster: 'sandbox', kind: 'Deployment', namespace: 'shop', name: 'checkout' };
+    const run: RunRecord = { id: 'run-crashed', runbook: 'bad-deploy', cluster: 'sandbox', target, status: 'running', params: { smokeWindow: '5s', rolloutTimeout: '5m', channel: 'default' }, startedBy: { type: 'rule', name: 'crashloop-backoff' }, dryRun: false, createdAt: now, updatedAt: now, currentStep: 'rollback', outputs: { collect: { status: 'succeeded', outputs: {} } } };
+    await store.createRun(run);
+    await store.addTransition({ runId: run.id, stepId: 'rollback', attempt: 1, status: 'started', time: now, operationKey: 'run-crashed.rollback' });
+    // The engine had sent the rollback just before it died.
+    const rollback = ACTIONS.get('k8s.rollback')!;
+    await rollback.run({ namespace: 'shop', name: 'checkout' }, { cluster: 'sandbox', kube, as: SERVICE_IDENTITY, dryRun: false, clock: sandbox.clock, signal: new AbortController().signal, target, runId: run.id, stepId: 'rollback', operationKey: 'run-crashed.rollback', notifier: { send: async () => {} }, approvals: { request: async () => ({ decision: 'timeout' }) }, log: () => {} });
+    const patchesBefore = sandbox.api!.requestLog.filter((e) => e.method === 'PATCH').length;
+
+    const rem = wireRemediation({ store, clock: sandbox.clock, runbooks, kube: () => kube });
+    assert.equal(await rem.executor.resumeInFlight(), 1);
+    await rem.executor.idle();
+    const done = (await store.getRun(run.id))!;
+    assert.equal(done.status, 'succeeded');
+    const ts = await store.transitions(run.id);
+    const rb = ts.filter((t) => t.stepId === 'rollback');
+    assert.deepEqual(rb.map((t) => t.status), ['started', 'succeeded']);
+    assert.match(JSON.stringify(rb[1].output), /had landed before the restart/);
+    assert.equal(sandbox.api!.requestLog.filter((e) => e.method === 'PATCH').length, patchesBefore, 'no second rollback was sent');
+  } finally {
+    runner.stop();
+    await store.close();
+    await sandbox.stop();
+  }
+});
