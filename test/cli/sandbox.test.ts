@@ -74,3 +74,12 @@ test('scenarios list shows the shipped scenarios', async () => {
 test('kubectl is available for the kubectl tests', { skip: hasKubectl ? false : 'kubectl is not on PATH; install kubectl 1.32 to run the kubectl tests' }, () => {
   assert.ok(hasKubectl);
 });
+
+test('npm run demo: the whole loop ends with a succeeded rollback and a verified audit chain', async () => {
+  const cli = startCli(['demo']);
+  assert.equal(await cli.exited, 0, cli.errors());
+  const out = cli.output();
+  assert.match(out, /detection opened: crashloop-backoff deployment\/shop\/checkout/);
+  assert.match(out, /bad-deploy\s+deployment\/shop\/checkout\s+succeeded\s+collect:succeeded rollback:succeeded waitRollout:succeeded smokeCheck:succeeded notify:succeeded/);
+  assert.match(out, /audit log: \d+ records, hash chain verified/);
+});
