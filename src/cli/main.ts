@@ -2,39 +2,40 @@
 // wires them into commander and turns errors into exit codes.
 import { Command, CommanderError } from 'commander';
 import { KubemendError } from '../common/errors.ts';
-import { registerSandbox } from './sandbox.ts';
-import { registerScenarios } from './scenarios.ts';
-import { registerDemo } from './demo.ts';
-import { registerRules } from './rules.ts';
-import { registerWatch } from './watch.ts';
-import { registerSilence } from './silence.ts';
-import { registerAudit } from './audit.ts';
-import { registerRunbooksCheck } from './runbooks-check.ts';
-import { registerRun } from './run.ts';
-import { registerRuns } from './runs.ts';
+type Register = (program: Command) => void;
 
-export function buildProgram(): Command {
+// Commands load lazily: `kubemend audit verify` should not pay for loading
+// the sandbox, the CEL environment and every action (start-up time matters
+// for a CLI run in scripts and tests).
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  sandbox: async () => (await import('./sandbox.ts')).registerSandbox,
+  scenarios: async () => (await import('./scenarios.ts')).registerScenarios,
+  rules: async () => (await import('./rules.ts')).registerRules,
+  watch: async () => (await import('./watch.ts')).registerWatch,
+  silence: async () => (await import('./silence.ts')).registerSilence,
+  audit: async () => (await import('./audit.ts')).registerAudit,
+  runbooks: async () => (await import('./runbooks-check.ts')).registerRunbooksCheck,
+  run: async () => (await import('./run.ts')).registerRun,
+  runs: async () => (await import('./runs.ts')).registerRuns,
+  remediation: async () => (await import('./remediation.ts')).registerRemediation,
+  demo: async () => (await import('./demo.ts')).registerDemo,
+};
+
+/** The program with every command, or only `command` when it is a known one. */
+export async function buildProgram(command?: string): Promise<Command> {
   const program = new Command('kubemend')
     .description('Keeps Kubernetes workloads healthy: watch, detect, remediate through audited runbooks.')
     .version('0.1.0')
     .showHelpAfterError()
     .exitOverride();
-  registerSandbox(program);
-  registerScenarios(program);
-  registerRules(program);
-  registerWatch(program);
-  registerSilence(program);
-  registerAudit(program);
-  registerRunbooksCheck(program);
-  registerRun(program);
-  registerRuns(program);
-  registerDemo(program);
+  const names = command && command in COMMANDS ? [command] : Object.keys(COMMANDS);
+  for (const register of await Promise.all(names.map((n) => COMMANDS[n]()))) register(program);
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv);
+    await (await buildProgram(argv[2])).parseAsync(argv);
     return process.exitCode === undefined ? 0 : Number(process.exitCode);
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode; // commander already printed it

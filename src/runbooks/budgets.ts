@@ -15,6 +15,9 @@ export interface BudgetConfig {
   failureWindowMs: number;
 }
 
+export const PAUSED = 'remediation.paused';
+export const RESUMED = 'remediation.resumed';
+
 export const DEFAULT_BUDGETS: BudgetConfig = {
   actionsPerTargetPerHour: 5,
   concurrentPerNamespace: 2,
@@ -24,7 +27,7 @@ export const DEFAULT_BUDGETS: BudgetConfig = {
 };
 
 export type Refusal =
-  | { kind: 'paused' }
+  | { kind: 'paused'; by?: string; reason?: string }
   | { kind: 'locked'; runId: string }
   | { kind: 'concurrency'; scope: 'namespace' | 'cluster'; limit: number }
   | { kind: 'repeated-failures'; failures: number; limit: number }
@@ -50,9 +53,24 @@ export class Budgets {
     this.config = { ...DEFAULT_BUDGETS, ...config };
   }
 
+  /**
+   * The global pause switch: set by `kubemend remediation pause` as an audit
+   * record, so it holds across processes and restarts and says who paused
+   * and why. `paused = true` pauses this process alone (tests, embedding).
+   */
+  async pauseState(): Promise<{ by: string; reason: string } | undefined> {
+    if (this.paused) return { by: 'local', reason: 'paused in this process' };
+    const [p] = await this.store.audit.list({ action: PAUSED, order: 'desc', limit: 1 });
+    if (!p) return undefined;
+    const [r] = await this.store.audit.list({ action: RESUMED, order: 'desc', limit: 1 });
+    if (r && r.seq > p.seq) return undefined;
+    return { by: p.actor.name, reason: p.justification ?? '' };
+  }
+
   /** Whether a new run on `target` may start now; the reason when not. */
   async admit(runbook: string, target: AuditTarget, now: number, selfId?: string): Promise<Refusal | undefined> {
-    if (this.paused) return { kind: 'paused' };
+    const pause = await this.pauseState();
+    if (pause) return { kind: 'paused', ...pause };
     const active = (await this.store.listRuns({ status: ACTIVE })).filter((r) => r.id !== selfId && !r.dryRun);
     const holder = active.find((r) => sameTarget(r.target, target));
     if (holder) return { kind: 'locked', runId: holder.id };
@@ -83,7 +101,7 @@ export class Budgets {
 
 export function describeRefusal(r: Refusal): string {
   switch (r.kind) {
-    case 'paused': return 'remediation is paused';
+    case 'paused': return `remediation is paused${r.by ? ` by ${r.by}` : ''}${r.reason ? `: ${r.reason}` : ''}`;
     case 'locked': return `another run (${r.runId}) is already acting on this target`;
     case 'concurrency': return `at most ${r.limit} runs may be in flight per ${r.scope}`;
     case 'invalid-params': return `invalid parameters: ${r.problems.join('; ')}`;

@@ -202,6 +202,12 @@ export class RunbookExecutor {
         continue;
       }
       if (action.mutates && !run.dryRun) {
+        const pause = await this.budgets.pauseState();
+        if (pause) {
+          reason = `remediation was paused by ${pause.by}${pause.reason ? `: ${pause.reason}` : ''}; not taking step ${stepId}`;
+          stepId = 'escalate';
+          break;
+        }
         const used = await this.budgets.actionsInLastHour(run.target, this.o.clock.now(), (a) => this.o.actions.get(a)?.mutates ?? false, (r, s) => this.o.runbooks.get(r.runbook)?.step(s)?.action);
         if (used >= this.budgets.config.actionsPerTargetPerHour) {
           reason = `budget: ${used} actions on ${targetKey(run.target)} in the last hour (limit ${this.budgets.config.actionsPerTargetPerHour})`;

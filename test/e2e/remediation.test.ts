@@ -96,3 +96,20 @@ test('--dry-run plans every step and leaves the sandbox without a single mutatio
     await store.close();
   }
 });
+
+test('the global pause switch refuses runs, audited with who paused and why', async () => {
+  const { s, store } = await session('crashloop');
+  try {
+    await store.audit.append({ actor: { type: 'user', name: 'alice' }, action: 'remediation.paused', justification: 'INC-7: freeze during the incident', outcome: 'success' });
+    await s.runToEnd();
+    assert.deepEqual(await store.listRuns({}), []);
+    const refused = await store.audit.list({ action: 'runbook.run.refused' });
+    assert.ok(refused.length >= 1);
+    assert.match(String(refused[0].data?.reason), /remediation is paused by alice: INC-7/);
+    const muts = s.sandbox.api!.requestLog.filter((e) => MUTATING.has(e.method));
+    assert.deepEqual(muts, []);
+  } finally {
+    await s.stop();
+    await store.close();
+  }
+});
