@@ -64,6 +64,8 @@ export class DetectionEngine {
    */
   private readonly holding = new Map<string, Set<string>>();
   private readonly resolveTimers = new Map<string, TimerHandle>();
+  /** Fingerprint of each rule+subject key that has a detection, so healthy updates skip hashing. */
+  private readonly fingerprints = new Map<string, string>();
   /** The last signal per rule+subject, re-checked when a hold falls due. */
   private readonly lastSignal = new Map<string, { rule: LoadedRule; signal: Signal; subject: Subject }>();
   /** Counters for /metrics and `rules test` summaries. */
@@ -161,7 +163,7 @@ export class DetectionEngine {
       // going back into CrashLoopBackOff; events, alerts and webhooks count
       // every occurrence.
       const occurrence = !stateful || !objectWasHolding || signal.operation === 'create';
-      if (objectHolds && (occurrence || !this.book.get(fingerprint(rule.metadata.name, subject)))) this.fire(lr, subject, signal);
+      if (objectHolds && (occurrence || !this.fingerprints.has(key))) this.fire(lr, subject, signal, key);
     } else if (set.size === 0) {
       // The subject itself is gone: nothing left to wait for.
       const subjectGone = (deleted && subjectKey(subject) === objKey) || signal.alert?.status === 'resolved';
@@ -185,13 +187,14 @@ export class DetectionEngine {
         return;
       }
     }
-    this.fire(last.rule, last.subject, { ...signal, time: this.clock.now() });
+    this.fire(last.rule, last.subject, { ...signal, time: this.clock.now() }, key);
   }
 
-  private fire(lr: LoadedRule, subject: Subject, signal: Signal): void {
+  private fire(lr: LoadedRule, subject: Subject, signal: Signal, key: string): void {
     const rule = lr.rule;
     const name = rule.metadata.name;
-    const fp = fingerprint(name, subject);
+    const fp = this.fingerprints.get(key) ?? fingerprint(name, subject);
+    this.fingerprints.set(key, fp);
     this.resolveTimers.get(fp)?.cancel();
     this.resolveTimers.delete(fp);
     const labels = detectionLabels({ name, labels: rule.metadata.labels, severity: rule.spec.severity }, subject);
@@ -250,7 +253,8 @@ export class DetectionEngine {
   }
 
   private scheduleResolve(lr: LoadedRule, subject: Subject, key: string, now: boolean): void {
-    const fp = fingerprint(lr.rule.metadata.name, subject);
+    const fp = this.fingerprints.get(key);
+    if (!fp) return;
     const d = this.book.get(fp);
     if (!d || d.status === 'resolved' || this.resolveTimers.has(fp)) return;
     // Only conditions on objects resolve by themselves; events and webhooks
@@ -261,6 +265,7 @@ export class DetectionEngine {
       if (this.holding.has(key)) return;
       const r = this.book.resolve(fp);
       this.lastSignal.delete(key);
+      this.fingerprints.delete(key);
       if (r) this.hooks.onDetection?.(r, 'resolved');
     };
     if (now) return resolve();
