@@ -2,7 +2,8 @@
 // reporting every problem as `file:line path: message` so a user can jump
 // straight to it. Validated documents are frozen: config is read once, with
 // defaults filled, and never changes under a running engine.
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { LineCounter, parseAllDocuments, isNode, type Document } from 'yaml';
 import type { z } from 'zod';
 import { KubemendError, Errors } from './errors.ts';
@@ -115,3 +116,47 @@ export function deepFreeze<T>(v: T): T {
 
 /** Refinement helper: a zod check for durations like `5m`. */
 export { parseDuration } from './clock.ts';
+
+/** The YAML files under `path` (a directory, searched recursively, or one file), sorted. */
+export function configFiles(path: string, what: string): string[] {
+  let st;
+  try {
+    st = statSync(path);
+  } catch (err) {
+    throw new ConfigError([{ file: path, line: 0, column: 0, path: '', message: `cannot read: ${(err as Error).message}` }]);
+  }
+  if (!st.isDirectory()) return [path];
+  const files = (readdirSync(path, { recursive: true }) as string[]).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(path, f));
+  if (!files.length) throw new ConfigError([{ file: path, line: 0, column: 0, path: '', message: `no ${what} files (*.yaml or *.yml) here` }]);
+  return files;
+}
+
+export interface ParsedFile<T> {
+  file: string;
+  text: string;
+  docs: LoadedDocument<T>[];
+}
+
+/**
+ * Reads and validates every file, collecting problems instead of stopping at
+ * the first, so one load reports everything wrong in a directory.
+ */
+export function parseConfigFiles<S extends z.ZodType>(files: string[], schema: S, problems: ConfigProblem[]): ParsedFile<z.output<S>>[] {
+  const out: ParsedFile<z.output<S>>[] = [];
+  for (const file of files) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      problems.push({ file, line: 0, column: 0, path: '', message: `cannot read file: ${(err as Error).message}` });
+      continue;
+    }
+    try {
+      out.push({ file, text, docs: parseConfig(file, text, schema) });
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems.push(...err.problems);
+    }
+  }
+  return out;
+}

@@ -4,11 +4,9 @@
 // expression. Every problem in every file is collected, each as
 // `file:line path: message`, before one ConfigError is thrown: fixing rules
 // one error per run is slow.
-import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { LineCounter, parseAllDocuments, isNode, isScalar, type Document } from 'yaml';
 import { Cron } from 'croner';
-import { ConfigError, parseConfig, type ConfigProblem, type LoadedDocument } from '../common/config.ts';
+import { ConfigError, configFiles, parseConfigFiles, type ConfigProblem } from '../common/config.ts';
 import { parseDuration } from '../common/clock.ts';
 import { KINDS } from '../kube/kinds.ts';
 import { RuleSchema, type Rule, type RuleSource } from './schema.ts';
@@ -45,16 +43,7 @@ const KNOWN_KINDS = new Set(KINDS.map((k) => k.kind));
 
 /** The rule files under `path` (a directory, searched recursively, or one file), sorted. */
 export function ruleFiles(path: string): string[] {
-  let st;
-  try {
-    st = statSync(path);
-  } catch (err) {
-    throw new ConfigError([{ file: path, line: 0, column: 0, path: '', message: `cannot read: ${(err as Error).message}` }]);
-  }
-  if (!st.isDirectory()) return [path];
-  const files = (readdirSync(path, { recursive: true }) as string[]).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(path, f));
-  if (!files.length) throw new ConfigError([{ file: path, line: 0, column: 0, path: '', message: 'no rule files (*.yaml or *.yml) here' }]);
-  return files;
+  return configFiles(path, 'rule');
 }
 
 /** Loads and checks every rule under `path`; throws one ConfigError listing every problem. */
@@ -64,22 +53,7 @@ export function loadRules(path: string, opts: LoadOptions = {}): LoadedRule[] {
   const out: LoadedRule[] = [];
   const names = new Map<string, { file: string; line: number }>();
   const files = ruleFiles(path);
-  for (const file of files) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (err) {
-      problems.push({ file, line: 0, column: 0, path: '', message: `cannot read file: ${(err as Error).message}` });
-      continue;
-    }
-    let docs: LoadedDocument<Rule>[];
-    try {
-      docs = parseConfig(file, text, RuleSchema);
-    } catch (err) {
-      if (!(err instanceof ConfigError)) throw err;
-      problems.push(...err.problems);
-      continue;
-    }
+  for (const { file, text, docs } of parseConfigFiles(files, RuleSchema, problems)) {
     const where = locator(file, text);
     for (const doc of docs) {
       const found: ConfigProblem[] = [];

@@ -5,10 +5,8 @@
 // actions and static `with` values the action would reject. Every problem in
 // every file is collected as `file:line path: message` before one
 // ConfigError is thrown.
-import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { LineCounter, parseAllDocuments, isNode, type Document } from 'yaml';
-import { ConfigError, formatPath, parseConfig, type ConfigProblem, type LoadedDocument } from '../common/config.ts';
+import { ConfigError, configFiles, formatPath, parseConfigFiles, type ConfigProblem } from '../common/config.ts';
 import type { Action } from './types.ts';
 import { RunbookSchema, resolveParams, type Runbook, type Step } from './schema.ts';
 import { buildGraph, closest, type RunbookGraph } from './graph.ts';
@@ -48,16 +46,7 @@ type At = (path: Path, message: string) => void;
 
 /** The runbook files under `path` (a directory, searched recursively, or one file), sorted. */
 export function runbookFiles(path: string): string[] {
-  let st;
-  try {
-    st = statSync(path);
-  } catch (err) {
-    throw new ConfigError([{ file: path, line: 0, column: 0, path: '', message: `cannot read: ${(err as Error).message}` }]);
-  }
-  if (!st.isDirectory()) return [path];
-  const files = (readdirSync(path, { recursive: true }) as string[]).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(path, f));
-  if (!files.length) throw new ConfigError([{ file: path, line: 0, column: 0, path: '', message: 'no runbook files (*.yaml or *.yml) here' }]);
-  return files;
+  return configFiles(path, 'runbook');
 }
 
 /** Loads and checks every runbook under `dir`; throws one ConfigError listing every problem. The list and each entry are frozen. */
@@ -66,22 +55,7 @@ export function loadRunbooks(dir: string, opts: LoadRunbooksOptions = {}): Loade
   const out: LoadedRunbook[] = [];
   const names = new Map<string, { file: string; line: number }>();
   const files = runbookFiles(dir);
-  for (const file of files) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (err) {
-      problems.push({ file, line: 0, column: 0, path: '', message: `cannot read file: ${(err as Error).message}` });
-      continue;
-    }
-    let docs: LoadedDocument<Runbook>[];
-    try {
-      docs = parseConfig(file, text, RunbookSchema);
-    } catch (err) {
-      if (!(err instanceof ConfigError)) throw err;
-      problems.push(...err.problems);
-      continue;
-    }
+  for (const { file, text, docs } of parseConfigFiles(files, RunbookSchema, problems)) {
     const where = locator(text);
     for (const doc of docs) {
       const found: ConfigProblem[] = [];
