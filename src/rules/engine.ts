@@ -167,7 +167,7 @@ export class DetectionEngine {
     } else if (set.size === 0) {
       // The subject itself is gone: nothing left to wait for.
       const subjectGone = (deleted && subjectKey(subject) === objKey) || signal.alert?.status === 'resolved';
-      this.scheduleResolve(lr, subject, key, subjectGone);
+      this.scheduleResolve(lr, key, subjectGone);
     }
   }
 
@@ -252,7 +252,7 @@ export class DetectionEngine {
     this.hooks.onNotify?.({ group, detections, time: this.clock.now(), channel });
   }
 
-  private scheduleResolve(lr: LoadedRule, subject: Subject, key: string, now: boolean): void {
+  private scheduleResolve(lr: LoadedRule, key: string, now: boolean): void {
     const fp = this.fingerprints.get(key);
     if (!fp) return;
     const d = this.book.get(fp);

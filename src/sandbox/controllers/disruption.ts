@@ -169,7 +169,6 @@ export class DisruptionController extends QueueController {
   }
 
   private failSafe(pdb: K8sObject, message: string): void {
-    const generation = pdb.metadata.generation;
     const now = this.ctx.clock.now();
     this.ctx.store.mutate(PDB, pdb.metadata.namespace, pdb.metadata.name!, (o) => {
       const status = o.status ?? {};
