@@ -19,6 +19,9 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   runs: async () => (await import('./runs.ts')).registerRuns,
   remediation: async () => (await import('./remediation.ts')).registerRemediation,
   demo: async () => (await import('./demo.ts')).registerDemo,
+  incidents: async () => (await import('./incidents.ts')).registerIncidents,
+  chat: async () => (await import('./chat.ts')).registerChat,
+  serve: async () => (await import('./serve.ts')).registerServe,
 };
 
 /** The program with every command, or only `command` when it is a known one. */

@@ -44,4 +44,12 @@ export const Errors = {
   STORE_NOT_FOUND: { code: 'KM-STORE-003', fix: 'Use an id that exists (list them with the matching `kubemend … list` command); records are never created implicitly by an update.' },
   AUDIT_CHAIN_BROKEN: { code: 'KM-AUDIT-001', fix: 'A record was changed, deleted or reordered outside kubemend: compare the named record with your shipped JSONL export or a backup, restore it, and investigate who had write access to the database (see docs/audit.md).' },
   AUDIT_KEY: { code: 'KM-AUDIT-002', fix: 'Point KUBEMEND_AUDIT_KEY (or --data-dir) at the Ed25519 key that signs this audit log, or pass its public key with --public-key; see docs/audit.md "Keys".' },
+  INCIDENT_NOT_FOUND: { code: 'KM-INCIDENT-001', fix: 'Use an incident id (or a unique prefix of one) from `kubemend incidents list`, with the same --db / --data-dir the incidents were recorded in.' },
+  SERVE_LISTEN: { code: 'KM-SERVE-001', fix: 'Choose another --listen HOST:PORT (port 0 picks a free one), or stop the process that holds the address.' },
+  SERVE_ADAPTERS: { code: 'KM-SERVE-002', fix: 'Set the environment variables (or server config fields) named in the message, or unset the partial ones; the setup of each adapter is in docs/chat-adapters.md.' },
+  CHAT_NOT_ALLOWED: { code: 'KM-CHAT-001', fix: 'Ask from a room and for a cluster, namespace and action the chat policy allows you (the reply says which one failed), or ask an administrator to change the policy (docs/chat.md, "RBAC policy").' },
+  CHAT_JUSTIFICATION: { code: 'KM-CHAT-002', fix: 'Answer with justify ID --reason "what and why" --link pointing to an alert on a configured Alertmanager/Grafana host, a kubemend detection (det:ID) or a ticket in an approved status (docs/chat.md, "Justification").' },
+  CHAT_APPROVAL_REFUSED: { code: 'KM-CHAT-003', fix: 'Someone other than the requester, in an approver group (approval.groups), approves from a room where the policy lets them approve; the requester can only confirm or cancel.' },
+  CHAT_EXPIRED: { code: 'KM-CHAT-004', fix: 'Send the command again; the limits are conversationTimeout and approval.timeout in the chat config (docs/chat.md).' },
+  CHAT_UNKNOWN_CLUSTER: { code: 'KM-CHAT-005', fix: 'Name one of the clusters the reply lists with --cluster, or leave --cluster out to act on the default cluster.' },
 } as const satisfies Record<string, ErrorInfo>;

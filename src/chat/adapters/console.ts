@@ -1,0 +1,227 @@
+// The built-in web console: a page at /console/ where a signed-in user types
+// commands to the same engine the chat platforms use, presses buttons, and
+// sees run progress arrive live over Server-Sent Events.
+//
+// Sign-in is deliberately simple: each user has an access token (kubemend
+// keeps only its SHA-256), sent as `Authorization: Bearer` by scripts or
+// exchanged once on the login form for an HttpOnly, SameSite=Strict session
+// cookie. Single sign-on belongs in front of kubemend (an authenticating
+// proxy), not in it. The page runs no inline script and its Content Security
+// Policy allows none, and it only ever writes text nodes, so a reply cannot
+// inject markup.
+//
+// Rooms: console users talk in one room (`room`, default `console`; name it
+// as your RBAC policy does, e.g. `ops`). The answers to a command go to its
+// sender only; later replies to the room (run progress, results, approval
+// requests) reach everyone signed in, as in a chat channel; `console:<name>`
+// reaches one user.
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ServerResponse } from 'node:http';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { realClock, type Clock } from '../../common/clock.ts';
+import type { ChatReply, ChatUser } from '../types.ts';
+import { BaseAdapter, chatAdapterErrorsTotal, chatRepliesTotal, rawBodyParsers, type ChatIdentity } from './shared.ts';
+
+export interface ConsoleUser extends ChatIdentity {
+  /** The access token in clear (e.g. from an environment variable)… */
+  token?: string;
+  /** …or only its SHA-256 in hex, so the config file holds no secret. */
+  tokenSha256?: string;
+}
+
+export interface ConsoleAdapterOptions {
+  users: ConsoleUser[];
+  clock?: Clock;
+  /** How long a login lasts (default 12 hours). */
+  sessionTtlMs?: number;
+  /** The room console users talk in (default `console`). */
+  room?: string;
+  /** Mark the cookie Secure (set when kubemend is served over HTTPS). */
+  secureCookie?: boolean;
+}
+
+const COOKIE = 'kubemend_console';
+const STATIC_DIR = join(import.meta.dirname, '../../server/console');
+const STATIC: Record<string, string> = { '': 'text/html; charset=utf-8', 'console.js': 'text/javascript; charset=utf-8', 'console.css': 'text/css; charset=utf-8', 'favicon.svg': 'image/svg+xml' };
+const SECURITY_HEADERS = {
+  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
+};
+const REPLAY_MAX = 200;
+
+interface Stream {
+  user: ChatUser;
+  res: ServerResponse;
+}
+
+export class ConsoleAdapter extends BaseAdapter {
+  readonly name = 'console';
+  private readonly byTokenHash = new Map<string, ChatUser>();
+  private readonly sessions = new Map<string, { user: ChatUser; expires: number }>();
+  private readonly streams = new Set<Stream>();
+  // Recent live replies, so a reconnecting EventSource (Last-Event-ID) misses nothing.
+  private readonly recent: { id: number; reply: ChatReply }[] = [];
+  private nextId = 1;
+  private readonly clock: Clock;
+  private readonly opts: ConsoleAdapterOptions;
+  readonly room: string;
+
+  constructor(opts: ConsoleAdapterOptions) {
+    super();
+    this.opts = opts;
+    this.clock = opts.clock ?? realClock;
+    this.room = opts.room ?? 'console';
+    for (const u of opts.users) {
+      const hash = u.tokenSha256?.toLowerCase() ?? (u.token ? sha256(u.token) : undefined);
+      if (!hash || !/^[0-9a-f]{64}$/.test(hash)) throw new Error(`console user "${u.name}" needs a token or a tokenSha256 (64 hex digits)`);
+      this.byTokenHash.set(hash, { id: u.name, name: u.name, groups: u.groups ?? [] });
+    }
+  }
+
+  async routes(app: FastifyInstance): Promise<void> {
+    rawBodyParsers(app, 64 * 1024);
+    const files = Object.fromEntries(Object.keys(STATIC).map((f) => [f, readFileSync(join(STATIC_DIR, f || 'index.html'))]));
+    app.addHook('onSend', async (_req, reply) => { reply.headers(SECURITY_HEADERS); });
+    // Relative links on the page keep it working under a path prefix behind a proxy.
+    app.get('/console', (_req, reply) => reply.redirect('/console/', 302));
+    for (const f of Object.keys(STATIC)) {
+      app.get(`/console/${f}`, (_req, reply) => reply.type(STATIC[f]).send(files[f]));
+    }
+    app.post('/console/login', (req, reply) => this.login(req, reply));
+    app.post('/console/logout', (req, reply) => {
+      const sid = cookie(req, COOKIE);
+      if (sid) this.sessions.delete(sid);
+      return reply.header('set-cookie', this.cookie('', 0)).send({ ok: true });
+    });
+    app.get('/console/api/me', (req, reply) => {
+      const user = this.authenticate(req);
+      return user ? { user: { name: user.name, groups: user.groups } } : this.unauthorized(reply);
+    });
+    app.post('/console/api/messages', (req, reply) => this.message(req, reply));
+    app.get('/console/api/events', (req, reply) => this.events(req, reply));
+    app.addHook('preClose', async () => this.closeStreams());
+  }
+
+  async deliver(reply: ChatReply): Promise<void> {
+    const entry = { id: this.nextId++, reply };
+    this.recent.push(entry);
+    if (this.recent.length > REPLAY_MAX) this.recent.shift();
+    for (const s of this.streams) if (this.visible(reply, s.user)) write(s.res, entry);
+  }
+
+  override owns(room: string): boolean {
+    return room === this.room || super.owns(room);
+  }
+
+  override async stop(): Promise<void> {
+    this.closeStreams();
+    await super.stop();
+  }
+
+  private async login(req: FastifyRequest, reply: FastifyReply) {
+    const token = (req.body as { token?: unknown } | undefined)?.token;
+    const user = typeof token === 'string' ? this.byTokenHash.get(sha256(token)) : undefined;
+    if (!user) {
+      chatAdapterErrorsTotal.inc({ adapter: this.name, reason: 'bad_login' });
+      this.log.warn({ adapter: this.name }, 'console login refused');
+      return reply.code(401).send({ error: 'unknown access token' });
+    }
+    const sid = randomBytes(32).toString('base64url');
+    const ttl = this.opts.sessionTtlMs ?? 12 * 3600_000;
+    this.sessions.set(sid, { user, expires: this.clock.now() + ttl });
+    this.log.info({ adapter: this.name, user: user.name }, 'console login');
+    return reply.header('set-cookie', this.cookie(sid, Math.floor(ttl / 1000))).send({ user: { name: user.name, groups: user.groups } });
+  }
+
+  private async message(req: FastifyRequest, reply: FastifyReply) {
+    const user = this.authenticate(req);
+    if (!user) return this.unauthorized(reply);
+    // A cross-site form cannot send JSON without a CORS preflight, which kubemend never grants.
+    if (!String(req.headers['content-type'] ?? '').startsWith('application/json')) {
+      return reply.code(415).send({ error: 'send the message as JSON: {"text": "…"}' });
+    }
+    const text = (req.body as { text?: unknown } | undefined)?.text;
+    if (typeof text !== 'string' || !text.trim()) return reply.code(400).send({ error: 'the message needs a non-empty "text"' });
+    const room = this.room;
+    const mine: ChatReply[] = [];
+    await this.dispatch({ adapter: this.name, room, user, text: text.trim().slice(0, 4000), time: this.clock.now() }, async (r) => {
+      // The sender's own replies come back in this response; the rest go out live or to other adapters.
+      if (r.room === room && (!r.ephemeralTo || r.ephemeralTo === user.id)) {
+        mine.push(r);
+        chatRepliesTotal.inc({ adapter: this.name });
+      } else await this.post(r);
+    });
+    return { replies: mine };
+  }
+
+  private events(req: FastifyRequest, reply: FastifyReply) {
+    const user = this.authenticate(req);
+    if (!user) return this.unauthorized(reply);
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/event-stream; charset=utf-8', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    res.write('retry: 2000\n: connected\n\n');
+    const last = Number(req.headers['last-event-id']);
+    if (Number.isInteger(last)) for (const e of this.recent) if (e.id > last && this.visible(e.reply, user)) write(res, e);
+    const stream = { user, res };
+    this.streams.add(stream);
+    // Comments keep proxies from closing an idle stream.
+    const ping = setInterval(() => res.write(': ping\n\n'), 20_000);
+    req.raw.on('close', () => {
+      clearInterval(ping);
+      this.streams.delete(stream);
+    });
+  }
+
+  private visible(reply: ChatReply, user: ChatUser): boolean {
+    if (reply.ephemeralTo && reply.ephemeralTo !== user.id) return false;
+    return reply.room === this.room || reply.room === `console:${user.name}`;
+  }
+
+  private authenticate(req: FastifyRequest): ChatUser | undefined {
+    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(String(req.headers.authorization ?? ''))?.[1];
+    // Token hashes are map keys: a lookup's timing reveals nothing about a token's bytes.
+    if (bearer) return this.byTokenHash.get(sha256(bearer));
+    const sid = cookie(req, COOKIE);
+    const s = sid ? this.sessions.get(sid) : undefined;
+    if (!s) return undefined;
+    if (s.expires <= this.clock.now()) {
+      this.sessions.delete(sid!);
+      return undefined;
+    }
+    return s.user;
+  }
+
+  private unauthorized(reply: FastifyReply) {
+    return reply.code(401).header('www-authenticate', 'Bearer realm="kubemend console"').send({ error: 'sign in first' });
+  }
+
+  private cookie(value: string, maxAge: number): string {
+    return `${COOKIE}=${value}; Path=/console; HttpOnly; SameSite=Strict; Max-Age=${maxAge}${this.opts.secureCookie ? '; Secure' : ''}`;
+  }
+
+  private closeStreams(): void {
+    for (const s of this.streams) s.res.end();
+    this.streams.clear();
+  }
+}
+
+function write(res: ServerResponse, e: { id: number; reply: ChatReply }): void {
+  res.write(`id: ${e.id}\nevent: reply\ndata: ${JSON.stringify(e.reply)}\n\n`);
+}
+
+function sha256(s: string): string {
+  return createHash('sha256').update(s).digest('hex');
+}
+
+function cookie(req: FastifyRequest, name: string): string | undefined {
+  for (const part of String(req.headers.cookie ?? '').split(';')) {
+    const i = part.indexOf('=');
+    if (i > 0 && part.slice(0, i).trim() === name) return part.slice(i + 1).trim();
+  }
+  return undefined;
+}

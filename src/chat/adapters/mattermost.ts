@@ -1,0 +1,166 @@
+// Mattermost: a custom slash command (`/kubemend …`) or an outgoing webhook
+// (trigger word `kubemend`) POSTs to /mattermost/command; kubemend answers
+// with posts made through @mattermost/client's Client4 as a bot account, and
+// buttons are interactive-message actions whose integration URL points back
+// at /mattermost/actions.
+//
+// Mattermost authenticates the command and webhook calls with the token it
+// showed when the integration was created (in the body, and for slash
+// commands also as `Authorization: Token …`). Button presses carry no token,
+// so each button's context is signed here (HMAC over channel and value): a
+// press is only accepted for the value and channel kubemend put on it.
+import { createHmac } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Client4 } from '@mattermost/client';
+import type { Post } from '@mattermost/types/posts';
+import { realClock, type Clock } from '../../common/clock.ts';
+import { sameSecret } from '../../server/webhooks.ts';
+import type { ChatMessage, ChatReply, ChatUser } from '../types.ts';
+import { BaseAdapter, RecentIds, chatAdapterErrorsTotal, rawBodyParsers, type ChatIdentity } from './shared.ts';
+
+export interface MattermostAdapterOptions {
+  /** The Mattermost server, e.g. https://chat.example.com (MATTERMOST_URL). */
+  serverUrl: string;
+  /** A bot account's access token (MATTERMOST_TOKEN); posts are made as that bot. */
+  botToken: string;
+  /** Tokens of the slash commands and outgoing webhooks that point at kubemend. */
+  commandTokens: string[];
+  /** kubemend's base URL as the Mattermost server reaches it, for button callbacks. */
+  publicUrl: string;
+  /** Key that signs button contexts; default derived from the bot token. */
+  actionSecret?: string;
+  /** Mattermost channel id → room name as RBAC policies write it; other channels are `mattermost:<id>`. */
+  rooms?: Record<string, string>;
+  /** Mattermost user id or username → the name and groups used for RBAC; default the username. */
+  users?: Record<string, ChatIdentity>;
+  clock?: Clock;
+}
+
+interface ActionPayload {
+  user_id?: string;
+  user_name?: string;
+  channel_id?: string;
+  post_id?: string;
+  trigger_id?: string;
+  context?: { value?: unknown; sig?: unknown };
+}
+
+export class MattermostAdapter extends BaseAdapter {
+  readonly name = 'mattermost';
+  readonly client: Client4;
+  /** kubemend's base URL as Mattermost reaches it (settable once the server knows its port). */
+  publicUrl: string;
+  private readonly opts: MattermostAdapterOptions;
+  private readonly clock: Clock;
+  private readonly actionKey: string;
+  private readonly seenActions: RecentIds;
+
+  constructor(opts: MattermostAdapterOptions) {
+    super();
+    if (!opts.serverUrl) throw new Error('the Mattermost adapter needs the server URL (MATTERMOST_URL)');
+    if (!opts.botToken) throw new Error('the Mattermost adapter needs a bot token (MATTERMOST_TOKEN)');
+    if (!opts.commandTokens.length) throw new Error('the Mattermost adapter needs the slash command or outgoing webhook token (MATTERMOST_COMMAND_TOKEN)');
+    if (!/^https?:\/\//.test(opts.publicUrl)) throw new Error(`the Mattermost adapter needs kubemend's public URL for button callbacks (got "${opts.publicUrl}")`);
+    this.opts = opts;
+    this.nameRooms(opts.rooms);
+    this.publicUrl = opts.publicUrl.replace(/\/+$/, '');
+    this.clock = opts.clock ?? realClock;
+    this.seenActions = new RecentIds(this.clock);
+    this.actionKey = opts.actionSecret ?? createHmac('sha256', opts.botToken).update('kubemend mattermost actions').digest('hex');
+    this.client = new Client4();
+    this.client.setUrl(opts.serverUrl.replace(/\/+$/, ''));
+    this.client.setToken(opts.botToken);
+    this.client.setIncludeCookies(false);
+    this.client.setUserAgent('kubemend');
+  }
+
+  async routes(app: FastifyInstance): Promise<void> {
+    rawBodyParsers(app);
+    app.post('/mattermost/command', (req, reply) => this.onCommand(req, reply));
+    app.post('/mattermost/actions', (req, reply) => this.onAction(req, reply));
+  }
+
+  async deliver(reply: ChatReply): Promise<void> {
+    const post: Partial<Post> & Pick<Post, 'channel_id' | 'message'> = {
+      channel_id: this.channelOf(reply.room),
+      message: mattermostText(reply),
+      root_id: reply.thread ?? '',
+    };
+    if (reply.buttons?.length) {
+      post.props = {
+        attachments: [{
+          actions: reply.buttons.map((b, i) => ({
+            id: `kubemend${i}`, // action ids end up in a URL path: letters and digits only
+            type: 'button',
+            name: b.label,
+            style: b.style ?? 'default',
+            integration: { url: `${this.publicUrl}/mattermost/actions`, context: { value: b.value, sig: this.sign(post.channel_id, b.value) } },
+          })),
+        }],
+      };
+    }
+    if (reply.ephemeralTo) await this.client.createPostEphemeral(reply.ephemeralTo, post as Post);
+    else await this.client.createPost(post);
+  }
+
+  private async onCommand(req: FastifyRequest, reply: FastifyReply) {
+    const b = (req.body ?? {}) as Record<string, unknown>;
+    const auth = /^Token\s+(\S+)$/i.exec(String(req.headers.authorization ?? ''))?.[1];
+    const token = typeof b.token === 'string' ? b.token : auth;
+    if (!token || !this.opts.commandTokens.some((t) => sameSecret(token, t))) {
+      chatAdapterErrorsTotal.inc({ adapter: this.name, reason: 'bad_token' });
+      this.log.warn({ adapter: this.name }, 'refused a Mattermost command: the token does not match');
+      return reply.code(401).send({ text: 'kubemend does not recognise this integration token.' });
+    }
+    const channel = str(b.channel_id);
+    const userId = str(b.user_id);
+    if (!channel || !userId) return reply.code(400).send({ text: 'channel_id and user_id are required' });
+    let text = str(b.text) ?? '';
+    const trigger = str(b.trigger_word);
+    if (!b.command && trigger && text.startsWith(trigger)) text = text.slice(trigger.length); // outgoing webhook
+    const msg: ChatMessage = {
+      adapter: this.name, room: this.roomOf(channel), user: this.identity(userId, str(b.user_name)),
+      text: text.trim() || 'help', time: this.clock.now(),
+    };
+    this.track(this.dispatch(msg).then(() => undefined));
+    // An empty answer posts nothing: the replies come as the bot's own posts.
+    return reply.code(200).header('content-type', 'application/json').send('{}');
+  }
+
+  private async onAction(req: FastifyRequest, reply: FastifyReply) {
+    const p = (req.body ?? {}) as ActionPayload;
+    const value = p.context?.value;
+    const sig = p.context?.sig;
+    if (!p.channel_id || !p.user_id || typeof value !== 'string' || typeof sig !== 'string' || !sameSecret(sig, this.sign(p.channel_id, value))) {
+      chatAdapterErrorsTotal.inc({ adapter: this.name, reason: 'bad_action' });
+      this.log.warn({ adapter: this.name }, 'refused a Mattermost button press: unsigned or signed for another channel');
+      return reply.code(403).send({ error: { message: 'kubemend did not make this button for this channel.' } });
+    }
+    if (this.seenActions.seen(`${p.post_id}:${p.trigger_id ?? ''}:${p.user_id}:${value}`)) return { ephemeral_text: 'Already received.' };
+    const msg: ChatMessage = {
+      adapter: this.name, room: this.roomOf(p.channel_id), user: this.identity(p.user_id, p.user_name), text: value, time: this.clock.now(),
+    };
+    this.track(this.dispatch(msg).then(() => undefined));
+    return { ephemeral_text: `Received: ${value}` };
+  }
+
+  private sign(channel: string, value: string): string {
+    return createHmac('sha256', this.actionKey).update(`${channel}\n${value}`).digest('base64url');
+  }
+
+  private identity(id: string, username: string | undefined): ChatUser {
+    const known = this.opts.users?.[id] ?? (username ? this.opts.users?.[username] : undefined);
+    return { id, name: known?.name ?? username ?? `mattermost:${id}`, groups: known?.groups ?? [] };
+  }
+}
+
+/** Mentions first; channel-wide mentions in engine text are defused so a reply never pages a channel. */
+export function mattermostText(reply: ChatReply): string {
+  const mentions = (reply.mention ?? []).map((m) => `@${m.replace(/^@/, '')}`).join(' ');
+  const text = reply.text.replace(/@(channel|here|all)\b/gi, '@\u200b$1');
+  return mentions ? `${mentions} ${text}` : text;
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v ? v : undefined;
+}

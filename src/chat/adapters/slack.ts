@@ -1,0 +1,231 @@
+// Slack: the Events API (app mentions and direct messages), the /kubemend
+// slash command and button presses, all on kubemend's own HTTP server.
+//
+// Plain fastify routes with our own signature check (slack-verify.ts) rather
+// than @slack/bolt: Bolt's receivers own an HTTP server and their own body
+// parsing, while kubemend serves Slack, Mattermost, the console, webhooks and
+// /metrics from one fastify app; Bolt adds nothing the adapter needs beyond
+// the verification and the Web API client (@slack/web-api, used here).
+//
+// Every request is acknowledged at once (Slack wants an answer within three
+// seconds) and handled afterwards. Slack re-sends an event it believes was
+// not acknowledged (X-Slack-Retry-Num); event ids are remembered for an hour
+// so a retried event is acknowledged again but never handled twice.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { WebClient, LogLevel, retryPolicies, type RetryOptions, type Logger as SlackLogger } from '@slack/web-api';
+import { realClock, type Clock } from '../../common/clock.ts';
+import type { ChatMessage, ChatReply, ChatUser } from '../types.ts';
+import { BaseAdapter, RecentIds, chatAdapterErrorsTotal, rawBodyParsers, type ChatIdentity } from './shared.ts';
+import { verifySlackRequest } from './slack-verify.ts';
+import { slackBlocks, slackTextToPlain, type SlackBlock } from './slack-format.ts';
+
+export interface SlackAdapterOptions {
+  /** The app's signing secret (Basic Information → App Credentials). */
+  signingSecret: string;
+  /** The bot token (xoxb-…) used for chat.postMessage. */
+  botToken: string;
+  /** Web API base URL (default https://slack.com/api/); tests point it at a local fake. */
+  slackApiUrl?: string;
+  clock?: Clock;
+  /** Slack channel id → room name as RBAC policies write it (`C0OPS: ops`); other channels are `slack:<id>`. */
+  rooms?: Record<string, string>;
+  /** Slack user id → the name and groups RBAC and Kubernetes impersonation use; others are `slack:<id>`. */
+  users?: Record<string, ChatIdentity>;
+  /** Web API retries (default: five retries in five minutes, as @slack/web-api recommends). */
+  retryConfig?: RetryOptions;
+}
+
+interface SlackEvent {
+  type?: string;
+  subtype?: string;
+  bot_id?: string;
+  user?: string;
+  text?: string;
+  ts?: string;
+  thread_ts?: string;
+  channel?: string;
+  channel_type?: string;
+}
+
+interface BlockActionsPayload {
+  type?: string;
+  user?: { id?: string };
+  channel?: { id?: string };
+  container?: { type?: string; channel_id?: string; message_ts?: string; thread_ts?: string; is_ephemeral?: boolean };
+  message?: { ts?: string; thread_ts?: string; text?: string; blocks?: SlackBlock[] };
+  response_url?: string;
+  actions?: { type?: string; action_id?: string; action_ts?: string; value?: string; text?: { text?: string } }[];
+}
+
+export class SlackAdapter extends BaseAdapter {
+  readonly name = 'slack';
+  readonly web: WebClient;
+  private readonly opts: SlackAdapterOptions;
+  private readonly clock: Clock;
+  private readonly seenEvents: RecentIds;
+  private readonly seenActions: RecentIds;
+
+  constructor(opts: SlackAdapterOptions) {
+    super();
+    if (!opts.signingSecret) throw new Error('the Slack adapter needs a signing secret (SLACK_SIGNING_SECRET)');
+    if (!opts.botToken) throw new Error('the Slack adapter needs a bot token (SLACK_BOT_TOKEN)');
+    this.opts = opts;
+    this.nameRooms(opts.rooms);
+    this.clock = opts.clock ?? realClock;
+    this.seenEvents = new RecentIds(this.clock);
+    this.seenActions = new RecentIds(this.clock);
+    this.web = new WebClient(opts.botToken, {
+      slackApiUrl: opts.slackApiUrl,
+      retryConfig: opts.retryConfig ?? retryPolicies.fiveRetriesInFiveMinutes,
+      timeout: 10_000,
+      logger: this.slackLogger(),
+    });
+  }
+
+  async routes(app: FastifyInstance): Promise<void> {
+    const rawBody = rawBodyParsers(app);
+    // Signatures are over the raw body, so they are checked once it is read.
+    app.addHook('preHandler', async (req, reply) => {
+      const result = verifySlackRequest({
+        signingSecret: this.opts.signingSecret,
+        rawBody: rawBody(req),
+        timestamp: header(req, 'x-slack-request-timestamp'),
+        signature: header(req, 'x-slack-signature'),
+        now: this.clock.now(),
+      });
+      if (result.ok) return;
+      chatAdapterErrorsTotal.inc({ adapter: this.name, reason: 'bad_signature' });
+      this.log.warn({ adapter: this.name, url: req.url, reason: result.reason }, 'refused a Slack request');
+      return reply.code(401).send({ error: result.reason });
+    });
+    app.post('/slack/events', (req, reply) => this.onEvent(req, reply));
+    app.post('/slack/commands', (req, reply) => this.onCommand(req, reply));
+    app.post('/slack/interactions', (req, reply) => this.onInteraction(req, reply));
+  }
+
+  async deliver(reply: ChatReply, responseUrl?: string): Promise<void> {
+    const channel = this.channelOf(reply.room);
+    const { text, blocks } = slackBlocks(reply);
+    try {
+      if (reply.ephemeralTo) {
+        await this.web.chat.postEphemeral({ channel, user: reply.ephemeralTo, text, blocks, thread_ts: reply.thread });
+      } else {
+        await this.web.chat.postMessage({ channel, text, blocks, thread_ts: reply.thread, unfurl_links: false, unfurl_media: false });
+      }
+    } catch (err) {
+      // A slash command works in channels the bot is not in; Slack's response_url still reaches them.
+      const code = (err as { data?: { error?: string } }).data?.error;
+      if (!responseUrl || (code !== 'not_in_channel' && code !== 'channel_not_found')) throw err;
+      await this.respond(responseUrl, { response_type: reply.ephemeralTo ? 'ephemeral' : 'in_channel', replace_original: false, text, blocks });
+    }
+  }
+
+  private async onEvent(req: FastifyRequest, reply: FastifyReply) {
+    const body = (req.body ?? {}) as { type?: string; challenge?: string; event_id?: string; event?: SlackEvent };
+    if (body.type === 'url_verification') return { challenge: body.challenge };
+    if (body.type !== 'event_callback' || !body.event_id) return reply.code(200).send();
+    const retry = header(req, 'x-slack-retry-num');
+    if (this.seenEvents.seen(body.event_id)) {
+      this.log.info({ adapter: this.name, event_id: body.event_id, retry, reason: header(req, 'x-slack-retry-reason') }, 'Slack event already handled; acknowledged again');
+      return reply.code(200).send();
+    }
+    const msg = this.eventMessage(body.event);
+    if (msg) this.track(this.dispatch(msg).then(() => undefined));
+    return reply.code(200).send();
+  }
+
+  private eventMessage(ev: SlackEvent | undefined): ChatMessage | undefined {
+    // Bots (kubemend included) and edits/deletions never start a command: that way lie loops.
+    if (!ev?.user || !ev.channel || ev.bot_id || ev.subtype) return undefined;
+    let thread: string | undefined;
+    if (ev.type === 'app_mention') thread = ev.thread_ts ?? ev.ts; // answer in a thread, not all over the channel
+    else if (ev.type === 'message' && ev.channel_type === 'im') thread = ev.thread_ts;
+    else return undefined; // channel messages arrive as app_mention too; handling both would run commands twice
+    const text = slackTextToPlain(ev.text ?? '').replace(/^(\s*@[UW][A-Z0-9]+\s*)+/, '').trim();
+    return { adapter: this.name, room: this.roomOf(ev.channel), user: this.identity(ev.user), text: text || 'help', thread, time: this.clock.now() };
+  }
+
+  private async onCommand(req: FastifyRequest, reply: FastifyReply) {
+    const b = (req.body ?? {}) as Record<string, string | undefined>;
+    if (!b.channel_id || !b.user_id) return reply.code(400).send({ error: 'a slash command needs channel_id and user_id' });
+    const text = slackTextToPlain(b.text ?? '').trim() || 'help';
+    const msg: ChatMessage = { adapter: this.name, room: this.roomOf(b.channel_id), user: this.identity(b.user_id), text, time: this.clock.now() };
+    this.track(this.dispatch(msg, (r) => this.postVia(r, b.channel_id!, b.response_url)).then(() => undefined));
+    return reply.code(200).send();
+  }
+
+  private async onInteraction(req: FastifyRequest, reply: FastifyReply) {
+    const form = (req.body ?? {}) as { payload?: string };
+    let p: BlockActionsPayload;
+    try {
+      p = JSON.parse(form.payload ?? '') as BlockActionsPayload;
+    } catch {
+      chatAdapterErrorsTotal.inc({ adapter: this.name, reason: 'bad_request' });
+      return reply.code(400).send({ error: 'the payload form field is not JSON' });
+    }
+    if (p.type !== 'block_actions') return reply.code(200).send(); // modals, shortcuts: not kubemend's
+    const channel = p.channel?.id ?? p.container?.channel_id;
+    const user = p.user?.id;
+    if (!channel || !user) return reply.code(400).send({ error: 'block_actions payload without channel or user' });
+    for (const a of p.actions ?? []) {
+      if (a.type !== 'button' || typeof a.value !== 'string') continue;
+      if (this.seenActions.seen(`${p.container?.message_ts}:${a.action_id}:${a.action_ts}:${user}`)) continue;
+      const msg: ChatMessage = {
+        adapter: this.name, room: this.roomOf(channel), user: this.identity(user), text: a.value,
+        thread: p.message?.thread_ts ?? p.container?.thread_ts, time: this.clock.now(),
+      };
+      this.track(this.markPressed(p, channel, user, a.text?.text ?? a.value)
+        .then(() => this.dispatch(msg, (r) => this.postVia(r, channel, p.response_url)))
+        .then(() => undefined));
+    }
+    return reply.code(200).send();
+  }
+
+  /** Replaces a pressed message's buttons with who chose what, so nobody presses a stale button. */
+  private async markPressed(p: BlockActionsPayload, channel: string, user: string, label: string): Promise<void> {
+    if (p.container?.type !== 'message' || p.container.is_ephemeral || !p.message?.ts) return;
+    const kept = (p.message.blocks ?? []).filter((b) => b.type !== 'actions');
+    const chose: SlackBlock = { type: 'context', elements: [{ type: 'mrkdwn', text: `<@${user}> chose *${label.replace(/[*&<>]/g, '')}*` }] };
+    try {
+      await this.web.chat.update({ channel, ts: p.message.ts, text: p.message.text ?? label, blocks: [...kept, chose] });
+    } catch (err) {
+      chatAdapterErrorsTotal.inc({ adapter: this.name, reason: 'update_failed' });
+      this.log.warn({ adapter: this.name, error: (err as { data?: { error?: string } }).data?.error ?? (err as Error).message }, 'could not remove the buttons of a pressed message');
+    }
+  }
+
+  /** Replies to the command's own channel may fall back to its response_url. */
+  private postVia(reply: ChatReply, channel: string, responseUrl: string | undefined): Promise<void> {
+    if (!responseUrl || reply.room !== this.roomOf(channel)) return this.post(reply);
+    return this.post(reply, (r) => this.deliver(r, responseUrl));
+  }
+
+  private async respond(url: string, body: Record<string, unknown>): Promise<void> {
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+    if (!res.ok) throw new Error(`Slack response_url answered HTTP ${res.status}`);
+  }
+
+  private identity(id: string): ChatUser {
+    const known = this.opts.users?.[id];
+    return { id, name: known?.name ?? `slack:${id}`, groups: known?.groups ?? [] };
+  }
+
+  /** @slack/web-api's logger, routed into ours; it logs method names and error codes, never the token. */
+  private slackLogger(): SlackLogger {
+    let level = LogLevel.WARN;
+    return {
+      debug: () => {},
+      info: () => {},
+      warn: (...m: unknown[]) => this.log.warn({ adapter: this.name }, m.map(String).join(' ')),
+      error: (...m: unknown[]) => this.log.error({ adapter: this.name }, m.map(String).join(' ')),
+      setLevel: (l: LogLevel) => { level = l; },
+      getLevel: () => level,
+      setName: () => {},
+    };
+  }
+}
+
+function header(req: FastifyRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}

@@ -1,0 +1,163 @@
+// One chat request from command to result. Every transition is stored as a
+// ChatRequestRecord and appended to the audit log as
+// chat.<action>.<verb> in the same step, so the audit trail and the request's
+// state never disagree about what happened, who did it, and why.
+import { randomInt } from 'node:crypto';
+import type { Actor, AuditInput, ChatRequestRecord, Store } from '../audit/types.ts';
+import type { Clock, TimerHandle } from '../common/clock.ts';
+import type { ActionCommand } from './grammar.ts';
+import type { Justification } from './justification.ts';
+import type { Operation, Preview } from './operations.ts';
+import type { ChatUser } from './types.ts';
+
+export type RequestStatus = ChatRequestRecord['status'];
+
+/** Audit verbs, as chat.<action>.<verb>. */
+export type Verb =
+  | 'requested' | 'authorized' | 'denied' | 'unjustified' | 'justified' | 'confirmed' | 'cancelled'
+  | 'approval-requested' | 'approved' | 'approval-refused' | 'rejected' | 'started' | 'executed' | 'failed' | 'expired';
+
+const OUTCOME: Record<Verb, NonNullable<AuditInput['outcome']>> = {
+  requested: 'pending', authorized: 'success', denied: 'denied', unjustified: 'denied', justified: 'success',
+  confirmed: 'success', cancelled: 'info', 'approval-requested': 'pending', approved: 'success',
+  'approval-refused': 'denied', rejected: 'denied', started: 'pending', executed: 'success', failed: 'failure', expired: 'info',
+};
+
+export const OPEN: readonly RequestStatus[] = ['awaiting-justification', 'awaiting-confirmation', 'awaiting-approval'];
+
+export interface Conversation {
+  record: ChatRequestRecord;
+  cmd: ActionCommand;
+  requester: ChatUser;
+  thread?: string;
+  production: boolean;
+  justification?: Justification;
+  op?: Operation;
+  preview?: Preview;
+  /** Cluster time when the current wait (justification, confirmation, approval) ends. */
+  expiresAt: number;
+  timer?: TimerHandle;
+}
+
+export const SYSTEM_ACTOR: Actor = { type: 'system', name: 'chat' };
+
+/** Short ids people can type: 6 characters without look-alikes (0/o, 1/l/i). */
+const ALPHABET = 'abcdefghjkmnpqrstuvwxyz23456789';
+
+export class RequestBook {
+  private readonly store: Store;
+  private readonly clock: Clock;
+  private readonly redact: (s: string) => string;
+  private readonly live = new Map<string, Conversation>();
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  constructor(store: Store, clock: Clock, redact: (s: string) => string) {
+    this.store = store;
+    this.clock = clock;
+    this.redact = redact;
+  }
+
+  async newId(): Promise<string> {
+    for (;;) {
+      const id = Array.from({ length: 6 }, () => ALPHABET[randomInt(ALPHABET.length)]).join('');
+      if (!this.live.has(id) && !(await this.store.getChatRequest(id))) return id;
+    }
+  }
+
+  get(id: string): Conversation | undefined {
+    return this.live.get(id);
+  }
+
+  open(): Conversation[] {
+    return [...this.live.values()];
+  }
+
+  track(c: Conversation): void {
+    this.live.set(c.record.id, c);
+  }
+
+  /** Forgets a finished conversation (its record stays in the store). */
+  finish(c: Conversation): void {
+    c.timer?.cancel();
+    c.timer = undefined;
+    this.live.delete(c.record.id);
+  }
+
+  /** Runs fn with no other transition of the same request in between (a double-clicked button confirms once). */
+  async locked<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(id) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const tail = next.catch(() => undefined);
+    this.locks.set(id, tail);
+    try {
+      return await next;
+    } finally {
+      if (this.locks.get(id) === tail) this.locks.delete(id);
+    }
+  }
+
+  /** Stores the new state and appends the audit record of the transition. */
+  async transition(c: Conversation, status: RequestStatus | undefined, verb: Verb, o: { actor?: Actor; data?: Record<string, unknown>; reason?: string } = {}): Promise<void> {
+    const now = this.clock.now();
+    const r = c.record;
+    if (status) r.status = status;
+    r.updatedAt = now;
+    if (c.justification) {
+      r.justification = this.redact(c.justification.reason);
+      r.link = c.justification.link;
+    }
+    await this.store.putChatRequest(r);
+    const data: Record<string, unknown> = { request: r.id, room: r.room, adapter: r.adapter, command: r.command, status: r.status, ...(c.production ? { production: true } : {}) };
+    if (o.reason) data.reason = this.redact(o.reason);
+    if (c.justification) data.linkKind = c.justification.kind;
+    if (c.justification) data.linkDetail = c.justification.detail;
+    await this.store.audit.append({
+      time: now,
+      actor: o.actor ?? { type: 'user', name: r.user },
+      action: `chat.${r.action}.${verb}`,
+      target: r.target,
+      justification: r.justification,
+      link: r.link,
+      outcome: OUTCOME[verb],
+      runId: r.runId,
+      data: { ...data, ...(o.data ?? {}) },
+    });
+  }
+
+  /** Requests an earlier process left waiting: they expire (nobody should act on a confirmation given to a process that died). */
+  async expireOrphans(now: number): Promise<ChatRequestRecord[]> {
+    const orphans = (await this.store.listChatRequests({ status: [...OPEN] })).filter((r) => !this.live.has(r.id));
+    for (const r of orphans) {
+      r.status = 'expired';
+      r.updatedAt = now;
+      await this.store.putChatRequest(r);
+      await this.store.audit.append({ time: now, actor: SYSTEM_ACTOR, action: `chat.${r.action}.expired`, target: r.target, justification: r.justification, link: r.link, outcome: 'info', data: { request: r.id, room: r.room, adapter: r.adapter, command: r.command, status: r.status, reason: 'kubemend restarted while the request was waiting' } });
+    }
+    return orphans;
+  }
+}
+
+export function newRecord(o: { id: string; user: ChatUser; room: string; adapter: string; command: string; cmd: ActionCommand; cluster: string; now: number }): ChatRequestRecord {
+  return {
+    id: o.id,
+    user: o.user.name,
+    room: o.room,
+    adapter: o.adapter,
+    command: o.command,
+    action: o.cmd.action,
+    cluster: o.cluster,
+    target: { cluster: o.cluster, kind: o.cmd.kind, namespace: o.cmd.namespace, name: o.cmd.name },
+    status: 'awaiting-justification',
+    approvals: [],
+    createdAt: o.now,
+    updatedAt: o.now,
+  };
+}
+
+export function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return s % 60 ? `${m}m${s % 60}s` : `${m}m`;
+  return m % 60 ? `${Math.floor(m / 60)}h${m % 60}m` : `${m / 60}h`;
+}

@@ -1,0 +1,296 @@
+// The chat bot's engine: parse → authorise (casbin) → justify → confirm →
+// approve (production, four-eyes) → run through the RunbookExecutor as the
+// chat user → report. Adapters (Slack, Mattermost, web console, terminal)
+// only translate messages; every decision is made here, once, the same way.
+import type { Store } from '../audit/types.ts';
+import type { Clock } from '../common/clock.ts';
+import { Errors } from '../common/errors.ts';
+import type { KubeHttp } from '../kube/http.ts';
+import type { RunbookExecutor } from '../runbooks/executor.ts';
+import type { Authorizer } from '../authz/authorizer.ts';
+import { parseCommand, helpText, type ActionCommand, type Command } from './grammar.ts';
+import { RequestBook, OPEN, SYSTEM_ACTOR, formatDuration, newRecord, type Conversation } from './conversation.ts';
+import { checkJustification, type TicketChecker } from './justification.ts';
+import { operationFor, preview, readContext } from './operations.ts';
+import { Redactor } from './redact.ts';
+import { isProduction, type ChatSettings } from './settings.ts';
+import { workloadStatus } from './status.ts';
+import { Executions } from './execution.ts';
+import { Approvals } from './approval.ts';
+import type { ChatEngine, ChatMessage, ChatReply, ChatUser } from './types.ts';
+
+export interface ChatEngineOptions {
+  store: Store;
+  /** Cluster time: expiry and approval time limits follow it. */
+  clock: Clock;
+  executor: RunbookExecutor;
+  authorizer: Authorizer;
+  settings: ChatSettings;
+  /** API access per cluster name; an unknown cluster answers undefined. */
+  kube: (cluster: string) => KubeHttp | undefined;
+  /** The cluster names to list when one is unknown. */
+  clusters?: string[];
+  tickets?: TicketChecker;
+  redactor?: Redactor;
+  log?: (line: string) => void;
+}
+
+/** What a handler returns: replies to the sender's room (and, for approvals, elsewhere). */
+export type Out = ChatReply[];
+
+export class KubemendChatEngine implements ChatEngine {
+  readonly book: RequestBook;
+  readonly redactor: Redactor;
+  private readonly o: ChatEngineOptions;
+  private readonly listeners = new Set<(r: ChatReply) => void>();
+  private readonly executions: Executions;
+  private readonly approvals: Approvals;
+
+  constructor(o: ChatEngineOptions) {
+    this.o = o;
+    this.redactor = o.redactor ?? new Redactor();
+    this.book = new RequestBook(o.store, o.clock, (s) => this.redactor.redact(s));
+    this.executions = new Executions({ executor: o.executor, book: this.book, clock: o.clock, store: o.store, emit: (r) => this.emit(r), log: o.log });
+    this.approvals = new Approvals({ engine: this, authorizer: o.authorizer, settings: o.settings, clock: o.clock, book: this.book, executions: this.executions });
+  }
+
+  get settings(): ChatSettings {
+    return this.o.settings;
+  }
+
+  /** Expires requests an earlier process left waiting; call once before serving. */
+  async start(): Promise<void> {
+    const orphans = await this.book.expireOrphans(this.o.clock.now());
+    if (orphans.length) this.o.log?.(`expired ${orphans.length} chat request(s) left waiting by an earlier process`);
+  }
+
+  /** Cancels the expiry timers (runs already started continue in the executor). */
+  stop(): void {
+    for (const c of this.book.open()) c.timer?.cancel();
+  }
+
+  onAsyncReply(listener: (r: ChatReply) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async handle(msg: ChatMessage): Promise<ChatReply[]> {
+    let out: Out;
+    try {
+      out = await this.dispatch(msg);
+    } catch (err) {
+      this.o.log?.(`chat: handling "${this.redactor.redact(msg.text)}" failed: ${(err as Error).stack ?? err}`);
+      out = [this.reply(msg, `Something went wrong handling that; nothing was changed by this message. (${(err as Error).message})`, { ephemeral: true })];
+    }
+    return out.map((r) => this.clean(r));
+  }
+
+  private async dispatch(msg: ChatMessage): Promise<Out> {
+    const parsed = parseCommand(msg.text, { botNames: this.o.settings.botNames });
+    if (!parsed.ok) return [this.reply(msg, `${parsed.error}\nusage: ${parsed.usage}`, { ephemeral: true })];
+    const cmd: Command = parsed.command;
+    switch (cmd.type) {
+      case 'help':
+        return [this.reply(msg, helpText(cmd.topic), { ephemeral: true })];
+      case 'action':
+        return this.request(msg, cmd);
+      case 'justify':
+        return this.withOpen(msg, cmd.id, 'justify', (c) => this.justify(msg, c, { reason: cmd.reason, link: cmd.link }));
+      case 'confirm':
+        return this.withOpen(msg, cmd.id, 'confirm', (c) => this.confirm(msg, c));
+      case 'cancel':
+        return this.withOpen(msg, cmd.id, 'cancel', (c) => this.cancel(msg, c));
+      case 'approve':
+      case 'deny':
+        return this.withOpen(msg, cmd.id, cmd.type, (c) => this.approvals.decide(msg, c, cmd.type === 'approve' ? 'approve' : 'deny', cmd.comment));
+    }
+  }
+
+  /** A new command: record it, authorise it, then ask for what is missing. */
+  private async request(msg: ChatMessage, cmd: ActionCommand): Promise<Out> {
+    const cluster = cmd.cluster ?? this.o.settings.defaultCluster;
+    if (!this.o.kube(cluster)) {
+      const known = this.o.clusters?.length ? ` (known: ${this.o.clusters.join(', ')})` : '';
+      return [this.reply(msg, `${Errors.CHAT_UNKNOWN_CLUSTER.code} unknown cluster "${cluster}"${known}; nothing was requested.`, { ephemeral: true })];
+    }
+    if (cmd.action === 'scale' && cmd.replicas! > this.o.settings.maxReplicas) {
+      return [this.reply(msg, `--replicas ${cmd.replicas} is above the limit of ${this.o.settings.maxReplicas} set for chat; nothing was requested.`, { ephemeral: true })];
+    }
+    const now = this.o.clock.now();
+    const id = await this.book.newId();
+    const c: Conversation = {
+      record: newRecord({ id, user: msg.user, room: msg.room, adapter: msg.adapter, command: this.redactor.redact(msg.text.trim()), cmd, cluster, now }),
+      cmd,
+      requester: msg.user,
+      thread: msg.thread,
+      production: isProduction(this.o.settings, cluster, cmd.namespace),
+      expiresAt: now + this.o.settings.conversationTimeout,
+    };
+    return this.book.locked(id, async () => {
+      await this.book.transition(c, undefined, 'requested', { data: { groups: msg.user.groups ?? [] } });
+      const decision = await this.o.authorizer.check({ user: msg.user.name, groups: msg.user.groups, cluster, namespace: cmd.namespace, room: msg.room, action: cmd.action });
+      if (!decision.allowed) {
+        await this.book.transition(c, 'denied', 'denied', { reason: decision.reason, data: { dimension: decision.dimension, rule: decision.rule?.source } });
+        return [this.reply(msg, `${Errors.CHAT_NOT_ALLOWED.code} ${id}: not allowed — ${decision.reason}.`)];
+      }
+      await this.book.transition(c, undefined, 'authorized', { data: { rule: decision.rule.source, as: decision.subject } });
+      if (cmd.action === 'status' && !this.o.settings.justification.forStatus) return this.status(msg, c);
+      this.book.track(c);
+      return this.justify(msg, c, { reason: cmd.reason, link: cmd.link });
+    });
+  }
+
+  private async justify(msg: ChatMessage, c: Conversation, given: { reason?: string; link?: string }): Promise<Out> {
+    if (msg.user.name !== c.requester.name) return [this.reply(msg, `Only ${c.requester.name}, who asked, can justify ${c.record.id}.`, { ephemeral: true })];
+    if (c.record.status !== 'awaiting-justification') return [this.reply(msg, `${c.record.id} is ${c.record.status}; it needs no justification now.`, { ephemeral: true })];
+    const res = await checkJustification(given, { settings: this.o.settings, store: this.o.store, tickets: this.o.tickets });
+    const how = `Reply: justify ${c.record.id} --reason "what and why" --link <alert URL | det:ID | TICKET-123>`;
+    if (!res.ok) {
+      this.arm(c, this.o.settings.conversationTimeout);
+      if (res.missing) {
+        await this.o.store.putChatRequest(c.record);
+        return [this.reply(msg, `${c.record.id}: why ${describe(c.cmd, c.record.cluster!)}? A justification is required: a reason and a link to the alert, detection or approved ticket behind it.\n${how}\n(expires in ${formatDuration(this.o.settings.conversationTimeout)})`, { buttons: [cancelButton(c)] })];
+      }
+      await this.book.transition(c, 'awaiting-justification', 'unjustified', { reason: res.problem, data: { given: { reason: given.reason, link: given.link } } });
+      return [this.reply(msg, `${Errors.CHAT_JUSTIFICATION.code} ${c.record.id}: justification refused — ${res.problem}.\n${how}`, { buttons: [cancelButton(c)] })];
+    }
+    c.justification = res.justification;
+    await this.book.transition(c, undefined, 'justified');
+    if (c.cmd.action === 'status') return this.status(msg, c);
+    return this.askConfirmation(msg, c);
+  }
+
+  private async askConfirmation(msg: ChatMessage, c: Conversation): Promise<Out> {
+    const cluster = c.record.cluster!;
+    c.op = operationFor(c.cmd, cluster);
+    try {
+      c.preview = await preview(c.op, this.readCtx(c), c.cmd);
+    } catch (err) {
+      await this.book.transition(c, 'failed', 'failed', { reason: `preview: ${(err as Error).message}` });
+      this.book.finish(c);
+      return [this.reply(msg, `${c.record.id}: cannot ${c.cmd.action} ${target(c)}: ${(err as Error).message}. Nothing was changed.`)];
+    }
+    if (!c.preview.changes) {
+      await this.book.transition(c, 'cancelled', 'cancelled', { reason: c.preview.text });
+      this.book.finish(c);
+      return [this.reply(msg, `${c.record.id}: ${c.preview.text}.`)];
+    }
+    c.record.status = 'awaiting-confirmation';
+    this.arm(c, this.o.settings.conversationTimeout);
+    await this.o.store.putChatRequest(c.record);
+    const approval = c.production ? `\nThis is production: after you confirm, an approver (${this.o.settings.approval.groups.join(', ')}) other than you must approve it.` : '';
+    return [this.reply(msg, `${c.record.id} will ${c.preview.text}.\nJustification: ${c.justification!.reason} — ${c.justification!.detail}.${approval}\nConfirm within ${formatDuration(this.o.settings.conversationTimeout)}: confirm ${c.record.id}`, {
+      buttons: [{ label: 'Confirm', value: `confirm ${c.record.id}`, style: 'primary' }, cancelButton(c)],
+    })];
+  }
+
+  private async confirm(msg: ChatMessage, c: Conversation): Promise<Out> {
+    if (msg.user.name !== c.requester.name) return [this.reply(msg, `Only ${c.requester.name}, who asked, can confirm ${c.record.id}.`, { ephemeral: true })];
+    if (c.record.status !== 'awaiting-confirmation') return [this.reply(msg, `${c.record.id} is ${c.record.status}; there is nothing to confirm.`, { ephemeral: true })];
+    await this.book.transition(c, undefined, 'confirmed', { data: { preview: c.preview?.text } });
+    if (c.production) return this.approvals.ask(msg, c);
+    c.record.status = 'approved';
+    return this.executions.start(c, (text) => this.reply(msg, text));
+  }
+
+  private async cancel(msg: ChatMessage, c: Conversation): Promise<Out> {
+    if (msg.user.name !== c.requester.name) return [this.reply(msg, `Only ${c.requester.name}, who asked, can cancel ${c.record.id}.`, { ephemeral: true })];
+    await this.book.transition(c, 'cancelled', 'cancelled', { reason: `cancelled by ${msg.user.name}` });
+    this.book.finish(c);
+    return [this.reply(msg, `${c.record.id} cancelled; nothing was changed.`)];
+  }
+
+  private async status(msg: ChatMessage, c: Conversation): Promise<Out> {
+    try {
+      const text = await workloadStatus(this.readCtx(c), { kind: c.cmd.kind, namespace: c.cmd.namespace, name: c.cmd.name });
+      await this.book.transition(c, 'executed', 'executed');
+      this.book.finish(c);
+      return [this.reply(msg, text)];
+    } catch (err) {
+      await this.book.transition(c, 'failed', 'failed', { reason: (err as Error).message });
+      this.book.finish(c);
+      return [this.reply(msg, `${c.record.id}: cannot read ${target(c)}: ${(err as Error).message}`)];
+    }
+  }
+
+  /** Finds a waiting request (or says what became of it), checks it has not expired, and runs fn under its lock. */
+  private async withOpen(msg: ChatMessage, id: string, verb: string, fn: (c: Conversation) => Promise<Out>): Promise<Out> {
+    return this.book.locked(id, async () => {
+      const c = this.book.get(id);
+      if (!c) {
+        const r = await this.o.store.getChatRequest(id);
+        if (!r) return [this.reply(msg, `There is no request ${id}.`, { ephemeral: true })];
+        return [this.reply(msg, `${id} is ${r.status}${r.status === 'expired' ? ` (${Errors.CHAT_EXPIRED.code}): ask again` : ''}; it cannot be ${PAST[verb] ?? verb} now.`, { ephemeral: true })];
+      }
+      if (OPEN.includes(c.record.status) && this.o.clock.now() >= c.expiresAt) {
+        await this.expire(c);
+        return [];
+      }
+      return fn(c);
+    });
+  }
+
+  /** (Re)starts the wait of a conversation: when it runs out, the request expires. */
+  arm(c: Conversation, ms: number): void {
+    c.timer?.cancel();
+    c.expiresAt = this.o.clock.now() + ms;
+    c.timer = this.o.clock.setTimeout(() => {
+      void this.book.locked(c.record.id, async () => {
+        if (this.book.get(c.record.id) === c && OPEN.includes(c.record.status)) await this.expire(c);
+      }).catch((err) => this.o.log?.(`chat: expiring ${c.record.id} failed: ${(err as Error).message}`));
+    }, ms);
+  }
+
+  private async expire(c: Conversation): Promise<void> {
+    const waitedFor = c.record.status === 'awaiting-approval' ? 'an approval' : c.record.status === 'awaiting-confirmation' ? 'a confirmation' : 'a justification';
+    await this.book.transition(c, 'expired', 'expired', { actor: SYSTEM_ACTOR, reason: `no ${waitedFor.replace(/^an? /, '')} in time` });
+    this.book.finish(c);
+    this.emit({ room: c.record.room, thread: c.thread, text: `${Errors.CHAT_EXPIRED.code} ${c.record.id} expired: it waited for ${waitedFor} and got none in time. Nothing was changed; ask again if it is still needed.` });
+  }
+
+  readCtx(c: Conversation) {
+    const cluster = c.record.cluster!;
+    return readContext({ cluster, kube: this.o.kube(cluster)!, kubeFor: this.o.kube, as: identity(c.requester), clock: this.o.clock, target: c.record.target });
+  }
+
+  reply(msg: { room: string; thread?: string; user?: ChatUser }, text: string, o: { ephemeral?: boolean; buttons?: ChatReply['buttons']; mention?: string[] } = {}): ChatReply {
+    const r: ChatReply = { room: msg.room, text };
+    if (msg.thread) r.thread = msg.thread;
+    if (o.ephemeral && msg.user) r.ephemeralTo = msg.user.id;
+    if (o.buttons?.length) r.buttons = o.buttons;
+    if (o.mention?.length) r.mention = o.mention;
+    return r;
+  }
+
+  emit(r: ChatReply): void {
+    const clean = this.clean(r);
+    for (const l of this.listeners) l(clean);
+  }
+
+  private clean(r: ChatReply): ChatReply {
+    if (r.thread === undefined) delete r.thread;
+    return { ...r, text: this.redactor.redact(r.text), ...(r.buttons ? { buttons: r.buttons.map((b) => ({ ...b, label: this.redactor.redact(b.label) })) } : {}) };
+  }
+}
+
+export function identity(u: ChatUser) {
+  return u.groups?.length ? { user: u.name, groups: u.groups } : { user: u.name };
+}
+
+export function target(c: Conversation): string {
+  return `${c.cmd.kind.toLowerCase()} ${c.cmd.namespace}/${c.cmd.name} on cluster ${c.record.cluster}`;
+}
+
+function describe(cmd: ActionCommand, cluster: string): string {
+  const what = `${cmd.kind.toLowerCase()} ${cmd.namespace}/${cmd.name} on cluster ${cluster}`;
+  if (cmd.action === 'scale') return `scale ${what} to ${cmd.replicas}`;
+  if (cmd.action === 'promote') return `promote ${what} from ${[cmd.fromNamespace, cmd.fromCluster && `cluster ${cmd.fromCluster}`].filter(Boolean).join(' in ')}`;
+  if (cmd.action === 'rollback') return `roll back ${what}${cmd.toRevision ? ` to revision ${cmd.toRevision}` : ''}`;
+  return `${cmd.action} ${what}`;
+}
+
+const PAST: Record<string, string> = { justify: 'justified', confirm: 'confirmed', cancel: 'cancelled', approve: 'approved', deny: 'denied' };
+
+function cancelButton(c: Conversation) {
+  return { label: 'Cancel', value: `cancel ${c.record.id}`, style: 'danger' as const };
+}

@@ -1,0 +1,14 @@
+// The chat bot: command grammar, conversations (justify, confirm, approve),
+// the engine adapters talk to, the terminal adapter, and the wiring that
+// builds it all on a store, a clock and the clusters' APIs.
+export type * from './types.ts';
+export { KubemendChatEngine, type ChatEngineOptions } from './engine.ts';
+export { parseCommand, helpText, tokenize, USAGE, COMMANDS, WORKLOAD_ACTIONS, type Command, type ActionCommand, type Parsed, type WorkloadAction } from './grammar.ts';
+export { chatSettings, loadChatConfig, isProduction, ChatSettingsSchema, type ChatSettings, type ChatSettingsInput } from './settings.ts';
+export { checkJustification, splitJustification, StaticTicketChecker, type TicketChecker, type TicketVerdict, type Justification } from './justification.ts';
+export { JiraTicketChecker, type JiraOptions } from './jira.ts';
+export { Redactor, redact } from './redact.ts';
+export { chatRunbooks, CHAT_RUNBOOK_DIR } from './operations.ts';
+export { workloadStatus } from './status.ts';
+export { TerminalAdapter, type TerminalOptions } from './terminal.ts';
+export { wireChat, ticketChecker, type ChatWiring, type ChatWiringOptions } from './wiring.ts';

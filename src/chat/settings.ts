@@ -1,0 +1,92 @@
+// The chat bot's settings (a YAML file, kind ChatConfig): what is production,
+// who approves, how long a request may wait, and what counts as a
+// justification. Validated like every kubemend config: every problem as
+// `file:line path: message`.
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+import { Duration } from '../common/schema.ts';
+import { ConfigError, loadConfigFile } from '../common/config.ts';
+import { wildcardMatch } from '../authz/authorizer.ts';
+
+const Regex = z.string().min(1).refine((s) => {
+  try {
+    new RegExp(s);
+    return true;
+  } catch {
+    return false;
+  }
+}, { message: 'not a valid regular expression' });
+
+const Host = z.string().regex(/^(\*\.)?[a-z0-9.-]+(:\d+)?$/i, 'a host name (optionally *.domain, optionally :port), without scheme or path');
+
+export const ChatSettingsSchema = z.strictObject({
+  /** The cluster a command without --cluster acts on. */
+  defaultCluster: z.string().min(1).default('sandbox'),
+  /** Where production is: clusters (every namespace) or namespaces of a cluster; patterns with * and ?. */
+  production: z.array(z.strictObject({ cluster: z.string().min(1).default('*'), namespaces: z.array(z.string().min(1)).min(1).default(['*']) })).default([]),
+  approval: z.strictObject({
+    /** Members of these groups may approve production requests (never their own). */
+    groups: z.array(z.string().min(1)).min(1).default(['sre-leads']),
+    /** How long (cluster time) a production request waits for an approver. */
+    timeout: Duration.default(30 * 60_000),
+    /** Also post approval requests in this room. */
+    room: z.string().min(1).optional(),
+  }).prefault({}),
+  /** How long a request waits for its justification or confirmation before it expires. */
+  conversationTimeout: Duration.default(10 * 60_000),
+  justification: z.strictObject({
+    /** Alertmanager / Grafana hosts whose URLs count as alert links. */
+    alertHosts: z.array(Host).default([]),
+    /** Ticket keys (e.g. OPS-123). */
+    ticketPattern: Regex.default('^[A-Z][A-Z0-9]+-\\d+$'),
+    jira: z.strictObject({
+      url: z.url({ protocol: /^https?$/ }),
+      /** A ticket justifies an action only in one of these statuses (case-insensitive). */
+      allowedStatuses: z.array(z.string().min(1)).min(1).default(['Approved']),
+      /** Environment variable holding a Jira personal access token (Bearer), or the API token for basic auth with userEnv. */
+      tokenEnv: z.string().min(1).optional(),
+      /** Environment variable holding the Jira user (Jira Cloud: e-mail) for basic auth. */
+      userEnv: z.string().min(1).optional(),
+      timeout: Duration.default(5_000),
+    }).optional(),
+    /** Ticket statuses known without a tracker (trying the bot on the sandbox); a tracker, when configured, wins. */
+    tickets: z.record(z.string(), z.string()).default({}),
+    /** Also ask for a justification before `status` (read-only; off by default). */
+    forStatus: z.boolean().default(false),
+    /** The shortest reason accepted, in characters. */
+    minReasonLength: z.number().int().min(1).default(8),
+  }).prefault({}),
+  /** The highest replica count `scale` accepts. */
+  maxReplicas: z.number().int().min(1).default(100),
+  /** The RBAC policy file (CSV or YAML), relative to this file. */
+  policy: z.string().min(1).optional(),
+  /** Names the bot answers to when mentioned first (@kubemend). */
+  botNames: z.array(z.string().min(1)).default(['kubemend']),
+});
+
+export type ChatSettings = z.output<typeof ChatSettingsSchema>;
+export type ChatSettingsInput = z.input<typeof ChatSettingsSchema>;
+
+const ChatConfigSchema = z.strictObject({
+  apiVersion: z.literal('kubemend.dev/v1alpha1', { error: 'apiVersion must be kubemend.dev/v1alpha1' }),
+  kind: z.literal('ChatConfig', { error: 'kind must be ChatConfig' }),
+  metadata: z.strictObject({ name: z.string().min(1) }).optional(),
+  spec: ChatSettingsSchema,
+});
+
+/** Settings with defaults filled (tests and the sandbox trial build them in code). */
+export function chatSettings(input: ChatSettingsInput = {}): ChatSettings {
+  return ChatSettingsSchema.parse(input);
+}
+
+/** Loads a ChatConfig file; `policy` comes back resolved against the file's directory. */
+export function loadChatConfig(file: string): ChatSettings {
+  const docs = loadConfigFile(file, ChatConfigSchema);
+  if (docs.length !== 1) throw new ConfigError([{ file, line: 1, column: 1, path: '', message: `a chat config file holds one ChatConfig document, found ${docs.length}` }]);
+  const spec = docs[0].value.spec;
+  return { ...spec, policy: spec.policy && resolve(dirname(file), spec.policy) };
+}
+
+export function isProduction(s: ChatSettings, cluster: string, namespace: string): boolean {
+  return s.production.some((p) => wildcardMatch(cluster, p.cluster) && p.namespaces.some((n) => wildcardMatch(namespace, n)));
+}

@@ -1,0 +1,14 @@
+// Incidents: detections correlated into incidents, the change feed, the
+// signals no rule caught, guardrail checks, timelines and post-mortem drafts.
+export type * from './types.ts';
+export { ChangeFeed, FEED_KINDS, type ChangeFeedOptions } from './change-feed.ts';
+export { ObservationLog, workloadOf, isMonitoringPod, MONITORING_NAMES, EVICTION_REASONS, type ObservationLogOptions } from './observations.ts';
+export { PlacementIndex, touchOf, unionTouch, relation, scopeOf, keys, type Touch, type Scope } from './correlate.ts';
+export { checkGuardrails, type GuardrailInput, type GuardrailResult } from './guardrails.ts';
+export { IncidentTracker, incidentId, type IncidentTrackerOptions } from './tracker.ts';
+export { attachIncidents, contextRule, sessionLookup, INCIDENT_KINDS, CONTEXT_RULE } from './attach.ts';
+export { gatherIncident, buildTimeline, attribute, type IncidentContext, type TimelineEntry, type TimelineSource } from './timeline.ts';
+export { findUncaught, type UncaughtSignal } from './uncaught.ts';
+export { draftPostmortem, type PostmortemModel, type RunSummary } from './postmortem.ts';
+export { renderMarkdown } from './markdown.ts';
+export { replayIncidents, primaryOf, type ReplayOptions, type ReplayResult } from './replay.ts';

@@ -1,0 +1,270 @@
+// Groups detections into incidents as they happen. Feed it every signal
+// (observe) and every detection change (onDetection); it persists incidents
+// through the store and audits incident.opened / updated / resolved.
+//
+// A warning or critical detection opens an incident unless it relates to an
+// open one whose last activity is within the join window; related to several,
+// it joins the oldest and the others merge into it. Info and silenced
+// detections never open an incident: they wait in a pool while open and join
+// the first incident they relate to (a pod without a memory limit found hours
+// before the node it runs on ran out of memory). An incident resolves after
+// a quiet period with no new or repeated detection.
+import { createHash } from 'node:crypto';
+import type { Clock, TimerHandle } from '../common/clock.ts';
+import type { AuditInput, IncidentRecord, Store } from '../audit/types.ts';
+import type { DetectionChange } from '../rules/engine.ts';
+import type { Detection, Signal } from '../rules/types.ts';
+import { ChangeFeed } from './change-feed.ts';
+import { PlacementIndex, relation, touchOf } from './correlate.ts';
+import { ObservationLog } from './observations.ts';
+import { buildData, detectionRef, incidentTouch } from './snapshot.ts';
+import type { CacheLookup, DetectionRef } from './types.ts';
+
+export interface IncidentTrackerOptions {
+  store: Store;
+  clock: Clock;
+  /** The informer caches (for guardrails and HPA targets); undefined for a kind nobody watches. */
+  lookup: CacheLookup;
+  /** A detection joins an open incident whose last activity is at most this long ago. Default 15m. */
+  windowMs?: number;
+  /** How far before an incident opened its changes and signals are kept. Default 30m. */
+  lookbackMs?: number;
+  /** Quiet time after which an incident resolves. Default 30m. */
+  resolveAfterMs?: number;
+  /** How long repeats may go unpersisted (they are batched). Default 15s. */
+  persistEveryMs?: number;
+  feed?: ChangeFeed;
+  observations?: ObservationLog;
+  onIncident?: (incident: IncidentRecord, change: 'opened' | 'updated' | 'resolved') => void;
+  onError?: (err: unknown) => void;
+}
+
+interface Live {
+  record: IncidentRecord;
+  members: Detection[];
+  refs: Map<string, DetectionRef>;
+  lastActivity: number;
+  resolveTimer?: TimerHandle;
+  persistTimer?: TimerHandle;
+}
+
+const ACTOR = { type: 'system', name: 'incident-tracker' } as const;
+const SEVERITY = { info: 0, warning: 1, critical: 2 } as const;
+
+export class IncidentTracker {
+  readonly feed: ChangeFeed;
+  readonly observations: ObservationLog;
+  private readonly o: IncidentTrackerOptions;
+  private readonly open = new Map<string, Live>();
+  private readonly byDetection = new Map<string, Live>();
+  /** Info and silenced detections not (yet) in an incident. */
+  private readonly pool = new Map<string, Detection>();
+  private writes: Promise<void> = Promise.resolve();
+
+  constructor(o: IncidentTrackerOptions) {
+    this.o = o;
+    this.feed = o.feed ?? new ChangeFeed();
+    this.observations = o.observations ?? new ObservationLog();
+  }
+
+  private get windowMs() { return this.o.windowMs ?? 15 * 60_000; }
+  private get lookbackMs() { return this.o.lookbackMs ?? 30 * 60_000; }
+
+  /** Every signal the engine's caller receives (object changes and events). */
+  observe(signal: Signal): void {
+    try {
+      this.feed.observe(signal);
+      this.observations.observe(signal);
+    } catch (err) {
+      this.o.onError?.(err);
+    }
+  }
+
+  /** The engine's onDetection hook. Never throws into the engine. */
+  onDetection(d: Detection, change: DetectionChange): void {
+    try {
+      this.handle(d, change);
+    } catch (err) {
+      this.o.onError?.(err);
+    }
+  }
+
+  /** Open incidents, oldest first. */
+  openIncidents(): IncidentRecord[] {
+    return [...this.open.values()].map((l) => l.record);
+  }
+
+  /** Re-checks every open incident (guardrails, changes, signals), persists it, and waits for every write. */
+  async flush(): Promise<void> {
+    for (const l of this.open.values()) this.persist(l);
+    await this.writes;
+  }
+
+  stop(): void {
+    for (const l of this.open.values()) {
+      l.resolveTimer?.cancel();
+      l.persistTimer?.cancel();
+    }
+  }
+
+  private handle(d: Detection, change: DetectionChange): void {
+    const now = this.o.clock.now();
+    const mine = this.byDetection.get(d.id);
+    if (change === 'resolved') {
+      this.pool.delete(d.id);
+      if (mine) this.later(mine);
+      return;
+    }
+    if (mine) {
+      if (opens(d)) {
+        mine.lastActivity = now;
+        this.armResolve(mine);
+      }
+      this.later(mine);
+      return;
+    }
+    if (change === 'repeated' && !opens(d)) return;
+    const index = new PlacementIndex(this.observations.placements(d.cluster), now - this.lookbackMs);
+    const t = touchOf(d.subject, index, this.o.lookup);
+    const related = [...this.open.values()]
+      .filter((l) => l.record.cluster === d.cluster && now - l.lastActivity <= this.windowMs)
+      .map((l) => ({ l, via: relation(t, incidentTouch(d.cluster, l.members, index, this.o.lookup)) }))
+      .filter((x): x is { l: Live; via: string } => x.via !== undefined);
+    if (!related.length) {
+      if (!opens(d)) return void this.pool.set(d.id, d);
+      const l = this.start(d, now);
+      this.pullPool(l, index, now);
+      this.persist(l, { action: 'incident.opened', detectionId: d.id });
+      return;
+    }
+    const [target, ...others] = related.sort((a, b) => a.l.record.openedAt - b.l.record.openedAt || a.l.record.id.localeCompare(b.l.record.id));
+    this.join(target.l, d, target.via, now);
+    if (opens(d)) {
+      target.l.lastActivity = now;
+      this.armResolve(target.l);
+    }
+    for (const o of others) this.merge(target.l, o.l, now);
+    const pulled = this.pullPool(target.l, index, now);
+    this.persist(target.l, { action: 'incident.updated', detectionId: d.id, data: { joined: [d.id, ...pulled], via: target.via, merged: others.map((o) => o.l.record.id) } });
+  }
+
+  private start(d: Detection, now: number): Live {
+    const id = incidentId(d.cluster, d.fingerprint, now);
+    const record: IncidentRecord = { id, title: '', cluster: d.cluster, status: 'open', severity: d.severity, openedAt: now, detectionIds: [], data: {} };
+    const l: Live = { record, members: [], refs: new Map(), lastActivity: now };
+    this.open.set(id, l);
+    this.join(l, d, 'opened the incident', now);
+    this.armResolve(l);
+    return l;
+  }
+
+  private join(l: Live, d: Detection, via: string, now: number): void {
+    if (l.refs.has(d.id)) return;
+    l.members.push(d);
+    l.refs.set(d.id, detectionRef(d, via, now));
+    l.record.detectionIds.push(d.id);
+    this.byDetection.set(d.id, l);
+    this.pool.delete(d.id);
+  }
+
+  /** Pool detections related to the incident join it, until none is left to join (each join widens the incident). */
+  private pullPool(l: Live, index: PlacementIndex, now: number): string[] {
+    const joined: string[] = [];
+    for (let again = true; again; ) {
+      again = false;
+      const it = incidentTouch(l.record.cluster, l.members, index, this.o.lookup);
+      for (const p of [...this.pool.values()].filter((x) => x.cluster === l.record.cluster).sort((a, b) => a.firstSeen - b.firstSeen || a.id.localeCompare(b.id))) {
+        const via = relation(touchOf(p.subject, index, this.o.lookup), it);
+        if (!via) continue;
+        this.join(l, p, via, now);
+        joined.push(p.id);
+        again = true;
+        break;
+      }
+    }
+    return joined;
+  }
+
+  private merge(into: Live, from: Live, now: number): void {
+    for (const d of from.members) this.join(into, d, `merged from ${from.record.id}: ${from.refs.get(d.id)?.joinedVia ?? ''}`, now);
+    into.lastActivity = Math.max(into.lastActivity, from.lastActivity);
+    this.resolve(from, `merged into ${into.record.id}`, { mergedInto: into.record.id });
+  }
+
+  private armResolve(l: Live): void {
+    l.resolveTimer?.cancel();
+    const after = this.o.resolveAfterMs ?? 30 * 60_000;
+    l.resolveTimer = this.o.clock.setTimeout(() => {
+      if (this.o.clock.now() - l.lastActivity >= after) this.resolve(l, `no new detection for ${Math.round(after / 60_000)}m`);
+      else this.armResolve(l);
+    }, after);
+  }
+
+  private resolve(l: Live, because: string, extra: Record<string, unknown> = {}): void {
+    if (l.record.status === 'resolved') return;
+    l.resolveTimer?.cancel();
+    l.persistTimer?.cancel();
+    this.open.delete(l.record.id);
+    for (const d of l.members) if (this.byDetection.get(d.id) === l) this.byDetection.delete(d.id);
+    l.record.status = 'resolved';
+    l.record.resolvedAt = this.o.clock.now();
+    this.persist(l, { action: 'incident.resolved', data: { reason: because, ...extra } }, { resolvedBecause: because, ...extra });
+  }
+
+  /** Repeats and resolutions are batched: persist at most once per persistEveryMs. */
+  private later(l: Live): void {
+    if (l.persistTimer || l.record.status === 'resolved') return;
+    l.persistTimer = this.o.clock.setTimeout(() => {
+      l.persistTimer = undefined;
+      this.persist(l);
+    }, this.o.persistEveryMs ?? 15_000);
+  }
+
+  private persist(l: Live, audit?: Pick<AuditInput, 'action' | 'detectionId' | 'data'>, extra: Record<string, unknown> = {}): void {
+    const now = this.o.clock.now();
+    l.persistTimer?.cancel();
+    l.persistTimer = undefined;
+    const data = buildData({ cluster: l.record.cluster, members: l.members, refs: l.refs, since: l.record.openedAt - this.lookbackMs, now, lastActivityAt: l.lastActivity, feed: this.feed, observations: this.observations, lookup: this.o.lookup });
+    const opening = l.members.filter(opens);
+    l.record.severity = opening.reduce<IncidentRecord['severity']>((s, d) => (SEVERITY[d.severity] > SEVERITY[s] ? d.severity : s), 'info');
+    l.record.title = titleOf(l.members[0], data.entities);
+    const record: IncidentRecord = { ...l.record, detectionIds: [...l.record.detectionIds], data: { ...data, ...extra } };
+    const root = l.members[0]?.subject;
+    const input: AuditInput | undefined = audit && {
+      time: now,
+      actor: ACTOR,
+      ...audit,
+      data: { title: record.title, severity: record.severity, detections: record.detectionIds.length, ...audit.data },
+      target: root && { cluster: record.cluster, kind: root.kind, namespace: root.namespace, name: root.name },
+      outcome: 'info',
+      incidentId: record.id,
+    };
+    const change = audit?.action === 'incident.opened' ? 'opened' : audit?.action === 'incident.resolved' ? 'resolved' : 'updated';
+    this.writes = this.writes
+      .then(async () => {
+        await this.o.store.putIncident(record);
+        if (input) await this.o.store.audit.append(input);
+        this.o.onIncident?.(record, change);
+      })
+      .catch((err) => this.o.onError?.(err));
+  }
+}
+
+function opens(d: Detection): boolean {
+  return d.severity !== 'info' && d.status !== 'silenced';
+}
+
+/** Readable, sortable and the same on every replay: inc-20260101-000150-<hash of the opening detection>. */
+export function incidentId(cluster: string, fingerprint: string, time: number): string {
+  const stamp = new Date(time).toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `inc-${stamp}-${createHash('sha256').update(`${cluster}\u0000${fingerprint}\u0000${time}`).digest('hex').slice(0, 6)}`;
+}
+
+function titleOf(root: Detection | undefined, entities: string[]): string {
+  if (!root) return 'incident';
+  const s = root.subject;
+  const count = (type: string) => entities.filter((e) => e.startsWith(`${type}:`)).length;
+  const [nodes, workloads] = [count('node'), count('workload')];
+  const scope = [nodes && `${nodes} node${nodes > 1 ? 's' : ''}`, workloads && `${workloads} workload${workloads > 1 ? 's' : ''}`].filter(Boolean).join(', ');
+  return `${root.rule} on ${s.kind.toLowerCase()}/${s.namespace ? `${s.namespace}/` : ''}${s.name}${scope ? ` (${scope})` : ''}`;
+}

@@ -1,0 +1,100 @@
+// kubemend's own HTTP server: /healthz, /metrics, the web console, the Slack
+// and Mattermost endpoints, and any extra plugin (the Alertmanager/webhook
+// receiver). Each adapter and plugin is registered in its own encapsulated
+// fastify context, so the body parsers one needs (raw bytes for signatures)
+// never change how another parses.
+//
+// Logs never hold a credential: request logs show headers with
+// Authorization, Cookie and the Slack signature replaced by "[redacted]",
+// bodies (where Slack and Mattermost put their tokens) are not logged, and
+// the adapters log error codes, never tokens.
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback, type FastifyRequest } from 'fastify';
+import type { DestinationStream } from 'pino';
+import { collectDefaultMetrics, register } from 'prom-client';
+import type { ChatEngine, ChatReply } from '../chat/types.ts';
+import { chatAdapterErrorsTotal, type HttpChatAdapter } from '../chat/adapters/shared.ts';
+import { SlackAdapter, type SlackAdapterOptions } from '../chat/adapters/slack.ts';
+import { MattermostAdapter, type MattermostAdapterOptions } from '../chat/adapters/mattermost.ts';
+import { ConsoleAdapter, type ConsoleAdapterOptions } from '../chat/adapters/console.ts';
+
+export interface ExtraPlugin {
+  // Plugins take their own option types; fastify checks them at registration.
+  plugin: FastifyPluginAsync<any> | FastifyPluginCallback<any>;
+  options?: object;
+}
+
+export interface AppOptions {
+  /** The command engine every adapter talks to; required when any adapter is configured. */
+  engine?: ChatEngine;
+  slack?: SlackAdapterOptions;
+  mattermost?: MattermostAdapterOptions;
+  console?: ConsoleAdapterOptions;
+  /** More adapters (already constructed), e.g. in tests. */
+  adapters?: HttpChatAdapter[];
+  plugins?: ExtraPlugin[];
+  /** false (default) for no logs, or pino's level and destination. */
+  logger?: false | { level?: string; stream?: DestinationStream };
+}
+
+export interface KubemendServer {
+  app: FastifyInstance;
+  adapters: HttpChatAdapter[];
+  slack?: SlackAdapter;
+  mattermost?: MattermostAdapter;
+  console?: ConsoleAdapter;
+}
+
+/** Header names whose values never reach a log line. */
+export const REDACTED_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'x-slack-signature', 'x-hub-signature-256', 'x-gitlab-token'];
+
+export async function createApp(opts: AppOptions = {}): Promise<KubemendServer> {
+  const app = Fastify({
+    logger: opts.logger ? loggerOptions(opts.logger) : false,
+    forceCloseConnections: true, // live console streams must not hold a shutdown open
+  });
+  const slack = opts.slack ? new SlackAdapter(opts.slack) : undefined;
+  const mattermost = opts.mattermost ? new MattermostAdapter(opts.mattermost) : undefined;
+  const consoleAdapter = opts.console ? new ConsoleAdapter(opts.console) : undefined;
+  const adapters: HttpChatAdapter[] = [...[slack, mattermost, consoleAdapter].filter((a) => a !== undefined), ...(opts.adapters ?? [])];
+  if (adapters.length && !opts.engine) throw new Error('chat adapters are configured but no chat engine was given');
+
+  if (!register.getSingleMetric('process_cpu_user_seconds_total')) collectDefaultMetrics();
+  app.get('/healthz', async () => ({ status: 'ok', adapters: adapters.map((a) => a.name) }));
+  app.get('/metrics', async (_req, reply) => reply.type(register.contentType).send(await register.metrics()));
+
+  const route = async (reply: ChatReply) => {
+    const owner = adapters.find((a) => a.owns(reply.room));
+    if (owner) return owner.post(reply);
+    chatAdapterErrorsTotal.inc({ adapter: 'server', reason: 'no_adapter_for_room' });
+    app.log.warn({ room: reply.room }, 'no chat adapter serves this room; reply dropped');
+  };
+  for (const a of adapters) {
+    (a as { setLogger?: (l: FastifyInstance['log']) => void }).setLogger?.(app.log);
+    a.forward = route;
+    await app.register(async (scope) => a.routes(scope));
+  }
+  for (const p of opts.plugins ?? []) await app.register(p.plugin, p.options ?? {});
+
+  for (const a of adapters) await a.start(opts.engine!);
+  app.addHook('onClose', async () => {
+    for (const a of adapters) await a.stop();
+  });
+  return { app, adapters, slack, mattermost, console: consoleAdapter };
+}
+
+function loggerOptions(l: { level?: string; stream?: DestinationStream }) {
+  return {
+    level: l.level ?? 'info',
+    ...(l.stream ? { stream: l.stream } : {}),
+    serializers: {
+      req: (req: FastifyRequest) => ({ method: req.method, url: req.url, remoteAddress: req.ip, headers: redactHeaders(req.headers) }),
+    },
+  };
+}
+
+/** A copy of request headers fit for a log line. */
+export function redactHeaders(headers: FastifyRequest['headers']): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(headers)) out[k] = REDACTED_HEADERS.includes(k.toLowerCase()) ? '[redacted]' : v;
+  return out;
+}

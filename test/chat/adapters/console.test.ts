@@ -1,0 +1,185 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { createApp } from '../../../src/server/app.ts';
+import { ManualClock } from '../../../src/common/clock.ts';
+import type { ChatReply } from '../../../src/chat/types.ts';
+import { HELP, ScriptedEngine, until } from './scripted-engine.ts';
+
+const ALICE = 'alice-console-token-0123456789';
+const BOB = 'bob-console-token-9876543210';
+
+async function setup(clock?: ManualClock) {
+  const engine = new ScriptedEngine();
+  const server = await createApp({
+    engine,
+    console: {
+      clock,
+      users: [
+        { name: 'alice', groups: ['sre'], token: ALICE },
+        { name: 'bob', tokenSha256: createHash('sha256').update(BOB).digest('hex') },
+      ],
+    },
+  });
+  await server.app.listen({ host: '127.0.0.1', port: 0 });
+  const base = `http://127.0.0.1:${(server.app.server.address() as { port: number }).port}`;
+  return { engine, base, server, close: () => server.app.close() };
+}
+
+const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
+
+function say(base: string, text: string, headers: Record<string, string>) {
+  return fetch(`${base}/console/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ text }) });
+}
+
+/** Reads a Server-Sent Events stream into a list of {id, event, data}. */
+async function subscribe(url: string, headers: Record<string, string>) {
+  const ac = new AbortController();
+  const res = await fetch(url, { headers, signal: ac.signal });
+  const events: { id?: string; event?: string; data: ChatReply }[] = [];
+  const done = (async () => {
+    const decoder = new TextDecoder();
+    let buf = '';
+    try {
+      for await (const chunk of res.body!) {
+        buf += decoder.decode(chunk, { stream: true });
+        let i;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const f: Record<string, string> = {};
+          for (const l of block.split('\n')) if (!l.startsWith(':')) f[l.slice(0, l.indexOf(':'))] = l.slice(l.indexOf(':') + 1).trim();
+          if (f.data) events.push({ id: f.id, event: f.event, data: JSON.parse(f.data) });
+        }
+      }
+    } catch { /* aborted */ }
+  })();
+  return { res, events, close: async () => { ac.abort(); await done; } };
+}
+
+test('console: the page is served with a strict CSP; /console redirects to /console/', async () => {
+  const t = await setup();
+  try {
+    const redirect = await fetch(`${t.base}/console`, { redirect: 'manual' });
+    assert.equal(redirect.status, 302);
+    assert.equal(redirect.headers.get('location'), '/console/');
+    const page = await fetch(`${t.base}/console/`);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type')!, /text\/html/);
+    assert.match(page.headers.get('content-security-policy')!, /script-src 'self';/);
+    assert.doesNotMatch(page.headers.get('content-security-policy')!, /unsafe-inline/);
+    const html = await page.text();
+    assert.doesNotMatch(html, /<script>(?!<)/, 'no inline script');
+    assert.match(html, /src="console\.js"/);
+    const js = await fetch(`${t.base}/console/console.js`);
+    assert.match(js.headers.get('content-type')!, /javascript/);
+    assert.doesNotMatch(await js.text(), /innerHTML|insertAdjacentHTML|document\.write/, 'the page never writes HTML');
+  } finally {
+    await t.close();
+  }
+});
+
+test('console: login sets an HttpOnly SameSite=Strict session cookie; a wrong token is refused; logout ends the session', async () => {
+  const t = await setup();
+  try {
+    const wrong = await fetch(`${t.base}/console/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: 'nope' }) });
+    assert.equal(wrong.status, 401);
+    const ok = await fetch(`${t.base}/console/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${BOB}` });
+    assert.equal(ok.status, 200);
+    assert.deepEqual(await ok.json(), { user: { name: 'bob', groups: [] } });
+    const setCookie = ok.headers.get('set-cookie')!;
+    assert.match(setCookie, /^kubemend_console=[\w-]{43}; Path=\/console; HttpOnly; SameSite=Strict; Max-Age=43200$/);
+    assert.ok(!setCookie.includes(BOB), 'the cookie is a session id, not the token');
+    const cookie = setCookie.split(';')[0];
+    assert.deepEqual(await (await fetch(`${t.base}/console/api/me`, { headers: { cookie } })).json(), { user: { name: 'bob', groups: [] } });
+    const reply = await say(t.base, 'help', { cookie });
+    assert.deepEqual(await reply.json(), { replies: [{ room: 'console', text: HELP }] });
+    await fetch(`${t.base}/console/logout`, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: '{}' });
+    assert.equal((await fetch(`${t.base}/console/api/me`, { headers: { cookie } })).status, 401);
+    assert.equal((await fetch(`${t.base}/console/api/me`)).status, 401);
+  } finally {
+    await t.close();
+  }
+});
+
+test('console: sessions expire on the injected clock', async () => {
+  const clock = new ManualClock(Date.UTC(2026, 0, 1));
+  const t = await setup(clock);
+  try {
+    const ok = await fetch(`${t.base}/console/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: ALICE }) });
+    const cookie = ok.headers.get('set-cookie')!.split(';')[0];
+    assert.equal((await fetch(`${t.base}/console/api/me`, { headers: { cookie } })).status, 200);
+    await clock.advance(12 * 3600_000);
+    assert.equal((await fetch(`${t.base}/console/api/me`, { headers: { cookie } })).status, 401);
+  } finally {
+    await t.close();
+  }
+});
+
+test('console: bearer API — replies to the sender come back in the response; non-JSON posts are refused (no CSRF by form)', async () => {
+  const t = await setup();
+  try {
+    const res = await say(t.base, 'restart deployment/web', bearer(ALICE));
+    const { replies } = (await res.json()) as { replies: ChatReply[] };
+    assert.equal(replies[0].room, 'console');
+    assert.deepEqual(replies[0].buttons!.map((b) => b.value), ['confirm r1', 'cancel r1']);
+    assert.deepEqual(t.engine.received[0].user, { id: 'alice', name: 'alice', groups: ['sre'] });
+    const form = await fetch(`${t.base}/console/api/messages`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...bearer(ALICE) }, body: 'text=help' });
+    assert.equal(form.status, 415);
+    assert.equal((await say(t.base, 'help', bearer('wrong'))).status, 401);
+    assert.equal((await say(t.base, '   ', bearer(ALICE))).status, 400);
+  } finally {
+    await t.close();
+  }
+});
+
+test('console: live replies over SSE reach their room or addressee, and are replayed after a reconnect', async () => {
+  const t = await setup();
+  const alice = await subscribe(`${t.base}/console/api/events`, bearer(ALICE));
+  const bob = await subscribe(`${t.base}/console/api/events`, bearer(BOB));
+  try {
+    assert.match(alice.res.headers.get('content-type')!, /text\/event-stream/);
+    await say(t.base, 'restart deployment/web', bearer(ALICE));
+    await say(t.base, 'confirm r1', bearer(ALICE));
+    await until(() => alice.events.length >= 1, 5000, 'async reply on alice\'s stream');
+    assert.equal(alice.events[0].event, 'reply');
+    assert.equal(alice.events[0].data.text, 'restarted deployment/web for alice');
+    t.engine.emit({ room: 'console', text: 'bob only', ephemeralTo: 'bob' });
+    t.engine.emit({ room: 'console:alice', text: 'alice only' });
+    await until(() => bob.events.length >= 2, 5000, 'bob\'s replies');
+    await until(() => alice.events.length >= 2, 5000, 'alice\'s reply');
+    assert.deepEqual(bob.events.map((e) => e.data.text), ['restarted deployment/web for alice', 'bob only'], 'the room\'s results reach everyone in it');
+    assert.deepEqual(alice.events.map((e) => e.data.text), ['restarted deployment/web for alice', 'alice only']);
+
+    // A reconnecting EventSource sends Last-Event-ID and gets what it missed, and only what it may see.
+    const again = await subscribe(`${t.base}/console/api/events`, { ...bearer(BOB), 'last-event-id': alice.events[0].id! });
+    await until(() => again.events.length >= 1, 5000, 'replay');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(again.events.map((e) => e.data.text), ['bob only']);
+    await again.close();
+  } finally {
+    await alice.close();
+    await bob.close();
+    await t.close();
+  }
+});
+
+test('console: replies addressed to another adapter\'s room are handed over, not shown', async () => {
+  const engine = new ScriptedEngine();
+  const delivered: ChatReply[] = [];
+  const fakeAdapter = {
+    name: 'other', forward: undefined,
+    routes: async () => {}, owns: (room: string) => room.startsWith('other:'),
+    deliver: async (r: ChatReply) => { delivered.push(r); }, post: async (r: ChatReply) => { delivered.push(r); },
+    idle: async () => {}, start: async () => {}, stop: async () => {},
+  };
+  const server = await createApp({ engine, console: { users: [{ name: 'alice', token: ALICE }] }, adapters: [fakeAdapter] });
+  try {
+    const res = await server.app.inject({ method: 'POST', url: '/console/api/messages', headers: { 'content-type': 'application/json', ...bearer(ALICE) }, payload: { text: 'ask other:approvers' } });
+    assert.deepEqual(res.json().replies.map((r: ChatReply) => r.text), ['asked other:approvers']);
+    assert.deepEqual(delivered, [{ room: 'other:approvers', text: 'approve a request from alice?', mention: ['sre'] }]);
+  } finally {
+    await server.app.close();
+  }
+  assert.equal(engine.listenerCount, 0, 'adapters unsubscribe from async replies on close');
+});

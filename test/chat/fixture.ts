@@ -1,0 +1,99 @@
+// The chat engine wired to a sandbox served over HTTP and a SQLite store in
+// a temp directory, with a policy and settings written for the tests:
+// namespace shop is not production, namespace prod is. Messages go in as
+// they would from an adapter; synchronous and asynchronous replies are kept.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { openStore, type SqlStore } from '../../src/audit/index.ts';
+import { Authorizer, parseCsvPolicy } from '../../src/authz/index.ts';
+import { KubeHttp } from '../../src/kube/http.ts';
+import { Sandbox } from '../../src/sandbox/cluster.ts';
+import { chatSettings, type ChatSettingsInput } from '../../src/chat/settings.ts';
+import { wireChat, type ChatWiring } from '../../src/chat/wiring.ts';
+import type { TicketChecker } from '../../src/chat/justification.ts';
+import type { ChatReply, ChatUser } from '../../src/chat/types.ts';
+import { deployment, IMAGES, rolledOut, until } from '../runbooks/actions-fixture.ts';
+
+export { until, rolledOut };
+
+export const POLICY = `
+p, group:shop, sandbox, shop, ops, *
+p, group:sre, sandbox, *, ops, *
+p, group:sre-leads, sandbox, prod, ops, approve
+p, group:sre-leads, sandbox, prod, approvals, approve
+g, dave, group:sre-leads
+`;
+
+export const USERS: Record<string, ChatUser> = {
+  alice: { id: 'U-ALICE', name: 'alice', groups: ['shop'] },
+  sam: { id: 'U-SAM', name: 'sam', groups: ['sre', 'sre-leads'] },
+  dave: { id: 'U-DAVE', name: 'dave', groups: ['sre'] },
+  erin: { id: 'U-ERIN', name: 'erin', groups: ['sre'] },
+  mallory: { id: 'U-MAL', name: 'mallory', groups: [] },
+};
+
+export const ALERT = 'https://alertmanager.example.com/#/alerts?receiver=shop';
+
+export interface ChatFixture extends ChatWiring {
+  sandbox: Sandbox;
+  store: SqlStore;
+  async: ChatReply[];
+  say(user: keyof typeof USERS | ChatUser, text: string, room?: string): Promise<ChatReply[]>;
+  /** The request id a reply announces (first 6-character id). */
+  idOf(replies: ChatReply[]): string;
+  waitAsync(re: RegExp, what?: string): Promise<ChatReply>;
+  close(): Promise<void>;
+}
+
+export async function chatFixture(o: { speed?: number; settings?: ChatSettingsInput; tickets?: TicketChecker; policy?: string } = {}): Promise<ChatFixture> {
+  const sandbox = new Sandbox({ speed: o.speed ?? 50, images: IMAGES });
+  await sandbox.listen();
+  sandbox.apply([
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } },
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'prod' } },
+    deployment('web', 'shop/web:1', { namespace: 'shop', replicas: 3 }),
+    deployment('web', 'shop/web:1', { namespace: 'prod', replicas: 2 }),
+  ]);
+  await until(() => rolledOut(sandbox, 'shop', 'web') && rolledOut(sandbox, 'prod', 'web'), 'web rolled out in shop and prod');
+  const kc = new KubeConfig();
+  kc.loadFromString(sandbox.kubeconfig());
+  const kube = new KubeHttp(kc);
+  const store = await openStore({ dataDir: mkdtempSync(join(tmpdir(), 'km-chat-')), clock: sandbox.clock });
+  const settings = chatSettings({
+    defaultCluster: 'sandbox',
+    production: [{ cluster: 'sandbox', namespaces: ['prod'] }],
+    approval: { groups: ['sre-leads'], timeout: '30m', room: 'approvals' },
+    justification: { alertHosts: ['alertmanager.example.com', '*.grafana.net'] },
+    ...o.settings,
+  });
+  const authorizer = await Authorizer.fromPolicy(parseCsvPolicy('test-policy.csv', o.policy ?? POLICY));
+  const wiring = await wireChat({ store, clock: sandbox.clock, settings, kube: (c) => (c === 'sandbox' ? kube : undefined), clusters: ['sandbox'], authorizer, tickets: o.tickets });
+  const async: ChatReply[] = [];
+  wiring.engine.onAsyncReply((r) => async.push(r));
+  return {
+    ...wiring,
+    sandbox,
+    store,
+    async,
+    say: (user, text, room = 'ops') => wiring.engine.handle({ adapter: 'test', room, user: typeof user === 'string' ? USERS[user] : user, text, time: sandbox.clock.now() }),
+    idOf(replies) {
+      const m = /^(?:KM-CHAT-\d{3} )?([a-z2-9]{6})\b/m.exec(replies.map((r) => r.text).join('\n'));
+      if (!m) throw new Error(`no request id in ${JSON.stringify(replies)}`);
+      return m[1];
+    },
+    async waitAsync(re, what) {
+      let hit: ChatReply | undefined;
+      await until(() => Boolean((hit = async.find((r) => re.test(r.text)))), what ?? `an async reply matching ${re}`, 20_000);
+      return hit!;
+    },
+    async close() {
+      wiring.engine.stop();
+      wiring.remediation.executor.cancelAll();
+      await wiring.remediation.executor.idle();
+      await store.close();
+      await sandbox.stop();
+    },
+  };
+}
