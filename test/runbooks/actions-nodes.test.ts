@@ -106,3 +106,19 @@ test('drain refuses pods no controller would recreate unless forced, before chan
     await f.close();
   }
 });
+
+test('cordon refuses to take out more nodes than the capacity guard allows, naming them', async () => {
+  const f = await cluster({ nodes: [{ name: 'node-1' }, { name: 'node-2' }, { name: 'node-3' }] });
+  try {
+    await f.run(cordon, { node: 'node-1' });
+    const mark = f.mark();
+    await assert.rejects(f.run(cordon, { node: 'node-2' }), (e: unknown) => e instanceof ActionError && e.code === 'CAPACITY_GUARD' && !e.retryable && /leave 1 of 3 nodes schedulable \(unschedulable or not ready: node-1, node-2\)/.test(e.message));
+    assert.equal(f.sandbox.store.get('nodes', undefined, 'node-2')!.spec.unschedulable, undefined);
+    assert.deepEqual(f.mutationsSince(mark), []);
+    // An operator may allow more for a runbook.
+    await f.run(cordon, { node: 'node-2', maxUnschedulableFraction: 0.7 });
+    assert.equal(f.sandbox.store.get('nodes', undefined, 'node-2')!.spec.unschedulable, true);
+  } finally {
+    await f.close();
+  }
+});

@@ -21,6 +21,8 @@ const Params = z.object({
   gracePeriodSeconds: z.coerce.number().int().min(0).optional(),
   /** Wait between evictions a disruption budget refused (kubectl: 5s). */
   interval: Duration.prefault('5s'),
+  /** See k8s.cordon: past this share of unschedulable nodes, the drain is refused. */
+  maxUnschedulableFraction: z.coerce.number().gt(0).max(1).optional(),
 });
 export type DrainParams = z.infer<typeof Params>;
 
@@ -121,7 +123,7 @@ export const drain = mutating<DrainParams>({
   description: 'Cordon a node and evict its pods through the Eviction API, respecting PodDisruptionBudgets (kubectl drain).',
   params: Params,
   async prepare(p, ctx) {
-    const cordoned = await prepareCordon(ctx, p.node, true);
+    const cordoned = await prepareCordon(ctx, p.node, true, p.maxUnschedulableFraction);
     const sel = await podsToEvict(ctx, p);
     const calls: PlannedCall[] = [
       ...cordoned.calls,

@@ -2,14 +2,23 @@
 // `kubectl cordon` does; both are idempotent by nature.
 import { z } from 'zod';
 import type { KubeObject } from '../../kube/types.ts';
-import type { Action, ActionContext } from '../types.ts';
+import { ActionError, type Action, type ActionContext } from '../types.ts';
 import { STRATEGIC, Name, kube, mutating, pathOf, type Prepared } from './util.ts';
 
-const Params = z.object({ node: Name });
+/**
+ * The share of nodes that may be unschedulable (cordoned or not Ready) once
+ * this node is cordoned (at least one, never all). An automatic remediation
+ * that cordons node after node as each comes under pressure would leave
+ * nowhere to schedule: past this share the cordon is refused and the run
+ * escalates to humans.
+ */
+export const DEFAULT_MAX_UNSCHEDULABLE_FRACTION = 1 / 3;
+
+const Params = z.object({ node: Name, maxUnschedulableFraction: z.coerce.number().gt(0).max(1).optional() });
 export type NodeParams = z.infer<typeof Params>;
 
 /** The patch that sets a node's schedulability, or nothing when it already is as wanted. */
-export async function prepareCordon(ctx: ActionContext, node: string, unschedulable: boolean): Promise<Prepared> {
+export async function prepareCordon(ctx: ActionContext, node: string, unschedulable: boolean, maxFraction = DEFAULT_MAX_UNSCHEDULABLE_FRACTION): Promise<Prepared> {
   const path = pathOf('Node', undefined, node);
   const obj = await kube<KubeObject>(ctx, 'GET', path);
   const already = Boolean(obj.spec?.unschedulable) === unschedulable;
@@ -18,6 +27,7 @@ export async function prepareCordon(ctx: ActionContext, node: string, unschedula
     ctx.log(`node/${node} already ${unschedulable ? 'cordoned' : 'uncordoned'}`);
     return { calls: [], outputs };
   }
+  if (unschedulable) await guardCapacity(ctx, node, maxFraction);
   // kubectl sends null to drop the field when uncordoning.
   const body = { spec: { unschedulable: unschedulable ? true : null } };
   return {
@@ -29,12 +39,25 @@ export async function prepareCordon(ctx: ActionContext, node: string, unschedula
   };
 }
 
+async function guardCapacity(ctx: ActionContext, node: string, maxFraction: number): Promise<void> {
+  const list = await kube<{ items: KubeObject[] }>(ctx, 'GET', '/api/v1/nodes');
+  const nodes = list.items ?? [];
+  const out = nodes.filter((n) => n.metadata.name === node || n.spec?.unschedulable || !n.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True'));
+  const outNames = new Set(out.map((n) => n.metadata.name));
+  outNames.add(node);
+  // One node may always go (routine maintenance on a small cluster); never the last.
+  const allowed = Math.min(nodes.length - 1, Math.max(1, Math.floor(nodes.length * maxFraction + 1e-9)));
+  if (outNames.size > allowed) {
+    throw new ActionError('CAPACITY_GUARD', `cordoning node/${node} would leave ${nodes.length - outNames.size} of ${nodes.length} nodes schedulable (unschedulable or not ready: ${[...outNames].sort().join(', ')}); kubemend takes at most ${allowed} out automatically — a human must decide`);
+  }
+}
+
 function nodeAction(name: string, unschedulable: boolean, description: string): Action<NodeParams> {
   return mutating<NodeParams>({
     name,
     description,
     params: Params,
-    prepare: (p, ctx) => prepareCordon(ctx, p.node, unschedulable),
+    prepare: (p, ctx) => prepareCordon(ctx, p.node, unschedulable, p.maxUnschedulableFraction),
     async check(p, ctx) {
       const obj = await kube<KubeObject>(ctx, 'GET', pathOf('Node', undefined, p.node));
       return Boolean(obj.spec?.unschedulable) === unschedulable ? { state: 'done', outputs: { node: p.node, unschedulable } } : { state: 'not-done' };
