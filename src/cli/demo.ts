@@ -46,9 +46,13 @@ export function registerDemo(program: Command): void {
       out('Look closer:');
       out(`  npx kubemend runs list --data-dir ${dataDir}`);
       out(`  npx kubemend runs show <run id> --data-dir ${dataDir}`);
+      out(`  npx kubemend incidents list --data-dir ${dataDir}`);
+      out(`  npx kubemend incidents postmortem <incident id> --data-dir ${dataDir}   # the post-mortem draft`);
       out(`  npx kubemend audit list --data-dir ${dataDir}`);
       out(`  npx kubemend audit verify --data-dir ${dataDir}`);
       out('  npx kubemend rules test rules --scenario memory-cascade      # detections for a node-killing memory leak');
       out('  npx kubemend sandbox --scenario crashloop --kubeconfig-out /tmp/kc   # then drive it with kubectl');
+      out('  npx kubemend chat --sandbox                                   # the chat bot in your terminal');
+      out('  npx kubemend serve --sandbox                                  # the web console (and Slack/Mattermost endpoints)');
     });
 }

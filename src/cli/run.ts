@@ -19,6 +19,7 @@ import { RemediationSession } from '../runbooks/session.ts';
 import { wireRemediation } from '../runbooks/wiring.ts';
 import { ConfigError } from '../common/config.ts';
 import { resolveScenario } from '../sandbox/scenarios/index.ts';
+import { attachIncidents, contextRule, IncidentTracker } from '../incidents/index.ts';
 
 export interface RunFlags {
   kubeconfig?: string;
@@ -70,9 +71,12 @@ export async function runCommand(f: RunFlags, out: (l: string) => void = (l) => 
 async function onSandbox(f: RunFlags, rules: ReturnType<typeof loadRules>, runbooks: ReturnType<typeof loadRunbooks>, store: Store, out: (l: string) => void): Promise<void> {
   const { scenario } = resolveScenario(f.scenario ?? 'crashloop');
   out(`${f.dryRun ? 'dry run: ' : ''}replaying ${scenario.metadata.name} on the sandbox with ${rules.length} rules and ${runbooks.length} runbooks`);
-  const s = await RemediationSession.start({ scenario, rules, runbooks, store, dryRun: f.dryRun, out });
+  const s = await RemediationSession.start({ scenario, rules: [...rules, ...contextRule(rules)], runbooks, store, dryRun: f.dryRun, out });
+  const tracker = attachIncidents(s, { store });
   try {
     await s.runToEnd();
+    await tracker.flush();
+    tracker.stop();
     await printSummary(store, out, s.session.startedAt);
     if (!f.exitWhenDone) {
       out(`the sandbox keeps serving its final state at ${s.sandbox.url} (kubeconfig below); Ctrl-C to stop`);
@@ -95,7 +99,7 @@ async function onClusters(f: RunFlags, rules: ReturnType<typeof loadRules>, runb
     const kc = new KubeConfig();
     kc.loadFromString(base.exportConfig());
     kc.setCurrentContext(c);
-    sources.set(c, new KubeSource({ cluster: c, kubeconfig: kc, clock: realClock, kinds: kindsToWatch(rules) }));
+    sources.set(c, new KubeSource({ cluster: c, kubeconfig: kc, clock: realClock, kinds: kindsToWatch([...rules, ...contextRule(rules)]) }));
     clients.set(c, new KubeHttp(kc));
   }
   const rem = wireRemediation({
@@ -111,6 +115,7 @@ async function onClusters(f: RunFlags, rules: ReturnType<typeof loadRules>, runb
     onTransition: (run, t) => out(`run ${run.id.slice(0, 8)} ${run.runbook} step ${t.stepId}: ${t.status}${t.error ? ` (${t.error})` : ''}`),
     onRunEnd: (run) => out(`run ${run.id.slice(0, 8)} ${run.runbook} ${run.status}`),
   });
+  const tracker = new IncidentTracker({ store, clock: realClock, lookup: (c, kind, ns) => (sources.get(c)?.informer(kind) ? sources.get(c)!.list(kind, ns) : undefined) });
   const engine = new DetectionEngine({
     clock: realClock,
     rules,
@@ -119,12 +124,16 @@ async function onClusters(f: RunFlags, rules: ReturnType<typeof loadRules>, runb
       onDetection: (d, change) => {
         if (change !== 'repeated') out(`detection ${change}: ${d.rule} ${d.cluster} ${d.subject.kind.toLowerCase()}/${d.subject.namespace ? `${d.subject.namespace}/` : ''}${d.subject.name}`);
         rem.hooks.onDetection?.(d, change);
+        tracker.onDetection(d, change);
       },
     },
   });
   const resumed = await rem.executor.resumeInFlight();
   if (resumed) out(`resuming ${resumed} run(s) that were in flight`);
-  await Promise.all([...sources.values()].map((s) => s.start((sig) => engine.ingest(sig))));
+  await Promise.all([...sources.values()].map((s) => s.start((sig) => {
+    tracker.observe(sig);
+    engine.ingest(sig);
+  })));
   out(`remediating ${contexts.join(', ')}${f.dryRun ? ' (dry run)' : ''}`);
   const stop = Promise.withResolvers<void>();
   process.once('SIGINT', () => stop.resolve());
@@ -141,6 +150,8 @@ async function onClusters(f: RunFlags, rules: ReturnType<typeof loadRules>, runb
   await rem.executor.idle().catch(() => {});
   for (const s of sources.values()) s.stop();
   engine.stop();
+  await tracker.flush();
+  tracker.stop();
   await printSummary(store, out);
 }
 
@@ -155,6 +166,8 @@ async function printSummary(store: Store, out: (l: string) => void, since = 0): 
     out(`${r.id.slice(0, 8)}  ${r.runbook.padEnd(15)}  ${target.padEnd(38)}  ${r.status.padEnd(10)}  ${steps}`);
   }
   out(`${runs.length} run(s)`);
+  const incidents = (await store.listIncidents({})).filter((i) => i.openedAt >= since);
+  for (const i of incidents) out(`incident ${i.id} (${i.status}, ${i.severity}): ${i.title} — kubemend incidents postmortem ${i.id}`);
 }
 
 function untilSignal(): Promise<void> {

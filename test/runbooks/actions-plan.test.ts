@@ -14,9 +14,10 @@ const PARAMS: Record<string, unknown> = {
   'k8s.promote': { namespace: 'default', name: 'web', fromNamespace: 'staging' },
   'k8s.scale': { namespace: 'default', name: 'web', replicas: 5 },
   'k8s.deletePod': { namespace: 'default', name: 'POD' },
-  'k8s.cordon': { node: 'node-1' },
+  // node-2 is already cordoned; the capacity guard is lifted so the plan is the cordon itself.
+  'k8s.cordon': { node: 'node-1', maxUnschedulableFraction: 1 },
   'k8s.uncordon': { node: 'node-2' },
-  'k8s.drain': { node: 'node-1' },
+  'k8s.drain': { node: 'node-1', maxUnschedulableFraction: 1 },
   'k8s.patchResources': { namespace: 'default', name: 'web', memoryLimit: { factor: 1.5, max: '1Gi' } },
   'k8s.annotate': { kind: 'Deployment', namespace: 'default', name: 'web', annotations: { 'kubemend.dev/incident': 'INC-1' } },
   'k8s.waitRollout': { namespace: 'default', name: 'web', timeout: '5m' },
@@ -29,7 +30,7 @@ const PARAMS: Record<string, unknown> = {
 };
 
 test('plan() and dry-run run() of every action write nothing and send only GETs', async () => {
-  const f = await cluster({ manual: true, images: IMAGES, nodes: [{ name: 'node-1' }, { name: 'node-2' }] });
+  const f = await cluster({ manual: true, images: IMAGES, nodes: [{ name: 'node-1' }, { name: 'node-2' }, { name: 'node-3' }] });
   const clock = f.sandbox.clock as ManualClock;
   try {
     f.sandbox.store.create('namespaces', { metadata: { name: 'staging' } });
