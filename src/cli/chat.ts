@@ -2,6 +2,7 @@
 // scenario, with the shipped rules detecting so `det:` links work) it is the
 // way to try the bot; against real clusters it is a chat client with the
 // same checks as Slack: RBAC, justification, confirmation, approval, audit.
+import { loadContexts } from '../kube/contexts.ts';
 import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
@@ -161,17 +162,9 @@ async function onSandbox(f: ChatFlags, store: Store, out: (l: string) => void, s
 }
 
 function onClusters(f: ChatFlags, settings: ChatSettings): Env {
-  const base = new KubeConfig();
-  base.loadFromFile(f.kubeconfig!);
-  const contexts = f.context.length ? f.context : [base.getCurrentContext()];
-  const clients = new Map<string, KubeHttp>();
-  for (const c of contexts) {
-    if (!base.getContextObject(c)) throw new KubemendError(Errors.BAD_FLAG, `context "${c}" is not in ${f.kubeconfig}`);
-    const kc = new KubeConfig();
-    kc.loadFromString(base.exportConfig());
-    kc.setCurrentContext(c);
-    clients.set(c, new KubeHttp(kc));
-  }
+  const ctxs = loadContexts(f.kubeconfig, f.context);
+  const contexts = ctxs.map((c) => c.name);
+  const clients = new Map(ctxs.map((c) => [c.name, c.http]));
   if (!clients.has(settings.defaultCluster)) throw new KubemendError(Errors.BAD_FLAG, `the chat config's defaultCluster "${settings.defaultCluster}" is not one of the contexts (${contexts.join(', ')})`);
   return { clock: realClock, kube: (c) => clients.get(c), clusters: contexts };
 }

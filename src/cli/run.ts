@@ -1,13 +1,12 @@
 // `kubemend run`: detection plus remediation. Against clusters (real time)
 // or on the sandbox replaying a scenario (virtual time). Runs are stored, so
 // a restarted `kubemend run` resumes the runs that were in flight.
+import { loadContexts } from '../kube/contexts.ts';
 import type { Command } from 'commander';
-import { KubeConfig } from '@kubernetes/client-node';
 import { realClock } from '../common/clock.ts';
 import { KubemendError, Errors } from '../common/errors.ts';
 import { openStore } from '../audit/index.ts';
 import type { Store } from '../audit/types.ts';
-import { KubeHttp } from '../kube/http.ts';
 import { DetectionEngine } from '../rules/engine.ts';
 import { loadRules } from '../rules/loader.ts';
 import { kindsToWatch } from '../rules/kinds-needed.ts';
@@ -89,19 +88,10 @@ async function onSandbox(f: RunFlags, rules: ReturnType<typeof loadRules>, runbo
 }
 
 async function onClusters(f: RunFlags, rules: ReturnType<typeof loadRules>, runbooks: ReturnType<typeof loadRunbooks>, store: Store, out: (l: string) => void): Promise<void> {
-  const base = new KubeConfig();
-  base.loadFromFile(f.kubeconfig!);
-  const contexts = f.context.length ? f.context : [base.getCurrentContext()];
-  const sources = new Map<string, KubeSource>();
-  const clients = new Map<string, KubeHttp>();
-  for (const c of contexts) {
-    if (!base.getContextObject(c)) throw new KubemendError(Errors.BAD_FLAG, `context "${c}" is not in ${f.kubeconfig}`);
-    const kc = new KubeConfig();
-    kc.loadFromString(base.exportConfig());
-    kc.setCurrentContext(c);
-    sources.set(c, new KubeSource({ cluster: c, kubeconfig: kc, clock: realClock, kinds: kindsToWatch([...rules, ...contextRule(rules)]) }));
-    clients.set(c, new KubeHttp(kc));
-  }
+  const ctxs = loadContexts(f.kubeconfig, f.context);
+  const contexts = ctxs.map((c) => c.name);
+  const sources = new Map(ctxs.map((c) => [c.name, new KubeSource({ cluster: c.name, kubeconfig: c.kubeconfig, clock: realClock, kinds: kindsToWatch([...rules, ...contextRule(rules)]) })]));
+  const clients = new Map(ctxs.map((c) => [c.name, c.http]));
   const rem = wireRemediation({
     store,
     clock: realClock,

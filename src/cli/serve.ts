@@ -2,6 +2,7 @@
 // Mattermost endpoints, /metrics and /healthz — on the same engine as
 // `kubemend chat`, either on the embedded sandbox (to try it) or on real
 // clusters (with a chat config saying what is production and who approves).
+import { loadContexts } from '../kube/contexts.ts';
 import type { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -144,17 +145,9 @@ async function onSandbox(f: ServeFlags, out: (l: string) => void, stops: (() => 
 }
 
 function onClusters(f: ServeFlags, settings: ChatSettings): Target {
-  const base = new KubeConfig();
-  base.loadFromFile(f.kubeconfig!);
-  const contexts = f.context.length ? f.context : [base.getCurrentContext()];
-  const clients = new Map<string, KubeHttp>();
-  for (const c of contexts) {
-    if (!base.getContextObject(c)) throw new KubemendError(Errors.BAD_FLAG, `context "${c}" is not in ${f.kubeconfig}`);
-    const kc = new KubeConfig();
-    kc.loadFromString(base.exportConfig());
-    kc.setCurrentContext(c);
-    clients.set(c, new KubeHttp(kc));
-  }
+  const ctxs = loadContexts(f.kubeconfig, f.context);
+  const contexts = ctxs.map((c) => c.name);
+  const clients = new Map(ctxs.map((c) => [c.name, c.http]));
   if (!clients.has(settings.defaultCluster)) throw new KubemendError(Errors.BAD_FLAG, `the chat config's defaultCluster "${settings.defaultCluster}" is not one of the contexts (${contexts.join(', ')})`);
   return { clock: realClock, kube: (c) => clients.get(c), clusters: contexts };
 }

@@ -1,8 +1,8 @@
 // `kubemend watch`: detection against real clusters. One informer per kind
 // the rules need, per kubeconfig context; detections stream to the terminal
 // (or as JSON lines), each labelled with its cluster.
+import { loadContexts } from '../kube/contexts.ts';
 import type { Command } from 'commander';
-import { KubeConfig } from '@kubernetes/client-node';
 import Fastify from 'fastify';
 import { realClock, formatDuration } from '../common/clock.ts';
 import { KubemendError, Errors } from '../common/errors.ts';
@@ -44,23 +44,10 @@ export function registerWatch(program: Command): void {
 
 export async function runWatch(flags: WatchFlags, out: (l: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<void> {
   const rules = loadRules(flags.rules);
-  const base = new KubeConfig();
-  if (flags.kubeconfig) base.loadFromFile(flags.kubeconfig);
-  else base.loadFromDefault();
-  const contexts = flags.context.length ? flags.context : [base.getCurrentContext()];
-  for (const c of contexts) {
-    if (!base.getContextObject(c)) {
-      throw new KubemendError(Errors.BAD_FLAG, `context "${c}" is not in the kubeconfig; known: ${base.getContexts().map((x) => x.name).join(', ')}`);
-    }
-  }
+  const ctxs = loadContexts(flags.kubeconfig, flags.context);
+  const contexts = ctxs.map((c) => c.name);
   const kinds = kindsToWatch(rules);
-  const sources = new Map<string, KubeSource>();
-  for (const c of contexts) {
-    const kc = new KubeConfig();
-    kc.loadFromString(base.exportConfig());
-    kc.setCurrentContext(c);
-    sources.set(c, new KubeSource({ cluster: c, kubeconfig: kc, clock: realClock, kinds, onError: (kind, err) => out(`warning: ${c} ${kind}: ${(err as Error).message}`) }));
-  }
+  const sources = new Map(ctxs.map((c) => [c.name, new KubeSource({ cluster: c.name, kubeconfig: c.kubeconfig, clock: realClock, kinds, onError: (kind, err) => out(`warning: ${c.name} ${kind}: ${(err as Error).message}`) })]));
   const print = (d: Detection, change: string) => {
     if (flags.json) {
       out(JSON.stringify({ change, ...d }));
