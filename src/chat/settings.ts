@@ -52,7 +52,8 @@ export const ChatSettingsSchema = z.strictObject({
     /** Ticket statuses known without a tracker (trying the bot on the sandbox); a tracker, when configured, wins. */
     tickets: z.record(z.string(), z.string()).default({}),
     /** Also ask for a justification before `status` (read-only; off by default). */
-    forStatus: z.boolean().default(false),
+    // The mission: every chat action, status included, carries a justification.
+    forStatus: z.boolean().default(true),
     /** The shortest reason accepted, in characters. */
     minReasonLength: z.number().int().min(1).default(8),
   }).prefault({}),

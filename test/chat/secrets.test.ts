@@ -38,7 +38,7 @@ test('status and a whole conversation never echo a Secret\'s value', async () =>
     ]);
 
     const replies = [];
-    const status = await f.say('alice', 'status deployment/web -n shop');
+    const status = await f.say('alice', `status deployment/web -n shop --reason "checking after the alert" --link ${ALERT}`);
     replies.push(...status);
     const text = status[0].text;
     assert.match(text, /^deployment shop\/web on cluster sandbox: 3\/3 ready/);

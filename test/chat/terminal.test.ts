@@ -50,7 +50,7 @@ test('a production request approved by switching user, end to end through the te
 
 test('kubemend chat --sandbox answers piped commands and exits at the end of input', async () => {
   const io = pipe();
-  io.input.end('status deployment/checkout -n shop\nrestart deployment/checkout -n kube-system --reason "should be refused" --link DEMO-1\n');
+  io.input.end('status deployment/checkout -n shop --reason "checking" --link DEMO-1\nrestart deployment/checkout -n kube-system --reason "should be refused" --link DEMO-1\n');
   await runChat({ sandbox: true, scenario: 'crashloop', speed: 20, context: [], room: 'ops', production: [], dataDir: mkdtempSync(join(tmpdir(), 'km-chat-cli-')) }, { input: io.input, output: io.output, interactive: false });
   const out = io.text();
   assert.match(out, /kubemend chat: you are alice in #ops; policy .*config\/chat-policy\.csv/);

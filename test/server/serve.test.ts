@@ -86,12 +86,12 @@ test('serve --sandbox: console and Slack on the real engine', { timeout: 90_000 
     assert.match(running[0].text, /running/);
     await until(() => /done: scale deployment shop\/checkout from 3 to 5/.test(live), 30_000, `the run's result over SSE (got: ${live})`);
 
-    const form = new URLSearchParams({ channel_id: 'C0OPS', user_id: 'U0ALICE', command: '/kubemend', text: 'status deployment/checkout -n shop', response_url: `${fake.url}/response/x` }).toString();
+    const form = new URLSearchParams({ channel_id: 'C0OPS', user_id: 'U0ALICE', command: '/kubemend', text: 'status deployment/checkout -n shop --reason "after the scale" --link DEMO-1', response_url: `${fake.url}/response/x` }).toString();
     const ack = await fetch(`${base}/slack/commands`, { method: 'POST', headers: slackHeaders(SECRET, form, 'application/x-www-form-urlencoded'), body: form });
     assert.equal(ack.status, 200);
-    const posted = await until(() => fake.calls.find((c) => /checkout/.test(String(c.args.text))), 30_000, 'the status reply in Slack');
+    const posted = await until(() => fake.calls.find((c) => /\d+\/5 ready/.test(String(c.args.text))), 30_000, 'the status reply in Slack');
     assert.equal(posted.args.channel, 'C0OPS');
-    assert.match(String(posted.args.text), /5/);
+    assert.match(String(posted.args.text), /shop\/checkout on cluster sandbox: \d+\/5 ready/);
     ac.abort();
     await reading;
   } finally {
