@@ -2,29 +2,23 @@
 // scenario, with the shipped rules detecting so `det:` links work) it is the
 // way to try the bot; against real clusters it is a chat client with the
 // same checks as Slack: RBAC, justification, confirmation, approval, audit.
-import { loadContexts } from '../kube/contexts.ts';
 import type { Command } from 'commander';
-import { writeFileSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { KubeConfig } from '@kubernetes/client-node';
-import { realClock, type Clock } from '../common/clock.ts';
 import { KubemendError, Errors } from '../common/errors.ts';
 import { openStore } from '../audit/index.ts';
 import type { Store } from '../audit/types.ts';
-import { KubeHttp } from '../kube/http.ts';
 import { DetectionEngine } from '../rules/engine.ts';
 import { loadRules } from '../rules/loader.ts';
 import { kindsToWatch } from '../rules/kinds-needed.ts';
 import { KubeSource } from '../rules/sources/kube-source.ts';
-import { Sandbox } from '../sandbox/cluster.ts';
-import { resolveScenario, ScenarioRunner, sandboxOptionsFor } from '../sandbox/scenarios/index.ts';
 import { chatSettings, loadChatConfig, type ChatSettings } from '../chat/settings.ts';
 import { TerminalAdapter } from '../chat/terminal.ts';
 import { wireChat } from '../chat/wiring.ts';
 import { parseSpeed } from './flags.ts';
+import { clusterTarget, sandboxTarget, type ChatTarget, type Stops } from './chat-targets.ts';
 
 export interface ChatFlags {
   sandbox?: boolean;
@@ -121,24 +115,10 @@ export async function runChat(f: ChatFlags, io: ChatIo = { input: process.stdin,
   }
 }
 
-interface Env {
-  clock: Clock;
-  kube: (cluster: string) => KubeHttp | undefined;
-  clusters: string[];
-}
-
-async function onSandbox(f: ChatFlags, store: Store, out: (l: string) => void, stops: (() => Promise<void> | void)[]): Promise<Env> {
-  const { scenario } = resolveScenario(f.scenario ?? 'crashloop');
-  const sandbox = new Sandbox(sandboxOptionsFor(scenario, { speed: f.speed ?? 1 }));
-  await sandbox.listen();
-  stops.push(() => sandbox.stop());
+async function onSandbox(f: ChatFlags, store: Store, out: (l: string) => void, stops: Stops): Promise<ChatTarget> {
   const kcPath = join(tmpdir(), 'kubemend-chat-sandbox.kubeconfig');
-  writeFileSync(kcPath, sandbox.kubeconfig(), { mode: 0o600 });
-  const kc = new KubeConfig();
-  kc.loadFromString(sandbox.kubeconfig());
-  const kube = new KubeHttp(kc);
-  const runner = new ScenarioRunner(sandbox, scenario, { onStep: (s) => s.name && out(`· scenario ${scenario.metadata.name}: ${s.name}`) }).start();
-  stops.unshift(() => runner.stop());
+  const t = await sandboxTarget(f.scenario ?? 'crashloop', f.speed ?? 1, kcPath, out, stops);
+  const { sandbox, scenario, kubeconfig: kc } = t;
   const rules = loadRules(f.rules ?? join(ROOT, 'rules')).filter((r) => r.rule.spec.source !== 'schedule');
   const source = new KubeSource({ cluster: 'sandbox', kubeconfig: kc, clock: sandbox.clock, kinds: kindsToWatch(rules) });
   const detection = new DetectionEngine({
@@ -158,13 +138,9 @@ async function onSandbox(f: ChatFlags, store: Store, out: (l: string) => void, s
     source.stop();
   });
   out(`sandbox at ${sandbox.url} (kubectl: export KUBECONFIG=${kcPath}), replaying ${scenario.metadata.name} at ${f.speed ?? 1}x`);
-  return { clock: sandbox.clock, kube: (c) => (c === 'sandbox' ? kube : undefined), clusters: ['sandbox'] };
+  return t;
 }
 
-function onClusters(f: ChatFlags, settings: ChatSettings): Env {
-  const ctxs = loadContexts(f.kubeconfig, f.context);
-  const contexts = ctxs.map((c) => c.name);
-  const clients = new Map(ctxs.map((c) => [c.name, c.http]));
-  if (!clients.has(settings.defaultCluster)) throw new KubemendError(Errors.BAD_FLAG, `the chat config's defaultCluster "${settings.defaultCluster}" is not one of the contexts (${contexts.join(', ')})`);
-  return { clock: realClock, kube: (c) => clients.get(c), clusters: contexts };
+function onClusters(f: ChatFlags, settings: ChatSettings): ChatTarget {
+  return clusterTarget(f.kubeconfig, f.context, settings);
 }

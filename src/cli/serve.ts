@@ -2,25 +2,19 @@
 // Mattermost endpoints, /metrics and /healthz — on the same engine as
 // `kubemend chat`, either on the embedded sandbox (to try it) or on real
 // clusters (with a chat config saying what is production and who approves).
-import { loadContexts } from '../kube/contexts.ts';
 import type { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
-import { realClock, type Clock } from '../common/clock.ts';
 import { KubemendError, Errors } from '../common/errors.ts';
 import { openStore } from '../audit/index.ts';
-import { KubeHttp } from '../kube/http.ts';
-import { Sandbox } from '../sandbox/cluster.ts';
-import { resolveScenario, ScenarioRunner, sandboxOptionsFor } from '../sandbox/scenarios/index.ts';
 import { chatSettings, loadChatConfig, type ChatSettings } from '../chat/settings.ts';
 import { wireChat } from '../chat/wiring.ts';
 import { createApp } from '../server/app.ts';
 import { loadServerConfig, resolveAdapters } from '../server/serve-config.ts';
 import { DEFAULT_POLICY, SANDBOX_SETTINGS } from './chat.ts';
 import { parseSpeed } from './flags.ts';
+import { clusterTarget, sandboxTarget, type ChatTarget, type Stops } from './chat-targets.ts';
 
 export interface ServeFlags {
   listen: string;
@@ -122,34 +116,15 @@ export async function runServe(f: ServeFlags, out: (l: string) => void = (l) => 
   }
 }
 
-interface Target {
-  clock: Clock;
-  kube: (cluster: string) => KubeHttp | undefined;
-  clusters: string[];
-}
-
-async function onSandbox(f: ServeFlags, out: (l: string) => void, stops: (() => Promise<void> | void)[]): Promise<Target> {
-  const { scenario } = resolveScenario(f.scenario);
-  const sandbox = new Sandbox(sandboxOptionsFor(scenario, { speed: f.speed ?? 1 }));
-  await sandbox.listen();
-  stops.push(() => sandbox.stop());
+async function onSandbox(f: ServeFlags, out: (l: string) => void, stops: Stops): Promise<ChatTarget> {
   const kcPath = join(tmpdir(), `kubemend-serve-sandbox-${process.pid}.kubeconfig`);
-  writeFileSync(kcPath, sandbox.kubeconfig(), { mode: 0o600 });
-  const kc = new KubeConfig();
-  kc.loadFromString(sandbox.kubeconfig());
-  const kube = new KubeHttp(kc);
-  const runner = new ScenarioRunner(sandbox, scenario, { onStep: (s) => s.name && out(`· scenario ${scenario.metadata.name}: ${s.name}`) }).start();
-  stops.unshift(() => runner.stop());
-  out(`sandbox at ${sandbox.url} (kubectl: export KUBECONFIG=${kcPath}), replaying ${scenario.metadata.name}`);
-  return { clock: sandbox.clock, kube: (c) => (c === 'sandbox' ? kube : undefined), clusters: ['sandbox'] };
+  const t = await sandboxTarget(f.scenario, f.speed ?? 1, kcPath, out, stops);
+  out(`sandbox at ${t.sandbox.url} (kubectl: export KUBECONFIG=${kcPath}), replaying ${t.scenario.metadata.name}`);
+  return t;
 }
 
-function onClusters(f: ServeFlags, settings: ChatSettings): Target {
-  const ctxs = loadContexts(f.kubeconfig, f.context);
-  const contexts = ctxs.map((c) => c.name);
-  const clients = new Map(ctxs.map((c) => [c.name, c.http]));
-  if (!clients.has(settings.defaultCluster)) throw new KubemendError(Errors.BAD_FLAG, `the chat config's defaultCluster "${settings.defaultCluster}" is not one of the contexts (${contexts.join(', ')})`);
-  return { clock: realClock, kube: (c) => clients.get(c), clusters: contexts };
+function onClusters(f: ServeFlags, settings: ChatSettings): ChatTarget {
+  return clusterTarget(f.kubeconfig, f.context, settings);
 }
 
 export function splitListen(v: string): [string, number] {
