@@ -2,12 +2,13 @@
 // message` a user needs, all problems are reported at once, and valid rules
 // load compiled and frozen.
 import { test } from 'node:test';
+import { fixtureTests, problemsOf as sharedProblemsOf } from '../helpers/config-fixtures.ts';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, formatProblem } from '../../src/common/config.ts';
+import { formatProblem } from '../../src/common/config.ts';
 import { ManualClock } from '../../src/common/clock.ts';
 import { loadRules } from '../../src/rules/loader.ts';
 import { RuleEnvironment } from '../../src/rules/cel.ts';
@@ -33,35 +34,13 @@ const EXPECTED: Record<string, [number, string, RegExp]> = {
   'yaml-syntax.yaml': [8, '', /^YAML syntax: /],
 };
 
-function problemsOf(path: string) {
-  try {
-    loadRules(path);
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, String(err));
-    assert.equal(err.code, 'KM-CONFIG-001');
-    return err.problems;
-  }
-  assert.fail(`${path} loaded without problems`);
-}
+const problemsOf = (path: string) => sharedProblemsOf(() => loadRules(path), path);
 
-test('every bad-input fixture has an expectation', () => {
-  const files = readdirSync(FIXTURES).filter((f) => f.endsWith('.yaml')).sort();
-  assert.deepEqual(files, Object.keys(EXPECTED).sort());
+fixtureTests(FIXTURES, EXPECTED, (file) => loadRules(file), (name, file, problems) => {
+  const first = problems[0];
+  assert.ok(formatProblem(first).startsWith(`${file}:${first.line}${first.path ? ` ${first.path}` : ''}: `));
+  if (name !== 'yaml-syntax.yaml') assert.equal(problems.length, 1, problems.map(formatProblem).join('\n'));
 });
-
-for (const [name, [line, path, message]] of Object.entries(EXPECTED)) {
-  test(`fixture ${name}: ${path || 'file'} at line ${line}`, () => {
-    const file = join(FIXTURES, name);
-    const problems = problemsOf(file);
-    const first = problems[0];
-    assert.equal(first.file, file);
-    assert.equal(first.line, line, formatProblem(first));
-    assert.equal(first.path, path, formatProblem(first));
-    assert.match(first.message, message);
-    assert.ok(formatProblem(first).startsWith(`${file}:${line}${path ? ` ${path}` : ''}: `));
-    if (name !== 'yaml-syntax.yaml') assert.equal(problems.length, 1, problems.map(formatProblem).join('\n'));
-  });
-}
 
 test('a rule name used in two files is reported at the second, naming the first', () => {
   const dir = join(FIXTURES, 'duplicate');

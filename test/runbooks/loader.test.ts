@@ -3,14 +3,15 @@
 // runbooks load against the real action registry and match the shipped
 // rules, and `kubemend runbooks check` prints what editors and CI read.
 import { test } from 'node:test';
+import { fixtureTests, problemsOf as sharedProblemsOf } from '../helpers/config-fixtures.ts';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { z } from 'zod';
-import { ConfigError, formatProblem } from '../../src/common/config.ts';
+import { formatProblem } from '../../src/common/config.ts';
 import { loadRules } from '../../src/rules/loader.ts';
 import { checkRuleRunbooks, loadRunbooks } from '../../src/runbooks/loader.ts';
 import { resolveParams } from '../../src/runbooks/schema.ts';
@@ -64,33 +65,9 @@ const EXPECTED: Record<string, [number, string, RegExp]> = {
   'yaml-syntax.yaml': [9, '', /^YAML syntax: /],
 };
 
-function problemsOf(path: string, actions: ReadonlyMap<string, Action> = ACTIONS) {
-  try {
-    loadRunbooks(path, { actions });
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, String(err));
-    assert.equal(err.code, 'KM-CONFIG-001');
-    return err.problems;
-  }
-  assert.fail(`${path} loaded without problems`);
-}
+const problemsOf = (path: string, actions: ReadonlyMap<string, Action> = ACTIONS) => sharedProblemsOf(() => loadRunbooks(path, { actions }), path);
 
-test('every bad-input fixture has an expectation', () => {
-  const files = readdirSync(FIXTURES).filter((f) => f.endsWith('.yaml')).sort();
-  assert.deepEqual(files, Object.keys(EXPECTED).sort());
-});
-
-for (const [name, [line, path, message]] of Object.entries(EXPECTED)) {
-  test(`fixture ${name}: ${path || 'file'} at line ${line}`, () => {
-    const file = join(FIXTURES, name);
-    const problems = problemsOf(file);
-    const first = problems[0];
-    assert.equal(first.file, file);
-    assert.equal(first.line, line, formatProblem(first));
-    assert.equal(first.path, path, formatProblem(first));
-    assert.match(first.message, message);
-  });
-}
+fixtureTests(FIXTURES, EXPECTED, (file) => loadRunbooks(file, { actions: ACTIONS }));
 
 test('a duplicate step id is reported alone, not as a phantom cycle', () => {
   assert.equal(problemsOf(join(FIXTURES, 'duplicate-step.yaml')).length, 1);
