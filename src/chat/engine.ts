@@ -2,6 +2,8 @@
 // approve (production, four-eyes) → run through the RunbookExecutor as the
 // chat user → report. Adapters (Slack, Mattermost, web console, terminal)
 // only translate messages; every decision is made here, once, the same way.
+import type { ApprovalBook } from '../runbooks/approvals.ts';
+import { RunbookApprovals } from './runbook-approvals.ts';
 import type { Store } from '../audit/types.ts';
 import type { Clock } from '../common/clock.ts';
 import { Errors } from '../common/errors.ts';
@@ -32,6 +34,8 @@ export interface ChatEngineOptions {
   clusters?: string[];
   tickets?: TicketChecker;
   redactor?: Redactor;
+  /** Pending `approval` steps of runbook runs, decided here with approve/deny. */
+  runbookApprovals?: ApprovalBook;
   log?: (line: string) => void;
 }
 
@@ -39,6 +43,7 @@ export interface ChatEngineOptions {
 export type Out = ChatReply[];
 
 export class KubemendChatEngine implements ChatEngine {
+  private runbookApprovals?: RunbookApprovals;
   readonly book: RequestBook;
   readonly redactor: Redactor;
   private readonly o: ChatEngineOptions;
@@ -60,6 +65,17 @@ export class KubemendChatEngine implements ChatEngine {
 
   /** Expires requests an earlier process left waiting; call once before serving. */
   async start(): Promise<void> {
+    if (this.o.runbookApprovals) {
+      this.runbookApprovals = new RunbookApprovals({
+        approvals: this.o.runbookApprovals,
+        store: this.o.store,
+        clock: this.o.clock,
+        authorizer: this.o.authorizer,
+        room: this.o.settings.approval.room,
+        emit: (r) => this.emit(r),
+        reply: (msg, text, o) => this.reply(msg, text, o),
+      });
+    }
     const orphans = await this.book.expireOrphans(this.o.clock.now());
     if (orphans.length) this.o.log?.(`expired ${orphans.length} chat request(s) left waiting by an earlier process`);
   }
@@ -102,6 +118,7 @@ export class KubemendChatEngine implements ChatEngine {
         return this.withOpen(msg, cmd.id, 'cancel', (c) => this.cancel(msg, c));
       case 'approve':
       case 'deny':
+        if (this.runbookApprovals?.has(cmd.id) && !this.book.get(cmd.id)) return this.runbookApprovals.decide(msg, cmd.id, cmd.type, cmd.comment);
         return this.withOpen(msg, cmd.id, cmd.type, (c) => this.approvals.decide(msg, c, cmd.type === 'approve' ? 'approve' : 'deny', cmd.comment));
     }
   }

@@ -46,6 +46,8 @@ export async function wireChat(o: ChatWiringOptions): Promise<ChatWiring> {
     runbooks: [...chatRunbooks(), ...(o.runbooks ?? [])],
     kube: o.kube,
     notifiers: o.notifiers,
+    // Membership and RBAC are checked by the chat engine before it decides.
+    approvers: () => true,
     log: o.log,
   });
   const engine = new KubemendChatEngine({
@@ -57,6 +59,7 @@ export async function wireChat(o: ChatWiringOptions): Promise<ChatWiring> {
     kube: o.kube,
     clusters: o.clusters,
     tickets: o.tickets ?? ticketChecker(o.settings, o.env ?? process.env),
+    runbookApprovals: remediation.approvals,
     log: o.log,
   });
   await engine.start();

@@ -2,6 +2,7 @@
 // a temp directory, with a policy and settings written for the tests:
 // namespace shop is not production, namespace prod is. Messages go in as
 // they would from an adapter; synchronous and asynchronous replies are kept.
+import type { LoadedRunbook } from '../../src/runbooks/loader.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,7 +48,7 @@ export interface ChatFixture extends ChatWiring {
   close(): Promise<void>;
 }
 
-export async function chatFixture(o: { speed?: number; settings?: ChatSettingsInput; tickets?: TicketChecker; policy?: string } = {}): Promise<ChatFixture> {
+export async function chatFixture(o: { speed?: number; settings?: ChatSettingsInput; tickets?: TicketChecker; policy?: string; runbooks?: LoadedRunbook[] } = {}): Promise<ChatFixture> {
   const sandbox = new Sandbox({ speed: o.speed ?? 50, images: IMAGES });
   await sandbox.listen();
   sandbox.apply([
@@ -69,7 +70,7 @@ export async function chatFixture(o: { speed?: number; settings?: ChatSettingsIn
     ...o.settings,
   });
   const authorizer = await Authorizer.fromPolicy(parseCsvPolicy('test-policy.csv', o.policy ?? POLICY));
-  const wiring = await wireChat({ store, clock: sandbox.clock, settings, kube: (c) => (c === 'sandbox' ? kube : undefined), clusters: ['sandbox'], authorizer, tickets: o.tickets });
+  const wiring = await wireChat({ store, clock: sandbox.clock, settings, kube: (c) => (c === 'sandbox' ? kube : undefined), clusters: ['sandbox'], authorizer, tickets: o.tickets, runbooks: o.runbooks });
   const async: ChatReply[] = [];
   wiring.engine.onAsyncReply((r) => async.push(r));
   return {
