@@ -52,17 +52,7 @@ export function attachIncidents(rs: RemediationSession, o: { store: Store } & Pa
   // (the change feed begins with what happens while kubemend watches).
   const now = session.clock.now();
   for (const object of session.source.list('Pod')) tracker.observations.observe({ source: 'object', cluster: session.source.cluster, time: now, operation: 'create', object });
-  const engine = session.engine;
-  const ingest = engine.ingest.bind(engine);
-  engine.ingest = (signal) => {
-    tracker.observe(signal);
-    ingest(signal);
-  };
-  const hooks = rs.remediation.hooks;
-  const inner = hooks.onDetection?.bind(hooks);
-  hooks.onDetection = (d, change, signal) => {
-    inner?.(d, change, signal);
-    tracker.onDetection(d, change);
-  };
+  session.signalObservers.push((signal) => tracker.observe(signal));
+  rs.detectionListeners.push((d, change) => tracker.onDetection(d, change));
   return tracker;
 }

@@ -12,6 +12,8 @@ import { DetectionEngine, type EngineHooks } from './engine.ts';
 import type { LoadedRule } from './loader.ts';
 import { KubeSource } from './sources/kube-source.ts';
 import { kindsToWatch } from './kinds-needed.ts';
+import { nextFireTime, parseSchedule, type ParsedSchedule } from './sources/schedule.ts';
+import type { Signal } from './types.ts';
 
 export const SANDBOX_CLUSTER = 'sandbox';
 
@@ -22,23 +24,25 @@ export class SandboxSession {
   /** A client for actions (separate from the informers' so its in-flight count is its own). */
   readonly kube: KubeHttp;
   readonly startedAt: number;
-  private readonly storages: string[];
-  private readonly rules: LoadedRule[];
-  private readonly nextSweep = new Map<string, number>();
+  /** The store's storage key of each watched kind, for the settle check. */
+  private readonly storageOf: Map<string, string>;
+  private readonly schedules: { rule: string; schedule: ParsedSchedule; next: number }[];
+  /** Called with every signal before the engine sees it (incident tracking, change feeds). */
+  readonly signalObservers: ((s: Signal) => void)[] = [];
   /** Extra clients whose requests a tick waits for (e.g. a second executor's). */
   readonly waitFor: KubeHttp[] = [];
 
   private constructor(play: FastPlay, rules: LoadedRule[], hooks: EngineHooks, kc: KubeConfig) {
     this.play = play;
-    this.rules = rules;
     const clock = play.clock;
     this.startedAt = clock.now();
     const kinds = kindsToWatch(rules);
     this.source = new KubeSource({ cluster: SANDBOX_CLUSTER, kubeconfig: kc, clock, kinds });
     this.kube = new KubeHttp(kc);
-    this.storages = [...new Set(kinds.map((k) => findKind(k)!.storage))];
+    this.storageOf = new Map(kinds.map((k) => [k, findKind(k)!.storage]));
     this.engine = new DetectionEngine({ clock, rules, hooks, lookup: (_c, kind, ns) => this.source.list(kind, ns) });
-    for (const r of rules) if (r.rule.spec.source === 'schedule') this.nextSweep.set(r.rule.metadata.name, 0);
+    // Every schedule sweeps once at the start, then on its interval or cron times (virtual).
+    this.schedules = rules.filter((r) => r.rule.spec.source === 'schedule').map((r) => ({ rule: r.rule.metadata.name, schedule: parseSchedule(r.rule.spec.schedule!), next: this.startedAt }));
   }
 
   static async start(scenario: Scenario, rules: LoadedRule[], hooks: EngineHooks = {}): Promise<SandboxSession> {
@@ -47,7 +51,10 @@ export class SandboxSession {
     const kc = new KubeConfig();
     kc.loadFromString(play.sandbox.kubeconfig());
     const s = new SandboxSession(play, rules, hooks, kc);
-    await s.source.start((sig) => s.engine.ingest(sig));
+    await s.source.start((sig) => {
+      for (const observe of s.signalObservers) observe(sig);
+      s.engine.ingest(sig);
+    });
     return s;
   }
 
@@ -71,13 +78,11 @@ export class SandboxSession {
   async tick(): Promise<void> {
     await this.clock.advance(1000);
     await this.settle();
-    for (const r of this.rules) {
-      if (r.rule.spec.source !== 'schedule') continue;
-      const name = r.rule.metadata.name;
-      if (this.elapsedMs >= this.nextSweep.get(name)!) {
-        this.engine.sweep(name, SANDBOX_CLUSTER);
-        this.nextSweep.set(name, this.elapsedMs + intervalOf(r.rule.spec.schedule!));
-      }
+    const now = this.clock.now();
+    for (const sch of this.schedules) {
+      if (now < sch.next) continue;
+      this.engine.sweep(sch.rule, SANDBOX_CLUSTER);
+      sch.next = nextFireTime(sch.schedule, now, this.startedAt) ?? Infinity;
     }
   }
 
@@ -93,13 +98,12 @@ export class SandboxSession {
     const store = this.sandbox.store;
     const t0 = Date.now();
     for (let quiet = 0; quiet < 3; ) {
-      const behind = this.source.kinds().some((k) => Number(this.source.informer(k.kind)!.resourceVersion || 0) < store.lastChangeRV(findKind(k.kind)!.storage));
+      const behind = this.source.kinds().some((k) => Number(this.source.informer(k.kind)!.resourceVersion || 0) < store.lastChangeRV(this.storageOf.get(k.kind)!));
       const busy = this.kube.inFlight > 0 || this.waitFor.some((k) => k.inFlight > 0);
       quiet = behind || busy ? 0 : quiet + 1;
       if (Date.now() - t0 > 30_000) throw new Error('the sandbox session did not settle within 30s');
       await new Promise((r) => setImmediate(r));
     }
-    void this.storages;
   }
 
   async stop(): Promise<void> {
@@ -108,11 +112,4 @@ export class SandboxSession {
     this.play.runner.stop();
     await this.sandbox.stop();
   }
-}
-
-/** Sessions sweep schedules by interval; cron schedules are swept every virtual minute. */
-function intervalOf(schedule: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(schedule.trim());
-  if (!m) return 60_000;
-  return Number(m[1]) * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const)[m[2] as 'ms' | 's' | 'm' | 'h'];
 }

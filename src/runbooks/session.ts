@@ -30,8 +30,12 @@ export class RemediationSession {
   readonly remediation: Remediation;
   private readonly o: RemediationSessionOptions;
 
-  private constructor(session: SandboxSession, remediation: Remediation, o: RemediationSessionOptions) {
+  /** Called with every detection change after remediation has seen it (incident tracking). */
+  readonly detectionListeners: ((d: Detection, change: DetectionChange) => void)[];
+
+  private constructor(session: SandboxSession, remediation: Remediation, o: RemediationSessionOptions, detectionListeners: ((d: Detection, change: DetectionChange) => void)[]) {
     this.session = session;
+    this.detectionListeners = detectionListeners;
     this.remediation = remediation;
     this.o = o;
   }
@@ -41,10 +45,12 @@ export class RemediationSession {
     let ses: SandboxSession | undefined;
     const stamp = () => `[+${fmt(ses?.elapsedMs ?? 0)}]`;
     const print = o.out && ((l: string) => o.out!(`${stamp()} ${l}`));
+    const detectionListeners: ((d: Detection, change: DetectionChange) => void)[] = [];
     const hooks = {
       onDetection: (d: Detection, change: DetectionChange) => {
         if (change !== 'repeated') print?.(`detection ${change}: ${d.rule} ${d.subject.kind.toLowerCase()}/${d.subject.namespace ? `${d.subject.namespace}/` : ''}${d.subject.name}`);
         rem?.hooks.onDetection?.(d, change);
+        for (const l of detectionListeners) l(d, change);
       },
     };
     ses = await SandboxSession.start(o.scenario, o.rules, hooks);
@@ -66,7 +72,7 @@ export class RemediationSession {
         onRunEnd: (run) => print(`run ${run.id.slice(0, 8)} ${run.runbook} ${run.status}`),
       });
     }
-    return new RemediationSession(session, rem, o);
+    return new RemediationSession(session, rem, o, detectionListeners);
   }
 
   get sandbox() {
