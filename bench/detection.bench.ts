@@ -10,7 +10,7 @@ import { ManualClock } from '../src/common/clock.ts';
 import { Informer, KubeHttp, kindRef } from '../src/kube/index.ts';
 import { DetectionEngine } from '../src/rules/engine.ts';
 import { loadRules } from '../src/rules/loader.ts';
-import { playRules } from '../src/rules/playback.ts';
+import { playRules } from '../src/pipeline/index.ts';
 import { Sandbox } from '../src/sandbox/cluster.ts';
 import { resolveScenario } from '../src/sandbox/scenarios/index.ts';
 import type { KubeObject } from '../src/kube/types.ts';

@@ -3,7 +3,7 @@
 // <dataDir>/kubemend.db. Migrations run before the store is handed out.
 import { join } from 'node:path';
 import { realClock, type Clock } from '../common/clock.ts';
-import { dataDir as defaultDataDir } from '../rules/silence-file.ts';
+import { dataDir as defaultDataDir } from '../common/paths.ts';
 import { AuditKeys, auditKeyPath } from './checkpoint.ts';
 import type { SqlDb } from './db.ts';
 import { PostgresDb, type PostgresOptions } from './postgres.ts';

@@ -82,7 +82,7 @@ export interface AuditLog {
   iterate(q?: AuditQuery): AsyncIterable<AuditRecord>;
 }
 
-export type RunStatus = 'pending' | 'running' | 'waiting-approval' | 'succeeded' | 'failed' | 'escalated' | 'cancelled' | 'dry-run';
+export type RunStatus = 'pending' | 'running' | 'waiting-approval' | 'succeeded' | 'failed' | 'escalated' | 'cancelled' | 'dry-run' | 'abandoned';
 export type StepStatus = 'pending' | 'started' | 'succeeded' | 'failed' | 'timed-out' | 'skipped' | 'unknown';
 
 export interface RunRecord {
@@ -91,6 +91,8 @@ export interface RunRecord {
   detectionId?: string;
   incidentId?: string;
   cluster: string;
+  /** The cluster's identity when the run started (kube-system namespace uid), so a resume never acts on another cluster of the same name. */
+  clusterUid?: string;
   target: AuditTarget;
   status: RunStatus;
   params: Record<string, unknown>;

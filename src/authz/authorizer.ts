@@ -36,9 +36,20 @@ export function wildcardMatch(value: string, pattern: string): boolean {
 const key = (t: readonly string[]) => t.join('\u0000');
 
 export class Authorizer {
-  readonly policy: Policy;
-  private readonly enforcer: Enforcer;
-  private readonly bySource = new Map<string, PolicyRule>();
+  policy: Policy;
+  private enforcer: Enforcer;
+  private bySource = new Map<string, PolicyRule>();
+
+  /**
+   * Hot reload: takes another authorizer's policy in one step, so every
+   * holder of this object (the chat engine, approvals) decides by the new
+   * policy from the next request on, never by a mix.
+   */
+  adopt(next: Authorizer): void {
+    this.enforcer = next.enforcer;
+    this.bySource = next.bySource;
+    this.policy = next.policy;
+  }
 
   private constructor(enforcer: Enforcer, policy: Policy) {
     this.enforcer = enforcer;

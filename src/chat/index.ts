@@ -11,4 +11,4 @@ export { Redactor, redact } from './redact.ts';
 export { chatRunbooks, CHAT_RUNBOOK_DIR } from './operations.ts';
 export { workloadStatus } from './status.ts';
 export { TerminalAdapter, type TerminalOptions } from './terminal.ts';
-export { wireChat, ticketChecker, type ChatWiring, type ChatWiringOptions } from './wiring.ts';
+export { buildChatEngine, ticketChecker, type ChatEngineWiring } from './wiring.ts';

@@ -1,69 +1,48 @@
-// Assembles the chat bot: the runbook executor (with the chat runbooks, and
-// any others the caller runs), the ticket checker named by the settings, and
-// the engine. The terminal REPL, the chat adapters' servers and the tests
-// all build it here, so they exercise the same thing.
+// The chat engine over a given executor: the pipeline builds one executor per
+// process (one set of locks and budgets for chat and detections alike) and
+// hands it here with its approval book. The ticket checker is the one the
+// settings name.
 import type { Store } from '../audit/types.ts';
 import type { Clock } from '../common/clock.ts';
 import type { KubeHttp } from '../kube/http.ts';
-import type { LoadedRunbook } from '../runbooks/loader.ts';
-import type { Notifier } from '../runbooks/types.ts';
-import { wireRemediation, type Remediation } from '../runbooks/wiring.ts';
-import { Authorizer } from '../authz/authorizer.ts';
+import type { ApprovalBook } from '../runbooks/approvals.ts';
+import type { RunbookExecutor } from '../runbooks/executor.ts';
+import type { Authorizer } from '../authz/authorizer.ts';
 import { KubemendChatEngine } from './engine.ts';
 import { JiraTicketChecker } from './jira.ts';
 import { StaticTicketChecker, type TicketChecker } from './justification.ts';
-import { chatRunbooks } from './operations.ts';
 import type { ChatSettings } from './settings.ts';
 
-export interface ChatWiringOptions {
+export interface ChatEngineWiring {
   store: Store;
   clock: Clock;
   settings: ChatSettings;
+  executor: RunbookExecutor;
+  /** Pending runbook `approval` steps, decided in chat. */
+  approvals?: ApprovalBook;
+  authorizer: Authorizer;
   kube: (cluster: string) => KubeHttp | undefined;
   clusters?: string[];
-  /** Default: the policy file named by the settings. */
-  authorizer?: Authorizer;
   /** Default: Jira when configured, else the settings' static ticket list. */
   tickets?: TicketChecker;
-  /** Runbooks besides the chat ones (e.g. for remediation in the same process). */
-  runbooks?: LoadedRunbook[];
-  notifiers?: Notifier[];
   env?: NodeJS.ProcessEnv;
   log?: (line: string) => void;
 }
 
-export interface ChatWiring {
-  engine: KubemendChatEngine;
-  remediation: Remediation;
-}
-
-export async function wireChat(o: ChatWiringOptions): Promise<ChatWiring> {
-  const authorizer = o.authorizer ?? (o.settings.policy ? await Authorizer.fromFile(o.settings.policy) : undefined);
-  if (!authorizer) throw new Error('the chat bot needs an RBAC policy: set `policy` in the chat settings or pass an authorizer');
-  const remediation = wireRemediation({
+/** The engine, not yet started (call `start()` before serving). */
+export function buildChatEngine(o: ChatEngineWiring): KubemendChatEngine {
+  return new KubemendChatEngine({
     store: o.store,
     clock: o.clock,
-    runbooks: [...chatRunbooks(), ...(o.runbooks ?? [])],
-    kube: o.kube,
-    notifiers: o.notifiers,
-    // Membership and RBAC are checked by the chat engine before it decides.
-    approvers: () => true,
-    log: o.log,
-  });
-  const engine = new KubemendChatEngine({
-    store: o.store,
-    clock: o.clock,
-    executor: remediation.executor,
-    authorizer,
+    executor: o.executor,
+    authorizer: o.authorizer,
     settings: o.settings,
     kube: o.kube,
     clusters: o.clusters,
     tickets: o.tickets ?? ticketChecker(o.settings, o.env ?? process.env),
-    runbookApprovals: remediation.approvals,
+    runbookApprovals: o.approvals,
     log: o.log,
   });
-  await engine.start();
-  return { engine, remediation };
 }
 
 /** Jira when the settings name it (credentials from the environment), else the static list when it has entries. */

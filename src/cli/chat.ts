@@ -6,19 +6,16 @@ import type { Command } from 'commander';
 import type { Readable, Writable } from 'node:stream';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { KubemendError, Errors } from '../common/errors.ts';
 import { openStore } from '../audit/index.ts';
-import type { Store } from '../audit/types.ts';
-import { DetectionEngine } from '../rules/engine.ts';
+import { Authorizer } from '../authz/authorizer.ts';
 import { loadRules } from '../rules/loader.ts';
-import { kindsToWatch } from '../rules/kinds-needed.ts';
-import { KubeSource } from '../rules/sources/kube-source.ts';
 import { chatSettings, loadChatConfig, type ChatSettings } from '../chat/settings.ts';
 import { TerminalAdapter } from '../chat/terminal.ts';
-import { wireChat } from '../chat/wiring.ts';
+import { LinePrinter, Pipeline, subjectText } from '../pipeline/index.ts';
 import { parseSpeed } from './flags.ts';
-import { clusterTarget, sandboxTarget, type ChatTarget, type Stops } from './chat-targets.ts';
+import { DEFAULT_POLICY, SHIPPED_RULES } from './shared.ts';
+import { clusterTarget, sandboxTarget, type Target } from './targets.ts';
 
 export interface ChatFlags {
   sandbox?: boolean;
@@ -37,8 +34,6 @@ export interface ChatFlags {
   dataDir?: string;
 }
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const DEFAULT_POLICY = join(ROOT, 'config/chat-policy.csv');
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 /** Settings for trying the bot on the sandbox: prod-like namespaces need approval; DEMO-1 is an approved ticket. */
@@ -85,22 +80,42 @@ export async function runChat(f: ChatFlags, io: ChatIo = { input: process.stdin,
   const policy = f.policy ?? settings.policy ?? DEFAULT_POLICY;
   settings = { ...settings, policy };
   const store = await openStore({ db: f.db, dataDir: f.dataDir });
-  const stops: (() => Promise<void> | void)[] = [() => store.close()];
+  let target: Target | undefined;
+  let pipeline: Pipeline | undefined;
   try {
-    const env = f.sandbox ? await onSandbox(f, store, out, stops) : onClusters(f, settings);
-    if (f.sandbox) settings = { ...settings, defaultCluster: 'sandbox' };
-    const { engine, remediation } = await wireChat({ store, clock: env.clock, settings, kube: env.kube, clusters: env.clusters, log: (l) => out(`log: ${l}`) });
-    stops.unshift(async () => {
-      engine.stop();
-      await remediation.executor.idle();
+    if (f.sandbox) {
+      // One kubeconfig per process: two trial chats must not point each other's kubectl at the wrong sandbox.
+      const kcPath = join(tmpdir(), `kubemend-chat-sandbox-${process.pid}.kubeconfig`);
+      const t = await sandboxTarget(f.scenario ?? 'crashloop', f.speed ?? 1, kcPath, out);
+      out(`sandbox at ${t.sandbox.url} (kubectl: export KUBECONFIG=${kcPath}), replaying ${t.scenario.metadata.name} at ${f.speed ?? 1}x`);
+      target = t;
+      settings = { ...settings, defaultCluster: 'sandbox' };
+    } else {
+      target = clusterTarget(f.kubeconfig, f.context);
+      if (!target.clusters.some((c) => c.name === settings.defaultCluster)) {
+        throw new KubemendError(Errors.BAD_FLAG, `the chat config's defaultCluster "${settings.defaultCluster}" is not one of the contexts (${target.clusters.map((c) => c.name).join(', ')})`);
+      }
+    }
+    // On the sandbox the shipped rules detect, so `det:` links justify actions; on clusters this is a chat client only.
+    const rules = f.sandbox ? loadRules(f.rules ?? SHIPPED_RULES) : [];
+    pipeline = new Pipeline({
+      clock: target.clock,
+      clusters: target.clusters,
+      rules,
+      store,
+      chat: { settings, authorizer: await Authorizer.fromFile(policy) },
+      sinks: [new LinePrinter(out, (d, change) => (change === 'opened' ? `· detection: ${d.rule} on ${subjectText(d)} — justify with det:${d.id.slice(0, 8)}` : undefined))],
+      log: (l) => out(`log: ${l}`),
     });
+    await pipeline.start();
+    const executor = pipeline.remediation!.executor;
     const user = f.user ?? (f.sandbox ? 'alice' : userInfo().username);
     const groups = f.groups ? f.groups.split(',').map((g) => g.trim()).filter(Boolean) : [];
     const terminal = new TerminalAdapter({ input: io.input, output: io.output, user: { id: `terminal:${user}`, name: user, groups }, room: f.room.replace(/^#/, ''), prompt: io.interactive });
     out(`kubemend chat: you are ${user}${groups.length ? ` (groups: ${groups.join(', ')})` : ''} in #${terminal.room}; policy ${policy}`);
     if (!settings.production.length) out('warning: the chat config marks nothing as production, so no request needs an approval');
     out('type help for commands, /help for terminal commands; Ctrl-D to leave');
-    await terminal.start(engine);
+    await terminal.start(pipeline.chat!);
     const signal = Promise.withResolvers<void>();
     const onSignal = () => signal.resolve();
     process.once('SIGINT', onSignal);
@@ -109,38 +124,11 @@ export async function runChat(f: ChatFlags, io: ChatIo = { input: process.stdin,
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     // Runs already started finish (and report) before the process exits.
-    if (remediation.executor.activeCount) out(`waiting for ${remediation.executor.activeCount} run(s) to finish…`);
+    if (executor.activeCount) out(`waiting for ${executor.activeCount} run(s) to finish…`);
+    await executor.idle();
   } finally {
-    for (const stop of stops) await stop();
+    await pipeline?.stop();
+    await target?.stop();
+    await store.close();
   }
-}
-
-async function onSandbox(f: ChatFlags, store: Store, out: (l: string) => void, stops: Stops): Promise<ChatTarget> {
-  const kcPath = join(tmpdir(), 'kubemend-chat-sandbox.kubeconfig');
-  const t = await sandboxTarget(f.scenario ?? 'crashloop', f.speed ?? 1, kcPath, out, stops);
-  const { sandbox, scenario, kubeconfig: kc } = t;
-  const rules = loadRules(f.rules ?? join(ROOT, 'rules')).filter((r) => r.rule.spec.source !== 'schedule');
-  const source = new KubeSource({ cluster: 'sandbox', kubeconfig: kc, clock: sandbox.clock, kinds: kindsToWatch(rules) });
-  const detection = new DetectionEngine({
-    clock: sandbox.clock,
-    rules,
-    lookup: (_c, kind, ns) => source.list(kind, ns),
-    hooks: {
-      onDetection: (d, change) => {
-        if (change !== 'opened') return;
-        void store.putDetection(d).then(() => out(`· detection: ${d.rule} on ${d.subject.kind.toLowerCase()} ${d.subject.namespace ? `${d.subject.namespace}/` : ''}${d.subject.name} — justify with det:${d.id.slice(0, 8)}`)).catch(() => undefined);
-      },
-    },
-  });
-  await source.start((sig) => detection.ingest(sig));
-  stops.unshift(() => {
-    detection.stop();
-    source.stop();
-  });
-  out(`sandbox at ${sandbox.url} (kubectl: export KUBECONFIG=${kcPath}), replaying ${scenario.metadata.name} at ${f.speed ?? 1}x`);
-  return t;
-}
-
-function onClusters(f: ChatFlags, settings: ChatSettings): ChatTarget {
-  return clusterTarget(f.kubeconfig, f.context, settings);
 }

@@ -107,7 +107,7 @@ export function registerIncidents(program: Command): void {
     .action(async (f: StoreFlags & { scenario: string; out?: string; format: Format; rules: string; runbooks: string; dryRun?: boolean; quiet?: boolean }) => {
       // Only replay needs the sandbox, the rules and the runbooks: list, show and postmortem start without them.
       const [{ resolveScenario }, { loadRules }, { ACTIONS }, { checkRuleRunbooks, loadRunbooks }, { replayIncidents }] = await Promise.all([
-        import('../sandbox/scenarios/index.ts'), import('../rules/loader.ts'), import('../runbooks/actions/index.ts'), import('../runbooks/loader.ts'), import('../incidents/replay.ts'),
+        import('../sandbox/scenarios/index.ts'), import('../rules/loader.ts'), import('../runbooks/actions/index.ts'), import('../runbooks/loader.ts'), import('../pipeline/index.ts'),
       ]);
       const { scenario } = resolveScenario(f.scenario);
       const rules = loadRules(f.rules);

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { formatDuration } from '../common/clock.ts';
 import { resolveScenario } from '../sandbox/scenarios/index.ts';
 import { loadRules } from '../rules/loader.ts';
-import { playRules } from '../rules/playback.ts';
+import { playRules } from '../pipeline/index.ts';
 import { registerRulesCheck } from './rules-check.ts';
 
 export function registerRules(program: Command): void {

@@ -1,34 +1,49 @@
-// `kubemend serve`: the chat bot over HTTP — the web console, Slack and
-// Mattermost endpoints, /metrics and /healthz — on the same engine as
-// `kubemend chat`, either on the embedded sandbox (to try it) or on real
-// clusters (with a chat config saying what is production and who approves).
+// `kubemend serve`: the service. One process runs detection, remediation,
+// incidents, the chat adapters, the web console, the webhooks, /metrics,
+// /healthz and /readyz, from one configuration file (kind Config), on real
+// clusters or on the embedded sandbox. Rules, runbooks, the policy and the
+// config itself are reloaded when they change on disk.
 import type { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { realClock } from '../common/clock.ts';
 import { KubemendError, Errors } from '../common/errors.ts';
+import { ConfigError } from '../common/config.ts';
+import { leaderStatus } from '../common/metrics.ts';
 import { openStore } from '../audit/index.ts';
+import type { Store } from '../audit/types.ts';
+import { Authorizer } from '../authz/authorizer.ts';
 import { chatSettings, loadChatConfig, type ChatSettings } from '../chat/settings.ts';
-import { wireChat } from '../chat/wiring.ts';
+import { loadRules } from '../rules/loader.ts';
+import { ACTIONS } from '../runbooks/actions/index.ts';
+import { checkRuleRunbooks, loadRunbooks } from '../runbooks/loader.ts';
+import { LineNotifier } from '../runbooks/notifiers.ts';
+import { LinePrinter, Pipeline, printRuns } from '../pipeline/index.ts';
+import { Reloader } from '../pipeline/reload.ts';
 import { createApp } from '../server/app.ts';
-import { loadServerConfig, resolveAdapters } from '../server/serve-config.ts';
-import { DEFAULT_POLICY, SANDBOX_SETTINGS } from './chat.ts';
+import { loadServerConfig, resolveAdapters, type ServerSpec } from '../server/serve-config.ts';
+import { loadServiceConfig, type ServiceConfig } from '../server/service-config.ts';
+import { resolveWebhooks } from '../server/webhook-config.ts';
 import { parseSpeed } from './flags.ts';
-import { clusterTarget, sandboxTarget, type ChatTarget, type Stops } from './chat-targets.ts';
+import { DEFAULT_POLICY, SHIPPED_RULES, SHIPPED_RUNBOOKS, splitListen, untilSignal } from './shared.ts';
+import { clusterTarget, sandboxTarget, type Target } from './targets.ts';
+import { SANDBOX_SETTINGS } from './chat.ts';
 
 export interface ServeFlags {
-  listen: string;
+  config?: string;
+  listen?: string;
   sandbox?: boolean;
   scenario: string;
   speed?: number;
   kubeconfig?: string;
   context: string[];
-  config?: string;
+  chatConfig?: string;
   serverConfig?: string;
   policy?: string;
   publicUrl?: string;
   consoleUser?: string;
-  logLevel: string;
+  logLevel?: string;
   db?: string;
   dataDir?: string;
 }
@@ -38,98 +53,201 @@ const collect = (v: string, prev: string[] = []) => [...prev, v];
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description('Serve the chat bot over HTTP: web console, Slack, Mattermost, /metrics, /healthz')
-    .option('--listen <host:port>', 'address to listen on', '127.0.0.1:8080')
+    .description('The service: detection, remediation, incidents, chat, web console, webhooks, /metrics, /healthz, /readyz')
+    .option('--config <file>', 'the service config (kind Config, see docs/serve.md); flags below override it')
     .option('--sandbox', 'act on the embedded sandbox cluster (to try it)')
     .option('--scenario <name|file>', 'with --sandbox: the scenario to replay', 'crashloop')
     .option('--speed <x>', 'with --sandbox: virtual time runs x times faster', parseSpeed)
-    .option('--kubeconfig <path>', 'kubeconfig of the clusters to act on (needs --config)')
-    .option('--context <name>', 'kubeconfig context (repeatable; default: the current one)', collect, [])
-    .option('--config <file>', 'chat settings (kind ChatConfig, see docs/chat.md)')
-    .option('--server-config <file>', 'adapters: console users, Slack/Mattermost rooms and users (kind ServerConfig, see docs/chat-adapters.md)')
-    .option('--policy <file>', 'RBAC policy, CSV or YAML (default: the chat config\'s, else config/chat-policy.csv)')
+    .option('--listen <host:port>', 'address to listen on (default: the config\'s server.listen, 127.0.0.1:8080)')
+    .option('--kubeconfig <path>', 'kubeconfig of the clusters (default: the config\'s clusters.kubeconfig)')
+    .option('--context <name>', 'kubeconfig context (repeatable; default: the config\'s, else the current one)', collect, [])
+    .option('--chat-config <file>', 'chat settings from a ChatConfig file instead of the config\'s spec.chat')
+    .option('--server-config <file>', 'adapters from a ServerConfig file instead of the config\'s spec.server')
+    .option('--policy <file>', 'RBAC policy, CSV or YAML (default: the config\'s, else config/chat-policy.csv)')
     .option('--public-url <url>', 'kubemend\'s URL as Mattermost reaches it (or $KUBEMEND_PUBLIC_URL)')
     .option('--console-user <name>', 'with no console users configured: the one user this run creates (default alice on the sandbox, else your login)')
-    .option('--log-level <level>', 'server log level (request logs at info)', 'warn')
+    .option('--log-level <level>', 'server log level (request logs at info)')
     .option('--db <url>', 'postgres://… for PostgreSQL (or $KUBEMEND_DB); default SQLite in the data directory')
     .option('--data-dir <dir>', 'data directory (default $KUBEMEND_HOME or ~/.kubemend)')
     .action(async (f: ServeFlags) => runServe(f));
 }
 
 export async function runServe(f: ServeFlags, out: (l: string) => void = (l) => process.stdout.write(`${l}\n`), env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  if (!f.sandbox && !f.kubeconfig) throw new KubemendError(Errors.BAD_FLAG, 'pass --sandbox to try the bot on the embedded sandbox, or --kubeconfig PATH --config FILE to act on clusters');
-  if (f.kubeconfig && !f.config) throw new KubemendError(Errors.BAD_FLAG, '--kubeconfig needs --config FILE: on real clusters, production and approvers must be configured, never assumed');
-  const [host, port] = splitListen(f.listen);
-  const spec = loadServerConfig(f.serverConfig);
+  const config = loadServiceConfig(f.config, { rules: SHIPPED_RULES, runbooks: SHIPPED_RUNBOOKS, policy: f.policy ?? DEFAULT_POLICY });
+  const kubeconfig = f.kubeconfig ?? config.clusters.kubeconfig;
+  const onClusters = !f.sandbox;
+  if (onClusters && !kubeconfig && !f.config) throw new KubemendError(Errors.BAD_FLAG, 'pass --sandbox to try kubemend on the embedded sandbox, or --config FILE (kind Config) naming the clusters, what is production and who approves');
+  if (onClusters && !f.config && !f.chatConfig) throw new KubemendError(Errors.BAD_FLAG, 'on real clusters pass --config FILE (or --chat-config): production and approvers must be configured, never assumed');
+  const [host, port] = splitListen(f.listen ?? config.server.listen);
+  const spec: ServerSpec = f.serverConfig ? loadServerConfig(f.serverConfig) : structuredClone(config.server) as ServerSpec;
   // On the sandbox the console talks in #ops, where the shipped policy lets SREs act.
-  if (f.sandbox && !f.serverConfig) spec.console.room = 'ops';
+  if (f.sandbox && !f.serverConfig && !f.config) spec.console.room = 'ops';
   const adapters = resolveAdapters(spec, env, f.publicUrl);
-  if (adapters.problems.length) throw new KubemendError(Errors.SERVE_ADAPTERS, `the chat adapters are half configured:\n  ${adapters.problems.join('\n  ')}`);
+  const hooks = resolveWebhooks(config.webhooks, env);
+  const problems = [...adapters.problems, ...hooks.problems];
+  if (problems.length) throw new KubemendError(Errors.SERVE_ADAPTERS, `the service is half configured:\n  ${problems.join('\n  ')}`);
   let oneTimeToken: string | undefined;
   if (adapters.console && !adapters.console.users.length) {
     oneTimeToken = randomBytes(24).toString('base64url');
     adapters.console.users.push({ name: f.consoleUser ?? (f.sandbox ? 'alice' : userInfo().username), token: oneTimeToken });
   }
+  let settings: ChatSettings = f.chatConfig ? loadChatConfig(f.chatConfig) : f.config || onClusters ? config.chatSettings : chatSettings(SANDBOX_SETTINGS);
+  const policy = f.policy ?? (f.chatConfig ? settings.policy : undefined) ?? config.policy;
+  settings = { ...settings, policy };
+  if (f.sandbox) settings = { ...settings, defaultCluster: 'sandbox' };
+  const rules = loadRules(config.rules);
+  const runbooks = loadRunbooks(config.runbooks, { actions: ACTIONS });
+  const wiring = checkRuleRunbooks(rules, runbooks);
+  if (wiring.length) throw new ConfigError(wiring);
+  const authorizer = await Authorizer.fromFile(policy);
 
-  let settings: ChatSettings = f.config ? loadChatConfig(f.config) : chatSettings(SANDBOX_SETTINGS);
-  settings = { ...settings, policy: f.policy ?? settings.policy ?? DEFAULT_POLICY };
-  const store = await openStore({ db: f.db, dataDir: f.dataDir });
-  const stops: (() => Promise<void> | void)[] = [() => store.close()];
+  const db = f.db ?? config.store.db ?? (config.store.dbEnv ? env[config.store.dbEnv] : undefined);
+  const store = await openStore({ db, dataDir: f.dataDir ?? config.store.dataDir });
+  let target: Target | undefined;
+  let pipeline: Pipeline | undefined;
+  let reloader: Reloader | undefined;
+  let app: Awaited<ReturnType<typeof createApp>>['app'] | undefined;
   try {
-    const target = f.sandbox ? await onSandbox(f, out, stops) : onClusters(f, settings);
-    if (f.sandbox) settings = { ...settings, defaultCluster: 'sandbox' };
-    const { engine, remediation } = await wireChat({ store, clock: target.clock, settings, kube: target.kube, clusters: target.clusters, env, log: (l) => out(`log: ${l}`) });
-    stops.unshift(async () => {
-      engine.stop();
-      await remediation.executor.idle();
+    if (f.sandbox) {
+      const kcPath = join(tmpdir(), `kubemend-serve-sandbox-${process.pid}.kubeconfig`);
+      const t = await sandboxTarget(f.scenario, f.speed ?? 1, kcPath, out);
+      out(`sandbox at ${t.sandbox.url} (kubectl: export KUBECONFIG=${kcPath}), replaying ${t.scenario.metadata.name}`);
+      target = t;
+    } else {
+      target = clusterTarget(kubeconfig, f.context.length ? f.context : [...config.clusters.contexts]);
+    }
+    if (!target.clusters.some((c) => c.name === settings.defaultCluster)) {
+      throw new KubemendError(Errors.BAD_FLAG, `the chat settings' defaultCluster "${settings.defaultCluster}" is not one of the clusters (${target.clusters.map((c) => c.name).join(', ')})`);
+    }
+    pipeline = new Pipeline({
+      clock: target.clock,
+      clusters: target.clusters,
+      rules,
+      store,
+      remediation: config.remediation.enabled && {
+        runbooks,
+        dryRun: config.remediation.dryRun,
+        escalationChannel: config.remediation.escalationChannel,
+        budgets: { ...config.budgets, failureWindowMs: config.budgets.failureWindow },
+        retriggerAfterMs: config.budgets.coolDown,
+        notifiers: [new LineNotifier(out)],
+      },
+      incidents: config.incidents.enabled && { windowMs: config.incidents.window, resolveAfterMs: config.incidents.resolveAfter, onIncident: (i, change) => change !== 'updated' && out(`incident ${change}: ${i.id} ${i.title}`) },
+      webhooks: hooks.options ? {} : false,
+      silences: { intervalMs: config.silences.syncInterval },
+      chat: { settings, authorizer, env },
+      sinks: [new LinePrinter(out)],
+      log: out,
     });
-    const logger = { level: f.logLevel, stream: process.stderr };
-    const server = await createApp({ engine, slack: adapters.slack, mattermost: adapters.mattermost, console: adapters.console, logger });
-    stops.unshift(() => server.app.close());
+    printRuns(pipeline.remediation!.executor, out);
+    await pipeline.start();
+    leaderStatus.set(1);
+    const p = pipeline;
+    ({ app } = await createApp({
+      engine: p.chat,
+      slack: adapters.slack,
+      mattermost: adapters.mattermost,
+      console: adapters.console,
+      webhooks: hooks.options && { ...hooks.options, source: p.webhooks! },
+      ready: () => readiness(p, store),
+      logger: { level: f.logLevel ?? config.server.logLevel, stream: process.stderr },
+    }));
+    const server = app;
     try {
-      await server.app.listen({ host, port });
+      await server.listen({ host, port });
     } catch (err) {
       const code = (err as { code?: string }).code;
-      if (code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' || code === 'EACCES') throw new KubemendError(Errors.SERVE_LISTEN, `cannot listen on ${f.listen}: ${code}`, { cause: err });
+      if (code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' || code === 'EACCES') throw new KubemendError(Errors.SERVE_LISTEN, `cannot listen on ${host}:${port}: ${code}`, { cause: err });
       throw err;
     }
-    const base = `http://${host.includes(':') ? `[${host}]` : host}:${(server.app.server.address() as { port: number }).port}`;
-    if (server.mattermost && !adapters.mattermost?.publicUrl) server.mattermost.publicUrl = base;
-    out(`kubemend serving on ${base} (policy ${settings.policy})`);
-    if (server.console) {
-      out(`  console     ${base}/console/  (room ${server.console.room})`);
-      if (oneTimeToken) out(`              sign in as ${adapters.console!.users[0].name} with the token ${oneTimeToken} (valid for this run only)`);
+    const base = `http://${host.includes(':') ? `[${host}]` : host}:${(server.server.address() as { port: number }).port}`;
+    announce(out, base, config, p, policy, adapters.console?.room, oneTimeToken && adapters.console?.users[0].name, oneTimeToken, Boolean(adapters.slack), Boolean(adapters.mattermost), Boolean(hooks.options));
+    if (config.reload.enabled) {
+      reloader = watchForChanges({ config, flags: f, pipeline: p, authorizer, policy, store, out, interval: config.reload.interval });
+      reloader.start();
     }
-    if (server.slack) out(`  slack       ${base}/slack/events, /slack/commands, /slack/interactions`);
-    if (server.mattermost) out(`  mattermost  ${base}/mattermost/command (buttons call ${server.mattermost.publicUrl}/mattermost/actions)`);
-    out(`  metrics     ${base}/metrics   health ${base}/healthz`);
-    const stop = Promise.withResolvers<void>();
-    const onSignal = () => stop.resolve();
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-    await stop.promise;
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    await untilSignal().promise;
     out('stopping…');
   } finally {
-    for (const s of stops) await s();
+    reloader?.stop();
+    await app?.close();
+    await pipeline?.stop();
+    await target?.stop();
+    await store.close();
   }
 }
 
-async function onSandbox(f: ServeFlags, out: (l: string) => void, stops: Stops): Promise<ChatTarget> {
-  const kcPath = join(tmpdir(), `kubemend-serve-sandbox-${process.pid}.kubeconfig`);
-  const t = await sandboxTarget(f.scenario, f.speed ?? 1, kcPath, out, stops);
-  out(`sandbox at ${t.sandbox.url} (kubectl: export KUBECONFIG=${kcPath}), replaying ${t.scenario.metadata.name}`);
-  return t;
+async function readiness(p: Pipeline, store: Store): Promise<{ ready: boolean; checks: Record<string, boolean> }> {
+  let storeOk = false;
+  try {
+    await store.audit.list({ limit: 1, order: 'desc' });
+    storeOk = true;
+  } catch {
+    storeOk = false;
+  }
+  const checks = { informersSynced: p.synced, store: storeOk };
+  return { ready: checks.informersSynced && checks.store, checks };
 }
 
-function onClusters(f: ServeFlags, settings: ChatSettings): ChatTarget {
-  return clusterTarget(f.kubeconfig, f.context, settings);
+function announce(out: (l: string) => void, base: string, c: ServiceConfig, p: Pipeline, policy: string, room: string | undefined, user: string | false | undefined, token: string | undefined, slack: boolean, mattermost: boolean, webhooks: boolean): void {
+  out(`kubemend serving on ${base} (policy ${policy})`);
+  out(`  detection   ${p.engine.ruleCount} rules from ${c.rules}; clusters ${[...p.kubeSources.keys()].join(', ')}`);
+  out(`  remediation ${c.remediation.enabled ? `${p.remediation!.executor.runbookNames().length} runbooks from ${c.runbooks}${c.remediation.dryRun ? ' (dry run)' : ''}` : 'off'}`);
+  if (room) out(`  console     ${base}/console/  (room ${room})`);
+  if (user && token) out(`              sign in as ${user} with the token ${token} (valid for this run only)`);
+  if (slack) out(`  slack       ${base}/slack/events, /slack/commands, /slack/interactions`);
+  if (mattermost) out(`  mattermost  ${base}/mattermost/command`);
+  if (webhooks) out(`  webhooks    ${base}/webhooks/alertmanager, ${base}/webhooks/<name>`);
+  out(`  metrics     ${base}/metrics   health ${base}/healthz   ready ${base}/readyz`);
 }
 
-export function splitListen(v: string): [string, number] {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(v);
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw new KubemendError(Errors.BAD_FLAG, `--listen "${v}" is not HOST:PORT (e.g. 127.0.0.1:8080, or port 0 for a free one)`);
-  return [m[1] ?? m[2], port];
+/** Rules, runbooks, policy and the config file, each validated as a whole before it replaces the running one. */
+function watchForChanges(o: { config: ServiceConfig; flags: ServeFlags; pipeline: Pipeline; authorizer: Authorizer; policy: string; store: Store; out: (l: string) => void; interval: number }): Reloader {
+  const r = new Reloader({ clock: realClock, store: o.store, intervalMs: o.interval, log: o.out });
+  let runbooks = loadRunbooks(o.config.runbooks, { actions: ACTIONS });
+  r.watch({
+    what: 'rules',
+    path: o.config.rules,
+    async apply() {
+      const rules = loadRules(o.config.rules);
+      const wiring = checkRuleRunbooks(rules, runbooks);
+      if (wiring.length) throw new ConfigError(wiring);
+      await o.pipeline.setRules(rules);
+      return `${rules.length} rules`;
+    },
+  });
+  r.watch({
+    what: 'runbooks',
+    path: o.config.runbooks,
+    apply() {
+      const next = loadRunbooks(o.config.runbooks, { actions: ACTIONS });
+      const wiring = checkRuleRunbooks(o.pipeline.currentRules(), next);
+      if (wiring.length) throw new ConfigError(wiring);
+      o.pipeline.setRunbooks(next);
+      runbooks = next;
+      return `${next.length} runbooks`;
+    },
+  });
+  r.watch({
+    what: 'policy',
+    path: o.policy,
+    async apply() {
+      o.authorizer.adopt(await Authorizer.fromFile(o.policy));
+      return `${o.authorizer.policy.rules.length} rules, ${o.authorizer.policy.groups.length} group lines`;
+    },
+  });
+  if (o.flags.config) {
+    r.watch({
+      what: 'config',
+      path: o.flags.config,
+      apply() {
+        const next = loadServiceConfig(o.flags.config, { rules: o.config.rules, runbooks: o.config.runbooks, policy: o.policy });
+        const applied = o.pipeline.setBudgets({ ...next.budgets, failureWindowMs: next.budgets.failureWindow }, next.budgets.coolDown);
+        const restart = ['clusters', 'server', 'store', 'webhooks', 'rules', 'runbooks', 'policy', 'chat', 'incidents', 'remediation']
+          .filter((k) => JSON.stringify((next as unknown as Record<string, unknown>)[k]) !== JSON.stringify((o.config as unknown as Record<string, unknown>)[k]));
+        return `${applied}${restart.length ? `; changes to ${restart.join(', ')} take effect at the next restart` : ''}`;
+      },
+    });
+  }
+  return r;
 }

@@ -148,6 +148,12 @@ export function parseDuration(input: string | number): number {
   return total;
 }
 
+/** Elapsed virtual time as a fixed-width stamp, "12m05s": progress lines line up. */
+export function formatClock(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+}
+
 /** "3m12s" style rendering used in CLI output. */
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;

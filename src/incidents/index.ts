@@ -6,9 +6,9 @@ export { ObservationLog, workloadOf, isMonitoringPod, MONITORING_NAMES, EVICTION
 export { PlacementIndex, touchOf, unionTouch, relation, scopeOf, keys, type Touch, type Scope } from './correlate.ts';
 export { checkGuardrails, type GuardrailInput, type GuardrailResult } from './guardrails.ts';
 export { IncidentTracker, incidentId, type IncidentTrackerOptions } from './tracker.ts';
-export { attachIncidents, contextRule, sessionLookup, INCIDENT_KINDS, CONTEXT_RULE } from './attach.ts';
+export { contextRule, INCIDENT_KINDS, CONTEXT_RULE } from './context-rule.ts';
 export { gatherIncident, buildTimeline, attribute, type IncidentContext, type TimelineEntry, type TimelineSource } from './timeline.ts';
 export { findUncaught, type UncaughtSignal } from './uncaught.ts';
 export { draftPostmortem, type PostmortemModel, type RunSummary } from './postmortem.ts';
 export { renderMarkdown } from './markdown.ts';
-export { replayIncidents, primaryOf, type ReplayOptions, type ReplayResult } from './replay.ts';
+export { primaryOf } from './primary.ts';

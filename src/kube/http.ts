@@ -4,6 +4,7 @@
 import { KubeConfig, RequestContext, HttpMethod } from '@kubernetes/client-node';
 import { fetch } from 'undici';
 import { KubeApiError } from './errors.ts';
+import { kubeRequestsTotal } from '../common/metrics.ts';
 
 export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
@@ -70,14 +71,30 @@ export class KubeHttp {
     }
     const key = `${method} ${path.replace(/\/namespaces\/[^/]+/, '/namespaces/{ns}')}`;
     this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+    const verb = verbOf(method, opts.query);
     try {
       // Impersonate-Group may repeat; undici takes an array of pairs for that.
       const pairs: [string, string][] = Object.entries(headers);
       for (const g of as?.groups ?? []) pairs.push(['Impersonate-Group', g]);
-      return await fetch(ctx.getUrl(), { method, headers: pairs, body, dispatcher: ctx.getDispatcher(), signal: opts.signal });
+      const res = await fetch(ctx.getUrl(), { method, headers: pairs, body, dispatcher: ctx.getDispatcher(), signal: opts.signal });
+      kubeRequestsTotal.inc({ verb, code: String(res.status) });
+      return res;
     } catch (err) {
+      kubeRequestsTotal.inc({ verb, code: 'network' });
       throw KubeApiError.network(method, path, err);
     }
+  }
+}
+
+/** The Kubernetes verb of a request, as the API server's audit log names it (list and get both arrive as GET). */
+function verbOf(method: string, query: RequestOptions['query']): string {
+  switch (method.toUpperCase()) {
+    case 'GET': return query?.watch ? 'watch' : 'get';
+    case 'POST': return 'create';
+    case 'PUT': return 'update';
+    case 'PATCH': return 'patch';
+    case 'DELETE': return 'delete';
+    default: return method.toLowerCase();
   }
 }
 

@@ -7,6 +7,7 @@
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import type { KubeHttp } from './http.ts';
+import { relistsTotal, watchRestartsTotal } from '../common/metrics.ts';
 import { KubeApiError } from './errors.ts';
 import { collectionPath, type KindRef } from './kinds.ts';
 import { stripBulk } from './transform.ts';
@@ -64,6 +65,9 @@ export class Informer {
     return this.syncedSignal.promise;
   }
 
+  /** Whether the first LIST has filled the cache. */
+  isSynced = false;
+
   get resourceVersion(): string {
     return this.lastRV;
   }
@@ -96,15 +100,18 @@ export class Informer {
         if (needList) {
           await this.relist();
           needList = false;
+          this.isSynced = true;
           this.syncedSignal.resolve();
         }
         await this.watchOnce();
         backoff = this.opts.initialBackoffMs ?? 200;
         this.stats.resumes++;
+        watchRestartsTotal.inc({ kind: this.kind.kind });
       } catch (err) {
         if (this.stopped) return;
         if (err instanceof KubeApiError && err.gone) {
           this.stats.relistsAfterGone++;
+          relistsTotal.inc({ kind: this.kind.kind });
           needList = true;
           continue;
         }

@@ -4,6 +4,7 @@
 // cluster state of its own: cross-object questions go to the informers'
 // caches through `lookup`, never to the API server.
 import type { Clock, TimerHandle } from '../common/clock.ts';
+import { detectionsTotal, signalsTotal, suppressedTotal } from '../common/metrics.ts';
 import type { KubeObject } from '../kube/types.ts';
 import type { LoadedRule } from './loader.ts';
 import { RuleIndex } from './rule-index.ts';
@@ -48,8 +49,8 @@ export class DetectionEngine {
   readonly clock: Clock;
   readonly book: DetectionBook;
   readonly silences: Silences;
-  readonly index: RuleIndex;
-  private readonly rules: LoadedRule[];
+  index: RuleIndex;
+  private rules: LoadedRule[];
   private readonly hooks: EngineHooks;
   private readonly hold: HoldTracker;
   private readonly grouper: Grouper;
@@ -89,7 +90,25 @@ export class DetectionEngine {
     // An Event's deletion is its one-hour TTL expiring, not something that happened.
     if (signal.source === 'event' && signal.operation === 'delete') return;
     this.stats.signals++;
+    signalsTotal.inc({ source: signal.source, kind: signal.object?.kind ?? '' });
     for (const lr of this.index.candidates(signal)) this.evaluate(lr, signal);
+  }
+
+  /**
+   * Swaps the rule set (hot reload) keeping every detection, so a reload
+   * never re-opens what is already open. State kept for rules that are gone
+   * is dropped; a changed rule keeps its detections under the same name.
+   */
+  setRules(rules: LoadedRule[]): void {
+    const names = new Set(rules.map((r) => r.rule.metadata.name));
+    for (const key of [...this.holding.keys()]) if (!names.has(key.slice(0, key.indexOf('\u0000')))) this.holding.delete(key);
+    for (const key of [...this.lastSignal.keys()]) if (!names.has(key.slice(0, key.indexOf('\u0000')))) this.lastSignal.delete(key);
+    this.rules = rules;
+    this.index = new RuleIndex(rules);
+  }
+
+  get ruleCount(): number {
+    return this.rules.length;
   }
 
   /** A schedule tick for one rule: with match.kinds, a sweep over every cached object of those kinds. */
@@ -158,6 +177,7 @@ export class DetectionEngine {
     else this.holding.delete(key);
     if (objectHolds) this.lastSignal.set(key, { rule: lr, signal, subject });
     const state = this.hold.observe(key, set.size > 0, rule.spec.for ?? 0, () => this.due(key));
+    if (state === 'waiting') suppressedTotal.inc({ reason: 'hold' });
     if (state === 'fire') {
       // Conditions on objects (watched or swept) count rising edges, e.g. a pod
       // going back into CrashLoopBackOff; events, alerts and webhooks count
@@ -217,6 +237,8 @@ export class DetectionEngine {
       { reopenWithinMs: rule.spec.resolveAfter ?? this.resolveAfterMs },
     );
     if (!isNew && !reopened) {
+      suppressedTotal.inc({ reason: 'dedup' });
+      detectionsTotal.inc({ rule: name, change: 'repeated' });
       this.hooks.onDetection?.(detection, 'repeated', signal);
       return;
     }
@@ -226,14 +248,18 @@ export class DetectionEngine {
       detection.silencedBy = silence.id;
       detection.suppressed = 'silenced';
       this.stats.suppressed++;
+      suppressedTotal.inc({ reason: 'silence' });
+      detectionsTotal.inc({ rule: name, change: 'silenced' });
       this.hooks.onDetection?.(detection, 'silenced', signal);
       return;
     }
+    detectionsTotal.inc({ rule: name, change: reopened ? 'reopened' : 'opened' });
     this.hooks.onDetection?.(detection, reopened ? 'reopened' : 'opened', signal);
     const limit = rule.spec.rateLimit;
     if (limit && !this.limiter.allow(`rule:${name}`, limit.max, limit.per)) {
       detection.suppressed = 'rate-limit';
       this.stats.suppressed++;
+      suppressedTotal.inc({ reason: 'rate_limit' });
       return;
     }
     if (detection.action?.runbook) {
@@ -242,7 +268,10 @@ export class DetectionEngine {
     }
     const group = this.grouper.groupKey(labels, rule.spec.group.by);
     if (this.grouper.offer(group, rule.spec.group.window, detection) === 'notify') this.notify(group, [detection]);
-    else detection.suppressed = 'group-window';
+    else {
+      detection.suppressed = 'group-window';
+      suppressedTotal.inc({ reason: 'group' });
+    }
   }
 
   private notify(group: string, detections: Detection[]): void {
@@ -266,7 +295,10 @@ export class DetectionEngine {
       const r = this.book.resolve(fp);
       this.lastSignal.delete(key);
       this.fingerprints.delete(key);
-      if (r) this.hooks.onDetection?.(r, 'resolved');
+      if (r) {
+        detectionsTotal.inc({ rule: r.rule, change: 'resolved' });
+        this.hooks.onDetection?.(r, 'resolved');
+      }
     };
     if (now) return resolve();
     this.resolveTimers.set(fp, this.clock.setTimeout(resolve, lr.rule.spec.resolveAfter ?? this.resolveAfterMs));

@@ -87,4 +87,6 @@ export interface Silence {
   endsAt: number;
   createdBy: string;
   comment: string;
+  /** Set once the silence has ended: who expired it, or "time" when its end passed (so the expiry is audited once). */
+  expiredBy?: string;
 }

@@ -44,7 +44,8 @@ export function targetKey(t: AuditTarget): string {
 }
 
 export class Budgets {
-  readonly config: BudgetConfig;
+  /** Replaced as a whole on a config reload. */
+  config: BudgetConfig;
   private readonly store: Store;
   paused = false;
 

@@ -6,6 +6,7 @@
 // transition.
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../common/clock.ts';
+import { escalationsTotal, runsTotal, stepDurationSeconds } from '../common/metrics.ts';
 import type { Identity, KubeHttp } from '../kube/http.ts';
 import type { Actor, AuditInput, AuditTarget, RunRecord, StepTransition, Store } from '../audit/types.ts';
 import type { Detection } from '../rules/types.ts';
@@ -19,6 +20,12 @@ export interface ExecutorOptions {
   runbooks: ReadonlyMap<string, RunbookView>;
   actions: ReadonlyMap<string, Action>;
   kube: (cluster: string) => KubeHttp | undefined;
+  /**
+   * Identity of each cluster (the kube-system namespace's uid), stamped on
+   * runs so that a resumed run never acts on a different cluster that took
+   * the same name (a fresh sandbox, a rebuilt cluster).
+   */
+  clusterUid?: (cluster: string) => string | undefined;
   /** The service identity mutations are made as, unless a run carries its own (chat). */
   identity: Identity;
   notifier: Notifier;
@@ -52,10 +59,15 @@ export interface RunListener {
 export type TriggerResult = { run: RunRecord } | { refused: Refusal; run?: RunRecord };
 
 const SYSTEM: Actor = { type: 'system', name: 'runbook-executor' };
+/** The abort reason of a shutdown: not a failure, not a cancellation. */
+const SUSPEND = Object.freeze({ code: 'SUSPENDED', message: 'the process is shutting down; the run resumes at the next start' });
 
 export class RunbookExecutor {
   readonly budgets: Budgets;
   private readonly o: ExecutorOptions;
+  private runbooks: ReadonlyMap<string, RunbookView>;
+  /** The view each run in flight started with: a reload never changes a run's steps under it. */
+  private readonly views = new Map<string, RunbookView>();
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly claimed = new Set<string>();
   private readonly aborts = new Map<string, AbortController>();
@@ -65,13 +77,23 @@ export class RunbookExecutor {
 
   constructor(o: ExecutorOptions) {
     this.o = o;
+    this.runbooks = o.runbooks;
     this.budgets = new Budgets(o.store, o.budgets);
+  }
+
+  /** Hot reload: new runs use these runbooks; runs in flight keep the ones they started with. */
+  setRunbooks(runbooks: ReadonlyMap<string, RunbookView>): void {
+    this.runbooks = runbooks;
+  }
+
+  runbookNames(): string[] {
+    return [...this.runbooks.keys()];
   }
 
   /** Starts a run unless a lock or budget refuses it; a refusal is audited and, for repeated failures, escalated. */
   async trigger(req: TriggerRequest): Promise<TriggerResult> {
-    const view = this.o.runbooks.get(req.runbook);
-    if (!view) throw new ActionError('UNKNOWN_RUNBOOK', `no runbook named "${req.runbook}"; known: ${[...this.o.runbooks.keys()].join(', ')}`);
+    const view = this.runbooks.get(req.runbook);
+    if (!view) throw new ActionError('UNKNOWN_RUNBOOK', `no runbook named "${req.runbook}"; known: ${[...this.runbooks.keys()].join(', ')}`);
     const now = this.o.clock.now();
     const resolved = view.resolve({ ...(req.detection?.action?.params ?? {}), ...(req.params ?? {}) });
     if (!resolved.ok) {
@@ -83,13 +105,20 @@ export class RunbookExecutor {
     const target = req.target ?? view.target({ detection: req.detection, params });
     const dryRun = req.dryRun ?? this.o.dryRun ?? false;
     const key = targetKey(target);
-    if (!dryRun && this.claimed.has(key)) return { refused: { kind: 'locked', runId: 'starting' } };
+    if (!dryRun && this.claimed.has(key)) {
+      const refusal: Refusal = { kind: 'locked', runId: 'starting' };
+      await this.audit({ actor: req.startedBy, action: 'runbook.run.refused', target, outcome: 'denied', detectionId: req.detection?.id, incidentId: req.incidentId, data: { runbook: req.runbook, reason: describeRefusal(refusal) } });
+      runsTotal.inc({ runbook: req.runbook, outcome: 'refused' });
+      return { refused: refusal };
+    }
     if (!dryRun) this.claimed.add(key);
     try {
       const refusal = dryRun ? undefined : await this.budgets.admit(req.runbook, target, now);
       if (refusal) {
         await this.audit({ actor: req.startedBy, action: 'runbook.run.refused', target, outcome: 'denied', detectionId: req.detection?.id, incidentId: req.incidentId, data: { runbook: req.runbook, reason: describeRefusal(refusal) } });
+        runsTotal.inc({ runbook: req.runbook, outcome: 'refused' });
         if (refusal.kind === 'repeated-failures') {
+          escalationsTotal.inc({ runbook: req.runbook });
           await this.o.notifier.send({ channel: this.o.escalationChannel ?? view.escalationChannel, title: `Escalation: ${req.runbook} on ${key}`, text: describeRefusal(refusal), severity: 'critical', detectionId: req.detection?.id });
         }
         return { refused: refusal };
@@ -110,9 +139,12 @@ export class RunbookExecutor {
         currentStep: view.start,
         outputs: {},
       };
+      const uid = this.o.clusterUid?.(run.cluster);
+      if (uid) run.clusterUid = uid;
       await this.o.store.createRun(run);
       this.identities.set(run.id, req.as);
       this.detections.set(run.id, req.detection);
+      this.views.set(run.id, view);
       await this.audit({ actor: req.startedBy, action: 'runbook.run.started', target, outcome: 'pending', runId: run.id, detectionId: run.detectionId, incidentId: run.incidentId, data: { runbook: run.runbook, params, dryRun } });
       this.launch(run);
       return { run };
@@ -121,15 +153,37 @@ export class RunbookExecutor {
     }
   }
 
-  /** After a restart: continues every run the store says was in flight. */
-  async resumeInFlight(): Promise<number> {
+  /**
+   * After a restart: continues every run the store says was in flight. A run
+   * that cannot continue here (its runbook is no longer loaded, its cluster is
+   * not configured or is not the same cluster) is ended as `abandoned`, with
+   * the reason audited, so it stops holding its target's lock.
+   */
+  async resumeInFlight(): Promise<{ resumed: number; abandoned: number }> {
     const runs = await this.o.store.listRuns({ status: ['pending', 'running', 'waiting-approval'] });
+    let resumed = 0;
+    let abandoned = 0;
     for (const run of runs) {
       if (this.inFlight.has(run.id)) continue;
+      const why = this.whyNotResumable(run);
+      if (why) {
+        abandoned++;
+        await this.finish(run, 'abandoned', why);
+        continue;
+      }
+      resumed++;
       await this.audit({ actor: SYSTEM, action: 'runbook.run.resumed', target: run.target, outcome: 'info', runId: run.id, detectionId: run.detectionId, data: { step: run.currentStep } });
       this.launch(run, true);
     }
-    return runs.length;
+    return { resumed, abandoned };
+  }
+
+  private whyNotResumable(run: RunRecord): string | undefined {
+    if (!this.runbooks.has(run.runbook)) return `runbook ${run.runbook} is no longer loaded (known: ${[...this.runbooks.keys()].join(', ') || 'none'})`;
+    if (!this.o.kube(run.cluster)) return `cluster "${run.cluster}" is not configured in this process`;
+    const uid = this.o.clusterUid?.(run.cluster);
+    if (run.clusterUid && uid && uid !== run.clusterUid) return `cluster "${run.cluster}" is not the cluster this run acted on (kube-system uid ${uid}, the run's ${run.clusterUid}); a new cluster took its name`;
+    return undefined;
   }
 
   /** Resolves when no run is in flight. */
@@ -151,6 +205,17 @@ export class RunbookExecutor {
     this.listeners.push(listener);
   }
 
+  /**
+   * Stops driving every run in flight without ending it (process shutdown):
+   * the runs stay `running` in the store, a step that was under way keeps its
+   * `started` transition, and the next start resumes them, re-checking that
+   * step's outcome instead of repeating it.
+   */
+  async suspendAll(): Promise<void> {
+    for (const a of this.aborts.values()) a.abort(SUSPEND);
+    await this.idle();
+  }
+
   /** Cancels every run in flight (their steps are aborted; status cancelled). */
   cancelAll(): void {
     for (const a of this.aborts.values()) a.abort(new ActionError('CANCELLED', 'run cancelled'));
@@ -167,7 +232,8 @@ export class RunbookExecutor {
   }
 
   private async drive(run: RunRecord, resumed: boolean): Promise<void> {
-    const view = this.o.runbooks.get(run.runbook);
+    const view = this.views.get(run.id) ?? this.runbooks.get(run.runbook);
+    if (view) this.views.set(run.id, view);
     const cancel = new AbortController();
     this.aborts.set(run.id, cancel);
     if (!view) return this.finish(run, 'failed', `runbook ${run.runbook} is no longer loaded`);
@@ -175,7 +241,7 @@ export class RunbookExecutor {
     let resumeCheck = resumed;
     let reason = '';
     while (stepId !== 'end' && stepId !== 'escalate') {
-      if (cancel.signal.aborted) return this.finish(run, 'cancelled', 'cancelled');
+      if (cancel.signal.aborted) return cancel.signal.reason === SUSPEND ? undefined : this.finish(run, 'cancelled', 'cancelled');
       const step = view.step(stepId);
       const action = step && this.o.actions.get(step.action);
       if (!step || !action) return this.finish(run, 'failed', `step ${stepId} or its action is missing`);
@@ -208,7 +274,7 @@ export class RunbookExecutor {
           stepId = 'escalate';
           break;
         }
-        const used = await this.budgets.actionsInLastHour(run.target, this.o.clock.now(), (a) => this.o.actions.get(a)?.mutates ?? false, (r, s) => this.o.runbooks.get(r.runbook)?.step(s)?.action);
+        const used = await this.budgets.actionsInLastHour(run.target, this.o.clock.now(), (a) => this.o.actions.get(a)?.mutates ?? false, (r, s) => this.runbooks.get(r.runbook)?.step(s)?.action);
         if (used >= this.budgets.config.actionsPerTargetPerHour) {
           reason = `budget: ${used} actions on ${targetKey(run.target)} in the last hour (limit ${this.budgets.config.actionsPerTargetPerHour})`;
           await this.audit({ actor: SYSTEM, action: 'runbook.budget.exceeded', target: run.target, outcome: 'denied', runId: run.id, detectionId: run.detectionId, data: { step: stepId, reason } });
@@ -216,7 +282,14 @@ export class RunbookExecutor {
           break;
         }
       }
-      outcome = await this.runStep(run, view, stepId, action, cancel.signal);
+      const began = performance.now();
+      try {
+        outcome = await this.runStep(run, view, stepId, action, cancel.signal);
+      } catch (err) {
+        if (err === SUSPEND) return;
+        throw err;
+      }
+      stepDurationSeconds.observe({ action: action.name, status: outcome }, (performance.now() - began) / 1000);
       if (outcome !== 'success') reason = `step ${stepId} ${outcome === 'timeout' ? 'timed out' : 'failed'}`;
       stepId = view.next(stepId, outcome);
       await this.moveTo(run, stepId);
@@ -255,6 +328,7 @@ export class RunbookExecutor {
         await this.transition(run, { stepId, attempt, status: 'succeeded', output: { outputs: result.outputs, mutated: result.mutated, calls: result.calls.map((c) => `${c.method} ${c.path}: ${c.description}`) } }, action);
         return 'success';
       } catch (err) {
+        if (runSignal.reason === SUSPEND) throw SUSPEND;
         const e = err instanceof ActionError ? err : new ActionError('ERROR', (err as Error).message ?? String(err), { retryable: (err as { retryable?: boolean }).retryable ?? false, cause: err });
         const timedOut = e.code === 'TIMEOUT' || timer.signal.reason?.code === 'TIMEOUT';
         const canRetry = e.retryable && !timedOut && !runSignal.aborted && attempt - prior <= retries.max;
@@ -285,7 +359,7 @@ export class RunbookExecutor {
     }
     if (!action.mutates || run.dryRun) return undefined; // reads are safe to repeat
     if (!action.check) return 'escalate';
-    const params = action.params.parse(this.o.runbooks.get(run.runbook)!.render(stepId, this.vars(run)));
+    const params = action.params.parse(this.runbooks.get(run.runbook)!.render(stepId, this.vars(run)));
     const res = await action.check(params, this.context(run, stepId, last.operationKey ?? `${run.id}.${stepId}`, new AbortController().signal));
     if (res.state === 'done') {
       run.outputs = { ...run.outputs, [stepId]: { status: 'succeeded', outputs: res.outputs ?? {} } };
@@ -358,11 +432,14 @@ export class RunbookExecutor {
     run.updatedAt = this.o.clock.now();
     await this.o.store.updateRun(run.id, { status, currentStep: null, updatedAt: run.updatedAt });
     await this.audit({ actor: this.actorOf(run), action: `runbook.run.${status}`, target: run.target, outcome: status === 'succeeded' || status === 'dry-run' ? 'success' : 'failure', runId: run.id, detectionId: run.detectionId, incidentId: run.incidentId, data: { runbook: run.runbook, reason } });
+    runsTotal.inc({ runbook: run.runbook, outcome: status });
     if (status === 'escalated') {
-      await this.o.notifier.send({ channel: this.o.escalationChannel ?? this.o.runbooks.get(run.runbook)?.escalationChannel ?? 'default', title: `Escalation: ${run.runbook} on ${targetKey(run.target)}`, text: reason, severity: 'critical', runId: run.id, detectionId: run.detectionId });
+      escalationsTotal.inc({ runbook: run.runbook });
+      await this.o.notifier.send({ channel: this.o.escalationChannel ?? this.runbooks.get(run.runbook)?.escalationChannel ?? 'default', title: `Escalation: ${run.runbook} on ${targetKey(run.target)}`, text: reason, severity: 'critical', runId: run.id, detectionId: run.detectionId });
     }
     this.identities.delete(run.id);
     this.detections.delete(run.id);
+    this.views.delete(run.id);
     this.o.onRunEnd?.(run);
     for (const l of this.listeners) l.onRunEnd?.(run);
   }

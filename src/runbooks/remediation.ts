@@ -27,9 +27,12 @@ interface Track {
 export class Remediator {
   private readonly o: RemediatorOptions;
   private readonly tracks = new Map<string, Track>();
+  /** Cool-down before a still-firing detection starts its runbook again (a config reload may change it). */
+  retriggerAfterMs: number;
 
   constructor(o: RemediatorOptions) {
     this.o = o;
+    this.retriggerAfterMs = o.retriggerAfterMs ?? 60_000;
   }
 
   /** Feed every detection change here (the engine's onDetection hook). */
@@ -45,7 +48,7 @@ export class Remediator {
     if (t.starting || (t.runId && this.o.executor.isActive(t.runId))) return;
     if (t.lastStatus === 'escalated') return;
     const fresh = change === 'opened' || change === 'reopened';
-    const retry = change === 'repeated' && t.endedAt !== undefined && this.o.clock.now() - t.endedAt >= (this.o.retriggerAfterMs ?? 60_000);
+    const retry = change === 'repeated' && t.endedAt !== undefined && this.o.clock.now() - t.endedAt >= this.retriggerAfterMs;
     if (!fresh && !retry) return;
     t.starting = true;
     void this.o.executor

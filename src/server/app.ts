@@ -1,6 +1,7 @@
-// kubemend's own HTTP server: /healthz, /metrics, the web console, the Slack
-// and Mattermost endpoints, and any extra plugin (the Alertmanager/webhook
-// receiver). Each adapter and plugin is registered in its own encapsulated
+// kubemend's one HTTP server: /healthz, /readyz, /metrics, the web console,
+// the Slack and Mattermost endpoints, and the Alertmanager and generic
+// webhook receivers — `serve` and `watch --listen` both build it here.
+// Each adapter and plugin is registered in its own encapsulated
 // fastify context, so the body parsers one needs (raw bytes for signatures)
 // never change how another parses.
 //
@@ -10,7 +11,8 @@
 // the adapters log error codes, never tokens.
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback, type FastifyRequest } from 'fastify';
 import type { DestinationStream } from 'pino';
-import { collectDefaultMetrics, register } from 'prom-client';
+import { collectProcessMetrics, metricsRegistry as register } from '../common/metrics.ts';
+import { webhooksPlugin, type WebhooksOptions } from './webhooks.ts';
 import type { ChatEngine, ChatReply } from '../chat/types.ts';
 import { chatAdapterErrorsTotal, type HttpChatAdapter } from '../chat/adapters/shared.ts';
 import { SlackAdapter, type SlackAdapterOptions } from '../chat/adapters/slack.ts';
@@ -32,6 +34,10 @@ export interface AppOptions {
   /** More adapters (already constructed), e.g. in tests. */
   adapters?: HttpChatAdapter[];
   plugins?: ExtraPlugin[];
+  /** The Alertmanager and generic webhook receivers. */
+  webhooks?: WebhooksOptions;
+  /** Readiness for /readyz (default: always ready); each check names what is not ready. */
+  ready?: () => boolean | Promise<boolean | { ready: boolean; checks: Record<string, boolean> }>;
   /** false (default) for no logs, or pino's level and destination. */
   logger?: false | { level?: string; stream?: DestinationStream };
 }
@@ -58,8 +64,18 @@ export async function createApp(opts: AppOptions = {}): Promise<KubemendServer> 
   const adapters: HttpChatAdapter[] = [...[slack, mattermost, consoleAdapter].filter((a) => a !== undefined), ...(opts.adapters ?? [])];
   if (adapters.length && !opts.engine) throw new Error('chat adapters are configured but no chat engine was given');
 
-  if (!register.getSingleMetric('process_cpu_user_seconds_total')) collectDefaultMetrics();
+  collectProcessMetrics();
   app.get('/healthz', async () => ({ status: 'ok', adapters: adapters.map((a) => a.name) }));
+  app.get('/readyz', async (_req, reply) => {
+    let r: Awaited<ReturnType<NonNullable<AppOptions['ready']>>> = true;
+    try {
+      r = opts.ready ? await opts.ready() : true;
+    } catch {
+      r = false;
+    }
+    const res = typeof r === 'boolean' ? { ready: r, checks: {} } : r;
+    return reply.code(res.ready ? 200 : 503).send({ status: res.ready ? 'ready' : 'not ready', checks: res.checks });
+  });
   app.get('/metrics', async (_req, reply) => reply.type(register.contentType).send(await register.metrics()));
 
   const route = async (reply: ChatReply) => {
@@ -73,6 +89,7 @@ export async function createApp(opts: AppOptions = {}): Promise<KubemendServer> 
     a.forward = route;
     await app.register(async (scope) => a.routes(scope));
   }
+  if (opts.webhooks) await app.register(webhooksPlugin, opts.webhooks);
   for (const p of opts.plugins ?? []) await app.register(p.plugin, p.options ?? {});
 
   for (const a of adapters) await a.start(opts.engine!);

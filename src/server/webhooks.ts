@@ -12,6 +12,7 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { WebhookSource } from '../rules/sources/webhook-source.ts';
 import { describeProblems, parseAlertmanagerPayload } from './alertmanager.ts';
+import { webhookRequestsTotal } from '../common/metrics.ts';
 
 export interface WebhookConfig {
   /** HMAC-SHA256 secret; when set, every call must carry a valid signature of the raw body. */
@@ -32,8 +33,10 @@ export interface WebhooksOptions {
   alertmanager?: { bearerToken?: string } | false;
   /** Generic webhooks by name (the path segment of /webhooks/<name>). */
   webhooks?: Record<string, WebhookConfig>;
-  /** Accept names not listed in `webhooks` (without auth). Default false: they get 404. */
+  /** Accept names not listed in `webhooks`. Default false: they get 404. */
   allowUnlisted?: boolean;
+  /** The bearer token unlisted names must carry (`kubemend watch --webhook-token`); required with allowUnlisted. */
+  unlistedBearerToken?: string;
   /** Largest accepted body in bytes (default 1 MiB); larger ones get 413. */
   bodyLimit?: number;
 }
@@ -54,6 +57,11 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
 export async function webhooksPlugin(app: FastifyInstance, opts: WebhooksOptions): Promise<void> {
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  if (opts.allowUnlisted && !opts.unlistedBearerToken) throw new Error('webhooks: allowUnlisted needs unlistedBearerToken, or every caller could inject signals');
+  app.addHook('onResponse', async (req, reply) => {
+    const route = (req.params as { name?: string } | undefined)?.name ?? (req.url.startsWith('/webhooks/alertmanager') ? 'alertmanager' : 'unknown');
+    webhookRequestsTotal.inc({ route: NAME.test(route) ? route : 'invalid', code: String(reply.statusCode) });
+  });
   const rawBodies = new WeakMap<FastifyRequest, Buffer>();
   const parseJson = app.getDefaultJsonParser('error', 'error');
 
@@ -95,8 +103,9 @@ export async function webhooksPlugin(app: FastifyInstance, opts: WebhooksOptions
   }
 
   const webhooks = new Map(Object.entries(opts.webhooks ?? {}));
-  const lookup = (name: string): WebhookConfig | undefined => webhooks.get(name) ?? (opts.allowUnlisted ? {} : undefined);
+  const lookup = (name: string): WebhookConfig | undefined => webhooks.get(name) ?? (opts.allowUnlisted ? { bearerToken: opts.unlistedBearerToken } : undefined);
   const guards = new Map([...webhooks].map(([name, cfg]) => [name, bearerGuard(cfg.bearerToken)]));
+  const unlistedGuard = bearerGuard(opts.unlistedBearerToken);
 
   app.post<{ Params: { name: string } }>('/webhooks/:name', {
     // Unknown names and bad tokens are turned away before the body is read.
@@ -105,7 +114,7 @@ export async function webhooksPlugin(app: FastifyInstance, opts: WebhooksOptions
       if (!NAME.test(name) || !lookup(name)) {
         return reply.code(404).send({ error: `no webhook named "${name}" is configured` });
       }
-      return guards.get(name)?.(req, reply);
+      return (guards.get(name) ?? unlistedGuard)(req, reply);
     },
   }, async (req, reply) => {
     const { name } = req.params;

@@ -12,7 +12,10 @@ import { Authorizer, parseCsvPolicy } from '../../src/authz/index.ts';
 import { KubeHttp } from '../../src/kube/http.ts';
 import { Sandbox } from '../../src/sandbox/cluster.ts';
 import { chatSettings, type ChatSettingsInput } from '../../src/chat/settings.ts';
-import { wireChat, type ChatWiring } from '../../src/chat/wiring.ts';
+import { buildChatEngine } from '../../src/chat/wiring.ts';
+import { chatRunbooks } from '../../src/chat/operations.ts';
+import type { KubemendChatEngine } from '../../src/chat/engine.ts';
+import { buildRemediation, type Remediation } from '../../src/pipeline/index.ts';
 import type { TicketChecker } from '../../src/chat/justification.ts';
 import type { ChatReply, ChatUser } from '../../src/chat/types.ts';
 import { deployment, IMAGES, rolledOut, until } from '../runbooks/actions-fixture.ts';
@@ -37,7 +40,9 @@ export const USERS: Record<string, ChatUser> = {
 
 export const ALERT = 'https://alertmanager.example.com/#/alerts?receiver=shop';
 
-export interface ChatFixture extends ChatWiring {
+export interface ChatFixture {
+  engine: KubemendChatEngine;
+  remediation: Remediation;
   sandbox: Sandbox;
   store: SqlStore;
   async: ChatReply[];
@@ -70,7 +75,12 @@ export async function chatFixture(o: { speed?: number; settings?: ChatSettingsIn
     ...o.settings,
   });
   const authorizer = await Authorizer.fromPolicy(parseCsvPolicy('test-policy.csv', o.policy ?? POLICY));
-  const wiring = await wireChat({ store, clock: sandbox.clock, settings, kube: (c) => (c === 'sandbox' ? kube : undefined), clusters: ['sandbox'], authorizer, tickets: o.tickets, runbooks: o.runbooks });
+  const kubeOf = (c: string) => (c === 'sandbox' ? kube : undefined);
+  // The same parts the pipeline assembles for chat: one executor with the chat runbooks; approvals decided in chat.
+  const remediation = buildRemediation({ store, clock: sandbox.clock, runbooks: [...chatRunbooks(), ...(o.runbooks ?? [])], kube: kubeOf, approvers: () => true, auto: false });
+  const engine = buildChatEngine({ store, clock: sandbox.clock, settings, executor: remediation.executor, approvals: remediation.approvals, kube: kubeOf, clusters: ['sandbox'], authorizer, tickets: o.tickets });
+  await engine.start();
+  const wiring = { engine, remediation };
   const async: ChatReply[] = [];
   wiring.engine.onAsyncReply((r) => async.push(r));
   return {

@@ -11,7 +11,7 @@ import { openStore } from '../../src/audit/index.ts';
 import { loadRules } from '../../src/rules/loader.ts';
 import { loadRunbooks } from '../../src/runbooks/loader.ts';
 import { ACTIONS } from '../../src/runbooks/actions/index.ts';
-import { RemediationSession } from '../../src/runbooks/session.ts';
+import { ScenarioSession as RemediationSession } from '../../src/pipeline/index.ts';
 import { resolveScenario } from '../../src/sandbox/scenarios/index.ts';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));

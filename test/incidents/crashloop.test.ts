@@ -12,7 +12,8 @@ import { loadRules } from '../../src/rules/loader.ts';
 import { loadRunbooks } from '../../src/runbooks/loader.ts';
 import { ACTIONS } from '../../src/runbooks/actions/index.ts';
 import { resolveScenario } from '../../src/sandbox/scenarios/index.ts';
-import { buildTimeline, gatherIncident, replayIncidents } from '../../src/incidents/index.ts';
+import { buildTimeline, gatherIncident } from '../../src/incidents/index.ts';
+import { replayIncidents } from '../../src/pipeline/index.ts';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const T0 = Date.UTC(2026, 0, 1);

@@ -15,7 +15,8 @@ import { loadRules } from '../../src/rules/loader.ts';
 import { loadRunbooks } from '../../src/runbooks/loader.ts';
 import { ACTIONS } from '../../src/runbooks/actions/index.ts';
 import { resolveScenario } from '../../src/sandbox/scenarios/index.ts';
-import { replayIncidents, type IncidentData } from '../../src/incidents/index.ts';
+import type { IncidentData } from '../../src/incidents/index.ts';
+import { replayIncidents } from '../../src/pipeline/index.ts';
 import type { Detection } from '../../src/rules/types.ts';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
@@ -36,8 +37,8 @@ async function replay() {
   const store = await openStore({ dataDir: mkdtempSync(join(tmpdir(), 'km-inc-mc-')) });
   const result = await replayIncidents({
     scenario: resolveScenario('memory-cascade').scenario, rules, runbooks, store, dryRun: true,
-    onStart: (rs, tracker) => {
-      rs.session.clock.setTimeout(() => tracker.onDetection(unrelated(rs.session.clock.now()), 'opened'), 12 * MIN);
+    onStart: (s) => {
+      s.clock.setTimeout(() => s.pipeline.incidents!.tracker.onDetection(unrelated(s.clock.now()), 'opened'), 12 * MIN);
     },
   });
   return { store, result };

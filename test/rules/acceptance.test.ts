@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { loadRules } from '../../src/rules/loader.ts';
-import { playRules, type PlaybackResult } from '../../src/rules/playback.ts';
+import { playRules, type PlaybackResult } from '../../src/pipeline/index.ts';
 import { resolveScenario } from '../../src/sandbox/scenarios/index.ts';
 
 const RULES = fileURLToPath(new URL('../../rules', import.meta.url));

@@ -13,7 +13,7 @@ import { Sandbox } from '../../src/sandbox/cluster.ts';
 import { resolveScenario, ScenarioRunner, sandboxOptionsFor } from '../../src/sandbox/scenarios/index.ts';
 import { loadRunbooks } from '../../src/runbooks/loader.ts';
 import { ACTIONS } from '../../src/runbooks/actions/index.ts';
-import { wireRemediation, SERVICE_IDENTITY } from '../../src/runbooks/wiring.ts';
+import { buildRemediation, SERVICE_IDENTITY } from '../../src/pipeline/index.ts';
 import type { RunRecord } from '../../src/audit/types.ts';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
@@ -44,8 +44,8 @@ test('a rollback that landed before the crash is recognised on resume and not re
     await rollback.run({ namespace: 'shop', name: 'checkout' }, { cluster: 'sandbox', kube, as: SERVICE_IDENTITY, dryRun: false, clock: sandbox.clock, signal: new AbortController().signal, target, runId: run.id, stepId: 'rollback', operationKey: 'run-crashed.rollback', notifier: { send: async () => {} }, approvals: { request: async () => ({ decision: 'timeout' }) }, log: () => {} });
     const patchesBefore = sandbox.api!.requestLog.filter((e) => e.method === 'PATCH').length;
 
-    const rem = wireRemediation({ store, clock: sandbox.clock, runbooks, kube: () => kube });
-    assert.equal(await rem.executor.resumeInFlight(), 1);
+    const rem = buildRemediation({ store, clock: sandbox.clock, runbooks, kube: () => kube });
+    assert.deepEqual(await rem.executor.resumeInFlight(), { resumed: 1, abandoned: 0 });
     await rem.executor.idle();
     const done = (await store.getRun(run.id))!;
     assert.equal(done.status, 'succeeded');

@@ -151,13 +151,18 @@ test('generic webhook: body, cluster and selected headers, never credentials', a
   }]);
 });
 
-test('generic webhook: unknown names are 404 unless unlisted ones are allowed', async () => {
+test('generic webhook: unknown names are 404 unless unlisted ones are allowed, and then they need the token', async () => {
   let { app } = await setup({ webhooks: { trivy: {} } });
   let res = await app.inject({ method: 'POST', url: '/webhooks/falco', headers: json, payload: {} });
   assert.equal(res.statusCode, 404);
   assert.match(res.json().error, /no webhook named "falco"/);
-  ({ app } = await setup({ allowUnlisted: true }));
+  await assert.rejects(setup({ allowUnlisted: true }), /allowUnlisted needs unlistedBearerToken/);
+  ({ app } = await setup({ allowUnlisted: true, unlistedBearerToken: 'watch-token' }));
   res = await app.inject({ method: 'POST', url: '/webhooks/falco', headers: json, payload: { rule: 'Terminal shell' } });
+  assert.equal(res.statusCode, 401, 'an unlisted name without the token is refused');
+  res = await app.inject({ method: 'POST', url: '/webhooks/falco', headers: { ...json, authorization: 'Bearer wrong' }, payload: { rule: 'Terminal shell' } });
+  assert.equal(res.statusCode, 401);
+  res = await app.inject({ method: 'POST', url: '/webhooks/falco', headers: { ...json, authorization: 'Bearer watch-token' }, payload: { rule: 'Terminal shell' } });
   assert.equal(res.statusCode, 200);
   res = await app.inject({ method: 'POST', url: '/webhooks/..%2Fetc', headers: json, payload: {} });
   assert.equal(res.statusCode, 404);

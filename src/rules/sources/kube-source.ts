@@ -34,7 +34,14 @@ export class KubeSource {
 
   /** Starts every informer and resolves once all caches are filled. */
   async start(emit: (s: Signal) => void): Promise<void> {
-    for (const kind of new Set(this.opts.kinds)) {
+    await this.addKinds(this.opts.kinds, emit);
+  }
+
+  /** Starts informers for the kinds not watched yet (a rule reload may need more) and waits for their caches. */
+  async addKinds(kinds: readonly string[], emit: (s: Signal) => void): Promise<void> {
+    const added: Informer[] = [];
+    for (const kind of new Set(kinds)) {
+      if (this.informers.has(kind)) continue;
       const ref = kindRef(kind);
       if (!ref) throw new Error(`cannot watch unknown kind ${kind}`);
       const inf = new Informer(this.http, ref, {
@@ -42,9 +49,10 @@ export class KubeSource {
         onError: (err) => this.opts.onError?.(kind, err),
       });
       this.informers.set(kind, inf);
+      added.push(inf);
       inf.start();
     }
-    await Promise.all([...this.informers.values()].map((i) => i.synced));
+    await Promise.all(added.map((i) => i.synced));
   }
 
   stop(): void {

@@ -24,6 +24,8 @@ export interface ScheduleSourceOptions {
   cluster: string;
   /** IANA zone cron expressions are read in ("Europe/Berlin"); default: the process's local zone, as cron does. */
   timezone?: string;
+  /** Tick every rule once at start, then on its schedule: a sweep should not wait a whole interval after a restart. */
+  runAtStart?: boolean;
 }
 
 export type ParsedSchedule =
@@ -82,6 +84,7 @@ export class ScheduleSource implements Source {
   readonly name = 'schedules';
   private readonly clock: Clock;
   private readonly cluster: string;
+  private readonly runAtStart: boolean;
   private readonly jobs: Job[];
   private emit: Emit | null = null;
 
@@ -89,6 +92,7 @@ export class ScheduleSource implements Source {
   constructor(entries: readonly ScheduleEntry[], opts: ScheduleSourceOptions) {
     this.clock = opts.clock;
     this.cluster = opts.cluster;
+    this.runAtStart = opts.runAtStart ?? false;
     this.jobs = entries.map((entry) => {
       let parsed: ParsedSchedule;
       try {
@@ -106,7 +110,7 @@ export class ScheduleSource implements Source {
     const now = this.clock.now();
     for (const job of this.jobs) {
       job.anchor = now;
-      job.next = nextFireTime(job.parsed, now, now);
+      job.next = this.runAtStart ? now : nextFireTime(job.parsed, now, now);
       this.arm(job);
     }
   }

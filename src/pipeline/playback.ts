@@ -1,14 +1,13 @@
-// `kubemend rules test`: plays a scenario on the sandbox in virtual time and
-// runs the rules against it exactly as `kubemend watch` would against a real
-// cluster — informers over HTTP, the same engine — so what a rule does here
-// is what it will do in production. After every virtual second the loop
-// waits until each informer has seen the store's latest change of its kind,
-// which makes runs deterministic however fast the CPU is.
+// `kubemend rules test`: a scenario played on the sandbox in virtual time
+// with detection only (no store, no remediation), collecting every
+// detection change and notification, and counting what the API server and
+// the informers did — the proof that watching costs no request per event.
 import type { Scenario } from '../sandbox/scenarios/schema.ts';
-import type { DetectionChange, Notification } from './engine.ts';
-import type { LoadedRule } from './loader.ts';
-import { SandboxSession } from './session.ts';
-import type { Detection } from './types.ts';
+import type { DetectionChange, Notification } from '../rules/engine.ts';
+import type { LoadedRule } from '../rules/loader.ts';
+import type { Detection } from '../rules/types.ts';
+import { ScenarioSession } from './scenario-session.ts';
+import { subjectText } from './sink.ts';
 
 export interface PlaybackOptions {
   rules: LoadedRule[];
@@ -37,18 +36,22 @@ export interface PlaybackResult {
 export async function playRules(opts: PlaybackOptions): Promise<PlaybackResult> {
   const notifications: Notification[] = [];
   const timeline: PlaybackResult['timeline'] = [];
-  let session: SandboxSession | undefined;
+  let session: ScenarioSession | undefined;
   const elapsed = () => session?.elapsedMs ?? 0;
-  session = await SandboxSession.start(opts.scenario, opts.rules, {
-    onDetection(d, change) {
-      const s = d.subject;
-      timeline.push({ elapsedMs: elapsed(), change, rule: d.rule, subject: `${s.kind.toLowerCase()}/${s.namespace ? `${s.namespace}/` : ''}${s.name}`, count: d.count, status: d.status });
-      opts.onDetection?.(d, change, elapsed());
-    },
-    onNotify(n) {
-      notifications.push(n);
-      opts.onNotify?.(n, elapsed());
-    },
+  session = await ScenarioSession.start({
+    scenario: opts.scenario,
+    rules: opts.rules,
+    sinks: [{
+      name: 'playback',
+      onDetection(d, change) {
+        timeline.push({ elapsedMs: elapsed(), change, rule: d.rule, subject: subjectText(d), count: d.count, status: d.status });
+        opts.onDetection?.(d, change, elapsed());
+      },
+      onNotify(n) {
+        notifications.push(n);
+        opts.onNotify?.(n, elapsed());
+      },
+    }],
   });
   const drops = new Set((opts.dropWatchesAtMs ?? []).map((t) => Math.floor(t / 1000)));
   const gones = new Set((opts.forceGoneAtMs ?? []).map((t) => Math.floor(t / 1000)));

@@ -1,0 +1,44 @@
+// Where a long-running command acts: a sandbox replaying a scenario in real
+// (or scaled) time, or the clusters of a kubeconfig. Shared by `serve` and
+// `chat`, so both reach clusters the same way.
+import { writeFileSync } from 'node:fs';
+import { KubeConfig } from '@kubernetes/client-node';
+import { realClock, type Clock } from '../common/clock.ts';
+import { loadContexts } from '../kube/contexts.ts';
+import { Sandbox } from '../sandbox/cluster.ts';
+import { resolveScenario, ScenarioRunner, sandboxOptionsFor } from '../sandbox/scenarios/index.ts';
+import type { Scenario } from '../sandbox/scenarios/schema.ts';
+import { SANDBOX_CLUSTER, type ClusterConn } from '../pipeline/index.ts';
+
+export interface Target {
+  clock: Clock;
+  clusters: ClusterConn[];
+  /** Stops what the target started (the sandbox), after the pipeline has stopped. */
+  stop(): Promise<void>;
+}
+
+/** A sandbox replaying `scenarioName` at `speed`, its kubeconfig written to `kubeconfigPath` (mode 0600) for kubectl. */
+export async function sandboxTarget(scenarioName: string, speed: number, kubeconfigPath: string, out: (l: string) => void): Promise<Target & { sandbox: Sandbox; scenario: Scenario }> {
+  const { scenario } = resolveScenario(scenarioName);
+  const sandbox = new Sandbox(sandboxOptionsFor(scenario, { speed }));
+  await sandbox.listen();
+  writeFileSync(kubeconfigPath, sandbox.kubeconfig(), { mode: 0o600 });
+  const kc = new KubeConfig();
+  kc.loadFromString(sandbox.kubeconfig());
+  const runner = new ScenarioRunner(sandbox, scenario, { onStep: (s) => s.name && out(`· scenario ${scenario.metadata.name}: ${s.name}`) }).start();
+  return {
+    sandbox,
+    scenario,
+    clock: sandbox.clock,
+    clusters: [{ name: SANDBOX_CLUSTER, kubeconfig: kc }],
+    async stop() {
+      runner.stop();
+      await sandbox.stop();
+    },
+  };
+}
+
+/** One connection per kubeconfig context (no contexts: the current one). */
+export function clusterTarget(kubeconfig: string | undefined, contexts: string[]): Target {
+  return { clock: realClock, clusters: loadContexts(kubeconfig, contexts), async stop() {} };
+}

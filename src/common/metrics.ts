@@ -1,0 +1,131 @@
+// kubemend's own metrics, in one place so every layer counts into the same
+// registry and the names follow one convention (`kubemend_` prefix, base
+// units, `_total` for counters). They live in common/ because the layers
+// that count (kube, rules, runbooks, audit, chat) must not import the
+// server that exposes them. docs in README "Metrics".
+import { Counter, Gauge, Histogram, register, collectDefaultMetrics } from 'prom-client';
+
+/** Metrics already registered by this module (tests import it more than once per process). */
+function once<T>(name: string, make: () => T): T {
+  return (register.getSingleMetric(name) as T | undefined) ?? make();
+}
+
+export const signalsTotal = once('kubemend_signals_total', () => new Counter({
+  name: 'kubemend_signals_total',
+  help: 'Signals received by the rules engine, by source (object, event, alert, webhook, schedule) and object kind.',
+  labelNames: ['source', 'kind'] as const,
+}));
+
+export const detectionsTotal = once('kubemend_detections_total', () => new Counter({
+  name: 'kubemend_detections_total',
+  help: 'Detection changes, by rule and change (opened, reopened, repeated, silenced, resolved).',
+  labelNames: ['rule', 'change'] as const,
+}));
+
+export const suppressedTotal = once('kubemend_suppressed_total', () => new Counter({
+  name: 'kubemend_suppressed_total',
+  help: 'Signals or detections withheld from notification or action, by reason (hold, dedup, group, rate_limit, silence).',
+  labelNames: ['reason'] as const,
+}));
+
+export const detectionRecordFailuresTotal = once('kubemend_detection_record_failures_total', () => new Counter({
+  name: 'kubemend_detection_record_failures_total',
+  help: 'Detection changes the store or audit log refused after retries (each is also logged).',
+}));
+
+export const runsTotal = once('kubemend_runs_total', () => new Counter({
+  name: 'kubemend_runs_total',
+  help: 'Runbook runs that ended, by runbook and outcome (succeeded, failed, escalated, cancelled, abandoned, dry-run), plus refused starts.',
+  labelNames: ['runbook', 'outcome'] as const,
+}));
+
+export const stepDurationSeconds = once('kubemend_step_duration_seconds', () => new Histogram({
+  name: 'kubemend_step_duration_seconds',
+  help: 'Duration of runbook steps (real time), by action and status.',
+  labelNames: ['action', 'status'] as const,
+  buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900],
+}));
+
+export const escalationsTotal = once('kubemend_escalations_total', () => new Counter({
+  name: 'kubemend_escalations_total',
+  help: 'Escalations to humans, by runbook.',
+  labelNames: ['runbook'] as const,
+}));
+
+export const kubeRequestsTotal = once('kubemend_kube_requests_total', () => new Counter({
+  name: 'kubemend_kube_requests_total',
+  help: 'Requests to Kubernetes API servers, by verb and HTTP status code ("network" when none came back).',
+  labelNames: ['verb', 'code'] as const,
+}));
+
+export const informerObjects = once('kubemend_informer_objects', () => new Gauge({
+  name: 'kubemend_informer_objects',
+  help: 'Objects in the informer caches, by cluster and kind.',
+  labelNames: ['cluster', 'kind'] as const,
+  collect() {
+    this.reset();
+    for (const provider of informerProviders) for (const i of provider()) this.set({ cluster: i.cluster, kind: i.kind }, i.objects);
+  },
+}));
+
+export const watchRestartsTotal = once('kubemend_watch_restarts_total', () => new Counter({
+  name: 'kubemend_watch_restarts_total',
+  help: 'Watch streams resumed after they ended (server timeout, dropped connection), by kind.',
+  labelNames: ['kind'] as const,
+}));
+
+export const relistsTotal = once('kubemend_relists_total', () => new Counter({
+  name: 'kubemend_relists_total',
+  help: 'Full relists after 410 Gone, by kind.',
+  labelNames: ['kind'] as const,
+}));
+
+export const auditAppendSeconds = once('kubemend_audit_append_seconds', () => new Histogram({
+  name: 'kubemend_audit_append_seconds',
+  help: 'Time to append a batch of records to the hash-chained audit log.',
+  buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+}));
+
+export const chatCommandsTotal = once('kubemend_chat_commands_total', () => new Counter({
+  name: 'kubemend_chat_commands_total',
+  help: 'Chat commands handled, by command and outcome.',
+  labelNames: ['command', 'outcome'] as const,
+}));
+
+export const leaderStatus = once('kubemend_leader', () => new Gauge({
+  name: 'kubemend_leader',
+  help: '1 while this process is the one that remediates (always 1 without leader election), else 0.',
+}));
+
+export const configReloadsTotal = once('kubemend_config_reloads_total', () => new Counter({
+  name: 'kubemend_config_reloads_total',
+  help: 'Reloads of rules, runbooks, policy or config from disk, by what and result (applied, refused).',
+  labelNames: ['what', 'result'] as const,
+}));
+
+export const webhookRequestsTotal = once('kubemend_webhook_requests_total', () => new Counter({
+  name: 'kubemend_webhook_requests_total',
+  help: 'Inbound webhook requests, by route (alertmanager or the webhook name) and HTTP status code.',
+  labelNames: ['route', 'code'] as const,
+}));
+
+export interface InformerSize {
+  cluster: string;
+  kind: string;
+  objects: number;
+}
+
+const informerProviders = new Set<() => InformerSize[]>();
+
+/** Registers a reader of cache sizes for the gauge; call the returned function to unregister. */
+export function provideInformerSizes(provider: () => InformerSize[]): () => void {
+  informerProviders.add(provider);
+  return () => informerProviders.delete(provider);
+}
+
+/** Process metrics (CPU, memory, event loop) once per process. */
+export function collectProcessMetrics(): void {
+  if (!register.getSingleMetric('process_cpu_user_seconds_total')) collectDefaultMetrics();
+}
+
+export { register as metricsRegistry };

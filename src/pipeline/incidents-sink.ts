@@ -1,0 +1,55 @@
+// The incident tracker as a sink: it sees every signal before the engine
+// does (so a detection fired by a signal finds that signal's pod placement
+// already known) and every detection change after remediation has seen it.
+import type { Clock } from '../common/clock.ts';
+import type { IncidentRecord, Store } from '../audit/types.ts';
+import type { DetectionChange } from '../rules/engine.ts';
+import type { Detection, Signal } from '../rules/types.ts';
+import { IncidentTracker, type IncidentTrackerOptions } from '../incidents/tracker.ts';
+import type { CacheLookup } from '../incidents/types.ts';
+import type { KubeObject } from '../kube/types.ts';
+import type { Sink } from './sink.ts';
+
+export interface IncidentSinkOptions extends Partial<IncidentTrackerOptions> {
+  store: Store;
+  clock: Clock;
+  lookup: CacheLookup;
+  /** Pods already cached at start: where placements begin (they are not changes). */
+  podsAtStart: () => { cluster: string; pods: KubeObject[] }[];
+  onIncident?: (incident: IncidentRecord, change: 'opened' | 'updated' | 'resolved') => void;
+}
+
+export class IncidentSink implements Sink {
+  readonly name = 'incidents';
+  readonly tracker: IncidentTracker;
+  private readonly o: IncidentSinkOptions;
+
+  constructor(o: IncidentSinkOptions) {
+    this.o = o;
+    this.tracker = new IncidentTracker(o);
+  }
+
+  start(): void {
+    const now = this.o.clock.now();
+    for (const { cluster, pods } of this.o.podsAtStart()) {
+      for (const object of pods) this.tracker.observations.observe({ source: 'object', cluster, time: now, operation: 'create', object });
+    }
+  }
+
+  observe(signal: Signal): void {
+    this.tracker.observe(signal);
+  }
+
+  onDetection(d: Detection, change: DetectionChange): void {
+    this.tracker.onDetection(d, change);
+  }
+
+  flush(): Promise<void> {
+    return this.tracker.flush();
+  }
+
+  async stop(): Promise<void> {
+    await this.tracker.flush();
+    this.tracker.stop();
+  }
+}

@@ -1,0 +1,14 @@
+// The data path, assembled once: sources → engine → sinks. Every command
+// builds its pipeline here (see ARCHITECTURE.md).
+export { Pipeline, type PipelineOptions, type ClusterConn } from './pipeline.ts';
+export type { Sink } from './sink.ts';
+export { subjectText } from './sink.ts';
+export { DetectionRecorder, type RecorderOptions } from './recorder.ts';
+export { RemediationSink } from './remediation-sink.ts';
+export { IncidentSink, type IncidentSinkOptions } from './incidents-sink.ts';
+export { buildRemediation, viewsOf, SERVICE_IDENTITY, type Remediation, type RemediationSettings } from './remediation.ts';
+export { LinePrinter, progressLine, watchLine, printRuns } from './printer.ts';
+export { SilenceSync, createSilence, expireSilence, type SilenceSyncOptions } from './silences.ts';
+export { ScenarioSession, SANDBOX_CLUSTER, type ScenarioSessionOptions } from './scenario-session.ts';
+export { playRules, type PlaybackOptions, type PlaybackResult } from './playback.ts';
+export { replayIncidents, type ReplayOptions, type ReplayResult } from './replay.ts';

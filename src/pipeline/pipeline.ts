@@ -1,0 +1,307 @@
+// The one assembly of kubemend's data path:
+//
+//   sources ─────────────► engine ───────────► sinks
+//   informers per cluster   index → when →      recorder (store + audit)
+//   Alertmanager/webhooks   hold → dedup →      remediation (runbooks)
+//   schedules               silence → group →   incidents
+//                           rate limit          printer, notifiers, …
+//
+// Every command that detects — serve, watch, run, chat, rules test, demo,
+// incidents replay — builds its pipeline here, on real clusters or on the
+// sandbox (the same assembly on a virtual clock), so they cannot drift
+// apart. Nothing else constructs the engine.
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Clock } from '../common/clock.ts';
+import { provideInformerSizes } from '../common/metrics.ts';
+import { KubeHttp, type Identity } from '../kube/http.ts';
+import type { KubeObject } from '../kube/types.ts';
+import type { Store } from '../audit/types.ts';
+import { DetectionEngine } from '../rules/engine.ts';
+import { kindsToWatch } from '../rules/kinds-needed.ts';
+import type { LoadedRule } from '../rules/loader.ts';
+import type { LoadedRunbook } from '../runbooks/loader.ts';
+import type { BudgetConfig } from '../runbooks/budgets.ts';
+import { KubeSource } from '../rules/sources/kube-source.ts';
+import { ScheduleSource, type ScheduleSignal } from '../rules/sources/schedule.ts';
+import { WebhookSource } from '../rules/sources/webhook-source.ts';
+import type { Signal } from '../rules/types.ts';
+import { contextRule } from '../incidents/context-rule.ts';
+import { chatRunbooks } from '../chat/operations.ts';
+import { buildChatEngine } from '../chat/wiring.ts';
+import type { KubemendChatEngine } from '../chat/engine.ts';
+import type { ChatSettings } from '../chat/settings.ts';
+import type { TicketChecker } from '../chat/justification.ts';
+import type { Authorizer } from '../authz/authorizer.ts';
+import type { IncidentRecord } from '../audit/types.ts';
+import { DetectionRecorder } from './recorder.ts';
+import { IncidentSink } from './incidents-sink.ts';
+import { buildRemediation, type Remediation, type RemediationSettings } from './remediation.ts';
+import { SilenceSync } from './silences.ts';
+import type { Sink } from './sink.ts';
+
+export interface ClusterConn {
+  /** What detections, runs and policies call the cluster (the kubeconfig context name). */
+  name: string;
+  kubeconfig: KubeConfig;
+}
+
+export interface PipelineOptions {
+  clock: Clock;
+  clusters: ClusterConn[];
+  rules: LoadedRule[];
+  /** Needed by the recorder, remediation, incidents and silences. */
+  store?: Store;
+  /** Store and audit every detection change (default: when a store is given). */
+  record?: boolean;
+  /** Start runbooks for detections whose rule names one (default: off). */
+  remediation?: RemediationSettings | false;
+  /** Correlate detections into incidents (default: off). */
+  incidents?: false | { windowMs?: number; resolveAfterMs?: number; onIncident?: (i: IncidentRecord, change: 'opened' | 'updated' | 'resolved') => void };
+  /** Accept Alertmanager and generic webhook signals (the HTTP side is server/'s). */
+  webhooks?: false | { clusterLabel?: string };
+  /** Tick `source: schedule` rules (default true). */
+  schedules?: boolean;
+  /** Follow the store's silences, re-read every `intervalMs` (default: on when a store is given, 5s). */
+  silences?: false | { intervalMs?: number };
+  /** The chat bot on this pipeline's executor (its runbooks are added; approvals are decided in chat). */
+  chat?: { settings: ChatSettings; authorizer: Authorizer; tickets?: TicketChecker; env?: NodeJS.ProcessEnv };
+  /** More sinks (printer, notifiers, collectors), after the built-in ones. */
+  sinks?: Sink[];
+  /** Warnings and progress for operators. */
+  log?: (line: string) => void;
+}
+
+export class Pipeline {
+  readonly clock: Clock;
+  readonly engine: DetectionEngine;
+  readonly kubeSources = new Map<string, KubeSource>();
+  /** Clients for actions and reads, separate from the informers' so their in-flight counts are their own. */
+  readonly kube = new Map<string, KubeHttp>();
+  readonly webhooks?: WebhookSource;
+  readonly remediation?: Remediation;
+  readonly incidents?: IncidentSink;
+  readonly recorder?: DetectionRecorder;
+  readonly chat?: KubemendChatEngine;
+  readonly sinks: Sink[];
+  private readonly o: PipelineOptions;
+  private rules: LoadedRule[];
+  private schedules: ScheduleSource[] = [];
+  private silenceSync?: SilenceSync;
+  private readonly clusterUids = new Map<string, string>();
+  private unprovide?: () => void;
+  private started = false;
+  private stopped = false;
+
+  constructor(o: PipelineOptions) {
+    this.o = o;
+    this.clock = o.clock;
+    this.rules = this.withContext(o.rules);
+    const sinks: Sink[] = [];
+    if (o.store && (o.record ?? true)) sinks.push((this.recorder = new DetectionRecorder({ store: o.store, clock: o.clock, log: o.log })));
+    for (const c of o.clusters) this.kube.set(c.name, new KubeHttp(c.kubeconfig));
+    const remediation: RemediationSettings | undefined = o.chat
+      // Chat runs need the executor even where detections do not remediate; approval-group membership and RBAC are the chat engine's to check.
+      ? { ...(o.remediation || { runbooks: [], auto: false }), runbooks: [...chatRunbooks(), ...(o.remediation ? o.remediation.runbooks : [])], approvers: () => true }
+      : o.remediation || undefined;
+    if (remediation) {
+      if (!o.store) throw new Error('remediation needs a store');
+      this.remediation = buildRemediation({ ...remediation, store: o.store, clock: o.clock, kube: (c) => this.kube.get(c), clusterUid: (c) => this.clusterUids.get(c), log: o.log });
+      sinks.push(this.remediation.sink);
+    }
+    if (o.chat && this.remediation && o.store) {
+      this.chat = buildChatEngine({
+        ...o.chat,
+        store: o.store,
+        clock: o.clock,
+        executor: this.remediation.executor,
+        approvals: this.remediation.approvals,
+        kube: (c) => this.kube.get(c),
+        clusters: o.clusters.map((c) => c.name),
+        log: o.log,
+      });
+    }
+    if (o.incidents) {
+      if (!o.store) throw new Error('incident tracking needs a store');
+      this.incidents = new IncidentSink({
+        ...o.incidents,
+        store: o.store,
+        clock: o.clock,
+        lookup: (cluster, kind, ns) => {
+          const src = this.kubeSources.get(cluster);
+          return src?.informer(kind) ? src.list(kind, ns) : undefined;
+        },
+        podsAtStart: () => [...this.kubeSources.values()].map((s) => ({ cluster: s.cluster, pods: s.list('Pod') })),
+        onError: (err) => o.log?.(`incident tracker error: ${(err as Error).message}`),
+      });
+      sinks.push(this.incidents);
+    }
+    sinks.push(...(o.sinks ?? []));
+    this.sinks = sinks;
+    if (o.webhooks !== false && o.webhooks !== undefined) {
+      this.webhooks = new WebhookSource({ clock: o.clock, defaultCluster: o.clusters[0]?.name ?? 'default', clusterLabel: o.webhooks.clusterLabel });
+    }
+    this.engine = new DetectionEngine({
+      clock: o.clock,
+      rules: this.rules,
+      lookup: (cluster, kind, ns) => this.kubeSources.get(cluster)?.list(kind, ns) ?? [],
+      hooks: {
+        onDetection: (d, change, signal) => this.each((s) => s.onDetection?.(d, change, signal)),
+        onNotify: (n) => this.each((s) => s.onNotify?.(n)),
+        onRuleError: (rule, err) => o.log?.(`warning: rule ${rule}: ${(err as Error).message}`),
+      },
+    });
+    for (const c of o.clusters) {
+      this.kubeSources.set(c.name, new KubeSource({
+        cluster: c.name,
+        kubeconfig: c.kubeconfig,
+        clock: o.clock,
+        kinds: kindsToWatch(this.rules),
+        onError: (kind, err) => o.log?.(`warning: ${c.name} ${kind}: ${(err as Error).message}`),
+      }));
+    }
+    if (o.store && o.silences !== false) {
+      this.silenceSync = new SilenceSync({ store: o.store, clock: o.clock, silences: this.engine.silences, intervalMs: o.silences?.intervalMs, log: o.log });
+    }
+  }
+
+  /** Silences first, then every cache synced, then the sinks (resuming runs), then schedules and webhooks. */
+  async start(): Promise<void> {
+    if (this.started) throw new Error('pipeline already started');
+    this.started = true;
+    await this.silenceSync?.start();
+    await Promise.all([...this.kubeSources.values()].map((s) => s.start((sig) => this.ingest(sig))));
+    // Only resumed runs need to know which cluster is which; detection alone makes no GET.
+    if (this.remediation) await this.readClusterUids();
+    for (const s of this.sinks) await s.start?.();
+    await this.chat?.start();
+    this.startSchedules();
+    this.webhooks?.start((sig) => this.ingest(sig));
+    this.unprovide = provideInformerSizes(() => [...this.kubeSources.values()].flatMap((src) => src.kinds().map((k) => ({ cluster: src.cluster, kind: k.kind, objects: src.list(k.kind).length }))));
+  }
+
+  /** Whether every informer has synced (for /readyz). */
+  get synced(): boolean {
+    return this.started && !this.stopped && [...this.kubeSources.values()].every((s) => s.kinds().every((k) => s.informer(k.kind)!.isSynced));
+  }
+
+  /** One signal from any source: the sinks that observe see it first, then the engine. */
+  ingest(signal: Signal): void {
+    for (const s of this.sinks) {
+      if (!s.observe) continue;
+      try {
+        s.observe(signal);
+      } catch (err) {
+        this.o.log?.(`warning: sink ${s.name}: ${(err as Error).message}`);
+      }
+    }
+    this.engine.ingest(signal);
+  }
+
+  currentRules(): LoadedRule[] {
+    return this.o.rules;
+  }
+
+  /**
+   * Hot reload: the engine keeps its detections, informers start for kinds the
+   * new rules need (a kind no longer needed keeps its informer until restart),
+   * schedules are rebuilt. The caller has validated the set.
+   */
+  async setRules(rules: LoadedRule[]): Promise<void> {
+    this.o.rules = rules;
+    this.rules = this.withContext(rules);
+    this.engine.setRules(this.rules);
+    const kinds = kindsToWatch(this.rules);
+    await Promise.all([...this.kubeSources.values()].map((s) => s.addKinds(kinds, (sig) => this.ingest(sig))));
+    if (this.started) {
+      for (const s of this.schedules) s.stop();
+      this.startSchedules();
+    }
+  }
+
+  /** Hot reload: new runs use these runbooks (chat's own stay); runs in flight keep theirs. */
+  setRunbooks(runbooks: LoadedRunbook[]): void {
+    this.remediation?.setRunbooks(this.o.chat ? [...chatRunbooks(), ...runbooks] : runbooks);
+  }
+
+  /** Hot reload of budgets and the cool-down; returns what was applied. */
+  setBudgets(budgets: Partial<BudgetConfig>, retriggerAfterMs?: number): string {
+    if (!this.remediation) return 'remediation is off: budgets unused';
+    this.remediation.executor.budgets.config = { ...this.remediation.executor.budgets.config, ...budgets };
+    if (retriggerAfterMs !== undefined) this.remediation.remediator.retriggerAfterMs = retriggerAfterMs;
+    const b = this.remediation.executor.budgets.config;
+    return `budgets ${b.actionsPerTargetPerHour} actions/target/h, ${b.concurrentPerNamespace}/namespace, ${b.concurrentPerCluster}/cluster, escalate after ${b.failuresBeforeEscalate} failures`;
+  }
+
+  /** Waits until every sink has written what it was handed. */
+  async flush(): Promise<void> {
+    for (const s of this.sinks) await s.flush?.();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.unprovide?.();
+    this.silenceSync?.stop();
+    for (const s of this.schedules) s.stop();
+    this.webhooks?.stop();
+    for (const s of this.kubeSources.values()) s.stop();
+    this.chat?.stop();
+    this.engine.stop();
+    for (const s of this.sinks) {
+      try {
+        await s.stop?.();
+        await s.flush?.();
+      } catch (err) {
+        this.o.log?.(`warning: stopping ${s.name}: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /** Objects of a kind in a cluster, from the informer caches (undefined when the kind is not watched). */
+  cached(cluster: string, kind: string, namespace?: string): KubeObject[] | undefined {
+    const src = this.kubeSources.get(cluster);
+    return src?.informer(kind) ? src.list(kind, namespace) : undefined;
+  }
+
+  private each(fn: (s: Sink) => void): void {
+    for (const s of this.sinks) {
+      try {
+        fn(s);
+      } catch (err) {
+        this.o.log?.(`warning: sink ${s.name}: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  private withContext(rules: LoadedRule[]): LoadedRule[] {
+    return this.o.incidents ? [...rules, ...contextRule(rules)] : rules;
+  }
+
+  private startSchedules(): void {
+    if (this.o.schedules === false) {
+      this.schedules = [];
+      return;
+    }
+    const entries = this.rules.filter((r) => r.rule.spec.source === 'schedule').map((r) => ({ ruleName: r.rule.metadata.name, schedule: r.rule.spec.schedule! }));
+    if (!entries.length) {
+      this.schedules = [];
+      return;
+    }
+    this.schedules = [...this.kubeSources.keys()].map((cluster) => new ScheduleSource(entries, { clock: this.clock, cluster, runAtStart: true }));
+    for (const s of this.schedules) s.start((sig) => this.engine.sweep((sig as ScheduleSignal).scheduleRule, sig.cluster));
+  }
+
+  /** Each cluster's identity, read once: one GET per cluster at start, never per event. */
+  private async readClusterUids(): Promise<void> {
+    await Promise.all([...this.kube.entries()].map(async ([name, http]) => {
+      try {
+        const ns = await http.request<{ metadata?: { uid?: string } }>('GET', '/api/v1/namespaces/kube-system');
+        if (ns?.metadata?.uid) this.clusterUids.set(name, ns.metadata.uid);
+      } catch (err) {
+        this.o.log?.(`warning: ${name}: cannot read the kube-system namespace to identify the cluster (${(err as Error).message}); resumed runs are not checked against it`);
+      }
+    }));
+  }
+}
+
+export type { Identity };

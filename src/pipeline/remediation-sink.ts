@@ -1,0 +1,43 @@
+// Remediation as a sink: detections whose rule names a runbook start runs
+// through the Remediator (cool-down, one run per detection at a time), and
+// the executor's refusals (lock held, budget, pause) are audited by the
+// executor itself as `runbook.run.refused`. Also owns resuming the runs
+// that were in flight when the last process stopped.
+import type { DetectionChange } from '../rules/engine.ts';
+import type { Detection } from '../rules/types.ts';
+import type { Remediator } from '../runbooks/remediation.ts';
+import type { RunbookExecutor } from '../runbooks/executor.ts';
+import type { Sink } from './sink.ts';
+
+export class RemediationSink implements Sink {
+  readonly name = 'remediation';
+  readonly executor: RunbookExecutor;
+  /** Undefined when detections do not start runs (the executor serves chat alone). */
+  private readonly remediator?: Remediator;
+  private readonly log?: (line: string) => void;
+
+  constructor(executor: RunbookExecutor, remediator: Remediator | undefined, log?: (line: string) => void) {
+    this.executor = executor;
+    this.remediator = remediator;
+    this.log = log;
+  }
+
+  async start(): Promise<void> {
+    const { resumed, abandoned } = await this.executor.resumeInFlight();
+    if (resumed) this.log?.(`resuming ${resumed} run(s) that were in flight`);
+    if (abandoned) this.log?.(`abandoned ${abandoned} run(s) that cannot resume here (reasons in the audit log: kubemend audit list --action runbook.run.abandoned)`);
+  }
+
+  onDetection(d: Detection, change: DetectionChange): void {
+    this.remediator?.onDetection(d, change);
+  }
+
+  async flush(): Promise<void> {
+    await this.executor.idle();
+  }
+
+  async stop(): Promise<void> {
+    // Runs in flight stay `running` in the store: the next start resumes them.
+    await this.executor.suspendAll();
+  }
+}

@@ -1,0 +1,88 @@
+// Remediation's parts, assembled once: the executor (actions, budgets,
+// notifier, approvals), the remediator that turns detections into runs, and
+// the sink that feeds it. Chat and detections share this one executor in a
+// process, so one set of locks and budgets covers both.
+import type { Clock } from '../common/clock.ts';
+import type { Identity, KubeHttp } from '../kube/http.ts';
+import type { Store } from '../audit/types.ts';
+import { ACTIONS } from '../runbooks/actions/index.ts';
+import { ApprovalBook } from '../runbooks/approvals.ts';
+import type { BudgetConfig } from '../runbooks/budgets.ts';
+import { RunbookExecutor } from '../runbooks/executor.ts';
+import type { LoadedRunbook } from '../runbooks/loader.ts';
+import { AuditedNotifier, CollectingNotifier } from '../runbooks/notifiers.ts';
+import { Remediator } from '../runbooks/remediation.ts';
+import type { Notifier } from '../runbooks/types.ts';
+import { viewOf, type RunbookView } from '../runbooks/view.ts';
+import { RemediationSink } from './remediation-sink.ts';
+
+/** The identity runbook mutations are made as, unless a chat user started the run. */
+export const SERVICE_IDENTITY: Identity = { user: 'system:serviceaccount:kubemend:remediator', groups: ['system:serviceaccounts', 'kubemend:remediators'] };
+
+export interface RemediationSettings {
+  runbooks: LoadedRunbook[];
+  /** Start runbooks for detections whose rule names one (default true); false keeps the executor for chat alone. */
+  auto?: boolean;
+  dryRun?: boolean;
+  budgets?: Partial<BudgetConfig>;
+  /** Cool-down before a still-firing detection starts its runbook again (default 60s). */
+  retriggerAfterMs?: number;
+  identity?: Identity;
+  /** Extra notification targets (terminal, chat); every notification is also audited and collected. */
+  notifiers?: Notifier[];
+  /** Who may approve runbook approval steps for which group (default: nobody, so they time out). */
+  approvers?: (group: string, user: string) => boolean;
+  escalationChannel?: string;
+}
+
+export interface Remediation {
+  executor: RunbookExecutor;
+  remediator: Remediator;
+  notifications: CollectingNotifier;
+  approvals: ApprovalBook;
+  sink: RemediationSink;
+  /** Swap the runbooks new runs use (hot reload). */
+  setRunbooks(runbooks: LoadedRunbook[]): void;
+}
+
+export function viewsOf(runbooks: LoadedRunbook[]): Map<string, RunbookView> {
+  return new Map(runbooks.map((lr) => [lr.runbook.metadata.name, viewOf(lr)]));
+}
+
+export function buildRemediation(o: RemediationSettings & {
+  store: Store;
+  clock: Clock;
+  kube: (cluster: string) => KubeHttp | undefined;
+  clusterUid?: (cluster: string) => string | undefined;
+  log?: (line: string) => void;
+}): Remediation {
+  const notifications = new CollectingNotifier(o.clock);
+  const notifier = new AuditedNotifier(o.store.audit, o.clock, notifications, ...(o.notifiers ?? []));
+  const approvals = new ApprovalBook(o.clock, o.approvers ?? (() => false));
+  let remediator: Remediator | undefined;
+  const executor = new RunbookExecutor({
+    store: o.store,
+    clock: o.clock,
+    runbooks: viewsOf(o.runbooks),
+    actions: ACTIONS,
+    kube: o.kube,
+    clusterUid: o.clusterUid,
+    identity: o.identity ?? SERVICE_IDENTITY,
+    notifier,
+    approvals,
+    budgets: o.budgets,
+    dryRun: o.dryRun,
+    escalationChannel: o.escalationChannel,
+    onRunEnd: (run) => remediator?.onRunEnd(run),
+    log: o.log,
+  });
+  remediator = new Remediator({ executor, clock: o.clock, retriggerAfterMs: o.retriggerAfterMs });
+  return {
+    executor,
+    remediator,
+    notifications,
+    approvals,
+    sink: new RemediationSink(executor, o.auto === false ? undefined : remediator, o.log),
+    setRunbooks: (runbooks) => executor.setRunbooks(viewsOf(runbooks)),
+  };
+}

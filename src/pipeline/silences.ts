@@ -1,0 +1,91 @@
+// Silences live in the store, and only there: `kubemend silence add|expire`
+// (or the console) writes them with an audit record, and every running
+// process re-reads the store on an interval, so a silence reaches every
+// pipeline without a restart. A silence that runs out is audited once as
+// `silence.expired` by the first process to notice.
+import type { Clock, TimerHandle } from '../common/clock.ts';
+import type { Store, Actor } from '../audit/types.ts';
+import { Silences, silenceState, formatMatcher, type SilenceInput } from '../rules/stages/silence.ts';
+import type { Silence } from '../rules/types.ts';
+
+/** Validates a silence, stores it and audits `silence.created`. */
+export async function createSilence(store: Store, clock: Clock, input: SilenceInput): Promise<Silence> {
+  const silence = new Silences(clock).add(input);
+  await store.putSilence(silence);
+  await store.audit.append({
+    time: clock.now(),
+    actor: { type: 'user', name: silence.createdBy },
+    action: 'silence.created',
+    outcome: 'success',
+    justification: silence.comment,
+    data: { silenceId: silence.id, matchers: silence.matchers.map(formatMatcher), startsAt: silence.startsAt, endsAt: silence.endsAt },
+  });
+  return silence;
+}
+
+/** Ends a pending or active silence now; false when it is unknown or already over. */
+export async function expireSilence(store: Store, clock: Clock, id: string, by: Actor): Promise<boolean> {
+  const [found] = (await store.listSilences()).filter((s) => s.id === id);
+  const now = clock.now();
+  if (!found || silenceState(found, now) === 'expired') return false;
+  const ended: Silence = { ...found, startsAt: Math.min(found.startsAt, now), endsAt: now, expiredBy: by.name };
+  await store.putSilence(ended);
+  await store.audit.append({ time: now, actor: by, action: 'silence.expired', outcome: 'success', data: { silenceId: id, matchers: found.matchers.map(formatMatcher), reason: 'expired by hand' } });
+  return true;
+}
+
+export interface SilenceSyncOptions {
+  store: Store;
+  clock: Clock;
+  silences: Silences;
+  /** How often to re-read the store (default 5s of the clock's time). */
+  intervalMs?: number;
+  log?: (line: string) => void;
+}
+
+/** Keeps an engine's silences equal to the store's. */
+export class SilenceSync {
+  private readonly o: SilenceSyncOptions;
+  private timer?: TimerHandle;
+  private stopped = false;
+  private last = '';
+
+  constructor(o: SilenceSyncOptions) {
+    this.o = o;
+  }
+
+  /** Loads the silences once (awaited, so no detection slips past a silence at start), then follows the store. */
+  async start(): Promise<void> {
+    await this.sync();
+    this.arm();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.timer?.cancel();
+  }
+
+  async sync(): Promise<void> {
+    const now = this.o.clock.now();
+    // Expired ones stay listed for a while (as in Alertmanager); the engine's set prunes them.
+    const all = await this.o.store.listSilences();
+    const text = JSON.stringify(all);
+    if (text !== this.last) {
+      this.last = text;
+      this.o.silences.replaceAll(all);
+    }
+    for (const s of all) {
+      if (s.expiredBy || silenceState(s, now) !== 'expired') continue;
+      // Mark first, then audit: two processes racing may both audit, never neither.
+      await this.o.store.putSilence({ ...s, expiredBy: 'time' });
+      await this.o.store.audit.append({ time: now, actor: { type: 'system', name: 'silences' }, action: 'silence.expired', outcome: 'info', data: { silenceId: s.id, matchers: s.matchers.map(formatMatcher), reason: 'its end time passed' } });
+    }
+  }
+
+  private arm(): void {
+    if (this.stopped) return;
+    this.timer = this.o.clock.setTimeout(() => {
+      this.sync().catch((err) => this.o.log?.(`warning: could not read silences from the store: ${(err as Error).message}`)).finally(() => this.arm());
+    }, this.o.intervalMs ?? 5000);
+  }
+}

@@ -1,0 +1,131 @@
+// The service's one configuration file (kind: Config): clusters, rules and
+// runbooks, RBAC policy, chat, the HTTP server and its adapters, webhooks,
+// remediation budgets, incidents and the store. Validated once with every
+// problem as `file:line path: message`, defaults filled, paths resolved
+// against the file's directory, then frozen. Secrets are never in the file:
+// only the names of environment variables that hold them.
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+import { ConfigError, deepFreeze, loadConfigFile } from '../common/config.ts';
+import { Duration } from '../common/schema.ts';
+import { ChatSettingsSchema, type ChatSettings } from '../chat/settings.ts';
+import { ServerSpecSchema } from './serve-config.ts';
+import { WebhooksConfigSchema } from './webhook-config.ts';
+
+const Listen = z.string().regex(/^(?:\[[^\]]+\]|[^:]*):\d{1,5}$/, 'HOST:PORT, e.g. 0.0.0.0:8080 (port 0 picks a free one)');
+const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
+
+export const ServiceSpecSchema = z.strictObject({
+  clusters: z.strictObject({
+    /** kubeconfig file (default $KUBECONFIG or ~/.kube/config). */
+    kubeconfig: z.string().min(1).optional(),
+    /** Contexts to watch and act on; each becomes a cluster named after it (default: the current context). */
+    contexts: z.array(z.string().min(1)).default([]),
+  }).prefault({}),
+  /** Directory (or file) of rules; default the shipped rules/. */
+  rules: z.string().min(1).optional(),
+  /** Directory (or file) of runbooks; default the shipped runbooks/. */
+  runbooks: z.string().min(1).optional(),
+  /** The chat RBAC policy (CSV or YAML); default config/chat-policy.csv. */
+  policy: z.string().min(1).optional(),
+  /** The chat bot's settings (as in a ChatConfig's spec, without policy). */
+  chat: ChatSettingsSchema.omit({ policy: true }).prefault({}),
+  /** The HTTP server: where it listens, the console, Slack and Mattermost. */
+  server: ServerSpecSchema.extend({
+    listen: Listen.default('127.0.0.1:8080'),
+    /** Log level of the server's request log (pino). */
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('warn'),
+  }).prefault({}),
+  webhooks: WebhooksConfigSchema.prefault({}),
+  remediation: z.strictObject({
+    /** Start runbooks for detections (false: detect, record and chat only). */
+    enabled: z.boolean().default(true),
+    dryRun: z.boolean().default(false),
+    /** Where escalations go (a chat room); default each runbook's own. */
+    escalationChannel: z.string().min(1).optional(),
+  }).prefault({}),
+  budgets: z.strictObject({
+    /** Mutating actions allowed per target per hour. */
+    actionsPerTargetPerHour: z.number().int().min(0).default(5),
+    concurrentPerNamespace: z.number().int().min(1).default(2),
+    concurrentPerCluster: z.number().int().min(1).default(5),
+    /** Failed or escalated runs of one runbook on one target before kubemend stops trying and escalates. */
+    failuresBeforeEscalate: z.number().int().min(1).default(3),
+    failureWindow: Duration.default(24 * 3_600_000),
+    /** Wait this long after a run ends before acting again on a still-firing detection. */
+    coolDown: Duration.default(60_000),
+  }).prefault({}),
+  incidents: z.strictObject({
+    enabled: z.boolean().default(true),
+    /** A detection joins an open incident whose last activity is at most this long ago. */
+    window: Duration.default(15 * 60_000),
+    /** Quiet time after which an incident resolves. */
+    resolveAfter: Duration.default(30 * 60_000),
+  }).prefault({}),
+  notifications: z.strictObject({
+    /** Room escalations and runbook notifications go to when a runbook names none. */
+    defaultChannel: z.string().min(1).default('ops'),
+  }).prefault({}),
+  store: z.strictObject({
+    /** postgres://… or a SQLite file; prefer dbEnv for URLs with passwords. */
+    db: z.string().min(1).optional(),
+    /** Environment variable holding the database URL. */
+    dbEnv: EnvName.optional(),
+    /** Data directory (SQLite file, audit signing key); default $KUBEMEND_HOME or ~/.kubemend. */
+    dataDir: z.string().min(1).optional(),
+  }).refine((s) => !(s.db && s.dbEnv), { message: 'give db or dbEnv, not both' }).prefault({}),
+  silences: z.strictObject({
+    /** How often the store's silences are re-read. */
+    syncInterval: Duration.default(5_000),
+  }).prefault({}),
+  reload: z.strictObject({
+    /** Apply changes to rules, runbooks, policy and this file without a restart. */
+    enabled: z.boolean().default(true),
+    /** How often the files are checked (a ConfigMap mount changes by a symlink swap, which polling always sees). */
+    interval: Duration.default(2_000),
+  }).prefault({}),
+});
+
+const ServiceConfigSchema = z.strictObject({
+  apiVersion: z.literal('kubemend.dev/v1alpha1', { error: 'apiVersion must be kubemend.dev/v1alpha1' }),
+  kind: z.literal('Config', { error: 'kind must be Config' }),
+  metadata: z.strictObject({ name: z.string().min(1) }).optional(),
+  spec: ServiceSpecSchema,
+});
+
+export type ServiceSpec = z.output<typeof ServiceSpecSchema>;
+
+export interface ServiceConfig extends Omit<ServiceSpec, 'rules' | 'runbooks' | 'policy'> {
+  rules: string;
+  runbooks: string;
+  policy: string;
+  /** The file it came from (undefined: defaults). */
+  file?: string;
+  /** Chat settings with the resolved policy path. */
+  chatSettings: ChatSettings;
+}
+
+/** Loads, validates, resolves paths and freezes; undefined `file` gives every default. */
+export function loadServiceConfig(file: string | undefined, defaults: { rules: string; runbooks: string; policy: string }): ServiceConfig {
+  let spec: ServiceSpec;
+  if (file) {
+    const docs = loadConfigFile(file, ServiceConfigSchema);
+    if (docs.length !== 1) throw new ConfigError([{ file, line: 1, column: 1, path: '', message: `a config file holds one Config document, found ${docs.length}` }]);
+    spec = docs[0].value.spec;
+  } else {
+    spec = ServiceSpecSchema.parse({});
+  }
+  const base = file ? dirname(resolve(file)) : process.cwd();
+  const at = (p: string | undefined) => (p === undefined ? undefined : resolve(base, p));
+  const policy = at(spec.policy) ?? defaults.policy;
+  return deepFreeze({
+    ...spec,
+    file: file && resolve(file),
+    clusters: { ...spec.clusters, kubeconfig: at(spec.clusters.kubeconfig) },
+    rules: at(spec.rules) ?? defaults.rules,
+    runbooks: at(spec.runbooks) ?? defaults.runbooks,
+    policy,
+    store: { ...spec.store, dataDir: at(spec.store.dataDir) },
+    chatSettings: { ...spec.chat, policy },
+  });
+}
