@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../common/clock.ts';
 import { Errors, KubemendError } from '../common/errors.ts';
+import { auditAppendSeconds } from '../common/metrics.ts';
 import { canonicalJson, chainHash, recordBody } from './chain.ts';
 import { checkpointMessage, headMessage, type AuditKeys } from './checkpoint.ts';
 import { dialectSql, num, valuesList, type SqlDb, type SqlExec, type SqlValue } from './db.ts';
@@ -35,6 +36,7 @@ export class SqlAuditLog implements AuditLog {
     const drafts = list.map((input) => recordBody(input, 0, randomUUID(), input.time ?? now));
     this.keys.signingKey();
     const forUpdate = dialectSql(this.db.dialect).forUpdate;
+    const timer = auditAppendSeconds.startTimer();
     return this.db.transaction(async (tx) => {
       const head = await readHead(tx, forUpdate);
       let seq = head.seq;
@@ -59,7 +61,7 @@ export class SqlAuditLog implements AuditLog {
       const sig = this.keys.sign(headMessage({ seq, hash: prev }));
       await tx.exec('UPDATE audit_head SET seq = ?, hash = ?, time = ?, key_id = ?, signature = ? WHERE id = 1', [seq, prev, this.clock.now(), sig.keyId, sig.signature]);
       return records;
-    });
+    }).finally(() => timer());
   }
 
   async list(q: AuditQuery = {}): Promise<AuditRecord[]> {

@@ -5,6 +5,7 @@
 import type { ApprovalBook } from '../runbooks/approvals.ts';
 import { RunbookApprovals } from './runbook-approvals.ts';
 import type { Store } from '../audit/types.ts';
+import { chatCommandsTotal } from '../common/metrics.ts';
 import type { Clock } from '../common/clock.ts';
 import { Errors } from '../common/errors.ts';
 import type { KubeHttp } from '../kube/http.ts';
@@ -92,19 +93,26 @@ export class KubemendChatEngine implements ChatEngine {
 
   async handle(msg: ChatMessage): Promise<ChatReply[]> {
     let out: Out;
+    const seen = { command: 'invalid', outcome: 'handled' };
     try {
-      out = await this.dispatch(msg);
+      out = await this.dispatch(msg, seen);
+      chatCommandsTotal.inc(seen);
     } catch (err) {
+      chatCommandsTotal.inc({ command: seen.command, outcome: 'error' });
       this.o.log?.(`chat: handling "${this.redactor.redact(msg.text)}" failed: ${(err as Error).stack ?? err}`);
       out = [this.reply(msg, `Something went wrong handling that; nothing was changed by this message. (${(err as Error).message})`, { ephemeral: true })];
     }
     return out.map((r) => this.clean(r));
   }
 
-  private async dispatch(msg: ChatMessage): Promise<Out> {
+  private async dispatch(msg: ChatMessage, seen: { command: string; outcome: string }): Promise<Out> {
     const parsed = parseCommand(msg.text, { botNames: this.o.settings.botNames });
-    if (!parsed.ok) return [this.reply(msg, `${parsed.error}\nusage: ${parsed.usage}`, { ephemeral: true })];
+    if (!parsed.ok) {
+      seen.outcome = 'invalid';
+      return [this.reply(msg, `${parsed.error}\nusage: ${parsed.usage}`, { ephemeral: true })];
+    }
     const cmd: Command = parsed.command;
+    seen.command = cmd.type === 'action' ? cmd.action : cmd.type;
     switch (cmd.type) {
       case 'help':
         return [this.reply(msg, helpText(cmd.topic), { ephemeral: true })];

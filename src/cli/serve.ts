@@ -73,6 +73,8 @@ export function registerServe(program: Command): void {
 }
 
 export async function runServe(f: ServeFlags, out: (l: string) => void = (l) => process.stdout.write(`${l}\n`), env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  // Listen for the stop signal first: a SIGTERM during start-up still shuts down cleanly, once started.
+  const stopSignal = untilSignal();
   const config = loadServiceConfig(f.config, { rules: SHIPPED_RULES, runbooks: SHIPPED_RUNBOOKS, policy: f.policy ?? DEFAULT_POLICY });
   const kubeconfig = f.kubeconfig ?? config.clusters.kubeconfig;
   const onClusters = !f.sandbox;
@@ -166,9 +168,10 @@ export async function runServe(f: ServeFlags, out: (l: string) => void = (l) => 
       reloader = watchForChanges({ config, flags: f, pipeline: p, authorizer, policy, store, out, interval: config.reload.interval });
       reloader.start();
     }
-    await untilSignal().promise;
+    await stopSignal.promise;
     out('stopping…');
   } finally {
+    stopSignal.resolve();
     reloader?.stop();
     await app?.close();
     await pipeline?.stop();
@@ -191,7 +194,7 @@ async function readiness(p: Pipeline, store: Store): Promise<{ ready: boolean; c
 
 function announce(out: (l: string) => void, base: string, c: ServiceConfig, p: Pipeline, policy: string, room: string | undefined, user: string | false | undefined, token: string | undefined, slack: boolean, mattermost: boolean, webhooks: boolean): void {
   out(`kubemend serving on ${base} (policy ${policy})`);
-  out(`  detection   ${p.engine.ruleCount} rules from ${c.rules}; clusters ${[...p.kubeSources.keys()].join(', ')}`);
+  out(`  detection   ${p.currentRules().length} rules from ${c.rules}; clusters ${[...p.kubeSources.keys()].join(', ')}`);
   out(`  remediation ${c.remediation.enabled ? `${p.remediation!.executor.runbookNames().length} runbooks from ${c.runbooks}${c.remediation.dryRun ? ' (dry run)' : ''}` : 'off'}`);
   if (room) out(`  console     ${base}/console/  (room ${room})`);
   if (user && token) out(`              sign in as ${user} with the token ${token} (valid for this run only)`);

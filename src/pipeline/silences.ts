@@ -71,8 +71,11 @@ export class SilenceSync {
     const all = await this.o.store.listSilences();
     const text = JSON.stringify(all);
     if (text !== this.last) {
+      const first = this.last === '';
       this.last = text;
       this.o.silences.replaceAll(all);
+      const active = this.o.silences.active(now).length;
+      if (!first || active) this.o.log?.(`silences: ${active} active (from the store)`);
     }
     for (const s of all) {
       if (s.expiredBy || silenceState(s, now) !== 'expired') continue;
