@@ -6,7 +6,7 @@ import type { ApprovalBook } from '../runbooks/approvals.ts';
 import { RunbookApprovals } from './runbook-approvals.ts';
 import type { Store } from '../audit/types.ts';
 import type { Clock } from '../common/clock.ts';
-import { Errors } from '../common/errors.ts';
+import { Errors, withCode } from '../common/errors.ts';
 import type { KubeHttp } from '../kube/http.ts';
 import type { RunbookExecutor } from '../runbooks/executor.ts';
 import type { Authorizer } from '../authz/authorizer.ts';
@@ -103,7 +103,7 @@ export class KubemendChatEngine implements ChatEngine {
 
   private async dispatch(msg: ChatMessage): Promise<Out> {
     const parsed = parseCommand(msg.text, { botNames: this.o.settings.botNames });
-    if (!parsed.ok) return [this.reply(msg, `${parsed.error}\nusage: ${parsed.usage}`, { ephemeral: true })];
+    if (!parsed.ok) return [this.reply(msg, `${withCode(Errors.CHAT_BAD_COMMAND, parsed.error)}\nusage: ${parsed.usage}`, { ephemeral: true })];
     const cmd: Command = parsed.command;
     switch (cmd.type) {
       case 'help':

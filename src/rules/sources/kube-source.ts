@@ -36,7 +36,7 @@ export class KubeSource {
   async start(emit: (s: Signal) => void): Promise<void> {
     for (const kind of new Set(this.opts.kinds)) {
       const ref = kindRef(kind);
-      if (!ref) throw new Error(`cannot watch unknown kind ${kind}`);
+      if (!ref) throw new Error(`internal: cannot watch unknown kind ${kind} (the rule loader rejects unknown kinds)`);
       const inf = new Informer(this.http, ref, {
         onChange: (c) => emit(this.toSignal(c)),
         onError: (err) => this.opts.onError?.(kind, err),
