@@ -7,7 +7,7 @@ import { RunbookApprovals } from './runbook-approvals.ts';
 import type { Store } from '../audit/types.ts';
 import { chatCommandsTotal } from '../common/metrics.ts';
 import type { Clock } from '../common/clock.ts';
-import { Errors } from '../common/errors.ts';
+import { Errors, withCode } from '../common/errors.ts';
 import type { KubeHttp } from '../kube/http.ts';
 import type { RunbookExecutor } from '../runbooks/executor.ts';
 import type { Authorizer } from '../authz/authorizer.ts';
@@ -109,7 +109,7 @@ export class KubemendChatEngine implements ChatEngine {
     const parsed = parseCommand(msg.text, { botNames: this.o.settings.botNames });
     if (!parsed.ok) {
       seen.outcome = 'invalid';
-      return [this.reply(msg, `${parsed.error}\nusage: ${parsed.usage}`, { ephemeral: true })];
+      return [this.reply(msg, `${withCode(Errors.CHAT_BAD_COMMAND, parsed.error)}\nusage: ${parsed.usage}`, { ephemeral: true })];
     }
     const cmd: Command = parsed.command;
     seen.command = cmd.type === 'action' ? cmd.action : cmd.type;

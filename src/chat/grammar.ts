@@ -2,6 +2,7 @@
 // wrong and the usage line of the command meant, so an engineer mid-incident
 // fixes the command on the first retry instead of reading docs. Nothing is
 // assumed: the namespace is always explicit (never "default").
+import { KubemendError, Errors } from '../common/errors.ts';
 import { closest } from '../runbooks/graph.ts';
 
 export const WORKLOAD_ACTIONS = ['restart', 'rollback', 'promote', 'scale', 'status'] as const;
@@ -90,10 +91,11 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 export const REQUEST_ID = /^[a-z0-9]{6}$/;
 
-class GrammarError extends Error {
+/** A message that is not a command; parseCommand turns it into a reply naming the problem and the usage. */
+class GrammarError extends KubemendError {
   readonly usage: string;
   constructor(message: string, usage: string) {
-    super(message);
+    super(Errors.CHAT_BAD_COMMAND, message);
     this.usage = usage;
   }
 }

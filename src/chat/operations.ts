@@ -52,7 +52,7 @@ export function operationFor(cmd: ActionCommand, cluster: string): Operation {
     case 'scale':
       return { runbook: 'chat-scale', params: { ...base, kind: cmd.kind, replicas: cmd.replicas }, target, action: ACTIONS.get('k8s.scale')!, actionParams: { ...workload, replicas: cmd.replicas } };
     case 'status':
-      throw new Error('status is read-only: it has no operation');
+      throw new Error('internal: status is read-only: it has no operation');
   }
 }
 

@@ -3,9 +3,10 @@
 // file in the data directory).
 import { createWriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { parseDuration, realClock } from '../common/clock.ts';
 import { Errors, KubemendError } from '../common/errors.ts';
+import { badValue } from './flags.ts';
 import { EXPORT_FORMATS, exportJsonl, openStore, pruneExpired, type AuditQuery, type AuditRecord, type SqlStore } from '../audit/index.ts';
 
 interface StoreFlags {
@@ -37,29 +38,38 @@ export function parseTimeFlag(v: string): number {
     }
   }
   const t = Date.parse(v);
-  if (Number.isNaN(t)) throw new InvalidArgumentError(`KM-CLI-001 "${v}" is not a time; use RFC 3339 (2026-01-02T15:04:05Z), a date, or a duration ago such as 24h or 7d.`);
+  if (Number.isNaN(t)) throw badValue(`"${v}" is not a time; use RFC 3339 (2026-01-02T15:04:05Z), a date, or a duration ago such as 24h or 7d.`);
   return t;
 }
 
-function parseWindow(v: string): number {
+/** A retention window in ms, or undefined when `v` is not one. */
+function windowOf(v: string): number | undefined {
   try {
     const ms = parseDuration(v);
     if (ms > 0) return ms;
   } catch {
-    /* reported below */
+    /* not a duration */
   }
-  throw new InvalidArgumentError(`KM-CLI-001 "${v}" is not a retention window; use a duration such as 90d, 720h or 30d12h.`);
+  return undefined;
+}
+
+const notAWindow = (v: string) => `"${v}" is not a retention window; use a duration such as 90d, 720h or 30d12h.`;
+
+function parseWindow(v: string): number {
+  const ms = windowOf(v);
+  if (ms === undefined) throw badValue(notAWindow(v));
+  return ms;
 }
 
 function parseLimit(v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`KM-CLI-001 "${v}" is not a limit; use a whole number of at least 1.`);
+  if (!Number.isInteger(n) || n < 1) throw badValue(`"${v}" is not a limit; use a whole number of at least 1.`);
   return n;
 }
 
 function parseSeq(v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`KM-CLI-001 "${v}" is not a seq; use a whole number (0 for everything).`);
+  if (!Number.isInteger(n) || n < 0) throw badValue(`"${v}" is not a seq; use a whole number (0 for everything).`);
   return n;
 }
 
@@ -183,11 +193,8 @@ export function registerAudit(program: Command): void {
       const env = process.env.KUBEMEND_AUDIT_RETENTION;
       let window = f.retention;
       if (window === undefined && env) {
-        try {
-          window = parseWindow(env);
-        } catch (err) {
-          throw new KubemendError(Errors.BAD_FLAG, `KUBEMEND_AUDIT_RETENTION: ${(err as Error).message.replace(/^KM-CLI-001 /, '')}`);
-        }
+        window = windowOf(env);
+        if (window === undefined) throw new KubemendError(Errors.BAD_FLAG, `KUBEMEND_AUDIT_RETENTION: ${notAWindow(env)}`);
       }
       if (window === undefined && f.before === undefined) {
         throw new KubemendError(Errors.BAD_FLAG, 'audit prune needs --retention (e.g. 90d), KUBEMEND_AUDIT_RETENTION, or --before');

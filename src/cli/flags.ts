@@ -1,15 +1,21 @@
-// Parsers for command-line values: a bad value is a KM-CLI-001 error that
-// names the flag and the accepted form.
+// Parsers for command-line values: a bad value is a KM-CLI-001 (BAD_FLAG)
+// error that names the value and the accepted form.
 import { InvalidArgumentError } from 'commander';
+import { Errors, withCode } from '../common/errors.ts';
+
+/** Commander's error for a value a flag cannot take, rendered from the registry's BAD_FLAG entry. */
+export function badValue(message: string): InvalidArgumentError {
+  return new InvalidArgumentError(withCode(Errors.BAD_FLAG, message));
+}
 
 export function parsePort(v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`KM-CLI-001 "${v}" is not a port; use 0–65535 (0 picks a free port).`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw badValue(`"${v}" is not a port; use 0–65535 (0 picks a free port).`);
   return n;
 }
 
 export function parseSpeed(v: string): number {
   const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0 || n > 10_000) throw new InvalidArgumentError(`KM-CLI-001 "${v}" is not a speed; use a number above 0 and up to 10000 (e.g. 1, 10, 60).`);
+  if (!Number.isFinite(n) || n <= 0 || n > 10_000) throw badValue(`"${v}" is not a speed; use a number above 0 and up to 10000 (e.g. 1, 10, 60).`);
   return n;
 }

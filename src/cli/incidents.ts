@@ -5,11 +5,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { openStore } from '../audit/index.ts';
 import type { IncidentRecord } from '../audit/types.ts';
 import { ConfigError } from '../common/config.ts';
 import { formatDuration } from '../common/clock.ts';
+import { badValue } from './flags.ts';
 import type { IncidentData } from '../incidents/types.ts';
 import { buildTimeline, clock, gatherIncident } from '../incidents/timeline.ts';
 import { draftPostmortem } from '../incidents/postmortem.ts';
@@ -23,7 +24,7 @@ type Format = 'md' | 'json';
 function parseFormat(v: string): Format {
   if (v === 'md' || v === 'markdown') return 'md';
   if (v === 'json') return 'json';
-  throw new InvalidArgumentError(`KM-CLI-001 "${v}" is not a format; use md or json.`);
+  throw badValue(`"${v}" is not a format; use md or json.`);
 }
 
 function storeOptions(c: Command): Command {

@@ -1,6 +1,6 @@
 // Every user-facing error carries a stable code documented in docs/errors.md,
 // with the fix. Whether an operation is retried is decided from the error's
-// type (`retryable`), never from its message.
+// type (`retryable`, taken from its registry entry), never from its message.
 
 export interface ErrorInfo {
   /** Stable identifier, e.g. KM-SANDBOX-001. Never reuse or renumber. */
@@ -29,6 +29,14 @@ export class KubemendError extends Error {
   }
 }
 
+/**
+ * "KM-X-001 message": an entry rendered into text, for messages that are not
+ * thrown as a KubemendError (chat replies, commander's InvalidArgumentError).
+ */
+export function withCode(info: ErrorInfo, message: string): string {
+  return `${info.code} ${message}`;
+}
+
 /** The catalogue; docs/errors.md mirrors it (a test keeps them in step). */
 export const Errors = {
   SCENARIO_NOT_FOUND: { code: 'KM-SANDBOX-001', fix: 'Pass a scenario name from `scenarios/` (see `kubemend sandbox --help`) or a path to a scenario YAML file.' },
@@ -52,4 +60,80 @@ export const Errors = {
   CHAT_APPROVAL_REFUSED: { code: 'KM-CHAT-003', fix: 'Someone other than the requester, in an approver group (approval.groups), approves from a room where the policy lets them approve; the requester can only confirm or cancel.' },
   CHAT_EXPIRED: { code: 'KM-CHAT-004', fix: 'Send the command again; the limits are conversationTimeout and approval.timeout in the chat config (docs/chat.md).' },
   CHAT_UNKNOWN_CLUSTER: { code: 'KM-CHAT-005', fix: 'Name one of the clusters the reply lists with --cluster, or leave --cluster out to act on the default cluster.' },
+  CHAT_BAD_COMMAND: { code: 'KM-CHAT-006', fix: 'Follow the usage line in the reply, or send `help` (or `help COMMAND`); names are Kubernetes names (lowercase, digits and dashes).' },
+  CHAT_POLICY_MISSING: { code: 'KM-CHAT-007', fix: 'Set `policy` in the chat settings to an RBAC policy file (docs/chat.md, "RBAC policy"); the bot never runs without one.' },
+  CHAT_DELIVERY: { code: 'KM-CHAT-008', fix: "Check the adapter's bot token and its scopes, and that kubemend can reach the chat platform; the log line carries the platform's answer (docs/chat-adapters.md)." },
+  SERVE_ROOMS: { code: 'KM-SERVE-003', fix: "Give each channel in the adapter's `rooms` map its own room name (docs/chat-adapters.md, rooms)." },
+  RULE_COMPILE: { code: 'KM-RULE-001', fix: 'Correct the CEL expression named in the message (spec.when must be a bool, spec.subject a map with kind and name, spec.summary a string); `kubemend rules check DIR` lists every problem with file:line (docs/rules.md).' },
+  RULE_EVAL: { code: 'KM-RULE-002', fix: "Make the rule's spec.subject return a map with a kind and a name for every object its spec.when matches (guard optional fields with has()); until then the detection falls back to the object itself as subject." },
+  RUNBOOK_TEMPLATE: { code: 'KM-RUNBOOK-001', fix: 'Correct the {{ }} expression at the path named in the message; `kubemend runbooks check DIR` lists every template problem with file:line, and docs/runbooks.md lists the variables a template can read.' },
+
+  // Kubernetes API failures outside a runbook step (a step's are ACTION_*
+  // below). Retryable follows the HTTP status: conflicts, throttling, server
+  // errors and network failures are worth another attempt; other 4xx are final.
+  KUBECONFIG_INVALID: { code: 'KM-KUBE-001', fix: 'Pass a kubeconfig (--kubeconfig, $KUBECONFIG) whose current context names a cluster with a server URL, or pick a context with --context.' },
+  KUBE_UNREACHABLE: { code: 'KM-KUBE-002', fix: "Check that the API server in the kubeconfig is reachable from kubemend (address, port, proxy, TLS). Watches reconnect with back-off; a command can be run again.", retryable: true },
+  KUBE_UNAUTHORIZED: { code: 'KM-KUBE-003', fix: "Renew the kubeconfig's credentials (token, client certificate or exec plugin login); the API server did not accept them." },
+  KUBE_FORBIDDEN: { code: 'KM-KUBE-004', fix: "Grant kubemend's identity (or the impersonated user) the verb on the resource named in the message with a Role/ClusterRole binding; `kubectl auth can-i` shows what it may do." },
+  KUBE_NOT_FOUND: { code: 'KM-KUBE-005', fix: 'Check the namespace, kind and name in the message; the object may have been deleted meanwhile.' },
+  KUBE_CONFLICT: { code: 'KM-KUBE-006', fix: 'Another writer changed the object at the same time; run the command again. If it persists, find the other writer (metadata.managedFields).', retryable: true },
+  KUBE_GONE: { code: 'KM-KUBE-007', fix: 'The resource version is too old (the API server compacted its history); watches relist on their own, and a command can simply be run again.' },
+  KUBE_INVALID: { code: 'KM-KUBE-008', fix: 'The API server refused the object or request as invalid; correct the field named in the message.' },
+  KUBE_THROTTLED: { code: 'KM-KUBE-009', fix: 'The API server asked kubemend to slow down (429); watches back off on their own, a command can be run again. If it persists, check the API priority and fairness settings or lower the number of watched kinds.', retryable: true },
+  KUBE_SERVER_ERROR: { code: 'KM-KUBE-010', fix: "The API server failed (5xx); watches retry with back-off, a command can be run again. If it persists, check the API server's health and logs.", retryable: true },
+  KUBE_REJECTED: { code: 'KM-KUBE-011', fix: 'The API server refused the request with the HTTP status in the message; check the kind, path and verb against the cluster\'s API (`kubectl api-resources`).' },
+
+  // Runbook step failures. ActionError takes these by the short name after
+  // ACTION_ (`new ActionError('AT_CAP', …)`); the short name is what step
+  // transitions store and runbook docs mention, the code what docs/errors.md lists.
+  ACTION_UNKNOWN_RUNBOOK: { code: 'KM-ACTION-001', fix: 'Name a runbook the engine loaded (the message lists them), or add yours to the runbooks directory and check it with `kubemend runbooks check DIR`.' },
+  ACTION_NO_CLUSTER: { code: 'KM-ACTION-002', fix: "Start kubemend with a kubeconfig context for the run's cluster, or trigger the run on a cluster it has access to." },
+  ACTION_UNKNOWN_CLUSTER: { code: 'KM-ACTION-003', fix: 'Set fromCluster to a kubeconfig context kubemend was started with, or copy from another namespace of the same cluster with fromNamespace.' },
+  ACTION_CANCELLED: { code: 'KM-ACTION-004', fix: 'The run was cancelled (the engine stopped or someone cancelled it); trigger the runbook again if the problem remains.' },
+  ACTION_TIMEOUT: { code: 'KM-ACTION-005', fix: "Find out why the operation did not finish (`kubectl rollout status`, the object's events), or raise the step's `timeout` (or the action's own timeout parameter) if it needs longer; a timed-out step follows onTimeout." },
+  ACTION_ABORTED: { code: 'KM-ACTION-006', fix: "The step was cancelled or hit its timeout while a call was in flight; nothing more was sent. See the step's timeout and the run's cancellation." },
+  ACTION_INTERNAL: { code: 'KM-ACTION-007', fix: "An action failed unexpectedly (a kubemend bug): report it with the run's transitions (`kubemend runs show ID`)." },
+  ACTION_ERROR: { code: 'KM-ACTION-008', fix: 'A kubemend error outside the action stopped the step; look up the code at the start of the message on this page and follow its fix.' },
+  ACTION_BAD_REQUEST: { code: 'KM-ACTION-009', fix: "The API server refused the request as malformed (400); check the step's parameters against the action's table in docs/runbooks.md." },
+  ACTION_UNAUTHORIZED: { code: 'KM-ACTION-010', fix: "The API server did not accept kubemend's credentials (401); renew the kubeconfig's token or certificate." },
+  ACTION_FORBIDDEN: { code: 'KM-ACTION-011', fix: 'Grant the identity the step acts as (the service identity, or the chat user it impersonates) the verb on the resource named in the message (docs/runbooks.md, "Impersonation").' },
+  ACTION_NOT_FOUND: { code: 'KM-ACTION-012', fix: "The object (or configmap key) named in the message does not exist: check the step's namespace and name, or the detection's target; it may have been deleted meanwhile." },
+  ACTION_NOT_ALLOWED: { code: 'KM-ACTION-013', fix: "The API server does not support this method on that resource (405); check the step's kind." },
+  ACTION_CONFLICT: { code: 'KM-ACTION-014', fix: "Another writer changed the object at the same time (409); the step is retried when it has `retries`. If it persists, find the other writer (metadata.managedFields).", retryable: true },
+  ACTION_GONE: { code: 'KM-ACTION-015', fix: 'The resource version the step used has expired (410); run the step again.' },
+  ACTION_INVALID: { code: 'KM-ACTION-016', fix: "Correct the value named in the message (the step's parameters, or the object's state the action cannot work with); see the action's table in docs/runbooks.md." },
+  ACTION_THROTTLED: { code: 'KM-ACTION-017', fix: 'The API server asked kubemend to slow down (429); the step is retried with its back-off when it has `retries`.', retryable: true },
+  ACTION_SERVER_ERROR: { code: 'KM-ACTION-018', fix: "The API server failed (5xx); the step is retried with its back-off when it has `retries`. If it persists, check the API server's health.", retryable: true },
+  ACTION_NETWORK: { code: 'KM-ACTION-019', fix: 'The API server or URL could not be reached; check the address and the network path from kubemend. The step is retried with its back-off when it has `retries`.', retryable: true },
+  ACTION_API_REJECTED: { code: 'KM-ACTION-020', fix: "The API server refused the request with the HTTP status in the message; check the step's kind and parameters." },
+  ACTION_PAUSED: { code: 'KM-ACTION-021', fix: 'Resume the rollout (`kubectl rollout resume KIND/NAME -n NAMESPACE`) and run the runbook again; kubemend does not act on a paused rollout.' },
+  ACTION_NO_PREVIOUS_REVISION: { code: 'KM-ACTION-022', fix: 'The Deployment has a single revision, so there is nothing to roll back to; fix forward (set a working image) instead.' },
+  ACTION_REVISION_NOT_FOUND: { code: 'KM-ACTION-023', fix: 'Pass a toRevision listed by `kubectl rollout history deployment/NAME -n NAMESPACE`, or leave it out to roll back to the previous revision.' },
+  ACTION_PROGRESS_DEADLINE_EXCEEDED: { code: 'KM-ACTION-024', fix: "The rollout stopped progressing (see the Deployment's Progressing condition and the new pods' events); roll back or fix what keeps the new pods from becoming ready." },
+  ACTION_NO_MATCHING_CONTAINERS: { code: 'KM-ACTION-025', fix: 'Name containers that exist in both the source and the target (the message lists the source\'s), or leave `containers` out.' },
+  ACTION_NO_SUCH_CONTAINER: { code: 'KM-ACTION-026', fix: 'Set `container` to one the workload has (the message lists them), or leave it out to change every container.' },
+  ACTION_NO_CURRENT_VALUE: { code: 'KM-ACTION-027', fix: 'Give an absolute value (e.g. memoryLimit: 1Gi) instead of a factor, or set the resource on the workload first.' },
+  ACTION_AT_CAP: { code: 'KM-ACTION-028', fix: "The value is already at the step's max (or min); raise the bound in the runbook if more is safe, otherwise a human has to fix the workload." },
+  ACTION_ANNOTATION_EXISTS: { code: 'KM-ACTION-029', fix: 'Set overwrite: true on the k8s.annotate step, or remove the annotation first.' },
+  ACTION_CAPACITY_GUARD: { code: 'KM-ACTION-030', fix: 'A human must decide: take the node out by hand, or raise the step\'s maxUnschedulableFraction if losing that much capacity is safe.' },
+  ACTION_DRAIN_BLOCKED: { code: 'KM-ACTION-031', fix: 'Pods the drain may not remove are on the node: set the step flag the message names (ignoreDaemonSets, deleteEmptyDirData, force) if losing them is safe, or move them by hand.' },
+  ACTION_PDB_BLOCKED: { code: 'KM-ACTION-032', fix: 'A PodDisruptionBudget allows no more evictions: wait until its pods are healthy, or relax the budget. The step is retried with its back-off when it has `retries`.', retryable: true },
+  ACTION_NAME_TAKEN: { code: 'KM-ACTION-033', fix: 'A Job of that name exists and was not created by this step; delete it or give the job.run step another `name`.' },
+  ACTION_JOB_FAILED: { code: 'KM-ACTION-034', fix: "Read the Job's logs (the message has the last lines) and fix the job's template or what it works on." },
+  ACTION_SMOKE_FAILED: { code: 'KM-ACTION-035', fix: "The workload was not healthy during the smoke window; look at its pods' events and logs. The runbook's failure edge decides what happens next." },
+  ACTION_HTTP_STATUS: { code: 'KM-ACTION-036', fix: "The endpoint refused the request with the status in the message; check the step's url, method, headers and body, or its expectStatus." },
+  ACTION_HTTP_UNAVAILABLE: { code: 'KM-ACTION-037', fix: "The endpoint answered 5xx, 408 or 429; the step is retried with its back-off when it has `retries`. If it persists, check the service's health.", retryable: true },
+  ACTION_HTTP_TIMEOUT: { code: 'KM-ACTION-038', fix: "The endpoint did not answer within the step's `timeout`; raise it or check the service. The step is retried with its back-off when it has `retries`.", retryable: true },
+  ACTION_NOTIFY_FAILED: { code: 'KM-ACTION-039', fix: "Check the configuration of the notification channel named in the message (webhook URL, token); the step is retried with its back-off when it has `retries`.", retryable: true },
+  ACTION_APPROVAL_DENIED: { code: 'KM-ACTION-040', fix: 'An approver refused; the run follows the step\'s failure edge. Trigger it again with a better justification if it is still needed.' },
+  ACTION_APPROVAL_TIMEOUT: { code: 'KM-ACTION-041', fix: "No one in the approver group decided in time; raise the step's timeout, or make sure the group's members see the request (the chat approvals room)." },
 } as const satisfies Record<string, ErrorInfo>;
+
+type ActionKey = Extract<keyof typeof Errors, `ACTION_${string}`>;
+/** The short names runbook steps fail with: the registry keys after ACTION_. */
+export type ActionReason = ActionKey extends `ACTION_${infer R}` ? R : never;
+
+/** The registry entry of a step failure's short name (INTERNAL's for a name that is not registered). */
+export function actionErrorInfo(reason: string): ErrorInfo {
+  return (Errors as Record<string, ErrorInfo>)[`ACTION_${reason}`] ?? Errors.ACTION_INTERNAL;
+}

@@ -1,20 +1,46 @@
 // Errors from the Kubernetes API, classified by type so callers decide about
-// retries without reading messages: 409 and 429 and 5xx and network failures
-// are worth retrying; 410 means "relist"; 4xx otherwise are final.
+// retries without reading messages: the HTTP status picks the registry entry,
+// and the entry says whether it is retryable (409, 429, 5xx and network
+// failures are; 410 means "relist"; other 4xx are final).
+import { KubemendError, Errors, type ErrorInfo } from '../common/errors.ts';
 
-export class KubeApiError extends Error {
+/** The registry entry for an API answer's HTTP status (0: no answer at all). */
+export function kubeErrorInfo(status: number): ErrorInfo {
+  if (status === 0) return Errors.KUBE_UNREACHABLE;
+  if (status >= 500) return Errors.KUBE_SERVER_ERROR;
+  switch (status) {
+    case 400:
+    case 422:
+      return Errors.KUBE_INVALID;
+    case 401:
+      return Errors.KUBE_UNAUTHORIZED;
+    case 403:
+      return Errors.KUBE_FORBIDDEN;
+    case 404:
+      return Errors.KUBE_NOT_FOUND;
+    case 409:
+      return Errors.KUBE_CONFLICT;
+    case 410:
+      return Errors.KUBE_GONE;
+    case 429:
+      return Errors.KUBE_THROTTLED;
+    default:
+      return Errors.KUBE_REJECTED;
+  }
+}
+
+export class KubeApiError extends KubemendError {
   readonly status: number;
+  /** The Kubernetes Status reason (NotFound, Conflict …), or the status as text. */
   readonly reason: string;
-  readonly retryable: boolean;
   readonly retryAfterSeconds?: number;
   readonly body?: unknown;
 
-  constructor(message: string, status: number, reason: string, opts: { retryable?: boolean; retryAfterSeconds?: number; body?: unknown; cause?: unknown } = {}) {
-    super(message, { cause: opts.cause });
+  constructor(message: string, status: number, reason: string, opts: { retryAfterSeconds?: number; body?: unknown; cause?: unknown } = {}) {
+    super(kubeErrorInfo(status), message, { cause: opts.cause });
     this.name = 'KubeApiError';
     this.status = status;
     this.reason = reason;
-    this.retryable = opts.retryable ?? (status === 409 || status === 429 || status >= 500 || status === 0);
     this.retryAfterSeconds = opts.retryAfterSeconds;
     this.body = opts.body;
   }
@@ -33,6 +59,6 @@ export class KubeApiError extends Error {
   }
 
   static network(method: string, path: string, cause: unknown): KubeApiError {
-    return new KubeApiError(`${method} ${path}: ${(cause as Error)?.message ?? cause}`, 0, 'NetworkError', { retryable: true, cause });
+    return new KubeApiError(`${method} ${path}: ${(cause as Error)?.message ?? cause}`, 0, 'NetworkError', { cause });
   }
 }

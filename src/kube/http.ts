@@ -3,6 +3,7 @@
 // diffs see), so it does not use client-node's typed (de)serialisers here.
 import { KubeConfig, RequestContext, HttpMethod } from '@kubernetes/client-node';
 import { fetch } from 'undici';
+import { KubemendError, Errors } from '../common/errors.ts';
 import { KubeApiError } from './errors.ts';
 import { kubeRequestsTotal } from '../common/metrics.ts';
 
@@ -31,7 +32,7 @@ export class KubeHttp {
   constructor(kc: KubeConfig) {
     this.kc = kc;
     const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error('the kubeconfig has no current cluster');
+    if (!cluster) throw new KubemendError(Errors.KUBECONFIG_INVALID, `the kubeconfig has no current cluster (current context: ${kc.getCurrentContext() || 'none'})`);
     this.server = cluster.server.replace(/\/$/, '');
   }
 

@@ -104,7 +104,7 @@ export class Pipeline {
       ? { ...(o.remediation || { runbooks: [], auto: false }), runbooks: [...chatRunbooks(), ...(o.remediation ? o.remediation.runbooks : [])], approvers: () => true }
       : o.remediation || undefined;
     if (remediation) {
-      if (!o.store) throw new Error('remediation needs a store');
+      if (!o.store) throw new Error('internal: remediation needs a store');
       this.remediation = buildRemediation({ ...remediation, store: o.store, clock: o.clock, kube: (c) => this.kube.get(c), clusterUid: (c) => this.clusterUids.get(c), log: o.log });
       sinks.push(this.remediation.sink);
     }
@@ -121,7 +121,7 @@ export class Pipeline {
       });
     }
     if (o.incidents) {
-      if (!o.store) throw new Error('incident tracking needs a store');
+      if (!o.store) throw new Error('internal: incident tracking needs a store');
       this.incidents = new IncidentSink({
         ...o.incidents,
         store: o.store,
@@ -166,7 +166,7 @@ export class Pipeline {
 
   /** Silences first, then every cache synced, then the sinks (resuming runs), then schedules and webhooks. */
   async start(): Promise<void> {
-    if (this.started) throw new Error('pipeline already started');
+    if (this.started) throw new Error('internal: pipeline already started');
     this.started = true;
     await this.silenceSync?.start();
     await Promise.all([...this.kubeSources.values()].map((s) => s.start((sig) => this.ingest(sig))));

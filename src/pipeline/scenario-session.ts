@@ -9,6 +9,7 @@
 // makes runs deterministic however fast the CPU is.
 import { KubeConfig } from '@kubernetes/client-node';
 import { formatClock } from '../common/clock.ts';
+import { KubemendError, Errors } from '../common/errors.ts';
 import type { Store, RunRecord } from '../audit/types.ts';
 import type { LoadedRule } from '../rules/loader.ts';
 import type { LoadedRunbook } from '../runbooks/loader.ts';
@@ -154,7 +155,7 @@ export class ScenarioSession {
       const behind = source.kinds().some((k) => Number(source.informer(k.kind)!.resourceVersion || 0) < store.lastChangeRV(this.storage(k.kind)));
       const busy = clients.some((k) => k.inFlight > 0);
       quiet = behind || busy ? 0 : quiet + 1;
-      if (Date.now() - t0 > 30_000) throw new Error('the sandbox session did not settle within 30s');
+      if (Date.now() - t0 > 30_000) throw new KubemendError(Errors.SCENARIO_FAILED, 'the sandbox did not settle within 30s of real time: an informer fell behind or a request never answered');
       await new Promise((r) => setImmediate(r));
     }
   }

@@ -5,6 +5,7 @@
 // variables, so the environment keeps the one in flight.
 import { Environment, type ParseResult, type ASTNode } from '@marcbachmann/cel-js';
 import { realClock, type Clock } from '../common/clock.ts';
+import { KubemendError, Errors } from '../common/errors.ts';
 import type { KubeObject } from '../kube/types.ts';
 import type { Rule } from './schema.ts';
 import type { Signal } from './types.ts';
@@ -60,10 +61,10 @@ export interface CelProblem {
   offset: number;
 }
 
-export class RuleCompileError extends Error {
+export class RuleCompileError extends KubemendError {
   readonly problems: CelProblem[];
   constructor(rule: string, problems: CelProblem[]) {
-    super(`rule ${rule}: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
+    super(Errors.RULE_COMPILE, `rule ${rule}: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
     this.name = 'RuleCompileError';
     this.problems = problems;
   }
@@ -216,7 +217,7 @@ export class RuleEnvironment {
             const message = `subject needs a kind and a name, got ${JSON.stringify(r)}`;
             stats.errors++;
             stats.lastError = { field: 'spec.subject', message, time: this.activation(vars).now.getTime() };
-            throw new Error(message);
+            throw new KubemendError(Errors.RULE_EVAL, message);
           }
           return r;
         },

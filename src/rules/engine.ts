@@ -5,6 +5,7 @@
 // caches through `lookup`, never to the API server.
 import type { Clock, TimerHandle } from '../common/clock.ts';
 import { detectionsTotal, signalsTotal, suppressedTotal } from '../common/metrics.ts';
+import { KubemendError, Errors } from '../common/errors.ts';
 import type { KubeObject } from '../kube/types.ts';
 import type { LoadedRule } from './loader.ts';
 import { RuleIndex } from './rule-index.ts';
@@ -322,7 +323,7 @@ function objectKeyOf(cluster: string, o: KubeObject): string {
 
 function toSubject(cluster: string, v: unknown): Subject {
   const m = (v ?? {}) as Record<string, unknown>;
-  if (typeof m.name !== 'string' || typeof m.kind !== 'string') throw new Error('subject must be a map with kind and name');
+  if (typeof m.name !== 'string' || typeof m.kind !== 'string') throw new KubemendError(Errors.RULE_EVAL, `spec.subject must be a map with a kind and a name, got ${JSON.stringify(v)}`);
   return { cluster, kind: m.kind, name: m.name, ...(typeof m.namespace === 'string' && m.namespace ? { namespace: m.namespace } : {}) };
 }
 

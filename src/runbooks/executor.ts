@@ -11,6 +11,7 @@ import type { Identity, KubeHttp } from '../kube/http.ts';
 import type { Actor, AuditInput, AuditTarget, RunRecord, StepTransition, Store } from '../audit/types.ts';
 import type { Detection } from '../rules/types.ts';
 import { ActionError, type Action, type ActionContext, type ActionResult, type ApprovalGate, type Notifier } from './types.ts';
+import { toActionError } from './actions/util.ts';
 import { Budgets, describeRefusal, targetKey, type BudgetConfig, type Refusal } from './budgets.ts';
 import type { RunbookView } from './view.ts';
 
@@ -329,11 +330,11 @@ export class RunbookExecutor {
         return 'success';
       } catch (err) {
         if (runSignal.reason === SUSPEND) throw SUSPEND;
-        const e = err instanceof ActionError ? err : new ActionError('ERROR', (err as Error).message ?? String(err), { retryable: (err as { retryable?: boolean }).retryable ?? false, cause: err });
-        const timedOut = e.code === 'TIMEOUT' || timer.signal.reason?.code === 'TIMEOUT';
+        const e = toActionError(err);
+        const timedOut = e.reason === 'TIMEOUT' || (timer.signal.reason instanceof ActionError && timer.signal.reason.reason === 'TIMEOUT');
         const canRetry = e.retryable && !timedOut && !runSignal.aborted && attempt - prior <= retries.max;
-        await this.transition(run, { stepId, attempt, status: timedOut ? 'timed-out' : 'failed', error: `${e.code}: ${e.message}${canRetry ? ' (will retry)' : ''}` }, action);
-        run.outputs = { ...run.outputs, [stepId]: { status: timedOut ? 'timed-out' : 'failed', error: e.message, code: e.code } };
+        await this.transition(run, { stepId, attempt, status: timedOut ? 'timed-out' : 'failed', error: `${e.reason}: ${e.message}${canRetry ? ' (will retry)' : ''}` }, action);
+        run.outputs = { ...run.outputs, [stepId]: { status: timedOut ? 'timed-out' : 'failed', error: e.message, code: e.reason } };
         await this.o.store.updateRun(run.id, { outputs: run.outputs, updatedAt: this.o.clock.now() });
         if (!canRetry) return timedOut ? 'timeout' : 'failure';
         await this.o.clock.sleep(backoff);

@@ -89,12 +89,12 @@ export function buildGraph(runbook: Runbook): { graph: RunbookGraph; problems: G
     steps,
     next(stepId, outcome) {
       const e = edges.get(stepId);
-      if (!e) throw new Error(`runbook ${runbook.metadata.name} has no step "${stepId}"`);
+      if (!e) throw new Error(`internal: runbook ${runbook.metadata.name} has no step "${stepId}"`);
       return e[outcome];
     },
     edges(stepId) {
       const e = edges.get(stepId);
-      if (!e) throw new Error(`runbook ${runbook.metadata.name} has no step "${stepId}"`);
+      if (!e) throw new Error(`internal: runbook ${runbook.metadata.name} has no step "${stepId}"`);
       return { ...e };
     },
     before(stepId) {

@@ -70,7 +70,7 @@ const Parameter = z.strictObject({
 });
 
 export const Retries = z.strictObject({
-  /** Further attempts after the first; only errors an action marks retryable are retried. */
+  /** Further attempts after the first; only failures whose registry entry is retryable are retried. */
   max: z.number().int().min(0).max(20),
   /** Wait before the first retry. */
   backoff: Duration.default(5_000),

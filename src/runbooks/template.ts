@@ -7,6 +7,7 @@
 // can be passed or left out.
 import { Environment, type ASTNode, type ParseResult } from '@marcbachmann/cel-js';
 import { Duration, UnsignedInt } from '@marcbachmann/cel-js/evaluator';
+import { KubemendError, Errors } from '../common/errors.ts';
 import * as h from '../rules/cel-helpers.ts';
 import type { Step } from './schema.ts';
 
@@ -30,15 +31,14 @@ export const TEMPLATE_VARIABLES = ['detection', 'target', 'params', 'steps', 'ob
 export type Render<T = unknown> = (vars: TemplateVars) => T;
 
 /** A template that failed to compile or to evaluate. `path` is inside the templated value (e.g. `with.name`). */
-export class TemplateError extends Error {
+export class TemplateError extends KubemendError {
   readonly path: string;
   readonly expression: string;
   /** The expression read a field, key or index the data does not have. */
   readonly missing: boolean;
-  readonly retryable = false;
 
   constructor(path: string, expression: string, message: string, missing = false) {
-    super(`${path ? `${path}: ` : ''}{{ ${expression.trim()} }}: ${message}`);
+    super(Errors.RUNBOOK_TEMPLATE, `${path ? `${path}: ` : ''}{{ ${expression.trim()} }}: ${message}`);
     this.name = 'TemplateError';
     this.path = path;
     this.expression = expression;

@@ -2,6 +2,7 @@
 // action is one idempotent operation with a dry-run plan; the executor owns
 // ordering, retries, timeouts, locks, budgets, persistence and audit.
 import type { z } from 'zod';
+import { KubemendError, actionErrorInfo, type ActionReason } from '../common/errors.ts';
 import type { Clock } from '../common/clock.ts';
 import type { KubeHttp, Identity } from '../kube/http.ts';
 import type { KubeObject } from '../kube/types.ts';
@@ -87,16 +88,19 @@ export interface Action<P = any> {
   check?(params: P, ctx: ActionContext): Promise<CheckResult>;
 }
 
-/** Errors an action throws; the executor decides retries from `retryable`, never from the message. */
-export class ActionError extends Error {
-  readonly code: string;
-  readonly retryable: boolean;
+/**
+ * A step's failure. `reason` is its short name (AT_CAP, NO_PREVIOUS_REVISION):
+ * what step transitions store and runbooks and docs mention. Code, fix and
+ * `retryable` come from the registry entry ACTION_<reason>, so the executor
+ * decides retries from the type, never from the message or the throw site.
+ */
+export class ActionError extends KubemendError {
+  readonly reason: ActionReason;
 
-  constructor(code: string, message: string, opts: { retryable?: boolean; cause?: unknown } = {}) {
-    super(message, { cause: opts.cause });
+  constructor(reason: ActionReason, message: string, opts: { cause?: unknown } = {}) {
+    super(actionErrorInfo(reason), message, opts);
     this.name = 'ActionError';
-    this.code = code;
-    this.retryable = opts.retryable ?? false;
+    this.reason = reason;
   }
 }
 

@@ -108,7 +108,7 @@ export class Sandbox {
   }
 
   get url(): string {
-    if (!this.server) throw new Error('sandbox is not listening; call listen() first');
+    if (!this.server) throw new Error('internal: sandbox is not listening; call listen() first');
     return this.server.url;
   }
 

@@ -62,7 +62,7 @@ export async function createApp(opts: AppOptions = {}): Promise<KubemendServer> 
   const mattermost = opts.mattermost ? new MattermostAdapter(opts.mattermost) : undefined;
   const consoleAdapter = opts.console ? new ConsoleAdapter(opts.console) : undefined;
   const adapters: HttpChatAdapter[] = [...[slack, mattermost, consoleAdapter].filter((a) => a !== undefined), ...(opts.adapters ?? [])];
-  if (adapters.length && !opts.engine) throw new Error('chat adapters are configured but no chat engine was given');
+  if (adapters.length && !opts.engine) throw new Error('internal: chat adapters are configured but no chat engine was given');
 
   collectProcessMetrics();
   app.get('/healthz', async () => ({ status: 'ok', adapters: adapters.map((a) => a.name) }));

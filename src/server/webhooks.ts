@@ -57,7 +57,7 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
 export async function webhooksPlugin(app: FastifyInstance, opts: WebhooksOptions): Promise<void> {
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
-  if (opts.allowUnlisted && !opts.unlistedBearerToken) throw new Error('webhooks: allowUnlisted needs unlistedBearerToken, or every caller could inject signals');
+  if (opts.allowUnlisted && !opts.unlistedBearerToken) throw new Error('internal: webhooks: allowUnlisted needs unlistedBearerToken, or every caller could inject signals');
   app.addHook('onResponse', async (req, reply) => {
     const route = (req.params as { name?: string } | undefined)?.name ?? (req.url.startsWith('/webhooks/alertmanager') ? 'alertmanager' : 'unknown');
     webhookRequestsTotal.inc({ route: NAME.test(route) ? route : 'invalid', code: String(reply.statusCode) });

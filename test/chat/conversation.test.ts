@@ -173,7 +173,7 @@ test('RBAC: a refused command says why, is stored as denied and audited; unknown
     const unknown = await f.say('alice', 'status deployment/web -n shop --cluster mars');
     assert.match(unknown[0].text, /KM-CHAT-005 unknown cluster "mars" \(known: sandbox\)/);
     const typo = await f.say('alice', 'scale deployment/web -n shop --replicas lots');
-    assert.match(typo[0].text, /--replicas takes a whole number, not "lots"\nusage: scale /);
+    assert.match(typo[0].text, /^KM-CHAT-006 --replicas takes a whole number, not "lots"\nusage: scale /);
     assert.equal(typo[0].ephemeralTo, 'U-ALICE');
     assert.equal((await f.store.listChatRequests({})).length, before);
   } finally {

@@ -30,7 +30,7 @@ test('job.run creates one Job named from the operation key, waits for it, and ad
 
     const failed = await f.run(jobRun, { namespace: 'default', template: task('tools/fail:1'), timeout: '2m' }, { operationKey: 'run-1/fail' }).catch((e) => e);
     assert.ok(failed instanceof ActionError);
-    assert.equal(failed.code, 'JOB_FAILED');
+    assert.equal(failed.reason, 'JOB_FAILED');
     assert.equal(failed.retryable, false);
     assert.match(failed.message, /cannot reach db/);
   } finally {
@@ -98,15 +98,15 @@ test('http.request: JSON answers become outputs, 5xx and time-outs are retryable
     assert.ok(!everything.includes('s3cr3t'), everything);
 
     const busy = await f.run(httpRequest, { url: `${s.base}/busy` }).catch((e) => e);
-    assert.deepEqual([busy.code, busy.retryable], ['HTTP_STATUS', true]);
+    assert.deepEqual([busy.reason, busy.retryable], ['HTTP_UNAVAILABLE', true]);
     const bad = await f.run(httpRequest, { url: `${s.base}/bad` }).catch((e) => e);
-    assert.deepEqual([bad.code, bad.retryable], ['HTTP_STATUS', false]);
+    assert.deepEqual([bad.reason, bad.retryable], ['HTTP_STATUS', false]);
     const expected = await f.run(httpRequest, { url: `${s.base}/bad`, expectStatus: [400, 404] });
     assert.equal(expected.outputs.status, 400);
     const slow = await f.run(httpRequest, { url: `${s.base}/slow`, timeout: '5s' }).catch((e) => e);
-    assert.deepEqual([slow.code, slow.retryable], ['TIMEOUT', true]);
+    assert.deepEqual([slow.reason, slow.retryable], ['HTTP_TIMEOUT', true]);
     const refused = await f.run(httpRequest, { url: 'http://127.0.0.1:1/' }).catch((e) => e);
-    assert.deepEqual([refused.code, refused.retryable], ['NETWORK', true]);
+    assert.deepEqual([refused.reason, refused.retryable], ['NETWORK', true]);
     const before = s.seen.length;
     const dry = await f.run(httpRequest, { method: 'POST', url: `${s.base}/ok` }, { dryRun: true });
     assert.equal(dry.calls[0].method, 'HTTP');
@@ -135,10 +135,10 @@ test('notify sends through the notifier with run and detection ids; approval map
     assert.equal((asked[0] as any).group, 'sre');
     decision = { decision: 'denied', by: 'bob' };
     const denied = await f.run(approval, { group: 'sre', summary: 'drain node-3' }, { approvals }).catch((e) => e);
-    assert.deepEqual([denied.code, denied.retryable], ['APPROVAL_DENIED', false]);
+    assert.deepEqual([denied.reason, denied.retryable], ['APPROVAL_DENIED', false]);
     decision = { decision: 'timeout' };
     const late = await f.run(approval, { group: 'sre', summary: 'drain node-3' }, { approvals }).catch((e) => e);
-    assert.deepEqual([late.code, late.retryable], ['APPROVAL_TIMEOUT', false]);
+    assert.deepEqual([late.reason, late.retryable], ['APPROVAL_TIMEOUT', false]);
   } finally {
     await f.close();
   }

@@ -82,7 +82,7 @@ test('drain that a budget never allows fails with PDB_BLOCKED naming the pods', 
   try {
     const err = await f.run(drain, { node: 'node-1', timeout: '20s', interval: '5s' }).catch((e) => e);
     assert.ok(err instanceof ActionError, String(err));
-    assert.equal(err.code, 'PDB_BLOCKED');
+    assert.equal(err.reason, 'PDB_BLOCKED');
     assert.match(err.message, /default\/web-/);
     assert.match(err.message, /needs 2 healthy pods/);
     assert.equal((await f.check(drain, { node: 'node-1' }) as any).state, 'not-done');
@@ -97,7 +97,7 @@ test('drain refuses pods no controller would recreate unless forced, before chan
     f.sandbox.store.create('pods', { metadata: { name: 'bare', namespace: 'default' }, spec: { nodeName: 'node-1', containers: [{ name: 'c', image: 'shop/web:1' }] } });
     const mark = f.mark();
     const err = await f.run(drain, { node: 'node-1' }).catch((e) => e);
-    assert.equal(err.code, 'DRAIN_BLOCKED');
+    assert.equal(err.reason, 'DRAIN_BLOCKED');
     assert.match(err.message, /declare no controller.*default\/bare/);
     assert.deepEqual(f.mutationsSince(mark), []);
     const forced = await f.run(drain, { node: 'node-1', force: true, timeout: '1m' });
@@ -112,7 +112,7 @@ test('cordon refuses to take out more nodes than the capacity guard allows, nami
   try {
     await f.run(cordon, { node: 'node-1' });
     const mark = f.mark();
-    await assert.rejects(f.run(cordon, { node: 'node-2' }), (e: unknown) => e instanceof ActionError && e.code === 'CAPACITY_GUARD' && !e.retryable && /leave 1 of 3 nodes schedulable \(unschedulable or not ready: node-1, node-2\)/.test(e.message));
+    await assert.rejects(f.run(cordon, { node: 'node-2' }), (e: unknown) => e instanceof ActionError && e.reason === 'CAPACITY_GUARD' && !e.retryable && /leave 1 of 3 nodes schedulable \(unschedulable or not ready: node-1, node-2\)/.test(e.message));
     assert.equal(f.sandbox.store.get('nodes', undefined, 'node-2')!.spec.unschedulable, undefined);
     assert.deepEqual(f.mutationsSince(mark), []);
     // An operator may allow more for a runbook.

@@ -32,7 +32,7 @@ test('patchResources raises a memory limit by a factor up to a cap, then refuses
     assert.deepEqual(capped.outputs.new, { memoryLimit: '512Mi' });
     const atCap = await f.run(patchResources, raise, { operationKey: 'run-1/step-3' }).catch((e) => e);
     assert.ok(atCap instanceof ActionError);
-    assert.equal(atCap.code, 'AT_CAP');
+    assert.equal(atCap.reason, 'AT_CAP');
     assert.equal(atCap.retryable, false);
     assert.match(atCap.message, /already at cap 512Mi/);
     assert.equal(memOf(f), '512Mi');
@@ -53,9 +53,9 @@ test('patchResources: absolute values, a missing current value, an unknown conta
     assert.equal(body.metadata.annotations[OPERATION_ANNOTATION], 'run-1/step-1');
     assert.deepEqual(f.mutationsSince(mark), []);
     const noLimit = await f.run(patchResources, { namespace: 'default', name: 'web', memoryLimit: { factor: 2 } }).catch((e) => e);
-    assert.equal(noLimit.code, 'NO_CURRENT_VALUE');
+    assert.equal(noLimit.reason, 'NO_CURRENT_VALUE');
     const noContainer = await f.run(patchResources, { namespace: 'default', name: 'web', container: 'sidecar', memoryLimit: '1Gi' }).catch((e) => e);
-    assert.equal(noContainer.code, 'NO_SUCH_CONTAINER');
+    assert.equal(noContainer.reason, 'NO_SUCH_CONTAINER');
     assert.throws(() => patchResources.params.parse({ namespace: 'default', name: 'web' }), /at least one/);
     assert.throws(() => patchResources.params.parse({ namespace: 'default', name: 'web', memoryLimit: 'lots' }), /quantity/);
     const cpu = await f.run(patchResources, { namespace: 'default', name: 'web', cpuRequest: { factor: 1.5 } });
@@ -77,7 +77,7 @@ test('annotate sets and removes annotations, refusing to overwrite when asked', 
     assert.equal((await f.check(annotate, p) as any).state, 'done');
     assert.equal((await f.run(annotate, p)).mutated, false);
     const clash = await f.run(annotate, { kind: 'ConfigMap', namespace: 'default', name: 'cfg', annotations: { owner: 'search' }, overwrite: false }).catch((e) => e);
-    assert.equal(clash.code, 'ANNOTATION_EXISTS');
+    assert.equal(clash.reason, 'ANNOTATION_EXISTS');
   } finally {
     await f.close();
   }

@@ -87,13 +87,13 @@ test('rollback to a named revision; a missing revision and a missing history fai
     await until(() => rolledOut(f.sandbox, 'default', 'solo'), 'solo rolled out');
     const none = await f.run(rollback, { namespace: 'default', name: 'solo' }).catch((e) => e);
     assert.ok(none instanceof ActionError);
-    assert.equal(none.code, 'NO_PREVIOUS_REVISION');
+    assert.equal(none.reason, 'NO_PREVIOUS_REVISION');
     assert.equal(none.retryable, false);
     const missing = await f.run(rollback, { namespace: 'default', name: 'solo', toRevision: 7 }).catch((e) => e);
-    assert.equal(missing.code, 'REVISION_NOT_FOUND');
+    assert.equal(missing.reason, 'REVISION_NOT_FOUND');
     assert.equal(missing.retryable, false);
     const gone = await f.run(rollback, { namespace: 'default', name: 'nope' }).catch((e) => e);
-    assert.equal(gone.code, 'NOT_FOUND');
+    assert.equal(gone.reason, 'NOT_FOUND');
     assert.equal(gone.retryable, false);
 
     f.sandbox.store.mutate('apps/deployments', 'default', 'solo', (d) => {
@@ -118,12 +118,12 @@ test('waitRollout: TIMEOUT while a rollout cannot finish, PROGRESS_DEADLINE_EXCE
     const t0 = f.sandbox.clock.now();
     const err = await f.run(waitRollout, { namespace: 'default', name: 'web', timeout: '10s' }).catch((e) => e);
     assert.ok(err instanceof ActionError);
-    assert.equal(err.code, 'TIMEOUT');
+    assert.equal(err.reason, 'TIMEOUT');
     assert.equal(err.retryable, false);
     assert.match(err.message, /updated replicas are available|new replicas have been updated/);
     assert.ok(f.sandbox.clock.now() - t0 >= 10_000);
     const dl = await f.run(waitRollout, { namespace: 'default', name: 'web', timeout: '3m' }).catch((e) => e);
-    assert.equal(dl.code, 'PROGRESS_DEADLINE_EXCEEDED');
+    assert.equal(dl.reason, 'PROGRESS_DEADLINE_EXCEEDED');
     const plan = await f.plan(waitRollout, { namespace: 'default', name: 'web', timeout: '1m' });
     assert.equal(plan[0].method, 'WAIT');
   } finally {
@@ -139,7 +139,7 @@ test('waitRollout stops when the step is aborted', async () => {
     const p = f.run(waitRollout, { namespace: 'default', name: 'web', timeout: '1h' }, { signal: ac.signal }).catch((e) => e);
     setTimeout(() => ac.abort(), 50);
     const err = await p;
-    assert.equal(err.code, 'ABORTED');
+    assert.equal(err.reason, 'ABORTED');
   } finally {
     await f.close();
   }

@@ -39,7 +39,7 @@ test('rolloutRestart stamps restartedAt from the injected clock and rolls new po
 
     f.sandbox.store.mutate('apps/deployments', 'default', 'web', (x) => void (x.spec.paused = true));
     const paused = await f.run(rolloutRestart, { namespace: 'default', name: 'web' }, { operationKey: 'run-2/s' }).catch((e) => e);
-    assert.equal(paused.code, 'PAUSED');
+    assert.equal(paused.reason, 'PAUSED');
   } finally {
     await f.close();
   }
@@ -67,7 +67,7 @@ test('promote copies images from the same workload in another namespace (the rol
     assert.equal(same.mutated, false);
     assert.throws(() => promote.params.parse({ namespace: 'default', name: 'web' }));
     const self = await f.run(promote, { namespace: 'default', name: 'web', fromNamespace: 'default' }).catch((e) => e);
-    assert.equal(self.code, 'INVALID');
+    assert.equal(self.reason, 'INVALID');
   } finally {
     await f.close();
   }
@@ -90,7 +90,7 @@ test('promote from another cluster resolves it through kubeFor', async () => {
     assert.equal(other.api!.requestLog.filter((e) => e.method !== 'GET').length, 0, 'the source cluster is only read');
     const unknown = await f.run(promote, { namespace: 'default', name: 'web', fromCluster: 'nowhere' }, { kubeFor }).catch((e) => e);
     assert.ok(unknown instanceof ActionError);
-    assert.equal(unknown.code, 'UNKNOWN_CLUSTER');
+    assert.equal(unknown.reason, 'UNKNOWN_CLUSTER');
   } finally {
     await other.stop();
     await f.close();

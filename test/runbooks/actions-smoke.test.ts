@@ -21,7 +21,7 @@ test('smokeCheck passes a healthy workload for the whole window and fails fast o
 
     const err = await f.run(smokeCheck, { namespace: 'default', name: 'bad', window: '5m' }).catch((e) => e);
     assert.ok(err instanceof ActionError, String(err));
-    assert.equal(err.code, 'SMOKE_FAILED');
+    assert.equal(err.reason, 'SMOKE_FAILED');
     assert.equal(err.retryable, false);
     assert.match(err.message, /restarted|CrashLoopBackOff/);
     const plan = await f.plan(smokeCheck, { namespace: 'default', name: 'good', window: '2m' });

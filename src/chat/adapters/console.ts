@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { realClock, type Clock } from '../../common/clock.ts';
+import { KubemendError, Errors } from '../../common/errors.ts';
 import type { ChatReply, ChatUser } from '../types.ts';
 import { BaseAdapter, chatAdapterErrorsTotal, chatRepliesTotal, rawBodyParsers, type ChatIdentity } from './shared.ts';
 
@@ -77,7 +78,7 @@ export class ConsoleAdapter extends BaseAdapter {
     this.room = opts.room ?? 'console';
     for (const u of opts.users) {
       const hash = u.tokenSha256?.toLowerCase() ?? (u.token ? sha256(u.token) : undefined);
-      if (!hash || !/^[0-9a-f]{64}$/.test(hash)) throw new Error(`console user "${u.name}" needs a token or a tokenSha256 (64 hex digits)`);
+      if (!hash || !/^[0-9a-f]{64}$/.test(hash)) throw new KubemendError(Errors.SERVE_ADAPTERS, `console user "${u.name}" needs a token or a tokenSha256 (64 hex digits)`);
       this.byTokenHash.set(hash, { id: u.name, name: u.name, groups: u.groups ?? [] });
     }
   }

@@ -14,6 +14,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Client4 } from '@mattermost/client';
 import type { Post } from '@mattermost/types/posts';
 import { realClock, type Clock } from '../../common/clock.ts';
+import { KubemendError, Errors } from '../../common/errors.ts';
 import { sameSecret } from '../../server/webhooks.ts';
 import type { ChatMessage, ChatReply, ChatUser } from '../types.ts';
 import { BaseAdapter, RecentIds, chatAdapterErrorsTotal, rawBodyParsers, type ChatIdentity } from './shared.ts';
@@ -57,10 +58,10 @@ export class MattermostAdapter extends BaseAdapter {
 
   constructor(opts: MattermostAdapterOptions) {
     super();
-    if (!opts.serverUrl) throw new Error('the Mattermost adapter needs the server URL (MATTERMOST_URL)');
-    if (!opts.botToken) throw new Error('the Mattermost adapter needs a bot token (MATTERMOST_TOKEN)');
-    if (!opts.commandTokens.length) throw new Error('the Mattermost adapter needs the slash command or outgoing webhook token (MATTERMOST_COMMAND_TOKEN)');
-    if (!/^https?:\/\//.test(opts.publicUrl)) throw new Error(`the Mattermost adapter needs kubemend's public URL for button callbacks (got "${opts.publicUrl}")`);
+    if (!opts.serverUrl) throw new KubemendError(Errors.SERVE_ADAPTERS, 'the Mattermost adapter needs the server URL (MATTERMOST_URL)');
+    if (!opts.botToken) throw new KubemendError(Errors.SERVE_ADAPTERS, 'the Mattermost adapter needs a bot token (MATTERMOST_TOKEN)');
+    if (!opts.commandTokens.length) throw new KubemendError(Errors.SERVE_ADAPTERS, 'the Mattermost adapter needs the slash command or outgoing webhook token (MATTERMOST_COMMAND_TOKEN)');
+    if (!/^https?:\/\//.test(opts.publicUrl)) throw new KubemendError(Errors.SERVE_ADAPTERS, `the Mattermost adapter needs kubemend's public URL for button callbacks (got "${opts.publicUrl}")`);
     this.opts = opts;
     this.nameRooms(opts.rooms);
     this.publicUrl = opts.publicUrl.replace(/\/+$/, '');

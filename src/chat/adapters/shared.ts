@@ -12,6 +12,7 @@
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import { Counter } from 'prom-client';
 import type { Clock } from '../../common/clock.ts';
+import { KubemendError, Errors } from '../../common/errors.ts';
 import type { ChatAdapter, ChatEngine, ChatMessage, ChatReply } from '../types.ts';
 
 export const chatMessagesTotal = new Counter({
@@ -115,6 +116,7 @@ export function rawBodyParsers(app: FastifyInstance, bodyLimit = 1024 * 1024): (
 
 /** A short description of an error that is safe to log: never a request, header or token. */
 export function describeError(err: unknown): string {
+  if (err instanceof KubemendError) return `${err.code} ${err.message}`;
   const e = err as { code?: string; message?: string; data?: { error?: string }; status_code?: number; server_error_id?: string };
   if (e?.data?.error) return `${e.code ?? 'error'}: ${e.data.error}`;
   if (e?.server_error_id) return `${e.server_error_id} (HTTP ${e.status_code ?? '?'})`;
@@ -146,7 +148,7 @@ export abstract class BaseAdapter implements HttpChatAdapter {
   /** Names channels: platform channel id → room name (as RBAC policies write it). */
   protected nameRooms(rooms: Record<string, string> | undefined): void {
     for (const [channel, room] of Object.entries(rooms ?? {})) {
-      if (this.roomChannels.has(room)) throw new Error(`${this.name}: two channels are named room "${room}"`);
+      if (this.roomChannels.has(room)) throw new KubemendError(Errors.SERVE_ROOMS, `${this.name}: two channels are named room "${room}"`);
       this.roomNames.set(channel, room);
       this.roomChannels.set(room, channel);
     }
@@ -192,7 +194,7 @@ export abstract class BaseAdapter implements HttpChatAdapter {
 
   /** Hands one message to the engine and posts every reply; returns the replies. */
   protected async dispatch(msg: ChatMessage, post: (r: ChatReply) => Promise<void> = (r) => this.post(r)): Promise<ChatReply[]> {
-    if (!this.engine) throw new Error(`the ${this.name} adapter received a message before start()`);
+    if (!this.engine) throw new Error(`internal: the ${this.name} adapter received a message before start()`);
     chatMessagesTotal.inc({ adapter: this.name });
     let replies: ChatReply[];
     try {

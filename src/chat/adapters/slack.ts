@@ -14,6 +14,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { WebClient, LogLevel, retryPolicies, type RetryOptions, type Logger as SlackLogger } from '@slack/web-api';
 import { realClock, type Clock } from '../../common/clock.ts';
+import { KubemendError, Errors } from '../../common/errors.ts';
 import type { ChatMessage, ChatReply, ChatUser } from '../types.ts';
 import { BaseAdapter, RecentIds, chatAdapterErrorsTotal, rawBodyParsers, type ChatIdentity } from './shared.ts';
 import { verifySlackRequest } from './slack-verify.ts';
@@ -67,8 +68,8 @@ export class SlackAdapter extends BaseAdapter {
 
   constructor(opts: SlackAdapterOptions) {
     super();
-    if (!opts.signingSecret) throw new Error('the Slack adapter needs a signing secret (SLACK_SIGNING_SECRET)');
-    if (!opts.botToken) throw new Error('the Slack adapter needs a bot token (SLACK_BOT_TOKEN)');
+    if (!opts.signingSecret) throw new KubemendError(Errors.SERVE_ADAPTERS, 'the Slack adapter needs a signing secret (SLACK_SIGNING_SECRET)');
+    if (!opts.botToken) throw new KubemendError(Errors.SERVE_ADAPTERS, 'the Slack adapter needs a bot token (SLACK_BOT_TOKEN)');
     this.opts = opts;
     this.nameRooms(opts.rooms);
     this.clock = opts.clock ?? realClock;
@@ -202,7 +203,7 @@ export class SlackAdapter extends BaseAdapter {
 
   private async respond(url: string, body: Record<string, unknown>): Promise<void> {
     const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
-    if (!res.ok) throw new Error(`Slack response_url answered HTTP ${res.status}`);
+    if (!res.ok) throw new KubemendError(Errors.CHAT_DELIVERY, `Slack response_url answered HTTP ${res.status}`);
   }
 
   private identity(id: string): ChatUser {

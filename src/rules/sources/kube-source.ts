@@ -43,7 +43,7 @@ export class KubeSource {
     for (const kind of new Set(kinds)) {
       if (this.informers.has(kind)) continue;
       const ref = kindRef(kind);
-      if (!ref) throw new Error(`cannot watch unknown kind ${kind}`);
+      if (!ref) throw new Error(`internal: cannot watch unknown kind ${kind} (the rule loader rejects unknown kinds)`);
       const inf = new Informer(this.http, ref, {
         onChange: (c) => emit(this.toSignal(c)),
         onError: (err) => this.opts.onError?.(kind, err),

@@ -105,7 +105,7 @@ export class ScheduleSource implements Source {
   }
 
   start(emit: Emit): void {
-    if (this.emit) throw new Error('ScheduleSource already started');
+    if (this.emit) throw new Error('internal: ScheduleSource already started');
     this.emit = emit;
     const now = this.clock.now();
     for (const job of this.jobs) {

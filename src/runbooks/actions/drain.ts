@@ -85,8 +85,8 @@ async function evictOne(ctx: ActionContext, p: DrainParams, pod: KubeObject, dea
       return;
     } catch (err) {
       if (!(err instanceof ActionError)) throw err;
-      if (err.code === 'NOT_FOUND') return;
-      if (err.code !== 'THROTTLED') throw err;
+      if (err.reason === 'NOT_FOUND') return;
+      if (err.reason !== 'THROTTLED') throw err;
       blocked.set(key(pod), budgetMessage(err));
       ctx.log(`error when evicting pods/"${pod.metadata.name}" -n "${pod.metadata.namespace}" (will retry after ${Math.round(p.interval / 1000)}s): ${budgetMessage(err)}`);
       const left = deadline - ctx.clock.now();
@@ -142,10 +142,10 @@ export const drain = mutating<DrainParams>({
         await Promise.all(sel.evict.map((pod) => evictOne(ctx, p, pod, deadline, blocked)));
         if (blocked.size) {
           const list = [...blocked].map(([pod, why]) => `${pod} (${why})`).join('; ');
-          throw new ActionError('PDB_BLOCKED', `drain of node ${p.node} timed out: evicting would violate disruption budgets for ${list}`, { retryable: true });
+          throw new ActionError('PDB_BLOCKED', `drain of node ${p.node} timed out: evicting would violate disruption budgets for ${list}`);
         }
         const remaining = await waitGone(ctx, sel.evict, deadline);
-        if (remaining.length) throw new ActionError('TIMEOUT', `drain of node ${p.node} timed out waiting for pods to be deleted: ${remaining.join(', ')}`, { retryable: true });
+        if (remaining.length) throw new ActionError('TIMEOUT', `drain of node ${p.node} timed out waiting for pods to be deleted: ${remaining.join(', ')}`);
         return { evicted: sel.evict.map(key) };
       },
     };

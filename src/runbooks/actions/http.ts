@@ -42,9 +42,9 @@ async function send(p: HttpRequestParams, ctx: ActionContext) {
     const text = (await res.text()).slice(0, MAX_BODY);
     return { res, text };
   } catch (err) {
-    if (ctx.signal.aborted) throw new ActionError('ABORTED', 'the step was cancelled or timed out', { retryable: false });
-    if (timer.signal.aborted) throw new ActionError('TIMEOUT', `${p.method} ${p.url} timed out after ${Math.round(p.timeout / 1000)}s`, { retryable: true });
-    throw new ActionError('NETWORK', `${p.method} ${p.url}: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`, { retryable: true, cause: err });
+    if (ctx.signal.aborted) throw new ActionError('ABORTED', 'the step was cancelled or timed out');
+    if (timer.signal.aborted) throw new ActionError('HTTP_TIMEOUT', `${p.method} ${p.url} timed out after ${Math.round(p.timeout / 1000)}s`);
+    throw new ActionError('NETWORK', `${p.method} ${p.url}: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`, { cause: err });
   } finally {
     handle.cancel();
   }
@@ -65,8 +65,9 @@ export const httpRequest: Action<HttpRequestParams> = {
     const { res, text } = await send(p, ctx);
     ctx.log(`${p.method} ${p.url} → ${res.status}`);
     if (!accepted(p, res.status)) {
-      const retryable = res.status >= 500 || res.status === 408 || res.status === 429;
-      throw new ActionError('HTTP_STATUS', `${p.method} ${p.url} answered ${res.status}: ${text.slice(0, 200)}`, { retryable });
+      const answered = `${p.method} ${p.url} answered ${res.status}: ${text.slice(0, 200)}`;
+      if (res.status >= 500 || res.status === 408 || res.status === 429) throw new ActionError('HTTP_UNAVAILABLE', answered);
+      throw new ActionError('HTTP_STATUS', answered);
     }
     let body: unknown = text;
     if ((res.headers.get('content-type') ?? '').includes('json')) {

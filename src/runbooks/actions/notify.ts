@@ -27,7 +27,7 @@ export const notify: Action<NotifyParams> = {
     try {
       await ctx.notifier.send({ channel: p.channel, title: p.title, text: p.text, severity: p.severity ?? ctx.detection?.severity, runId: ctx.runId, detectionId: ctx.detection?.id });
     } catch (err) {
-      throw new ActionError('NOTIFY_FAILED', `could not notify ${p.channel}: ${(err as Error)?.message ?? err}`, { retryable: true, cause: err });
+      throw new ActionError('NOTIFY_FAILED', `could not notify ${p.channel}: ${(err as Error)?.message ?? err}`, { cause: err });
     }
     return { outputs: { sent: true, channel: p.channel }, mutated: false, calls };
   },

@@ -4,6 +4,7 @@
 // gives every mutating action a dry-run plan built from the same code path
 // as the real run.
 import { z } from 'zod';
+import { KubemendError, type ActionReason } from '../../common/errors.ts';
 import { KubeApiError } from '../../kube/errors.ts';
 import type { RequestOptions } from '../../kube/http.ts';
 import { kindRef, objectPath, collectionPath, type KindRef } from '../../kube/kinds.ts';
@@ -23,20 +24,27 @@ export const Name = z.string().min(1);
 export const WorkloadKind = z.enum(['Deployment', 'StatefulSet', 'DaemonSet']);
 export type WorkloadKind = z.infer<typeof WorkloadKind>;
 
-const STATUS_CODES: Record<number, string> = { 400: 'BAD_REQUEST', 401: 'UNAUTHORIZED', 403: 'FORBIDDEN', 404: 'NOT_FOUND', 405: 'NOT_ALLOWED', 409: 'CONFLICT', 410: 'GONE', 422: 'INVALID', 429: 'THROTTLED' };
+const STATUS_REASONS: Record<number, ActionReason> = { 400: 'BAD_REQUEST', 401: 'UNAUTHORIZED', 403: 'FORBIDDEN', 404: 'NOT_FOUND', 405: 'NOT_ALLOWED', 409: 'CONFLICT', 410: 'GONE', 422: 'INVALID', 429: 'THROTTLED' };
 
-/** Maps a Kubernetes API failure to an ActionError; the retry decision follows the status, never the message. */
-export function toActionError(err: unknown): ActionError {
-  if (err instanceof ActionError) return err;
-  if (err instanceof KubeApiError) {
-    const code = err.status === 0 ? 'NETWORK' : err.status >= 500 ? 'SERVER_ERROR' : (STATUS_CODES[err.status] ?? `HTTP_${err.status}`);
-    return new ActionError(code, err.message, { retryable: err.retryable, cause: err });
-  }
-  if ((err as Error)?.name === 'AbortError') return new ActionError('ABORTED', 'the step was cancelled or timed out', { retryable: false, cause: err });
-  return new ActionError('INTERNAL', (err as Error)?.message ?? String(err), { retryable: false, cause: err });
+/** The short name a step fails with when the Kubernetes API answers `status` (0: no answer). */
+export function apiReason(status: number): ActionReason {
+  return status === 0 ? 'NETWORK' : status >= 500 ? 'SERVER_ERROR' : (STATUS_REASONS[status] ?? 'API_REJECTED');
 }
 
-const aborted = () => new ActionError('ABORTED', 'the step was cancelled or timed out', { retryable: false });
+/**
+ * Any failure inside a step as an ActionError. A Kubernetes API failure's
+ * short name follows its status, so whether it is retried follows the status
+ * too (through the registry), never the message.
+ */
+export function toActionError(err: unknown): ActionError {
+  if (err instanceof ActionError) return err;
+  if (err instanceof KubeApiError) return new ActionError(apiReason(err.status), err.message, { cause: err });
+  if ((err as Error)?.name === 'AbortError') return new ActionError('ABORTED', 'the step was cancelled or timed out', { cause: err });
+  if (err instanceof KubemendError) return new ActionError('ERROR', `${err.code} ${err.message}`, { cause: err });
+  return new ActionError('INTERNAL', (err as Error)?.message ?? String(err), { cause: err });
+}
+
+const aborted = () => new ActionError('ABORTED', 'the step was cancelled or timed out');
 
 /** One Kubernetes request as the run's identity, cancelled with the step. */
 export async function kube<T = any>(ctx: ActionContext, method: string, path: string, opts: Omit<RequestOptions, 'signal'> = {}): Promise<T> {
@@ -75,7 +83,7 @@ export async function getOptional<T = KubeObject>(ctx: ActionContext, path: stri
   try {
     return await kube<T>(ctx, 'GET', path);
   } catch (err) {
-    if (err instanceof ActionError && err.code === 'NOT_FOUND') return undefined;
+    if (err instanceof ActionError && err.reason === 'NOT_FOUND') return undefined;
     throw err;
   }
 }
@@ -122,7 +130,7 @@ export async function poll<T>(
     if (r.progress !== last) ctx.log(r.progress);
     last = r.progress;
     const left = deadline - ctx.clock.now();
-    if (left <= 0) throw new ActionError('TIMEOUT', `timed out after ${Math.round(opts.timeoutMs / 1000)}s waiting for ${opts.what}: ${last}`, { retryable: false });
+    if (left <= 0) throw new ActionError('TIMEOUT', `timed out after ${Math.round(opts.timeoutMs / 1000)}s waiting for ${opts.what}: ${last}`);
     await sleep(ctx, Math.min(opts.intervalMs ?? POLL_MS, left));
   }
 }

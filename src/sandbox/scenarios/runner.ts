@@ -4,6 +4,7 @@
 // CPU allows), so what a test proves is what a user sees.
 import { parse as parseCel } from '@marcbachmann/cel-js';
 import type { TimerHandle } from '../../common/clock.ts';
+import { KubemendError, Errors } from '../../common/errors.ts';
 import type { Sandbox, SandboxOptions } from '../cluster.ts';
 import type { K8sObject } from '../types.ts';
 import { applyPatch } from '../server/patch.ts';
@@ -202,7 +203,7 @@ export function applyStep(sb: Sandbox, step: ScenarioStep): void {
     const t = findKind(p.kind, p.apiVersion)!;
     const ns = t.namespaced ? p.namespace ?? 'default' : undefined;
     const cur = store.get(t.storage, ns, p.name);
-    if (!cur) throw new Error(`scenario patch: ${p.kind} ${ns ? `${ns}/` : ''}${p.name} does not exist`);
+    if (!cur) throw new KubemendError(Errors.SCENARIO_INVALID, `scenario patch: ${p.kind} ${ns ? `${ns}/` : ''}${p.name} does not exist`);
     store.update(t.storage, applyPatch(PATCH_TYPES[p.type], cur, p.patch));
   } else if (step.delete) {
     const d = step.delete;

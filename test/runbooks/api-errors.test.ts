@@ -1,0 +1,50 @@
+// A Kubernetes API failure's code and retryability follow its HTTP status
+// through the registry, and a runbook step failing on it inherits the same
+// retry decision; messages play no part.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Errors, KubemendError } from '../../src/common/errors.ts';
+import { KubeApiError } from '../../src/kube/errors.ts';
+import { toActionError } from '../../src/runbooks/actions/util.ts';
+import { ActionError } from '../../src/runbooks/types.ts';
+
+const RETRYABLE = new Set([0, 409, 429, 500, 502, 503, 504]);
+const STATUSES = [0, 400, 401, 403, 404, 405, 406, 408, 409, 410, 413, 422, 429, 500, 502, 503, 504];
+
+test('a KubeApiError is a KubemendError whose retryability follows the status: 409, 429, 5xx and network failures', () => {
+  for (const status of STATUSES) {
+    const e = status === 0 ? KubeApiError.network('GET', '/api/v1/pods', new Error('connect ECONNREFUSED')) : KubeApiError.fromResponse('GET', '/api/v1/pods', status, { message: 'please retry later' }, null);
+    assert.ok(e instanceof KubemendError, String(status));
+    assert.match(e.code, /^KM-KUBE-0\d\d$/);
+    assert.equal(e.retryable, RETRYABLE.has(status), `status ${status}`);
+  }
+  assert.equal(KubeApiError.fromResponse('GET', '/x', 403, { message: 'forbidden' }, null).code, Errors.KUBE_FORBIDDEN.code);
+  assert.equal(KubeApiError.fromResponse('PATCH', '/x', 422, { message: 'bad' }, null).code, Errors.KUBE_INVALID.code);
+  assert.equal(KubeApiError.fromResponse('GET', '/x', 418, 'teapot', null).code, Errors.KUBE_REJECTED.code);
+});
+
+test('a step failing on an API error gets a short name by status and the same retry decision', () => {
+  const expected: Record<number, string> = { 0: 'NETWORK', 400: 'BAD_REQUEST', 401: 'UNAUTHORIZED', 403: 'FORBIDDEN', 404: 'NOT_FOUND', 405: 'NOT_ALLOWED', 406: 'API_REJECTED', 408: 'API_REJECTED', 409: 'CONFLICT', 410: 'GONE', 413: 'API_REJECTED', 422: 'INVALID', 429: 'THROTTLED', 500: 'SERVER_ERROR', 502: 'SERVER_ERROR', 503: 'SERVER_ERROR', 504: 'SERVER_ERROR' };
+  for (const status of STATUSES) {
+    const api = new KubeApiError(`status ${status}`, status, 'Whatever');
+    const step = toActionError(api);
+    assert.ok(step instanceof ActionError);
+    assert.equal(step.reason, expected[status], `status ${status}`);
+    assert.equal(step.retryable, api.retryable, `status ${status}: the step retries exactly when the API error is retryable`);
+    assert.match(step.code, /^KM-ACTION-0\d\d$/);
+    assert.equal(step.cause, api);
+  }
+});
+
+test('other failures inside a step: aborts, kubemend errors and bugs are final', () => {
+  const abort = toActionError(Object.assign(new Error('This operation was aborted'), { name: 'AbortError' }));
+  assert.deepEqual([abort.reason, abort.retryable], ['ABORTED', false]);
+  const store = toActionError(new KubemendError(Errors.STORE_UNAVAILABLE, 'connection refused'));
+  assert.deepEqual([store.reason, store.retryable], ['ERROR', false]);
+  assert.match(store.message, /^KM-STORE-001 connection refused$/);
+  const bug = toActionError(new TypeError("Cannot read properties of undefined (reading 'spec')"));
+  assert.deepEqual([bug.reason, bug.code, bug.retryable], ['INTERNAL', Errors.ACTION_INTERNAL.code, false]);
+  const own = new ActionError('PDB_BLOCKED', 'budget');
+  assert.equal(toActionError(own), own);
+  assert.deepEqual([own.code, own.fix, own.retryable], [Errors.ACTION_PDB_BLOCKED.code, Errors.ACTION_PDB_BLOCKED.fix, true]);
+});
