@@ -22,7 +22,8 @@ const GenericWebhook = z.strictObject({
 }).refine((w) => w.bearerTokenEnv || w.secretEnv, { message: 'give bearerTokenEnv or secretEnv (or both): every webhook needs a credential' });
 
 export const WebhooksConfigSchema = z.strictObject({
-  alertmanager: z.union([z.literal(false), z.strictObject({ bearerTokenEnv: EnvName })]).default(false),
+  /** The Alertmanager receiver (POST /webhooks/alertmanager); off unless configured. */
+  alertmanager: z.strictObject({ bearerTokenEnv: EnvName }).optional(),
   /** Generic JSON webhooks by name: POST /webhooks/<name>. */
   generic: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'letters, digits, ".", "_" and "-"'), GenericWebhook).default({}),
   /** Largest body accepted, in bytes (default 1 MiB). */
@@ -40,7 +41,7 @@ export function resolveWebhooks(c: WebhooksConfig, env: NodeJS.ProcessEnv): { op
     if (!v) problems.push(`${what}: $${name} is not set`);
     return v;
   };
-  const alertmanager = c.alertmanager === false ? false : { bearerToken: need(c.alertmanager.bearerTokenEnv, 'webhooks.alertmanager.bearerTokenEnv') };
+  const alertmanager = c.alertmanager ? { bearerToken: need(c.alertmanager.bearerTokenEnv, 'webhooks.alertmanager.bearerTokenEnv') } : false;
   const webhooks: Record<string, WebhookConfig> = {};
   for (const [name, w] of Object.entries(c.generic)) {
     webhooks[name] = {

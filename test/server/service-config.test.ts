@@ -1,0 +1,70 @@
+// The service config: defaults filled, paths resolved against the file,
+// frozen; every bad input names file:line path and the problem.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadServiceConfig } from '../../src/server/service-config.ts';
+import { resolveWebhooks } from '../../src/server/webhook-config.ts';
+import { fixtureTests } from '../helpers/config-fixtures.ts';
+
+const DEFAULTS = { rules: '/shipped/rules', runbooks: '/shipped/runbooks', policy: '/shipped/policy.csv' };
+const FIXTURES = fileURLToPath(new URL('../fixtures/config', import.meta.url));
+
+fixtureTests(FIXTURES, {
+  'wrong-kind.yaml': [2, 'kind', /kind must be Config/],
+  'unknown-field.yaml': [4, 'spec', /Unrecognized key: "remediaton"/],
+  'bad-listen.yaml': [5, 'spec.server.listen', /HOST:PORT/],
+  'bad-duration.yaml': [6, 'spec.budgets.coolDown', /duration/],
+  'negative-budget.yaml': [5, 'spec.budgets.actionsPerTargetPerHour', /expected number to be >=0/],
+  'webhook-without-credential.yaml': [7, 'spec.webhooks.generic.ci', /every webhook needs a credential/],
+  'secret-in-file.yaml': [6, 'spec.webhooks.alertmanager.bearerTokenEnv', /expected string/],
+  'db-and-dbenv.yaml': [5, 'spec.store', /give db or dbEnv, not both/],
+  'bad-chat.yaml': [7, 'spec.chat.production[0].namespaces', /expected array to have >=1 items/],
+  'yaml-syntax.yaml': [5, '', /YAML syntax/],
+  'two-documents.yaml': [1, '', /holds one Config document, found 2/],
+}, (file) => loadServiceConfig(file, DEFAULTS));
+
+test('no file: every default, the shipped rules, runbooks and policy', () => {
+  const c = loadServiceConfig(undefined, DEFAULTS);
+  assert.equal(c.rules, '/shipped/rules');
+  assert.equal(c.policy, '/shipped/policy.csv');
+  assert.equal(c.chatSettings.policy, '/shipped/policy.csv');
+  assert.equal(c.server.listen, '127.0.0.1:8080');
+  assert.deepEqual(c.budgets, { actionsPerTargetPerHour: 5, concurrentPerNamespace: 2, concurrentPerCluster: 5, failuresBeforeEscalate: 3, failureWindow: 86_400_000, coolDown: 60_000 });
+  assert.equal(c.remediation.enabled, true);
+  assert.ok(Object.isFrozen(c) && Object.isFrozen(c.budgets), 'frozen');
+});
+
+test('paths are resolved against the file; durations are read; secrets are named, not kept', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'km-cfg-'));
+  const file = join(dir, 'kubemend.yaml');
+  writeFileSync(file, [
+    'apiVersion: kubemend.dev/v1alpha1',
+    'kind: Config',
+    'spec:',
+    '  clusters: { kubeconfig: ./kube/config, contexts: [prod-eu, prod-us] }',
+    '  rules: ./rules',
+    '  policy: ./policy.csv',
+    '  budgets: { actionsPerTargetPerHour: 2, coolDown: 5m }',
+    '  webhooks:',
+    '    alertmanager: { bearerTokenEnv: AM_TOKEN }',
+    '    generic: { ci: { secretEnv: CI_SECRET, cluster: prod-eu } }',
+    '',
+  ].join('\n'));
+  const c = loadServiceConfig(file, DEFAULTS);
+  assert.equal(c.clusters.kubeconfig, join(dir, 'kube/config'));
+  assert.deepEqual(c.clusters.contexts, ['prod-eu', 'prod-us']);
+  assert.equal(c.rules, join(dir, 'rules'));
+  assert.equal(c.runbooks, '/shipped/runbooks');
+  assert.equal(c.policy, join(dir, 'policy.csv'));
+  assert.equal(c.budgets.coolDown, 300_000);
+  const missing = resolveWebhooks(c.webhooks, {});
+  assert.deepEqual(missing.problems, ['webhooks.alertmanager.bearerTokenEnv: $AM_TOKEN is not set', 'webhooks.generic.ci.secretEnv: $CI_SECRET is not set']);
+  assert.equal(missing.options, undefined, 'nothing half-configured is served');
+  const ok = resolveWebhooks(c.webhooks, { AM_TOKEN: 'a', CI_SECRET: 'b' });
+  assert.deepEqual(ok.options?.alertmanager, { bearerToken: 'a' });
+  assert.equal(ok.options?.webhooks?.ci.secret, 'b');
+});
