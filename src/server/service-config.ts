@@ -4,7 +4,8 @@
 // problem as `file:line path: message`, defaults filled, paths resolved
 // against the file's directory, then frozen. Secrets are never in the file:
 // only the names of environment variables that hold them.
-import { dirname, resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, deepFreeze, loadConfigFile } from '../common/config.ts';
 import { Duration } from '../common/schema.ts';
@@ -62,10 +63,6 @@ export const ServiceSpecSchema = z.strictObject({
     /** Quiet time after which an incident resolves. */
     resolveAfter: Duration.default(30 * 60_000),
   }).prefault({}),
-  notifications: z.strictObject({
-    /** Room escalations and runbook notifications go to when a runbook names none. */
-    defaultChannel: z.string().min(1).default('ops'),
-  }).prefault({}),
   store: z.strictObject({
     /** postgres://… or a SQLite file; prefer dbEnv for URLs with passwords. */
     db: z.string().min(1).optional(),
@@ -116,7 +113,7 @@ export function loadServiceConfig(file: string | undefined, defaults: { rules: s
     spec = ServiceSpecSchema.parse({});
   }
   const base = file ? dirname(resolve(file)) : process.cwd();
-  const at = (p: string | undefined) => (p === undefined ? undefined : resolve(base, p));
+  const at = (p: string | undefined) => (p === undefined ? undefined : p === '~' || p.startsWith('~/') ? join(homedir(), p.slice(1)) : resolve(base, p));
   const policy = at(spec.policy) ?? defaults.policy;
   return deepFreeze({
     ...spec,

@@ -68,3 +68,9 @@ test('paths are resolved against the file; durations are read; secrets are named
   assert.deepEqual(ok.options?.alertmanager, { bearerToken: 'a' });
   assert.equal(ok.options?.webhooks?.ci.secret, 'b');
 });
+
+test('the example config in config/ loads', () => {
+  const c = loadServiceConfig(fileURLToPath(new URL('../../config/kubemend.example.yaml', import.meta.url)), DEFAULTS);
+  assert.deepEqual(c.clusters.contexts, ['prod-eu', 'prod-us']);
+  assert.equal(c.webhooks.generic['argo-cd'].secretEnv, 'KUBEMEND_ARGOCD_SECRET');
+});
