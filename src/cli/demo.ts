@@ -53,6 +53,6 @@ export function registerDemo(program: Command): void {
       out('  npx kubemend rules test rules --scenario memory-cascade      # detections for a node-killing memory leak');
       out('  npx kubemend sandbox --scenario crashloop --kubeconfig-out /tmp/kc   # then drive it with kubectl');
       out('  npx kubemend chat --sandbox                                   # the chat bot in your terminal');
-      out('  npx kubemend serve --sandbox                                  # the web console (and Slack/Mattermost endpoints)');
+      out('  npx kubemend serve --sandbox --speed 10                       # the whole service: detection, remediation, console, /metrics');
     });
 }
