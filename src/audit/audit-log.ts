@@ -8,7 +8,7 @@ import type { Clock } from '../common/clock.ts';
 import { Errors, KubemendError } from '../common/errors.ts';
 import { canonicalJson, chainHash, recordBody } from './chain.ts';
 import { checkpointMessage, headMessage, type AuditKeys } from './checkpoint.ts';
-import { dialectSql, num, valuesList, type SqlDb, type SqlExec, type SqlValue } from './db.ts';
+import { dialectSql, num, valuesList, type SqlDb, type SqlExec, type SqlValue } from '../common/sql.ts';
 import { AUDIT_COLUMNS, rowToRecord, verifyChain, type AuditRow } from './verify.ts';
 import type { AuditInput, AuditLog, AuditQuery, AuditRecord, VerifyResult } from './types.ts';
 

@@ -4,7 +4,7 @@
 import { Errors, KubemendError } from '../common/errors.ts';
 import { GENESIS_HASH, chainHash } from './chain.ts';
 import { checkpointMessage, headMessage, type AuditKeys } from './checkpoint.ts';
-import { num, optStr, type Row, type SqlExec } from './db.ts';
+import { num, optStr, type Row, type SqlExec } from '../common/sql.ts';
 import type { AuditRecord, VerifyResult } from './types.ts';
 
 export interface AuditRow extends Row {

@@ -4,7 +4,7 @@
 // only translate messages; every decision is made here, once, the same way.
 import type { ApprovalBook } from '../runbooks/approvals.ts';
 import { RunbookApprovals } from './runbook-approvals.ts';
-import type { Store } from '../audit/types.ts';
+import type { Store } from '../store/types.ts';
 import type { Clock } from '../common/clock.ts';
 import { Errors } from '../common/errors.ts';
 import type { KubeHttp } from '../kube/http.ts';

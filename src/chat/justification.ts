@@ -3,7 +3,7 @@
 // kubemend detection (det:ID, which must exist in the store) or a ticket
 // whose tracker says it is approved. Anything unverifiable is refused: a
 // justification nobody can check is only a comment.
-import type { Store } from '../audit/types.ts';
+import type { Store } from '../store/types.ts';
 import { wildcardMatch } from '../authz/authorizer.ts';
 import type { ChatSettings } from './settings.ts';
 

@@ -6,7 +6,7 @@
 // decision, who made it and why are audited.
 import { randomInt } from 'node:crypto';
 import { formatDuration, type Clock } from '../common/clock.ts';
-import type { Store } from '../audit/types.ts';
+import type { Store } from '../store/types.ts';
 import type { Authorizer } from '../authz/index.ts';
 import type { ApprovalBook, PendingApproval } from '../runbooks/approvals.ts';
 import type { ChatMessage, ChatReply } from './types.ts';

@@ -2,7 +2,7 @@
 // any others the caller runs), the ticket checker named by the settings, and
 // the engine. The terminal REPL, the chat adapters' servers and the tests
 // all build it here, so they exercise the same thing.
-import type { Store } from '../audit/types.ts';
+import type { Store } from '../store/types.ts';
 import type { Clock } from '../common/clock.ts';
 import type { KubeHttp } from '../kube/http.ts';
 import type { LoadedRunbook } from '../runbooks/loader.ts';

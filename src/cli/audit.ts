@@ -6,7 +6,8 @@ import { finished } from 'node:stream/promises';
 import { InvalidArgumentError, type Command } from 'commander';
 import { parseDuration, realClock } from '../common/clock.ts';
 import { Errors, KubemendError } from '../common/errors.ts';
-import { EXPORT_FORMATS, exportJsonl, openStore, pruneExpired, type AuditQuery, type AuditRecord, type SqlStore } from '../audit/index.ts';
+import { EXPORT_FORMATS, exportJsonl, pruneExpired, type AuditQuery, type AuditRecord } from '../audit/index.ts';
+import { openStore, type SqlStore } from '../store/index.ts';
 
 interface StoreFlags {
   db?: string;

@@ -1,8 +1,8 @@
 // `kubemend runs list|show`: what remediation did, from the store.
 import type { Command } from 'commander';
 import { formatDuration } from '../common/clock.ts';
-import { openStore } from '../audit/index.ts';
-import type { RunRecord } from '../audit/types.ts';
+import { openStore } from '../store/index.ts';
+import type { RunRecord } from '../store/types.ts';
 
 interface StoreFlags { db?: string; dataDir?: string; json?: boolean }
 

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { KubemendError, Errors } from '../common/errors.ts';
-import { openStore } from '../audit/index.ts';
+import { openStore } from '../store/index.ts';
 import { chatSettings, loadChatConfig, type ChatSettings } from '../chat/settings.ts';
 import { wireChat } from '../chat/wiring.ts';
 import { createApp } from '../server/app.ts';

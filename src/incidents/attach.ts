@@ -10,7 +10,7 @@ import { RuleEnvironment } from '../rules/cel.ts';
 import { RuleSchema } from '../rules/schema.ts';
 import type { SandboxSession } from '../rules/session.ts';
 import type { RemediationSession } from '../runbooks/session.ts';
-import type { Store } from '../audit/types.ts';
+import type { Store } from '../store/types.ts';
 import { FEED_KINDS } from './change-feed.ts';
 import { IncidentTracker, type IncidentTrackerOptions } from './tracker.ts';
 import type { CacheLookup } from './types.ts';

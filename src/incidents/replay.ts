@@ -1,7 +1,7 @@
 // A scenario replayed on the sandbox with detection, remediation and the
 // incident tracker attached, in virtual time; then the post-mortem drafts.
 // What `kubemend incidents replay` runs and the end-to-end tests check.
-import type { IncidentRecord, Store } from '../audit/types.ts';
+import type { IncidentRecord, Store } from '../store/types.ts';
 import type { LoadedRule } from '../rules/loader.ts';
 import type { LoadedRunbook } from '../runbooks/loader.ts';
 import { RemediationSession } from '../runbooks/session.ts';

@@ -11,7 +11,8 @@
 // a quiet period with no new or repeated detection.
 import { createHash } from 'node:crypto';
 import type { Clock, TimerHandle } from '../common/clock.ts';
-import type { AuditInput, IncidentRecord, Store } from '../audit/types.ts';
+import type { AuditInput } from '../audit/types.ts';
+import type { IncidentRecord, Store } from '../store/types.ts';
 import type { DetectionChange } from '../rules/engine.ts';
 import type { Detection, Signal } from '../rules/types.ts';
 import { ChangeFeed } from './change-feed.ts';

@@ -7,7 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../common/clock.ts';
 import type { Identity, KubeHttp } from '../kube/http.ts';
-import type { Actor, AuditInput, AuditTarget, RunRecord, StepTransition, Store } from '../audit/types.ts';
+import type { Actor, AuditInput, AuditTarget } from '../audit/types.ts';
+import type { RunRecord, StepTransition, Store } from '../store/types.ts';
 import type { Detection } from '../rules/types.ts';
 import { ActionError, type Action, type ActionContext, type ActionResult, type ApprovalGate, type Notifier } from './types.ts';
 import { Budgets, describeRefusal, targetKey, type BudgetConfig, type Refusal } from './budgets.ts';

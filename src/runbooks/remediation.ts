@@ -6,7 +6,7 @@
 import type { Clock } from '../common/clock.ts';
 import type { Detection } from '../rules/types.ts';
 import type { DetectionChange } from '../rules/engine.ts';
-import type { RunRecord } from '../audit/types.ts';
+import type { RunRecord } from '../store/types.ts';
 import type { RunbookExecutor, TriggerResult } from './executor.ts';
 
 export interface RemediatorOptions {

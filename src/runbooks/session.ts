@@ -2,7 +2,7 @@
 // virtual time: what `kubemend run --sandbox` and the demo run, and what the
 // end-to-end tests check. Runs act on the sandbox over HTTP as the service
 // identity, exactly as they would on a real cluster.
-import type { Store, RunRecord } from '../audit/types.ts';
+import type { Store, RunRecord } from '../store/types.ts';
 import type { LoadedRule } from '../rules/loader.ts';
 import { SandboxSession, SANDBOX_CLUSTER } from '../rules/session.ts';
 import type { Scenario } from '../sandbox/scenarios/schema.ts';

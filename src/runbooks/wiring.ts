@@ -4,7 +4,7 @@
 // thing.
 import type { Clock } from '../common/clock.ts';
 import type { Identity, KubeHttp } from '../kube/http.ts';
-import type { Store } from '../audit/types.ts';
+import type { Store } from '../store/types.ts';
 import type { EngineHooks } from '../rules/engine.ts';
 import { ACTIONS } from './actions/index.ts';
 import { ApprovalBook } from './approvals.ts';

@@ -4,8 +4,8 @@
 import { join } from 'node:path';
 import { realClock, type Clock } from '../common/clock.ts';
 import { dataDir as defaultDataDir } from '../rules/silence-file.ts';
-import { AuditKeys, auditKeyPath } from './checkpoint.ts';
-import type { SqlDb } from './db.ts';
+import { AuditKeys, auditKeyPath } from '../audit/index.ts';
+import type { SqlDb } from '../common/sql.ts';
 import { PostgresDb, type PostgresOptions } from './postgres.ts';
 import { SqliteDb, type SqliteOptions } from './sqlite.ts';
 import { SqlStore } from './store-sql.ts';

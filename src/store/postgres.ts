@@ -5,7 +5,7 @@
 import pg from 'pg';
 import type { PoolClient } from 'pg';
 import { Errors, KubemendError } from '../common/errors.ts';
-import { toPgPlaceholders, type Row, type SqlDb, type SqlExec, type SqlValue, type TransactionOptions } from './db.ts';
+import { toPgPlaceholders, type Row, type SqlDb, type SqlExec, type SqlValue, type TransactionOptions } from '../common/sql.ts';
 
 const INT8_OID = 20;
 

@@ -7,8 +7,8 @@
 // the next version.
 import type { Clock } from '../common/clock.ts';
 import { Errors, KubemendError } from '../common/errors.ts';
-import { GENESIS_HASH } from './chain.ts';
-import { dialectSql, num, type DialectSql, type SqlDb } from './db.ts';
+import { GENESIS_HASH } from '../audit/index.ts';
+import { dialectSql, num, type DialectSql, type SqlDb } from '../common/sql.ts';
 
 export interface Migration {
   version: number;

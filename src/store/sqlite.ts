@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { Errors, KubemendError } from '../common/errors.ts';
-import { Mutex, type Row, type SqlDb, type SqlExec, type SqlValue, type TransactionOptions } from './db.ts';
+import { Mutex, type Row, type SqlDb, type SqlExec, type SqlValue, type TransactionOptions } from '../common/sql.ts';
 
 export interface SqliteOptions {
   /**
