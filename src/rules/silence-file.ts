@@ -3,12 +3,8 @@
 // sees half a write, re-read by a running `kubemend watch` when it changes.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync, watch, type FSWatcher } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { homedir } from 'node:os';
+import { dataDir } from '../common/paths.ts';
 import type { Silence } from './types.ts';
-
-export function dataDir(explicit?: string): string {
-  return explicit ?? process.env.KUBEMEND_HOME ?? join(homedir(), '.kubemend');
-}
 
 export function silencesPath(dir?: string): string {
   return join(dataDir(dir), 'silences.json');

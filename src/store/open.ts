@@ -3,7 +3,7 @@
 // <dataDir>/kubemend.db. Migrations run before the store is handed out.
 import { join } from 'node:path';
 import { realClock, type Clock } from '../common/clock.ts';
-import { dataDir as defaultDataDir } from '../rules/silence-file.ts';
+import { dataDir as defaultDataDir } from '../common/paths.ts';
 import { AuditKeys, auditKeyPath } from '../audit/index.ts';
 import type { SqlDb } from '../common/sql.ts';
 import { PostgresDb, type PostgresOptions } from './postgres.ts';

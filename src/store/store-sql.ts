@@ -5,12 +5,11 @@
 // transaction.
 import type { Clock } from '../common/clock.ts';
 import { Errors, KubemendError } from '../common/errors.ts';
-import type { Detection, Silence } from '../rules/types.ts';
 import { SqlAuditLog } from '../audit/index.ts';
 import type { AuditKeys } from '../audit/index.ts';
 import { dialectSql, type SqlDb, type SqlValue } from '../common/sql.ts';
 import { migrate } from './migrations.ts';
-import type { ChatRequestRecord, IncidentRecord, RunRecord, RunStatus, StepTransition, Store } from './types.ts';
+import type { ChatRequestRecord, Detection, IncidentRecord, RunRecord, RunStatus, Silence, StepTransition, Store } from './types.ts';
 
 type Doc = { doc: string };
 

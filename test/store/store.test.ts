@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { KubemendError } from '../../src/common/errors.ts';
 import { openStore, MIGRATIONS } from '../../src/store/index.ts';
 import type { ChatRequestRecord, IncidentRecord, RunRecord } from '../../src/store/index.ts';
-import type { Detection, Silence } from '../../src/rules/types.ts';
+import type { Detection, Silence } from '../../src/store/index.ts';
 import { forEachDialect } from '../audit/helpers.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
