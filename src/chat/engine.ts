@@ -19,6 +19,7 @@ import { isProduction, type ChatSettings } from './settings.ts';
 import { workloadStatus } from './status.ts';
 import { Executions } from './execution.ts';
 import { Approvals } from './approval.ts';
+import { reply, type Out, type ReplyOptions } from './reply.ts';
 import type { ChatEngine, ChatMessage, ChatReply, ChatUser } from './types.ts';
 
 export interface ChatEngineOptions {
@@ -39,9 +40,6 @@ export interface ChatEngineOptions {
   log?: (line: string) => void;
 }
 
-/** What a handler returns: replies to the sender's room (and, for approvals, elsewhere). */
-export type Out = ChatReply[];
-
 export class KubemendChatEngine implements ChatEngine {
   private runbookApprovals?: RunbookApprovals;
   readonly book: RequestBook;
@@ -56,7 +54,7 @@ export class KubemendChatEngine implements ChatEngine {
     this.redactor = o.redactor ?? new Redactor();
     this.book = new RequestBook(o.store, o.clock, (s) => this.redactor.redact(s));
     this.executions = new Executions({ executor: o.executor, book: this.book, clock: o.clock, store: o.store, emit: (r) => this.emit(r), log: o.log });
-    this.approvals = new Approvals({ engine: this, authorizer: o.authorizer, settings: o.settings, clock: o.clock, book: this.book, executions: this.executions });
+    this.approvals = new Approvals({ arm: (c, ms) => this.arm(c, ms), authorizer: o.authorizer, settings: o.settings, clock: o.clock, book: this.book, executions: this.executions });
   }
 
   get settings(): ChatSettings {
@@ -270,13 +268,8 @@ export class KubemendChatEngine implements ChatEngine {
     return readContext({ cluster, kube: this.o.kube(cluster)!, kubeFor: this.o.kube, as: identity(c.requester), clock: this.o.clock, target: c.record.target });
   }
 
-  reply(msg: { room: string; thread?: string; user?: ChatUser }, text: string, o: { ephemeral?: boolean; buttons?: ChatReply['buttons']; mention?: string[] } = {}): ChatReply {
-    const r: ChatReply = { room: msg.room, text };
-    if (msg.thread) r.thread = msg.thread;
-    if (o.ephemeral && msg.user) r.ephemeralTo = msg.user.id;
-    if (o.buttons?.length) r.buttons = o.buttons;
-    if (o.mention?.length) r.mention = o.mention;
-    return r;
+  reply(msg: { room: string; thread?: string; user?: ChatUser }, text: string, o: ReplyOptions = {}): ChatReply {
+    return reply(msg, text, o);
   }
 
   emit(r: ChatReply): void {
