@@ -36,3 +36,14 @@ export class KubeApiError extends Error {
     return new KubeApiError(`${method} ${path}: ${(cause as Error)?.message ?? cause}`, 0, 'NetworkError', { retryable: true, cause });
   }
 }
+
+/** A kind name outside the built-in table (kinds.ts): a caller's bug, since kinds are validated before use. */
+export class UnknownKindError extends Error {
+  readonly kind: string;
+
+  constructor(kind: string) {
+    super(`unsupported kind ${kind}`);
+    this.name = 'UnknownKindError';
+    this.kind = kind;
+  }
+}

@@ -9,7 +9,8 @@ import { KubeApiError } from '../../kube/errors.ts';
 import type { KubeObject } from '../../kube/types.ts';
 import { ActionError, type ActionContext, type PlannedCall } from '../types.ts';
 import { prepareCordon } from './nodes.ts';
-import { Name, getOptional, kube, listPath, mutating, pathOf, sleep } from './util.ts';
+import { Name, getOptional, kube, mutating, sleep } from './util.ts';
+import { listPath, pathOf } from '../../kube/index.ts';
 
 const Params = z.object({
   node: Name,

@@ -3,7 +3,8 @@
 import { z } from 'zod';
 import type { KubeObject } from '../../kube/types.ts';
 import { ActionError, type Action, type ActionContext } from '../types.ts';
-import { STRATEGIC, Name, kube, mutating, pathOf, type Prepared } from './util.ts';
+import { STRATEGIC, Name, kube, mutating, type Prepared } from './util.ts';
+import { pathOf } from '../../kube/index.ts';
 
 /**
  * The share of nodes that may be unschedulable (cordoned or not Ready) once

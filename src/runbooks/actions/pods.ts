@@ -4,7 +4,8 @@
 import { z } from 'zod';
 import type { KubeObject } from '../../kube/types.ts';
 import type { CheckResult } from '../types.ts';
-import { MERGE, Name, OPERATION_ANNOTATION, getOptional, kube, mutating, objName, operationOf, pathOf } from './util.ts';
+import { MERGE, Name, OPERATION_ANNOTATION, getOptional, kube, mutating, objName, operationOf } from './util.ts';
+import { pathOf } from '../../kube/index.ts';
 
 const Params = z.object({
   namespace: Name,

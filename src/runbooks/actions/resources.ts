@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { formatBytes, formatCpu, parseQuantity, tryQuantity } from '../../common/quantity.ts';
 import type { KubeObject } from '../../kube/types.ts';
 import { ActionError } from '../types.ts';
-import { MERGE, Name, OPERATION_ANNOTATION, STRATEGIC, WorkloadKind, checkStamped, kube, mutating, objName, operationOf, pathOf } from './util.ts';
+import { MERGE, Name, OPERATION_ANNOTATION, STRATEGIC, WorkloadKind, checkStamped, kube, mutating, objName, operationOf } from './util.ts';
+import { pathOf } from '../../kube/index.ts';
 
 const Quantity = z.string().refine((q) => tryQuantity(q) !== undefined, { message: 'expected a quantity such as 512Mi, 1Gi, 250m or 2' });
 /** An absolute value, or a factor of the current value bounded by max (raising) or min (lowering). */

@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { k8sTime } from '../../common/clock.ts';
 import type { KubeObject } from '../../kube/types.ts';
 import { ActionError, type ActionContext } from '../types.ts';
-import { OPERATION_ANNOTATION, STRATEGIC, Name, WorkloadKind, checkStamped, imagesOf, kube, mutating, objName, operationOf, pathOf, toActionError } from './util.ts';
+import { OPERATION_ANNOTATION, STRATEGIC, Name, WorkloadKind, checkStamped, kube, mutating, objName, operationOf, toActionError } from './util.ts';
+import { imagesOf, pathOf } from '../../kube/index.ts';
 
 const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
 

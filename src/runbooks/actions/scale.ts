@@ -2,7 +2,8 @@
 // same for every scalable kind and never touches the rest of the spec.
 import { z } from 'zod';
 import type { KubeObject } from '../../kube/types.ts';
-import { MERGE, Name, kube, mutating, objName, pathOf } from './util.ts';
+import { MERGE, Name, kube, mutating, objName } from './util.ts';
+import { pathOf } from '../../kube/index.ts';
 
 const Params = z.object({
   kind: z.enum(['Deployment', 'StatefulSet', 'ReplicaSet']).default('Deployment'),

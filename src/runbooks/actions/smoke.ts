@@ -7,8 +7,9 @@ import { z } from 'zod';
 import { Duration } from '../../common/schema.ts';
 import type { KubeObject } from '../../kube/types.ts';
 import { ActionError } from '../types.ts';
-import { Name, WorkloadKind, isPodReady, objName, pathOf, readOnly, sleep } from './util.ts';
-import { currentPods, readWorkload } from './workload.ts';
+import { Name, WorkloadKind, objName, readOnly, reads, sleep } from './util.ts';
+import { isPodReady, pathOf } from '../../kube/index.ts';
+import { currentPods, readWorkload } from '../../kube/index.ts';
 
 const STUCK = new Set(['CrashLoopBackOff', 'ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError', 'RunContainerError']);
 
@@ -63,7 +64,7 @@ export const smokeCheck = readOnly<SmokeCheckParams>({
     let looks = 0;
     let ready = 0;
     for (;;) {
-      const view = await readWorkload(ctx, p.kind, p.namespace, p.name);
+      const view = await readWorkload(reads(ctx), p.kind, p.namespace, p.name);
       const pods = currentPods(view).filter((pod) => !pod.metadata.deletionTimestamp);
       const problems: string[] = [];
       for (const pod of pods) {

@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { Duration } from '../../common/schema.ts';
 import type { KubeObject } from '../../kube/types.ts';
 import { ActionError } from '../types.ts';
-import { Name, WorkloadKind, kube, objName, pathOf, poll, readOnly } from './util.ts';
+import { Name, WorkloadKind, kube, objName, poll, readOnly } from './util.ts';
+import { pathOf } from '../../kube/index.ts';
 
 export type RolloutState = { done: true; message: string } | { done: false; message: string };
 
