@@ -12,10 +12,10 @@ import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyPlu
 import type { DestinationStream } from 'pino';
 import { collectDefaultMetrics, register } from 'prom-client';
 import type { ChatEngine, ChatReply } from '../chat/types.ts';
-import { chatAdapterErrorsTotal, type HttpChatAdapter } from '../chat/adapters/shared.ts';
-import { SlackAdapter, type SlackAdapterOptions } from '../chat/adapters/slack.ts';
-import { MattermostAdapter, type MattermostAdapterOptions } from '../chat/adapters/mattermost.ts';
-import { ConsoleAdapter, type ConsoleAdapterOptions } from '../chat/adapters/console.ts';
+import { chatAdapterErrorsTotal, type HttpChatAdapter } from '../chat/adapters/shared/base.ts';
+import { SlackAdapter, type SlackAdapterOptions } from '../chat/adapters/slack/adapter.ts';
+import { MattermostAdapter, type MattermostAdapterOptions } from '../chat/adapters/mattermost/adapter.ts';
+import { ConsoleAdapter, type ConsoleAdapterOptions } from '../chat/adapters/console/adapter.ts';
 
 export interface ExtraPlugin {
   // Plugins take their own option types; fastify checks them at registration.
