@@ -3,9 +3,8 @@
 // the policy to `approve` for that cluster, namespace and room, approves or
 // denies within a time limit of cluster time. Refused attempts are audited
 // too: who tried to approve what is exactly what an auditor asks about.
-import type { Authorizer } from '../authz/authorizer.ts';
-import type { Clock } from '../common/clock.ts';
-import { Errors } from '../common/errors.ts';
+import type { Authorizer } from '../authz/index.ts';
+import { type Clock, Errors } from '../common/index.ts';
 import type { Conversation, RequestBook } from './conversation.ts';
 import { formatDuration } from './conversation.ts';
 import { reply, type Out } from './reply.ts';

@@ -2,14 +2,12 @@
 // approve (production, four-eyes) → run through the RunbookExecutor as the
 // chat user → report. Adapters (Slack, Mattermost, web console, terminal)
 // only translate messages; every decision is made here, once, the same way.
-import type { ApprovalBook } from '../runbooks/approvals.ts';
+import type { ApprovalBook, RunbookExecutor } from '../runbooks/index.ts';
 import { RunbookApprovals } from './runbook-approvals.ts';
-import type { Store } from '../store/types.ts';
-import type { Clock } from '../common/clock.ts';
-import { Errors } from '../common/errors.ts';
-import type { KubeHttp } from '../kube/http.ts';
-import type { RunbookExecutor } from '../runbooks/executor.ts';
-import type { Authorizer } from '../authz/authorizer.ts';
+import type { Store } from '../store/index.ts';
+import { type Clock, Errors } from '../common/index.ts';
+import type { KubeHttp } from '../kube/index.ts';
+import type { Authorizer } from '../authz/index.ts';
 import { parseCommand, helpText, type ActionCommand, type Command } from './grammar.ts';
 import { RequestBook, OPEN, SYSTEM_ACTOR, formatDuration, newRecord, type Conversation } from './conversation.ts';
 import { checkJustification, type TicketChecker } from './justification.ts';

@@ -12,3 +12,7 @@ export { chatRunbooks, CHAT_RUNBOOK_DIR } from './operations.ts';
 export { workloadStatus } from './status.ts';
 export { TerminalAdapter, type TerminalOptions } from './terminal.ts';
 export { wireChat, ticketChecker, type ChatWiring, type ChatWiringOptions } from './wiring.ts';
+export {
+  SlackAdapter, MattermostAdapter, ConsoleAdapter, chatAdapterErrorsTotal,
+  type SlackAdapterOptions, type MattermostAdapterOptions, type ConsoleAdapterOptions, type ConsoleUser, type HttpChatAdapter,
+} from './adapters/index.ts';

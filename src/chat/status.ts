@@ -3,7 +3,7 @@
 // chat user (impersonated, so they see only what their own RBAC allows).
 // Deliberately never from the pod spec's env, volumes or anything else that
 // can hold a Secret's value; event messages still pass the redactor.
-import type { Clock } from '../common/clock.ts';
+import type { Clock } from '../common/index.ts';
 import { imagesOf, kubeGet, listPath, readWorkload, summarizePod, type Identity, type KubeGet, type KubeHttp, type KubeObject } from '../kube/index.ts';
 
 /** Where and as whom to read: the chat user's identity on one cluster. */

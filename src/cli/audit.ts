@@ -4,8 +4,7 @@
 import { createWriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import { InvalidArgumentError, type Command } from 'commander';
-import { parseDuration, realClock } from '../common/clock.ts';
-import { Errors, KubemendError } from '../common/errors.ts';
+import { parseDuration, realClock, Errors, KubemendError } from '../common/index.ts';
 import { EXPORT_FORMATS, exportJsonl, pruneExpired, type AuditQuery, type AuditRecord } from '../audit/index.ts';
 import { openStore, type SqlStore } from '../store/index.ts';
 

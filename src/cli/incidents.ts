@@ -6,14 +6,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, type Command } from 'commander';
-import { openStore } from '../store/index.ts';
-import type { IncidentRecord } from '../store/types.ts';
-import { ConfigError } from '../common/config.ts';
-import { formatDuration } from '../common/clock.ts';
-import type { IncidentData } from '../incidents/types.ts';
-import { buildTimeline, clock, gatherIncident } from '../incidents/timeline.ts';
-import { draftPostmortem } from '../incidents/postmortem.ts';
-import { renderMarkdown } from '../incidents/markdown.ts';
+import { openStore, type IncidentRecord } from '../store/index.ts';
+import { ConfigError, formatDuration } from '../common/index.ts';
+import { type IncidentData, buildTimeline, clock, gatherIncident, draftPostmortem, renderMarkdown } from '../incidents/index.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -107,7 +102,7 @@ export function registerIncidents(program: Command): void {
     .action(async (f: StoreFlags & { scenario: string; out?: string; format: Format; rules: string; runbooks: string; dryRun?: boolean; quiet?: boolean }) => {
       // Only replay needs the sandbox, the rules and the runbooks: list, show and postmortem start without them.
       const [{ resolveScenario }, { loadRules }, { ACTIONS }, { checkRuleRunbooks, loadRunbooks }, { replayIncidents }] = await Promise.all([
-        import('../sandbox/scenarios/index.ts'), import('../rules/loader.ts'), import('../runbooks/actions/index.ts'), import('../runbooks/loader.ts'), import('../incidents/replay.ts'),
+        import('../sandbox/index.ts'), import('../rules/index.ts'), import('../runbooks/index.ts'), import('../runbooks/index.ts'), import('../incidents/index.ts'),
       ]);
       const { scenario } = resolveScenario(f.scenario);
       const rules = loadRules(f.rules);

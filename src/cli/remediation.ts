@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { userInfo } from 'node:os';
 import { openStore } from '../store/index.ts';
-import { Budgets, PAUSED, RESUMED } from '../runbooks/budgets.ts';
+import { Budgets, PAUSED, RESUMED } from '../runbooks/index.ts';
 
 interface Flags { reason?: string; author?: string; db?: string; dataDir?: string }
 

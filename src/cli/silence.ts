@@ -3,9 +3,8 @@
 // detection is still recorded (status silenced), never dropped.
 import type { Command } from 'commander';
 import { userInfo } from 'node:os';
-import { realClock } from '../common/clock.ts';
-import { Silences, formatMatcher, silenceState } from '../rules/stages/index.ts';
-import { readSilences, silencesPath, writeSilences } from '../rules/silence-file.ts';
+import { realClock } from '../common/index.ts';
+import { Silences, formatMatcher, silenceState, readSilences, silencesPath, writeSilences } from '../rules/index.ts';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 

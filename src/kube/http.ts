@@ -1,8 +1,8 @@
 // Raw JSON requests to an API server through a KubeConfig's credentials and
 // TLS settings. kubemend keeps objects as plain JSON (what CEL rules and
 // diffs see), so it does not use client-node's typed (de)serialisers here.
-import { KubeConfig, RequestContext, HttpMethod } from '@kubernetes/client-node';
-import { fetch } from 'undici';
+import type { KubeConfig, HttpMethod } from '@kubernetes/client-node';
+import { clientNode, undici } from './lazy.ts';
 import { KubeApiError } from './errors.ts';
 
 export interface RequestOptions {
@@ -57,7 +57,7 @@ export class KubeHttp {
 
   /** The response itself, for streams (watch, logs). */
   async raw(method: string, path: string, opts: RequestOptions = {}, as?: Identity) {
-    const ctx = new RequestContext(this.url(path, opts.query), method as HttpMethod);
+    const ctx = new (clientNode().RequestContext)(this.url(path, opts.query), method as HttpMethod);
     await this.kc.applySecurityAuthentication(ctx);
     const headers: Record<string, string> = { Accept: 'application/json', ...ctx.getHeaders(), ...(opts.headers ?? {}) };
     if (as) {
@@ -74,7 +74,7 @@ export class KubeHttp {
       // Impersonate-Group may repeat; undici takes an array of pairs for that.
       const pairs: [string, string][] = Object.entries(headers);
       for (const g of as?.groups ?? []) pairs.push(['Impersonate-Group', g]);
-      return await fetch(ctx.getUrl(), { method, headers: pairs, body, dispatcher: ctx.getDispatcher(), signal: opts.signal });
+      return await undici().fetch(ctx.getUrl(), { method, headers: pairs, body, dispatcher: ctx.getDispatcher(), signal: opts.signal });
     } catch (err) {
       throw KubeApiError.network(method, path, err);
     }

@@ -3,7 +3,7 @@
 // sees half a write, re-read by a running `kubemend watch` when it changes.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync, watch, type FSWatcher } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { dataDir } from '../common/paths.ts';
+import { dataDir } from '../common/index.ts';
 import type { Silence } from './types.ts';
 
 export function silencesPath(dir?: string): string {

@@ -1,11 +1,11 @@
 // What flows through the rules path. A Signal is one thing that happened
 // (an object change, an Event, an alert, a webhook call, a schedule tick);
 // a Detection is what kubemend keeps about a failure worth acting on.
-import type { KubeObject } from '../kube/types.ts';
+import type { KubeObject } from '../kube/index.ts';
 
 // Detections and silences are persisted records: they are defined with the
 // Store (src/store/) so the layers below rules can keep them.
-export type { Subject, DetectionStatus, Evidence, Detection, Silence } from '../store/types.ts';
+export type { Subject, DetectionStatus, Evidence, Detection, Silence } from '../store/index.ts';
 
 export type SignalSource = 'object' | 'event' | 'alert' | 'webhook' | 'schedule';
 

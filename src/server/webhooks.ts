@@ -9,9 +9,8 @@
 // Status codes are chosen for senders that retry: 4xx means "do not resend
 // this", 503 (engine not running) means "try again later".
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { WebhookSource } from '../rules/sources/webhook-source.ts';
-import { describeProblems, parseAlertmanagerPayload } from '../rules/sources/alertmanager.ts';
-import { sameSecret, signatureMatches } from '../common/secrets.ts';
+import { type WebhookSource, describeProblems, parseAlertmanagerPayload } from '../rules/index.ts';
+import { sameSecret, signatureMatches } from '../common/index.ts';
 
 export interface WebhookConfig {
   /** HMAC-SHA256 secret; when set, every call must carry a valid signature of the raw body. */

@@ -3,11 +3,8 @@
 // on copied into columns, so adding a field to a record type needs no
 // migration while queries stay indexed. Every write is one statement or one
 // transaction.
-import type { Clock } from '../common/clock.ts';
-import { Errors, KubemendError } from '../common/errors.ts';
-import { SqlAuditLog } from '../audit/index.ts';
-import type { AuditKeys } from '../audit/index.ts';
-import { dialectSql, type SqlDb, type SqlValue } from '../common/sql.ts';
+import { type Clock, Errors, KubemendError, dialectSql, type SqlDb, type SqlValue } from '../common/index.ts';
+import { SqlAuditLog, type AuditKeys } from '../audit/index.ts';
 import { migrate } from './migrations.ts';
 import type { ChatRequestRecord, Detection, IncidentRecord, RunRecord, RunStatus, Silence, StepTransition, Store } from './types.ts';
 

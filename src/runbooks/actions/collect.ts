@@ -7,11 +7,9 @@
 // steps' plans can use its outputs. Nothing from specs (env, Secrets) is
 // copied, and log lines go through a credential redactor.
 import { z } from 'zod';
-import type { KubeObject } from '../../kube/types.ts';
+import { type KubeObject, imagesOf, listPath, pathOf, revisionOf, readWorkload, summarizePod, type PodSummary, type WorkloadView } from '../../kube/index.ts';
 import type { Action, ActionContext } from '../types.ts';
 import { Name, kube, reads, kubeText, objName, redactText } from './util.ts';
-import { imagesOf, listPath, pathOf, revisionOf } from '../../kube/index.ts';
-import { readWorkload, summarizePod, type PodSummary, type WorkloadView } from '../../kube/index.ts';
 
 const Params = z.object({
   kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'Pod', 'Node']).default('Deployment'),

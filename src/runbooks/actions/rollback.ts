@@ -4,11 +4,9 @@
 // rebuilt the way kubectl does (rollback.go): the Deployment's own
 // bookkeeping annotations are kept, everything else comes from the ReplicaSet.
 import { z } from 'zod';
-import type { KubeObject } from '../../kube/types.ts';
+import { type KubeObject, imagesOf, pathOf, revisionOf, templatesEqual, withoutHash, ownedReplicaSets } from '../../kube/index.ts';
 import { ActionError } from '../types.ts';
 import { JSON_PATCH, Name, OPERATION_ANNOTATION, checkStamped, kube, mutating, objName, operationOf, reads } from './util.ts';
-import { imagesOf, pathOf, revisionOf, templatesEqual, withoutHash } from '../../kube/index.ts';
-import { ownedReplicaSets } from '../../kube/index.ts';
 
 /** Annotations describing the Deployment itself, never copied from a ReplicaSet (kubectl's annotationsToSkip). */
 const SKIP = new Set([

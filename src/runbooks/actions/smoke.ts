@@ -4,12 +4,10 @@
 // container stuck unable to start. The first look is the baseline, so damage
 // done before the window (the bad rollout being fixed) does not count.
 import { z } from 'zod';
-import { Duration } from '../../common/schema.ts';
-import type { KubeObject } from '../../kube/types.ts';
+import { Duration } from '../../common/index.ts';
+import { type KubeObject, isPodReady, pathOf, currentPods, readWorkload } from '../../kube/index.ts';
 import { ActionError } from '../types.ts';
 import { Name, WorkloadKind, objName, readOnly, reads, sleep } from './util.ts';
-import { isPodReady, pathOf } from '../../kube/index.ts';
-import { currentPods, readWorkload } from '../../kube/index.ts';
 
 const STUCK = new Set(['CrashLoopBackOff', 'ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError', 'RunContainerError']);
 

@@ -20,7 +20,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { realClock, type Clock } from '../../../common/clock.ts';
+import { realClock, type Clock } from '../../../common/index.ts';
 import type { ChatReply, ChatUser } from '../../types.ts';
 import { BaseAdapter, chatAdapterErrorsTotal, chatRepliesTotal, rawBodyParsers, type ChatIdentity } from '../shared/base.ts';
 

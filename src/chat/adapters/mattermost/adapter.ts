@@ -13,8 +13,7 @@ import { createHmac } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Client4 } from '@mattermost/client';
 import type { Post } from '@mattermost/types/posts';
-import { realClock, type Clock } from '../../../common/clock.ts';
-import { sameSecret } from '../../../common/secrets.ts';
+import { realClock, type Clock, sameSecret } from '../../../common/index.ts';
 import type { ChatMessage, ChatReply, ChatUser } from '../../types.ts';
 import { BaseAdapter, RecentIds, chatAdapterErrorsTotal, rawBodyParsers, type ChatIdentity } from '../shared/base.ts';
 

@@ -11,7 +11,7 @@
 // request) reaches the adapter that owns its room.
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import { Counter } from 'prom-client';
-import type { Clock } from '../../../common/clock.ts';
+import type { Clock } from '../../../common/index.ts';
 import type { ChatAdapter, ChatEngine, ChatMessage, ChatReply } from '../../types.ts';
 
 export const chatMessagesTotal = new Counter({

@@ -13,7 +13,7 @@
 // so a retried event is acknowledged again but never handled twice.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { WebClient, LogLevel, retryPolicies, type RetryOptions, type Logger as SlackLogger } from '@slack/web-api';
-import { realClock, type Clock } from '../../../common/clock.ts';
+import { realClock, type Clock } from '../../../common/index.ts';
 import type { ChatMessage, ChatReply, ChatUser } from '../../types.ts';
 import { BaseAdapter, RecentIds, chatAdapterErrorsTotal, rawBodyParsers, type ChatIdentity } from '../shared/base.ts';
 import { verifySlackRequest } from './verify.ts';
