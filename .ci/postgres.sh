@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# PostgreSQL 15 for CI and local runs of the audit/store tests (test/audit/).
+# PostgreSQL 15 for CI and local runs of the audit and store tests (test/audit/, test/store/).
 # Idempotent: trusts local TCP connections on 127.0.0.1/::1 (test databases
 # only — never do this on a shared server), starts the cluster unless it is up,
 # and waits until it accepts connections. Works as root or with sudo.

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { exportJsonl, openStore, type AuditInput, type SqlStore } from '../src/audit/index.ts';
+import { exportJsonl, type AuditInput } from '../src/audit/index.ts';
+import { openStore, type SqlStore } from '../src/store/index.ts';
 import { measure, type BenchCase, type BenchSection } from './harness.ts';
 
 const N = 10_000;

@@ -4,12 +4,9 @@
 // BEGIN IMMEDIATE on SQLite), so concurrent writers — tasks in one process or
 // separate processes — queue up and extend one linear chain.
 import { randomUUID } from 'node:crypto';
-import type { Clock } from '../common/clock.ts';
-import { Errors, KubemendError } from '../common/errors.ts';
-import { auditAppendSeconds } from '../common/metrics.ts';
+import { type Clock, Errors, KubemendError, dialectSql, num, valuesList, type SqlDb, type SqlExec, type SqlValue, auditAppendSeconds } from '../common/index.ts';
 import { canonicalJson, chainHash, recordBody } from './chain.ts';
 import { checkpointMessage, headMessage, type AuditKeys } from './checkpoint.ts';
-import { dialectSql, num, valuesList, type SqlDb, type SqlExec, type SqlValue } from './db.ts';
 import { AUDIT_COLUMNS, rowToRecord, verifyChain, type AuditRow } from './verify.ts';
 import type { AuditInput, AuditLog, AuditQuery, AuditRecord, VerifyResult } from './types.ts';
 

@@ -7,7 +7,7 @@
 import { createHash, createPrivateKey, randomBytes, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Errors, KubemendError } from '../common/errors.ts';
+import { Errors, KubemendError } from '../common/index.ts';
 import { canonicalJson } from './chain.ts';
 
 export const KEY_FILE = 'audit-key.pem';

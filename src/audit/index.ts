@@ -1,12 +1,8 @@
-// The store and audit log's public API. Open a store with openStore(); write
-// audit records through store.audit; everything else is detail.
+// The tamper-evident audit log: a hash chain over any SqlDb, with signed heads
+// and retention checkpoints, and its JSONL export. The Store (src/store/)
+// builds one on its database and hands it out as `store.audit`.
 export type * from './types.ts';
-export { openStore, resolveDb, type OpenStoreOptions, type DbLocation } from './open.ts';
-export { SqlStore } from './store-sql.ts';
 export { SqlAuditLog, pruneExpired } from './audit-log.ts';
-export { canonicalJson, chainHash, digest, GENESIS_HASH } from './chain.ts';
-export { AuditKeys, auditKeyPath, publicKeyPath, keyId, KEY_FILE } from './checkpoint.ts';
+export { canonicalJson, chainHash, digest, recordBody, GENESIS_HASH } from './chain.ts';
+export { AuditKeys, auditKeyPath, publicKeyPath, keyId, checkpointMessage, KEY_FILE } from './checkpoint.ts';
 export { exportJsonl, jsonlLine, checkJsonl, recomputeHash, EXPORT_FORMATS, type ExportFormat } from './export.ts';
-export { MIGRATIONS, migrate, type Migration } from './migrations.ts';
-export { redactUrl } from './postgres.ts';
-export type { SqlDb, SqlExec, SqlValue, Dialect } from './db.ts';

@@ -1,8 +1,6 @@
-// The persistence contract every part of kubemend writes through. Two
-// implementations (node:sqlite, PostgreSQL) pass the same test suite. Every
-// method that changes state is one transaction: a crash leaves either the
-// whole write or none of it.
-import type { Detection, Silence } from '../rules/types.ts';
+// What the audit log records and how it is read: a record is an input plus
+// its place in the hash chain. The Store (src/store/) exposes one AuditLog as
+// `store.audit`; this folder owns the chain and knows nothing of the Store.
 
 /** Who did something: a person (chat, CLI), a rule, or kubemend itself. */
 export interface Actor {
@@ -80,103 +78,4 @@ export interface AuditLog {
   prune(before: number): Promise<{ removed: number; checkpointSeq?: number }>;
   /** Streams every record in order, for export. */
   iterate(q?: AuditQuery): AsyncIterable<AuditRecord>;
-}
-
-export type RunStatus = 'pending' | 'running' | 'waiting-approval' | 'succeeded' | 'failed' | 'escalated' | 'cancelled' | 'dry-run' | 'abandoned';
-export type StepStatus = 'pending' | 'started' | 'succeeded' | 'failed' | 'timed-out' | 'skipped' | 'unknown';
-
-export interface RunRecord {
-  id: string;
-  runbook: string;
-  detectionId?: string;
-  incidentId?: string;
-  cluster: string;
-  /** The cluster's identity when the run started (kube-system namespace uid), so a resume never acts on another cluster of the same name. */
-  clusterUid?: string;
-  target: AuditTarget;
-  status: RunStatus;
-  params: Record<string, unknown>;
-  /** Who or what started it; chat runs carry the user (used for impersonation). */
-  startedBy: Actor;
-  dryRun: boolean;
-  createdAt: number;
-  updatedAt: number;
-  /** Current step id (null when finished). */
-  currentStep?: string | null;
-  outputs: Record<string, unknown>;
-}
-
-export interface StepTransition {
-  runId: string;
-  stepId: string;
-  attempt: number;
-  status: StepStatus;
-  time: number;
-  /** Outputs of a finished step, or the error. */
-  output?: unknown;
-  error?: string;
-  /** Idempotency key sent with the mutation, so an unknown outcome can be re-checked. */
-  operationKey?: string;
-}
-
-export interface ChatRequestRecord {
-  id: string;
-  user: string;
-  room: string;
-  adapter: string;
-  command: string;
-  action: string;
-  cluster?: string;
-  target: AuditTarget;
-  justification?: string;
-  link?: string;
-  status: 'awaiting-justification' | 'awaiting-confirmation' | 'awaiting-approval' | 'approved' | 'denied' | 'executed' | 'failed' | 'expired' | 'cancelled';
-  approvals: { user: string; decision: 'approve' | 'deny'; time: number; comment?: string }[];
-  createdAt: number;
-  updatedAt: number;
-  runId?: string;
-}
-
-export interface IncidentRecord {
-  id: string;
-  title: string;
-  cluster: string;
-  status: 'open' | 'resolved';
-  severity: 'info' | 'warning' | 'critical';
-  openedAt: number;
-  resolvedAt?: number;
-  detectionIds: string[];
-  data: Record<string, unknown>;
-}
-
-/** The one persistence interface; SQLite and PostgreSQL implement it. */
-export interface Store {
-  readonly kind: 'sqlite' | 'postgres';
-  readonly audit: AuditLog;
-  /** Runs pending migrations; idempotent. Called by open(). */
-  migrate(): Promise<number>;
-  close(): Promise<void>;
-
-  putDetection(d: Detection): Promise<void>;
-  getDetection(id: string): Promise<Detection | undefined>;
-  listDetections(q?: { status?: Detection['status']; rule?: string; cluster?: string; since?: number; limit?: number }): Promise<Detection[]>;
-
-  putSilence(s: Silence): Promise<void>;
-  listSilences(q?: { activeAt?: number }): Promise<Silence[]>;
-
-  createRun(r: RunRecord): Promise<void>;
-  updateRun(id: string, patch: Partial<Omit<RunRecord, 'id'>>): Promise<void>;
-  getRun(id: string): Promise<RunRecord | undefined>;
-  listRuns(q?: { status?: RunStatus[]; runbook?: string; since?: number; limit?: number }): Promise<RunRecord[]>;
-  /** Appends a step transition (never updates one). */
-  addTransition(t: StepTransition): Promise<void>;
-  transitions(runId: string): Promise<StepTransition[]>;
-
-  putChatRequest(r: ChatRequestRecord): Promise<void>;
-  getChatRequest(id: string): Promise<ChatRequestRecord | undefined>;
-  listChatRequests(q?: { status?: ChatRequestRecord['status'][]; user?: string; limit?: number }): Promise<ChatRequestRecord[]>;
-
-  putIncident(i: IncidentRecord): Promise<void>;
-  getIncident(id: string): Promise<IncidentRecord | undefined>;
-  listIncidents(q?: { status?: IncidentRecord['status']; since?: number; limit?: number }): Promise<IncidentRecord[]>;
 }

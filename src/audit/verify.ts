@@ -1,10 +1,9 @@
 // Walks the stored chain and names the first record that does not hold up.
 // Runs inside one read snapshot (or the prune transaction), so records, head
 // and checkpoints are seen as of one moment even while other writers append.
-import { Errors, KubemendError } from '../common/errors.ts';
+import { Errors, KubemendError, num, optStr, type Row, type SqlExec } from '../common/index.ts';
 import { GENESIS_HASH, chainHash } from './chain.ts';
 import { checkpointMessage, headMessage, type AuditKeys } from './checkpoint.ts';
-import { num, optStr, type Row, type SqlExec } from './db.ts';
 import type { AuditRecord, VerifyResult } from './types.ts';
 
 export interface AuditRow extends Row {

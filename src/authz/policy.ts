@@ -4,7 +4,7 @@
 // that half-loads is a policy that silently allows or denies the wrong thing.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { ConfigError, parseConfig, type ConfigProblem } from '../common/config.ts';
+import { ConfigError, parseConfig, type ConfigProblem } from '../common/index.ts';
 
 /** What a chat user can be allowed to do. `approve` is approving someone else's production request. */
 export const CHAT_ACTIONS = ['restart', 'rollback', 'promote', 'scale', 'status', 'approve'] as const;

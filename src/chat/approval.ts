@@ -3,18 +3,18 @@
 // the policy to `approve` for that cluster, namespace and room, approves or
 // denies within a time limit of cluster time. Refused attempts are audited
 // too: who tried to approve what is exactly what an auditor asks about.
-import type { Authorizer } from '../authz/authorizer.ts';
-import type { Clock } from '../common/clock.ts';
-import { Errors } from '../common/errors.ts';
+import type { Authorizer } from '../authz/index.ts';
+import { type Clock, Errors } from '../common/index.ts';
 import type { Conversation, RequestBook } from './conversation.ts';
 import { formatDuration } from './conversation.ts';
-import type { KubemendChatEngine, Out } from './engine.ts';
+import { reply, type Out } from './reply.ts';
 import type { Executions } from './execution.ts';
 import type { ChatSettings } from './settings.ts';
 import type { ChatMessage } from './types.ts';
 
 export interface ApprovalsOptions {
-  engine: KubemendChatEngine;
+  /** (Re)starts a conversation's wait; when it runs out the request expires. */
+  arm: (c: Conversation, ms: number) => void;
   authorizer: Authorizer;
   settings: ChatSettings;
   clock: Clock;
@@ -31,11 +31,11 @@ export class Approvals {
 
   /** Puts a confirmed production request before the approvers. */
   async ask(msg: ChatMessage, c: Conversation): Promise<Out> {
-    const { engine, settings } = this.o;
+    const { settings } = this.o;
     const groups = settings.approval.groups;
     const timeout = settings.approval.timeout;
     c.record.status = 'awaiting-approval';
-    engine.arm(c, timeout);
+    this.o.arm(c, timeout);
     await this.o.book.transition(c, 'awaiting-approval', 'approval-requested', { data: { groups, expiresAt: new Date(c.expiresAt).toISOString() } });
     const id = c.record.id;
     const text = `${id} needs approval: ${c.requester.name} asks to ${c.preview!.text}.\nJustification: ${c.justification!.reason} — ${c.justification!.detail}.\nApprovers (${groups.join(', ')}), within ${formatDuration(timeout)}: approve ${id} or deny ${id} [reason]. ${c.requester.name} cannot approve their own request.`;
@@ -43,22 +43,22 @@ export class Approvals {
       { label: 'Approve', value: `approve ${id}`, style: 'primary' as const },
       { label: 'Deny', value: `deny ${id}`, style: 'danger' as const },
     ];
-    const out: Out = [engine.reply(msg, text, { buttons, mention: groups })];
+    const out: Out = [reply(msg, text, { buttons, mention: groups })];
     const room = settings.approval.room;
     if (room && room !== msg.room) out.push({ room, text, buttons, mention: groups });
     return out;
   }
 
   async decide(msg: ChatMessage, c: Conversation, decision: 'approve' | 'deny', comment?: string): Promise<Out> {
-    const { engine, book } = this.o;
+    const { book } = this.o;
     const id = c.record.id;
     const who = msg.user;
     if (c.record.status !== 'awaiting-approval') {
-      return [engine.reply(msg, `${id} is ${c.record.status}; there is nothing to ${decision}${c.record.status === 'awaiting-confirmation' && who.name === c.requester.name ? ` (did you mean confirm ${id}?)` : ''}.`, { ephemeral: true })];
+      return [reply(msg, `${id} is ${c.record.status}; there is nothing to ${decision}${c.record.status === 'awaiting-confirmation' && who.name === c.requester.name ? ` (did you mean confirm ${id}?)` : ''}.`, { ephemeral: true })];
     }
     const refuse = async (why: string) => {
       await book.transition(c, undefined, 'approval-refused', { actor: { type: 'user', name: who.name }, reason: why, data: { decision, by: who.name, approverRoom: msg.room } });
-      return [engine.reply(msg, `${Errors.CHAT_APPROVAL_REFUSED.code} ${id}: ${why}.`, { ephemeral: true })];
+      return [reply(msg, `${Errors.CHAT_APPROVAL_REFUSED.code} ${id}: ${why}.`, { ephemeral: true })];
     };
     if (who.name === c.requester.name) {
       return refuse(decision === 'approve'
@@ -78,10 +78,10 @@ export class Approvals {
       await book.transition(c, 'denied', 'rejected', { actor: { type: 'user', name: who.name }, reason: comment ?? 'denied by an approver', data: { by: who.name, rule: allowed.rule.source } });
       book.finish(c);
       const text = `${id} denied by ${who.name}${comment ? `: ${comment}` : ''}. Nothing was changed.`;
-      return [engine.reply(msg, text), ...toRequester(text)];
+      return [reply(msg, text), ...toRequester(text)];
     }
     await book.transition(c, 'approved', 'approved', { actor: { type: 'user', name: who.name }, data: { by: who.name, rule: allowed.rule.source, ...(comment ? { comment } : {}) } });
-    const started = await this.o.executions.start(c, (text) => engine.reply({ room: c.record.room, thread: c.thread }, `${text.replace(`${id}: `, `${id}: approved by ${who.name}; `)}`));
-    return msg.room === c.record.room ? started : [engine.reply(msg, `${id} approved; the result will be posted in ${c.record.room}.`), ...started];
+    const started = await this.o.executions.start(c, (text) => reply({ room: c.record.room, thread: c.thread }, `${text.replace(`${id}: `, `${id}: approved by ${who.name}; `)}`));
+    return msg.room === c.record.room ? started : [reply(msg, `${id} approved; the result will be posted in ${c.record.room}.`), ...started];
   }
 }

@@ -3,8 +3,9 @@
 // chat.<action>.<verb> in the same step, so the audit trail and the request's
 // state never disagree about what happened, who did it, and why.
 import { randomInt } from 'node:crypto';
-import type { Actor, AuditInput, ChatRequestRecord, Store } from '../audit/types.ts';
-import type { Clock, TimerHandle } from '../common/clock.ts';
+import type { Actor, AuditInput } from '../audit/index.ts';
+import type { ChatRequestRecord, Store } from '../store/index.ts';
+import type { Clock, TimerHandle } from '../common/index.ts';
 import type { ActionCommand } from './grammar.ts';
 import type { Justification } from './justification.ts';
 import type { Operation, Preview } from './operations.ts';

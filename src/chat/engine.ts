@@ -2,15 +2,12 @@
 // approve (production, four-eyes) → run through the RunbookExecutor as the
 // chat user → report. Adapters (Slack, Mattermost, web console, terminal)
 // only translate messages; every decision is made here, once, the same way.
-import type { ApprovalBook } from '../runbooks/approvals.ts';
+import type { ApprovalBook, RunbookExecutor } from '../runbooks/index.ts';
 import { RunbookApprovals } from './runbook-approvals.ts';
-import type { Store } from '../audit/types.ts';
-import { chatCommandsTotal } from '../common/metrics.ts';
-import type { Clock } from '../common/clock.ts';
-import { Errors, withCode } from '../common/errors.ts';
-import type { KubeHttp } from '../kube/http.ts';
-import type { RunbookExecutor } from '../runbooks/executor.ts';
-import type { Authorizer } from '../authz/authorizer.ts';
+import type { Store } from '../store/index.ts';
+import { type Clock, Errors, chatCommandsTotal, withCode } from '../common/index.ts';
+import type { KubeHttp } from '../kube/index.ts';
+import type { Authorizer } from '../authz/index.ts';
 import { parseCommand, helpText, type ActionCommand, type Command } from './grammar.ts';
 import { RequestBook, OPEN, SYSTEM_ACTOR, formatDuration, newRecord, type Conversation } from './conversation.ts';
 import { checkJustification, type TicketChecker } from './justification.ts';
@@ -20,6 +17,7 @@ import { isProduction, type ChatSettings } from './settings.ts';
 import { workloadStatus } from './status.ts';
 import { Executions } from './execution.ts';
 import { Approvals } from './approval.ts';
+import { reply, type Out, type ReplyOptions } from './reply.ts';
 import type { ChatEngine, ChatMessage, ChatReply, ChatUser } from './types.ts';
 
 export interface ChatEngineOptions {
@@ -40,9 +38,6 @@ export interface ChatEngineOptions {
   log?: (line: string) => void;
 }
 
-/** What a handler returns: replies to the sender's room (and, for approvals, elsewhere). */
-export type Out = ChatReply[];
-
 export class KubemendChatEngine implements ChatEngine {
   private runbookApprovals?: RunbookApprovals;
   readonly book: RequestBook;
@@ -57,7 +52,7 @@ export class KubemendChatEngine implements ChatEngine {
     this.redactor = o.redactor ?? new Redactor();
     this.book = new RequestBook(o.store, o.clock, (s) => this.redactor.redact(s));
     this.executions = new Executions({ executor: o.executor, book: this.book, clock: o.clock, store: o.store, emit: (r) => this.emit(r), log: o.log });
-    this.approvals = new Approvals({ engine: this, authorizer: o.authorizer, settings: o.settings, clock: o.clock, book: this.book, executions: this.executions });
+    this.approvals = new Approvals({ arm: (c, ms) => this.arm(c, ms), authorizer: o.authorizer, settings: o.settings, clock: o.clock, book: this.book, executions: this.executions });
   }
 
   get settings(): ChatSettings {
@@ -278,13 +273,8 @@ export class KubemendChatEngine implements ChatEngine {
     return readContext({ cluster, kube: this.o.kube(cluster)!, kubeFor: this.o.kube, as: identity(c.requester), clock: this.o.clock, target: c.record.target });
   }
 
-  reply(msg: { room: string; thread?: string; user?: ChatUser }, text: string, o: { ephemeral?: boolean; buttons?: ChatReply['buttons']; mention?: string[] } = {}): ChatReply {
-    const r: ChatReply = { room: msg.room, text };
-    if (msg.thread) r.thread = msg.thread;
-    if (o.ephemeral && msg.user) r.ephemeralTo = msg.user.id;
-    if (o.buttons?.length) r.buttons = o.buttons;
-    if (o.mention?.length) r.mention = o.mention;
-    return r;
+  reply(msg: { room: string; thread?: string; user?: ChatUser }, text: string, o: ReplyOptions = {}): ChatReply {
+    return reply(msg, text, o);
   }
 
   emit(r: ChatReply): void {

@@ -2,10 +2,9 @@
 // RunbookExecutor as the chat user (startedBy the user, mutations
 // impersonating them, so the cluster's own RBAC still has the last word),
 // and its progress and result are posted back to the request's thread.
-import type { RunRecord, StepTransition, Store } from '../audit/types.ts';
-import type { Clock } from '../common/clock.ts';
-import type { RunbookExecutor } from '../runbooks/executor.ts';
-import { describeRefusal } from '../runbooks/budgets.ts';
+import type { RunRecord, StepTransition, Store } from '../store/index.ts';
+import type { Clock } from '../common/index.ts';
+import { type RunbookExecutor, describeRefusal } from '../runbooks/index.ts';
 import type { Conversation, RequestBook } from './conversation.ts';
 import type { ChatReply } from './types.ts';
 

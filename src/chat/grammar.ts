@@ -2,8 +2,8 @@
 // wrong and the usage line of the command meant, so an engineer mid-incident
 // fixes the command on the first retry instead of reading docs. Nothing is
 // assumed: the namespace is always explicit (never "default").
-import { KubemendError, Errors } from '../common/errors.ts';
-import { closest } from '../runbooks/graph.ts';
+import { closest } from '../runbooks/index.ts';
+import { KubemendError, Errors } from '../common/index.ts';
 
 export const WORKLOAD_ACTIONS = ['restart', 'rollback', 'promote', 'scale', 'status'] as const;
 export type WorkloadAction = (typeof WORKLOAD_ACTIONS)[number];

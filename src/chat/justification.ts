@@ -3,8 +3,8 @@
 // kubemend detection (det:ID, which must exist in the store) or a ticket
 // whose tracker says it is approved. Anything unverifiable is refused: a
 // justification nobody can check is only a comment.
-import type { Store } from '../audit/types.ts';
-import { wildcardMatch } from '../authz/authorizer.ts';
+import type { Store } from '../store/index.ts';
+import { wildcardMatch } from '../authz/index.ts';
 import type { ChatSettings } from './settings.ts';
 
 export type TicketVerdict = { ok: true; key: string; status: string; summary?: string } | { ok: false; reason: string };

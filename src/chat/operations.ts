@@ -5,12 +5,10 @@
 // The confirmation a user sees is therefore what the action computed, not a
 // paraphrase of the command: "scale deployment shop/web from 3 to 5".
 import { fileURLToPath } from 'node:url';
-import type { AuditTarget } from '../audit/types.ts';
-import type { Clock } from '../common/clock.ts';
-import type { Identity, KubeHttp } from '../kube/http.ts';
-import { ACTIONS } from '../runbooks/actions/index.ts';
-import { loadRunbooks, type LoadedRunbook } from '../runbooks/loader.ts';
-import type { Action, ActionContext } from '../runbooks/types.ts';
+import type { AuditTarget } from '../audit/index.ts';
+import type { Clock } from '../common/index.ts';
+import type { Identity, KubeHttp } from '../kube/index.ts';
+import { ACTIONS, loadRunbooks, type LoadedRunbook, type Action, type ActionContext } from '../runbooks/index.ts';
 import type { ActionCommand } from './grammar.ts';
 
 export const CHAT_RUNBOOK_DIR = fileURLToPath(new URL('./runbooks/', import.meta.url));

@@ -5,10 +5,10 @@
 // started by rules have no requester, so any member may decide; the
 // decision, who made it and why are audited.
 import { randomInt } from 'node:crypto';
-import { formatDuration, type Clock } from '../common/clock.ts';
-import type { Store } from '../audit/types.ts';
+import { formatDuration, type Clock } from '../common/index.ts';
+import type { Store } from '../store/index.ts';
 import type { Authorizer } from '../authz/index.ts';
-import type { ApprovalBook, PendingApproval } from '../runbooks/approvals.ts';
+import type { ApprovalBook, PendingApproval } from '../runbooks/index.ts';
 import type { ChatMessage, ChatReply } from './types.ts';
 
 const ALPHABET = 'abcdefghijkmnpqrstuvwxyz23456789';

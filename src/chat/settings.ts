@@ -4,9 +4,8 @@
 // `file:line path: message`.
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import { Duration } from '../common/schema.ts';
-import { ConfigError, loadConfigFile } from '../common/config.ts';
-import { wildcardMatch } from '../authz/authorizer.ts';
+import { Duration, ConfigError, loadConfigFile } from '../common/index.ts';
+import { wildcardMatch } from '../authz/index.ts';
 
 const Regex = z.string().min(1).refine((s) => {
   try {

@@ -3,10 +3,17 @@
 // chat user (impersonated, so they see only what their own RBAC allows).
 // Deliberately never from the pod spec's env, volumes or anything else that
 // can hold a Secret's value; event messages still pass the redactor.
-import type { KubeObject } from '../kube/types.ts';
-import type { ActionContext } from '../runbooks/types.ts';
-import { imagesOf, kube, listPath } from '../runbooks/actions/util.ts';
-import { readWorkload, summarizePod } from '../runbooks/actions/workload.ts';
+import type { Clock } from '../common/index.ts';
+import { imagesOf, kubeGet, listPath, readWorkload, summarizePod, type Identity, type KubeGet, type KubeHttp, type KubeObject } from '../kube/index.ts';
+
+/** Where and as whom to read: the chat user's identity on one cluster. */
+export interface StatusContext {
+  cluster: string;
+  kube: KubeHttp;
+  as?: Identity;
+  clock: Clock;
+  signal?: AbortSignal;
+}
 
 export interface StatusOptions {
   /** Warning events newer than this are shown (default 1 hour). */
@@ -15,8 +22,9 @@ export interface StatusOptions {
   maxPods?: number;
 }
 
-export async function workloadStatus(ctx: ActionContext, target: { kind: string; namespace: string; name: string }, o: StatusOptions = {}): Promise<string> {
-  const view = await readWorkload(ctx, target.kind, target.namespace, target.name);
+export async function workloadStatus(ctx: StatusContext, target: { kind: string; namespace: string; name: string }, o: StatusOptions = {}): Promise<string> {
+  const get = kubeGet(ctx.kube, { as: ctx.as, signal: ctx.signal });
+  const view = await readWorkload(get, target.kind, target.namespace, target.name);
   const obj = view.obj;
   const st = obj.status ?? {};
   const lines: string[] = [];
@@ -41,7 +49,7 @@ export async function workloadStatus(ctx: ActionContext, target: { kind: string;
   }
   if (bad.length > (o.maxPods ?? 5)) lines.push(`  … and ${bad.length - (o.maxPods ?? 5)} more`);
   const names = new Set([target.name, ...view.replicaSets.map((rs) => rs.metadata.name!), ...view.pods.map((p) => p.metadata.name!)]);
-  const events = await warnings(ctx, target.namespace, names, ctx.clock.now() - (o.eventWindowMs ?? 3_600_000));
+  const events = await warnings(get, target.namespace, names, ctx.clock.now() - (o.eventWindowMs ?? 3_600_000));
   if (events.length) {
     lines.push(`recent warning events:`);
     for (const e of events.slice(0, o.maxEvents ?? 5)) lines.push(`  ${e.count}× ${e.reason} ${e.object}: ${truncate(e.message, 160)}`);
@@ -59,8 +67,8 @@ interface Warning {
   last: number;
 }
 
-async function warnings(ctx: ActionContext, namespace: string, names: Set<string>, since: number): Promise<Warning[]> {
-  const list = await kube<{ items: KubeObject[] }>(ctx, 'GET', listPath('Event', namespace), { query: { fieldSelector: 'type=Warning' } });
+async function warnings(get: KubeGet, namespace: string, names: Set<string>, since: number): Promise<Warning[]> {
+  const list = await get<{ items: KubeObject[] }>(listPath('Event', namespace), { fieldSelector: 'type=Warning' });
   const grouped = new Map<string, Warning>();
   for (const e of list.items) {
     if (!names.has(e.involvedObject?.name)) continue;

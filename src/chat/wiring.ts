@@ -2,12 +2,11 @@
 // process (one set of locks and budgets for chat and detections alike) and
 // hands it here with its approval book. The ticket checker is the one the
 // settings name.
-import type { Store } from '../audit/types.ts';
-import type { Clock } from '../common/clock.ts';
-import type { KubeHttp } from '../kube/http.ts';
-import type { ApprovalBook } from '../runbooks/approvals.ts';
-import type { RunbookExecutor } from '../runbooks/executor.ts';
-import type { Authorizer } from '../authz/authorizer.ts';
+import type { Store } from '../store/index.ts';
+import type { Clock } from '../common/index.ts';
+import type { KubeHttp } from '../kube/index.ts';
+import type { ApprovalBook, RunbookExecutor } from '../runbooks/index.ts';
+import type { Authorizer } from '../authz/index.ts';
 import { KubemendChatEngine } from './engine.ts';
 import { JiraTicketChecker } from './jira.ts';
 import { StaticTicketChecker, type TicketChecker } from './justification.ts';

@@ -4,10 +4,10 @@
 import { createWriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import type { Command } from 'commander';
-import { parseDuration, realClock } from '../common/clock.ts';
-import { Errors, KubemendError } from '../common/errors.ts';
+import { parseDuration, realClock, Errors, KubemendError } from '../common/index.ts';
+import { EXPORT_FORMATS, exportJsonl, pruneExpired, type AuditQuery, type AuditRecord } from '../audit/index.ts';
+import { openStore, type SqlStore } from '../store/index.ts';
 import { badValue } from './flags.ts';
-import { EXPORT_FORMATS, exportJsonl, openStore, pruneExpired, type AuditQuery, type AuditRecord, type SqlStore } from '../audit/index.ts';
 
 interface StoreFlags {
   db?: string;

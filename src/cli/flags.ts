@@ -1,7 +1,7 @@
 // Parsers for command-line values: a bad value is a KM-CLI-001 (BAD_FLAG)
 // error that names the value and the accepted form.
 import { InvalidArgumentError } from 'commander';
-import { Errors, withCode } from '../common/errors.ts';
+import { Errors, withCode } from '../common/index.ts';
 
 /** Commander's error for a value a flag cannot take, rendered from the registry's BAD_FLAG entry. */
 export function badValue(message: string): InvalidArgumentError {

@@ -6,15 +6,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { openStore } from '../audit/index.ts';
-import type { IncidentRecord } from '../audit/types.ts';
-import { ConfigError } from '../common/config.ts';
-import { formatDuration } from '../common/clock.ts';
+import { openStore, type IncidentRecord } from '../store/index.ts';
+import { ConfigError, formatDuration } from '../common/index.ts';
+import { type IncidentData, buildTimeline, clock, gatherIncident, draftPostmortem, renderMarkdown } from '../incidents/index.ts';
 import { badValue } from './flags.ts';
-import type { IncidentData } from '../incidents/types.ts';
-import { buildTimeline, clock, gatherIncident } from '../incidents/timeline.ts';
-import { draftPostmortem } from '../incidents/postmortem.ts';
-import { renderMarkdown } from '../incidents/markdown.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -108,7 +103,7 @@ export function registerIncidents(program: Command): void {
     .action(async (f: StoreFlags & { scenario: string; out?: string; format: Format; rules: string; runbooks: string; dryRun?: boolean; quiet?: boolean }) => {
       // Only replay needs the sandbox, the rules and the runbooks: list, show and postmortem start without them.
       const [{ resolveScenario }, { loadRules }, { ACTIONS }, { checkRuleRunbooks, loadRunbooks }, { replayIncidents }] = await Promise.all([
-        import('../sandbox/scenarios/index.ts'), import('../rules/loader.ts'), import('../runbooks/actions/index.ts'), import('../runbooks/loader.ts'), import('../pipeline/index.ts'),
+        import('../sandbox/index.ts'), import('../rules/index.ts'), import('../runbooks/index.ts'), import('../runbooks/index.ts'), import('../pipeline/index.ts'),
       ]);
       const { scenario } = resolveScenario(f.scenario);
       const rules = loadRules(f.rules);

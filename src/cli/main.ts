@@ -1,7 +1,7 @@
 // kubemend's command line. Each command lives in its own file; this one only
 // wires them into commander and turns errors into exit codes.
 import { Command, CommanderError } from 'commander';
-import { KubemendError } from '../common/errors.ts';
+import { KubemendError } from '../common/index.ts';
 type Register = (program: Command) => void;
 
 // Commands load lazily: `kubemend audit verify` should not pay for loading

@@ -3,8 +3,8 @@
 // keeps it, and the log says who pulled it and why.
 import type { Command } from 'commander';
 import { userInfo } from 'node:os';
-import { openStore } from '../audit/index.ts';
-import { Budgets, PAUSED, RESUMED } from '../runbooks/budgets.ts';
+import { openStore } from '../store/index.ts';
+import { Budgets, PAUSED, RESUMED } from '../runbooks/index.ts';
 
 interface Flags { reason?: string; author?: string; db?: string; dataDir?: string }
 

@@ -2,8 +2,8 @@
 // for editors and CI. Problems go to stdout one per line as
 // `file:line path: message`, the form editors and CI annotate from.
 import type { Command } from 'commander';
-import { ConfigError, formatProblem } from '../common/config.ts';
-import { loadRules } from '../rules/loader.ts';
+import { ConfigError, formatProblem } from '../common/index.ts';
+import { loadRules } from '../rules/index.ts';
 
 export function registerRulesCheck(rulesCommand: Command): void {
   rulesCommand

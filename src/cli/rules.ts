@@ -1,9 +1,9 @@
 // `kubemend rules check|test`: validate rules, and try them against an
 // incident scenario before they meet production.
 import type { Command } from 'commander';
-import { formatDuration } from '../common/clock.ts';
-import { resolveScenario } from '../sandbox/scenarios/index.ts';
-import { loadRules } from '../rules/loader.ts';
+import { formatDuration } from '../common/index.ts';
+import { resolveScenario } from '../sandbox/index.ts';
+import { loadRules } from '../rules/index.ts';
 import { playRules } from '../pipeline/index.ts';
 import { registerRulesCheck } from './rules-check.ts';
 

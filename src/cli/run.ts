@@ -3,18 +3,13 @@
 // Parse flags → assemble the pipeline → print. Runs are stored, so every
 // start resumes the runs that were in flight.
 import type { Command } from 'commander';
-import { realClock } from '../common/clock.ts';
-import { KubemendError, Errors } from '../common/errors.ts';
-import { ConfigError } from '../common/config.ts';
-import { loadContexts } from '../kube/contexts.ts';
-import { openStore } from '../audit/index.ts';
-import type { Store } from '../audit/types.ts';
-import { loadRules } from '../rules/loader.ts';
-import { ACTIONS } from '../runbooks/actions/index.ts';
-import { loadRunbooks, checkRuleRunbooks } from '../runbooks/loader.ts';
-import { LineNotifier } from '../runbooks/notifiers.ts';
+import { realClock, KubemendError, Errors, ConfigError } from '../common/index.ts';
+import { openStore, type Store } from '../store/index.ts';
+import { loadContexts } from '../kube/index.ts';
+import { loadRules } from '../rules/index.ts';
+import { ACTIONS, loadRunbooks, checkRuleRunbooks, LineNotifier } from '../runbooks/index.ts';
 import { Pipeline, ScenarioSession, LinePrinter, printRuns } from '../pipeline/index.ts';
-import { resolveScenario } from '../sandbox/scenarios/index.ts';
+import { resolveScenario } from '../sandbox/index.ts';
 import { SHIPPED_RULES, SHIPPED_RUNBOOKS, untilSignal } from './shared.ts';
 
 export interface RunFlags {

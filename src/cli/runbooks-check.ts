@@ -2,9 +2,8 @@
 // anything, for editors and CI. Problems go to stdout one per line as
 // `file:line path: message`, the form editors and CI annotate from.
 import type { Command } from 'commander';
-import { ConfigError, formatProblem } from '../common/config.ts';
-import { loadRunbooks } from '../runbooks/loader.ts';
-import type { Action } from '../runbooks/types.ts';
+import { ConfigError, formatProblem } from '../common/index.ts';
+import { loadRunbooks, type Action } from '../runbooks/index.ts';
 
 export function registerRunbooksCheck(program: Command): void {
   const runbooks = program.commands.find((c) => c.name() === 'runbooks') ?? program.command('runbooks').description('Validate remediation runbooks');
@@ -27,6 +26,6 @@ export function registerRunbooksCheck(program: Command): void {
 
 /** The action registry, so action names and static parameters are checked too. */
 async function actionRegistry(): Promise<ReadonlyMap<string, Action>> {
-  const mod = (await import('../runbooks/actions/index.ts')) as { ACTIONS: ReadonlyMap<string, Action> };
+  const mod = (await import('../runbooks/index.ts')) as { ACTIONS: ReadonlyMap<string, Action> };
   return mod.ACTIONS;
 }

@@ -1,8 +1,7 @@
 // `kubemend runs list|show`: what remediation did, from the store.
 import type { Command } from 'commander';
-import { formatDuration } from '../common/clock.ts';
-import { openStore } from '../audit/index.ts';
-import type { RunRecord } from '../audit/types.ts';
+import { formatDuration } from '../common/index.ts';
+import { openStore, type RunRecord } from '../store/index.ts';
 
 interface StoreFlags { db?: string; dataDir?: string; json?: boolean }
 

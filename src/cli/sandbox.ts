@@ -4,10 +4,8 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import type { Command } from 'commander';
-import { formatDuration } from '../common/clock.ts';
-import { KubemendError, Errors } from '../common/errors.ts';
-import { Sandbox } from '../sandbox/cluster.ts';
-import { resolveScenario, ScenarioRunner, sandboxOptionsFor, type LoadedScenario } from '../sandbox/scenarios/index.ts';
+import { formatDuration, KubemendError, Errors } from '../common/index.ts';
+import { Sandbox, resolveScenario, ScenarioRunner, sandboxOptionsFor, type LoadedScenario } from '../sandbox/index.ts';
 import { parsePort, parseSpeed } from './flags.ts';
 
 export interface SandboxFlags {

@@ -1,7 +1,7 @@
 // `kubemend scenarios list|show`: what the shipped scenarios replay.
 import type { Command } from 'commander';
-import { formatDuration } from '../common/clock.ts';
-import { listScenarios, resolveScenario } from '../sandbox/scenarios/index.ts';
+import { formatDuration } from '../common/index.ts';
+import { listScenarios, resolveScenario } from '../sandbox/index.ts';
 
 export function registerScenarios(program: Command): void {
   const cmd = program.command('scenarios').description('List and describe incident scenarios for the sandbox');

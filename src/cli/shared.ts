@@ -2,7 +2,7 @@
 // are, and waiting for Ctrl-C or a termination signal.
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { KubemendError, Errors } from '../common/errors.ts';
+import { KubemendError, Errors } from '../common/index.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const SHIPPED_RULES = join(ROOT, 'rules');

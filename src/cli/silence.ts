@@ -4,9 +4,9 @@
 // detection is still recorded (status silenced), never dropped.
 import type { Command } from 'commander';
 import { userInfo } from 'node:os';
-import { realClock } from '../common/clock.ts';
-import { openStore } from '../audit/index.ts';
-import { formatMatcher, silenceState } from '../rules/stages/index.ts';
+import { realClock } from '../common/index.ts';
+import { formatMatcher, silenceState } from '../rules/index.ts';
+import { openStore } from '../store/index.ts';
 import { createSilence, expireSilence } from '../pipeline/index.ts';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];

@@ -3,11 +3,9 @@
 // `chat`, so both reach clusters the same way.
 import { writeFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
-import { realClock, type Clock } from '../common/clock.ts';
-import { loadContexts } from '../kube/contexts.ts';
-import { Sandbox } from '../sandbox/cluster.ts';
-import { resolveScenario, ScenarioRunner, sandboxOptionsFor } from '../sandbox/scenarios/index.ts';
-import type { Scenario } from '../sandbox/scenarios/schema.ts';
+import { realClock, type Clock } from '../common/index.ts';
+import { loadContexts } from '../kube/index.ts';
+import { Sandbox, resolveScenario, ScenarioRunner, sandboxOptionsFor, type Scenario } from '../sandbox/index.ts';
 import { SANDBOX_CLUSTER, type ClusterConn } from '../pipeline/index.ts';
 
 export interface Target {

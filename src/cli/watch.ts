@@ -3,14 +3,12 @@
 // pipeline as `serve`, without remediation: detections are recorded and
 // silences followed through the store.
 import type { Command } from 'commander';
-import { realClock, formatDuration } from '../common/clock.ts';
-import { loadContexts } from '../kube/contexts.ts';
-import { openStore } from '../audit/index.ts';
-import { loadRules } from '../rules/loader.ts';
-import { kindsToWatch } from '../rules/kinds-needed.ts';
+import { realClock, formatDuration } from '../common/index.ts';
+import { loadContexts } from '../kube/index.ts';
+import { openStore } from '../store/index.ts';
+import { loadRules, kindsToWatch } from '../rules/index.ts';
 import { Pipeline, LinePrinter, watchLine } from '../pipeline/index.ts';
-import { createApp } from '../server/app.ts';
-import { webhookRoutes } from '../server/webhook-config.ts';
+import { createApp, webhookRoutes } from '../server/index.ts';
 import { SHIPPED_RULES, splitListen, untilSignal } from './shared.ts';
 
 interface WatchFlags {

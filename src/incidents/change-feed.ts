@@ -3,9 +3,8 @@
 // reads only signals, so it costs the API server nothing. Status writes,
 // heartbeats and bookkeeping are not changes; a ConfigMap's values and a
 // container's env are never copied (only which keys changed).
-import { diffObjects, type Change } from '../rules/diff.ts';
-import type { KubeObject } from '../kube/types.ts';
-import type { Signal } from '../rules/types.ts';
+import { diffObjects, type Change, type Signal } from '../rules/index.ts';
+import type { KubeObject } from '../kube/index.ts';
 import type { ChangeCategory, ChangeEntry } from './types.ts';
 
 /** The kinds whose changes the feed records (what the informers must watch for a complete feed). */

@@ -3,10 +3,7 @@
 // feed and the guardrails read (ConfigMaps, ResourceQuotas,
 // PodDisruptionBudgets …) are requested through one rule that matches them
 // and never fires: one list+watch per kind at start-up, nothing per change.
-import { kindsToWatch } from '../rules/kinds-needed.ts';
-import type { LoadedRule } from '../rules/loader.ts';
-import { RuleEnvironment } from '../rules/cel.ts';
-import { RuleSchema } from '../rules/schema.ts';
+import { kindsToWatch, type LoadedRule, RuleEnvironment, RuleSchema } from '../rules/index.ts';
 import { FEED_KINDS } from './change-feed.ts';
 
 /** Kinds the incident tracker reads: the change feed's, pods and events for placements and signals, PDBs for guardrails. */

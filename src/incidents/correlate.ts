@@ -4,7 +4,7 @@
 // what the incident is about, or is near it: a SystemOOM on node-1 and a pod
 // evicted from node-1, or a worker whose pods ran on node-1. Time (the join
 // window) is the tracker's business; this file only answers "related?".
-import type { Subject } from '../rules/types.ts';
+import type { Subject } from '../rules/index.ts';
 import type { CacheLookup, Placement } from './types.ts';
 
 export const WORKLOAD_KINDS: readonly string[] = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob'];

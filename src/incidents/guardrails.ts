@@ -7,7 +7,7 @@
 import { WORKLOAD_KINDS, type Scope } from './correlate.ts';
 import { antiAffinityFix, limitRangeFix, memoryLimitFix, monitoringPoolFix, pdbFix, replicasFix } from './fixes.ts';
 import type { CacheLookup, GuardrailFinding, GuardrailSkip, Placement } from './types.ts';
-import type { KubeObject } from '../kube/types.ts';
+import type { KubeObject } from '../kube/index.ts';
 
 const SYSTEM_NAMESPACES = new Set(['kube-system', 'kube-public', 'kube-node-lease']);
 

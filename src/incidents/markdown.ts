@@ -1,6 +1,6 @@
 // The post-mortem draft as Markdown: a starting point a team edits, with
 // every claim traceable to a detection, run or audit record in the appendix.
-import { formatDuration } from '../common/clock.ts';
+import { formatDuration } from '../common/index.ts';
 import type { PostmortemModel } from './postmortem.ts';
 import { clock, objectText } from './timeline.ts';
 

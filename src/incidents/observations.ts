@@ -4,8 +4,8 @@
 // tracker relates detections through it (a pod evicted from the node that
 // ran out of memory), and the post-mortem lists from it what no rule caught.
 // Like the change feed it reads only signals: no request to the API server.
-import type { KubeObject } from '../kube/types.ts';
-import type { Signal } from '../rules/types.ts';
+import type { KubeObject } from '../kube/index.ts';
+import type { Signal } from '../rules/index.ts';
 import type { Observation, Placement } from './types.ts';
 
 /** Names (app.kubernetes.io/name, app, or the workload's name) that mark a pod as part of the monitoring stack. */

@@ -2,8 +2,8 @@
 // prints and what the Markdown is rendered from. Times are the cluster's
 // (virtual in a replay), so a replay drafts the same document every time,
 // up to the names the cluster generates (pod suffixes, record ids).
-import type { RunRecord, StepTransition } from '../audit/types.ts';
-import { formatDuration } from '../common/clock.ts';
+import type { RunRecord, StepTransition } from '../store/index.ts';
+import { formatDuration } from '../common/index.ts';
 import { buildTimeline, objectText, type IncidentContext, type TimelineEntry } from './timeline.ts';
 import { findUncaught, type UncaughtSignal } from './uncaught.ts';
 import type { ChangeEntry, GuardrailFinding, GuardrailSkip } from './types.ts';

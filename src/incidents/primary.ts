@@ -1,5 +1,5 @@
 // Which incident of a replay or a post-mortem run is "the" incident.
-import type { IncidentRecord } from '../audit/types.ts';
+import type { IncidentRecord } from '../store/index.ts';
 
 const RANK = { critical: 2, warning: 1, info: 0 } as const;
 

@@ -2,7 +2,7 @@
 // the change feed, the observations and the pod placements that concern it,
 // plus the guardrail findings at that moment. Bounded, so a long incident
 // in a busy cluster keeps the most recent of each.
-import type { Detection } from '../rules/types.ts';
+import type { Detection } from '../rules/index.ts';
 import type { ChangeFeed } from './change-feed.ts';
 import { PlacementIndex, scopeOf, touchOf, unionTouch, WORKLOAD_KINDS, type Scope, type Touch } from './correlate.ts';
 import { checkGuardrails } from './guardrails.ts';

@@ -4,8 +4,9 @@
 // them), runbook runs and their steps, chat requests, and the audit records
 // nothing else shows. Everything comes from the store, so any process can
 // draft it later.
-import type { AuditRecord, ChatRequestRecord, IncidentRecord, RunRecord, StepTransition, Store } from '../audit/types.ts';
-import { Errors, KubemendError } from '../common/errors.ts';
+import type { AuditRecord } from '../audit/index.ts';
+import type { ChatRequestRecord, IncidentRecord, RunRecord, StepTransition, Store } from '../store/index.ts';
+import { Errors, KubemendError } from '../common/index.ts';
 import type { ChangeEntry, DetectionRef, IncidentData, Observation } from './types.ts';
 
 export interface IncidentContext {

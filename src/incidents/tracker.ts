@@ -10,10 +10,10 @@
 // before the node it runs on ran out of memory). An incident resolves after
 // a quiet period with no new or repeated detection.
 import { createHash } from 'node:crypto';
-import type { Clock, TimerHandle } from '../common/clock.ts';
-import type { AuditInput, IncidentRecord, Store } from '../audit/types.ts';
-import type { DetectionChange } from '../rules/engine.ts';
-import type { Detection, Signal } from '../rules/types.ts';
+import type { Clock, TimerHandle } from '../common/index.ts';
+import type { AuditInput } from '../audit/index.ts';
+import type { IncidentRecord, Store } from '../store/index.ts';
+import type { DetectionChange, Detection, Signal } from '../rules/index.ts';
 import { ChangeFeed } from './change-feed.ts';
 import { PlacementIndex, relation, touchOf } from './correlate.ts';
 import { ObservationLog } from './observations.ts';

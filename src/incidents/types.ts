@@ -3,7 +3,7 @@
 // change feed, the Warning events and state changes, where pods ran, the
 // guardrail findings) is copied into IncidentRecord.data, so a post-mortem
 // can be drafted later by a process that never saw the informers.
-import type { KubeObject } from '../kube/types.ts';
+import type { KubeObject } from '../kube/index.ts';
 
 /** A reference to a Kubernetes object, as the timeline and findings name it. */
 export interface ObjectRef {

@@ -1,8 +1,9 @@
 // One API client per kubeconfig context: how every multi-cluster command
 // (watch, run, chat, serve) turns `--kubeconfig F --context A --context B`
 // into clusters, each labelled with its context name.
-import { KubeConfig } from '@kubernetes/client-node';
-import { KubemendError, Errors } from '../common/errors.ts';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { KubemendError, Errors } from '../common/index.ts';
+import { clientNode } from './lazy.ts';
 import { KubeHttp } from './http.ts';
 
 export interface ClusterContext {
@@ -14,6 +15,7 @@ export interface ClusterContext {
 
 /** `path` undefined means $KUBECONFIG or ~/.kube/config; no contexts means the current one. */
 export function loadContexts(path: string | undefined, contexts: string[]): ClusterContext[] {
+  const { KubeConfig } = clientNode();
   const base = new KubeConfig();
   if (path) base.loadFromFile(path);
   else base.loadFromDefault();

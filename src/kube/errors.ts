@@ -2,7 +2,7 @@
 // retries without reading messages: the HTTP status picks the registry entry,
 // and the entry says whether it is retryable (409, 429, 5xx and network
 // failures are; 410 means "relist"; other 4xx are final).
-import { KubemendError, Errors, type ErrorInfo } from '../common/errors.ts';
+import { KubemendError, Errors, type ErrorInfo } from '../common/index.ts';
 
 /** The registry entry for an API answer's HTTP status (0: no answer at all). */
 export function kubeErrorInfo(status: number): ErrorInfo {
@@ -60,5 +60,16 @@ export class KubeApiError extends KubemendError {
 
   static network(method: string, path: string, cause: unknown): KubeApiError {
     return new KubeApiError(`${method} ${path}: ${(cause as Error)?.message ?? cause}`, 0, 'NetworkError', { cause });
+  }
+}
+
+/** A kind name outside the built-in table (kinds.ts): a caller's bug, since kinds are validated before use. */
+export class UnknownKindError extends Error {
+  readonly kind: string;
+
+  constructor(kind: string) {
+    super(`unsupported kind ${kind}`);
+    this.name = 'UnknownKindError';
+    this.kind = kind;
   }
 }

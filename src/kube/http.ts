@@ -1,11 +1,10 @@
 // Raw JSON requests to an API server through a KubeConfig's credentials and
 // TLS settings. kubemend keeps objects as plain JSON (what CEL rules and
 // diffs see), so it does not use client-node's typed (de)serialisers here.
-import { KubeConfig, RequestContext, HttpMethod } from '@kubernetes/client-node';
-import { fetch } from 'undici';
-import { KubemendError, Errors } from '../common/errors.ts';
+import type { KubeConfig, HttpMethod } from '@kubernetes/client-node';
+import { clientNode, undici } from './lazy.ts';
+import { KubemendError, Errors, kubeRequestsTotal } from '../common/index.ts';
 import { KubeApiError } from './errors.ts';
-import { kubeRequestsTotal } from '../common/metrics.ts';
 
 export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
@@ -59,7 +58,7 @@ export class KubeHttp {
 
   /** The response itself, for streams (watch, logs). */
   async raw(method: string, path: string, opts: RequestOptions = {}, as?: Identity) {
-    const ctx = new RequestContext(this.url(path, opts.query), method as HttpMethod);
+    const ctx = new (clientNode().RequestContext)(this.url(path, opts.query), method as HttpMethod);
     await this.kc.applySecurityAuthentication(ctx);
     const headers: Record<string, string> = { Accept: 'application/json', ...ctx.getHeaders(), ...(opts.headers ?? {}) };
     if (as) {
@@ -77,7 +76,7 @@ export class KubeHttp {
       // Impersonate-Group may repeat; undici takes an array of pairs for that.
       const pairs: [string, string][] = Object.entries(headers);
       for (const g of as?.groups ?? []) pairs.push(['Impersonate-Group', g]);
-      const res = await fetch(ctx.getUrl(), { method, headers: pairs, body, dispatcher: ctx.getDispatcher(), signal: opts.signal });
+      const res = await undici().fetch(ctx.getUrl(), { method, headers: pairs, body, dispatcher: ctx.getDispatcher(), signal: opts.signal });
       kubeRequestsTotal.inc({ verb, code: String(res.status) });
       return res;
     } catch (err) {

@@ -1,6 +1,15 @@
+// Talking to Kubernetes: raw JSON requests with impersonation, informers,
+// the built-in kinds and their paths, kubeconfig contexts, and the generic
+// workload reads that the runbook actions and chat's status share.
 export { KubeHttp, type Identity, type RequestOptions } from './http.ts';
-export { KubeApiError, kubeErrorInfo } from './errors.ts';
+export { KubeApiError, UnknownKindError, kubeErrorInfo } from './errors.ts';
 export { Informer, type Change, type ChangeType, type InformerOptions } from './informer.ts';
 export { KINDS, kindRef, collectionPath, objectPath, type KindRef } from './kinds.ts';
 export { stripBulk } from './transform.ts';
+export { loadContexts } from './contexts.ts';
 export type { KubeObject } from './types.ts';
+export {
+  kubeGet, builtinKind, pathOf, listPath, withoutHash, templatesEqual, selectorString, isPodReady, revisionOf, imagesOf,
+  POD_TEMPLATE_HASH, type KubeGet,
+} from './read.ts';
+export { readWorkload, ownedReplicaSets, currentPods, summarizePod, type WorkloadView, type PodSummary } from './workload.ts';

@@ -7,7 +7,7 @@
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import type { KubeHttp } from './http.ts';
-import { relistsTotal, watchRestartsTotal } from '../common/metrics.ts';
+import { relistsTotal, watchRestartsTotal } from '../common/index.ts';
 import { KubeApiError } from './errors.ts';
 import { collectionPath, type KindRef } from './kinds.ts';
 import { stripBulk } from './transform.ts';

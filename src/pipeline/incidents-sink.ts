@@ -1,13 +1,11 @@
 // The incident tracker as a sink: it sees every signal before the engine
 // does (so a detection fired by a signal finds that signal's pod placement
 // already known) and every detection change after remediation has seen it.
-import type { Clock } from '../common/clock.ts';
-import type { IncidentRecord, Store } from '../audit/types.ts';
-import type { DetectionChange } from '../rules/engine.ts';
-import type { Detection, Signal } from '../rules/types.ts';
-import { IncidentTracker, type IncidentTrackerOptions } from '../incidents/tracker.ts';
-import type { CacheLookup } from '../incidents/types.ts';
-import type { KubeObject } from '../kube/types.ts';
+import type { Clock } from '../common/index.ts';
+import type { IncidentRecord, Store } from '../store/index.ts';
+import type { DetectionChange, Detection, Signal } from '../rules/index.ts';
+import { IncidentTracker, type IncidentTrackerOptions, type CacheLookup } from '../incidents/index.ts';
+import type { KubeObject } from '../kube/index.ts';
 import type { Sink } from './sink.ts';
 
 export interface IncidentSinkOptions extends Partial<IncidentTrackerOptions> {

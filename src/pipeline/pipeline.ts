@@ -11,28 +11,14 @@
 // sandbox (the same assembly on a virtual clock), so they cannot drift
 // apart. Nothing else constructs the engine.
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { Clock } from '../common/clock.ts';
-import { provideInformerSizes } from '../common/metrics.ts';
-import { KubeHttp, type Identity } from '../kube/http.ts';
-import type { KubeObject } from '../kube/types.ts';
-import type { Store } from '../audit/types.ts';
-import { DetectionEngine } from '../rules/engine.ts';
-import { kindsToWatch } from '../rules/kinds-needed.ts';
-import type { LoadedRule } from '../rules/loader.ts';
-import type { LoadedRunbook } from '../runbooks/loader.ts';
-import type { BudgetConfig } from '../runbooks/budgets.ts';
-import { KubeSource } from '../rules/sources/kube-source.ts';
-import { ScheduleSource, type ScheduleSignal } from '../rules/sources/schedule.ts';
-import { WebhookSource } from '../rules/sources/webhook-source.ts';
-import type { Signal } from '../rules/types.ts';
-import { contextRule } from '../incidents/context-rule.ts';
-import { chatRunbooks } from '../chat/operations.ts';
-import { buildChatEngine } from '../chat/wiring.ts';
-import type { KubemendChatEngine } from '../chat/engine.ts';
-import type { ChatSettings } from '../chat/settings.ts';
-import type { TicketChecker } from '../chat/justification.ts';
-import type { Authorizer } from '../authz/authorizer.ts';
-import type { IncidentRecord } from '../audit/types.ts';
+import { type Clock, provideInformerSizes } from '../common/index.ts';
+import { KubeHttp, type Identity, type KubeObject } from '../kube/index.ts';
+import type { Store, IncidentRecord } from '../store/index.ts';
+import { DetectionEngine, kindsToWatch, type LoadedRule, KubeSource, ScheduleSource, type ScheduleSignal, WebhookSource, type Signal } from '../rules/index.ts';
+import type { LoadedRunbook, BudgetConfig } from '../runbooks/index.ts';
+import { contextRule } from '../incidents/index.ts';
+import { chatRunbooks, buildChatEngine, type KubemendChatEngine, type ChatSettings, type TicketChecker } from '../chat/index.ts';
+import type { Authorizer } from '../authz/index.ts';
 import { DetectionRecorder } from './recorder.ts';
 import { IncidentSink } from './incidents-sink.ts';
 import { buildRemediation, type Remediation, type RemediationSettings } from './remediation.ts';

@@ -2,10 +2,8 @@
 // with detection only (no store, no remediation), collecting every
 // detection change and notification, and counting what the API server and
 // the informers did — the proof that watching costs no request per event.
-import type { Scenario } from '../sandbox/scenarios/schema.ts';
-import type { DetectionChange, Notification } from '../rules/engine.ts';
-import type { LoadedRule } from '../rules/loader.ts';
-import type { Detection } from '../rules/types.ts';
+import type { Scenario } from '../sandbox/index.ts';
+import type { DetectionChange, Notification, LoadedRule, Detection } from '../rules/index.ts';
 import { ScenarioSession } from './scenario-session.ts';
 import { subjectText } from './sink.ts';
 

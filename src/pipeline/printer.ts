@@ -1,9 +1,8 @@
 // Sinks that print: progress lines for people (`run`, `demo`, `chat`) and
 // JSON lines or a table for `watch`. They only format; what happens is the
 // other sinks' business.
-import type { DetectionChange } from '../rules/engine.ts';
-import type { Detection } from '../rules/types.ts';
-import type { RunbookExecutor } from '../runbooks/executor.ts';
+import type { DetectionChange, Detection } from '../rules/index.ts';
+import type { RunbookExecutor } from '../runbooks/index.ts';
 import { subjectText, type Sink } from './sink.ts';
 
 /** One line per detection change that matters ("detection opened: crashloop-backoff deployment/shop/checkout"). */

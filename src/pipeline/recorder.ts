@@ -5,11 +5,9 @@
 // a write that still fails is logged and counted, never dropped silently.
 // `flush()` waits for every write handed in so far.
 import pRetry from 'p-retry';
-import { detectionRecordFailuresTotal } from '../common/metrics.ts';
-import type { Clock } from '../common/clock.ts';
-import type { Store } from '../audit/types.ts';
-import type { DetectionChange } from '../rules/engine.ts';
-import type { Detection } from '../rules/types.ts';
+import { detectionRecordFailuresTotal, type Clock } from '../common/index.ts';
+import type { Store } from '../store/index.ts';
+import type { DetectionChange, Detection } from '../rules/index.ts';
 import type { Sink } from './sink.ts';
 
 export interface RecorderOptions {

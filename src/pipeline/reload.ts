@@ -8,9 +8,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Clock, TimerHandle } from '../common/clock.ts';
-import { configReloadsTotal } from '../common/metrics.ts';
-import type { Store } from '../audit/types.ts';
+import { type Clock, type TimerHandle, configReloadsTotal } from '../common/index.ts';
+import type { Store } from '../store/index.ts';
 
 export interface Watched {
   /** What it is, for logs and audit: rules, runbooks, policy, config. */

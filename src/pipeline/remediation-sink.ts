@@ -3,10 +3,8 @@
 // the executor's refusals (lock held, budget, pause) are audited by the
 // executor itself as `runbook.run.refused`. Also owns resuming the runs
 // that were in flight when the last process stopped.
-import type { DetectionChange } from '../rules/engine.ts';
-import type { Detection } from '../rules/types.ts';
-import type { Remediator } from '../runbooks/remediation.ts';
-import type { RunbookExecutor } from '../runbooks/executor.ts';
+import type { DetectionChange, Detection } from '../rules/index.ts';
+import type { Remediator, RunbookExecutor } from '../runbooks/index.ts';
 import type { Sink } from './sink.ts';
 
 export class RemediationSink implements Sink {

@@ -2,18 +2,10 @@
 // notifier, approvals), the remediator that turns detections into runs, and
 // the sink that feeds it. Chat and detections share this one executor in a
 // process, so one set of locks and budgets covers both.
-import type { Clock } from '../common/clock.ts';
-import type { Identity, KubeHttp } from '../kube/http.ts';
-import type { Store } from '../audit/types.ts';
-import { ACTIONS } from '../runbooks/actions/index.ts';
-import { ApprovalBook } from '../runbooks/approvals.ts';
-import type { BudgetConfig } from '../runbooks/budgets.ts';
-import { RunbookExecutor } from '../runbooks/executor.ts';
-import type { LoadedRunbook } from '../runbooks/loader.ts';
-import { AuditedNotifier, CollectingNotifier } from '../runbooks/notifiers.ts';
-import { Remediator } from '../runbooks/remediation.ts';
-import type { Notifier } from '../runbooks/types.ts';
-import { viewOf, type RunbookView } from '../runbooks/view.ts';
+import type { Clock } from '../common/index.ts';
+import type { Identity, KubeHttp } from '../kube/index.ts';
+import type { Store } from '../store/index.ts';
+import { ACTIONS, ApprovalBook, type BudgetConfig, RunbookExecutor, type LoadedRunbook, AuditedNotifier, CollectingNotifier, Remediator, type Notifier, viewOf, type RunbookView } from '../runbooks/index.ts';
 import { RemediationSink } from './remediation-sink.ts';
 
 /** The identity runbook mutations are made as, unless a chat user started the run. */

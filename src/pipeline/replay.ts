@@ -1,15 +1,12 @@
 // `kubemend incidents replay`: a scenario on the sandbox with detection,
 // remediation and incident tracking, in virtual time; then the post-mortem
 // draft of its primary incident.
-import { formatClock } from '../common/clock.ts';
-import type { IncidentRecord, Store } from '../audit/types.ts';
-import type { LoadedRule } from '../rules/loader.ts';
-import type { LoadedRunbook } from '../runbooks/loader.ts';
-import type { Scenario } from '../sandbox/scenarios/schema.ts';
-import { renderMarkdown } from '../incidents/markdown.ts';
-import { draftPostmortem, type PostmortemModel } from '../incidents/postmortem.ts';
-import { gatherIncident } from '../incidents/timeline.ts';
-import { primaryOf } from '../incidents/primary.ts';
+import { formatClock } from '../common/index.ts';
+import type { IncidentRecord, Store } from '../store/index.ts';
+import type { LoadedRule } from '../rules/index.ts';
+import type { LoadedRunbook } from '../runbooks/index.ts';
+import type { Scenario } from '../sandbox/index.ts';
+import { renderMarkdown, draftPostmortem, type PostmortemModel, gatherIncident, primaryOf } from '../incidents/index.ts';
 import { ScenarioSession } from './scenario-session.ts';
 
 export interface ReplayOptions {

@@ -8,17 +8,12 @@
 // the store's latest change of its kind and no request is in flight, which
 // makes runs deterministic however fast the CPU is.
 import { KubeConfig } from '@kubernetes/client-node';
-import { formatClock } from '../common/clock.ts';
-import { KubemendError, Errors } from '../common/errors.ts';
-import type { Store, RunRecord } from '../audit/types.ts';
-import type { LoadedRule } from '../rules/loader.ts';
-import type { LoadedRunbook } from '../runbooks/loader.ts';
-import type { BudgetConfig } from '../runbooks/budgets.ts';
-import { LineNotifier } from '../runbooks/notifiers.ts';
-import { playFast, type FastPlay } from '../sandbox/scenarios/fast.ts';
-import { findKind } from '../sandbox/scenarios/kinds.ts';
-import type { Scenario } from '../sandbox/scenarios/schema.ts';
-import type { KubeHttp } from '../kube/http.ts';
+import { formatClock, KubemendError, Errors } from '../common/index.ts';
+import type { Store, RunRecord } from '../store/index.ts';
+import type { LoadedRule } from '../rules/index.ts';
+import { type LoadedRunbook, type BudgetConfig, LineNotifier } from '../runbooks/index.ts';
+import { playFast, type FastPlay, findKind, type Scenario } from '../sandbox/index.ts';
+import type { KubeHttp } from '../kube/index.ts';
 import { Pipeline, type PipelineOptions } from './pipeline.ts';
 import { LinePrinter, printRuns } from './printer.ts';
 import type { Sink } from './sink.ts';

@@ -3,10 +3,10 @@
 // process re-reads the store on an interval, so a silence reaches every
 // pipeline without a restart. A silence that runs out is audited once as
 // `silence.expired` by the first process to notice.
-import type { Clock, TimerHandle } from '../common/clock.ts';
-import type { Store, Actor } from '../audit/types.ts';
-import { Silences, silenceState, formatMatcher, type SilenceInput } from '../rules/stages/silence.ts';
-import type { Silence } from '../rules/types.ts';
+import type { Clock, TimerHandle } from '../common/index.ts';
+import type { Store } from '../store/index.ts';
+import type { Actor } from '../audit/index.ts';
+import { Silences, silenceState, formatMatcher, type SilenceInput, type Silence } from '../rules/index.ts';
 
 /** Validates a silence, stores it and audits `silence.created`. */
 export async function createSilence(store: Store, clock: Clock, input: SilenceInput): Promise<Silence> {

@@ -4,8 +4,7 @@
 // the same calls in the same order. A sink that needs every raw signal (the
 // incident tracker's change feed) implements `observe`, which runs before the
 // engine sees the signal.
-import type { DetectionChange, Notification } from '../rules/engine.ts';
-import type { Detection, Signal } from '../rules/types.ts';
+import type { DetectionChange, Notification, Detection, Signal } from '../rules/index.ts';
 
 export interface Sink {
   /** For logs and metrics, e.g. "recorder", "remediation". */

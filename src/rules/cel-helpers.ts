@@ -1,8 +1,8 @@
 // The plain functions behind the CEL helpers rules use (docs/rules.md lists
 // them with examples). Kept apart from the cel-js wiring so each can be read
 // and tested as ordinary TypeScript.
-import type { KubeObject } from '../kube/types.ts';
-import { parseQuantity } from '../common/quantity.ts';
+import type { KubeObject } from '../kube/index.ts';
+import { parseQuantity } from '../common/index.ts';
 import { diffObjects, getPath } from './diff.ts';
 
 /** Objects of `kind` in `namespace` (all namespaces when undefined) from the watch cache of `cluster`. */

@@ -4,9 +4,8 @@
 // read it from the activation being evaluated: CEL functions cannot see
 // variables, so the environment keeps the one in flight.
 import { Environment, type ParseResult, type ASTNode } from '@marcbachmann/cel-js';
-import { realClock, type Clock } from '../common/clock.ts';
-import { KubemendError, Errors } from '../common/errors.ts';
-import type { KubeObject } from '../kube/types.ts';
+import { realClock, type Clock, KubemendError, Errors } from '../common/index.ts';
+import type { KubeObject } from '../kube/index.ts';
 import type { Rule } from './schema.ts';
 import type { Signal } from './types.ts';
 import * as h from './cel-helpers.ts';

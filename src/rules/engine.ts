@@ -3,10 +3,8 @@
 // stage lives in its own file with its own test. The engine holds no
 // cluster state of its own: cross-object questions go to the informers'
 // caches through `lookup`, never to the API server.
-import type { Clock, TimerHandle } from '../common/clock.ts';
-import { detectionsTotal, signalsTotal, suppressedTotal } from '../common/metrics.ts';
-import { KubemendError, Errors } from '../common/errors.ts';
-import type { KubeObject } from '../kube/types.ts';
+import { type Clock, type TimerHandle, detectionsTotal, signalsTotal, suppressedTotal, KubemendError, Errors } from '../common/index.ts';
+import type { KubeObject } from '../kube/index.ts';
 import type { LoadedRule } from './loader.ts';
 import { RuleIndex } from './rule-index.ts';
 import { signalVars, type Vars } from './cel.ts';

@@ -6,9 +6,8 @@
 // one error per run is slow.
 import { LineCounter, parseAllDocuments, isNode, isScalar, type Document } from 'yaml';
 import { Cron } from 'croner';
-import { ConfigError, configFiles, parseConfigFiles, type ConfigProblem } from '../common/config.ts';
-import { parseDuration } from '../common/clock.ts';
-import { KINDS } from '../kube/kinds.ts';
+import { ConfigError, configFiles, parseConfigFiles, type ConfigProblem, parseDuration } from '../common/index.ts';
+import { KINDS } from '../kube/index.ts';
 import { RuleSchema, type Rule, type RuleSource } from './schema.ts';
 import { RuleEnvironment, RuleCompileError, type CompiledRule, type CelProblem } from './cel.ts';
 

@@ -4,7 +4,7 @@
 // each source has (object kind, Event reason, alert name, webhook name); the
 // remaining cheap selectors (namespaces, labels, event types, operations,
 // clusters) are then checked per candidate.
-import type { KubeObject } from '../kube/types.ts';
+import type { KubeObject } from '../kube/index.ts';
 import type { LoadedRule } from './loader.ts';
 import type { Signal, SignalSource } from './types.ts';
 

@@ -1,7 +1,7 @@
 // The Rule file format (documented in docs/rules.md). Durations become
 // milliseconds at load time; CEL is compiled by the loader, not here.
 import { z } from 'zod';
-import { Duration } from '../common/schema.ts';
+import { Duration } from '../common/index.ts';
 
 const Name = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'use lower-case letters, digits and dashes');
 

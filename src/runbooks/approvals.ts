@@ -2,7 +2,7 @@
 // named group decides (chat, API or CLI call `decide`) or the time limit
 // passes in cluster time. Denial and time-out follow the step's failure edge.
 import { randomUUID } from 'node:crypto';
-import type { Clock } from '../common/clock.ts';
+import type { Clock } from '../common/index.ts';
 import type { ApprovalDecision, ApprovalGate } from './types.ts';
 
 export interface PendingApproval {

@@ -2,7 +2,8 @@
 // across restarts and across processes sharing a PostgreSQL database:
 // per-target actions per hour, concurrent runs per namespace and cluster,
 // repeated failures of the same remediation, and a global pause.
-import type { RunRecord, Store, AuditTarget } from '../audit/types.ts';
+import type { AuditTarget } from '../audit/index.ts';
+import type { RunRecord, Store } from '../store/index.ts';
 
 export interface BudgetConfig {
   /** Mutating actions allowed per target per hour (default 5). */

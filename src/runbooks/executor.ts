@@ -5,11 +5,11 @@
 // target, budgets, impersonated mutations, and an audit record for every
 // transition.
 import { randomUUID } from 'node:crypto';
-import type { Clock } from '../common/clock.ts';
-import { escalationsTotal, runsTotal, stepDurationSeconds } from '../common/metrics.ts';
-import type { Identity, KubeHttp } from '../kube/http.ts';
-import type { Actor, AuditInput, AuditTarget, RunRecord, StepTransition, Store } from '../audit/types.ts';
-import type { Detection } from '../rules/types.ts';
+import { type Clock, escalationsTotal, runsTotal, stepDurationSeconds } from '../common/index.ts';
+import type { Identity, KubeHttp } from '../kube/index.ts';
+import type { Actor, AuditInput, AuditTarget } from '../audit/index.ts';
+import type { RunRecord, StepTransition, Store } from '../store/index.ts';
+import type { Detection } from '../rules/index.ts';
 import { ActionError, type Action, type ActionContext, type ActionResult, type ApprovalGate, type Notifier } from './types.ts';
 import { toActionError } from './actions/util.ts';
 import { Budgets, describeRefusal, targetKey, type BudgetConfig, type Refusal } from './budgets.ts';

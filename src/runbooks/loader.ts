@@ -6,7 +6,7 @@
 // every file is collected as `file:line path: message` before one
 // ConfigError is thrown.
 import { LineCounter, parseAllDocuments, isNode, type Document } from 'yaml';
-import { ConfigError, configFiles, formatPath, parseConfigFiles, type ConfigProblem } from '../common/config.ts';
+import { ConfigError, configFiles, formatPath, parseConfigFiles, type ConfigProblem } from '../common/index.ts';
 import type { Action } from './types.ts';
 import { RunbookSchema, resolveParams, type Runbook, type Step } from './schema.ts';
 import { buildGraph, closest, type RunbookGraph } from './graph.ts';

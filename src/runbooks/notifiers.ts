@@ -1,7 +1,7 @@
 // Where `notify` steps and escalations go. Chat adapters (Slack, Mattermost)
 // implement Notifier later; every notification is also audited.
-import type { Clock } from '../common/clock.ts';
-import type { AuditLog } from '../audit/types.ts';
+import type { Clock } from '../common/index.ts';
+import type { AuditLog } from '../audit/index.ts';
 import type { Notification, Notifier } from './types.ts';
 
 /** Keeps notifications in memory (tests, `kubemend run` summaries). */

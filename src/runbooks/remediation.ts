@@ -3,10 +3,9 @@
 // ended starts another after a cool-down, so a remediation that did not fix
 // the problem is tried again, until the budgets stop it and the run
 // escalates. Escalated detections are left to humans.
-import type { Clock } from '../common/clock.ts';
-import type { Detection } from '../rules/types.ts';
-import type { DetectionChange } from '../rules/engine.ts';
-import type { RunRecord } from '../audit/types.ts';
+import type { Clock } from '../common/index.ts';
+import type { Detection, DetectionChange } from '../rules/index.ts';
+import type { RunRecord } from '../store/index.ts';
 import type { RunbookExecutor, TriggerResult } from './executor.ts';
 
 export interface RemediatorOptions {

@@ -5,9 +5,7 @@
 // form they were written in (`2m`, `2Gi`), because they are handed on to
 // actions whose own schemas parse them.
 import { z } from 'zod';
-import { Duration } from '../common/schema.ts';
-import { parseDuration } from '../common/clock.ts';
-import { parseQuantity } from '../common/quantity.ts';
+import { Duration, parseDuration, parseQuantity } from '../common/index.ts';
 
 const Name = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'use lower-case letters, digits and dashes');
 

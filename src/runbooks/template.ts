@@ -7,8 +7,8 @@
 // can be passed or left out.
 import { Environment, type ASTNode, type ParseResult } from '@marcbachmann/cel-js';
 import { Duration, UnsignedInt } from '@marcbachmann/cel-js/evaluator';
-import { KubemendError, Errors } from '../common/errors.ts';
-import * as h from '../rules/cel-helpers.ts';
+import { celHelpers as h } from '../rules/index.ts';
+import { KubemendError, Errors } from '../common/index.ts';
 import type { Step } from './schema.ts';
 
 /** What templates and `when` see. Absent variables are null. */

@@ -2,12 +2,10 @@
 // action is one idempotent operation with a dry-run plan; the executor owns
 // ordering, retries, timeouts, locks, budgets, persistence and audit.
 import type { z } from 'zod';
-import { KubemendError, actionErrorInfo, type ActionReason } from '../common/errors.ts';
-import type { Clock } from '../common/clock.ts';
-import type { KubeHttp, Identity } from '../kube/http.ts';
-import type { KubeObject } from '../kube/types.ts';
-import type { Detection } from '../rules/types.ts';
-import type { AuditTarget } from '../audit/types.ts';
+import { type Clock, KubemendError, actionErrorInfo, type ActionReason } from '../common/index.ts';
+import type { KubeHttp, Identity, KubeObject } from '../kube/index.ts';
+import type { Detection } from '../rules/index.ts';
+import type { AuditTarget } from '../audit/index.ts';
 
 /** One API call an action would make: what `--dry-run` prints. */
 export interface PlannedCall {

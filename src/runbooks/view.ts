@@ -1,7 +1,7 @@
 // What the executor needs from a loaded runbook, independent of how the
 // loader represents it: step lookup, edges, templating and `when`.
-import type { AuditTarget } from '../audit/types.ts';
-import type { Detection } from '../rules/types.ts';
+import type { AuditTarget } from '../audit/index.ts';
+import type { Detection } from '../rules/index.ts';
 import type { LoadedRunbook } from './loader.ts';
 import { evaluateWhen, renderWith, type TemplateVars } from './template.ts';
 import { resolveParams } from './schema.ts';

@@ -1,7 +1,6 @@
 // One embedded cluster: the store, its controllers, and (once listen() is
 // called) the HTTP API server that kubectl and client-node talk to.
-import type { Clock } from '../common/clock.ts';
-import { ScaledClock } from '../common/clock.ts';
+import { type Clock, ScaledClock } from '../common/index.ts';
 import { EventRecorder } from './events.ts';
 import { createCatalog, type ImageBehaviour, type ImageCatalog } from './images.ts';
 import { LogBook } from './logs.ts';

@@ -1,8 +1,7 @@
 // Records core/v1 Events the way client-go's recorder does: repeats of the
 // same (object, reason, message, source) within ten minutes bump `count` and
 // `lastTimestamp` on one Event instead of creating new ones.
-import type { Clock } from '../common/clock.ts';
-import { k8sTime } from '../common/clock.ts';
+import { type Clock, k8sTime } from '../common/index.ts';
 import type { ObjectStore } from './store.ts';
 import type { K8sObject } from './types.ts';
 

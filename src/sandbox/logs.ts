@@ -1,7 +1,6 @@
 // Container logs kept by the kubelet model and served by `pods/{name}/log`.
 // Each container keeps its current and previous instance, like a real node.
-import type { Clock } from '../common/clock.ts';
-import { k8sMicroTime } from '../common/clock.ts';
+import { type Clock, k8sMicroTime } from '../common/index.ts';
 
 export interface LogLine {
   time: number;

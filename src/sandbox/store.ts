@@ -3,8 +3,7 @@
 // (or compact() is called) older resourceVersions answer 410 Gone, exactly the
 // condition informers must survive.
 import { randomUUID } from 'node:crypto';
-import type { Clock } from '../common/clock.ts';
-import { k8sTime } from '../common/clock.ts';
+import { type Clock, k8sTime } from '../common/index.ts';
 import { ApiError } from './status.ts';
 import { typeOfStorage } from './resources.ts';
 import { applyDefaults, validate, hasStatusSubresource } from './strategy.ts';

@@ -11,13 +11,9 @@
 // the adapters log error codes, never tokens.
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback, type FastifyRequest } from 'fastify';
 import type { DestinationStream } from 'pino';
-import { collectProcessMetrics, metricsRegistry as register } from '../common/metrics.ts';
+import { collectProcessMetrics, metricsRegistry as register } from '../common/index.ts';
 import { webhooksPlugin, type WebhooksOptions } from './webhooks.ts';
-import type { ChatEngine, ChatReply } from '../chat/types.ts';
-import { chatAdapterErrorsTotal, type HttpChatAdapter } from '../chat/adapters/shared.ts';
-import { SlackAdapter, type SlackAdapterOptions } from '../chat/adapters/slack.ts';
-import { MattermostAdapter, type MattermostAdapterOptions } from '../chat/adapters/mattermost.ts';
-import { ConsoleAdapter, type ConsoleAdapterOptions } from '../chat/adapters/console.ts';
+import { type ChatEngine, type ChatReply, chatAdapterErrorsTotal, type HttpChatAdapter, SlackAdapter, type SlackAdapterOptions, MattermostAdapter, type MattermostAdapterOptions, ConsoleAdapter, type ConsoleAdapterOptions } from '../chat/index.ts';
 
 export interface ExtraPlugin {
   // Plugins take their own option types; fastify checks them at registration.

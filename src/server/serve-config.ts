@@ -4,10 +4,8 @@
 // through `tokenEnv`) or as a hash (`tokenSha256`), so the file can be kept
 // in git; the file holds who is who and which channel is which room.
 import { z } from 'zod';
-import { ConfigError, loadConfigFile } from '../common/config.ts';
-import type { SlackAdapterOptions } from '../chat/adapters/slack.ts';
-import type { MattermostAdapterOptions } from '../chat/adapters/mattermost.ts';
-import type { ConsoleAdapterOptions, ConsoleUser } from '../chat/adapters/console.ts';
+import { ConfigError, loadConfigFile } from '../common/index.ts';
+import type { SlackAdapterOptions, MattermostAdapterOptions, ConsoleAdapterOptions, ConsoleUser } from '../chat/index.ts';
 
 const Identity = z.strictObject({ name: z.string().min(1), groups: z.array(z.string().min(1)).default([]) });
 const Rooms = z.record(z.string().min(1), z.string().min(1)).default({});

@@ -7,9 +7,8 @@
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { ConfigError, deepFreeze, loadConfigFile } from '../common/config.ts';
-import { Duration } from '../common/schema.ts';
-import { ChatSettingsSchema, type ChatSettings } from '../chat/settings.ts';
+import { ConfigError, deepFreeze, loadConfigFile, Duration } from '../common/index.ts';
+import { ChatSettingsSchema, type ChatSettings } from '../chat/index.ts';
 import { ServerSpecSchema } from './serve-config.ts';
 import { WebhooksConfigSchema } from './webhook-config.ts';
 

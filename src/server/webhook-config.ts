@@ -3,7 +3,7 @@
 // Every route needs a credential: an Alertmanager receiver or a generic
 // webhook without one is a configuration error, not an open door.
 import { z } from 'zod';
-import { KubemendError, Errors } from '../common/errors.ts';
+import { KubemendError, Errors } from '../common/index.ts';
 import type { WebhookConfig, WebhooksOptions } from './webhooks.ts';
 
 const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');

@@ -8,11 +8,9 @@
 //
 // Status codes are chosen for senders that retry: 4xx means "do not resend
 // this", 503 (engine not running) means "try again later".
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { WebhookSource } from '../rules/sources/webhook-source.ts';
-import { describeProblems, parseAlertmanagerPayload } from './alertmanager.ts';
-import { webhookRequestsTotal } from '../common/metrics.ts';
+import { type WebhookSource, describeProblems, parseAlertmanagerPayload } from '../rules/index.ts';
+import { sameSecret, signatureMatches, webhookRequestsTotal } from '../common/index.ts';
 
 export interface WebhookConfig {
   /** HMAC-SHA256 secret; when set, every call must carry a valid signature of the raw body. */
@@ -142,26 +140,6 @@ function bearerGuard(token: string | undefined) {
     reply.header('www-authenticate', 'Bearer realm="kubemend"');
     return reply.code(401).send({ error: m ? 'bearer token does not match' : 'missing bearer token (Authorization: Bearer <token>)' });
   };
-}
-
-/** Constant-time equality that does not leak the secret's length either. */
-export function sameSecret(given: string, expected: string): boolean {
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
-}
-
-/** Checks `sha256=<hex>` (or bare hex) against HMAC-SHA256(secret, body) in constant time. */
-export function signatureMatches(secret: string, body: Buffer, header: string): boolean {
-  const hex = header.trim().replace(/^sha256=/i, '');
-  if (!/^[0-9a-fA-F]{64}$/.test(hex)) return false;
-  const expected = createHmac('sha256', secret).update(body).digest();
-  return timingSafeEqual(Buffer.from(hex, 'hex'), expected);
-}
-
-/** The GitHub-style signature header value for a body: `sha256=<hex>`. */
-export function signBody(secret: string, body: string | Buffer): string {
-  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 
 function keptHeaders(req: FastifyRequest, cfg: WebhookConfig): Record<string, string> {

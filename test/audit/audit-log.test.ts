@@ -9,19 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { KubemendError } from '../../src/common/errors.ts';
-import {
-  GENESIS_HASH,
-  canonicalJson,
-  chainHash,
-  checkJsonl,
-  exportJsonl,
-  keyId,
-  pruneExpired,
-  recomputeHash,
-  type AuditInput,
-  type SqlStore,
-  type VerifyResult,
-} from '../../src/audit/index.ts';
+import { GENESIS_HASH, canonicalJson, chainHash, checkJsonl, exportJsonl, keyId, pruneExpired, recomputeHash, type AuditInput, type VerifyResult } from '../../src/audit/index.ts';
+import { type SqlStore } from '../../src/store/index.ts';
 import { checkpointMessage } from '../../src/audit/checkpoint.ts';
 import { forEachDialect } from './helpers.ts';
 

@@ -8,7 +8,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkJsonl, type AuditRecord, type SqlStore } from '../../src/audit/index.ts';
+import { checkJsonl, type AuditRecord } from '../../src/audit/index.ts';
+import { type SqlStore } from '../../src/store/index.ts';
 import { forEachDialect, type Place } from './helpers.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/kubemend.js', import.meta.url));

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { ManualClock, type Clock } from '../../src/common/clock.ts';
-import { openStore, type OpenStoreOptions, type SqlStore } from '../../src/audit/index.ts';
+import { openStore, type OpenStoreOptions, type SqlStore } from '../../src/store/index.ts';
 
 export const PG_ADMIN_URL = process.env.KUBEMEND_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 

@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { openStore, type SqlStore } from '../../src/audit/index.ts';
+import { openStore, type SqlStore } from '../../src/store/index.ts';
 import { Authorizer, parseCsvPolicy } from '../../src/authz/index.ts';
 import { KubeHttp } from '../../src/kube/http.ts';
 import { Sandbox } from '../../src/sandbox/cluster.ts';

@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openStore } from '../../src/audit/index.ts';
+import { openStore } from '../../src/store/index.ts';
 import { loadRules } from '../../src/rules/loader.ts';
 import { loadRunbooks } from '../../src/runbooks/loader.ts';
 import { ACTIONS } from '../../src/runbooks/actions/index.ts';

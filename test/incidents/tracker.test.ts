@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '../../src/common/clock.ts';
-import { openStore } from '../../src/audit/index.ts';
+import { openStore } from '../../src/store/index.ts';
 import { IncidentTracker, type IncidentData } from '../../src/incidents/index.ts';
 import type { Detection, Subject } from '../../src/rules/types.ts';
 import type { KubeObject } from '../../src/kube/types.ts';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '../../src/common/clock.ts';
 import { metricsRegistry } from '../../src/common/metrics.ts';
-import { openStore } from '../../src/audit/index.ts';
+import { openStore } from '../../src/store/index.ts';
 import type { Detection } from '../../src/rules/types.ts';
 import { DetectionRecorder } from '../../src/pipeline/index.ts';
 

@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '../../src/common/clock.ts';
-import { openStore } from '../../src/audit/index.ts';
+import { openStore } from '../../src/store/index.ts';
 import { Silences } from '../../src/rules/stages/index.ts';
 import { SilenceSync, createSilence, expireSilence } from '../../src/pipeline/index.ts';
 

@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { openStore } from '../../src/audit/index.ts';
+import { openStore } from '../../src/store/index.ts';
 import { realClock } from '../../src/common/clock.ts';
 import { KubeHttp } from '../../src/kube/http.ts';
 import { loadRunbooks } from '../../src/runbooks/loader.ts';

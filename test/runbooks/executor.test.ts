@@ -7,14 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
-import { openStore } from '../../src/audit/index.ts';
+import { openStore } from '../../src/store/index.ts';
 import { KubeHttp } from '../../src/kube/http.ts';
 import { Sandbox } from '../../src/sandbox/cluster.ts';
 import { resolveScenario, ScenarioRunner, sandboxOptionsFor } from '../../src/sandbox/scenarios/index.ts';
 import { loadRunbooks } from '../../src/runbooks/loader.ts';
 import { ACTIONS } from '../../src/runbooks/actions/index.ts';
+import type { RunRecord } from '../../src/store/types.ts';
 import { buildRemediation, SERVICE_IDENTITY } from '../../src/pipeline/index.ts';
-import type { RunRecord } from '../../src/audit/types.ts';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 

@@ -9,7 +9,7 @@ import Fastify from 'fastify';
 import { ManualClock } from '../../src/common/clock.ts';
 import { WebhookSource } from '../../src/rules/sources/webhook-source.ts';
 import type { Signal } from '../../src/rules/types.ts';
-import { describeProblems, parseAlertmanagerPayload } from '../../src/server/alertmanager.ts';
+import { describeProblems, parseAlertmanagerPayload } from '../../src/rules/sources/alertmanager.ts';
 import { webhooksPlugin } from '../../src/server/webhooks.ts';
 
 // A payload as Alertmanager 0.25 sends it (nanosecond timestamps, Go zero time for endsAt).

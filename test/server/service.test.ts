@@ -10,7 +10,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openStore } from '../../src/audit/index.ts';
+import { openStore } from '../../src/store/index.ts';
 import { metric, scrape, startServe, until, type ServeProcess } from '../helpers/serve-process.ts';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));

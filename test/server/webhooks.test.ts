@@ -4,7 +4,8 @@ import Fastify from 'fastify';
 import { ManualClock } from '../../src/common/clock.ts';
 import { WebhookSource } from '../../src/rules/sources/webhook-source.ts';
 import type { Signal } from '../../src/rules/types.ts';
-import { sameSecret, signBody, signatureMatches, webhooksPlugin, type WebhooksOptions } from '../../src/server/webhooks.ts';
+import { webhooksPlugin, type WebhooksOptions } from '../../src/server/webhooks.ts';
+import { sameSecret, signBody, signatureMatches } from '../../src/common/secrets.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
 

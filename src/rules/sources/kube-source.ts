@@ -2,9 +2,9 @@
 // per kind the rules need. Signals carry the cached old object, and the
 // caches answer the rules' cross-object lookups, so after the initial list
 // the API server only streams watches.
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { Informer, KubeHttp, kindRef, type Change, type KindRef, type KubeObject } from '../../kube/index.ts';
-import type { Clock } from '../../common/clock.ts';
+import type { Clock } from '../../common/index.ts';
 import type { Signal } from '../types.ts';
 
 export interface KubeSourceOptions {

@@ -3,7 +3,7 @@
 // day of cron ticks replays in milliseconds under ManualClock and agrees with
 // the sandbox's virtual time under ScaledClock.
 import { Cron } from 'croner';
-import { parseDuration, type Clock, type TimerHandle } from '../../common/clock.ts';
+import { parseDuration, type Clock, type TimerHandle } from '../../common/index.ts';
 import type { Signal } from '../types.ts';
 import type { Emit, Source } from './source.ts';
 

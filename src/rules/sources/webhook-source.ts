@@ -2,8 +2,8 @@
 // (src/server/webhooks.ts) authenticates and validates, then hands calls here,
 // where they become Signals. Keeping the two apart lets the engine own the
 // source's lifecycle while the HTTP server owns the sockets.
-import type { Clock } from '../../common/clock.ts';
-import type { AlertmanagerPayload } from '../../server/alertmanager.ts';
+import type { Clock } from '../../common/index.ts';
+import type { AlertmanagerPayload } from './alertmanager.ts';
 import type { AlertPayload, Signal } from '../types.ts';
 import type { Emit, Source } from './source.ts';
 

@@ -2,7 +2,7 @@
 // an operator wants one detection that says "600 times since 10:02", not 600.
 // The book keeps the latest detection per fingerprint.
 import { randomUUID } from 'node:crypto';
-import type { Clock } from '../../common/clock.ts';
+import type { Clock } from '../../common/index.ts';
 import type { Detection, Evidence } from '../types.ts';
 
 /** What the engine supplies for a new detection; the book fills in the rest. */

@@ -1,7 +1,7 @@
 // Grouping, as Alertmanager does it: when a node dies and forty pods fail at
 // once, the channel gets one message now and at most one digest per window
 // after, instead of forty pages.
-import type { Clock, TimerHandle } from '../../common/clock.ts';
+import type { Clock, TimerHandle } from '../../common/index.ts';
 import type { Detection } from '../types.ts';
 
 /** `group.by: ['...']` groups by every label, i.e. one group per distinct label set. */

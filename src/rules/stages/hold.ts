@@ -1,7 +1,7 @@
 // The `for:` duration: a condition must hold continuously for the same key
 // (rule + subject) before it fires, so a pod that restarts once during a
 // rollout does not page anyone. A single false observation resets the clock.
-import type { Clock, TimerHandle } from '../../common/clock.ts';
+import type { Clock, TimerHandle } from '../../common/index.ts';
 
 /**
  * - `fire`: the condition has held for at least `forMs` (every later true

@@ -3,7 +3,7 @@
 // rolled out everywhere. A sliding-window log rather than a token bucket: it
 // never lets more than `max` through in any `perMs` span, which is the promise
 // the rule's wording makes, and `max` is small so the log is too.
-import type { Clock } from '../../common/clock.ts';
+import type { Clock } from '../../common/index.ts';
 
 interface Window {
   /** Times of allowed calls within the last `perMs`, oldest first. */

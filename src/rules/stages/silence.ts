@@ -3,9 +3,7 @@
 // engine marks it 'silenced' with the silence's id); a silence only withholds
 // notifications and actions.
 import { randomUUID } from 'node:crypto';
-import type { Clock } from '../../common/clock.ts';
-import { parseDuration } from '../../common/clock.ts';
-import { Errors, KubemendError } from '../../common/errors.ts';
+import { type Clock, parseDuration, Errors, KubemendError } from '../../common/index.ts';
 import type { Silence } from '../types.ts';
 
 export type Matcher = Silence['matchers'][number];

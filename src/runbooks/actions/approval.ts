@@ -2,7 +2,7 @@
 // time-out are final for this attempt (not retryable), so the runbook's
 // failure edge decides what happens next.
 import { z } from 'zod';
-import { Duration } from '../../common/schema.ts';
+import { Duration } from '../../common/index.ts';
 import { ActionError, type Action, type PlannedCall } from '../types.ts';
 
 const Params = z.object({

@@ -7,10 +7,9 @@
 // steps' plans can use its outputs. Nothing from specs (env, Secrets) is
 // copied, and log lines go through a credential redactor.
 import { z } from 'zod';
-import type { KubeObject } from '../../kube/types.ts';
+import { type KubeObject, imagesOf, listPath, pathOf, revisionOf, readWorkload, summarizePod, type PodSummary, type WorkloadView } from '../../kube/index.ts';
 import type { Action, ActionContext } from '../types.ts';
-import { Name, imagesOf, kube, kubeText, listPath, objName, pathOf, redactText, revisionOf } from './util.ts';
-import { readWorkload, summarizePod, type PodSummary, type WorkloadView } from './workload.ts';
+import { Name, kube, reads, kubeText, objName, redactText } from './util.ts';
 
 const Params = z.object({
   kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'Pod', 'Node']).default('Deployment'),
@@ -91,7 +90,7 @@ export const collect: Action<CollectParams> = {
     return [{ method: 'GET', path: pathOf(p.kind, p.namespace, p.name), description: `collect events, pod status and logs for ${objName(p.kind, p.namespace, p.name)}` }];
   },
   async run(p, ctx) {
-    const view = await readWorkload(ctx, p.kind, p.namespace, p.name);
+    const view = await readWorkload(reads(ctx), p.kind, p.namespace, p.name);
     const ns = p.kind === 'Node' ? undefined : (p.namespace ?? view.obj.metadata.namespace);
     const pods = view.pods.map(summarizePod);
     const events = [

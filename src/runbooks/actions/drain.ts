@@ -4,12 +4,11 @@
 // wait for the evicted pods to be gone. The pod filters and their messages
 // follow kubectl's drain package.
 import { z } from 'zod';
-import { Duration } from '../../common/schema.ts';
-import { KubeApiError } from '../../kube/errors.ts';
-import type { KubeObject } from '../../kube/types.ts';
+import { Duration } from '../../common/index.ts';
+import { KubeApiError, type KubeObject, listPath, pathOf } from '../../kube/index.ts';
 import { ActionError, type ActionContext, type PlannedCall } from '../types.ts';
 import { prepareCordon } from './nodes.ts';
-import { Name, getOptional, kube, listPath, mutating, pathOf, sleep } from './util.ts';
+import { Name, getOptional, kube, mutating, sleep } from './util.ts';
 
 const Params = z.object({
   node: Name,

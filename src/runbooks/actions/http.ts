@@ -3,7 +3,7 @@
 // retrying; other unexpected statuses are final. Credentials in headers
 // never reach the log, the plan or the outputs.
 import { z } from 'zod';
-import { Duration } from '../../common/schema.ts';
+import { Duration } from '../../common/index.ts';
 import { ActionError, type Action, type ActionContext, type PlannedCall } from '../types.ts';
 import { redactHeaders } from './util.ts';
 

@@ -4,10 +4,10 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
-import { Duration } from '../../common/schema.ts';
-import type { KubeObject } from '../../kube/types.ts';
+import { Duration } from '../../common/index.ts';
+import { type KubeObject, listPath, pathOf } from '../../kube/index.ts';
 import { ActionError, type Action, type ActionContext, type CheckResult, type PlannedCall } from '../types.ts';
-import { Name, OPERATION_ANNOTATION, getOptional, kube, kubeText, listPath, pathOf, poll, redactText } from './util.ts';
+import { Name, OPERATION_ANNOTATION, getOptional, kube, kubeText, poll, redactText } from './util.ts';
 
 const Template = z.union([
   z.object({ configMap: z.object({ name: Name, key: Name.default('job.yaml') }) }),

@@ -1,9 +1,9 @@
 // k8s.cordon and k8s.uncordon: flip a node's spec.unschedulable the way
 // `kubectl cordon` does; both are idempotent by nature.
 import { z } from 'zod';
-import type { KubeObject } from '../../kube/types.ts';
+import { type KubeObject, pathOf } from '../../kube/index.ts';
 import { ActionError, type Action, type ActionContext } from '../types.ts';
-import { STRATEGIC, Name, kube, mutating, pathOf, type Prepared } from './util.ts';
+import { STRATEGIC, Name, kube, mutating, type Prepared } from './util.ts';
 
 /**
  * The share of nodes that may be unschedulable (cordoned or not Ready) once

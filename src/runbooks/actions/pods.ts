@@ -2,9 +2,9 @@
 // stamped with the operation key first and deleted with a UID precondition,
 // so a retry can never delete the replacement of the pod it meant.
 import { z } from 'zod';
-import type { KubeObject } from '../../kube/types.ts';
+import { type KubeObject, pathOf } from '../../kube/index.ts';
 import type { CheckResult } from '../types.ts';
-import { MERGE, Name, OPERATION_ANNOTATION, getOptional, kube, mutating, objName, operationOf, pathOf } from './util.ts';
+import { MERGE, Name, OPERATION_ANNOTATION, getOptional, kube, mutating, objName, operationOf } from './util.ts';
 
 const Params = z.object({
   namespace: Name,

@@ -2,10 +2,10 @@
 // idempotent (1.5 twice is 2.25), so the patch carries the operation stamp
 // and a retry that finds its own stamp changes nothing.
 import { z } from 'zod';
-import { formatBytes, formatCpu, parseQuantity, tryQuantity } from '../../common/quantity.ts';
-import type { KubeObject } from '../../kube/types.ts';
+import { formatBytes, formatCpu, parseQuantity, tryQuantity } from '../../common/index.ts';
+import { type KubeObject, pathOf } from '../../kube/index.ts';
 import { ActionError } from '../types.ts';
-import { MERGE, Name, OPERATION_ANNOTATION, STRATEGIC, WorkloadKind, checkStamped, kube, mutating, objName, operationOf, pathOf } from './util.ts';
+import { MERGE, Name, OPERATION_ANNOTATION, STRATEGIC, WorkloadKind, checkStamped, kube, mutating, objName, operationOf } from './util.ts';
 
 const Quantity = z.string().refine((q) => tryQuantity(q) !== undefined, { message: 'expected a quantity such as 512Mi, 1Gi, 250m or 2' });
 /** An absolute value, or a factor of the current value bounded by max (raising) or min (lowering). */

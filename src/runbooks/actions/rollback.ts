@@ -4,10 +4,9 @@
 // rebuilt the way kubectl does (rollback.go): the Deployment's own
 // bookkeeping annotations are kept, everything else comes from the ReplicaSet.
 import { z } from 'zod';
-import type { KubeObject } from '../../kube/types.ts';
+import { type KubeObject, imagesOf, pathOf, revisionOf, templatesEqual, withoutHash, ownedReplicaSets } from '../../kube/index.ts';
 import { ActionError } from '../types.ts';
-import { JSON_PATCH, Name, OPERATION_ANNOTATION, checkStamped, imagesOf, kube, mutating, objName, operationOf, pathOf, revisionOf, templatesEqual, withoutHash } from './util.ts';
-import { ownedReplicaSets } from './workload.ts';
+import { JSON_PATCH, Name, OPERATION_ANNOTATION, checkStamped, kube, mutating, objName, operationOf, reads } from './util.ts';
 
 /** Annotations describing the Deployment itself, never copied from a ReplicaSet (kubectl's annotationsToSkip). */
 const SKIP = new Set([
@@ -55,7 +54,7 @@ export const rollback = mutating<RollbackParams>({
     if (dep.spec?.paused) {
       throw new ActionError('PAUSED', "you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume' and try again");
     }
-    const rss = await ownedReplicaSets(ctx, dep);
+    const rss = await ownedReplicaSets(reads(ctx), dep);
     const target = pickRevision(dep, rss, p.toRevision);
     const toRevision = revisionOf(target);
     const currentRS = rss.find((rs) => templatesEqual(rs.spec?.template, dep.spec?.template));

@@ -1,10 +1,10 @@
 // k8s.rolloutRestart and k8s.promote: the two actions that start a new
 // rollout of a workload's pod template without going back in history.
 import { z } from 'zod';
-import { k8sTime } from '../../common/clock.ts';
-import type { KubeObject } from '../../kube/types.ts';
+import { k8sTime } from '../../common/index.ts';
+import { type KubeObject, imagesOf, pathOf } from '../../kube/index.ts';
 import { ActionError, type ActionContext } from '../types.ts';
-import { OPERATION_ANNOTATION, STRATEGIC, Name, WorkloadKind, checkStamped, imagesOf, kube, mutating, objName, operationOf, pathOf, toActionError } from './util.ts';
+import { OPERATION_ANNOTATION, STRATEGIC, Name, WorkloadKind, checkStamped, kube, mutating, objName, operationOf, toActionError } from './util.ts';
 
 const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
 

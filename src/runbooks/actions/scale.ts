@@ -1,8 +1,8 @@
 // k8s.scale: `kubectl scale` through the scale subresource, so it works the
 // same for every scalable kind and never touches the rest of the spec.
 import { z } from 'zod';
-import type { KubeObject } from '../../kube/types.ts';
-import { MERGE, Name, kube, mutating, objName, pathOf } from './util.ts';
+import { type KubeObject, pathOf } from '../../kube/index.ts';
+import { MERGE, Name, kube, mutating, objName } from './util.ts';
 
 const Params = z.object({
   kind: z.enum(['Deployment', 'StatefulSet', 'ReplicaSet']).default('Deployment'),

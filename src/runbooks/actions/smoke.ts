@@ -4,11 +4,10 @@
 // container stuck unable to start. The first look is the baseline, so damage
 // done before the window (the bad rollout being fixed) does not count.
 import { z } from 'zod';
-import { Duration } from '../../common/schema.ts';
-import type { KubeObject } from '../../kube/types.ts';
+import { Duration } from '../../common/index.ts';
+import { type KubeObject, isPodReady, pathOf, currentPods, readWorkload } from '../../kube/index.ts';
 import { ActionError } from '../types.ts';
-import { Name, WorkloadKind, isPodReady, objName, pathOf, readOnly, sleep } from './util.ts';
-import { currentPods, readWorkload } from './workload.ts';
+import { Name, WorkloadKind, objName, readOnly, reads, sleep } from './util.ts';
 
 const STUCK = new Set(['CrashLoopBackOff', 'ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError', 'RunContainerError']);
 
@@ -63,7 +62,7 @@ export const smokeCheck = readOnly<SmokeCheckParams>({
     let looks = 0;
     let ready = 0;
     for (;;) {
-      const view = await readWorkload(ctx, p.kind, p.namespace, p.name);
+      const view = await readWorkload(reads(ctx), p.kind, p.namespace, p.name);
       const pods = currentPods(view).filter((pod) => !pod.metadata.deletionTimestamp);
       const problems: string[] = [];
       for (const pod of pods) {

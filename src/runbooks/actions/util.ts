@@ -4,16 +4,12 @@
 // gives every mutating action a dry-run plan built from the same code path
 // as the real run.
 import { z } from 'zod';
-import { KubemendError, type ActionReason } from '../../common/errors.ts';
-import { KubeApiError } from '../../kube/errors.ts';
-import type { RequestOptions } from '../../kube/http.ts';
-import { kindRef, objectPath, collectionPath, type KindRef } from '../../kube/kinds.ts';
-import type { KubeObject } from '../../kube/types.ts';
+import { KubeApiError, UnknownKindError, type KubeGet, type KubeObject, type RequestOptions } from '../../kube/index.ts';
+import { KubemendError, type ActionReason } from '../../common/index.ts';
 import { ActionError, type Action, type ActionContext, type ActionResult, type CheckResult, type PlannedCall } from '../types.ts';
 
 /** Written on every object an action mutates, so a re-check after a crash can tell whether the mutation landed. */
 export const OPERATION_ANNOTATION = 'kubemend.dev/operation';
-export const POD_TEMPLATE_HASH = 'pod-template-hash';
 export const STRATEGIC = 'application/strategic-merge-patch+json';
 export const MERGE = 'application/merge-patch+json';
 export const JSON_PATCH = 'application/json-patch+json';
@@ -39,6 +35,7 @@ export function apiReason(status: number): ActionReason {
 export function toActionError(err: unknown): ActionError {
   if (err instanceof ActionError) return err;
   if (err instanceof KubeApiError) return new ActionError(apiReason(err.status), err.message, { cause: err });
+  if (err instanceof UnknownKindError) return new ActionError('INVALID', err.message, { cause: err });
   if ((err as Error)?.name === 'AbortError') return new ActionError('ABORTED', 'the step was cancelled or timed out', { cause: err });
   if (err instanceof KubemendError) return new ActionError('ERROR', `${err.code} ${err.message}`, { cause: err });
   return new ActionError('INTERNAL', (err as Error)?.message ?? String(err), { cause: err });
@@ -78,6 +75,11 @@ export async function kubeText(ctx: ActionContext, path: string, query: RequestO
   }
 }
 
+/** The run's reads for the shared kube helpers (readWorkload …): as the run's identity, cancelled with the step, failing with ActionErrors. */
+export function reads(ctx: ActionContext): KubeGet {
+  return (path, query) => kube(ctx, 'GET', path, { query });
+}
+
 /** GET that answers undefined for 404 instead of failing. */
 export async function getOptional<T = KubeObject>(ctx: ActionContext, path: string): Promise<T | undefined> {
   try {
@@ -87,15 +89,6 @@ export async function getOptional<T = KubeObject>(ctx: ActionContext, path: stri
     throw err;
   }
 }
-
-export function ref(kind: string): KindRef {
-  const r = kindRef(kind);
-  if (!r) throw new ActionError('INVALID', `unsupported kind ${kind}`);
-  return r;
-}
-
-export const pathOf = (kind: string, namespace: string | undefined, name: string, sub?: string) => objectPath(ref(kind), namespace, name, sub);
-export const listPath = (kind: string, namespace?: string) => collectionPath(ref(kind), namespace);
 
 /** Sleeps in cluster time; rejects as soon as the step is aborted. */
 export function sleep(ctx: ActionContext, ms: number): Promise<void> {
@@ -190,50 +183,6 @@ export async function checkStamped(ctx: ActionContext, path: string, outputs?: (
   if (!obj) return { state: 'unknown', reason: `${path} no longer exists` };
   if (operationOf(obj) === ctx.operationKey) return { state: 'done', outputs: outputs?.(obj) };
   return { state: 'not-done' };
-}
-
-/** JSON with sorted keys, for comparing objects regardless of key order. */
-export function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v && typeof v === 'object') {
-    return `{${Object.keys(v).sort().filter((k) => (v as any)[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonical((v as any)[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(v);
-}
-
-/** A pod template without the pod-template-hash label the Deployment controller adds to its ReplicaSets. */
-export function withoutHash(template: any): any {
-  const t = structuredClone(template ?? {});
-  if (t.metadata?.labels) {
-    delete t.metadata.labels[POD_TEMPLATE_HASH];
-    if (Object.keys(t.metadata.labels).length === 0) delete t.metadata.labels;
-  }
-  return t;
-}
-
-export const templatesEqual = (a: unknown, b: unknown) => canonical(withoutHash(a)) === canonical(withoutHash(b));
-
-/** A LabelSelector rendered as the labelSelector query string. */
-export function selectorString(sel: { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] } | undefined): string {
-  const parts = Object.entries(sel?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
-  for (const e of sel?.matchExpressions ?? []) {
-    if (e.operator === 'In') parts.push(`${e.key} in (${(e.values ?? []).join(',')})`);
-    else if (e.operator === 'NotIn') parts.push(`${e.key} notin (${(e.values ?? []).join(',')})`);
-    else if (e.operator === 'Exists') parts.push(e.key);
-    else if (e.operator === 'DoesNotExist') parts.push(`!${e.key}`);
-  }
-  return parts.join(',');
-}
-
-export const isPodReady = (pod: KubeObject) => (pod.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
-
-export const revisionOf = (o: KubeObject) => Number(o.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? NaN);
-
-/** Containers (then init containers) of a pod spec by name → image. */
-export function imagesOf(spec: any): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const c of [...(spec?.containers ?? []), ...(spec?.initContainers ?? [])]) out[c.name] = c.image;
-  return out;
 }
 
 const SECRET_HEADERS = /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|x-auth-token)$/i;

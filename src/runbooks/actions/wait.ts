@@ -2,10 +2,10 @@
 // completion rules follow kubectl's rollout_status.go; a Deployment past its
 // progress deadline fails at once instead of waiting out the timeout.
 import { z } from 'zod';
-import { Duration } from '../../common/schema.ts';
-import type { KubeObject } from '../../kube/types.ts';
+import { Duration } from '../../common/index.ts';
+import { type KubeObject, pathOf } from '../../kube/index.ts';
 import { ActionError } from '../types.ts';
-import { Name, WorkloadKind, kube, objName, pathOf, poll, readOnly } from './util.ts';
+import { Name, WorkloadKind, kube, objName, poll, readOnly } from './util.ts';
 
 export type RolloutState = { done: true; message: string } | { done: false; message: string };
 

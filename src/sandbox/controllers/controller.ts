@@ -1,7 +1,7 @@
 // What every in-process controller gets and must provide. Controllers talk to
 // the store directly (not over HTTP), so the API server's request counters
 // only show what outside clients such as kubemend's informers cost.
-import type { Clock } from '../../common/clock.ts';
+import type { Clock } from '../../common/index.ts';
 import type { EventRecorder } from '../events.ts';
 import type { ImageCatalog } from '../images.ts';
 import type { LogBook } from '../logs.ts';

@@ -1,6 +1,6 @@
 // Pure Deployment arithmetic from k8s.io/kubernetes/pkg/controller/deployment/util:
 // surge/unavailable fenceposts, replica annotations, conditions and status.
-import { k8sTime } from '../../common/clock.ts';
+import { k8sTime } from '../../common/index.ts';
 import type { K8sObject } from '../types.ts';
 import { canonicalJson } from './hash.ts';
 import { byCreation, revisionOf, templatesEqualIgnoringHash } from './owners.ts';

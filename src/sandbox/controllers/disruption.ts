@@ -5,7 +5,7 @@
 // an integer minAvailable against the number of matching pods. Pods the API
 // server has just evicted (status.disruptedPods) are not counted as healthy
 // for two minutes or until their deletion shows up.
-import { k8sTime } from '../../common/clock.ts';
+import { k8sTime } from '../../common/index.ts';
 import { matchesSelector, selectorToString } from '../selectors.ts';
 import type { K8sObject, OwnerReference, StoreEvent } from '../types.ts';
 import { QueueController } from './base.ts';

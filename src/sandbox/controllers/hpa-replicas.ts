@@ -1,7 +1,7 @@
 // The HPA replica calculator, after podautoscaler/replica_calculator.go in
 // Kubernetes 1.32: a replica count for one metric of an HPA from the pods'
 // usage as the resource metrics API would report it.
-import { parseQuantity } from '../../common/quantity.ts';
+import { parseQuantity } from '../../common/index.ts';
 import type { UsageBook } from '../usage.ts';
 import type { K8sObject } from '../types.ts';
 import { podCondition } from './podutil.ts';

@@ -8,7 +8,7 @@
 // Only Resource and ContainerResource metrics have a source here; Pods,
 // Object and External metrics fail as on a cluster without a custom or
 // external metrics adapter.
-import { k8sTime } from '../../common/clock.ts';
+import { k8sTime } from '../../common/index.ts';
 import { matchesSelector } from '../selectors.ts';
 import type { K8sObject, StoreEvent } from '../types.ts';
 import type { Controller, ControllerContext } from './controller.ts';

@@ -6,7 +6,7 @@
 // Failed/Complete condition follows once no pod is still terminating. New
 // pods after failures wait 10s, 20s, 40s … (capped at 10 minutes).
 // NonIndexed completion only; Indexed jobs and podFailurePolicy are not modelled.
-import { k8sTime } from '../../common/clock.ts';
+import { k8sTime } from '../../common/index.ts';
 import type { K8sObject, StoreEvent } from '../types.ts';
 import type { ControllerContext } from './controller.ts';
 import { QueueController } from './base.ts';

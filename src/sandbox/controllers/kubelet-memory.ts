@@ -1,7 +1,7 @@
 // Memory and CPU of running containers, and the two ways the kernel kills a
 // container for memory: its own cgroup limit (OOMKilled, no event) and the
 // node running out (SystemOOM, the kernel's badness ranking picks a victim).
-import { tryQuantity } from '../../common/quantity.ts';
+import { tryQuantity } from '../../common/index.ts';
 import type { ImageBehaviour } from '../images.ts';
 import type { ContainerUsage } from '../usage.ts';
 import type { K8sObject } from '../types.ts';

@@ -1,7 +1,7 @@
 // The pod status the kubelet's status manager would write: phase by the
 // kubelet's getPhase rules, the five pod conditions, and container statuses
 // shaped like containerd's (image, imageID, containerID, state, lastState).
-import { k8sTime } from '../../common/clock.ts';
+import { k8sTime } from '../../common/index.ts';
 import type { K8sObject } from '../types.ts';
 import type { ContainerRuntime, Terminated } from './kubelet-runtime.ts';
 import { imageIDOf } from './kubelet-images.ts';

@@ -3,7 +3,7 @@
 // pulls, crash loops, readiness, OOM kills and graceful deletion modelled in
 // cluster time. Runtime state lives here; the store only sees status writes,
 // and only when something a user could observe changed.
-import type { TimerHandle } from '../../common/clock.ts';
+import type { TimerHandle } from '../../common/index.ts';
 import { qosClass } from '../strategy.ts';
 import type { K8sObject } from '../types.ts';
 import type { Controller, ControllerContext } from './controller.ts';

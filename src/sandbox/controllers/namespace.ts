@@ -1,7 +1,7 @@
 // The namespace controller: a Terminating namespace has all of its content
 // deleted, reports what remains in its status conditions (as `kubectl
 // describe ns` shows them), and is removed once nothing is left.
-import { k8sTime } from '../../common/clock.ts';
+import { k8sTime } from '../../common/index.ts';
 import { RESOURCES } from '../resources.ts';
 import { ApiError } from '../status.ts';
 import type { K8sObject, StoreEvent } from '../types.ts';

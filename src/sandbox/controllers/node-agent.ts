@@ -3,7 +3,7 @@
 // (memory.available against the hard threshold) and the model of a kubelet
 // that hangs when the kernel keeps OOM-killing on its node. One instance runs
 // the agents of all nodes on one cluster-time tick.
-import { k8sMicroTime, k8sTime } from '../../common/clock.ts';
+import { k8sMicroTime, k8sTime } from '../../common/index.ts';
 import type { K8sObject, StoreEvent } from '../types.ts';
 import type { Controller, ControllerContext } from './controller.ts';
 import { binarySI, containerMemoryRequest, isTerminal, nodeCapacityMemory, priorityOf, systemReservedMemory } from './resources-fit.ts';

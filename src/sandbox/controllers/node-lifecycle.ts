@@ -4,8 +4,7 @@
 // conditions, NotReady pods and the unreachable taints; it also mirrors
 // conditions and cordons into NoSchedule taints. The second deletes pods from
 // nodes with NoExecute taints once their tolerations run out.
-import type { TimerHandle } from '../../common/clock.ts';
-import { k8sTime } from '../../common/clock.ts';
+import { type TimerHandle, k8sTime } from '../../common/index.ts';
 import type { K8sObject, StoreEvent } from '../types.ts';
 import type { Controller, ControllerContext } from './controller.ts';
 import { WorkQueue, objectKey } from './workqueue.ts';

@@ -1,7 +1,7 @@
 // kube-controller-manager's ReplicaSet controller: keeps spec.replicas active
 // pods, adopting matching orphans, replacing failed or deleted pods, and
 // choosing which pods to delete on scale-down with the upstream ranking.
-import { k8sTime } from '../../common/clock.ts';
+import { k8sTime } from '../../common/index.ts';
 import { ApiError } from '../status.ts';
 import { matchesSelector } from '../selectors.ts';
 import type { K8sObject, StoreEvent } from '../types.ts';

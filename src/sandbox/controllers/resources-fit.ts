@@ -3,7 +3,7 @@
 // (allocatable, eviction ranking). Filter order and failure wording follow
 // kube-scheduler 1.32's default plugins, because users read these strings in
 // events.
-import { tryQuantity } from '../../common/quantity.ts';
+import { tryQuantity } from '../../common/index.ts';
 import type { K8sObject } from '../types.ts';
 import { TAINT_UNSCHEDULABLE, effectiveTaints, toleratesTaint, tolerationsOf } from './taints.ts';
 import { matchesNodeSelection } from './node-affinity.ts';

@@ -5,8 +5,7 @@
 // pod that does not fit waits in the unschedulable pool until a cluster event
 // that could help (a node added or changed, an assigned pod gone) moves it
 // back, never sooner than its back-off, or until the 5-minute flush.
-import type { TimerHandle } from '../../common/clock.ts';
-import { k8sTime } from '../../common/clock.ts';
+import { type TimerHandle, k8sTime } from '../../common/index.ts';
 import type { K8sObject, StoreEvent } from '../types.ts';
 import type { Controller, ControllerContext } from './controller.ts';
 import { objectKey, splitKey } from './workqueue.ts';

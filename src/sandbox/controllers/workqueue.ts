@@ -1,7 +1,7 @@
 // A controller-runtime style work queue: handlers only add keys; a key queued
 // many times is processed once, and the worker re-reads current state from the
 // store. `addAfter` re-checks a key later in cluster time (back-offs, timers).
-import type { Clock, TimerHandle } from '../../common/clock.ts';
+import type { Clock, TimerHandle } from '../../common/index.ts';
 
 export class WorkQueue {
   private readonly pending = new Set<string>();

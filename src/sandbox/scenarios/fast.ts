@@ -1,7 +1,7 @@
 // Plays a scenario in virtual time as fast as the CPU allows: the sandbox
 // runs on a ManualClock that jumps from timer to timer. Used by tests and by
 // `kubemend rules test`.
-import { ManualClock } from '../../common/clock.ts';
+import { ManualClock } from '../../common/index.ts';
 import { Sandbox } from '../cluster.ts';
 import { ScenarioRunner, sandboxOptionsFor, type RunnerHooks, type ScenarioReport } from './runner.ts';
 import type { Scenario } from './schema.ts';

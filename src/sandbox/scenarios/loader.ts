@@ -3,8 +3,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseCel } from '@marcbachmann/cel-js';
-import { ConfigError, loadConfigFile, type ConfigProblem } from '../../common/config.ts';
-import { KubemendError, Errors } from '../../common/errors.ts';
+import { ConfigError, loadConfigFile, type ConfigProblem, KubemendError, Errors } from '../../common/index.ts';
 import { ScenarioSchema, type Scenario } from './schema.ts';
 import { findKind } from './kinds.ts';
 

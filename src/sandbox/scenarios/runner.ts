@@ -3,8 +3,7 @@
 // --scenario` (real time × speed) and tests (a ManualClock, as fast as the
 // CPU allows), so what a test proves is what a user sees.
 import { parse as parseCel } from '@marcbachmann/cel-js';
-import type { TimerHandle } from '../../common/clock.ts';
-import { KubemendError, Errors } from '../../common/errors.ts';
+import { type TimerHandle, KubemendError, Errors } from '../../common/index.ts';
 import type { Sandbox, SandboxOptions } from '../cluster.ts';
 import type { K8sObject } from '../types.ts';
 import { applyPatch } from '../server/patch.ts';

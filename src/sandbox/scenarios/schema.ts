@@ -2,7 +2,7 @@
 // strings like `90s` or `5m`; they are turned into milliseconds at load time
 // so the runner never parses anything.
 import { z } from 'zod';
-import { Duration } from '../../common/schema.ts';
+import { Duration } from '../../common/index.ts';
 
 export { Duration };
 

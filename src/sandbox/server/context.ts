@@ -1,7 +1,7 @@
 // What every handler gets: the sandbox's state, the parsed request, and a way
 // to take over the raw response for streams (watches, log follows).
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import type { Clock } from '../../common/clock.ts';
+import type { Clock } from '../../common/index.ts';
 import type { LogBook } from '../logs.ts';
 import type { ResourceType } from '../resources.ts';
 import type { FaultBook } from '../faults.ts';

@@ -1,6 +1,6 @@
 // events.k8s.io/v1 Events are the stored core/v1 Events shown another way,
 // converted field by field as the API server's conversion functions do.
-import { k8sMicroTime } from '../../common/clock.ts';
+import { k8sMicroTime } from '../../common/index.ts';
 import type { K8sObject } from '../types.ts';
 
 export const EVENTS_V1 = 'events.k8s.io/v1';

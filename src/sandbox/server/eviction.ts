@@ -4,7 +4,7 @@
 // directly; otherwise the one PDB selecting the pod must allow a disruption,
 // which is then spent (disruptionsAllowed--, disruptedPods[pod]) before the
 // pod is deleted with the eviction's deleteOptions.
-import { k8sTime } from '../../common/clock.ts';
+import { k8sTime } from '../../common/index.ts';
 import { matchesSelector } from '../selectors.ts';
 import { ApiError } from '../status.ts';
 import type { K8sObject } from '../types.ts';

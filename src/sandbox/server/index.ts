@@ -3,7 +3,7 @@
 // @kubernetes/client-node work against it unchanged.
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
-import type { Clock } from '../../common/clock.ts';
+import type { Clock } from '../../common/index.ts';
 import type { LogBook } from '../logs.ts';
 import type { FaultBook } from '../faults.ts';
 import type { ObjectStore } from '../store.ts';

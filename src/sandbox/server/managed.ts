@@ -2,7 +2,7 @@
 // subresource), stamped on every write that changes the object. Field sets are
 // not tracked (fieldsV1 stays empty); what matters to clients is that the
 // entries exist and name who wrote last, as on a real cluster.
-import { k8sTime } from '../../common/clock.ts';
+import { k8sTime } from '../../common/index.ts';
 import { ApiError } from '../status.ts';
 import type { Call } from './context.ts';
 

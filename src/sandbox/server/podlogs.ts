@@ -2,7 +2,7 @@
 // kubelet give (several containers and none named, a container that never
 // started, no previous instance), tail/since/timestamps/limitBytes, and
 // follow=true streaming until the container stops or the pod goes away.
-import { k8sMicroTime } from '../../common/clock.ts';
+import { k8sMicroTime } from '../../common/index.ts';
 import { ApiError } from '../status.ts';
 import type { K8sObject, StoreEvent } from '../types.ts';
 import type { Call, Outcome, ResourceRequest, ServerContext } from './context.ts';

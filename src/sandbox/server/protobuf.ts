@@ -6,7 +6,7 @@
 // generated.proto) covering the kinds and fields those clients set. Unknown
 // fields are skipped. Go marshals every non-pointer field, so zero values of
 // non-pointer scalars are dropped, as JSON's omitempty would.
-import { k8sMicroTime, k8sTime } from '../../common/clock.ts';
+import { k8sMicroTime, k8sTime } from '../../common/index.ts';
 import { ApiError } from '../status.ts';
 import type { K8sObject } from '../types.ts';
 

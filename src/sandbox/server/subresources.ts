@@ -5,7 +5,7 @@ import { selectorToString } from '../selectors.ts';
 import { ApiError } from '../status.ts';
 import type { ResourceType } from '../resources.ts';
 import type { K8sObject } from '../types.ts';
-import { k8sTime } from '../../common/clock.ts';
+import { k8sTime } from '../../common/index.ts';
 import { checkIdentity, checkKind, decodeObject } from './body.ts';
 import type { Call, Outcome, ResourceRequest, ServerContext } from './context.ts';
 import { dryRunParam, fieldValidationParam } from './negotiate.ts';

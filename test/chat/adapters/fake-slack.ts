@@ -6,7 +6,7 @@
 // It also serves response_url hooks, and signs requests to kubemend the way
 // Slack signs them.
 import Fastify, { type FastifyInstance } from 'fastify';
-import { slackSignature } from '../../../src/chat/adapters/slack-verify.ts';
+import { slackSignature } from '../../../src/chat/adapters/slack/verify.ts';
 
 export interface SlackCall {
   method: string;

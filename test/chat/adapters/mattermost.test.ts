@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createApp } from '../../../src/server/app.ts';
-import { mattermostText } from '../../../src/chat/adapters/mattermost.ts';
+import { mattermostText } from '../../../src/chat/adapters/mattermost/adapter.ts';
 import { FakeMattermost, mmId } from './fake-mattermost.ts';
 import { ScriptedEngine, until } from './scripted-engine.ts';
 

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { register } from 'prom-client';
 import { createApp } from '../../../src/server/app.ts';
-import { slackSignature, verifySlackRequest } from '../../../src/chat/adapters/slack-verify.ts';
-import { slackTextToPlain } from '../../../src/chat/adapters/slack-format.ts';
+import { slackSignature, verifySlackRequest } from '../../../src/chat/adapters/slack/verify.ts';
+import { slackTextToPlain } from '../../../src/chat/adapters/slack/format.ts';
 import { FakeSlack, slackHeaders, validBlocks } from './fake-slack.ts';
 import { ScriptedEngine, until } from './scripted-engine.ts';
 

@@ -13,11 +13,9 @@ import { createHmac } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Client4 } from '@mattermost/client';
 import type { Post } from '@mattermost/types/posts';
-import { realClock, type Clock } from '../../common/clock.ts';
-import { KubemendError, Errors } from '../../common/errors.ts';
-import { sameSecret } from '../../server/webhooks.ts';
-import type { ChatMessage, ChatReply, ChatUser } from '../types.ts';
-import { BaseAdapter, RecentIds, chatAdapterErrorsTotal, rawBodyParsers, type ChatIdentity } from './shared.ts';
+import { realClock, type Clock, sameSecret, KubemendError, Errors } from '../../../common/index.ts';
+import type { ChatMessage, ChatReply, ChatUser } from '../../types.ts';
+import { BaseAdapter, RecentIds, chatAdapterErrorsTotal, rawBodyParsers, type ChatIdentity } from '../shared/base.ts';
 
 export interface MattermostAdapterOptions {
   /** The Mattermost server, e.g. https://chat.example.com (MATTERMOST_URL). */

@@ -2,10 +2,8 @@
 // KUBEMEND_DB) selects PostgreSQL, anything else the SQLite file — by default
 // <dataDir>/kubemend.db. Migrations run before the store is handed out.
 import { join } from 'node:path';
-import { realClock, type Clock } from '../common/clock.ts';
-import { dataDir as defaultDataDir } from '../common/paths.ts';
-import { AuditKeys, auditKeyPath } from './checkpoint.ts';
-import type { SqlDb } from './db.ts';
+import { realClock, type Clock, dataDir as defaultDataDir, type SqlDb } from '../common/index.ts';
+import { AuditKeys, auditKeyPath } from '../audit/index.ts';
 import { PostgresDb, type PostgresOptions } from './postgres.ts';
 import { SqliteDb, type SqliteOptions } from './sqlite.ts';
 import { SqlStore } from './store-sql.ts';

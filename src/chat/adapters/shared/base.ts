@@ -11,9 +11,8 @@
 // request) reaches the adapter that owns its room.
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import { Counter } from 'prom-client';
-import type { Clock } from '../../common/clock.ts';
-import { KubemendError, Errors } from '../../common/errors.ts';
-import type { ChatAdapter, ChatEngine, ChatMessage, ChatReply } from '../types.ts';
+import { type Clock, KubemendError, Errors } from '../../../common/index.ts';
+import type { ChatAdapter, ChatEngine, ChatMessage, ChatReply } from '../../types.ts';
 
 export const chatMessagesTotal = new Counter({
   name: 'kubemend_chat_messages_total',

@@ -3,7 +3,7 @@
 // and look-alikes (Grafana adds orgId, silenceURL, values …) grow the payload
 // over time, and a receiver that refuses them would silently lose alerts.
 import { z } from 'zod';
-import { formatPath } from '../common/config.ts';
+import { formatPath } from '../../common/index.ts';
 
 const LabelSet = z.record(z.string(), z.string());
 

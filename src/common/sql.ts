@@ -1,5 +1,7 @@
-// The little SQL surface the store needs, so one Store implementation serves
-// both node:sqlite and PostgreSQL. SQL is written once with `?` placeholders
+// The little SQL surface the store and the audit chain need, so one
+// implementation of each serves both node:sqlite and PostgreSQL. It lives in
+// common/ because both src/store/ (which opens the databases) and src/audit/
+// (which writes the chain inside them) are built on it. SQL is written once with `?` placeholders
 // (translated to $1, $2 … for PostgreSQL) and in the common subset of both
 // dialects; the few differences (column types, row locks, substring search)
 // are named here rather than scattered through the queries.
@@ -66,7 +68,7 @@ export function dialectSql(d: Dialect): DialectSql {
 }
 
 /**
- * `?` → `$n` for PostgreSQL. Queries in this package never put a literal `?`
+ * `?` → `$n` for PostgreSQL. Queries written on this surface never put a literal `?`
  * inside a string, so a plain scan is enough (and keeps the SQL readable).
  */
 export function toPgPlaceholders(sql: string): string {

@@ -8,8 +8,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import { Errors, KubemendError } from '../common/errors.ts';
-import { Mutex, type Row, type SqlDb, type SqlExec, type SqlValue, type TransactionOptions } from './db.ts';
+import { Errors, KubemendError, Mutex, type Row, type SqlDb, type SqlExec, type SqlValue, type TransactionOptions } from '../common/index.ts';
 
 export interface SqliteOptions {
   /**

@@ -3,14 +3,10 @@
 // on copied into columns, so adding a field to a record type needs no
 // migration while queries stay indexed. Every write is one statement or one
 // transaction.
-import type { Clock } from '../common/clock.ts';
-import { Errors, KubemendError } from '../common/errors.ts';
-import type { Detection, Silence } from '../rules/types.ts';
-import { SqlAuditLog } from './audit-log.ts';
-import type { AuditKeys } from './checkpoint.ts';
-import { dialectSql, type SqlDb, type SqlValue } from './db.ts';
+import { type Clock, Errors, KubemendError, dialectSql, type SqlDb, type SqlValue } from '../common/index.ts';
+import { SqlAuditLog, type AuditKeys } from '../audit/index.ts';
 import { migrate } from './migrations.ts';
-import type { ChatRequestRecord, IncidentRecord, RunRecord, RunStatus, StepTransition, Store } from './types.ts';
+import type { ChatRequestRecord, Detection, IncidentRecord, RunRecord, RunStatus, Silence, StepTransition, Store } from './types.ts';
 
 type Doc = { doc: string };
 

@@ -5,10 +5,8 @@
 // starting together apply each migration once, and a crash mid-migration
 // leaves the previous version intact. Never edit a released migration: add
 // the next version.
-import type { Clock } from '../common/clock.ts';
-import { Errors, KubemendError } from '../common/errors.ts';
-import { GENESIS_HASH } from './chain.ts';
-import { dialectSql, num, type DialectSql, type SqlDb } from './db.ts';
+import { type Clock, Errors, KubemendError, dialectSql, num, type DialectSql, type SqlDb } from '../common/index.ts';
+import { GENESIS_HASH } from '../audit/index.ts';
 
 export interface Migration {
   version: number;

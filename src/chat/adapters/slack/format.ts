@@ -2,7 +2,7 @@
 // (with &, < and > escaped, so a reply can never forge a mention or a link)
 // plus Block Kit buttons; incoming text loses Slack's markup (<@U…>,
 // <https://…|label>, &amp;) so the engine parses what the user typed.
-import type { ChatReply } from '../types.ts';
+import type { ChatReply } from '../../types.ts';
 
 export interface SlackBlock {
   type: string;

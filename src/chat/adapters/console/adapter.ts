@@ -20,10 +20,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { realClock, type Clock } from '../../common/clock.ts';
-import { KubemendError, Errors } from '../../common/errors.ts';
-import type { ChatReply, ChatUser } from '../types.ts';
-import { BaseAdapter, chatAdapterErrorsTotal, chatRepliesTotal, rawBodyParsers, type ChatIdentity } from './shared.ts';
+import { realClock, type Clock, KubemendError, Errors } from '../../../common/index.ts';
+import type { ChatReply, ChatUser } from '../../types.ts';
+import { BaseAdapter, chatAdapterErrorsTotal, chatRepliesTotal, rawBodyParsers, type ChatIdentity } from '../shared/base.ts';
 
 export interface ConsoleUser extends ChatIdentity {
   /** The access token in clear (e.g. from an environment variable)… */
@@ -44,7 +43,7 @@ export interface ConsoleAdapterOptions {
 }
 
 const COOKIE = 'kubemend_console';
-const STATIC_DIR = join(import.meta.dirname, '../../server/console');
+const STATIC_DIR = join(import.meta.dirname, 'static');
 const STATIC: Record<string, string> = { '': 'text/html; charset=utf-8', 'console.js': 'text/javascript; charset=utf-8', 'console.css': 'text/css; charset=utf-8', 'favicon.svg': 'image/svg+xml' };
 const SECURITY_HEADERS = {
   'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",

@@ -4,8 +4,7 @@
 // free client.
 import pg from 'pg';
 import type { PoolClient } from 'pg';
-import { Errors, KubemendError } from '../common/errors.ts';
-import { toPgPlaceholders, type Row, type SqlDb, type SqlExec, type SqlValue, type TransactionOptions } from './db.ts';
+import { Errors, KubemendError, toPgPlaceholders, type Row, type SqlDb, type SqlExec, type SqlValue, type TransactionOptions } from '../common/index.ts';
 
 const INT8_OID = 20;
 

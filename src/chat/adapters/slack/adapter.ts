@@ -1,7 +1,7 @@
 // Slack: the Events API (app mentions and direct messages), the /kubemend
 // slash command and button presses, all on kubemend's own HTTP server.
 //
-// Plain fastify routes with our own signature check (slack-verify.ts) rather
+// Plain fastify routes with our own signature check (verify.ts) rather
 // than @slack/bolt: Bolt's receivers own an HTTP server and their own body
 // parsing, while kubemend serves Slack, Mattermost, the console, webhooks and
 // /metrics from one fastify app; Bolt adds nothing the adapter needs beyond
@@ -13,12 +13,11 @@
 // so a retried event is acknowledged again but never handled twice.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { WebClient, LogLevel, retryPolicies, type RetryOptions, type Logger as SlackLogger } from '@slack/web-api';
-import { realClock, type Clock } from '../../common/clock.ts';
-import { KubemendError, Errors } from '../../common/errors.ts';
-import type { ChatMessage, ChatReply, ChatUser } from '../types.ts';
-import { BaseAdapter, RecentIds, chatAdapterErrorsTotal, rawBodyParsers, type ChatIdentity } from './shared.ts';
-import { verifySlackRequest } from './slack-verify.ts';
-import { slackBlocks, slackTextToPlain, type SlackBlock } from './slack-format.ts';
+import { realClock, type Clock, KubemendError, Errors } from '../../../common/index.ts';
+import type { ChatMessage, ChatReply, ChatUser } from '../../types.ts';
+import { BaseAdapter, RecentIds, chatAdapterErrorsTotal, rawBodyParsers, type ChatIdentity } from '../shared/base.ts';
+import { verifySlackRequest } from './verify.ts';
+import { slackBlocks, slackTextToPlain, type SlackBlock } from './format.ts';
 
 export interface SlackAdapterOptions {
   /** The app's signing secret (Basic Information → App Credentials). */

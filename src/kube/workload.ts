@@ -2,9 +2,8 @@
 // (and which one is current), and the pods each kind controls. Pods are
 // matched by owner, not only by selector, so overlapping selectors do not
 // mix two workloads' pods.
-import type { KubeObject } from '../../kube/types.ts';
-import type { ActionContext } from '../types.ts';
-import { POD_TEMPLATE_HASH, kube, listPath, pathOf, revisionOf, selectorString, templatesEqual } from './util.ts';
+import { POD_TEMPLATE_HASH, listPath, pathOf, revisionOf, selectorString, templatesEqual, type KubeGet } from './read.ts';
+import type { KubeObject } from './types.ts';
 
 export interface WorkloadView {
   obj: KubeObject;
@@ -18,25 +17,21 @@ export interface WorkloadView {
 const controlledBy = (o: KubeObject, uids: Set<string | undefined>) => o.metadata.ownerReferences?.some((r) => r.controller && uids.has(r.uid)) ?? false;
 
 /** The ReplicaSets a Deployment controls (GetAllReplicaSets), newest revision first. */
-export async function ownedReplicaSets(ctx: ActionContext, dep: KubeObject): Promise<KubeObject[]> {
-  const list = await kube<{ items: KubeObject[] }>(ctx, 'GET', listPath('ReplicaSet', dep.metadata.namespace), {
-    query: { labelSelector: selectorString(dep.spec?.selector) || undefined },
-  });
+export async function ownedReplicaSets(get: KubeGet, dep: KubeObject): Promise<KubeObject[]> {
+  const list = await get<{ items: KubeObject[] }>(listPath('ReplicaSet', dep.metadata.namespace), { labelSelector: selectorString(dep.spec?.selector) || undefined });
   return list.items.filter((rs) => controlledBy(rs, new Set([dep.metadata.uid]))).sort((a, b) => (revisionOf(b) || 0) - (revisionOf(a) || 0));
 }
 
-export async function readWorkload(ctx: ActionContext, kind: string, namespace: string | undefined, name: string): Promise<WorkloadView> {
-  const obj = await kube<KubeObject>(ctx, 'GET', pathOf(kind, namespace, name));
+export async function readWorkload(get: KubeGet, kind: string, namespace: string | undefined, name: string): Promise<WorkloadView> {
+  const obj = await get<KubeObject>(pathOf(kind, namespace, name));
   if (kind === 'Pod') return { obj, pods: [obj], replicaSets: [] };
   if (kind === 'Node') {
-    const list = await kube<{ items: KubeObject[] }>(ctx, 'GET', listPath('Pod'), { query: { fieldSelector: `spec.nodeName=${name}` } });
+    const list = await get<{ items: KubeObject[] }>(listPath('Pod'), { fieldSelector: `spec.nodeName=${name}` });
     return { obj, pods: list.items, replicaSets: [] };
   }
-  const replicaSets = kind === 'Deployment' ? await ownedReplicaSets(ctx, obj) : [];
+  const replicaSets = kind === 'Deployment' ? await ownedReplicaSets(get, obj) : [];
   const owners = new Set(kind === 'Deployment' ? replicaSets.map((rs) => rs.metadata.uid) : [obj.metadata.uid]);
-  const list = await kube<{ items: KubeObject[] }>(ctx, 'GET', listPath('Pod', namespace), {
-    query: { labelSelector: selectorString(obj.spec?.selector) || undefined },
-  });
+  const list = await get<{ items: KubeObject[] }>(listPath('Pod', namespace), { labelSelector: selectorString(obj.spec?.selector) || undefined });
   const pods = list.items.filter((pod) => controlledBy(pod, owners));
   const currentRS = replicaSets.find((rs) => templatesEqual(rs.spec?.template, obj.spec?.template));
   return { obj, pods, replicaSets, currentRS };

@@ -3,10 +3,10 @@
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { KubemendError } from '../../src/common/errors.ts';
-import { openStore, MIGRATIONS } from '../../src/audit/index.ts';
-import type { ChatRequestRecord, IncidentRecord, RunRecord } from '../../src/audit/index.ts';
-import type { Detection, Silence } from '../../src/rules/types.ts';
-import { forEachDialect } from './helpers.ts';
+import { openStore, MIGRATIONS } from '../../src/store/index.ts';
+import type { ChatRequestRecord, IncidentRecord, RunRecord } from '../../src/store/index.ts';
+import type { Detection, Silence } from '../../src/store/index.ts';
+import { forEachDialect } from '../audit/helpers.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
 

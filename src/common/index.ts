@@ -1,0 +1,20 @@
+// The bottom floor: what every other folder may use — errors and their codes,
+// the injected clock, config loading, quantities, schemas, the SQL surface,
+// the data directory and constant-time secret comparison. It imports nothing
+// from src/.
+export { realClock, formatDuration, parseDuration, k8sTime, ScaledClock, k8sMicroTime, ManualClock } from './clock.ts';
+export type { Clock, TimerHandle } from './clock.ts';
+export { Errors, KubemendError } from './errors.ts';
+export { dialectSql, num, valuesList, optStr, toPgPlaceholders, Mutex } from './sql.ts';
+export type { SqlDb, SqlExec, SqlValue, Row, DialectSql, TransactionOptions } from './sql.ts';
+export { ConfigError, parseConfig, loadConfigFile, formatProblem, configFiles, parseConfigFiles, formatPath } from './config.ts';
+export type { ConfigProblem } from './config.ts';
+export { sameSecret, signatureMatches } from './secrets.ts';
+export { Duration } from './schema.ts';
+export { parseQuantity, formatBytes, formatCpu, tryQuantity } from './quantity.ts';
+export { dataDir } from './paths.ts';
+export { auditAppendSeconds, chatCommandsTotal, leaderStatus, kubeRequestsTotal, relistsTotal, watchRestartsTotal, provideInformerSizes, detectionRecordFailuresTotal, configReloadsTotal, detectionsTotal, signalsTotal, suppressedTotal, escalationsTotal, runsTotal, stepDurationSeconds, collectProcessMetrics, metricsRegistry, webhookRequestsTotal } from './metrics.ts';
+export { withCode, actionErrorInfo } from './errors.ts';
+export type { ErrorInfo, ActionReason } from './errors.ts';
+export { formatClock } from './clock.ts';
+export { deepFreeze } from './config.ts';

@@ -1,0 +1,18 @@
+// Detection: rules in CEL, their loader and index, the engine and its stages
+// (hold, dedup, silences, grouping, rate limits) and the signal sources
+// (Kubernetes informers, schedules, Alertmanager and generic webhooks).
+export type { Signal, SignalSource, AlertPayload, Subject, Detection, DetectionStatus, Evidence, Silence } from './types.ts';
+export { DetectionEngine, type DetectionChange, type EngineHooks } from './engine.ts';
+export { loadRules, type LoadedRule } from './loader.ts';
+export { RuleSchema } from './schema.ts';
+export { RuleEnvironment } from './cel.ts';
+export * as celHelpers from './cel-helpers.ts';
+export { kindsToWatch } from './kinds-needed.ts';
+export { diffObjects, type Change } from './diff.ts';
+export { Silences, formatMatcher, silenceState } from './stages/index.ts';
+export { KubeSource } from './sources/kube-source.ts';
+export { ScheduleSource, type ScheduleSignal } from './sources/schedule.ts';
+export { WebhookSource } from './sources/webhook-source.ts';
+export { describeProblems, parseAlertmanagerPayload, type AlertmanagerPayload, type AlertmanagerAlert } from './sources/alertmanager.ts';
+export type { Notification } from './engine.ts';
+export type { SilenceInput } from './stages/silence.ts';

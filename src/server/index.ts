@@ -1,0 +1,9 @@
+// kubemend's HTTP server: webhook receivers for signals, the chat adapters'
+// routes and the server config.
+export { loadServerConfig, resolveAdapters } from './serve-config.ts';
+export { webhooksPlugin } from './webhooks.ts';
+export { createApp } from './app.ts';
+export type { ServerSpec } from './serve-config.ts';
+export { loadServiceConfig } from './service-config.ts';
+export type { ServiceConfig } from './service-config.ts';
+export { resolveWebhooks, webhookRoutes } from './webhook-config.ts';
