@@ -109,7 +109,7 @@ const PLAIN_ERRORS_ALLOWED: { file: string; message?: string; why: string }[] = 
   { file: 'src/sandbox/', why: "the sandbox's own Kubernetes-side failures (protobuf decoding, controller lookups) become API Status answers, not kubemend errors" },
   { file: 'src/rules/stages/silence.ts', message: 'not a string', why: 'control flow: caught on the next line and reported as KM-SILENCE-001' },
   { file: 'src/rules/cel-helpers.ts', message: 'quantity() needs', why: 'thrown inside a CEL evaluation, which reports it as the expression failing' },
-  { file: 'src/chat/adapters/shared.ts', message: 'the body is not valid JSON', why: "fastify's body parser error: answered as HTTP 400 to the chat platform" },
+  { file: 'src/chat/adapters/shared/base.ts', message: 'the body is not valid JSON', why: "fastify's body parser error: answered as HTTP 400 to the chat platform" },
 ];
 
 test('a plain new Error in src/ is an internal invariant ("internal: …") or an allowed exception', () => {
