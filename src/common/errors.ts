@@ -52,4 +52,7 @@ export const Errors = {
   CHAT_APPROVAL_REFUSED: { code: 'KM-CHAT-003', fix: 'Someone other than the requester, in an approver group (approval.groups), approves from a room where the policy lets them approve; the requester can only confirm or cancel.' },
   CHAT_EXPIRED: { code: 'KM-CHAT-004', fix: 'Send the command again; the limits are conversationTimeout and approval.timeout in the chat config (docs/chat.md).' },
   CHAT_UNKNOWN_CLUSTER: { code: 'KM-CHAT-005', fix: 'Name one of the clusters the reply lists with --cluster, or leave --cluster out to act on the default cluster.' },
+  KUBECONFIG_MISSING: { code: 'KM-KUBE-001', fix: 'Pass --kubeconfig PATH of an existing file (or set $KUBECONFIG): for the sandbox, start `kubemend sandbox --kubeconfig-out PATH` and pass that PATH; for a cluster kubectl already reaches, write one with `kubectl config view --raw > PATH`.' },
+  KUBECONFIG_INVALID: { code: 'KM-KUBE-002', fix: 'Make the file named in the message readable by this user and a valid kubeconfig (`kubectl config view --kubeconfig PATH` shows what it holds); regenerate it with `kubemend sandbox --kubeconfig-out PATH` or `kubectl config view --raw > PATH`.' },
+  KUBE_CONTEXT_UNKNOWN: { code: 'KM-KUBE-003', fix: 'Pass --context with one of the contexts the message lists (`kubectl config get-contexts --kubeconfig PATH` shows them), or set a current context with `kubectl config use-context NAME --kubeconfig PATH`.' },
 } as const satisfies Record<string, ErrorInfo>;
