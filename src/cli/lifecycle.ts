@@ -4,6 +4,7 @@
 // still queued for a pipe (`kubemend … --json | jq` lost everything past the
 // 64 KiB pipe buffer), so the exit waits until stdout and stderr have handed
 // everything to the OS.
+import { readFileSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 
 /** Resolves once everything written to `stream` so far has reached the OS, or the stream can take no more. */
@@ -38,5 +39,40 @@ export function tolerateClosedPipes(): void {
       if (err.code !== 'EPIPE') throw err;
       stream.destroy();
     });
+  }
+}
+
+/**
+ * `npx kubemend …` and `npm run …` start kubemend as npm → `sh -c` → node.
+ * npm passes SIGINT and SIGTERM only to that shell, which dies without
+ * passing them on, and a SIGHUP kills npm alone; either way kubemend was
+ * left running with nobody to stop it. So when npm launched it, kubemend
+ * stops itself, as on SIGTERM (commands shut down cleanly on it), once its
+ * parent or its parent's parent is gone. Outside npm a parent going away
+ * changes nothing (`nohup kubemend watch &` keeps working).
+ */
+export function stopWithNpmParent(env: NodeJS.ProcessEnv = process.env, everyMs = 200): () => void {
+  const byNpm = env.npm_command !== undefined || env.npm_lifecycle_event !== undefined;
+  if (!byNpm || process.platform === 'win32') return () => {};
+  const parent = process.ppid;
+  const grandparent = parentOf(parent);
+  const timer = setInterval(() => {
+    if (process.ppid === parent && (grandparent === undefined || parentOf(parent) === grandparent)) return;
+    clearInterval(timer);
+    process.kill(process.pid, 'SIGTERM');
+  }, everyMs);
+  // Watching must never be what keeps a finished command alive.
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/** The parent pid of `pid` from /proc (Linux); undefined where there is no /proc or no such process. */
+function parentOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "pid (comm) state ppid …": comm may hold spaces and parentheses.
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
   }
 }

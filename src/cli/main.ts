@@ -2,7 +2,7 @@
 // wires them into commander and turns errors into exit codes.
 import { Command, CommanderError } from 'commander';
 import { KubemendError } from '../common/errors.ts';
-import { exitWhenFlushed, tolerateClosedPipes } from './lifecycle.ts';
+import { exitWhenFlushed, stopWithNpmParent, tolerateClosedPipes } from './lifecycle.ts';
 type Register = (program: Command) => void;
 
 // Commands load lazily: `kubemend audit verify` should not pay for loading
@@ -54,10 +54,12 @@ export async function main(argv: string[]): Promise<number> {
 
 /**
  * The process entry (bin/kubemend.js, `node src/cli/main.ts`): runs the
- * command, then exits once its output is flushed (src/cli/lifecycle.ts).
+ * command, stopping it if the npm that launched it goes away, then exits once
+ * its output is flushed (src/cli/lifecycle.ts).
  */
 export async function runCli(argv: string[]): Promise<never> {
   tolerateClosedPipes();
+  stopWithNpmParent();
   return exitWhenFlushed(await main(argv));
 }
 
