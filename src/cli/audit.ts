@@ -6,6 +6,7 @@ import { finished } from 'node:stream/promises';
 import { InvalidArgumentError, type Command } from 'commander';
 import { parseDuration, realClock } from '../common/clock.ts';
 import { Errors, KubemendError } from '../common/errors.ts';
+import { renderTable, type Column } from './table.ts';
 import { EXPORT_FORMATS, exportJsonl, openStore, pruneExpired, type AuditQuery, type AuditRecord, type SqlStore } from '../audit/index.ts';
 
 interface StoreFlags {
@@ -100,9 +101,36 @@ function formatTarget(r: AuditRecord): string {
   return [t.cluster, t.namespace, obj].filter(Boolean).join('/') || '-';
 }
 
-function formatRow(r: AuditRecord): string {
-  const details = [r.justification, r.link, r.runId && `run=${r.runId}`, r.detectionId && `detection=${r.detectionId}`, r.incidentId && `incident=${r.incidentId}`].filter(Boolean).join(' ');
-  return `${String(r.seq).padStart(6)}  ${new Date(r.time).toISOString()}  ${`${r.actor.type}:${r.actor.name}`.padEnd(22)}  ${r.action.padEnd(28)}  ${formatTarget(r).padEnd(30)}  ${(r.outcome ?? '-').padEnd(7)}  ${details}`;
+/** The step of a runbook.step.* record, as the executor stores it in data (`#2` for a retry). */
+function stepOf(r: AuditRecord): string | undefined {
+  const step = r.data?.step;
+  if (typeof step !== 'string' || !r.action.startsWith('runbook.step.')) return undefined;
+  const attempt = Number(r.data?.attempt);
+  return attempt > 1 ? `${step}#${attempt}` : step;
+}
+
+const COLUMNS: Column[] = [
+  { header: 'SEQ', align: 'right' },
+  { header: 'TIME' },
+  { header: 'ACTOR', max: 40 },
+  { header: 'ACTION', max: 40 },
+  { header: 'STEP', max: 24 },
+  { header: 'TARGET', max: 56 },
+  { header: 'OUTCOME' },
+  { header: 'DETAILS' },
+];
+
+export function formatAuditTable(records: AuditRecord[]): string[] {
+  return renderTable(COLUMNS, records.map((r) => [
+    String(r.seq),
+    new Date(r.time).toISOString(),
+    `${r.actor.type}:${r.actor.name}`,
+    r.action,
+    stepOf(r) ?? '-',
+    formatTarget(r),
+    r.outcome ?? '-',
+    [r.justification, r.link, r.runId && `run=${r.runId}`, r.detectionId && `detection=${r.detectionId}`, r.incidentId && `incident=${r.incidentId}`].filter(Boolean).join(' '),
+  ]));
 }
 
 export function registerAudit(program: Command): void {
@@ -118,8 +146,7 @@ export function registerAudit(program: Command): void {
         process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
         return;
       }
-      process.stdout.write(`${'SEQ'.padStart(6)}  ${'TIME'.padEnd(24)}  ${'ACTOR'.padEnd(22)}  ${'ACTION'.padEnd(28)}  ${'TARGET'.padEnd(30)}  ${'OUTCOME'.padEnd(7)}  DETAILS\n`);
-      for (const r of records) process.stdout.write(`${formatRow(r)}\n`);
+      process.stdout.write(`${formatAuditTable(records).join('\n')}\n`);
     });
 
   storeOptions(cmd.command('verify').description('Check the hash chain, the signed chain head and retention checkpoints; exit 1 naming the first bad record'))
