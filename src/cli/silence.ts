@@ -6,20 +6,18 @@ import { userInfo } from 'node:os';
 import { realClock } from '../common/clock.ts';
 import { Silences, formatMatcher, silenceState } from '../rules/stages/index.ts';
 import { readSilences, silencesPath, writeSilences } from '../rules/silence-file.ts';
-
-const collect = (v: string, prev: string[] = []) => [...prev, v];
+import { collect, dataDirOption, jsonOption } from './options.ts';
 
 export function registerSilence(program: Command): void {
   const cmd = program.command('silence').description('Silence detections by label matchers for a time window');
-  cmd
+  dataDirOption(cmd
     .command('add')
     .description('Create a silence, e.g. --matcher namespace=shop --matcher rule=~"crash.*" --duration 2h --comment "deploy in progress"')
     .requiredOption('--matcher <m>', 'label matcher name=value, name!=value, name=~regex or name!~regex (repeatable); labels: rule, cluster, namespace, kind, name, severity and rule labels', collect)
     .option('--duration <d>', 'how long, e.g. 30m or 2h', '1h')
     .option('--starts <time>', 'start time (RFC 3339); default now')
     .requiredOption('--comment <text>', 'why: a ticket or alert link and a reason')
-    .option('--author <name>', 'who is silencing (default: your user name)')
-    .option('--data-dir <dir>', 'where kubemend keeps its data (default $KUBEMEND_HOME or ~/.kubemend)')
+    .option('--author <name>', 'who is silencing (default: your user name)'))
     .action((f: { matcher: string[]; duration: string; starts?: string; comment: string; author?: string; dataDir?: string }) => {
       const file = silencesPath(f.dataDir);
       const set = new Silences(realClock);
@@ -28,11 +26,9 @@ export function registerSilence(program: Command): void {
       writeSilences(file, set.list());
       process.stdout.write(`silence ${s.id} until ${new Date(s.endsAt).toISOString()}: ${s.matchers.map(formatMatcher).join(', ')}\n`);
     });
-  cmd
+  dataDirOption(jsonOption(cmd
     .command('list')
-    .description('List silences (pending, active, recently expired)')
-    .option('--json', 'print JSON')
-    .option('--data-dir <dir>', 'data directory')
+    .description('List silences (pending, active, recently expired)')))
     .action((f: { json?: boolean; dataDir?: string }) => {
       const set = new Silences(realClock);
       set.replaceAll(readSilences(silencesPath(f.dataDir)));
@@ -46,10 +42,9 @@ export function registerSilence(program: Command): void {
         process.stdout.write(`${s.id}  ${silenceState(s, Date.now()).padEnd(7)}  ${new Date(s.endsAt).toISOString().padEnd(24)}  ${s.createdBy.padEnd(10)}  ${s.matchers.map(formatMatcher).join(', ')} — ${s.comment}\n`);
       }
     });
-  cmd
+  dataDirOption(cmd
     .command('expire <id>')
-    .description('End a silence now')
-    .option('--data-dir <dir>', 'data directory')
+    .description('End a silence now'))
     .action((id: string, f: { dataDir?: string }) => {
       const file = silencesPath(f.dataDir);
       const set = new Silences(realClock);
