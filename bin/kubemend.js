@@ -7,8 +7,5 @@ if (major < 24) {
     'Run it through npm (`npx kubemend …` or `npm run …`) after `npm install`, which provides Node 24.');
   process.exit(1);
 }
-const { main } = await import('../src/cli/main.ts');
-const code = await main(process.argv);
-// Commands clean up before returning; exiting here makes sure a forgotten
-// keep-alive socket or timer can never keep a stopped process around.
-process.exit(code);
+const { runCli } = await import('../src/cli/main.ts');
+await runCli(process.argv);

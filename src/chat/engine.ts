@@ -110,7 +110,7 @@ export class KubemendChatEngine implements ChatEngine {
     seen.command = cmd.type === 'action' ? cmd.action : cmd.type;
     switch (cmd.type) {
       case 'help':
-        return [this.reply(msg, helpText(cmd.topic), { ephemeral: true })];
+        return [this.reply(msg, helpText(cmd.topic, { statusNeedsJustification: this.o.settings.justification.forStatus }), { ephemeral: true })];
       case 'action':
         return this.request(msg, cmd);
       case 'justify':

@@ -52,7 +52,8 @@ export const USAGE: Record<string, string> = {
   rollback: `rollback deployment/NAME -n NAMESPACE [--to-revision N] [--cluster CLUSTER] ${JUSTIFY}`,
   promote: `promote deployment|statefulset|daemonset/NAME -n NAMESPACE --from SOURCE-NAMESPACE [--from-cluster CLUSTER] [--cluster CLUSTER] ${JUSTIFY}`,
   scale: `scale deployment|statefulset/NAME -n NAMESPACE --replicas N [--cluster CLUSTER] ${JUSTIFY}`,
-  status: 'status deployment|statefulset|daemonset/NAME -n NAMESPACE [--cluster CLUSTER]',
+  // Status asks for a justification unless justification.forStatus is off (helpText drops it then).
+  status: `status deployment|statefulset|daemonset/NAME -n NAMESPACE [--cluster CLUSTER] ${JUSTIFY}`,
   justify: 'justify ID --reason "WHY" --link ALERT-URL|det:ID|TICKET',
   confirm: 'confirm ID',
   cancel: 'cancel ID',
@@ -263,15 +264,33 @@ function integer(flag: string, v: string, min: number, usage: string): number {
   return n;
 }
 
-/** The help text: every command, or one command with its usage. */
-export function helpText(topic?: string): string {
-  if (topic && USAGE[topic]) return `usage: ${USAGE[topic]}`;
+const STATUS_UNJUSTIFIED = 'status deployment|statefulset|daemonset/NAME -n NAMESPACE [--cluster CLUSTER]';
+
+const NOTES: Record<string, string> = {
+  justify: 'answer a request that asks why',
+  confirm: 'go ahead with your request',
+  cancel: 'drop your request',
+  approve: 'approvers, for production',
+  deny: 'approvers, for production',
+  help: 'the usage of one command',
+};
+
+export interface HelpOptions {
+  /** Whether `status` asks for a justification (settings justification.forStatus; on unless configured off). */
+  statusNeedsJustification?: boolean;
+}
+
+/** A command's usage line as the settings make it: what to type so nothing more is asked. */
+export function usageOf(command: string, o: HelpOptions = {}): string | undefined {
+  return command === 'status' && o.statusNeedsJustification === false ? STATUS_UNJUSTIFIED : USAGE[command];
+}
+
+/** The help text: every command's usage line (a note after " — "), or one command's usage. */
+export function helpText(topic?: string, o: HelpOptions = {}): string {
+  if (topic && USAGE[topic]) return `usage: ${usageOf(topic, o)}`;
   const lines = [
     'kubemend chat commands (the workload is kind/name; -n is required):',
-    ...WORKLOAD_ACTIONS.map((a) => `  ${USAGE[a]}`),
-    '  justify ID --reason "…" --link …     answer a request that asks why',
-    '  confirm ID | cancel ID                 confirm or drop your request',
-    '  approve ID [comment] | deny ID [reason] (approvers, for production)',
+    ...COMMANDS.map((c) => `  ${usageOf(c, o)}${NOTES[c] ? ` — ${NOTES[c]}` : ''}`),
     'A justification is a reason plus a link: an alert URL on a configured Alertmanager/Grafana host, a detection (det:ID) or an approved ticket (e.g. OPS-123).',
   ];
   if (topic) lines.unshift(`no command "${topic}"${closest(topic, COMMANDS)}`);

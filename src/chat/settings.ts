@@ -50,8 +50,10 @@ export const ChatSettingsSchema = z.strictObject({
     }).optional(),
     /** Ticket statuses known without a tracker (trying the bot on the sandbox); a tracker, when configured, wins. */
     tickets: z.record(z.string(), z.string()).default({}),
-    /** Also ask for a justification before `status` (read-only; off by default). */
-    // The mission: every chat action, status included, carries a justification.
+    /**
+     * Also ask for a justification before `status` (read-only). On by default:
+     * every chat action, status included, carries a justification.
+     */
     forStatus: z.boolean().default(true),
     /** The shortest reason accepted, in characters. */
     minReasonLength: z.number().int().min(1).default(8),

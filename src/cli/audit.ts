@@ -8,10 +8,10 @@ import { parseDuration, realClock, Errors, KubemendError } from '../common/index
 import { EXPORT_FORMATS, exportJsonl, pruneExpired, type AuditQuery, type AuditRecord } from '../audit/index.ts';
 import { openStore, type SqlStore } from '../store/index.ts';
 import { badValue } from './flags.ts';
+import { collect, jsonOption, storeOptions, type StoreFlags } from './options.ts';
+import { renderTable, type Column } from './table.ts';
 
-interface StoreFlags {
-  db?: string;
-  dataDir?: string;
+interface AuditStoreFlags extends StoreFlags {
   publicKey?: string[];
 }
 
@@ -25,8 +25,6 @@ interface QueryFlags {
   detection?: string;
   incident?: string;
 }
-
-const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 /** "2026-01-02T03:04:05Z" / "2026-01-02", or a duration meaning that long ago ("24h", "7d"). */
 export function parseTimeFlag(v: string): number {
@@ -73,12 +71,6 @@ function parseSeq(v: string): number {
   return n;
 }
 
-function storeOptions(c: Command): Command {
-  return c
-    .option('--db <url>', 'postgres://user@host/db URL or SQLite file (default $KUBEMEND_DB, else <data-dir>/kubemend.db)')
-    .option('--data-dir <dir>', 'where kubemend keeps its data and audit key (default $KUBEMEND_HOME or ~/.kubemend)');
-}
-
 function queryOptions(c: Command): Command {
   return c
     .option('--since <time>', 'records at or after a time (RFC 3339) or a duration ago (24h, 7d)', parseTimeFlag)
@@ -95,7 +87,7 @@ function toQuery(f: QueryFlags): AuditQuery {
   return { since: f.since, until: f.until, actor: f.actor, target: f.target, action: f.action, runId: f.run, detectionId: f.detection, incidentId: f.incident };
 }
 
-async function withStore<T>(f: StoreFlags, fn: (s: SqlStore) => Promise<T>): Promise<T> {
+async function withStore<T>(f: AuditStoreFlags, fn: (s: SqlStore) => Promise<T>): Promise<T> {
   const store = await openStore({ db: f.db, dataDir: f.dataDir, trustedKeys: f.publicKey });
   try {
     return await fn(store);
@@ -110,32 +102,56 @@ function formatTarget(r: AuditRecord): string {
   return [t.cluster, t.namespace, obj].filter(Boolean).join('/') || '-';
 }
 
-function formatRow(r: AuditRecord): string {
-  const details = [r.justification, r.link, r.runId && `run=${r.runId}`, r.detectionId && `detection=${r.detectionId}`, r.incidentId && `incident=${r.incidentId}`].filter(Boolean).join(' ');
-  return `${String(r.seq).padStart(6)}  ${new Date(r.time).toISOString()}  ${`${r.actor.type}:${r.actor.name}`.padEnd(22)}  ${r.action.padEnd(28)}  ${formatTarget(r).padEnd(30)}  ${(r.outcome ?? '-').padEnd(7)}  ${details}`;
+/** The step of a runbook.step.* record, as the executor stores it in data (`#2` for a retry). */
+function stepOf(r: AuditRecord): string | undefined {
+  const step = r.data?.step;
+  if (typeof step !== 'string' || !r.action.startsWith('runbook.step.')) return undefined;
+  const attempt = Number(r.data?.attempt);
+  return attempt > 1 ? `${step}#${attempt}` : step;
+}
+
+const COLUMNS: Column[] = [
+  { header: 'SEQ', align: 'right' },
+  { header: 'TIME' },
+  { header: 'ACTOR', max: 40 },
+  { header: 'ACTION', max: 40 },
+  { header: 'STEP', max: 24 },
+  { header: 'TARGET', max: 56 },
+  { header: 'OUTCOME' },
+  { header: 'DETAILS' },
+];
+
+export function formatAuditTable(records: AuditRecord[]): string[] {
+  return renderTable(COLUMNS, records.map((r) => [
+    String(r.seq),
+    new Date(r.time).toISOString(),
+    `${r.actor.type}:${r.actor.name}`,
+    r.action,
+    stepOf(r) ?? '-',
+    formatTarget(r),
+    r.outcome ?? '-',
+    [r.justification, r.link, r.runId && `run=${r.runId}`, r.detectionId && `detection=${r.detectionId}`, r.incidentId && `incident=${r.incidentId}`].filter(Boolean).join(' '),
+  ]));
 }
 
 export function registerAudit(program: Command): void {
   const cmd = program.command('audit').description('Query, verify, export and prune the tamper-evident audit log');
 
-  queryOptions(storeOptions(cmd.command('list').description('List audit records, oldest first (the newest --limit of those matching)')))
+  jsonOption(queryOptions(storeOptions(cmd.command('list').description('List audit records, oldest first (the newest --limit of those matching)'))), 'print the records as a JSON array, exactly as stored')
     .option('--limit <n>', 'at most this many records, the most recent', parseLimit, 100)
-    .option('--json', 'print the records as a JSON array, exactly as stored')
-    .action(async (f: StoreFlags & QueryFlags & { limit: number; json?: boolean }) => {
+    .action(async (f: AuditStoreFlags & QueryFlags & { limit: number; json?: boolean }) => {
       const records = await withStore(f, (s) => s.audit.list({ ...toQuery(f), order: 'desc', limit: f.limit }));
       records.reverse();
       if (f.json) {
         process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
         return;
       }
-      process.stdout.write(`${'SEQ'.padStart(6)}  ${'TIME'.padEnd(24)}  ${'ACTOR'.padEnd(22)}  ${'ACTION'.padEnd(28)}  ${'TARGET'.padEnd(30)}  ${'OUTCOME'.padEnd(7)}  DETAILS\n`);
-      for (const r of records) process.stdout.write(`${formatRow(r)}\n`);
+      process.stdout.write(`${formatAuditTable(records).join('\n')}\n`);
     });
 
-  storeOptions(cmd.command('verify').description('Check the hash chain, the signed chain head and retention checkpoints; exit 1 naming the first bad record'))
+  jsonOption(storeOptions(cmd.command('verify').description('Check the hash chain, the signed chain head and retention checkpoints; exit 1 naming the first bad record')), 'print the result as JSON')
     .option('--public-key <file>', 'also trust signatures by this Ed25519 public key (PEM; repeatable)', collect)
-    .option('--json', 'print the result as JSON')
-    .action(async (f: StoreFlags & { json?: boolean }) => {
+    .action(async (f: AuditStoreFlags & { json?: boolean }) => {
       await withStore(f, async (s) => {
         const result = await s.audit.verify();
         if (f.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -163,7 +179,7 @@ export function registerAudit(program: Command): void {
     .option('--format <format>', `output format: ${EXPORT_FORMATS.join(', ')}`, 'jsonl')
     .option('--output <file>', 'write to a file instead of stdout')
     .option('--after-seq <n>', 'only records after this seq (for incremental shipping: the last seq already shipped)', parseSeq)
-    .action(async (f: StoreFlags & QueryFlags & { format: string; output?: string; afterSeq?: number }) => {
+    .action(async (f: AuditStoreFlags & QueryFlags & { format: string; output?: string; afterSeq?: number }) => {
       if (!(EXPORT_FORMATS as readonly string[]).includes(f.format)) {
         throw new KubemendError(Errors.BAD_FLAG, `--format ${f.format} is not supported; use ${EXPORT_FORMATS.join(', ')}`);
       }
@@ -189,7 +205,7 @@ export function registerAudit(program: Command): void {
   storeOptions(cmd.command('prune').description('Delete records older than the retention window, leaving a signed checkpoint so verify still works'))
     .option('--retention <window>', 'keep this much history, e.g. 90d (default $KUBEMEND_AUDIT_RETENTION)', parseWindow)
     .option('--before <time>', 'instead of a window: delete records before this time (RFC 3339)', parseTimeFlag)
-    .action(async (f: StoreFlags & { retention?: number; before?: number }) => {
+    .action(async (f: AuditStoreFlags & { retention?: number; before?: number }) => {
       const env = process.env.KUBEMEND_AUDIT_RETENTION;
       let window = f.retention;
       if (window === undefined && env) {

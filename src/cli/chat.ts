@@ -14,6 +14,7 @@ import { chatSettings, loadChatConfig, type ChatSettings, TerminalAdapter } from
 import { LinePrinter, Pipeline, subjectText } from '../pipeline/index.ts';
 import { parseSpeed } from './flags.ts';
 import { DEFAULT_POLICY, SHIPPED_RULES } from './shared.ts';
+import { HELP, collect } from './options.ts';
 import { clusterTarget, sandboxTarget, type Target } from './targets.ts';
 
 export interface ChatFlags {
@@ -33,7 +34,6 @@ export interface ChatFlags {
   dataDir?: string;
 }
 
-const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 /** Settings for trying the bot on the sandbox: prod-like namespaces need approval; DEMO-1 is an approved ticket. */
 export const SANDBOX_SETTINGS = {
@@ -52,15 +52,15 @@ export function registerChat(program: Command): void {
     .option('--speed <x>', 'with --sandbox: virtual time runs x times faster (default 1: requests expire in real minutes)', parseSpeed)
     .option('--rules <dir>', 'with --sandbox: rules that detect (their det: ids justify actions); default the shipped rules')
     .option('--kubeconfig <path>', 'kubeconfig of the clusters to act on (needs --config)')
-    .option('--context <name>', 'kubeconfig context (repeatable; default: the current one)', collect, [])
+    .option('--context <name>', HELP.context, collect, [])
     .option('--config <file>', 'chat settings (kind ChatConfig, see docs/chat.md)')
     .option('--policy <file>', 'RBAC policy, CSV or YAML (default: the config\'s, else config/chat-policy.csv)')
     .option('--user <name>', 'who you are (default: alice on the sandbox, else your login name)')
     .option('--groups <a,b>', 'your groups, comma-separated (in addition to the policy\'s g lines)')
     .option('--room <name>', 'the room you talk in', 'ops')
     .option('--production <namespace>', 'also treat this namespace of the default cluster as production (repeatable)', collect, [])
-    .option('--db <url>', 'postgres://… for PostgreSQL (or $KUBEMEND_DB); default SQLite in the data directory')
-    .option('--data-dir <dir>', 'data directory (default $KUBEMEND_HOME or ~/.kubemend)')
+    .option('--db <url>', HELP.db)
+    .option('--data-dir <dir>', HELP.dataDir)
     .action(async (f: ChatFlags) => runChat(f));
 }
 

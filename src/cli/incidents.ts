@@ -10,10 +10,10 @@ import { openStore, type IncidentRecord } from '../store/index.ts';
 import { ConfigError, formatDuration } from '../common/index.ts';
 import { type IncidentData, buildTimeline, clock, gatherIncident, draftPostmortem, renderMarkdown } from '../incidents/index.ts';
 import { badValue } from './flags.ts';
+import { jsonOption, storeOptions, type StoreFlags } from './options.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-interface StoreFlags { db?: string; dataDir?: string }
 type Format = 'md' | 'json';
 
 function parseFormat(v: string): Format {
@@ -22,21 +22,14 @@ function parseFormat(v: string): Format {
   throw badValue(`"${v}" is not a format; use md or json.`);
 }
 
-function storeOptions(c: Command): Command {
-  return c
-    .option('--db <url>', 'postgres://… or a SQLite file (default $KUBEMEND_DB, else <data-dir>/kubemend.db)')
-    .option('--data-dir <dir>', 'data directory (default $KUBEMEND_HOME or ~/.kubemend)');
-}
-
 const write = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
 
 export function registerIncidents(program: Command): void {
   const cmd = program.command('incidents').description('Incidents correlated from detections: list, timeline, post-mortem draft, scenario replay');
 
-  storeOptions(cmd.command('list').description('List incidents, newest first'))
+  jsonOption(storeOptions(cmd.command('list').description('List incidents, newest first')))
     .option('--status <s>', 'open or resolved')
     .option('--limit <n>', 'at most this many', (v) => Number(v), 50)
-    .option('--json', 'print JSON')
     .action(async (f: StoreFlags & { status?: IncidentRecord['status']; limit: number; json?: boolean }) => {
       const store = await openStore({ db: f.db, dataDir: f.dataDir });
       try {
@@ -49,8 +42,7 @@ export function registerIncidents(program: Command): void {
       }
     });
 
-  storeOptions(cmd.command('show <id>').description('Show an incident: its detections, why each belongs, and the timeline'))
-    .option('--json', 'print the incident and its timeline as JSON')
+  jsonOption(storeOptions(cmd.command('show <id>').description('Show an incident: its detections, why each belongs, and the timeline')), 'print the incident and its timeline as JSON')
     .action(async (id: string, f: StoreFlags & { json?: boolean }) => {
       const store = await openStore({ db: f.db, dataDir: f.dataDir });
       try {

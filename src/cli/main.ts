@@ -2,6 +2,7 @@
 // wires them into commander and turns errors into exit codes.
 import { Command, CommanderError } from 'commander';
 import { KubemendError } from '../common/index.ts';
+import { exitWhenFlushed, stopWithNpmParent, tolerateClosedPipes } from './lifecycle.ts';
 type Register = (program: Command) => void;
 
 // Commands load lazily: `kubemend audit verify` should not pay for loading
@@ -51,7 +52,15 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (import.meta.main) {
-  const code = await main(process.argv);
-  if (code !== 0) process.exitCode = code;
+/**
+ * The process entry (bin/kubemend.js, `node src/cli/main.ts`): runs the
+ * command, stopping it if the npm that launched it goes away, then exits once
+ * its output is flushed (src/cli/lifecycle.ts).
+ */
+export async function runCli(argv: string[]): Promise<never> {
+  tolerateClosedPipes();
+  stopWithNpmParent();
+  return exitWhenFlushed(await main(argv));
 }
+
+if (import.meta.main) await runCli(process.argv);

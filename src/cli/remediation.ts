@@ -5,21 +5,21 @@ import type { Command } from 'commander';
 import { userInfo } from 'node:os';
 import { openStore } from '../store/index.ts';
 import { Budgets, PAUSED, RESUMED } from '../runbooks/index.ts';
+import { storeOptions, type StoreFlags } from './options.ts';
 
-interface Flags { reason?: string; author?: string; db?: string; dataDir?: string }
+interface Flags extends StoreFlags { reason?: string; author?: string }
 
 export function registerRemediation(program: Command): void {
   const cmd = program.command('remediation').description('The global pause switch for automatic remediation');
-  const common = (c: Command) => c.option('--db <url>', 'postgres://… or a SQLite file').option('--data-dir <dir>', 'data directory');
-  common(cmd.command('pause').description('Refuse new runs and stop in-flight runs before their next mutating step (they escalate)')
+  storeOptions(cmd.command('pause').description('Refuse new runs and stop in-flight runs before their next mutating step (they escalate)')
     .requiredOption('--reason <text>', 'why: an incident or change ticket')
     .option('--author <name>', 'who (default: your user name)'))
     .action((f: Flags) => toggle(PAUSED, f));
-  common(cmd.command('resume').description('Allow remediation again')
+  storeOptions(cmd.command('resume').description('Allow remediation again')
     .requiredOption('--reason <text>', 'why')
     .option('--author <name>', 'who (default: your user name)'))
     .action((f: Flags) => toggle(RESUMED, f));
-  common(cmd.command('status').description('Whether remediation is paused, by whom and why'))
+  storeOptions(cmd.command('status').description('Whether remediation is paused, by whom and why'))
     .action(async (f: Flags) => {
       const store = await openStore({ db: f.db, dataDir: f.dataDir });
       try {

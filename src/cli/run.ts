@@ -11,6 +11,7 @@ import { ACTIONS, loadRunbooks, checkRuleRunbooks, LineNotifier } from '../runbo
 import { Pipeline, ScenarioSession, LinePrinter, printRuns } from '../pipeline/index.ts';
 import { resolveScenario } from '../sandbox/index.ts';
 import { SHIPPED_RULES, SHIPPED_RUNBOOKS, untilSignal } from './shared.ts';
+import { clusterOptions, storeOptions } from './options.ts';
 
 export interface RunFlags {
   kubeconfig?: string;
@@ -25,23 +26,17 @@ export interface RunFlags {
   dataDir?: string;
 }
 
-const collect = (v: string, prev: string[] = []) => [...prev, v];
-
 export function registerRun(program: Command): void {
-  program
+  const cmd = clusterOptions(program
     .command('run')
-    .description('Detect and remediate: rules trigger runbooks, on clusters or on the sandbox')
-    .option('--kubeconfig <path>', 'kubeconfig of the clusters to remediate')
-    .option('--context <name>', 'kubeconfig context (repeatable; default: the current one)', collect, [])
+    .description('Detect and remediate: rules trigger runbooks, on clusters or on the sandbox'))
     .option('--sandbox', 'run on the embedded sandbox cluster instead')
     .option('--scenario <name|file>', 'with --sandbox: the scenario to replay', 'crashloop')
     .option('--rules <dir>', 'directory of rule files (default: the shipped rules/)')
     .option('--runbooks <dir>', 'directory of runbook files (default: the shipped runbooks/)')
     .option('--dry-run', 'plan every step and print the would-be API calls; change nothing')
-    .option('--exit-when-done', 'exit when the scenario has finished (sandbox) or no run is in flight (clusters), after a summary')
-    .option('--db <url>', 'postgres://… for PostgreSQL (or $KUBEMEND_DB); default SQLite in the data directory')
-    .option('--data-dir <dir>', 'data directory (default $KUBEMEND_HOME or ~/.kubemend)')
-    .action(async (f: RunFlags) => runCommand(f));
+    .option('--exit-when-done', 'exit when the scenario has finished (sandbox) or no run is in flight (clusters), after a summary');
+  storeOptions(cmd).action(async (f: RunFlags) => runCommand(f));
 }
 
 export async function runCommand(f: RunFlags, out: (l: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<void> {

@@ -2,20 +2,18 @@
 import type { Command } from 'commander';
 import { formatDuration } from '../common/index.ts';
 import { openStore, type RunRecord } from '../store/index.ts';
+import { jsonOption, storeOptions, type StoreFlags } from './options.ts';
 
-interface StoreFlags { db?: string; dataDir?: string; json?: boolean }
+type Flags = StoreFlags & { json?: boolean };
 
 export function registerRuns(program: Command): void {
   const cmd = program.command('runs').description('Runbook runs and their step timelines');
-  cmd
+  storeOptions(jsonOption(cmd
     .command('list')
     .description('List runs, newest first')
     .option('--status <s>', 'only runs with this status (running, succeeded, failed, escalated, …)')
-    .option('--limit <n>', 'at most this many', (v) => Number(v), 50)
-    .option('--json', 'print JSON')
-    .option('--db <url>', 'postgres://… or a SQLite file')
-    .option('--data-dir <dir>', 'data directory')
-    .action(async (f: StoreFlags & { status?: RunRecord['status']; limit: number }) => {
+    .option('--limit <n>', 'at most this many', (v) => Number(v), 50)))
+    .action(async (f: Flags & { status?: RunRecord['status']; limit: number }) => {
       const store = await openStore({ db: f.db, dataDir: f.dataDir });
       try {
         const runs = (await store.listRuns({ status: f.status ? [f.status] : undefined })).sort((a, b) => b.createdAt - a.createdAt).slice(0, f.limit);
@@ -29,13 +27,10 @@ export function registerRuns(program: Command): void {
         await store.close();
       }
     });
-  cmd
+  storeOptions(jsonOption(cmd
     .command('show <id>')
-    .description('Show a run: its steps with outcomes and durations')
-    .option('--json', 'print JSON')
-    .option('--db <url>', 'postgres://… or a SQLite file')
-    .option('--data-dir <dir>', 'data directory')
-    .action(async (id: string, f: StoreFlags) => {
+    .description('Show a run: its steps with outcomes and durations')))
+    .action(async (id: string, f: Flags) => {
       const store = await openStore({ db: f.db, dataDir: f.dataDir });
       try {
         const run = (await store.getRun(id)) ?? (await store.listRuns({})).find((r) => r.id.startsWith(id));

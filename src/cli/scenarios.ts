@@ -2,13 +2,13 @@
 import type { Command } from 'commander';
 import { formatDuration } from '../common/index.ts';
 import { listScenarios, resolveScenario } from '../sandbox/index.ts';
+import { jsonOption } from './options.ts';
 
 export function registerScenarios(program: Command): void {
   const cmd = program.command('scenarios').description('List and describe incident scenarios for the sandbox');
-  cmd
+  jsonOption(cmd
     .command('list')
-    .description('List the shipped scenarios')
-    .option('--json', 'print JSON')
+    .description('List the shipped scenarios'))
     .action((flags: { json?: boolean }) => {
       const all = listScenarios();
       if (flags.json) {

@@ -18,6 +18,7 @@ import { createApp, loadServerConfig, resolveAdapters, type ServerSpec, loadServ
 import { parseSpeed } from './flags.ts';
 import { DEFAULT_POLICY, SHIPPED_RULES, SHIPPED_RUNBOOKS, splitListen, untilSignal } from './shared.ts';
 import { clusterTarget, sandboxTarget, type Target } from './targets.ts';
+import { collect, storeOptions } from './options.ts';
 import { SANDBOX_SETTINGS } from './chat.ts';
 
 export interface ServeFlags {
@@ -38,10 +39,8 @@ export interface ServeFlags {
   dataDir?: string;
 }
 
-const collect = (v: string, prev: string[] = []) => [...prev, v];
-
 export function registerServe(program: Command): void {
-  program
+  const cmd = program
     .command('serve')
     .description('The service: detection, remediation, incidents, chat, web console, webhooks, /metrics, /healthz, /readyz')
     .option('--config <file>', 'the service config (kind Config, see docs/serve.md); flags below override it')
@@ -49,17 +48,15 @@ export function registerServe(program: Command): void {
     .option('--scenario <name|file>', 'with --sandbox: the scenario to replay', 'crashloop')
     .option('--speed <x>', 'with --sandbox: virtual time runs x times faster', parseSpeed)
     .option('--listen <host:port>', 'address to listen on (default: the config\'s server.listen, 127.0.0.1:8080)')
-    .option('--kubeconfig <path>', 'kubeconfig of the clusters (default: the config\'s clusters.kubeconfig)')
-    .option('--context <name>', 'kubeconfig context (repeatable; default: the config\'s, else the current one)', collect, [])
+    .option('--kubeconfig <path>', 'kubeconfig of the clusters (default: the config\'s clusters.kubeconfig, else $KUBECONFIG or ~/.kube/config)')
+    .option('--context <name>', 'kubeconfig context (repeatable; default: the config\'s clusters.contexts, else the current one)', collect, [])
     .option('--chat-config <file>', 'chat settings from a ChatConfig file instead of the config\'s spec.chat')
     .option('--server-config <file>', 'adapters from a ServerConfig file instead of the config\'s spec.server')
     .option('--policy <file>', 'RBAC policy, CSV or YAML (default: the config\'s, else config/chat-policy.csv)')
     .option('--public-url <url>', 'kubemend\'s URL as Mattermost reaches it (or $KUBEMEND_PUBLIC_URL)')
     .option('--console-user <name>', 'with no console users configured: the one user this run creates (default alice on the sandbox, else your login)')
-    .option('--log-level <level>', 'server log level (request logs at info)')
-    .option('--db <url>', 'postgres://… for PostgreSQL (or $KUBEMEND_DB); default SQLite in the data directory')
-    .option('--data-dir <dir>', 'data directory (default $KUBEMEND_HOME or ~/.kubemend)')
-    .action(async (f: ServeFlags) => runServe(f));
+    .option('--log-level <level>', 'server log level (request logs at info)');
+  storeOptions(cmd).action(async (f: ServeFlags) => runServe(f));
 }
 
 export async function runServe(f: ServeFlags, out: (l: string) => void = (l) => process.stdout.write(`${l}\n`), env: NodeJS.ProcessEnv = process.env): Promise<void> {

@@ -8,17 +8,9 @@ import { realClock } from '../common/index.ts';
 import { formatMatcher, silenceState } from '../rules/index.ts';
 import { openStore } from '../store/index.ts';
 import { createSilence, expireSilence } from '../pipeline/index.ts';
+import { collect, storeOptions, type StoreFlags } from './options.ts';
 
-const collect = (v: string, prev: string[] = []) => [...prev, v];
 const out = (l: string) => process.stdout.write(`${l}\n`);
-
-interface StoreFlags { db?: string; dataDir?: string }
-
-function storeOptions(cmd: Command): Command {
-  return cmd
-    .option('--db <url>', 'postgres://… for PostgreSQL (or $KUBEMEND_DB); default SQLite in the data directory')
-    .option('--data-dir <dir>', 'where kubemend keeps its data (default $KUBEMEND_HOME or ~/.kubemend)');
-}
 
 export function registerSilence(program: Command): void {
   const cmd = program.command('silence').description('Silence detections by label matchers for a time window');
@@ -41,8 +33,7 @@ export function registerSilence(program: Command): void {
     });
   storeOptions(cmd
     .command('list')
-    .description('List silences (pending, active, recently expired)')
-    .option('--json', 'print JSON'))
+    .description('List silences (pending, active, recently expired)'))
     .action(async (f: StoreFlags & { json?: boolean }) => {
       const store = await openStore({ db: f.db, dataDir: f.dataDir });
       try {

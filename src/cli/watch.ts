@@ -10,6 +10,7 @@ import { loadRules, kindsToWatch } from '../rules/index.ts';
 import { Pipeline, LinePrinter, watchLine } from '../pipeline/index.ts';
 import { createApp, webhookRoutes } from '../server/index.ts';
 import { SHIPPED_RULES, splitListen, untilSignal } from './shared.ts';
+import { clusterOptions, storeOptions } from './options.ts';
 
 interface WatchFlags {
   kubeconfig?: string;
@@ -22,21 +23,15 @@ interface WatchFlags {
   dataDir?: string;
 }
 
-const collect = (v: string, prev: string[] = []) => [...prev, v];
-
 export function registerWatch(program: Command): void {
-  program
+  const cmd = clusterOptions(program
     .command('watch')
-    .description('Run detection against clusters and stream detections to the terminal')
-    .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG or ~/.kube/config)')
-    .option('--context <name>', 'kubeconfig context to watch (repeatable; default: the current context)', collect, [])
+    .description('Run detection against clusters and stream detections to the terminal'))
     .option('--rules <dir>', 'directory of rule YAML files (default: the shipped rules/)')
     .option('--json', 'one JSON object per detection change')
     .option('--listen <host:port>', 'serve Alertmanager and generic webhooks, /metrics and /healthz')
-    .option('--webhook-token <token>', 'bearer token every webhook request must carry (or $KUBEMEND_WEBHOOK_TOKEN); required with --listen')
-    .option('--db <url>', 'postgres://… for PostgreSQL (or $KUBEMEND_DB); default SQLite in the data directory')
-    .option('--data-dir <dir>', 'where detections and silences are kept (default $KUBEMEND_HOME or ~/.kubemend)')
-    .action(async (flags: WatchFlags) => runWatch(flags));
+    .option('--webhook-token <token>', 'bearer token every webhook request must carry (or $KUBEMEND_WEBHOOK_TOKEN); required with --listen');
+  storeOptions(cmd).action(async (flags: WatchFlags) => runWatch(flags));
 }
 
 export async function runWatch(flags: WatchFlags, out: (l: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<void> {

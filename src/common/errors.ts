@@ -82,6 +82,9 @@ export const Errors = {
   KUBE_THROTTLED: { code: 'KM-KUBE-009', fix: 'The API server asked kubemend to slow down (429); watches back off on their own, a command can be run again. If it persists, check the API priority and fairness settings or lower the number of watched kinds.', retryable: true },
   KUBE_SERVER_ERROR: { code: 'KM-KUBE-010', fix: "The API server failed (5xx); watches retry with back-off, a command can be run again. If it persists, check the API server's health and logs.", retryable: true },
   KUBE_REJECTED: { code: 'KM-KUBE-011', fix: 'The API server refused the request with the HTTP status in the message; check the kind, path and verb against the cluster\'s API (`kubectl api-resources`).' },
+  KUBECONFIG_MISSING: { code: 'KM-KUBE-012', fix: 'Pass --kubeconfig PATH of an existing file (or set $KUBECONFIG): for the sandbox, start `kubemend sandbox --kubeconfig-out PATH` and pass that PATH; for a cluster kubectl already reaches, write one with `kubectl config view --raw > PATH`.' },
+  KUBECONFIG_UNREADABLE: { code: 'KM-KUBE-013', fix: 'Make the file named in the message readable by this user and a valid kubeconfig (`kubectl config view --kubeconfig PATH` shows what it holds); regenerate it with `kubemend sandbox --kubeconfig-out PATH` or `kubectl config view --raw > PATH`.' },
+  KUBE_CONTEXT_UNKNOWN: { code: 'KM-KUBE-014', fix: 'Pass --context with one of the contexts the message lists (`kubectl config get-contexts --kubeconfig PATH` shows them), or set a current context with `kubectl config use-context NAME --kubeconfig PATH`.' },
 
   // Runbook step failures. ActionError takes these by the short name after
   // ACTION_ (`new ActionError('AT_CAP', …)`); the short name is what step

@@ -49,9 +49,9 @@ forEachDialect((env) => {
     const table = await cli(['audit', 'list', ...where(place)]);
     assert.equal(table.code, 0, table.stderr);
     const lines = table.stdout.trimEnd().split('\n');
-    assert.match(lines[0], /SEQ\s+TIME\s+ACTOR\s+ACTION\s+TARGET\s+OUTCOME\s+DETAILS/);
+    assert.match(lines[0], /SEQ\s+TIME\s+ACTOR\s+ACTION\s+STEP\s+TARGET\s+OUTCOME\s+DETAILS/);
     assert.equal(lines.length, 5);
-    assert.match(lines[2], /user:alice\s+chat\.restart\.requested\s+prod\/shop\/Deployment\/checkout\s+pending\s+crash-looping https:\/\/tickets\.example\.com\/OPS-1/);
+    assert.match(lines[2], /user:alice\s+chat\.restart\.requested\s+-\s+prod\/shop\/Deployment\/checkout\s+pending\s+crash-looping https:\/\/tickets\.example\.com\/OPS-1/);
 
     const json = await cli(['audit', 'list', '--json', ...where(place)]);
     assert.deepEqual(JSON.parse(json.stdout), recs);
