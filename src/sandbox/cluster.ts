@@ -199,6 +199,7 @@ export class Sandbox {
     if (this.scenarioId !== undefined) checkScenario(this.opts.stateFile ? `the state file ${this.opts.stateFile}` : 'this sandbox', this.scenarioId, scenario);
     this.scenarioId = scenario;
     this.progressSource = source;
+    this.markDirty();
   }
 
   /** Something outside the store changed (a milestone, a step): the next batch writes it. */

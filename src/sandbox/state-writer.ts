@@ -13,6 +13,8 @@ import { dirname } from 'node:path';
 import { KubemendError, Errors } from '../common/errors.ts';
 
 export const DEFAULT_WRITE_INTERVAL_MS = 250;
+/** The state holds every object, Secrets included: readable by the owner only, like the kubeconfig. */
+const FILE_MODE = 0o600;
 
 export interface StateWriteStats {
   /** Snapshots written since start. */
@@ -58,7 +60,9 @@ export class StateWriter {
     if (this.closed) return;
     this.dirty = true;
     if (this.timer || this.inFlight) return;
-    const wait = Math.max(0, this.lastWriteReal + this.intervalMs - performance.now());
+    // A big cluster takes longer to serialize: space the batches so that snapshots never take more than a tenth of the time.
+    const spacing = Math.max(this.intervalMs, 10 * this.stats.lastBuildMs);
+    const wait = Math.max(0, this.lastWriteReal + spacing - performance.now());
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.writeAsync();
@@ -75,7 +79,7 @@ export class StateWriter {
     const { text, savedAt } = this.snapshot();
     const t0 = performance.now();
     try {
-      writeFileSync(this.tmp, text);
+      writeFileSync(this.tmp, text, { mode: FILE_MODE });
       const fd = openSync(this.tmp, 'r+');
       try {
         fsyncSync(fd);
@@ -99,8 +103,9 @@ export class StateWriter {
     await this.writeAsync();
   }
 
-  /** Writes what is pending and stops; later changes are not written. */
+  /** Writes the state a last time (also the virtual time that passed without changes) and stops. */
   async close(): Promise<void> {
+    this.dirty = true;
     await this.flush();
     this.closed = true;
     clearTimeout(this.timer);
@@ -121,7 +126,7 @@ export class StateWriter {
     const t0 = performance.now();
     this.inFlight = (async () => {
       try {
-        const fh = await open(this.tmp, 'w');
+        const fh = await open(this.tmp, 'w', FILE_MODE);
         try {
           await fh.writeFile(text);
           await fh.sync();

@@ -123,10 +123,28 @@ function decodeNumbers(v: unknown): unknown {
   return v;
 }
 
+// The store never changes a stored object in place (every write stores a new
+// one), so an object's JSON can be kept until the object is replaced: a
+// snapshot then only serializes what changed since the last one.
+const objectJson = new WeakMap<K8sObject, string>();
+
+function serializeObjects(objects: Record<string, K8sObject[]>): string {
+  const parts: string[] = [];
+  for (const [storage, items] of Object.entries(objects)) {
+    const json = items.map((o) => {
+      let j = objectJson.get(o);
+      if (j === undefined) objectJson.set(o, (j = JSON.stringify(o)));
+      return j;
+    });
+    parts.push(`${JSON.stringify(storage)}:[${json.join(',')}]`);
+  }
+  return `{${parts.join(',')}}`;
+}
+
 /** One snapshot as the text of the state file; call it synchronously after gathering the parts, which are live. */
 export function serializeState(s: SandboxState): string {
   const { objects, books, controllers, progress, ...head } = s;
-  return `{${JSON.stringify(head).slice(1, -1)},"objects":${JSON.stringify(objects)},`
+  return `{${JSON.stringify(head).slice(1, -1)},"objects":${serializeObjects(objects)},`
     + `"books":${JSON.stringify(books, encodeNumbers)},"controllers":${JSON.stringify(controllers, encodeNumbers)},`
     + `"progress":${JSON.stringify(progress, encodeNumbers)}}\n`;
 }

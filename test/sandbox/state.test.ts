@@ -4,13 +4,14 @@
 // its virtual time, and the scenario carrying on without repeating a step.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '../../src/common/clock.ts';
 import { Sandbox } from '../../src/sandbox/cluster.ts';
 import { resolveScenario, playFast, type FastPlay, type ScenarioReport } from '../../src/sandbox/scenarios/index.ts';
 import { savedVirtualTime, type SandboxState } from '../../src/sandbox/state.ts';
+import { StateWriter } from '../../src/sandbox/state-writer.ts';
 import type { K8sObject } from '../../src/sandbox/types.ts';
 
 const TIMEOUT = { timeout: 120_000 };
@@ -151,6 +152,7 @@ test('writes are batched, atomic, and a clean stop writes the last state', TIMEO
   assert.equal(savedVirtualTime(file), play.clock.now());
   assert.equal(readState(file).progress?.finished, true);
   assert.deepEqual(readdirSync(join(file, '..')), ['state.json'], 'no temporary file is left behind');
+  assert.equal(statSync(file).mode & 0o777, 0o600, 'Secrets are in there: owner only');
 
   // A finished scenario stays finished.
   const again = playFast(crashloop, {}, { stateFile: file });
@@ -177,4 +179,41 @@ test('injected faults, container logs and the image catalogue survive a restore'
   assert.equal(b.images.get('shop/api:2')?.exitAfterSeconds, 5);
   assert.deepEqual(b.logs.read('default', 'web-1', 'app'), ['hello']);
   assert.equal(existsSync(file), true);
+});
+
+test('each snapshot holds the latest version of every object', TIMEOUT, async () => {
+  const file = join(tmp(), 'state.json');
+  const sb = new Sandbox({ clock: new ManualClock(), stateFile: file, scenario: null }).start();
+  const cm = (v: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: 'default' }, data: { v } });
+  sb.store.create('configmaps', cm('1'));
+  await sb.flushState();
+  const current = sb.store.get('configmaps', 'default', 'settings')!;
+  sb.store.update('configmaps', { ...cm('2'), metadata: { ...cm('2').metadata, resourceVersion: current.metadata.resourceVersion } });
+  await sb.flushState();
+  const saved = readState(file).objects.configmaps.find((o) => o.metadata.name === 'settings')!;
+  assert.equal(saved.data.v, '2');
+  await sb.stop();
+});
+
+test('a slow snapshot spaces the batches out, so it never takes more than a tenth of the time', TIMEOUT, async () => {
+  const file = join(tmp(), 'state.json');
+  const writer = new StateWriter({
+    file,
+    intervalMs: 10,
+    build: () => {
+      const end = performance.now() + 40;
+      while (performance.now() < end); // a big cluster's serialization
+      return { text: '{}', savedAt: 0 };
+    },
+  });
+  writer.writeSync();
+  const t0 = performance.now();
+  while (performance.now() - t0 < 1500) {
+    writer.markDirty();
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await writer.close();
+  // Without the spacing a 10 ms interval would give ~30 writes of 40 ms each.
+  assert.ok(writer.stats.writes <= 6, `${writer.stats.writes} writes`);
+  assert.ok(writer.stats.writes >= 3, `${writer.stats.writes} writes: batches still happen`);
 });
