@@ -193,10 +193,11 @@ export class Sandbox {
 
   /**
    * Lets the state file carry a scenario runner's progress (ScenarioRunner.start()
-   * calls it). Refuses a runner of another scenario than the sandbox's or its state file's.
+   * calls it). With a state file, refuses a runner of another scenario than
+   * the sandbox's or the file's; without one, any runner may play.
    */
   trackProgress(scenario: ScenarioIdentity, source: () => ScenarioProgress): void {
-    if (this.scenarioId !== undefined) checkScenario(this.opts.stateFile ? `the state file ${this.opts.stateFile}` : 'this sandbox', this.scenarioId, scenario);
+    if (this.opts.stateFile && this.scenarioId !== undefined) checkScenario(`the state file ${this.opts.stateFile}`, this.scenarioId, scenario);
     this.scenarioId = scenario;
     this.progressSource = source;
     this.markDirty();

@@ -45,9 +45,11 @@ export class StateWriter {
   private readonly tmp: string;
   private dirty = false;
   private timer?: NodeJS.Timeout;
-  private inFlight?: Promise<void>;
+  private inFlight?: Promise<KubemendError | undefined>;
   private lastWriteReal = 0;
   private closed = false;
+  /** The failure last reported, so a full disk is said once, not four times a second. */
+  private lastError?: string;
 
   constructor(opts: StateWriterOptions) {
     this.opts = opts;
@@ -79,9 +81,9 @@ export class StateWriter {
     const { text, savedAt } = this.snapshot();
     const t0 = performance.now();
     try {
-      writeFileSync(this.tmp, text, { mode: FILE_MODE });
-      const fd = openSync(this.tmp, 'r+');
+      const fd = openSync(this.tmp, 'w', FILE_MODE);
       try {
+        writeFileSync(fd, text);
         fsyncSync(fd);
       } finally {
         closeSync(fd);
@@ -94,13 +96,14 @@ export class StateWriter {
     this.done(text, savedAt, t0);
   }
 
-  /** Resolves once everything changed so far is on disk (a write barrier for callers). */
+  /** Resolves once everything changed so far is on disk (a write barrier for callers); rejects when it cannot be written. */
   async flush(): Promise<void> {
     while (this.inFlight) await this.inFlight;
     if (!this.dirty) return;
     clearTimeout(this.timer);
     this.timer = undefined;
-    await this.writeAsync();
+    const failed = await this.writeAsync();
+    if (failed) throw failed;
   }
 
   /** Writes the state a last time (also the virtual time that passed without changes) and stops. */
@@ -120,7 +123,8 @@ export class StateWriter {
     return out;
   }
 
-  private writeAsync(): Promise<void> {
+  /** Resolves with the error when the write failed (reported through onError, retried with the next batch). */
+  private writeAsync(): Promise<KubemendError | undefined> {
     if (this.inFlight) return this.inFlight;
     const { text, savedAt } = this.snapshot();
     const t0 = performance.now();
@@ -136,20 +140,25 @@ export class StateWriter {
         await rename(this.tmp, this.opts.file);
         syncDirSync(dirname(this.opts.file));
         this.done(text, savedAt, t0);
+        return undefined;
       } catch (err) {
         this.dirty = true; // the next batch carries these changes too
         this.lastWriteReal = performance.now();
-        (this.opts.onError ?? defaultOnError)(this.ioError(err));
+        const e = this.ioError(err);
+        if (e.message !== this.lastError) (this.opts.onError ?? defaultOnError)(e);
+        this.lastError = e.message;
+        return e;
       } finally {
         this.inFlight = undefined;
+        if (this.dirty && !this.closed) this.markDirty();
       }
-      if (this.dirty && !this.closed) this.markDirty();
     })();
     return this.inFlight;
   }
 
   private done(text: string, savedAt: number, t0: number): void {
     this.lastWriteReal = performance.now();
+    this.lastError = undefined;
     this.stats.writes++;
     this.stats.lastSavedAt = savedAt;
     this.stats.lastBytes = Buffer.byteLength(text);

@@ -4,7 +4,7 @@
 // its virtual time, and the scenario carrying on without repeating a step.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '../../src/common/clock.ts';
@@ -216,4 +216,24 @@ test('a slow snapshot spaces the batches out, so it never takes more than a tent
   // Without the spacing a 10 ms interval would give ~30 writes of 40 ms each.
   assert.ok(writer.stats.writes <= 6, `${writer.stats.writes} writes`);
   assert.ok(writer.stats.writes >= 3, `${writer.stats.writes} writes: batches still happen`);
+});
+
+test('a state write that fails is reported once, retried, and fails a flush', TIMEOUT, async () => {
+  const dir = tmp();
+  const file = join(dir, 'sub', 'state.json');
+  mkdirSync(join(dir, 'sub'));
+  const errors: string[] = [];
+  const writer = new StateWriter({ file, intervalMs: 10, build: () => ({ text: '{}', savedAt: 1 }), onError: (e) => errors.push(`${e.code} ${e.message}`) });
+  writer.writeSync();
+  rmSync(join(dir, 'sub'), { recursive: true });
+  for (let i = 0; i < 10; i++) {
+    writer.markDirty();
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await assert.rejects(writer.flush(), (e: any) => e.code === 'KM-SANDBOX-007');
+  assert.equal(errors.length, 1, errors.join('\n'));
+  assert.match(errors[0], /^KM-SANDBOX-007 cannot write the sandbox state file .*ENOENT/);
+  mkdirSync(join(dir, 'sub'));
+  await writer.close();
+  assert.equal(readFileSync(file, 'utf8'), '{}', 'the next batch after the disk is back writes it');
 });
