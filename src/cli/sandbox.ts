@@ -15,6 +15,7 @@ export interface SandboxFlags {
   scenario?: string;
   speed?: number;
   exitWhenDone?: boolean;
+  stateFile?: string;
 }
 
 export function registerSandbox(program: Command): void {
@@ -27,6 +28,7 @@ export function registerSandbox(program: Command): void {
     .option('--scenario <name|file>', 'replay a scenario: a name from scenarios/ or a path to a scenario YAML file')
     .option('--speed <x>', 'virtual time runs x times faster than real time (default: the scenario\'s, else 1)', parseSpeed)
     .option('--exit-when-done', 'exit when the scenario has finished (exit 1 if a milestone was missed)')
+    .option('--state-file <path>', 'keep the cluster (and the scenario\'s progress) in this file: restored from it when it exists, saved while running, so a restart continues where the last run stopped')
     .action(async (flags: SandboxFlags) => {
       await runSandbox(flags);
     });
@@ -35,7 +37,8 @@ export function registerSandbox(program: Command): void {
 export async function runSandbox(flags: SandboxFlags, out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<void> {
   const loaded: LoadedScenario | undefined = flags.scenario ? resolveScenario(flags.scenario) : undefined;
   const speed = flags.speed ?? loaded?.scenario.spec.speed ?? 1;
-  const sandbox = new Sandbox(loaded ? sandboxOptionsFor(loaded.scenario, { speed }) : { speed });
+  const stateFile = flags.stateFile && resolve(flags.stateFile);
+  const sandbox = new Sandbox(loaded ? sandboxOptionsFor(loaded.scenario, { speed, stateFile }) : { speed, stateFile, scenario: null });
   let url: string;
   try {
     ({ url } = await sandbox.listen({ port: flags.port, host: flags.host }));
@@ -57,6 +60,10 @@ export async function runSandbox(flags: SandboxFlags, out: (line: string) => voi
   out(`kubemend sandbox listening on ${url}`);
   out(`kubeconfig: ${kubeconfig}`);
   out(`speed: ${speed}x virtual time`);
+  if (stateFile) {
+    const r = sandbox.restored;
+    out(r ? `state: restored ${r.objectCount} objects from ${stateFile} (saved at ${new Date(r.savedAt).toISOString()} virtual)` : `state: saving to ${stateFile}`);
+  }
   out('');
   out('Try, in another shell:');
   out(`  export KUBECONFIG=${kubeconfig}`);
@@ -75,6 +82,11 @@ export async function runSandbox(flags: SandboxFlags, out: (line: string) => voi
       onMilestone: (m) => out(`${stamp()} ${m.missed ? 'late' : 'reached'}: ${m.name}${m.description ? ` — ${m.description}` : ''}`),
       onError: (step, err) => out(`${stamp()} step failed (${step.name ?? 'unnamed'}): ${(err as Error).message}`),
     }).start();
+    const resumed = runner.resumed;
+    if (resumed) {
+      const reached = resumed.milestones.filter((m) => m.reachedAtMs !== undefined).map((m) => m.name);
+      out(`${stamp()} resumed: ${resumed.appliedSteps.length} of ${s.spec.steps.length} steps already applied; reached before: ${reached.join(', ') || 'none'}`);
+    }
     void runner.finished.then((report) => {
       const missed = report.milestones.filter((m) => m.missed).map((m) => m.name);
       out(`${stamp()} scenario finished: ${missed.length ? `missed ${missed.join(', ')}` : 'every milestone reached'}; the cluster keeps running (Ctrl-C to stop)`);

@@ -42,6 +42,8 @@ export const Errors = {
   SCENARIO_NOT_FOUND: { code: 'KM-SANDBOX-001', fix: 'Pass a scenario name from `scenarios/` (see `kubemend sandbox --help`) or a path to a scenario YAML file.' },
   SCENARIO_INVALID: { code: 'KM-SANDBOX-002', fix: 'Correct the field named in the message; the format is documented in docs/scenarios.md.' },
   PORT_IN_USE: { code: 'KM-SANDBOX-003', fix: 'Choose another --port, or --port 0 to let the system pick a free one.' },
+  SANDBOX_STATE_MISMATCH: { code: 'KM-SANDBOX-006', fix: 'Start the sandbox with the scenario the state was saved with, or delete the state file (or pass another --state-file) to start afresh.' },
+  SANDBOX_STATE_FILE: { code: 'KM-SANDBOX-007', fix: 'Pass a --state-file in a writable directory; an existing file there must be one a kubemend sandbox wrote (delete it to start afresh).' },
   BAD_FLAG: { code: 'KM-CLI-001', fix: 'Run the command with --help to see the accepted values.' },
   KUBECONFIG_WRITE: { code: 'KM-SANDBOX-004', fix: 'Pass a writable path to --kubeconfig-out.' },
   SCENARIO_FAILED: { code: 'KM-SANDBOX-005', fix: 'A scenario milestone was not reached in time; run it with --speed 1 and watch `kubectl get events -A -w` to see where it stalls.' },

@@ -14,6 +14,9 @@ import { allControllers } from './controllers/index.ts';
 import { startApiServer, type ApiServer } from './server/index.ts';
 import { kubeconfigYaml } from './kubeconfig.ts';
 import { findByKind } from './resources.ts';
+import type { KubemendError } from '../common/errors.ts';
+import { RESTORE_RV_GAP, STATE_FORMAT, STATE_KIND, checkScenario, readState, restoreBooks, saveBooks, serializeState, type SandboxState, type ScenarioIdentity, type ScenarioProgress } from './state.ts';
+import { StateWriter, type StateWriteStats } from './state-writer.ts';
 
 export interface NodeSpec {
   name: string;
@@ -36,6 +39,34 @@ export interface SandboxOptions {
   images?: Record<string, ImageBehaviour>;
   config?: Partial<Omit<SandboxConfig, 'kubelet'>> & { kubelet?: Partial<SandboxConfig['kubelet']> };
   historyLimit?: number;
+  /**
+   * Keeps the cluster in this file: when it exists the sandbox is restored
+   * from it here, in the constructor; once started, it is rewritten in
+   * batches and once more by stop(). See src/sandbox/README.md, "State file".
+   */
+  stateFile?: string;
+  /** Real milliseconds between batched state writes (default 250). */
+  stateWriteIntervalMs?: number;
+  /** Background state-write failures (default: printed to stderr; the sandbox keeps running). */
+  onStateError?: (err: KubemendError) => void;
+  /**
+   * The scenario this sandbox plays (sandboxOptionsFor sets it), null for
+   * none: a state file saved for another is refused. Left undefined, the
+   * check waits for a ScenarioRunner to start.
+   */
+  scenario?: ScenarioIdentity | null;
+}
+
+/** What a sandbox restored from its state file. */
+export interface RestoredState {
+  /** Virtual time of the snapshot; the clock continues from here. */
+  savedAt: number;
+  /** The saved resourceVersion counter (the restored one continues RESTORE_RV_GAP above it). */
+  resourceVersion: number;
+  objectCount: number;
+  scenario: ScenarioIdentity | null;
+  /** The scenario runner's progress; ScenarioRunner.start() resumes from it. */
+  progress: ScenarioProgress | null;
 }
 
 export const DEFAULT_NODES: NodeSpec[] = [
@@ -55,15 +86,29 @@ export class Sandbox {
   /** API failures to inject (tests, scenario `fault` steps). */
   readonly faults = new FaultBook();
   readonly config: SandboxConfig;
+  /** Set when the sandbox was restored from its state file. */
+  readonly restored?: RestoredState;
   private readonly controllers: Controller[] = [];
   private server?: ApiServer;
   private started = false;
+  private writer?: StateWriter;
+  private unsubscribeWriter?: () => void;
+  /** Controller state for the next start(): from the state file, or saved by stop(). */
+  private pendingControllers?: Record<string, unknown>;
+  private progressSource?: () => ScenarioProgress;
+  private scenarioId: ScenarioIdentity | null | undefined;
 
   private readonly opts: SandboxOptions;
 
   constructor(opts: SandboxOptions = {}) {
     this.opts = opts;
-    this.clock = opts.clock ?? new ScaledClock({ speed: opts.speed ?? 1 });
+    const state = opts.stateFile ? readState(opts.stateFile) : undefined;
+    if (state && opts.scenario !== undefined) checkScenario(`the state file ${opts.stateFile}`, state.scenario, opts.scenario);
+    this.scenarioId = opts.scenario !== undefined ? opts.scenario : state?.scenario;
+    this.clock = opts.clock ?? new ScaledClock({ speed: opts.speed ?? 1, start: state?.savedAt });
+    if (state && this.clock.now() < state.savedAt) {
+      throw new Error(`the sandbox clock is at ${new Date(this.clock.now()).toISOString()}, before the state file's ${new Date(state.savedAt).toISOString()}: start it at savedVirtualTime(stateFile)`);
+    }
     this.store = new ObjectStore({ clock: this.clock, historyLimit: opts.historyLimit });
     this.events = new EventRecorder(this.store, this.clock);
     this.images = createCatalog(opts.images);
@@ -74,21 +119,26 @@ export class Sandbox {
       ...opts.config,
       kubelet: { ...DEFAULT_CONFIG.kubelet, ...definedOnly(opts.config?.kubelet ?? {}) },
     };
-    this.bootstrap();
+    if (state) this.restored = this.restore(state);
+    else this.bootstrap();
   }
 
   get context(): ControllerContext {
     return { store: this.store, clock: this.clock, events: this.events, images: this.images, logs: this.logs, usage: this.usage, nodeHealth: this.nodeHealth, config: this.config };
   }
 
-  /** Starts the controllers (idempotent). */
+  /** Starts the controllers (idempotent), and the state file's first write when there is one. */
   start(): this {
     if (this.started) return this;
     this.started = true;
     for (const c of allControllers()) {
+      const saved = this.pendingControllers?.[c.name];
+      if (saved !== undefined) c.restoreState?.(saved);
       c.start(this.context);
       this.controllers.push(c);
     }
+    this.pendingControllers = undefined;
+    if (this.opts.stateFile) this.startWriter(this.opts.stateFile);
     return this;
   }
 
@@ -124,11 +174,89 @@ export class Sandbox {
     return objects.map((o) => this.store.create(storageOf(o), o));
   }
 
+  /** Stops everything; with a state file, writes it a last time first. */
   async stop(): Promise<void> {
+    // Controllers forget timers and queues when stopped: keep their state for the last write and a later start().
+    if (this.writer) this.pendingControllers = this.saveControllers();
     for (const c of this.controllers.splice(0)) c.stop();
     await this.server?.close();
     this.server = undefined;
     this.started = false;
+    this.unsubscribeWriter?.();
+    this.unsubscribeWriter = undefined;
+    this.faults.onChange = undefined;
+    const writer = this.writer;
+    this.writer = undefined;
+    await writer?.close();
+  }
+
+  /**
+   * Lets the state file carry a scenario runner's progress (ScenarioRunner.start()
+   * calls it). With a state file, refuses a runner of another scenario than
+   * the sandbox's or the file's; without one, any runner may play.
+   */
+  trackProgress(scenario: ScenarioIdentity, source: () => ScenarioProgress): void {
+    if (this.opts.stateFile && this.scenarioId !== undefined) checkScenario(`the state file ${this.opts.stateFile}`, this.scenarioId, scenario);
+    this.scenarioId = scenario;
+    this.progressSource = source;
+    this.markDirty();
+  }
+
+  /** Something outside the store changed (a milestone, a step): the next batch writes it. */
+  markDirty(): void {
+    this.writer?.markDirty();
+  }
+
+  /** Resolves once every change so far is in the state file (at once when there is none). */
+  async flushState(): Promise<void> {
+    await this.writer?.flush();
+  }
+
+  /** Counters of the state file's writes; undefined without a state file or before start(). */
+  get stateStats(): StateWriteStats | undefined {
+    return this.writer?.stats;
+  }
+
+  private startWriter(file: string): void {
+    const writer = new StateWriter({ file, build: () => this.captureState(), intervalMs: this.opts.stateWriteIntervalMs, onError: this.opts.onStateError });
+    writer.writeSync();
+    this.writer = writer;
+    this.unsubscribeWriter = this.store.subscribe(() => writer.markDirty());
+    this.faults.onChange = () => writer.markDirty();
+  }
+
+  private saveControllers(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const c of this.controllers) if (c.saveState) out[c.name] = c.saveState();
+    return out;
+  }
+
+  private captureState(): { text: string; savedAt: number } {
+    const savedAt = this.clock.now();
+    const { resourceVersion, objects } = this.store.dump();
+    const state: SandboxState = {
+      kind: STATE_KIND,
+      format: STATE_FORMAT,
+      scenario: this.scenarioId ?? null,
+      savedAt,
+      resourceVersion,
+      objects,
+      books: saveBooks(this),
+      // Set while stopping (the controllers are gone, their state is not) and before a restored sandbox starts.
+      controllers: this.pendingControllers ?? this.saveControllers(),
+      // Until a runner takes over, the restored progress is carried forward, so a crash before it starts loses nothing.
+      progress: this.progressSource?.() ?? this.restored?.progress ?? null,
+    };
+    return { text: serializeState(state), savedAt };
+  }
+
+  private restore(state: SandboxState): RestoredState {
+    this.store.load(state.resourceVersion + RESTORE_RV_GAP, state.objects);
+    restoreBooks(this, state.books);
+    this.pendingControllers = state.controllers;
+    let objectCount = 0;
+    for (const items of Object.values(state.objects)) objectCount += items.length;
+    return { savedAt: state.savedAt, resourceVersion: state.resourceVersion, objectCount, scenario: state.scenario, progress: state.progress };
   }
 
   addNode(spec: NodeSpec): K8sObject {

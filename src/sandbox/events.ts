@@ -79,6 +79,27 @@ export class EventRecorder {
     }
   }
 
+  save(): { seq: number } {
+    return { seq: this.seq };
+  }
+
+  /**
+   * After a restore: the aggregation index is rebuilt from the Events in the
+   * store (each carries every part of its key), so repeats keep counting up
+   * on the same Event instead of starting new ones.
+   */
+  restore(saved: { seq: number }): void {
+    this.seq = saved.seq;
+    this.index.clear();
+    for (const e of this.store.list('events').items) {
+      const io = e.involvedObject ?? {};
+      const k = [io.uid, io.fieldPath ?? '', e.reason, e.message, e.source?.component, e.source?.host ?? '', e.type].join('\u0000');
+      const last = Date.parse(e.lastTimestamp ?? e.metadata.creationTimestamp ?? '');
+      const prev = this.index.get(k);
+      if (!prev || last >= prev.last) this.index.set(k, { name: e.metadata.name!, ns: e.metadata.namespace!, last });
+    }
+  }
+
   /** Drops events older than the API server's default one-hour TTL. */
   prune(): void {
     const cutoff = this.clock.now() - EVENT_TTL_MS;

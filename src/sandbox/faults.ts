@@ -21,13 +21,26 @@ const REASONS: Record<number, StatusReason> = { 400: 'BadRequest', 403: 'Forbidd
 
 export class FaultBook {
   private faults: (Fault & { left: number })[] = [];
+  /** Told when a fault is added, used up or cleared (the state snapshot listens). */
+  onChange?: () => void;
 
   add(f: Fault): void {
     this.faults.push({ ...f, left: f.times ?? Infinity });
+    this.onChange?.();
   }
 
   clear(): void {
     this.faults = [];
+    this.onChange?.();
+  }
+
+  /** Faults with their remaining uses, for a state snapshot. */
+  save(): (Fault & { left: number })[] {
+    return this.faults;
+  }
+
+  restore(saved: (Fault & { left: number })[]): void {
+    this.faults = saved.map((f) => ({ ...f }));
   }
 
   /** The error for a request, consuming one use of the first matching fault. */
@@ -35,6 +48,7 @@ export class FaultBook {
     const f = this.faults.find((x) => x.left > 0 && (!x.verb || x.verb === verb) && (!x.resource || x.resource === resource) && (!x.namespace || x.namespace === namespace) && (!x.name || x.name === name));
     if (!f) return undefined;
     f.left--;
+    this.onChange?.();
     const reason = f.reason ?? REASONS[f.code] ?? 'InternalError';
     return new ApiError(f.code, reason, f.message ?? `injected fault: ${verb} ${resource ?? ''}${name ? ` ${name}` : ''} answers ${f.code}`);
   }

@@ -16,7 +16,7 @@ export interface ReadOptions {
 
 const MAX_LINES = 5000;
 
-interface ContainerLog {
+export interface ContainerLog {
   current: LogLine[];
   previous?: LogLine[];
 }
@@ -71,6 +71,16 @@ export class LogBook {
     if (!set) this.followers.set(k, (set = new Set()));
     set.add(fn);
     return () => set!.delete(fn);
+  }
+
+  /** Every container's lines, for a state snapshot (serialize at once: they are live). */
+  save(): [string, ContainerLog][] {
+    return [...this.logs];
+  }
+
+  restore(saved: [string, ContainerLog][]): void {
+    this.logs.clear();
+    for (const [k, log] of saved) this.logs.set(k, log);
   }
 
   /** The pod is gone: forget its logs. */

@@ -15,6 +15,15 @@ export class NodeHealth {
     this.downUntil.delete(node);
   }
 
+  save(): [string, number][] {
+    return [...this.downUntil];
+  }
+
+  restore(saved: [string, number][]): void {
+    this.downUntil.clear();
+    for (const [node, until] of saved) this.downUntil.set(node, until);
+  }
+
   kubeletUp(node: string, now: number): boolean {
     const until = this.downUntil.get(node);
     if (until === undefined) return true;

@@ -224,6 +224,35 @@ export class ObjectStore {
     this.history = [];
   }
 
+  /**
+   * Every object by storage, and the resourceVersion, for a state snapshot.
+   * The objects are the stored ones, not copies: serialize them before the
+   * next write and never change them.
+   */
+  dump(): { resourceVersion: number; objects: Record<string, K8sObject[]> } {
+    const objects: Record<string, K8sObject[]> = {};
+    for (const [storage, bucket] of this.data) if (bucket.size) objects[storage] = [...bucket.values()];
+    return { resourceVersion: this.rv, objects };
+  }
+
+  /**
+   * Loads a snapshot into an empty store: objects keep their uid,
+   * resourceVersion and timestamps; the counter continues at
+   * `resourceVersion` with no history, so a watch from any older
+   * resourceVersion gets 410 Gone and its client relists.
+   */
+  load(resourceVersion: number, objects: Record<string, K8sObject[]>): void {
+    if (this.rv !== 1 || this.data.size) throw new Error('load() needs an empty store');
+    for (const [storage, items] of Object.entries(objects)) {
+      typeOfStorage(storage); // throws on a storage this sandbox does not serve
+      const b = this.bucket(storage);
+      for (const o of items) b.set(key(o.metadata.namespace, o.metadata.name!), o);
+    }
+    this.rv = resourceVersion;
+    this.compactedRV = resourceVersion;
+    this.history = [];
+  }
+
   /** Storage keys that currently hold objects. */
   storages(): string[] {
     return [...this.data.keys()];

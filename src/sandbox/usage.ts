@@ -29,6 +29,16 @@ export class UsageBook {
     return this.pods.get(`${ns}/${pod}`);
   }
 
+  /** For a state snapshot. A hung kubelet's pods keep the usage it last reported, so it is saved, not recomputed. */
+  save(): [string, { node: string; containers: [string, ContainerUsage][] }][] {
+    return [...this.pods].map(([k, p]) => [k, { node: p.node, containers: [...p.containers] }]);
+  }
+
+  restore(saved: [string, { node: string; containers: [string, ContainerUsage][] }][]): void {
+    this.pods.clear();
+    for (const [k, p] of saved) this.pods.set(k, { node: p.node, containers: new Map(p.containers) });
+  }
+
   /** Sum over all pods on a node. */
   node(node: string): ContainerUsage {
     let cpuCores = 0;

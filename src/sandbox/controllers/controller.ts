@@ -44,4 +44,12 @@ export interface Controller {
   readonly name: string;
   start(ctx: ControllerContext): void;
   stop(): void;
+  /**
+   * In-memory state the objects do not carry and that cannot be re-derived
+   * from them, for the sandbox's state file: JSON data (±Infinity allowed),
+   * serialized at once, so it may share structure with the live state.
+   */
+  saveState?(): unknown;
+  /** Hands a restored sandbox's saved state to a new controller, before start(). */
+  restoreState?(state: unknown): void;
 }

@@ -26,6 +26,15 @@ export class DaemonSetController extends QueueController {
   protected readonly storage = DS;
   private readonly failedBackoff = new Map<string, { delay: number; at: number }>();
 
+  /** The back-off between replacing failed daemon pods doubles per node. */
+  saveState(): [string, { delay: number; at: number }][] {
+    return [...this.failedBackoff];
+  }
+
+  restoreState(state: unknown): void {
+    for (const [k, b] of state as [string, { delay: number; at: number }][]) this.failedBackoff.set(k, b);
+  }
+
   protected onEvent(ev: StoreEvent): void {
     if (ev.storage === DS) {
       this.queue.add(objectKey(ev.object.metadata));

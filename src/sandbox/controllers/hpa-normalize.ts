@@ -21,11 +21,27 @@ function scalingRules(rules: Partial<Rules> | undefined, up: boolean): Rules {
   };
 }
 
+export interface NormalizerState {
+  recommendations: [string, Sample[]][];
+  scaleUpEvents: [string, Sample[]][];
+  scaleDownEvents: [string, Sample[]][];
+}
+
 /** The recommendations and scale events each HPA's next decisions depend on, by HPA key. */
 export class ReplicaNormalizer {
   private readonly recommendations = new Map<string, Sample[]>();
   private readonly scaleUpEvents = new Map<string, Sample[]>();
   private readonly scaleDownEvents = new Map<string, Sample[]>();
+
+  save(): NormalizerState {
+    return { recommendations: [...this.recommendations], scaleUpEvents: [...this.scaleUpEvents], scaleDownEvents: [...this.scaleDownEvents] };
+  }
+
+  restore(s: NormalizerState): void {
+    for (const [k, v] of s.recommendations) this.recommendations.set(k, v);
+    for (const [k, v] of s.scaleUpEvents) this.scaleUpEvents.set(k, v);
+    for (const [k, v] of s.scaleDownEvents) this.scaleDownEvents.set(k, v);
+  }
 
   forget(key: string): void {
     this.recommendations.delete(key);

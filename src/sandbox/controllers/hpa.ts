@@ -15,7 +15,7 @@ import type { Controller, ControllerContext } from './controller.ts';
 import { WorkQueue, objectKey, splitKey } from './workqueue.ts';
 import { setCondition } from './podutil.ts';
 import { computeForMetric } from './hpa-replicas.ts';
-import { ReplicaNormalizer, type Conditions } from './hpa-normalize.ts';
+import { ReplicaNormalizer, type Conditions, type NormalizerState } from './hpa-normalize.ts';
 
 export { formatMilli } from './hpa-replicas.ts';
 
@@ -35,6 +35,15 @@ export class HpaController implements Controller {
   private queue?: WorkQueue;
   private unsubscribe?: () => void;
   private readonly normalizer = new ReplicaNormalizer();
+
+  /** Stabilisation windows and scale-rate limits look back over recent decisions. */
+  saveState(): NormalizerState {
+    return this.normalizer.save();
+  }
+
+  restoreState(state: unknown): void {
+    this.normalizer.restore(state as NormalizerState);
+  }
 
   start(ctx: ControllerContext): void {
     this.ctx = ctx;

@@ -6,7 +6,7 @@ import type { K8sObject } from '../types.ts';
 const BACKOFF_INITIAL_MS = 10_000;
 const BACKOFF_MAX_MS = 10 * 60_000;
 
-interface BackoffRecord { failuresAfterLastSuccess: number; lastFailureTime?: number }
+export interface BackoffRecord { failuresAfterLastSuccess: number; lastFailureTime?: number }
 
 /** Back-off records by Job key. */
 export class JobBackoff {
@@ -15,6 +15,14 @@ export class JobBackoff {
 
   constructor(now: () => number) {
     this.now = now;
+  }
+
+  save(): [string, BackoffRecord][] {
+    return [...this.records];
+  }
+
+  restore(saved: [string, BackoffRecord][]): void {
+    for (const [k, r] of saved) this.records.set(k, r);
   }
 
   forget(key: string): void {

@@ -14,7 +14,7 @@ import { objectKey, splitKey } from './workqueue.ts';
 import { controllerRef, isControlledBy } from './owners.ts';
 import { isPodActive, isPodReady, isPodTerminal } from './podutil.ts';
 import { type Cond, ensureCondition, isJobFinished, newCondition, trueCondition } from './job-conditions.ts';
-import { JobBackoff } from './job-backoff.ts';
+import { JobBackoff, type BackoffRecord } from './job-backoff.ts';
 import {
   JobPodControl, SOURCE, hasFinalizer, isPodFailed, onlyReplaceFailedPods, pastBackoffLimitOnFailure, removalOrder,
 } from './job-pods.ts';
@@ -31,6 +31,15 @@ export class JobController extends QueueController {
   protected readonly storage = JOBS;
   private pods!: JobPodControl;
   private readonly backoff = new JobBackoff(() => this.ctx.clock.now());
+
+  /** The pod-failure back-off counts failures already folded into status, so it cannot be recounted from the pods. */
+  saveState(): [string, BackoffRecord][] {
+    return this.backoff.save();
+  }
+
+  restoreState(state: unknown): void {
+    this.backoff.restore(state as [string, BackoffRecord][]);
+  }
 
   start(ctx: ControllerContext): void {
     this.pods = new JobPodControl(ctx);

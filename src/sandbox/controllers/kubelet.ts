@@ -11,6 +11,7 @@ import { WorkQueue, objectKey, splitKey } from './workqueue.ts';
 import { exitContainer, killContainer, nextDue, stepContainer } from './kubelet-containers.ts';
 import { emit, newContainer, type ContainerRuntime, type PodEnv } from './kubelet-runtime.ts';
 import { buildPodStatus, computePhase, initialized, isTerminalPhase, type PodRuntime } from './kubelet-status.ts';
+import { adoptKubelet, saveKubelet, type KubeletState } from './kubelet-state.ts';
 import { containerUsage, memoryBytesAt, oomScoreAdj, pickOomVictim, systemOomThreshold, type OomCandidate } from './kubelet-memory.ts';
 
 /** The kubelet finishes a graceful deletion within this much cluster time (or the grace period, if shorter). */
@@ -24,18 +25,29 @@ export class KubeletController implements Controller {
   private queue?: WorkQueue;
   private unsubscribe?: () => void;
   private tickTimer?: TimerHandle;
-  private readonly pods = new Map<string, PodRuntime>();
+  readonly pods = new Map<string, PodRuntime>();
   /** Pods whose sync waited for their node's kubelet (or node object), by node. */
   private readonly deferred = new Map<string, Set<string>>();
-  private readonly nodeImages = new Map<string, Set<string>>();
-  private readonly nodeIndex = new Map<string, number>();
-  private readonly nextIP = new Map<string, number>();
-  private readonly pids = new Map<string, number>();
+  readonly nodeImages = new Map<string, Set<string>>();
+  readonly nodeIndex = new Map<string, number>();
+  readonly nextIP = new Map<string, number>();
+  readonly pids = new Map<string, number>();
   /** The pod key whose status this controller is writing, so its own write does not re-queue it. */
   private writing?: string;
+  private restored?: KubeletState;
+
+  saveState(): KubeletState {
+    return saveKubelet(this);
+  }
+
+  restoreState(state: unknown): void {
+    this.restored = state as KubeletState;
+  }
 
   start(ctx: ControllerContext): void {
     this.ctx = ctx;
+    if (this.restored) adoptKubelet(this, this.restored, ctx);
+    this.restored = undefined;
     const queue = new WorkQueue(ctx.clock, (key) => this.sync(key));
     this.queue = queue;
     this.unsubscribe = ctx.store.subscribe((ev) => {

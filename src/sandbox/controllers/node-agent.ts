@@ -66,6 +66,15 @@ export class NodeAgentController implements Controller {
   private timer?: { cancel(): void };
   private readonly nodes = new Map<string, NodeState>();
 
+  /** The last memory breach (MemoryPressure's transition period) and recent SystemOOMs (the hang model) live only here. */
+  saveState(): [string, NodeState][] {
+    return [...this.nodes];
+  }
+
+  restoreState(state: unknown): void {
+    for (const [node, s] of state as [string, NodeState][]) this.nodes.set(node, s);
+  }
+
   start(ctx: ControllerContext): void {
     this.ctx = ctx;
     this.unsubscribe = ctx.store.subscribe((ev) => this.onEvent(ev));

@@ -44,6 +44,11 @@ interface ScheduledEviction {
   timer: TimerHandle;
 }
 
+interface NodeLifecycleState {
+  probes: [string, Probe][];
+  evictions: [string, Omit<ScheduledEviction, 'timer'>][];
+}
+
 export class NodeLifecycleController implements Controller {
   readonly name = 'node-lifecycle';
   private ctx!: ControllerContext;
@@ -52,9 +57,33 @@ export class NodeLifecycleController implements Controller {
   private queue?: WorkQueue;
   private readonly probes = new Map<string, Probe>();
   private readonly evictions = new Map<string, ScheduledEviction>();
+  private restored?: NodeLifecycleState;
+
+  // When each heartbeat was last seen to change (in our time) decides when a
+  // silent node goes NotReady, and a pending taint eviction counts from when
+  // it was first scheduled: both would restart from zero if re-derived.
+  saveState(): NodeLifecycleState {
+    return {
+      probes: [...this.probes],
+      evictions: [...this.evictions].map(([key, { node, createdAt, at }]) => [key, { node, createdAt, at }]),
+    };
+  }
+
+  restoreState(state: unknown): void {
+    this.restored = state as NodeLifecycleState;
+  }
 
   start(ctx: ControllerContext): void {
     this.ctx = ctx;
+    if (this.restored) {
+      for (const [name, p] of this.restored.probes) this.probes.set(name, p);
+      const now = ctx.clock.now();
+      for (const [key, e] of this.restored.evictions) {
+        const timer = ctx.clock.setTimeout(() => this.evict(key, e.node), Math.max(0, e.at - now));
+        this.evictions.set(key, { ...e, timer });
+      }
+      this.restored = undefined;
+    }
     this.queue = new WorkQueue(ctx.clock, (name) => this.reconcile(name));
     this.unsubscribe = ctx.store.subscribe((ev) => this.onEvent(ev));
     for (const n of ctx.store.list('nodes').items) {

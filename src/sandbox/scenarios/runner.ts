@@ -5,6 +5,7 @@
 import { parse as parseCel } from '@marcbachmann/cel-js';
 import { type TimerHandle, KubemendError, Errors } from '../../common/index.ts';
 import type { Sandbox, SandboxOptions } from '../cluster.ts';
+import { scenarioIdentity, type ScenarioProgress } from '../state.ts';
 import type { K8sObject } from '../types.ts';
 import { applyPatch } from '../server/patch.ts';
 import { findKind } from './kinds.ts';
@@ -39,10 +40,11 @@ const PATCH_TYPES = {
   json: 'application/json-patch+json',
 } as const;
 
-/** Sandbox options a scenario asks for (nodes, images, kubelet tuning). */
-export function sandboxOptionsFor(s: Scenario, over: Pick<SandboxOptions, 'clock' | 'speed'> = {}): SandboxOptions {
+/** Sandbox options a scenario asks for (nodes, images, kubelet tuning), and its identity for the state file. */
+export function sandboxOptionsFor(s: Scenario, over: Pick<SandboxOptions, 'clock' | 'speed' | 'stateFile' | 'stateWriteIntervalMs' | 'onStateError'> = {}): SandboxOptions {
   return {
     ...over,
+    scenario: scenarioIdentity(s),
     nodes: s.spec.nodes?.map((n) => ({ ...n, labels: n.labels && { ...n.labels } })),
     images: structuredClone(s.spec.images) as SandboxOptions['images'],
     config: s.spec.kubelet ? { kubelet: { ...s.spec.kubelet } } : undefined,
@@ -66,6 +68,9 @@ export class ScenarioRunner {
   private checkQueued = false;
   private tickHandle?: TimerHandle;
   private stopped = false;
+  private done = false;
+  private readonly applied = new Set<number>();
+  private resumedFrom?: ScenarioProgress;
   private resolveFinished!: (r: ScenarioReport) => void;
   /** Resolves when the scenario's duration has passed. */
   readonly finished: Promise<ScenarioReport>;
@@ -87,16 +92,51 @@ export class ScenarioRunner {
     return this.sandbox.clock.now() - this.startedAt;
   }
 
+  /**
+   * The progress this runner continued from: set by start() when the sandbox
+   * was restored from a state file that had this scenario under way.
+   */
+  get resumed(): ScenarioProgress | undefined {
+    return this.resumedFrom;
+  }
+
+  /** What the sandbox's state file records of this run. */
+  progress(): ScenarioProgress {
+    return {
+      scenario: this.scenario.metadata.name,
+      startedAt: this.startedAt,
+      appliedSteps: [...this.applied].sort((a, b) => a - b),
+      milestones: this.milestones.map(({ result: r }) => ({ name: r.name, reachedAtMs: r.reachedAtMs, missed: r.missed })),
+      finished: this.done,
+    };
+  }
+
+  /**
+   * Plays the scenario. On a sandbox restored from its state file it resumes
+   * instead: elapsed time counts from the saved start, applied steps are not
+   * applied again, reached (or missed) milestones stay so, and a finished run
+   * resolves `finished` at once.
+   */
   start(): this {
     const clock = this.sandbox.clock;
+    this.sandbox.trackProgress(scenarioIdentity(this.scenario), () => this.progress());
+    const saved = this.sandbox.restored?.progress;
     this.startedAt = clock.now();
+    if (saved && saved.scenario === this.scenario.metadata.name) this.resume(saved);
+    if (this.done) {
+      this.stopped = true;
+      queueMicrotask(() => this.resolveFinished(this.report()));
+      return this;
+    }
+    const at = (ms: number) => Math.max(0, this.startedAt + ms - clock.now());
     this.scenario.spec.steps.forEach((step, i) => {
-      const h = clock.setTimeout(() => this.runStep(step, i), step.at);
+      if (this.applied.has(i)) return;
+      const h = clock.setTimeout(() => this.runStep(step, i), at(step.at));
       this.cancels.push(() => h.cancel());
     });
     for (const m of this.milestones) {
-      if (m.result.byMs === undefined) continue;
-      const h = clock.setTimeout(() => this.deadline(m), m.result.byMs);
+      if (m.result.byMs === undefined || m.result.reachedAtMs !== undefined || m.result.missed) continue;
+      const h = clock.setTimeout(() => this.deadline(m), at(m.result.byMs));
       this.cancels.push(() => h.cancel());
     }
     const watched = new Set(this.milestones.map((m) => m.storage));
@@ -111,9 +151,22 @@ export class ScenarioRunner {
     };
     this.cancels.push(() => this.tickHandle?.cancel());
     tick();
-    const end = clock.setTimeout(() => this.finish(), this.scenario.spec.duration);
+    const end = clock.setTimeout(() => this.finish(), at(this.scenario.spec.duration));
     this.cancels.push(() => end.cancel());
     return this;
+  }
+
+  private resume(saved: ScenarioProgress): void {
+    this.resumedFrom = saved;
+    this.startedAt = saved.startedAt;
+    for (const i of saved.appliedSteps) this.applied.add(i);
+    for (const m of this.milestones) {
+      const s = saved.milestones.find((x) => x.name === m.result.name);
+      if (!s) continue;
+      if (s.reachedAtMs !== undefined) m.result.reachedAtMs = s.reachedAtMs;
+      m.result.missed = s.missed;
+    }
+    this.done = saved.finished;
   }
 
   report(): ScenarioReport {
@@ -134,13 +187,18 @@ export class ScenarioRunner {
   private finish(): void {
     this.checkMilestones();
     for (const m of this.milestones) if (m.result.reachedAtMs === undefined) m.result.missed = true;
+    this.done = true;
+    this.sandbox.markDirty();
     this.stop();
     this.resolveFinished(this.report());
   }
 
   private deadline(m: CompiledMilestone): void {
     this.checkMilestones();
-    if (m.result.reachedAtMs === undefined) m.result.missed = true;
+    if (m.result.reachedAtMs === undefined) {
+      m.result.missed = true;
+      this.sandbox.markDirty();
+    }
   }
 
   private queueCheck(): void {
@@ -169,6 +227,7 @@ export class ScenarioRunner {
       if (hit) {
         m.result.reachedAtMs = now - this.startedAt;
         if (m.result.byMs !== undefined && m.result.reachedAtMs > m.result.byMs) m.result.missed = true;
+        this.sandbox.markDirty();
         this.hooks.onMilestone?.({ ...m.result });
       }
     }
@@ -176,6 +235,9 @@ export class ScenarioRunner {
 
   private runStep(step: ScenarioStep, index: number): void {
     if (this.stopped) return;
+    // Marked before it runs, in the same synchronous turn: a snapshot shows the step and its effects together or neither.
+    this.applied.add(index);
+    this.sandbox.markDirty();
     this.hooks.onStep?.(step, index, this.elapsedMs);
     try {
       applyStep(this.sandbox, step);
