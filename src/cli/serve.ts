@@ -27,6 +27,7 @@ export interface ServeFlags {
   sandbox?: boolean;
   scenario: string;
   speed?: number;
+  stateFile?: string;
   kubeconfig?: string;
   context: string[];
   chatConfig?: string;
@@ -47,6 +48,7 @@ export function registerServe(program: Command): void {
     .option('--sandbox', 'act on the embedded sandbox cluster (to try it)')
     .option('--scenario <name|file>', 'with --sandbox: the scenario to replay', 'crashloop')
     .option('--speed <x>', 'with --sandbox: virtual time runs x times faster', parseSpeed)
+    .option('--state-file <path>', 'with --sandbox: keep the sandbox cluster in this file, so a restart (even after kill -9) continues it and resumes its runs')
     .option('--listen <host:port>', 'address to listen on (default: the config\'s server.listen, 127.0.0.1:8080)')
     .option('--kubeconfig <path>', 'kubeconfig of the clusters (default: the config\'s clusters.kubeconfig, else $KUBECONFIG or ~/.kube/config)')
     .option('--context <name>', 'kubeconfig context (repeatable; default: the config\'s clusters.contexts, else the current one)', collect, [])
@@ -65,6 +67,7 @@ export async function runServe(f: ServeFlags, out: (l: string) => void = (l) => 
   const config = loadServiceConfig(f.config, { rules: SHIPPED_RULES, runbooks: SHIPPED_RUNBOOKS, policy: f.policy ?? DEFAULT_POLICY });
   const kubeconfig = f.kubeconfig ?? config.clusters.kubeconfig;
   const onClusters = !f.sandbox;
+  if (f.stateFile && !f.sandbox) throw new KubemendError(Errors.BAD_FLAG, '--state-file keeps the embedded sandbox\'s state: use it with --sandbox');
   if (onClusters && !kubeconfig && !f.config) throw new KubemendError(Errors.BAD_FLAG, 'pass --sandbox to try kubemend on the embedded sandbox, or --config FILE (kind Config) naming the clusters, what is production and who approves');
   if (onClusters && !f.config && !f.chatConfig) throw new KubemendError(Errors.BAD_FLAG, 'on real clusters pass --config FILE (or --chat-config): production and approvers must be configured, never assumed');
   const [host, port] = splitListen(f.listen ?? config.server.listen);
@@ -99,7 +102,7 @@ export async function runServe(f: ServeFlags, out: (l: string) => void = (l) => 
   try {
     if (f.sandbox) {
       const kcPath = join(tmpdir(), `kubemend-serve-sandbox-${process.pid}.kubeconfig`);
-      const t = await sandboxTarget(f.scenario, f.speed ?? 1, kcPath, out);
+      const t = await sandboxTarget(f.scenario, f.speed ?? 1, kcPath, out, f.stateFile);
       out(`sandbox at ${t.sandbox.url} (kubectl: export KUBECONFIG=${kcPath}), replaying ${t.scenario.metadata.name}`);
       target = t;
     } else {

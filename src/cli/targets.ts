@@ -16,9 +16,10 @@ export interface Target {
 }
 
 /** A sandbox replaying `scenarioName` at `speed`, its kubeconfig written to `kubeconfigPath` (mode 0600) for kubectl. */
-export async function sandboxTarget(scenarioName: string, speed: number, kubeconfigPath: string, out: (l: string) => void): Promise<Target & { sandbox: Sandbox; scenario: Scenario }> {
+export async function sandboxTarget(scenarioName: string, speed: number, kubeconfigPath: string, out: (l: string) => void, stateFile?: string): Promise<Target & { sandbox: Sandbox; scenario: Scenario }> {
   const { scenario } = resolveScenario(scenarioName);
-  const sandbox = new Sandbox(sandboxOptionsFor(scenario, { speed }));
+  const sandbox = new Sandbox(sandboxOptionsFor(scenario, { speed, stateFile }));
+  if (sandbox.restored) out(`sandbox restored from ${stateFile}: ${sandbox.restored.objectCount} objects at ${new Date(sandbox.restored.savedAt).toISOString()} (virtual); the scenario continues`);
   await sandbox.listen();
   writeFileSync(kubeconfigPath, sandbox.kubeconfig(), { mode: 0o600 });
   const kc = new KubeConfig();
@@ -28,7 +29,7 @@ export async function sandboxTarget(scenarioName: string, speed: number, kubecon
     sandbox,
     scenario,
     clock: sandbox.clock,
-    clusters: [{ name: SANDBOX_CLUSTER, kubeconfig: kc }],
+    clusters: [{ name: SANDBOX_CLUSTER, kubeconfig: kc, durable: stateFile ? () => sandbox.flushState() : undefined }],
     async stop() {
       runner.stop();
       await sandbox.stop();

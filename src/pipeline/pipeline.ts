@@ -29,6 +29,8 @@ export interface ClusterConn {
   /** What detections, runs and policies call the cluster (the kubeconfig context name). */
   name: string;
   kubeconfig: KubeConfig;
+  /** Resolves once the cluster's writes so far are durable (the sandbox's state file); real API servers need none. */
+  durable?: () => Promise<void>;
 }
 
 export interface PipelineOptions {
@@ -91,7 +93,7 @@ export class Pipeline {
       : o.remediation || undefined;
     if (remediation) {
       if (!o.store) throw new Error('internal: remediation needs a store');
-      this.remediation = buildRemediation({ ...remediation, store: o.store, clock: o.clock, kube: (c) => this.kube.get(c), clusterUid: (c) => this.clusterUids.get(c), log: o.log });
+      this.remediation = buildRemediation({ ...remediation, store: o.store, clock: o.clock, kube: (c) => this.kube.get(c), clusterUid: (c) => this.clusterUids.get(c), durable: async (c) => o.clusters.find((x) => x.name === c)?.durable?.(), log: o.log });
       sinks.push(this.remediation.sink);
     }
     if (o.chat && this.remediation && o.store) {

@@ -46,6 +46,7 @@ export function buildRemediation(o: RemediationSettings & {
   clock: Clock;
   kube: (cluster: string) => KubeHttp | undefined;
   clusterUid?: (cluster: string) => string | undefined;
+  durable?: (cluster: string) => Promise<void>;
   log?: (line: string) => void;
 }): Remediation {
   const notifications = new CollectingNotifier(o.clock);
@@ -59,6 +60,7 @@ export function buildRemediation(o: RemediationSettings & {
     actions: ACTIONS,
     kube: o.kube,
     clusterUid: o.clusterUid,
+    durable: o.durable,
     identity: o.identity ?? SERVICE_IDENTITY,
     notifier,
     approvals,

@@ -27,6 +27,12 @@ export interface ExecutorOptions {
    * the same name (a fresh sandbox, a rebuilt cluster).
    */
   clusterUid?: (cluster: string) => string | undefined;
+  /**
+   * Resolves once a cluster has made its writes so far durable. A real API
+   * server answers a write after it is stored; the sandbox with a state file
+   * writes in batches, so a mutating step is recorded as done only after this.
+   */
+  durable?: (cluster: string) => Promise<void>;
   /** The service identity mutations are made as, unless a run carries its own (chat). */
   identity: Identity;
   notifier: Notifier;
@@ -324,6 +330,7 @@ export class RunbookExecutor {
         const result: ActionResult = run.dryRun
           ? { outputs: {}, mutated: false, calls: await action.plan(params, ctx) }
           : await abortable(action.run(params, ctx), timer.signal);
+        if (action.mutates && !run.dryRun) await this.o.durable?.(run.cluster);
         run.outputs = { ...run.outputs, [stepId]: { status: 'succeeded', outputs: result.outputs } };
         await this.o.store.updateRun(run.id, { outputs: run.outputs, updatedAt: this.o.clock.now() });
         await this.transition(run, { stepId, attempt, status: 'succeeded', output: { outputs: result.outputs, mutated: result.mutated, calls: result.calls.map((c) => `${c.method} ${c.path}: ${c.description}`) } }, action);

@@ -1,6 +1,6 @@
 // One embedded cluster: the store, its controllers, and (once listen() is
 // called) the HTTP API server that kubectl and client-node talk to.
-import { type Clock, ScaledClock } from '../common/index.ts';
+import { type Clock, ScaledClock, type KubemendError } from '../common/index.ts';
 import { EventRecorder } from './events.ts';
 import { createCatalog, type ImageBehaviour, type ImageCatalog } from './images.ts';
 import { LogBook } from './logs.ts';
@@ -14,7 +14,6 @@ import { allControllers } from './controllers/index.ts';
 import { startApiServer, type ApiServer } from './server/index.ts';
 import { kubeconfigYaml } from './kubeconfig.ts';
 import { findByKind } from './resources.ts';
-import type { KubemendError } from '../common/errors.ts';
 import { RESTORE_RV_GAP, STATE_FORMAT, STATE_KIND, checkScenario, readState, restoreBooks, saveBooks, serializeState, type SandboxState, type ScenarioIdentity, type ScenarioProgress } from './state.ts';
 import { StateWriter, type StateWriteStats } from './state-writer.ts';
 

@@ -10,7 +10,7 @@
 import { closeSync, fsyncSync, openSync, renameSync, writeFileSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { KubemendError, Errors } from '../common/errors.ts';
+import { KubemendError, Errors } from '../common/index.ts';
 
 export const DEFAULT_WRITE_INTERVAL_MS = 250;
 /** The state holds every object, Secrets included: readable by the owner only, like the kubeconfig. */

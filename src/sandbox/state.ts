@@ -5,7 +5,7 @@
 // document, always written whole (state-writer.ts), read once at start.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { KubemendError, Errors } from '../common/errors.ts';
+import { KubemendError, Errors } from '../common/index.ts';
 import type { K8sObject } from './types.ts';
 import type { EventRecorder } from './events.ts';
 import type { FaultBook } from './faults.ts';

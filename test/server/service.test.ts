@@ -201,3 +201,49 @@ test('an alert from a real Alertmanager starts a runbook in serve', { skip: AM ?
     await store.close();
   }
 });
+
+test('kill -9 of serve --sandbox mid-run: the restart resumes the run from its last completed step, nothing repeats, the chain verifies', { timeout: 180_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'km-svc-kill-'));
+  const rules = join(dir, 'rules');
+  mkdirSync(rules);
+  // The shipped rule with a longer smoke window, so the run is mid-smoke-check for a couple of real seconds.
+  writeFileSync(join(rules, 'crashloop.yaml'), readFileSync(here('../../rules/crashloop-backoff.yaml'), 'utf8').replace('action: { runbook: bad-deploy }', 'action: { runbook: bad-deploy, params: { smokeWindow: 90s } }'));
+  const cfg = config(dir, '  rules: ./rules\n');
+  const data = join(dir, 'data');
+  const args = ['--config', cfg, '--sandbox', '--scenario', 'crashloop', '--speed', '30', '--state-file', join(dir, 'sandbox.state'), '--listen', '127.0.0.1:0', '--data-dir', data];
+  const first = await startServe(args);
+  const store = await openStore({ dataDir: data });
+  try {
+    const runId = await until('a smoke check in progress', async () => {
+      const run = (await store.listRuns({})).find((r) => r.runbook === 'bad-deploy');
+      const ts = run ? await store.transitions(run.id) : [];
+      return ts.some((t) => t.stepId === 'smokeCheck' && t.status === 'started') ? run!.id : undefined;
+    }, 60_000, first.output);
+    await first.kill9();
+    assert.equal((await store.getRun(runId))!.status, 'running', 'the run was in flight when serve died');
+
+    const second = await startServe(args);
+    try {
+      await second.waitFor(/sandbox restored from .*sandbox\.state/, 'the sandbox restored');
+      await second.waitFor(/resuming 1 run\(s\) that were in flight/, 'the resume');
+      await second.waitFor(new RegExp(`run ${runId.slice(0, 8)} bad-deploy succeeded`), 'the resumed run to finish', 90_000);
+      const sandboxUrl = /sandbox at (http:\/\/\S+)/.exec(second.output())![1];
+      const dep = await (await fetch(`${sandboxUrl}/apis/apps/v1/namespaces/shop/deployments/checkout`, { headers: { authorization: 'Bearer x' } })).json() as { spec: { template: { spec: { containers: { image: string }[] } } } };
+      assert.equal(dep.spec.template.spec.containers[0].image, 'shop/checkout:1.4.2', 'the rollback the first process made survived its death');
+    } finally {
+      assert.equal(await second.stop(), 0, second.output().slice(-3000));
+    }
+    const ts = await store.transitions(runId);
+    for (const step of ['collect', 'rollback', 'waitRollout']) {
+      assert.equal(ts.filter((t) => t.stepId === step && t.status === 'started').length, 1, `${step} ran once`);
+    }
+    assert.ok(ts.some((t) => t.stepId === 'notify' && t.status === 'succeeded'));
+    assert.equal((await store.getRun(runId))!.status, 'succeeded');
+    assert.equal((await store.audit.list({ action: 'runbook.run.resumed' })).length, 1);
+    assert.equal((await store.listRuns({ runbook: 'bad-deploy' })).length, 1, 'the restart started no second run');
+    assert.ok((await store.audit.verify()).ok);
+  } finally {
+    await first.kill9();
+    await store.close();
+  }
+});
