@@ -13,7 +13,7 @@ import { Authorizer } from '../authz/index.ts';
 import { chatSettings, loadChatConfig, type ChatSettings } from '../chat/index.ts';
 import { loadRules } from '../rules/index.ts';
 import { ACTIONS, checkRuleRunbooks, loadRunbooks, LineNotifier } from '../runbooks/index.ts';
-import { LinePrinter, Pipeline, printRuns, Reloader } from '../pipeline/index.ts';
+import { LinePrinter, Pipeline, printRuns, Reloader, fingerprint } from '../pipeline/index.ts';
 import { createApp, loadServerConfig, resolveAdapters, type ServerSpec, loadServiceConfig, type ServiceConfig, resolveWebhooks } from '../server/index.ts';
 import { parseSpeed } from './flags.ts';
 import { DEFAULT_POLICY, SHIPPED_RULES, SHIPPED_RUNBOOKS, splitListen, untilSignal } from './shared.ts';
@@ -64,6 +64,8 @@ export function registerServe(program: Command): void {
 export async function runServe(f: ServeFlags, out: (l: string) => void = (l) => process.stdout.write(`${l}\n`), env: NodeJS.ProcessEnv = process.env): Promise<void> {
   // Listen for the stop signal first: a SIGTERM during start-up still shuts down cleanly, once started.
   const stopSignal = untilSignal();
+  // Fingerprints before anything is read: a file changed while kubemend starts is reloaded, not missed.
+  const configPrint = f.config ? fingerprint(f.config) : undefined;
   const config = loadServiceConfig(f.config, { rules: SHIPPED_RULES, runbooks: SHIPPED_RUNBOOKS, policy: f.policy ?? DEFAULT_POLICY });
   const kubeconfig = f.kubeconfig ?? config.clusters.kubeconfig;
   const onClusters = !f.sandbox;
@@ -87,6 +89,7 @@ export async function runServe(f: ServeFlags, out: (l: string) => void = (l) => 
   const policy = f.policy ?? (f.chatConfig ? settings.policy : undefined) ?? config.policy;
   settings = { ...settings, policy };
   if (f.sandbox) settings = { ...settings, defaultCluster: 'sandbox' };
+  const prints = { rules: fingerprint(config.rules), runbooks: fingerprint(config.runbooks), policy: fingerprint(policy), config: configPrint };
   const rules = loadRules(config.rules);
   const runbooks = loadRunbooks(config.runbooks, { actions: ACTIONS });
   const wiring = checkRuleRunbooks(rules, runbooks);
@@ -155,7 +158,7 @@ export async function runServe(f: ServeFlags, out: (l: string) => void = (l) => 
     const base = `http://${host.includes(':') ? `[${host}]` : host}:${(server.server.address() as { port: number }).port}`;
     announce(out, base, config, p, policy, adapters.console?.room, oneTimeToken && adapters.console?.users[0].name, oneTimeToken, Boolean(adapters.slack), Boolean(adapters.mattermost), Boolean(hooks.options));
     if (config.reload.enabled) {
-      reloader = watchForChanges({ config, flags: f, pipeline: p, authorizer, policy, store, out, interval: config.reload.interval });
+      reloader = watchForChanges({ config, flags: f, pipeline: p, authorizer, policy, store, out, interval: config.reload.interval, prints });
       reloader.start();
     }
     await stopSignal.promise;
@@ -195,7 +198,7 @@ function announce(out: (l: string) => void, base: string, c: ServiceConfig, p: P
 }
 
 /** Rules, runbooks, policy and the config file, each validated as a whole before it replaces the running one. */
-function watchForChanges(o: { config: ServiceConfig; flags: ServeFlags; pipeline: Pipeline; authorizer: Authorizer; policy: string; store: Store; out: (l: string) => void; interval: number }): Reloader {
+function watchForChanges(o: { config: ServiceConfig; flags: ServeFlags; pipeline: Pipeline; authorizer: Authorizer; policy: string; store: Store; out: (l: string) => void; interval: number; prints: Record<'rules' | 'runbooks' | 'policy' | 'config', string | undefined> }): Reloader {
   const r = new Reloader({ clock: realClock, store: o.store, intervalMs: o.interval, log: o.out });
   let runbooks = loadRunbooks(o.config.runbooks, { actions: ACTIONS });
   r.watch({
@@ -208,7 +211,7 @@ function watchForChanges(o: { config: ServiceConfig; flags: ServeFlags; pipeline
       await o.pipeline.setRules(rules);
       return `${rules.length} rules`;
     },
-  });
+  }, o.prints.rules);
   r.watch({
     what: 'runbooks',
     path: o.config.runbooks,
@@ -220,7 +223,7 @@ function watchForChanges(o: { config: ServiceConfig; flags: ServeFlags; pipeline
       runbooks = next;
       return `${next.length} runbooks`;
     },
-  });
+  }, o.prints.runbooks);
   r.watch({
     what: 'policy',
     path: o.policy,
@@ -228,7 +231,7 @@ function watchForChanges(o: { config: ServiceConfig; flags: ServeFlags; pipeline
       o.authorizer.adopt(await Authorizer.fromFile(o.policy));
       return `${o.authorizer.policy.rules.length} rules, ${o.authorizer.policy.groups.length} group lines`;
     },
-  });
+  }, o.prints.policy);
   if (o.flags.config) {
     r.watch({
       what: 'config',
@@ -240,7 +243,7 @@ function watchForChanges(o: { config: ServiceConfig; flags: ServeFlags; pipeline
           .filter((k) => JSON.stringify((next as unknown as Record<string, unknown>)[k]) !== JSON.stringify((o.config as unknown as Record<string, unknown>)[k]));
         return `${applied}${restart.length ? `; changes to ${restart.join(', ')} take effect at the next restart` : ''}`;
       },
-    });
+    }, o.prints.config);
   }
   return r;
 }

@@ -8,7 +8,7 @@ import { realClock } from '../common/index.ts';
 import { formatMatcher, silenceState } from '../rules/index.ts';
 import { openStore } from '../store/index.ts';
 import { createSilence, expireSilence } from '../pipeline/index.ts';
-import { collect, storeOptions, type StoreFlags } from './options.ts';
+import { collect, jsonOption, storeOptions, type StoreFlags } from './options.ts';
 
 const out = (l: string) => process.stdout.write(`${l}\n`);
 
@@ -31,9 +31,9 @@ export function registerSilence(program: Command): void {
         await store.close();
       }
     });
-  storeOptions(cmd
+  storeOptions(jsonOption(cmd
     .command('list')
-    .description('List silences (pending, active, recently expired)'))
+    .description('List silences (pending, active, recently expired)')))
     .action(async (f: StoreFlags & { json?: boolean }) => {
       const store = await openStore({ db: f.db, dataDir: f.dataDir });
       try {

@@ -56,9 +56,9 @@ function readKubeconfig(path: string | undefined): { config: KubeConfig; source:
   }
   for (const f of files) {
     if (!existsSync(f)) throw new KubemendError(Errors.KUBECONFIG_MISSING, `kubeconfig ${named(f)} does not exist`);
+    if (statSync(f).isDirectory()) throw new KubemendError(Errors.KUBECONFIG_UNREADABLE, `cannot read kubeconfig ${named(f)}: it is a directory, not a file`);
     let text: string;
     try {
-      if (statSync(f).isDirectory()) throw new Error('it is a directory, not a file');
       text = readFileSync(f, 'utf8');
     } catch (err) {
       throw new KubemendError(Errors.KUBECONFIG_UNREADABLE, `cannot read kubeconfig ${named(f)}: ${(err as Error).message}`, { cause: err });

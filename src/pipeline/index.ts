@@ -12,4 +12,4 @@ export { SilenceSync, createSilence, expireSilence, type SilenceSyncOptions } fr
 export { ScenarioSession, SANDBOX_CLUSTER, type ScenarioSessionOptions } from './scenario-session.ts';
 export { playRules, type PlaybackOptions, type PlaybackResult } from './playback.ts';
 export { replayIncidents, type ReplayOptions, type ReplayResult } from './replay.ts';
-export { Reloader } from './reload.ts';
+export { Reloader, fingerprint, type Watched } from './reload.ts';

@@ -68,8 +68,9 @@ export class Reloader {
     this.o = o;
   }
 
-  watch(w: Watched): void {
-    this.watched.push({ w, print: fingerprint(w.path) });
+  /** `baseline`: the fingerprint taken before the running content was loaded, so a change made in between is still seen. */
+  watch(w: Watched, baseline = fingerprint(w.path)): void {
+    this.watched.push({ w, print: baseline });
   }
 
   start(): void {
