@@ -4,9 +4,8 @@
 // denies within a time limit of cluster time. Refused attempts are audited
 // too: who tried to approve what is exactly what an auditor asks about.
 import type { Authorizer } from '../authz/index.ts';
-import { type Clock, Errors } from '../common/index.ts';
+import { type Clock, Errors, formatDuration } from '../common/index.ts';
 import type { Conversation, RequestBook } from './conversation.ts';
-import { formatDuration } from './conversation.ts';
 import { reply, type Out } from './reply.ts';
 import type { Executions } from './execution.ts';
 import type { ChatSettings } from './settings.ts';

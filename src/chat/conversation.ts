@@ -154,11 +154,3 @@ export function newRecord(o: { id: string; user: ChatUser; room: string; adapter
     updatedAt: o.now,
   };
 }
-
-export function formatDuration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return s % 60 ? `${m}m${s % 60}s` : `${m}m`;
-  return m % 60 ? `${Math.floor(m / 60)}h${m % 60}m` : `${m / 60}h`;
-}

@@ -5,11 +5,11 @@
 import type { ApprovalBook, RunbookExecutor } from '../runbooks/index.ts';
 import { RunbookApprovals } from './runbook-approvals.ts';
 import type { Store } from '../store/index.ts';
-import { type Clock, Errors, chatCommandsTotal, withCode } from '../common/index.ts';
+import { type Clock, Errors, chatCommandsTotal, formatDuration, withCode } from '../common/index.ts';
 import type { KubeHttp } from '../kube/index.ts';
 import type { Authorizer } from '../authz/index.ts';
 import { parseCommand, helpText, type ActionCommand, type Command } from './grammar.ts';
-import { RequestBook, OPEN, SYSTEM_ACTOR, formatDuration, newRecord, type Conversation } from './conversation.ts';
+import { RequestBook, OPEN, SYSTEM_ACTOR, newRecord, type Conversation } from './conversation.ts';
 import { checkJustification, type TicketChecker } from './justification.ts';
 import { operationFor, preview, readContext } from './operations.ts';
 import { Redactor } from './redact.ts';

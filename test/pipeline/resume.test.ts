@@ -19,17 +19,21 @@ import { buildRemediation } from '../../src/pipeline/index.ts';
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const TARGET = { cluster: 'sandbox', kind: 'Deployment', namespace: 'shop', name: 'checkout' };
 
+async function sandboxWithStore() {
+  const sandbox = new Sandbox({ speed: 60 });
+  await sandbox.listen();
+  const kc = new KubeConfig();
+  kc.loadFromString(sandbox.kubeconfig());
+  const store = await openStore({ dataDir: mkdtempSync(join(tmpdir(), 'km-resume-')), clock: sandbox.clock });
+  return { sandbox, kube: new KubeHttp(kc), store };
+}
+
 function run(id: string, over: Partial<RunRecord>, now: number): RunRecord {
   return { id, runbook: 'bad-deploy', cluster: 'sandbox', target: TARGET, status: 'running', params: { smokeWindow: '5s', rolloutTimeout: '1m', channel: 'default' }, startedBy: { type: 'rule', name: 'crashloop-backoff' }, dryRun: false, createdAt: now, updatedAt: now, currentStep: 'rollback', outputs: {}, ...over };
 }
 
 test('runs that cannot resume are abandoned with a reason, and release their target', { timeout: 60_000 }, async () => {
-  const sandbox = new Sandbox({ speed: 60 });
-  await sandbox.listen();
-  const kc = new KubeConfig();
-  kc.loadFromString(sandbox.kubeconfig());
-  const kube = new KubeHttp(kc);
-  const store = await openStore({ dataDir: mkdtempSync(join(tmpdir(), 'km-resume-')), clock: sandbox.clock });
+  const { sandbox, kube, store } = await sandboxWithStore();
   try {
     const now = sandbox.clock.now();
     await store.createRun(run('gone-runbook', { runbook: 'retired-runbook' }, now));
@@ -57,12 +61,7 @@ test('runs that cannot resume are abandoned with a reason, and release their tar
 });
 
 test('a run started on a cluster records its identity, so a resume can tell', { timeout: 60_000 }, async () => {
-  const sandbox = new Sandbox({ speed: 60 });
-  await sandbox.listen();
-  const kc = new KubeConfig();
-  kc.loadFromString(sandbox.kubeconfig());
-  const kube = new KubeHttp(kc);
-  const store = await openStore({ dataDir: mkdtempSync(join(tmpdir(), 'km-resume-')), clock: sandbox.clock });
+  const { sandbox, kube, store } = await sandboxWithStore();
   try {
     const runbooks = loadRunbooks(here('../../runbooks'), { actions: ACTIONS });
     const rem = buildRemediation({ store, clock: sandbox.clock, runbooks, kube: () => kube, clusterUid: () => 'uid-1', dryRun: true });

@@ -1,16 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import Fastify from 'fastify';
 import { ManualClock } from '../../src/common/clock.ts';
 import { WebhookSource } from '../../src/rules/sources/webhook-source.ts';
 import type { Signal } from '../../src/rules/types.ts';
 import { describeProblems, parseAlertmanagerPayload } from '../../src/rules/sources/alertmanager.ts';
 import { webhooksPlugin } from '../../src/server/webhooks.ts';
+import { findAlertmanager, freePort, NO_ALERTMANAGER } from '../helpers/alertmanager.ts';
 
 // A payload as Alertmanager 0.25 sends it (nanosecond timestamps, Go zero time for endsAt).
 const SAMPLE = {
@@ -69,27 +70,6 @@ test('reports every problem with the path of its field', () => {
 
 // ---- A real Alertmanager delivering to our receiver ----
 
-function findAlertmanager(): string | undefined {
-  const candidates = process.env.ALERTMANAGER_BIN
-    ? [process.env.ALERTMANAGER_BIN]
-    : (process.env.PATH ?? '').split(delimiter).flatMap((d) => [join(d, 'prometheus-alertmanager'), join(d, 'alertmanager')]);
-  for (const c of candidates) {
-    try {
-      accessSync(c, constants.X_OK);
-      return c;
-    } catch { /* try the next */ }
-  }
-  return undefined;
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
 async function until<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, ms: number, diag: () => string): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
@@ -101,8 +81,7 @@ async function until<T>(what: string, fn: () => T | undefined | Promise<T | unde
 }
 
 const BIN = findAlertmanager();
-const SKIP = BIN ? false : 'prometheus-alertmanager not found: install it with `.ci/alertmanager.sh install` '
-  + '(runs `apt-get install -y prometheus-alertmanager`), or set ALERTMANAGER_BIN to an alertmanager binary';
+const SKIP = BIN ? false : NO_ALERTMANAGER;
 
 test('a real Alertmanager delivers a firing then a resolved alert as Signals', { skip: SKIP, timeout: 20_000 }, async (t) => {
   const clock = new ManualClock(Date.UTC(2026, 0, 1));

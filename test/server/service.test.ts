@@ -5,13 +5,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openStore } from '../../src/store/index.ts';
 import { metric, scrape, startServe, until, type ServeProcess } from '../helpers/serve-process.ts';
+import { findAlertmanager, freePort, NO_ALERTMANAGER } from '../helpers/alertmanager.ts';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const BIN = here('../../bin/kubemend.js');
@@ -120,28 +120,9 @@ test('hot reload: a broken rule file is refused with file:line and the running r
 
 // ---- A real Alertmanager posting to serve ----
 
-function findAlertmanager(): string | undefined {
-  const candidates = process.env.ALERTMANAGER_BIN ? [process.env.ALERTMANAGER_BIN] : (process.env.PATH ?? '').split(delimiter).flatMap((d) => [join(d, 'prometheus-alertmanager'), join(d, 'alertmanager')]);
-  for (const c of candidates) {
-    try {
-      accessSync(c, constants.X_OK);
-      return c;
-    } catch { /* next */ }
-  }
-  return undefined;
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
 const AM = findAlertmanager();
 
-test('an alert from a real Alertmanager starts a runbook in serve', { skip: AM ? false : 'prometheus-alertmanager not found: run .ci/alertmanager.sh install', timeout: 120_000 }, async () => {
+test('an alert from a real Alertmanager starts a runbook in serve', { skip: AM ? false : NO_ALERTMANAGER, timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'km-svc-am-'));
   const rules = join(dir, 'rules');
   mkdirSync(rules);
