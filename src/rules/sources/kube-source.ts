@@ -6,6 +6,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { Informer, KubeHttp, kindRef, type Change, type KindRef, type KubeObject } from '../../kube/index.ts';
 import type { Clock } from '../../common/index.ts';
 import type { Signal } from '../types.ts';
+import type { Source } from './source.ts';
 
 export interface KubeSourceOptions {
   cluster: string;
@@ -18,7 +19,7 @@ export interface KubeSourceOptions {
 
 const OPERATION = { ADDED: 'create', MODIFIED: 'update', DELETED: 'delete' } as const;
 
-export class KubeSource {
+export class KubeSource implements Source {
   readonly name: string;
   readonly cluster: string;
   readonly http: KubeHttp;
