@@ -11,7 +11,7 @@
 // the adapters log error codes, never tokens.
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback, type FastifyRequest } from 'fastify';
 import type { DestinationStream } from 'pino';
-import { collectProcessMetrics, metricsRegistry as register } from '../common/index.ts';
+import { collectProcessMetrics, metricsRegistry as register, type RefusalRecorder } from '../common/index.ts';
 import { webhooksPlugin, type WebhooksOptions } from './webhooks.ts';
 import { type ChatEngine, type ChatReply, chatAdapterErrorsTotal, type HttpChatAdapter, SlackAdapter, type SlackAdapterOptions, MattermostAdapter, type MattermostAdapterOptions, ConsoleAdapter, type ConsoleAdapterOptions } from '../chat/index.ts';
 
@@ -36,6 +36,8 @@ export interface AppOptions {
   ready?: () => boolean | Promise<boolean | { ready: boolean; checks: Record<string, boolean> }>;
   /** false (default) for no logs, or pino's level and destination. */
   logger?: false | { level?: string; stream?: DestinationStream };
+  /** Audits refused requests at every door (webhooks, chat adapters); closed, with its summaries written, when the app closes. */
+  refusals?: RefusalRecorder;
 }
 
 export interface KubemendServer {
@@ -82,15 +84,17 @@ export async function createApp(opts: AppOptions = {}): Promise<KubemendServer> 
   };
   for (const a of adapters) {
     (a as { setLogger?: (l: FastifyInstance['log']) => void }).setLogger?.(app.log);
+    if (opts.refusals) (a as { setRefusals?: (r: RefusalRecorder) => void }).setRefusals?.(opts.refusals);
     a.forward = route;
     await app.register(async (scope) => a.routes(scope));
   }
-  if (opts.webhooks) await app.register(webhooksPlugin, opts.webhooks);
+  if (opts.webhooks) await app.register(webhooksPlugin, { ...opts.webhooks, audit: opts.webhooks.audit ?? opts.refusals });
   for (const p of opts.plugins ?? []) await app.register(p.plugin, p.options ?? {});
 
   for (const a of adapters) await a.start(opts.engine!);
   app.addHook('onClose', async () => {
     for (const a of adapters) await a.stop();
+    await opts.refusals?.close();
   });
   return { app, adapters, slack, mattermost, console: consoleAdapter };
 }
