@@ -9,7 +9,7 @@
 // Status codes are chosen for senders that retry: 4xx means "do not resend
 // this", 503 (engine not running) means "try again later".
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { type WebhookSource, describeProblems, parseAlertmanagerPayload } from '../rules/index.ts';
+import { type WebhookSource, describeProblems, parseAlertmanagerPayloadInChunks } from '../rules/index.ts';
 import { type RefusalAudit, sameSecret, signatureMatches, webhookRequestsTotal } from '../common/index.ts';
 
 export interface WebhookConfig {
@@ -44,6 +44,7 @@ export interface WebhooksOptions {
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
 /** Alerts in one Alertmanager payload (its webhook_config max_alerts should be at most this). */
 export const DEFAULT_MAX_ALERTS = 1000;
+const MAX_PROBLEMS = 20;
 
 // Why a 4xx was answered, for the audit record; by status when a hook did not say.
 const REASON_BY_STATUS: Record<number, string> = { 400: 'invalid_payload', 401: 'bad_credential', 404: 'unknown_name', 413: 'too_large', 415: 'bad_content_type' };
@@ -122,13 +123,16 @@ export async function webhooksPlugin(app: FastifyInstance, opts: WebhooksOptions
           error: `${count.length} alerts in one payload, more than the ${maxAlerts} allowed: set max_alerts: ${maxAlerts} in Alertmanager's webhook_config (or raise webhooks.alertmanager.maxAlerts)`,
         });
       }
-      const parsed = parseAlertmanagerPayload(req.body);
+      const parsed = await parseAlertmanagerPayloadInChunks(req.body);
       if (!parsed.ok) {
         const [first] = parsed.problems;
+        // The first problems say what is wrong; a thousand more would only make the answer large.
+        const shown = parsed.problems.slice(0, MAX_PROBLEMS);
+        const more = parsed.problems.length - shown.length;
         return refuse(req, reply, 400, 'invalid_payload', {
-          error: `invalid Alertmanager payload: ${describeProblems(parsed.problems)}`,
+          error: `invalid Alertmanager payload: ${describeProblems(shown)}${more ? `; and ${more} more` : ''}`,
           field: first.field,
-          problems: parsed.problems,
+          problems: shown,
         });
       }
       if (!opts.source.running) return notRunning(reply);
