@@ -9,7 +9,7 @@ export { dialectSql, num, valuesList, optStr, toPgPlaceholders, Mutex } from './
 export type { SqlDb, SqlExec, SqlValue, Row, DialectSql, TransactionOptions } from './sql.ts';
 export { ConfigError, parseConfig, loadConfigFile, formatProblem, configFiles, parseConfigFiles, formatPath } from './config.ts';
 export type { ConfigProblem } from './config.ts';
-export { sameSecret, signatureMatches } from './secrets.ts';
+export { sameSecret, signatureMatches, logSafeUrl } from './secrets.ts';
 export { RefusalRecorder } from './refusals.ts';
 export type { Refusal, RefusalAudit, RefusalRecord, RefusalRecorderOptions } from './refusals.ts';
 export { Duration } from './schema.ts';

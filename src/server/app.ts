@@ -7,11 +7,12 @@
 //
 // Logs never hold a credential: request logs show headers with
 // Authorization, Cookie and the Slack signature replaced by "[redacted]",
+// URLs with every query value replaced by "[redacted]",
 // bodies (where Slack and Mattermost put their tokens) are not logged, and
 // the adapters log error codes, never tokens.
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback, type FastifyRequest } from 'fastify';
 import type { DestinationStream } from 'pino';
-import { collectProcessMetrics, metricsRegistry as register, type RefusalRecorder } from '../common/index.ts';
+import { collectProcessMetrics, logSafeUrl, metricsRegistry as register, type RefusalRecorder } from '../common/index.ts';
 import { webhooksPlugin, type WebhooksOptions } from './webhooks.ts';
 import { type ChatEngine, type ChatReply, chatAdapterErrorsTotal, type HttpChatAdapter, SlackAdapter, type SlackAdapterOptions, MattermostAdapter, type MattermostAdapterOptions, ConsoleAdapter, type ConsoleAdapterOptions } from '../chat/index.ts';
 
@@ -62,6 +63,12 @@ export async function createApp(opts: AppOptions = {}): Promise<KubemendServer> 
   const adapters: HttpChatAdapter[] = [...[slack, mattermost, consoleAdapter].filter((a) => a !== undefined), ...(opts.adapters ?? [])];
   if (adapters.length && !opts.engine) throw new Error('internal: chat adapters are configured but no chat engine was given');
 
+  // Fastify's own 404 logs and echoes the whole URL, query string and all.
+  app.setNotFoundHandler((req, reply) => {
+    const url = logSafeUrl(req.url);
+    req.log.info({ method: req.method, url }, 'no such route');
+    return reply.code(404).send({ error: `no route ${req.method} ${url.split('?')[0]}` });
+  });
   collectProcessMetrics();
   app.get('/healthz', async () => ({ status: 'ok', adapters: adapters.map((a) => a.name) }));
   app.get('/readyz', async (_req, reply) => {
@@ -104,7 +111,7 @@ function loggerOptions(l: { level?: string; stream?: DestinationStream }) {
     level: l.level ?? 'info',
     ...(l.stream ? { stream: l.stream } : {}),
     serializers: {
-      req: (req: FastifyRequest) => ({ method: req.method, url: req.url, remoteAddress: req.ip, headers: redactHeaders(req.headers) }),
+      req: (req: FastifyRequest) => ({ method: req.method, url: logSafeUrl(req.url), remoteAddress: req.ip, headers: redactHeaders(req.headers) }),
     },
   };
 }

@@ -13,7 +13,7 @@
 // so a retried event is acknowledged again but never handled twice.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { WebClient, LogLevel, retryPolicies, type RetryOptions, type Logger as SlackLogger } from '@slack/web-api';
-import { realClock, type Clock, KubemendError, Errors } from '../../../common/index.ts';
+import { realClock, type Clock, KubemendError, Errors, logSafeUrl } from '../../../common/index.ts';
 import type { ChatMessage, ChatReply, ChatUser } from '../../types.ts';
 import { BaseAdapter, RecentIds, chatAdapterErrorsTotal, rawBodyParsers, type ChatIdentity } from '../shared/base.ts';
 import { verifySlackRequest } from './verify.ts';
@@ -95,7 +95,7 @@ export class SlackAdapter extends BaseAdapter {
       });
       if (result.ok) return;
       chatAdapterErrorsTotal.inc({ adapter: this.name, reason: 'bad_signature' });
-      this.log.warn({ adapter: this.name, url: req.url, reason: result.reason }, 'refused a Slack request');
+      this.log.warn({ adapter: this.name, url: logSafeUrl(req.url), reason: result.reason }, 'refused a Slack request');
       return reply.code(401).send({ error: result.reason });
     });
     app.post('/slack/events', (req, reply) => this.onEvent(req, reply));
