@@ -31,7 +31,7 @@ test('serve: --listen and the adapters\' environment are checked', () => {
   const ok = resolveAdapters(spec, { MATTERMOST_URL: 'https://chat.example.com', MATTERMOST_TOKEN: 't', MATTERMOST_COMMAND_TOKEN: 'a, b', KUBEMEND_PUBLIC_URL: 'https://km.example.com' });
   assert.deepEqual(ok.mattermost?.commandTokens, ['a', 'b']);
   assert.equal(ok.slack, undefined);
-  assert.deepEqual(ok.console, { users: [], room: 'console', secureCookie: false });
+  assert.deepEqual(ok.console, { users: [], room: 'console', secureCookie: false, origins: ['https://km.example.com'] });
 });
 
 test('serve: a half-configured adapter stops start-up with KM-SERVE-002, before anything is opened', async () => {

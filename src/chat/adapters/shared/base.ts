@@ -11,7 +11,7 @@
 // request) reaches the adapter that owns its room.
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import { Counter } from 'prom-client';
-import { type Clock, KubemendError, Errors } from '../../../common/index.ts';
+import { type Clock, KubemendError, Errors, type RefusalAudit } from '../../../common/index.ts';
 import type { ChatAdapter, ChatEngine, ChatMessage, ChatReply } from '../../types.ts';
 
 export const chatMessagesTotal = new Counter({
@@ -132,6 +132,7 @@ export abstract class BaseAdapter implements HttpChatAdapter {
   forward?: (reply: ChatReply) => Promise<void>;
   protected engine?: ChatEngine;
   protected log: Logger = silentLogger;
+  private refusals?: RefusalAudit;
   private unsubscribe?: () => void;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly roomNames = new Map<string, string>();
@@ -165,6 +166,29 @@ export abstract class BaseAdapter implements HttpChatAdapter {
 
   setLogger(log: Logger): void {
     this.log = log;
+  }
+
+  /** Where refused requests are audited (the server's rate-limited audit of every door). */
+  setRefusals(refusals: RefusalAudit): void {
+    this.refusals = refusals;
+  }
+
+  /**
+   * Counts a refused request (kubemend_chat_adapter_errors_total{reason}) and
+   * audits it as chat.request.refused: route, reason, status, caller address
+   * and agent, and `detail` — which must never hold the credential.
+   */
+  protected refused(req: FastifyRequest, reason: string, status: number, detail?: string): void {
+    chatAdapterErrorsTotal.inc({ adapter: this.name, reason });
+    const ua = req.headers['user-agent'];
+    this.refusals?.record({
+      action: 'chat.request.refused',
+      // The route's pattern, not the URL: bounded, and without a query string.
+      route: req.routeOptions.url ?? 'unknown',
+      reason, status, detail,
+      remoteAddress: req.ip,
+      userAgent: Array.isArray(ua) ? ua[0] : ua,
+    });
   }
 
   async start(engine: ChatEngine): Promise<void> {
