@@ -217,18 +217,22 @@ export abstract class BaseAdapter implements HttpChatAdapter {
 
   /** Hands one message to the engine and posts every reply; returns the replies. */
   protected async dispatch(msg: ChatMessage, post: (r: ChatReply) => Promise<void> = (r) => this.post(r)): Promise<ChatReply[]> {
+    const { replies } = await this.ask(msg);
+    for (const r of replies) await post(r);
+    return replies;
+  }
+
+  /** Hands one message to the engine; an engine failure becomes a polite reply (and `failed`). Posts nothing. */
+  protected async ask(msg: ChatMessage): Promise<{ replies: ChatReply[]; failed: boolean }> {
     if (!this.engine) throw new Error(`internal: the ${this.name} adapter received a message before start()`);
     chatMessagesTotal.inc({ adapter: this.name });
-    let replies: ChatReply[];
     try {
-      replies = await this.engine.handle(msg);
+      return { replies: await this.engine.handle(msg), failed: false };
     } catch (err) {
       chatAdapterErrorsTotal.inc({ adapter: this.name, reason: 'engine_failed' });
       this.log.error({ adapter: this.name, error: describeError(err) }, 'the chat engine failed on a message');
-      replies = [{ room: msg.room, thread: msg.thread, text: 'kubemend could not handle that message; the error is in the server log.' }];
+      return { replies: [{ room: msg.room, thread: msg.thread, text: 'kubemend could not handle that message; the error is in the server log.' }], failed: true };
     }
-    for (const r of replies) await post(r);
-    return replies;
   }
 
   /** Posts a reply here or hands it to the adapter that owns its room; failures are counted, not thrown. */
