@@ -201,10 +201,13 @@ test('slack: ephemeral replies use chat.postEphemeral; a channel the bot is not 
 test('slack: reply text cannot forge mentions or links; configured mentions render as Slack mentions', async () => {
   const t = await setup();
   try {
-    t.engine.emit({ room: 'ops', text: '<!channel> <@U0ROOT> <https://evil.example|click>', mention: ['U0BOB', 'S0SRE', 'oncall'] });
+    t.engine.emit({ room: 'ops', text: '<!channel> <@U0ROOT> <https://evil.example|click> @here &lt;!everyone&gt;', mention: ['U0BOB', 'S0SRE', 'oncall'] });
     await t.slack.idle();
     const [post] = t.fake.callsTo('chat.postMessage');
-    assert.equal(post.args.text, '<@U0BOB> <!subteam^S0SRE> @oncall &lt;!channel&gt; &lt;@U0ROOT&gt; &lt;https://evil.example|click&gt;');
+    assert.equal(post.args.text, '<@U0BOB> <!subteam^S0SRE> @oncall &lt;!channel&gt; &lt;@U0ROOT&gt; &lt;https://evil.example|click&gt; @here &amp;lt;!everyone&amp;gt;');
+    // Plain "@here" links (and pages) only with link_names, which kubemend never sets; nor does it unfurl.
+    assert.equal(post.args.link_names, undefined);
+    assert.equal(post.args.unfurl_links, 'false');
     assert.equal(slackTextToPlain('<@U1|bob> in <#C1|ops> mail <mailto:a@b.c|a@b.c> <!subteam^S1|@sre> 1 &lt; 2'), '@U1 in #ops mail a@b.c @sre 1 < 2');
   } finally {
     await t.close();
