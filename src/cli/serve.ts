@@ -14,7 +14,7 @@ import { chatSettings, loadChatConfig, type ChatSettings } from '../chat/index.t
 import { loadRules } from '../rules/index.ts';
 import { ACTIONS, checkRuleRunbooks, loadRunbooks, LineNotifier } from '../runbooks/index.ts';
 import { LinePrinter, Pipeline, printRuns, Reloader, fingerprint } from '../pipeline/index.ts';
-import { createApp, loadServerConfig, resolveAdapters, type ServerSpec, loadServiceConfig, type ServiceConfig, resolveWebhooks } from '../server/index.ts';
+import { createApp, loadServerConfig, resolveAdapters, type ServerSpec, loadServiceConfig, type ServiceConfig, resolveWebhooks, auditRefusals } from '../server/index.ts';
 import { parseSpeed } from './flags.ts';
 import { DEFAULT_POLICY, SHIPPED_RULES, SHIPPED_RUNBOOKS, splitListen, untilSignal } from './shared.ts';
 import { clusterTarget, sandboxTarget, type Target } from './targets.ts';
@@ -145,6 +145,8 @@ export async function runServe(f: ServeFlags, out: (l: string) => void = (l) => 
       console: adapters.console,
       webhooks: hooks.options && { ...hooks.options, source: p.webhooks! },
       ready: () => readiness(p, store),
+      // Refusals are counted in real time: a flood arrives at wall-clock speed, even on the sandbox.
+      refusals: auditRefusals(store.audit, { clock: realClock, log: out }),
       logger: { level: f.logLevel ?? config.server.logLevel, stream: process.stderr },
     }));
     const server = app;

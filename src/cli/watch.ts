@@ -8,7 +8,7 @@ import { loadContexts } from '../kube/index.ts';
 import { openStore } from '../store/index.ts';
 import { loadRules, kindsToWatch } from '../rules/index.ts';
 import { Pipeline, LinePrinter, watchLine } from '../pipeline/index.ts';
-import { createApp, webhookRoutes } from '../server/index.ts';
+import { auditRefusals, createApp, webhookRoutes } from '../server/index.ts';
 import { SHIPPED_RULES, splitListen, untilSignal } from './shared.ts';
 import { clusterOptions, storeOptions } from './options.ts';
 
@@ -55,7 +55,7 @@ export async function runWatch(flags: WatchFlags, out: (l: string) => void = (l)
     await pipeline.start();
     out(`watching ${clusters.map((c) => c.name).join(', ')}: ${kindsToWatch(rules).join(', ')} with ${rules.length} rules (synced in ${formatDuration(Date.now() - t0)})`);
     if (listen && routes) {
-      ({ app } = await createApp({ webhooks: { source: pipeline.webhooks!, ...routes }, ready: () => pipeline.synced }));
+      ({ app } = await createApp({ webhooks: { source: pipeline.webhooks!, ...routes }, ready: () => pipeline.synced, refusals: auditRefusals(store.audit, { clock: realClock, log: out }) }));
       await app.listen({ host: listen[0], port: listen[1] });
       out(`webhooks on http://${listen[0]}:${(app.server.address() as { port: number }).port}/webhooks/ (metrics on /metrics)`);
     }

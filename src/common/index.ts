@@ -9,11 +9,13 @@ export { dialectSql, num, valuesList, optStr, toPgPlaceholders, Mutex } from './
 export type { SqlDb, SqlExec, SqlValue, Row, DialectSql, TransactionOptions } from './sql.ts';
 export { ConfigError, parseConfig, loadConfigFile, formatProblem, configFiles, parseConfigFiles, formatPath } from './config.ts';
 export type { ConfigProblem } from './config.ts';
-export { sameSecret, signatureMatches } from './secrets.ts';
+export { sameSecret, signatureMatches, logSafeUrl } from './secrets.ts';
+export { RefusalRecorder } from './refusals.ts';
+export type { Refusal, RefusalAudit, RefusalRecord, RefusalRecorderOptions } from './refusals.ts';
 export { Duration } from './schema.ts';
 export { parseQuantity, formatBytes, formatCpu, tryQuantity } from './quantity.ts';
 export { dataDir } from './paths.ts';
-export { auditAppendSeconds, chatCommandsTotal, leaderStatus, kubeRequestsTotal, relistsTotal, watchRestartsTotal, provideInformerSizes, detectionRecordFailuresTotal, configReloadsTotal, detectionsTotal, signalsTotal, suppressedTotal, escalationsTotal, runsTotal, stepDurationSeconds, collectProcessMetrics, metricsRegistry, webhookRequestsTotal } from './metrics.ts';
+export { auditAppendSeconds, chatCommandsTotal, leaderStatus, kubeRequestsTotal, relistsTotal, watchRestartsTotal, provideInformerSizes, detectionRecordFailuresTotal, configReloadsTotal, detectionsTotal, signalsTotal, suppressedTotal, escalationsTotal, runsTotal, stepDurationSeconds, collectProcessMetrics, metricsRegistry, webhookRequestsTotal, refusalAuditsSuppressedTotal } from './metrics.ts';
 export { withCode, actionErrorInfo } from './errors.ts';
 export type { ErrorInfo, ActionReason } from './errors.ts';
 export { formatClock } from './clock.ts';

@@ -109,6 +109,12 @@ export const webhookRequestsTotal = once('kubemend_webhook_requests_total', () =
   labelNames: ['route', 'code'] as const,
 }));
 
+export const refusalAuditsSuppressedTotal = once('kubemend_refusal_audits_suppressed_total', () => new Counter({
+  name: 'kubemend_refusal_audits_suppressed_total',
+  help: 'Refused requests not written to the audit log one by one because of its rate limit (the next record says how many), by action and reason.',
+  labelNames: ['action', 'reason'] as const,
+}));
+
 export interface InformerSize {
   cluster: string;
   kind: string;

@@ -23,3 +23,20 @@ export function signatureMatches(secret: string, body: Buffer, header: string): 
 export function signBody(secret: string, body: string | Buffer): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
+
+/**
+ * A request URL fit for a log line: the path, and every query value replaced
+ * by "[redacted]" (`/console/api/events?token=[redacted]`). Short names stay, so a
+ * log still shows what was asked; values go, because clients put tokens,
+ * codes and signatures there and no list of names catches them all.
+ */
+export function logSafeUrl(url: string): string {
+  const q = url.indexOf('?');
+  if (q < 0) return url;
+  const names = url.slice(q + 1).split('&').filter(Boolean).map((p) => {
+    const eq = p.indexOf('=');
+    // A bare item (`?abc123`) may itself be the token; so may a name that is no identifier.
+    return eq > 0 && /^[A-Za-z0-9_.[\]-]{1,40}$/.test(p.slice(0, eq)) ? `${p.slice(0, eq)}=[redacted]` : '[redacted]';
+  });
+  return `${url.slice(0, q)}${names.length ? `?${names.join('&')}` : ''}`;
+}

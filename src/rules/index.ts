@@ -13,6 +13,6 @@ export { Silences, formatMatcher, silenceState } from './stages/index.ts';
 export { KubeSource } from './sources/kube-source.ts';
 export { ScheduleSource, type ScheduleSignal } from './sources/schedule.ts';
 export { WebhookSource } from './sources/webhook-source.ts';
-export { describeProblems, parseAlertmanagerPayload, type AlertmanagerPayload, type AlertmanagerAlert } from './sources/alertmanager.ts';
+export { describeProblems, parseAlertmanagerPayload, parseAlertmanagerPayloadInChunks, type AlertmanagerPayload, type AlertmanagerAlert } from './sources/alertmanager.ts';
 export type { Notification } from './engine.ts';
 export type { SilenceInput } from './stages/silence.ts';

@@ -7,11 +7,12 @@
 //
 // Logs never hold a credential: request logs show headers with
 // Authorization, Cookie and the Slack signature replaced by "[redacted]",
+// URLs with every query value replaced by "[redacted]",
 // bodies (where Slack and Mattermost put their tokens) are not logged, and
 // the adapters log error codes, never tokens.
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback, type FastifyRequest } from 'fastify';
 import type { DestinationStream } from 'pino';
-import { collectProcessMetrics, metricsRegistry as register } from '../common/index.ts';
+import { collectProcessMetrics, logSafeUrl, metricsRegistry as register, type RefusalRecorder } from '../common/index.ts';
 import { webhooksPlugin, type WebhooksOptions } from './webhooks.ts';
 import { type ChatEngine, type ChatReply, chatAdapterErrorsTotal, type HttpChatAdapter, SlackAdapter, type SlackAdapterOptions, MattermostAdapter, type MattermostAdapterOptions, ConsoleAdapter, type ConsoleAdapterOptions } from '../chat/index.ts';
 
@@ -36,6 +37,8 @@ export interface AppOptions {
   ready?: () => boolean | Promise<boolean | { ready: boolean; checks: Record<string, boolean> }>;
   /** false (default) for no logs, or pino's level and destination. */
   logger?: false | { level?: string; stream?: DestinationStream };
+  /** Audits refused requests at every door (webhooks, chat adapters); closed, with its summaries written, when the app closes. */
+  refusals?: RefusalRecorder;
 }
 
 export interface KubemendServer {
@@ -60,6 +63,12 @@ export async function createApp(opts: AppOptions = {}): Promise<KubemendServer> 
   const adapters: HttpChatAdapter[] = [...[slack, mattermost, consoleAdapter].filter((a) => a !== undefined), ...(opts.adapters ?? [])];
   if (adapters.length && !opts.engine) throw new Error('internal: chat adapters are configured but no chat engine was given');
 
+  // Fastify's own 404 logs and echoes the whole URL, query string and all.
+  app.setNotFoundHandler((req, reply) => {
+    const url = logSafeUrl(req.url);
+    req.log.info({ method: req.method, url }, 'no such route');
+    return reply.code(404).send({ error: `no route ${req.method} ${url.split('?')[0]}` });
+  });
   collectProcessMetrics();
   app.get('/healthz', async () => ({ status: 'ok', adapters: adapters.map((a) => a.name) }));
   app.get('/readyz', async (_req, reply) => {
@@ -82,15 +91,17 @@ export async function createApp(opts: AppOptions = {}): Promise<KubemendServer> 
   };
   for (const a of adapters) {
     (a as { setLogger?: (l: FastifyInstance['log']) => void }).setLogger?.(app.log);
+    if (opts.refusals) (a as { setRefusals?: (r: RefusalRecorder) => void }).setRefusals?.(opts.refusals);
     a.forward = route;
     await app.register(async (scope) => a.routes(scope));
   }
-  if (opts.webhooks) await app.register(webhooksPlugin, opts.webhooks);
+  if (opts.webhooks) await app.register(webhooksPlugin, { ...opts.webhooks, audit: opts.webhooks.audit ?? opts.refusals });
   for (const p of opts.plugins ?? []) await app.register(p.plugin, p.options ?? {});
 
   for (const a of adapters) await a.start(opts.engine!);
   app.addHook('onClose', async () => {
     for (const a of adapters) await a.stop();
+    await opts.refusals?.close();
   });
   return { app, adapters, slack, mattermost, console: consoleAdapter };
 }
@@ -100,7 +111,7 @@ function loggerOptions(l: { level?: string; stream?: DestinationStream }) {
     level: l.level ?? 'info',
     ...(l.stream ? { stream: l.stream } : {}),
     serializers: {
-      req: (req: FastifyRequest) => ({ method: req.method, url: req.url, remoteAddress: req.ip, headers: redactHeaders(req.headers) }),
+      req: (req: FastifyRequest) => ({ method: req.method, url: logSafeUrl(req.url), remoteAddress: req.ip, headers: redactHeaders(req.headers) }),
     },
   };
 }

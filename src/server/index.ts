@@ -7,3 +7,4 @@ export type { ServerSpec } from './serve-config.ts';
 export { loadServiceConfig } from './service-config.ts';
 export type { ServiceConfig } from './service-config.ts';
 export { resolveWebhooks, webhookRoutes } from './webhook-config.ts';
+export { auditRefusals, type RefusalAuditOptions } from './refusal-audit.ts';

@@ -103,7 +103,9 @@ export function resolveAdapters(spec: ServerSpec, env: NodeJS.ProcessEnv, public
       if (u.tokenEnv && !token) problems.push(`console user ${u.name}: $${u.tokenEnv} is not set`);
       else users.push({ name: u.name, groups: u.groups, token, tokenSha256: u.tokenSha256 });
     }
-    out.console = { users, room: spec.console.room, secureCookie: spec.console.secureCookie };
+    // Behind a proxy the browser's Origin is the public URL, which the Host header may not be.
+    const pub = publicUrl ?? spec.publicUrl ?? env.KUBEMEND_PUBLIC_URL;
+    out.console = { users, room: spec.console.room, secureCookie: spec.console.secureCookie, origins: pub ? [new URL(pub).origin] : [] };
   }
   return out;
 }

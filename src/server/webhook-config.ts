@@ -4,7 +4,7 @@
 // webhook without one is a configuration error, not an open door.
 import { z } from 'zod';
 import { KubemendError, Errors } from '../common/index.ts';
-import type { WebhookConfig, WebhooksOptions } from './webhooks.ts';
+import { DEFAULT_MAX_ALERTS, type WebhookConfig, type WebhooksOptions } from './webhooks.ts';
 
 const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
 
@@ -23,7 +23,11 @@ const GenericWebhook = z.strictObject({
 
 export const WebhooksConfigSchema = z.strictObject({
   /** The Alertmanager receiver (POST /webhooks/alertmanager); off unless configured. */
-  alertmanager: z.strictObject({ bearerTokenEnv: EnvName }).optional(),
+  alertmanager: z.strictObject({
+    bearerTokenEnv: EnvName,
+    /** Alerts in one payload; more get 413 (set Alertmanager's max_alerts to at most this). */
+    maxAlerts: z.number().int().positive().max(100_000).default(DEFAULT_MAX_ALERTS),
+  }).optional(),
   /** Generic JSON webhooks by name: POST /webhooks/<name>. */
   generic: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'letters, digits, ".", "_" and "-"'), GenericWebhook).default({}),
   /** Largest body accepted, in bytes (default 1 MiB). */
@@ -41,7 +45,7 @@ export function resolveWebhooks(c: WebhooksConfig, env: NodeJS.ProcessEnv): { op
     if (!v) problems.push(`${what}: $${name} is not set`);
     return v;
   };
-  const alertmanager = c.alertmanager ? { bearerToken: need(c.alertmanager.bearerTokenEnv, 'webhooks.alertmanager.bearerTokenEnv') } : false;
+  const alertmanager = c.alertmanager ? { bearerToken: need(c.alertmanager.bearerTokenEnv, 'webhooks.alertmanager.bearerTokenEnv'), maxAlerts: c.alertmanager.maxAlerts } : false;
   const webhooks: Record<string, WebhookConfig> = {};
   for (const [name, w] of Object.entries(c.generic)) {
     webhooks[name] = {

@@ -9,8 +9,8 @@
 // Status codes are chosen for senders that retry: 4xx means "do not resend
 // this", 503 (engine not running) means "try again later".
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { type WebhookSource, describeProblems, parseAlertmanagerPayload } from '../rules/index.ts';
-import { sameSecret, signatureMatches, webhookRequestsTotal } from '../common/index.ts';
+import { type WebhookSource, describeProblems, parseAlertmanagerPayloadInChunks } from '../rules/index.ts';
+import { type RefusalAudit, sameSecret, signatureMatches, webhookRequestsTotal } from '../common/index.ts';
 
 export interface WebhookConfig {
   /** HMAC-SHA256 secret; when set, every call must carry a valid signature of the raw body. */
@@ -28,7 +28,7 @@ export interface WebhookConfig {
 export interface WebhooksOptions {
   source: WebhookSource;
   /** The Alertmanager receiver; `false` turns the route off. */
-  alertmanager?: { bearerToken?: string } | false;
+  alertmanager?: { bearerToken?: string; maxAlerts?: number } | false;
   /** Generic webhooks by name (the path segment of /webhooks/<name>). */
   webhooks?: Record<string, WebhookConfig>;
   /** Accept names not listed in `webhooks`. Default false: they get 404. */
@@ -37,9 +37,17 @@ export interface WebhooksOptions {
   unlistedBearerToken?: string;
   /** Largest accepted body in bytes (default 1 MiB); larger ones get 413. */
   bodyLimit?: number;
+  /** Where refusals (4xx answers) are audited, rate-limited; never with the credential or the body. */
+  audit?: RefusalAudit;
 }
 
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
+/** Alerts in one Alertmanager payload (its webhook_config max_alerts should be at most this). */
+export const DEFAULT_MAX_ALERTS = 1000;
+const MAX_PROBLEMS = 20;
+
+// Why a 4xx was answered, for the audit record; by status when a hook did not say.
+const REASON_BY_STATUS: Record<number, string> = { 400: 'invalid_payload', 401: 'bad_credential', 404: 'unknown_name', 413: 'too_large', 415: 'bad_content_type' };
 
 // Headers rules commonly branch on; everything else is dropped unless configured.
 const KEPT_HEADERS = [
@@ -56,10 +64,30 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 export async function webhooksPlugin(app: FastifyInstance, opts: WebhooksOptions): Promise<void> {
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
   if (opts.allowUnlisted && !opts.unlistedBearerToken) throw new Error('internal: webhooks: allowUnlisted needs unlistedBearerToken, or every caller could inject signals');
+  const refusals = new WeakMap<FastifyRequest, { reason: string; detail?: string }>();
+  const routeOf = (req: FastifyRequest): string => (req.params as { name?: string } | undefined)?.name ?? (req.url.startsWith('/webhooks/alertmanager') ? 'alertmanager' : 'unknown');
+  // Only configured names become label values and rate-limit buckets: a caller
+  // choosing new names must not grow /metrics or the audit's buckets.
+  const known = (route: string): boolean => route === 'alertmanager' || webhooks.has(route);
   app.addHook('onResponse', async (req, reply) => {
-    const route = (req.params as { name?: string } | undefined)?.name ?? (req.url.startsWith('/webhooks/alertmanager') ? 'alertmanager' : 'unknown');
-    webhookRequestsTotal.inc({ route: NAME.test(route) ? route : 'invalid', code: String(reply.statusCode) });
+    const route = routeOf(req);
+    const code = reply.statusCode;
+    // An unlisted name (watch --listen) is a label once its caller showed the token.
+    const label = known(route) || (opts.allowUnlisted && NAME.test(route) && code !== 401) ? route : 'unknown';
+    webhookRequestsTotal.inc({ route: label, code: String(code) });
+    if (code < 400 || code >= 500 || !opts.audit) return;
+    const why = refusals.get(req) ?? { reason: REASON_BY_STATUS[code] ?? `http_${code}` };
+    opts.audit.record({
+      action: 'webhook.refused', route, reason: why.reason, status: code, detail: why.detail,
+      remoteAddress: req.ip, userAgent: headerValue(req.headers['user-agent']),
+      ...(known(route) ? {} : { bucket: '*' }),
+    });
   });
+  const refuse = (req: FastifyRequest, reply: FastifyReply, code: number, reason: string, body: Record<string, unknown>) => {
+    refusals.set(req, { reason, detail: typeof body.error === 'string' ? body.error : undefined });
+    return reply.code(code).send(body);
+  };
+  const webhooks = new Map(Object.entries(opts.webhooks ?? {}));
   const rawBodies = new WeakMap<FastifyRequest, Buffer>();
   const parseJson = app.getDefaultJsonParser('error', 'error');
 
@@ -79,51 +107,62 @@ export async function webhooksPlugin(app: FastifyInstance, opts: WebhooksOptions
     const message = status === 415
       ? `unsupported Content-Type "${req.headers['content-type'] ?? ''}": send a JSON body with Content-Type: application/json`
       : status === 413 ? `body larger than ${bodyLimit} bytes` : status >= 500 ? 'internal error' : err.message;
-    return reply.code(status).send({ error: message });
+    if (status >= 500) return reply.code(status).send({ error: message });
+    return refuse(req, reply, status, REASON_BY_STATUS[status] ?? `http_${status}`, { error: message });
   });
 
   if (opts.alertmanager !== false) {
     const token = opts.alertmanager?.bearerToken;
-    app.post('/webhooks/alertmanager', { onRequest: bearerGuard(token) }, async (req, reply) => {
-      if (req.body === undefined) return unsupported(req, reply);
-      const parsed = parseAlertmanagerPayload(req.body);
+    const maxAlerts = opts.alertmanager?.maxAlerts ?? DEFAULT_MAX_ALERTS;
+    app.post('/webhooks/alertmanager', { onRequest: bearerGuard(token, refuse) }, async (req, reply) => {
+      if (req.body === undefined) return unsupported(req, reply, refuse);
+      // Counted before validation: checking 100,000 alerts would itself be the stall this limit prevents.
+      const count = (req.body as { alerts?: unknown }).alerts;
+      if (Array.isArray(count) && count.length > maxAlerts) {
+        return refuse(req, reply, 413, 'too_many_alerts', {
+          error: `${count.length} alerts in one payload, more than the ${maxAlerts} allowed: set max_alerts: ${maxAlerts} in Alertmanager's webhook_config (or raise webhooks.alertmanager.maxAlerts)`,
+        });
+      }
+      const parsed = await parseAlertmanagerPayloadInChunks(req.body);
       if (!parsed.ok) {
         const [first] = parsed.problems;
-        return reply.code(400).send({
-          error: `invalid Alertmanager payload: ${describeProblems(parsed.problems)}`,
+        // The first problems say what is wrong; a thousand more would only make the answer large.
+        const shown = parsed.problems.slice(0, MAX_PROBLEMS);
+        const more = parsed.problems.length - shown.length;
+        return refuse(req, reply, 400, 'invalid_payload', {
+          error: `invalid Alertmanager payload: ${describeProblems(shown)}${more ? `; and ${more} more` : ''}`,
           field: first.field,
-          problems: parsed.problems,
+          problems: shown,
         });
       }
       if (!opts.source.running) return notRunning(reply);
-      return { accepted: opts.source.receiveAlerts(parsed.payload) };
+      return { accepted: await opts.source.receiveAlerts(parsed.payload) };
     });
   }
 
-  const webhooks = new Map(Object.entries(opts.webhooks ?? {}));
   const lookup = (name: string): WebhookConfig | undefined => webhooks.get(name) ?? (opts.allowUnlisted ? { bearerToken: opts.unlistedBearerToken } : undefined);
-  const guards = new Map([...webhooks].map(([name, cfg]) => [name, bearerGuard(cfg.bearerToken)]));
-  const unlistedGuard = bearerGuard(opts.unlistedBearerToken);
+  const guards = new Map([...webhooks].map(([name, cfg]) => [name, bearerGuard(cfg.bearerToken, refuse)]));
+  const unlistedGuard = bearerGuard(opts.unlistedBearerToken, refuse);
 
   app.post<{ Params: { name: string } }>('/webhooks/:name', {
     // Unknown names and bad tokens are turned away before the body is read.
     onRequest: async (req, reply) => {
       const { name } = req.params;
       if (!NAME.test(name) || !lookup(name)) {
-        return reply.code(404).send({ error: `no webhook named "${name}" is configured` });
+        return refuse(req, reply, 404, 'unknown_name', { error: `no webhook named "${name}" is configured` });
       }
       return (guards.get(name) ?? unlistedGuard)(req, reply);
     },
   }, async (req, reply) => {
     const { name } = req.params;
     const cfg = lookup(name)!;
-    if (req.body === undefined) return unsupported(req, reply);
+    if (req.body === undefined) return unsupported(req, reply, refuse);
     if (cfg.secret) {
       const header = (cfg.signatureHeader ?? 'x-hub-signature-256').toLowerCase();
       const given = headerValue(req.headers[header]);
       const raw = rawBodies.get(req) ?? Buffer.alloc(0);
-      if (!given) return reply.code(401).send({ error: `missing ${header} signature header` });
-      if (!signatureMatches(cfg.secret, raw, given)) return reply.code(401).send({ error: `${header} does not match the body's HMAC-SHA256` });
+      if (!given) return refuse(req, reply, 401, 'missing_signature', { error: `missing ${header} signature header` });
+      if (!signatureMatches(cfg.secret, raw, given)) return refuse(req, reply, 401, 'bad_signature', { error: `${header} does not match the body's HMAC-SHA256` });
     }
     if (!opts.source.running) return notRunning(reply);
     opts.source.receiveWebhook(name, req.body, keptHeaders(req, cfg), cfg.cluster);
@@ -131,14 +170,18 @@ export async function webhooksPlugin(app: FastifyInstance, opts: WebhooksOptions
   });
 }
 
+type Refuse = (req: FastifyRequest, reply: FastifyReply, code: number, reason: string, body: Record<string, unknown>) => FastifyReply;
+
 /** onRequest hook enforcing `Authorization: Bearer <token>` when a token is configured. */
-function bearerGuard(token: string | undefined) {
+function bearerGuard(token: string | undefined, refuse: Refuse) {
   return async (req: FastifyRequest, reply: FastifyReply) => {
     if (!token) return;
     const m = /^Bearer\s+(\S+)\s*$/i.exec(headerValue(req.headers.authorization) ?? '');
     if (m && sameSecret(m[1], token)) return;
     reply.header('www-authenticate', 'Bearer realm="kubemend"');
-    return reply.code(401).send({ error: m ? 'bearer token does not match' : 'missing bearer token (Authorization: Bearer <token>)' });
+    return m
+      ? refuse(req, reply, 401, 'bad_token', { error: 'bearer token does not match' })
+      : refuse(req, reply, 401, 'missing_token', { error: 'missing bearer token (Authorization: Bearer <token>)' });
   };
 }
 
@@ -157,9 +200,9 @@ function headerValue(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v.join(', ') : v;
 }
 
-function unsupported(req: FastifyRequest, reply: FastifyReply) {
+function unsupported(req: FastifyRequest, reply: FastifyReply, refuse: Refuse) {
   const type = req.headers['content-type'];
-  return reply.code(type ? 400 : 415).send({
+  return refuse(req, reply, type ? 400 : 415, type ? 'invalid_payload' : 'bad_content_type', {
     error: type ? 'the body is empty: send a JSON object' : 'missing Content-Type: send a JSON body with Content-Type: application/json',
   });
 }

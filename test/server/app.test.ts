@@ -118,6 +118,39 @@ test('server: request logs never contain tokens or signing secrets', async () =>
   for (const secret of [SLACK_SECRET, SLACK_TOKEN, MM_BOT, MM_CMD, CONSOLE]) assert.ok(!log.includes(secret), `the log contains ${secret}`);
 });
 
+test('server: a token in a query string never reaches the log, nor a 404 answer', async () => {
+  const lines = new Lines();
+  const source = new WebhookSource({ clock: realClock, defaultCluster: 'prod' });
+  source.start(() => {});
+  const fake = new FakeSlack(SLACK_TOKEN);
+  await fake.listen();
+  const server = await createApp({
+    engine: new ScriptedEngine(),
+    logger: { level: 'debug', stream: lines },
+    slack: { signingSecret: SLACK_SECRET, botToken: SLACK_TOKEN, slackApiUrl: `${fake.url}/api/`, retryConfig: { retries: 0 } },
+    console: { users: [{ name: 'alice', token: CONSOLE }] },
+    webhooks: { source, alertmanager: { bearerToken: WEBHOOK } },
+  });
+  const SECRET = 'QUERY-SECRET-4711';
+  try {
+    const answers: string[] = [];
+    for (const url of [`/healthz?token=${SECRET}`, `/console/api/me?access_token=${SECRET}&x=1`, `/nowhere?token=${SECRET}`, `/webhooks/alertmanager?sig=${SECRET}`, `/metrics?${SECRET}`, `/slack/commands?code=${SECRET}`]) {
+      const res = await server.app.inject({ method: url.startsWith('/webhooks') || url.startsWith('/slack') ? 'POST' : 'GET', url, headers: { 'content-type': 'application/json' }, payload: url.startsWith('/webhooks') || url.startsWith('/slack') ? '{}' : undefined });
+      answers.push(res.body);
+    }
+    assert.match(lines.text.join(''), /"url":"\/healthz\?token=\[redacted\]"/, 'the names stay, the values go');
+    assert.match(lines.text.join(''), /"url":"\/console\/api\/me\?access_token=\[redacted\]&x=\[redacted\]"/);
+    assert.match(answers[2], /no route GET \/nowhere"/);
+    assert.ok(!answers.join('').includes(SECRET), 'a 404 does not echo the query');
+  } finally {
+    await server.app.close();
+    await fake.close();
+    source.stop();
+  }
+  assert.ok(lines.text.length > 5);
+  assert.ok(!lines.text.join('').includes(SECRET), `the log holds the query secret: ${lines.text.filter((l) => l.includes(SECRET)).join('')}`);
+});
+
 test('server: chat adapters without an engine are a configuration error', async () => {
   await assert.rejects(createApp({ console: { users: [{ name: 'a', token: 't' }] } }), /no chat engine/);
 });

@@ -1,7 +1,8 @@
 // `kubemend serve --sandbox` as a process, with the real chat engine: a
 // console user scales a deployment through justify → confirm → run, the
 // result arrives over SSE, and a signed Slack slash command is answered
-// through the (fake) Slack Web API.
+// through the (fake) Slack Web API; a press of someone else's Confirm button
+// is refused privately and leaves the buttons; refused requests are audited.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -14,6 +15,7 @@ import { splitListen } from '../../src/cli/shared.ts';
 import { resolveAdapters, ServerSpecSchema } from '../../src/server/serve-config.ts';
 import { FakeSlack, slackHeaders } from '../chat/adapters/fake-slack.ts';
 import { until } from '../chat/adapters/scripted-engine.ts';
+import { openStore } from '../../src/store/index.ts';
 
 const SECRET = 'serve-test-signing-secret';
 const BOT = 'xoxb-serve-test';
@@ -31,7 +33,7 @@ test('serve: --listen and the adapters\' environment are checked', () => {
   const ok = resolveAdapters(spec, { MATTERMOST_URL: 'https://chat.example.com', MATTERMOST_TOKEN: 't', MATTERMOST_COMMAND_TOKEN: 'a, b', KUBEMEND_PUBLIC_URL: 'https://km.example.com' });
   assert.deepEqual(ok.mattermost?.commandTokens, ['a', 'b']);
   assert.equal(ok.slack, undefined);
-  assert.deepEqual(ok.console, { users: [], room: 'console', secureCookie: false });
+  assert.deepEqual(ok.console, { users: [], room: 'console', secureCookie: false, origins: ['https://km.example.com'] });
 });
 
 test('serve: a half-configured adapter stops start-up with KM-SERVE-002, before anything is opened', async () => {
@@ -69,6 +71,8 @@ test('serve --sandbox: console and Slack on the real engine', { timeout: 90_000 
   const auth = { authorization: 'Bearer alice-serve-token', 'content-type': 'application/json' };
   try {
     const base = await until(() => /kubemend serving on (http:\/\/\S+)/.exec(stdout)?.[1], 30_000, `the server to start (stdout: ${stdout}, stderr: ${stderr})`);
+    // The announcement comes line by line: wait for the whole of it.
+    await until(() => /metrics\s+http/.test(stdout), 10_000, `the announcement (stdout: ${stdout})`);
     assert.match(stdout, /slack\s+http:\/\/\S+\/slack\/events/);
     assert.doesNotMatch(stdout, /sign in as/, 'configured users: no one-time token');
 
@@ -93,13 +97,44 @@ test('serve --sandbox: console and Slack on the real engine', { timeout: 90_000 
     const posted = await until(() => fake.calls.find((c) => /\d+\/5 ready/.test(String(c.args.text))), 30_000, 'the status reply in Slack');
     assert.equal(posted.args.channel, 'C0OPS');
     assert.match(String(posted.args.text), /shop\/checkout on cluster sandbox: \d+\/5 ready/);
+
+    // Alice asks on Slack; Bob presses her Confirm button: the real engine refuses him, privately.
+    const ask = new URLSearchParams({ channel_id: 'C0OPS', user_id: 'U0ALICE', command: '/kubemend', text: 'scale deployment/checkout -n shop --replicas 6 --reason "the sale goes on" --link DEMO-1' }).toString();
+    const asked2 = await fetch(`${base}/slack/commands`, { method: 'POST', headers: slackHeaders(SECRET, ask, 'application/x-www-form-urlencoded'), body: ask });
+    assert.equal(asked2.status, 200, await asked2.text());
+    const asking = await until(() => [...fake.messages.values()].find((m) => /confirm \w+/.test(JSON.stringify(m.blocks ?? ''))), 30_000, `the confirmation with buttons in Slack (calls: ${JSON.stringify(fake.calls.map((c) => c.args.text))})`);
+    const blocks = asking.blocks as { type: string; block_id?: string; elements?: { action_id: string; value: string; text: { text: string } }[] }[];
+    const actions = blocks.find((b) => b.type === 'actions')!;
+    const confirmButton = actions.elements!.find((e) => e.value.startsWith('confirm '))!;
+    const press = new URLSearchParams({ payload: JSON.stringify({
+      type: 'block_actions', user: { id: 'U0BOB' }, channel: { id: 'C0OPS' },
+      container: { type: 'message', message_ts: asking.ts, channel_id: 'C0OPS', is_ephemeral: false },
+      message: { ts: asking.ts, text: asking.text, blocks },
+      actions: [{ type: 'button', action_id: confirmButton.action_id, block_id: actions.block_id, text: confirmButton.text, value: confirmButton.value, action_ts: '1.2' }],
+    }) }).toString();
+    assert.equal((await fetch(`${base}/slack/interactions`, { method: 'POST', headers: slackHeaders(SECRET, press, 'application/x-www-form-urlencoded'), body: press })).status, 200);
+    const eph = await until(() => fake.callsTo('chat.postEphemeral').find((c) => c.args.user === 'U0BOB'), 30_000, 'the private refusal to Bob');
+    assert.match(String(eph.args.text), /Only alice, who asked, can confirm/);
+    assert.equal(fake.callsTo('chat.update').length, 0, 'the buttons stay for Alice');
+
+    // Refusals at the doors reach the service's audit log.
+    assert.equal((await fetch(`${base}/console/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: 'not-alice' }) })).status, 401);
+    assert.equal((await fetch(`${base}/slack/commands`, { method: 'POST', headers: slackHeaders('wrong-secret', ask, 'application/x-www-form-urlencoded'), body: ask })).status, 401);
     ac.abort();
     await reading;
   } finally {
     child.kill('SIGTERM');
     const [code] = await once(child, 'exit');
     await fake.close();
-    rmSync(dir, { recursive: true, force: true });
     assert.equal(code, 0, stderr);
+  }
+  const store = await openStore({ dataDir: join(dir, 'data') });
+  try {
+    const refused = await store.audit.list({ action: 'chat.request.refused' });
+    assert.deepEqual(refused.map((r) => [r.data?.route, r.data?.reason, r.outcome]), [['/console/login', 'bad_login', 'denied'], ['/slack/commands', 'bad_signature', 'denied']]);
+    assert.ok(!JSON.stringify(refused).includes('not-alice'));
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

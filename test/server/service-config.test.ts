@@ -50,7 +50,7 @@ test('paths are resolved against the file; durations are read; secrets are named
     '  policy: ./policy.csv',
     '  budgets: { actionsPerTargetPerHour: 2, coolDown: 5m }',
     '  webhooks:',
-    '    alertmanager: { bearerTokenEnv: AM_TOKEN }',
+    '    alertmanager: { bearerTokenEnv: AM_TOKEN, maxAlerts: 5000 }',
     '    generic: { ci: { secretEnv: CI_SECRET, cluster: prod-eu } }',
     '',
   ].join('\n'));
@@ -65,7 +65,7 @@ test('paths are resolved against the file; durations are read; secrets are named
   assert.deepEqual(missing.problems, ['webhooks.alertmanager.bearerTokenEnv: $AM_TOKEN is not set', 'webhooks.generic.ci.secretEnv: $CI_SECRET is not set']);
   assert.equal(missing.options, undefined, 'nothing half-configured is served');
   const ok = resolveWebhooks(c.webhooks, { AM_TOKEN: 'a', CI_SECRET: 'b' });
-  assert.deepEqual(ok.options?.alertmanager, { bearerToken: 'a' });
+  assert.deepEqual(ok.options?.alertmanager, { bearerToken: 'a', maxAlerts: 5000 });
   assert.equal(ok.options?.webhooks?.ci.secret, 'b');
 });
 

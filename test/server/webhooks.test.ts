@@ -5,7 +5,7 @@ import { ManualClock } from '../../src/common/clock.ts';
 import { WebhookSource } from '../../src/rules/sources/webhook-source.ts';
 import type { Signal } from '../../src/rules/types.ts';
 import { webhooksPlugin, type WebhooksOptions } from '../../src/server/webhooks.ts';
-import { sameSecret, signBody, signatureMatches } from '../../src/common/secrets.ts';
+import { logSafeUrl, sameSecret, signBody, signatureMatches } from '../../src/common/secrets.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
 
@@ -257,4 +257,13 @@ test('secret comparisons', () => {
   assert.equal(signatureMatches('k', body, signBody('k', body).toUpperCase().replace('SHA256=', 'sha256=')), true);
   assert.equal(signatureMatches('k', body, 'sha1=' + 'a'.repeat(40)), false);
   assert.equal(signatureMatches('k', body, ''), false);
+});
+
+test('log-safe URLs keep the path and query names, never a value', () => {
+  assert.equal(logSafeUrl('/webhooks/ci'), '/webhooks/ci');
+  assert.equal(logSafeUrl('/a?token=s3cret&page=2'), '/a?token=[redacted]&page=[redacted]');
+  assert.equal(logSafeUrl('/a?s3cret'), '/a?[redacted]');
+  assert.equal(logSafeUrl('/a?x%3Ds3cret%26=1'), '/a?[redacted]');
+  assert.equal(logSafeUrl('/a?=s3cret&&'), '/a?[redacted]');
+  assert.equal(logSafeUrl('/a?'), '/a');
 });

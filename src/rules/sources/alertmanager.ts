@@ -56,10 +56,36 @@ export function parseAlertmanagerPayload(body: unknown): ParseResult {
   }
   const res = AlertmanagerPayloadSchema.safeParse(body);
   if (res.success) return { ok: true, payload: res.data };
-  return {
-    ok: false,
-    problems: res.error.issues.map((i) => ({ field: formatPath(i.path), message: missing(i) ?? i.message })),
-  };
+  return { ok: false, problems: problemsOf(res.error.issues) };
+}
+
+const EnvelopeSchema = AlertmanagerPayloadSchema.extend({ alerts: z.array(z.unknown()) });
+
+/**
+ * The same validation with the alerts checked `chunk` at a time and a turn of
+ * the event loop between chunks, so a payload of thousands of alerts does
+ * not stall the server while it is checked.
+ */
+export async function parseAlertmanagerPayloadInChunks(body: unknown, chunk = 500): Promise<ParseResult> {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return parseAlertmanagerPayload(body);
+  const envelope = EnvelopeSchema.safeParse(body);
+  const problems = envelope.success ? [] : problemsOf(envelope.error.issues);
+  const raw = (body as { alerts?: unknown }).alerts;
+  const alerts: AlertmanagerAlert[] = [];
+  if (Array.isArray(raw)) {
+    for (let i = 0; i < raw.length; i++) {
+      if (i > 0 && i % chunk === 0) await new Promise<void>((r) => setImmediate(r));
+      const a = AlertSchema.safeParse(raw[i]);
+      if (a.success) alerts.push(a.data);
+      else problems.push(...problemsOf(a.error.issues, ['alerts', i]));
+    }
+  }
+  if (problems.length || !envelope.success) return { ok: false, problems };
+  return { ok: true, payload: { ...envelope.data, alerts } };
+}
+
+function problemsOf(issues: z.core.$ZodIssue[], prefix: PropertyKey[] = []): PayloadProblem[] {
+  return issues.map((i) => ({ field: formatPath([...prefix, ...i.path]), message: missing(i) ?? i.message }));
 }
 
 // zod's "expected string, received undefined" says less than "required".

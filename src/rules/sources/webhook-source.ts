@@ -13,6 +13,8 @@ export interface WebhookSourceOptions {
   defaultCluster: string;
   /** Alert label naming the cluster (default "cluster"). */
   clusterLabel?: string;
+  /** Alerts emitted between two turns of the event loop (default 200). */
+  chunk?: number;
 }
 
 export class WebhookSource implements Source {
@@ -20,12 +22,15 @@ export class WebhookSource implements Source {
   private readonly clock: Clock;
   private readonly defaultCluster: string;
   private readonly clusterLabel: string;
+  private readonly chunk: number;
   private emit: Emit | null = null;
+  private alertQueue: Promise<unknown> = Promise.resolve();
 
   constructor(opts: WebhookSourceOptions) {
     this.clock = opts.clock;
     this.defaultCluster = opts.defaultCluster;
     this.clusterLabel = opts.clusterLabel ?? 'cluster';
+    this.chunk = Math.max(1, opts.chunk ?? 200);
   }
 
   start(emit: Emit): void {
@@ -41,27 +46,44 @@ export class WebhookSource implements Source {
     return this.emit !== null;
   }
 
-  /** One Signal per alert of the group; returns how many were emitted. */
-  receiveAlerts(payload: AlertmanagerPayload): number {
-    const emit = this.emit;
-    if (!emit) return 0;
+  /**
+   * One Signal per alert of the group, in order; resolves with how many were
+   * emitted. Alerts are emitted in chunks with a turn of the event loop
+   * between them, so a payload of thousands of alerts does not stall every
+   * other request, timer and watch; payloads are taken one after another, so
+   * a later one never overtakes an earlier one.
+   */
+  receiveAlerts(payload: AlertmanagerPayload): Promise<number> {
+    const run = this.alertQueue.then(() => this.emitAlerts(payload));
+    this.alertQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async emitAlerts(payload: AlertmanagerPayload): Promise<number> {
     const time = this.clock.now();
-    for (const a of payload.alerts) {
-      const alert: AlertPayload = {
-        status: a.status,
-        labels: a.labels,
-        annotations: a.annotations,
-        startsAt: a.startsAt,
-        endsAt: a.endsAt,
-        generatorURL: a.generatorURL,
-        fingerprint: a.fingerprint,
-      };
-      for (const k of Object.keys(alert) as (keyof AlertPayload)[]) if (alert[k] === undefined) delete alert[k];
-      const cluster = a.labels[this.clusterLabel] || this.defaultCluster;
-      const signal: Signal = { source: 'alert', cluster, time, alert };
-      emit(signal);
+    let emitted = 0;
+    for (let i = 0; i < payload.alerts.length; i += this.chunk) {
+      if (i > 0) await new Promise<void>((r) => setImmediate(r));
+      const emit = this.emit;
+      if (!emit) break; // stopped half-way: the rest would go nowhere
+      for (const a of payload.alerts.slice(i, i + this.chunk)) {
+        const alert: AlertPayload = {
+          status: a.status,
+          labels: a.labels,
+          annotations: a.annotations,
+          startsAt: a.startsAt,
+          endsAt: a.endsAt,
+          generatorURL: a.generatorURL,
+          fingerprint: a.fingerprint,
+        };
+        for (const k of Object.keys(alert) as (keyof AlertPayload)[]) if (alert[k] === undefined) delete alert[k];
+        const cluster = a.labels[this.clusterLabel] || this.defaultCluster;
+        const signal: Signal = { source: 'alert', cluster, time, alert };
+        emit(signal);
+        emitted++;
+      }
     }
-    return payload.alerts.length;
+    return emitted;
   }
 
   /** A generic webhook call: `name` is the path segment of /webhooks/<name>. Returns whether it was emitted. */

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { createApp } from '../../../src/server/app.ts';
 import { ManualClock } from '../../../src/common/clock.ts';
 import type { ChatReply } from '../../../src/chat/types.ts';
+import { RefusalRecorder, type RefusalRecord } from '../../../src/common/refusals.ts';
 import { HELP, ScriptedEngine, until } from './scripted-engine.ts';
 
 const ALICE = 'alice-console-token-0123456789';
@@ -11,8 +12,10 @@ const BOB = 'bob-console-token-9876543210';
 
 async function setup(clock?: ManualClock) {
   const engine = new ScriptedEngine();
+  const refused: RefusalRecord[] = [];
   const server = await createApp({
     engine,
+    refusals: new RefusalRecorder({ clock: clock ?? new ManualClock(0), sink: (r) => refused.push(r) }),
     console: {
       clock,
       users: [
@@ -23,7 +26,7 @@ async function setup(clock?: ManualClock) {
   });
   await server.app.listen({ host: '127.0.0.1', port: 0 });
   const base = `http://127.0.0.1:${(server.app.server.address() as { port: number }).port}`;
-  return { engine, base, server, close: () => server.app.close() };
+  return { engine, base, server, refused, close: () => server.app.close() };
 }
 
 const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
@@ -84,7 +87,7 @@ test('console: login sets an HttpOnly SameSite=Strict session cookie; a wrong to
   try {
     const wrong = await fetch(`${t.base}/console/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: 'nope' }) });
     assert.equal(wrong.status, 401);
-    const ok = await fetch(`${t.base}/console/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${BOB}` });
+    const ok = await fetch(`${t.base}/console/login`, { method: 'POST', headers: { 'content-type': 'application/json', origin: t.base }, body: JSON.stringify({ token: BOB }) });
     assert.equal(ok.status, 200);
     assert.deepEqual(await ok.json(), { user: { name: 'bob', groups: [] } });
     const setCookie = ok.headers.get('set-cookie')!;
@@ -182,4 +185,66 @@ test('console: replies addressed to another adapter\'s room are handed over, not
     await server.app.close();
   }
   assert.equal(engine.listenerCount, 0, 'adapters unsubscribe from async replies on close');
+});
+
+test('console: a cross-site form post cannot log in or act, and is audited; the same request from the page works', async () => {
+  const t = await setup();
+  try {
+    const post = (path: string, headers: Record<string, string>, body: string) => fetch(`${t.base}/console/${path}`, { method: 'POST', headers, body });
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    // What a form on https://evil.example, submitted by a signed-out victim's browser, sends.
+    const evil = await post('login', { ...form, origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' }, `token=${ALICE}`);
+    assert.equal(evil.status, 403);
+    assert.equal(evil.headers.get('set-cookie'), null, 'no session for the attacker\'s token');
+    assert.equal((await post('login', { ...form, origin: 'https://evil.example' }, `token=${ALICE}`)).status, 403, 'Origin alone is enough');
+    assert.equal((await post('login', { 'content-type': 'text/plain', 'sec-fetch-site': 'cross-site' }, JSON.stringify({ token: ALICE }))).status, 403, 'Sec-Fetch-Site alone is enough');
+    assert.equal((await post('login', form, `token=${ALICE}`)).status, 415, 'a form body is refused even without Origin');
+    assert.equal((await post('login', { 'content-type': 'text/plain' }, JSON.stringify({ token: ALICE }))).status, 415, 'text/plain (a "simple" cross-site request) is refused');
+    assert.equal((await post('login', { 'content-type': 'application/json', origin: 'null' }, JSON.stringify({ token: ALICE }))).status, 403);
+    assert.equal((await post('login', { 'content-type': 'application/json', origin: 'http://127.0.0.1:1' }, JSON.stringify({ token: ALICE }))).status, 403, 'another port is another origin');
+
+    const login = await post('login', { 'content-type': 'application/json', origin: t.base, 'sec-fetch-site': 'same-origin' }, JSON.stringify({ token: ALICE }));
+    assert.equal(login.status, 200);
+    const cookie = login.headers.get('set-cookie')!.split(';')[0];
+    // With a session, a cross-site post (were the cookie sent) still cannot act or log out.
+    assert.equal((await post('api/messages', { ...form, cookie, origin: 'https://evil.example' }, 'text=restart+deployment%2Fweb')).status, 403);
+    assert.equal((await post('api/messages', { 'content-type': 'application/json', cookie, 'sec-fetch-site': 'same-site' }, JSON.stringify({ text: 'help' }))).status, 403, 'a sibling subdomain is not the console');
+    assert.equal((await post('logout', { ...form, cookie, origin: 'https://evil.example' }, '')).status, 403);
+    assert.equal(t.engine.received.length, 0);
+    assert.equal((await fetch(`${t.base}/console/api/me`, { headers: { cookie } })).status, 200, 'still signed in');
+    const ok = await post('api/messages', { 'content-type': 'application/json', cookie, origin: t.base, 'sec-fetch-site': 'same-origin' }, JSON.stringify({ text: 'help' }));
+    assert.equal(ok.status, 200);
+
+    assert.deepEqual(t.refused.map((r) => [r.route, r.reason, r.status]), [
+      ['/console/login', 'cross_site', 403], ['/console/login', 'cross_site', 403], ['/console/login', 'cross_site', 403],
+      ['/console/login', 'not_json', 415], ['/console/login', 'not_json', 415],
+      ['/console/login', 'cross_site', 403], ['/console/login', 'cross_site', 403],
+      ['/console/api/messages', 'cross_site', 403], ['/console/api/messages', 'cross_site', 403], ['/console/logout', 'cross_site', 403],
+    ]);
+    assert.ok(t.refused.every((r) => r.action === 'chat.request.refused' && r.remoteAddress === '127.0.0.1'));
+    assert.ok(!JSON.stringify(t.refused).includes(ALICE), 'the token is never in the audit');
+  } finally {
+    await t.close();
+  }
+});
+
+test('console: a configured public origin is accepted behind a proxy; bad logins and unauthenticated calls are audited', async () => {
+  const engine = new ScriptedEngine();
+  const refused: RefusalRecord[] = [];
+  const server = await createApp({
+    engine,
+    refusals: new RefusalRecorder({ clock: new ManualClock(0), sink: (r) => refused.push(r) }),
+    console: { users: [{ name: 'alice', token: ALICE }], origins: ['https://kubemend.example.com/'] },
+  });
+  try {
+    const login = (origin: string, token: string) => server.app.inject({ method: 'POST', url: '/console/login', headers: { 'content-type': 'application/json', origin, host: 'kubemend-internal:8080' }, payload: { token } });
+    assert.equal((await login('https://kubemend.example.com', ALICE)).statusCode, 200);
+    assert.equal((await login('https://kubemend.example.org', ALICE)).statusCode, 403);
+    assert.equal((await login('https://kubemend.example.com', 'guess-1')).statusCode, 401);
+    assert.equal((await server.app.inject({ method: 'POST', url: '/console/api/messages', headers: { 'content-type': 'application/json', authorization: 'Bearer guess-2' }, payload: { text: 'help' } })).statusCode, 401);
+    assert.deepEqual(refused.map((r) => r.reason), ['cross_site', 'bad_login', 'unauthenticated']);
+    assert.ok(!JSON.stringify(refused).match(/guess-/), 'the guessed tokens are not audited');
+  } finally {
+    await server.app.close();
+  }
 });

@@ -3,8 +3,11 @@
 // (or a `token` field), form-encoded or JSON bodies, the arguments each
 // method requires and Block Kit's documented limits, and answers in Slack's
 // shape: HTTP 200 with `{ok: true, …}` or `{ok: false, error: "<code>"}`.
-// It also serves response_url hooks, and signs requests to kubemend the way
-// Slack signs them.
+// It also serves response_url hooks (JSON only, at most five uses each within
+// thirty minutes, `text` or `blocks`, documented response_type and
+// replace_original/delete_original), keeps the messages the bot posted so
+// chat.update works only on one of them, and signs requests to kubemend the
+// way Slack signs them.
 import Fastify, { type FastifyInstance } from 'fastify';
 import { slackSignature } from '../../../src/chat/adapters/slack/verify.ts';
 
@@ -16,9 +19,23 @@ export interface SlackCall {
 
 const BLOCK_TYPES = new Set(['section', 'actions', 'context', 'divider', 'header', 'image', 'rich_text']);
 
+export interface SlackMessage {
+  channel: string;
+  ts: string;
+  text?: unknown;
+  blocks?: unknown;
+}
+
+// Slack: a response_url "can be used up to 5 times within 30 minutes".
+const RESPONSE_URL_USES = 5;
+const RESPONSE_URL_TTL_MS = 30 * 60_000;
+
 export class FakeSlack {
   readonly calls: SlackCall[] = [];
   readonly responses: { id: string; body: Record<string, unknown> }[] = [];
+  /** Messages the bot posted (by `channel/ts`), as chat.update left them. */
+  readonly messages = new Map<string, SlackMessage>();
+  private readonly responseUses = new Map<string, { uses: number; first: number }>();
   /** Channels the bot is not a member of: chat.postMessage answers not_in_channel. */
   readonly notInChannel = new Set<string>();
   private readonly app: FastifyInstance = Fastify({ logger: false });
@@ -46,7 +63,16 @@ export class FakeSlack {
     });
     this.app.post<{ Params: { id: string } }>('/response/:id', async (req, reply) => {
       if (!String(req.headers['content-type']).startsWith('application/json')) return reply.code(400).send('expected JSON');
-      this.responses.push({ id: req.params.id, body: req.body as Record<string, unknown> });
+      const use = this.responseUses.get(req.params.id) ?? { uses: 0, first: Date.now() };
+      this.responseUses.set(req.params.id, use);
+      if (Date.now() - use.first > RESPONSE_URL_TTL_MS) return reply.code(404).send({ ok: false, error: 'expired_url' });
+      if (++use.uses > RESPONSE_URL_USES) return reply.code(404).send({ ok: false, error: 'used_url' });
+      const b = (req.body ?? {}) as Record<string, unknown>;
+      if (b.response_type !== undefined && b.response_type !== 'ephemeral' && b.response_type !== 'in_channel') return reply.code(400).send({ ok: false, error: 'invalid_response_type' });
+      for (const k of ['replace_original', 'delete_original']) if (b[k] !== undefined && typeof b[k] !== 'boolean') return reply.code(400).send({ ok: false, error: `invalid_${k}` });
+      if (b.delete_original !== true && !b.text && b.blocks === undefined) return reply.code(400).send({ ok: false, error: 'no_text' });
+      if (b.blocks !== undefined && !validBlocks(b.blocks)) return reply.code(400).send({ ok: false, error: 'invalid_blocks' });
+      this.responses.push({ id: req.params.id, body: b });
       return { ok: true };
     });
   }
@@ -87,10 +113,15 @@ export class FakeSlack {
           return { ok: true, message_ts: this.nextTs() };
         }
         if (method === 'chat.update') {
-          if (typeof a.ts !== 'string') return { ok: false, error: 'message_not_found' };
+          // Only a message the bot posted (never an ephemeral one) can be updated.
+          const m = typeof a.ts === 'string' ? this.messages.get(`${channel}/${a.ts}`) : undefined;
+          if (!m) return { ok: false, error: 'message_not_found' };
+          if (a.text !== undefined) m.text = a.text;
+          if (blocks !== undefined) m.blocks = blocks;
           return { ok: true, channel, ts: a.ts, text: a.text };
         }
         const ts = this.nextTs();
+        this.messages.set(`${channel}/${ts}`, { channel, ts, text: a.text, blocks });
         return { ok: true, channel, ts, message: { type: 'message', user: 'UBOT', bot_id: 'BBOT', text: a.text, ts, blocks } };
       }
       default:

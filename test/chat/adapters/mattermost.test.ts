@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createApp } from '../../../src/server/app.ts';
-import { mattermostText } from '../../../src/chat/adapters/mattermost/adapter.ts';
+import { escapeMattermost, mattermostText } from '../../../src/chat/adapters/mattermost/adapter.ts';
+import { RefusalRecorder, type RefusalRecord } from '../../../src/common/refusals.ts';
+import { ManualClock } from '../../../src/common/clock.ts';
 import { FakeMattermost, mmId } from './fake-mattermost.ts';
 import { ScriptedEngine, until } from './scripted-engine.ts';
 
@@ -15,8 +17,10 @@ async function setup() {
   const engine = new ScriptedEngine();
   const ops = mmId();
   fake.channels.add(ops);
+  const refused: RefusalRecord[] = [];
   const server = await createApp({
     engine,
+    refusals: new RefusalRecorder({ clock: new ManualClock(0), sink: (r) => refused.push(r) }),
     mattermost: {
       serverUrl: fake.url, botToken: BOT_TOKEN, commandTokens: [CMD_TOKEN, HOOK_TOKEN], publicUrl: 'http://127.0.0.1',
       users: { carol: { name: 'carol@example.com', groups: ['sre'] } }, rooms: { [ops]: 'ops' },
@@ -28,7 +32,7 @@ async function setup() {
   const channel = mmId();
   fake.channels.add(channel);
   const alice = { id: mmId(), name: 'alice' };
-  return { fake, engine, mm: server.mattermost!, base, channel, ops, alice, close: async () => { await server.app.close(); await fake.close(); } };
+  return { fake, engine, mm: server.mattermost!, base, channel, ops, alice, refused, close: async () => { await server.app.close(); await fake.close(); } };
 }
 
 test('mattermost: a slash command with a wrong token is refused; a right one reaches the engine and the reply is posted as the bot', async () => {
@@ -131,4 +135,45 @@ test('mattermost: a named channel is the room the policy names, both ways', asyn
 
 test('mattermost: mentions come first', () => {
   assert.equal(mattermostText({ room: 'mattermost:x', text: 'approve?', mention: ['sre-leads', '@bob'] }), '@sre-leads @bob approve?');
+});
+
+test('mattermost: hostile text from users or the cluster shows as text: no links, images, mentions or markup', async () => {
+  const t = await setup();
+  try {
+    const hostile = 'see [the runbook](https://evil.example/phish) ![x](https://evil.example/track.png) @channel @all @here @bob ~town-square **urgent** `code` <https://evil.example|ok> | a | b | > quoted';
+    await t.fake.slash(`${t.base}/mattermost/command`, CMD_TOKEN, { channel_id: t.channel, user_id: t.alice.id, user_name: 'alice', text: `echo ${hostile}` });
+    // What the cluster says (an Event's message, a pod name) goes the same way.
+    t.engine.emit({ room: 'ops', text: 'Back-off pulling image "[x](http://evil.example)" for @all\n# Approved by security', mention: ['sre-leads'] });
+    await t.mm.idle();
+    const [echoed, cluster] = t.fake.posts.map((p) => p.message);
+    assert.equal(echoed, 'see \\[the runbook\\](https://evil.example/phish) !\\[x\\](https://evil.example/track.png) @\u200bchannel @\u200ball @\u200bhere @\u200bbob \\~town-square \\*\\*urgent\\*\\* \\`code\\` \\<https://evil.example\\|ok\\> \\| a \\| b \\| \\> quoted');
+    assert.equal(cluster, '@sre-leads Back-off pulling image "\\[x\\](http://evil.example)" for @\u200ball\n\\# Approved by security', 'configured mentions stay real; the text\'s are defused');
+    assert.doesNotMatch(echoed, /(^|[^\\])\[/, 'no unescaped bracket: no link, no image');
+  } finally {
+    await t.close();
+  }
+});
+
+test('mattermost: escaping keeps ordinary text as it was', () => {
+  assert.equal(escapeMattermost('restarted deployment/web -n shop for alice@example.com (revision 3): 2/3 ready'), 'restarted deployment/web -n shop for alice@example.com (revision 3): 2/3 ready');
+  assert.equal(escapeMattermost('a\\b my_app'), 'a\\\\b my\\_app');
+  assert.equal(escapeMattermost('(@bob) x@y'), '(@\u200bbob) x@y');
+});
+
+test('mattermost: wrong integration tokens and forged presses are audited, without the token', async () => {
+  const t = await setup();
+  try {
+    await t.fake.slash(`${t.base}/mattermost/command`, 'guessed-token-123', { channel_id: t.channel, user_id: t.alice.id, user_name: 'alice', text: 'help' });
+    await t.fake.slash(`${t.base}/mattermost/command`, CMD_TOKEN, { channel_id: t.channel, user_id: t.alice.id, user_name: 'alice', text: 'restart deployment/web' });
+    await t.mm.idle();
+    const post = t.fake.posts[0];
+    await t.fake.press(post, 'kubemend0', t.alice, { ...post.props.attachments![0].actions![0].integration.context, value: 'confirm r999' });
+    assert.deepEqual(t.refused.map((r) => [r.action, r.route, r.reason, r.status]), [
+      ['chat.request.refused', '/mattermost/command', 'bad_token', 401],
+      ['chat.request.refused', '/mattermost/actions', 'bad_action', 403],
+    ]);
+    assert.ok(!JSON.stringify(t.refused).includes('guessed-token-123'));
+  } finally {
+    await t.close();
+  }
 });

@@ -8,7 +8,7 @@ export const HELP = 'commands: help, echo TEXT, whisper TEXT, restart TARGET, co
 export class ScriptedEngine implements ChatEngine {
   readonly received: ChatMessage[] = [];
   private readonly listeners = new Set<(r: ChatReply) => void>();
-  private readonly pending = new Map<string, string>();
+  private readonly pending = new Map<string, { target: string; by: string; name: string }>();
   private n = 0;
   /** How long after `confirm` the async result arrives. */
   asyncDelayMs = 30;
@@ -27,7 +27,7 @@ export class ScriptedEngine implements ChatEngine {
         return [{ ...here, text: arg, ephemeralTo: msg.user.id }];
       case 'restart': {
         const id = `r${++this.n}`;
-        this.pending.set(id, arg);
+        this.pending.set(id, { target: arg, by: msg.user.id, name: msg.user.name });
         return [{
           ...here,
           text: `Restart ${arg}? Requested by ${msg.user.name}.`,
@@ -35,8 +35,11 @@ export class ScriptedEngine implements ChatEngine {
         }];
       }
       case 'confirm': {
-        const target = this.pending.get(arg);
-        if (!target) return [{ ...here, text: `nothing to confirm for ${arg}` }];
+        const p = this.pending.get(arg);
+        if (!p) return [{ ...here, text: `nothing to confirm for ${arg}` }];
+        // As the real engine answers a press by someone else: privately, and nothing changes.
+        if (p.by !== msg.user.id) return [{ ...here, text: `Only ${p.name}, who asked, can confirm ${arg}.`, ephemeralTo: msg.user.id }];
+        const target = p.target;
         this.pending.delete(arg);
         setTimeout(() => this.emit({ ...here, text: `restarted ${target} for ${msg.user.name}` }), this.asyncDelayMs);
         return [{ ...here, text: `Restarting ${target}…` }];

@@ -22,7 +22,7 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { realClock, type Clock, KubemendError, Errors } from '../../../common/index.ts';
 import type { ChatReply, ChatUser } from '../../types.ts';
-import { BaseAdapter, chatAdapterErrorsTotal, chatRepliesTotal, rawBodyParsers, type ChatIdentity } from '../shared/base.ts';
+import { BaseAdapter, chatRepliesTotal, rawBodyParsers, type ChatIdentity } from '../shared/base.ts';
 
 export interface ConsoleUser extends ChatIdentity {
   /** The access token in clear (e.g. from an environment variable)… */
@@ -40,6 +40,11 @@ export interface ConsoleAdapterOptions {
   room?: string;
   /** Mark the cookie Secure (set when kubemend is served over HTTPS). */
   secureCookie?: boolean;
+  /**
+   * Origins besides the server's own (its Host header) that may post to the
+   * console, e.g. `https://kubemend.example.com` behind a proxy that rewrites Host.
+   */
+  origins?: string[];
 }
 
 const COOKIE = 'kubemend_console';
@@ -86,6 +91,7 @@ export class ConsoleAdapter extends BaseAdapter {
     rawBodyParsers(app, 64 * 1024);
     const files = Object.fromEntries(Object.keys(STATIC).map((f) => [f, readFileSync(join(STATIC_DIR, f || 'index.html'))]));
     app.addHook('onSend', async (_req, reply) => { reply.headers(SECURITY_HEADERS); });
+    app.addHook('onRequest', async (req, reply) => this.sameSiteJson(req, reply));
     // Relative links on the page keep it working under a path prefix behind a proxy.
     app.get('/console', (_req, reply) => reply.redirect('/console/', 302));
     for (const f of Object.keys(STATIC)) {
@@ -122,11 +128,48 @@ export class ConsoleAdapter extends BaseAdapter {
     await super.stop();
   }
 
+  /**
+   * Every state change (login, logout, a message) must come from the console
+   * page itself: a JSON body, which a cross-site form cannot send without a
+   * CORS preflight kubemend never grants, and — when the browser says where
+   * the request comes from — this server's origin. Scripts with a bearer
+   * token send neither Origin nor Sec-Fetch-Site and are not affected.
+   */
+  private async sameSiteJson(req: FastifyRequest, reply: FastifyReply) {
+    if (req.method === 'GET' || req.method === 'HEAD') return;
+    const foreign = this.foreignOrigin(req);
+    if (foreign) {
+      this.refused(req, 'cross_site', 403, foreign);
+      this.log.warn({ adapter: this.name, reason: foreign }, 'refused a cross-site console request');
+      return reply.code(403).send({ error: `${foreign}: the console only accepts requests from its own page` });
+    }
+    if (!/^application\/json\s*(;|$)/i.test(String(req.headers['content-type'] ?? ''))) {
+      this.refused(req, 'not_json', 415, `Content-Type ${String(req.headers['content-type'] ?? 'none').slice(0, 80)}`);
+      return reply.code(415).send({ error: 'send JSON with Content-Type: application/json' });
+    }
+  }
+
+  private foreignOrigin(req: FastifyRequest): string | undefined {
+    const site = req.headers['sec-fetch-site'];
+    if (site !== undefined && site !== 'same-origin') return `Sec-Fetch-Site is ${String(site).slice(0, 40)}`;
+    const origin = req.headers.origin;
+    if (origin === undefined) return undefined;
+    if ((this.opts.origins ?? []).some((o) => o.replace(/\/+$/, '').toLowerCase() === origin.toLowerCase())) return undefined;
+    let host: string | undefined;
+    try {
+      host = new URL(origin).host;
+    } catch {
+      host = undefined; // "null" (a sandboxed frame, a file) is no origin of ours
+    }
+    if (host && host === String(req.headers.host ?? '').toLowerCase()) return undefined;
+    return `Origin ${origin.slice(0, 100)} is not this server`;
+  }
+
   private async login(req: FastifyRequest, reply: FastifyReply) {
     const token = (req.body as { token?: unknown } | undefined)?.token;
     const user = typeof token === 'string' ? this.byTokenHash.get(sha256(token)) : undefined;
     if (!user) {
-      chatAdapterErrorsTotal.inc({ adapter: this.name, reason: 'bad_login' });
+      this.refused(req, 'bad_login', 401, 'unknown access token');
       this.log.warn({ adapter: this.name }, 'console login refused');
       return reply.code(401).send({ error: 'unknown access token' });
     }
@@ -139,7 +182,7 @@ export class ConsoleAdapter extends BaseAdapter {
 
   private async message(req: FastifyRequest, reply: FastifyReply) {
     const user = this.authenticate(req);
-    if (!user) return this.unauthorized(reply);
+    if (!user) return this.unauthorized(reply, req);
     // A cross-site form cannot send JSON without a CORS preflight, which kubemend never grants.
     if (!String(req.headers['content-type'] ?? '').startsWith('application/json')) {
       return reply.code(415).send({ error: 'send the message as JSON: {"text": "…"}' });
@@ -160,7 +203,7 @@ export class ConsoleAdapter extends BaseAdapter {
 
   private events(req: FastifyRequest, reply: FastifyReply) {
     const user = this.authenticate(req);
-    if (!user) return this.unauthorized(reply);
+    if (!user) return this.unauthorized(reply, req);
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/event-stream; charset=utf-8', connection: 'keep-alive', 'x-accel-buffering': 'no' });
@@ -196,7 +239,8 @@ export class ConsoleAdapter extends BaseAdapter {
     return s.user;
   }
 
-  private unauthorized(reply: FastifyReply) {
+  private unauthorized(reply: FastifyReply, req?: FastifyRequest) {
+    if (req) this.refused(req, 'unauthenticated', 401, 'no valid session or bearer token');
     return reply.code(401).header('www-authenticate', 'Bearer realm="kubemend console"').send({ error: 'sign in first' });
   }
 

@@ -15,7 +15,7 @@ import { Client4 } from '@mattermost/client';
 import type { Post } from '@mattermost/types/posts';
 import { realClock, type Clock, sameSecret, KubemendError, Errors } from '../../../common/index.ts';
 import type { ChatMessage, ChatReply, ChatUser } from '../../types.ts';
-import { BaseAdapter, RecentIds, chatAdapterErrorsTotal, rawBodyParsers, type ChatIdentity } from '../shared/base.ts';
+import { BaseAdapter, RecentIds, rawBodyParsers, type ChatIdentity } from '../shared/base.ts';
 
 export interface MattermostAdapterOptions {
   /** The Mattermost server, e.g. https://chat.example.com (MATTERMOST_URL). */
@@ -107,7 +107,7 @@ export class MattermostAdapter extends BaseAdapter {
     const auth = /^Token\s+(\S+)$/i.exec(String(req.headers.authorization ?? ''))?.[1];
     const token = typeof b.token === 'string' ? b.token : auth;
     if (!token || !this.opts.commandTokens.some((t) => sameSecret(token, t))) {
-      chatAdapterErrorsTotal.inc({ adapter: this.name, reason: 'bad_token' });
+      this.refused(req, 'bad_token', 401, token ? 'the integration token does not match' : 'no integration token');
       this.log.warn({ adapter: this.name }, 'refused a Mattermost command: the token does not match');
       return reply.code(401).send({ text: 'kubemend does not recognise this integration token.' });
     }
@@ -131,7 +131,7 @@ export class MattermostAdapter extends BaseAdapter {
     const value = p.context?.value;
     const sig = p.context?.sig;
     if (!p.channel_id || !p.user_id || typeof value !== 'string' || typeof sig !== 'string' || !sameSecret(sig, this.sign(p.channel_id, value))) {
-      chatAdapterErrorsTotal.inc({ adapter: this.name, reason: 'bad_action' });
+      this.refused(req, 'bad_action', 403, 'a button press kubemend did not sign for this channel');
       this.log.warn({ adapter: this.name }, 'refused a Mattermost button press: unsigned or signed for another channel');
       return reply.code(403).send({ error: { message: 'kubemend did not make this button for this channel.' } });
     }
@@ -140,7 +140,7 @@ export class MattermostAdapter extends BaseAdapter {
       adapter: this.name, room: this.roomOf(p.channel_id), user: this.identity(p.user_id, p.user_name), text: value, time: this.clock.now(),
     };
     this.track(this.dispatch(msg).then(() => undefined));
-    return { ephemeral_text: `Received: ${value}` };
+    return { ephemeral_text: `Received: ${escapeMattermost(value)}` };
   }
 
   private sign(channel: string, value: string): string {
@@ -153,11 +153,26 @@ export class MattermostAdapter extends BaseAdapter {
   }
 }
 
-/** Mentions first; channel-wide mentions in engine text are defused so a reply never pages a channel. */
+/** Mentions first (the configured ones are real); the text is escaped, so it shows as typed and never pages anyone. */
 export function mattermostText(reply: ChatReply): string {
   const mentions = (reply.mention ?? []).map((m) => `@${m.replace(/^@/, '')}`).join(' ');
-  const text = reply.text.replace(/@(channel|here|all)\b/gi, '@\u200b$1');
+  const text = escapeMattermost(reply.text);
   return mentions ? `${mentions} ${text}` : text;
+}
+
+/**
+ * Reply text carries what users typed and what the cluster says (object
+ * names, event messages, reasons), so Mattermost must render it as text:
+ * markdown that would make links, images, tables, headings or emphasis is
+ * backslash-escaped (shown as typed), and an @ starting a word gets a
+ * zero-width space, so neither @channel/@all/@here nor @someone notifies.
+ * Bare URLs stay clickable: what they show is where they go.
+ */
+export function escapeMattermost(text: string): string {
+  return text
+    .replace(/[\\`*_~[\]<>|]/g, '\\$&')
+    .replace(/^([ \t]*)#/gm, '$1\\#')
+    .replace(/(^|[^\w.+-])@(?=[\w.-])/g, '$1@\u200b');
 }
 
 function str(v: unknown): string | undefined {

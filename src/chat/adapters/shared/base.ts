@@ -11,7 +11,7 @@
 // request) reaches the adapter that owns its room.
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import { Counter } from 'prom-client';
-import { type Clock, KubemendError, Errors } from '../../../common/index.ts';
+import { type Clock, KubemendError, Errors, type RefusalAudit } from '../../../common/index.ts';
 import type { ChatAdapter, ChatEngine, ChatMessage, ChatReply } from '../../types.ts';
 
 export const chatMessagesTotal = new Counter({
@@ -132,6 +132,7 @@ export abstract class BaseAdapter implements HttpChatAdapter {
   forward?: (reply: ChatReply) => Promise<void>;
   protected engine?: ChatEngine;
   protected log: Logger = silentLogger;
+  private refusals?: RefusalAudit;
   private unsubscribe?: () => void;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly roomNames = new Map<string, string>();
@@ -167,6 +168,29 @@ export abstract class BaseAdapter implements HttpChatAdapter {
     this.log = log;
   }
 
+  /** Where refused requests are audited (the server's rate-limited audit of every door). */
+  setRefusals(refusals: RefusalAudit): void {
+    this.refusals = refusals;
+  }
+
+  /**
+   * Counts a refused request (kubemend_chat_adapter_errors_total{reason}) and
+   * audits it as chat.request.refused: route, reason, status, caller address
+   * and agent, and `detail` — which must never hold the credential.
+   */
+  protected refused(req: FastifyRequest, reason: string, status: number, detail?: string): void {
+    chatAdapterErrorsTotal.inc({ adapter: this.name, reason });
+    const ua = req.headers['user-agent'];
+    this.refusals?.record({
+      action: 'chat.request.refused',
+      // The route's pattern, not the URL: bounded, and without a query string.
+      route: req.routeOptions.url ?? 'unknown',
+      reason, status, detail,
+      remoteAddress: req.ip,
+      userAgent: Array.isArray(ua) ? ua[0] : ua,
+    });
+  }
+
   async start(engine: ChatEngine): Promise<void> {
     this.engine = engine;
     this.unsubscribe = engine.onAsyncReply((reply) => {
@@ -193,18 +217,22 @@ export abstract class BaseAdapter implements HttpChatAdapter {
 
   /** Hands one message to the engine and posts every reply; returns the replies. */
   protected async dispatch(msg: ChatMessage, post: (r: ChatReply) => Promise<void> = (r) => this.post(r)): Promise<ChatReply[]> {
+    const { replies } = await this.ask(msg);
+    for (const r of replies) await post(r);
+    return replies;
+  }
+
+  /** Hands one message to the engine; an engine failure becomes a polite reply (and `failed`). Posts nothing. */
+  protected async ask(msg: ChatMessage): Promise<{ replies: ChatReply[]; failed: boolean }> {
     if (!this.engine) throw new Error(`internal: the ${this.name} adapter received a message before start()`);
     chatMessagesTotal.inc({ adapter: this.name });
-    let replies: ChatReply[];
     try {
-      replies = await this.engine.handle(msg);
+      return { replies: await this.engine.handle(msg), failed: false };
     } catch (err) {
       chatAdapterErrorsTotal.inc({ adapter: this.name, reason: 'engine_failed' });
       this.log.error({ adapter: this.name, error: describeError(err) }, 'the chat engine failed on a message');
-      replies = [{ room: msg.room, thread: msg.thread, text: 'kubemend could not handle that message; the error is in the server log.' }];
+      return { replies: [{ room: msg.room, thread: msg.thread, text: 'kubemend could not handle that message; the error is in the server log.' }], failed: true };
     }
-    for (const r of replies) await post(r);
-    return replies;
   }
 
   /** Posts a reply here or hands it to the adapter that owns its room; failures are counted, not thrown. */

@@ -10,13 +10,16 @@
 // Every request is acknowledged at once (Slack wants an answer within three
 // seconds) and handled afterwards. Slack re-sends an event it believes was
 // not acknowledged (X-Slack-Retry-Num); event ids are remembered for an hour
-// so a retried event is acknowledged again but never handled twice.
+// so a retried event is acknowledged again but never handled twice. A retry
+// is a new request with its own timestamp and signature; the same signature
+// twice is a captured request played back, refused for as long as its
+// timestamp would pass the five-minute check.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { WebClient, LogLevel, retryPolicies, type RetryOptions, type Logger as SlackLogger } from '@slack/web-api';
-import { realClock, type Clock, KubemendError, Errors } from '../../../common/index.ts';
+import { realClock, type Clock, KubemendError, Errors, logSafeUrl } from '../../../common/index.ts';
 import type { ChatMessage, ChatReply, ChatUser } from '../../types.ts';
 import { BaseAdapter, RecentIds, chatAdapterErrorsTotal, rawBodyParsers, type ChatIdentity } from '../shared/base.ts';
-import { verifySlackRequest } from './verify.ts';
+import { SLACK_MAX_SKEW_SECONDS, verifySlackRequest } from './verify.ts';
 import { slackBlocks, slackTextToPlain, type SlackBlock } from './format.ts';
 
 export interface SlackAdapterOptions {
@@ -57,6 +60,9 @@ interface BlockActionsPayload {
   actions?: { type?: string; action_id?: string; action_ts?: string; value?: string; text?: { text?: string } }[];
 }
 
+// Signatures remembered against replay: far more than a workspace sends in ten minutes.
+const REPLAY_MEMORY = 50_000;
+
 export class SlackAdapter extends BaseAdapter {
   readonly name = 'slack';
   readonly web: WebClient;
@@ -64,6 +70,7 @@ export class SlackAdapter extends BaseAdapter {
   private readonly clock: Clock;
   private readonly seenEvents: RecentIds;
   private readonly seenActions: RecentIds;
+  private readonly seenSignatures: RecentIds;
 
   constructor(opts: SlackAdapterOptions) {
     super();
@@ -74,6 +81,8 @@ export class SlackAdapter extends BaseAdapter {
     this.clock = opts.clock ?? realClock;
     this.seenEvents = new RecentIds(this.clock);
     this.seenActions = new RecentIds(this.clock);
+    // A timestamp passes the check from 5 minutes before to 5 minutes after it, so 10 minutes cover every replay.
+    this.seenSignatures = new RecentIds(this.clock, 2 * SLACK_MAX_SKEW_SECONDS * 1000, REPLAY_MEMORY);
     this.web = new WebClient(opts.botToken, {
       slackApiUrl: opts.slackApiUrl,
       retryConfig: opts.retryConfig ?? retryPolicies.fiveRetriesInFiveMinutes,
@@ -93,9 +102,14 @@ export class SlackAdapter extends BaseAdapter {
         signature: header(req, 'x-slack-signature'),
         now: this.clock.now(),
       });
-      if (result.ok) return;
-      chatAdapterErrorsTotal.inc({ adapter: this.name, reason: 'bad_signature' });
-      this.log.warn({ adapter: this.name, url: req.url, reason: result.reason }, 'refused a Slack request');
+      if (result.ok) {
+        if (!this.seenSignatures.seen(header(req, 'x-slack-signature')!)) return;
+        this.refused(req, 'replay', 401, 'this X-Slack-Signature was already used: a replayed request');
+        this.log.warn({ adapter: this.name, url: logSafeUrl(req.url) }, 'refused a replayed Slack request');
+        return reply.code(401).header('x-slack-no-retry', '1').send({ error: 'replayed request: this signature was already used' });
+      }
+      this.refused(req, 'bad_signature', 401, result.reason);
+      this.log.warn({ adapter: this.name, url: logSafeUrl(req.url), reason: result.reason }, 'refused a Slack request');
       return reply.code(401).send({ error: result.reason });
     });
     app.post('/slack/events', (req, reply) => this.onEvent(req, reply));
@@ -174,11 +188,26 @@ export class SlackAdapter extends BaseAdapter {
         adapter: this.name, room: this.roomOf(channel), user: this.identity(user), text: a.value,
         thread: p.message?.thread_ts ?? p.container?.thread_ts, time: this.clock.now(),
       };
-      this.track(this.markPressed(p, channel, user, a.text?.text ?? a.value)
-        .then(() => this.dispatch(msg, (r) => this.postVia(r, channel, p.response_url)))
-        .then(() => undefined));
+      this.track(this.press(p, msg, channel, a.text?.text ?? a.value));
     }
     return reply.code(200).send();
+  }
+
+  /**
+   * The engine decides first; only a press it took removes the buttons. A
+   * press it refused (its only answers are private ones to the presser: not
+   * the requester, not an approver, nothing to confirm) or could not handle
+   * leaves them for the person who may press them, and the presser is
+   * answered privately.
+   */
+  private async press(p: BlockActionsPayload, msg: ChatMessage, channel: string, label: string): Promise<void> {
+    const { replies, failed } = await this.ask(msg);
+    const refused = replies.length > 0 && replies.every((r) => r.ephemeralTo === msg.user.id);
+    if (!failed && !refused) await this.markPressed(p, channel, p.user!.id!, label);
+    for (const r of replies) {
+      // The failure notice goes to the presser alone: the buttons are still there for everyone.
+      await this.postVia(failed ? { ...r, ephemeralTo: msg.user.id } : r, channel, p.response_url);
+    }
   }
 
   /** Replaces a pressed message's buttons with who chose what, so nobody presses a stale button. */
