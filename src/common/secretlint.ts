@@ -46,30 +46,47 @@ export const SECRETLINT_RULE_IDS: readonly string[] = RULES.map((r) => r.meta.id
 /** Characters a token is made of: a reported range is extended over them (some rules report fewer characters than the token has). */
 const TOKEN_CHAR = /[A-Za-z0-9+/=_~.-]/;
 
+/** Where the rules' reports go during one call (redaction is synchronous, so one at a time). */
+let sink: { text: string; out: number[]; rule: string } = { text: '', out: [], rule: '' };
+
+function report({ range }: Report): void {
+  const { text, out, rule } = sink;
+  let [start, end] = range;
+  if (URL_RULES.has(rule)) {
+    const m = /:\/\/([^\s/@]+)@/.exec(text.slice(start, end));
+    if (m) {
+      start += m.index + 3;
+      end = start + m[1].length;
+    }
+  } else {
+    while (end < text.length && TOKEN_CHAR.test(text[end])) end++;
+  }
+  if (end > start) out.push(start, end);
+}
+
+const CONTEXT: RuleContext = {
+  sharedOptions: {},
+  createTranslator: () => (id: string) => ({ message: id, messageId: id }),
+  report,
+  ignore: () => {},
+};
+
+/** Each rule's handler, made once: the rules keep no state between files. */
+const HANDLERS = RULES.map((r) => ({ id: r.meta.id, file: r.create(CONTEXT, {}).file }));
+
+/**
+ * Every provider token the preset knows is a long unbroken run (20 and more
+ * token characters) or a URL: text with neither (most chat messages, Event
+ * summaries) skips the preset.
+ */
+const WORTH_SCANNING = /[A-Za-z0-9_.+/=~-]{20}|:\/\//;
+
 /**
  * Adds [start, end) pairs of what the preset finds in `text` to `out`.
  * A rule that throws is skipped and counted in `failures`; it never stops redaction.
  */
 export function secretlintRanges(text: string, out: number[], failures: { count: number }): void {
-  let current = '';
-  const context: RuleContext = {
-    sharedOptions: {},
-    createTranslator: () => (id: string) => ({ message: id, messageId: id }),
-    report: ({ range }) => {
-      let [start, end] = range;
-      if (URL_RULES.has(current)) {
-        const m = /:\/\/([^\s/@]+)@/.exec(text.slice(start, end));
-        if (m) {
-          start += m.index + 3;
-          end = start + m[1].length;
-        }
-      } else {
-        while (end < text.length && TOKEN_CHAR.test(text[end])) end++;
-      }
-      if (end > start) out.push(start, end);
-    },
-    ignore: () => {},
-  };
+  if (!WORTH_SCANNING.test(text)) return;
   const source: Source = {
     content: text,
     filePath: undefined,
@@ -77,17 +94,17 @@ export function secretlintRanges(text: string, out: number[], failures: { count:
     contentType: 'text',
     indexToPosition: (i) => {
       const before = text.slice(0, i);
-      const line = before.split('\n').length;
-      return { line, column: i - before.lastIndexOf('\n') - 1 };
+      return { line: before.split('\n').length, column: i - before.lastIndexOf('\n') - 1 };
     },
     locationToRange: () => [0, 0],
   };
-  for (const rule of RULES) {
-    current = rule.meta.id;
+  for (const h of HANDLERS) {
+    sink = { text, out, rule: h.id };
     try {
-      rule.create(context, {}).file?.(source);
+      h.file?.(source);
     } catch {
       failures.count++;
     }
   }
+  sink = { text: '', out: [], rule: '' };
 }
