@@ -66,9 +66,9 @@ export const SECRET_RULES: readonly SecretRule[] = [
   {
     id: 'secret-assignment',
     keywords: ['pass', 'pwd', 'secret', 'token', 'key', 'credential', 'signature', 'dsn'],
-    // NAME=value, NAME: value, "name": "value", name => 'value', and JSON escaped inside a string (\"password\":\"x\").
+    // NAME=value, NAME: value, "name": "value", name => 'value', and JSON escaped inside a string (\"password\":\"x\", or with \').
     regex: new RegExp(
-      String.raw`(?<![\w.-])[\w.-]{0,60}?${WORDS}\\?["']?[ \t]{0,3}(?::=|=>|=|:)[ \t]{0,3}(?<s>\$\{[^}\n]{0,200}\}|\\"(?:[^"\\\n]|\\[^"\n]){0,4096}\\"|"(?:[^"\\\n]|\\.){0,4096}"|'[^'\n]{0,4096}'|[^\s,;&"'{}()[\]]{1,4096})`,
+      String.raw`(?<![\w.-])[\w.-]{0,60}?${WORDS}\\?["']?[ \t]{0,3}(?::=|=>|=|:)[ \t]{0,3}(?<s>\$\{[^}\n]{0,200}\}|\\["'](?:[^"'\\\n]|\\[^"'\n]){0,4096}\\["']|"(?:[^"\\\n]|\\.){0,4096}"|'[^'\n]{0,4096}'|[^\s,;&"'{}()[\]]{1,4096})`,
       'gi',
     ),
     accept: (s) => !PLACEHOLDER.test(s),

@@ -152,7 +152,7 @@ export const collect: Action<CollectParams> = {
       pendingPods: pending.map((x) => x.name),
       schedulingReasons,
       images: p.kind === 'Node' ? undefined : imagesOf(view.obj.spec?.template?.spec ?? view.obj.spec),
-      ...(secrets ? { secrets } : {}),
+      ...(secrets ? { secretsRead: secrets.read, secretsUnread: secrets.unread } : {}),
     };
     if (p.kind === 'Deployment') {
       Object.assign(outputs, {
