@@ -101,7 +101,7 @@ test('the shipped rules and runbooks on the sandbox: nothing in the database fil
   assert.deepEqual(resolveWebhooks(WebhooksConfigSchema.parse({ generic: { deploys: { bearerTokenEnv: 'DEPLOYS_TOKEN' } } }), { DEPLOYS_TOKEN: CONFIGURED_TOKEN }).problems, []);
   const dataDir = mkdtempSync(join(tmpdir(), 'km-redaction-'));
   const store = await openStore({ dataDir });
-  const s = await ScenarioSession.start({ scenario: leakyCrashloop(), rules: loadRules(here('../../rules')), runbooks: runbooksReadingSecrets(), store });
+  const s = await ScenarioSession.start({ scenario: leakyCrashloop(), rules: loadRules(here('../../rules')), runbooks: runbooksReadingSecrets(), store, incidents: {} });
   try {
     await s.runToEnd();
     const run = (await store.listRuns({})).find((r) => r.runbook === 'bad-deploy');
@@ -122,7 +122,9 @@ test('the shipped rules and runbooks on the sandbox: nothing in the database fil
     assert.ok(evicted, 'the Evicted Event became a detection');
     assert.match(evicted.summary, /DB_PASSWORD=\[redacted\]/);
 
-    for (const [where, value] of [['runs', await store.listRuns({})], ['transitions', transitions], ['detections', await store.listDetections({})], ['audit', await store.audit.list()]] as const) {
+    const incidents = await store.listIncidents({});
+    assert.ok(JSON.stringify(incidents).includes('ConfigCheckFailed'), `the incident kept the Event as an observation: ${JSON.stringify(incidents).slice(0, 2000)}`);
+    for (const [where, value] of [['runs', await store.listRuns({})], ['transitions', transitions], ['detections', await store.listDetections({})], ['incidents', incidents], ['audit', await store.audit.list()]] as const) {
       assert.ok((value as unknown[]).length > 0, `${where} is not empty`);
       assertNoSecret(where, JSON.stringify(value));
     }
