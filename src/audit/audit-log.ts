@@ -2,9 +2,11 @@
 // head is rewritten with every batch. An append locks the head row for the
 // whole transaction (SELECT … FOR UPDATE on PostgreSQL, the write lock of
 // BEGIN IMMEDIATE on SQLite), so concurrent writers — tasks in one process or
-// separate processes — queue up and extend one linear chain.
+// separate processes — queue up and extend one linear chain. Free text is
+// masked by the process's redactor before a record is built: a record can
+// never be cleaned afterwards, and the hash covers what is stored.
 import { randomUUID } from 'node:crypto';
-import { type Clock, Errors, KubemendError, dialectSql, num, valuesList, type SqlDb, type SqlExec, type SqlValue, auditAppendSeconds } from '../common/index.ts';
+import { type Clock, Errors, KubemendError, dialectSql, num, valuesList, type SqlDb, type SqlExec, type SqlValue, auditAppendSeconds, redact, redactDeep } from '../common/index.ts';
 import { canonicalJson, chainHash, recordBody } from './chain.ts';
 import { checkpointMessage, headMessage, type AuditKeys } from './checkpoint.ts';
 import { AUDIT_COLUMNS, rowToRecord, verifyChain, type AuditRow } from './verify.ts';
@@ -30,7 +32,7 @@ export class SqlAuditLog implements AuditLog {
     if (list.length === 0) return [];
     const now = this.clock.now();
     // Validate and build bodies before taking the lock: a bad input fails alone, without holding up other writers.
-    const drafts = list.map((input) => recordBody(input, 0, randomUUID(), input.time ?? now));
+    const drafts = list.map((input) => recordBody(masked(input), 0, randomUUID(), input.time ?? now));
     this.keys.signingKey();
     const forUpdate = dialectSql(this.db.dialect).forUpdate;
     const timer = auditAppendSeconds.startTimer();
@@ -163,6 +165,21 @@ export class SqlAuditLog implements AuditLog {
       params,
     };
   }
+}
+
+/**
+ * The last line of defence: callers mask what they pass (step outputs, chat
+ * reasons), but whatever reaches the chain unmasked stays there for good.
+ * Identifiers, the actor, the target and digests are kept as given.
+ */
+function masked(input: AuditInput): AuditInput {
+  return {
+    ...input,
+    ...(typeof input.justification === 'string' ? { justification: redact(input.justification) } : {}),
+    ...(typeof input.link === 'string' ? { link: redact(input.link) } : {}),
+    ...(input.data !== undefined ? { data: redactDeep(input.data) } : {}),
+    ...(input.diff !== undefined ? { diff: redactDeep(input.diff) } : {}),
+  };
 }
 
 async function readHead(tx: SqlExec, forUpdate: string): Promise<{ seq: number; hash: string }> {

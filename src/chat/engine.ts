@@ -12,7 +12,7 @@ import { parseCommand, helpText, type ActionCommand, type Command } from './gram
 import { RequestBook, OPEN, SYSTEM_ACTOR, newRecord, type Conversation } from './conversation.ts';
 import { checkJustification, type TicketChecker } from './justification.ts';
 import { operationFor, preview, readContext } from './operations.ts';
-import { Redactor } from './redact.ts';
+import { type Redactor, redactor } from './redact.ts';
 import { isProduction, type ChatSettings } from './settings.ts';
 import { workloadStatus } from './status.ts';
 import { Executions } from './execution.ts';
@@ -49,7 +49,7 @@ export class KubemendChatEngine implements ChatEngine {
 
   constructor(o: ChatEngineOptions) {
     this.o = o;
-    this.redactor = o.redactor ?? new Redactor();
+    this.redactor = o.redactor ?? redactor;
     this.book = new RequestBook(o.store, o.clock, (s) => this.redactor.redact(s));
     this.executions = new Executions({ executor: o.executor, book: this.book, clock: o.clock, store: o.store, emit: (r) => this.emit(r), log: o.log });
     this.approvals = new Approvals({ arm: (c, ms) => this.arm(c, ms), authorizer: o.authorizer, settings: o.settings, clock: o.clock, book: this.book, executions: this.executions });

@@ -3,7 +3,7 @@
 // hands it here with its approval book. The ticket checker is the one the
 // settings name.
 import type { Store } from '../store/index.ts';
-import type { Clock } from '../common/index.ts';
+import { type Clock, redactor } from '../common/index.ts';
 import type { KubeHttp } from '../kube/index.ts';
 import type { ApprovalBook, RunbookExecutor } from '../runbooks/index.ts';
 import type { Authorizer } from '../authz/index.ts';
@@ -48,11 +48,16 @@ export function buildChatEngine(o: ChatEngineWiring): KubemendChatEngine {
 export function ticketChecker(s: ChatSettings, env: NodeJS.ProcessEnv): TicketChecker | undefined {
   const jira = s.justification.jira;
   if (jira) {
+    const token = jira.tokenEnv ? env[jira.tokenEnv] : undefined;
+    const user = jira.userEnv ? env[jira.userEnv] : undefined;
+    // Never shown anywhere, nor the basic-auth header built from it.
+    redactor.addSecret(token);
+    if (user && token) redactor.addSecret(Buffer.from(`${user}:${token}`).toString('base64'));
     return new JiraTicketChecker({
       url: jira.url,
       allowedStatuses: jira.allowedStatuses,
-      token: jira.tokenEnv ? env[jira.tokenEnv] : undefined,
-      user: jira.userEnv ? env[jira.userEnv] : undefined,
+      token,
+      user,
       timeoutMs: jira.timeout,
     });
   }

@@ -1,7 +1,7 @@
 // The bottom floor: what every other folder may use — errors and their codes,
 // the injected clock, config loading, quantities, schemas, the SQL surface,
-// the data directory and constant-time secret comparison. It imports nothing
-// from src/.
+// the data directory, constant-time secret comparison and the process's
+// redactor. It imports nothing from src/.
 export { realClock, formatDuration, parseDuration, k8sTime, ScaledClock, k8sMicroTime, ManualClock } from './clock.ts';
 export type { Clock, TimerHandle } from './clock.ts';
 export { Errors, KubemendError } from './errors.ts';
@@ -20,3 +20,5 @@ export { withCode, actionErrorInfo } from './errors.ts';
 export type { ErrorInfo, ActionReason } from './errors.ts';
 export { formatClock } from './clock.ts';
 export { deepFreeze } from './config.ts';
+export { Redactor, redactor, redact, redactDeep, REDACTED } from './redact.ts';
+export { SECRET_KEY } from './secret-patterns.ts';

@@ -4,6 +4,9 @@
 // tracker relates detections through it (a pod evicted from the node that
 // ran out of memory), and the post-mortem lists from it what no rule caught.
 // Like the change feed it reads only signals: no request to the API server.
+// Messages are masked by the process's redactor: an Event can quote what a
+// failing container printed, and incidents and post-mortems are kept.
+import { redact } from '../common/index.ts';
 import type { KubeObject } from '../kube/index.ts';
 import type { Signal } from '../rules/index.ts';
 import type { Observation, Placement } from './types.ts';
@@ -83,7 +86,7 @@ export class ObservationLog {
       source: 'event',
       reason: String(e.reason ?? ''),
       object: { kind: String(io.kind ?? ''), ...(io.namespace ? { namespace: io.namespace } : {}), name: String(io.name ?? '') },
-      message: String(e.message ?? ''),
+      message: redact(String(e.message ?? '')),
       ...(pod?.node ? { node: pod.node } : {}),
       ...(pod ? { workload: pod.workload } : {}),
     };
@@ -130,7 +133,7 @@ export class ObservationLog {
         source: 'state',
         reason: def.reason,
         object: { kind: 'Node', name: node.metadata.name ?? '' },
-        message: `${type} ${now.status}${now.reason ? ` (${now.reason})` : ''}${now.message ? `: ${now.message}` : ''}`,
+        message: redact(`${type} ${now.status}${now.reason ? ` (${now.reason})` : ''}${now.message ? `: ${now.message}` : ''}`),
       });
     }
   }

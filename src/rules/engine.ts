@@ -3,7 +3,7 @@
 // stage lives in its own file with its own test. The engine holds no
 // cluster state of its own: cross-object questions go to the informers'
 // caches through `lookup`, never to the API server.
-import { type Clock, type TimerHandle, detectionsTotal, signalsTotal, suppressedTotal, KubemendError, Errors } from '../common/index.ts';
+import { type Clock, type TimerHandle, detectionsTotal, signalsTotal, suppressedTotal, KubemendError, Errors, redact, redactDeep } from '../common/index.ts';
 import type { KubeObject } from '../kube/index.ts';
 import type { LoadedRule } from './loader.ts';
 import { RuleIndex } from './rule-index.ts';
@@ -303,10 +303,11 @@ export class DetectionEngine {
     this.resolveTimers.set(fp, this.clock.setTimeout(resolve, lr.rule.spec.resolveAfter ?? this.resolveAfterMs));
   }
 
+  /** Masked: a summary often quotes an Event's message, and it is stored, notified and audited. */
   private summary(lr: LoadedRule, signal: Signal): string {
     if (lr.compiled.summary) {
       try {
-        return String(lr.compiled.summary(this.vars(signal)));
+        return redact(String(lr.compiled.summary(this.vars(signal))));
       } catch {
         /* fall through to the description */
       }
@@ -325,24 +326,30 @@ function toSubject(cluster: string, v: unknown): Subject {
   return { cluster, kind: m.kind, name: m.name, ...(typeof m.namespace === 'string' && m.namespace ? { namespace: m.namespace } : {}) };
 }
 
+/**
+ * What a detection keeps as evidence. Event messages, alert annotations and
+ * object diffs are text from programs (an Event can quote a failing
+ * container's output): masked before they are kept.
+ */
 function evidenceOf(signal: Signal, summary: string): Evidence {
   const time = signal.time;
   if (signal.source === 'event' && signal.event) {
     const e = signal.event;
     const io = e.involvedObject ?? {};
+    const message = redact(String(e.message ?? ''));
     return {
       time,
       type: 'event',
-      summary: `${e.type} ${e.reason}: ${e.message}`,
-      event: { reason: e.reason, message: e.message, type: e.type, count: e.count ?? 1, involvedObject: `${String(io.kind ?? '').toLowerCase()}/${io.name}` },
+      summary: `${e.type} ${e.reason}: ${message}`,
+      event: { reason: e.reason, message, type: e.type, count: e.count ?? 1, involvedObject: `${String(io.kind ?? '').toLowerCase()}/${io.name}` },
     };
   }
   if (signal.source === 'alert' && signal.alert) {
-    return { time, type: 'alert', summary: `${signal.alert.status} ${signal.alert.labels.alertname ?? ''}: ${signal.alert.annotations?.summary ?? ''}`.trim() };
+    return { time, type: 'alert', summary: redact(`${signal.alert.status} ${signal.alert.labels.alertname ?? ''}: ${signal.alert.annotations?.summary ?? ''}`.trim()) };
   }
   if (signal.source === 'webhook' && signal.webhook) return { time, type: 'webhook', summary: `webhook ${signal.webhook.name}` };
   if (signal.object && signal.oldObject) {
-    const diff = diffObjects(signal.oldObject, signal.object, { ignoreStatus: false });
+    const diff = redactDeep(diffObjects(signal.oldObject, signal.object, { ignoreStatus: false }));
     return { time, type: 'change', summary, diff };
   }
   return { time, type: 'state', summary };

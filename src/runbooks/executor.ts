@@ -5,7 +5,7 @@
 // target, budgets, impersonated mutations, and an audit record for every
 // transition.
 import { randomUUID } from 'node:crypto';
-import { type Clock, escalationsTotal, runsTotal, stepDurationSeconds } from '../common/index.ts';
+import { type Clock, escalationsTotal, redact, redactDeep, runsTotal, stepDurationSeconds } from '../common/index.ts';
 import type { Identity, KubeHttp } from '../kube/index.ts';
 import type { Actor, AuditInput, AuditTarget } from '../audit/index.ts';
 import type { RunRecord, StepTransition, Store } from '../store/index.ts';
@@ -320,7 +320,7 @@ export class RunbookExecutor {
         await this.transition(run, { stepId, attempt, status: 'failed', error: `invalid parameters: ${(err as Error).message}` });
         return 'failure';
       }
-      await this.transition(run, { stepId, attempt, status: 'started', operationKey, output: { action: action.name, params: redact(params) } });
+      await this.transition(run, { stepId, attempt, status: 'started', operationKey, output: { action: action.name, params } });
       const timer = new AbortController();
       const onRunAbort = () => timer.abort(runSignal.reason);
       runSignal.addEventListener('abort', onRunAbort, { once: true });
@@ -331,9 +331,11 @@ export class RunbookExecutor {
           ? { outputs: {}, mutated: false, calls: await action.plan(params, ctx) }
           : await abortable(action.run(params, ctx), timer.signal);
         if (action.mutates && !run.dryRun) await this.o.durable?.(run.cluster);
-        run.outputs = { ...run.outputs, [stepId]: { status: 'succeeded', outputs: result.outputs } };
+        // Outputs are kept (run, transition, audit) and feed later steps: masked once, here, for all of them.
+        const outputs = redactDeep(result.outputs);
+        run.outputs = { ...run.outputs, [stepId]: { status: 'succeeded', outputs } };
         await this.o.store.updateRun(run.id, { outputs: run.outputs, updatedAt: this.o.clock.now() });
-        await this.transition(run, { stepId, attempt, status: 'succeeded', output: { outputs: result.outputs, mutated: result.mutated, calls: result.calls.map((c) => `${c.method} ${c.path}: ${c.description}`) } }, action);
+        await this.transition(run, { stepId, attempt, status: 'succeeded', output: { outputs, mutated: result.mutated, calls: result.calls.map((c) => `${c.method} ${c.path}: ${c.description}`) } }, action);
         return 'success';
       } catch (err) {
         if (runSignal.reason === SUSPEND) throw SUSPEND;
@@ -341,7 +343,7 @@ export class RunbookExecutor {
         const timedOut = e.reason === 'TIMEOUT' || (timer.signal.reason instanceof ActionError && timer.signal.reason.reason === 'TIMEOUT');
         const canRetry = e.retryable && !timedOut && !runSignal.aborted && attempt - prior <= retries.max;
         await this.transition(run, { stepId, attempt, status: timedOut ? 'timed-out' : 'failed', error: `${e.reason}: ${e.message}${canRetry ? ' (will retry)' : ''}` }, action);
-        run.outputs = { ...run.outputs, [stepId]: { status: timedOut ? 'timed-out' : 'failed', error: e.message, code: e.reason } };
+        run.outputs = { ...run.outputs, [stepId]: { status: timedOut ? 'timed-out' : 'failed', error: redact(e.message), code: e.reason } };
         await this.o.store.updateRun(run.id, { outputs: run.outputs, updatedAt: this.o.clock.now() });
         if (!canRetry) return timedOut ? 'timeout' : 'failure';
         await this.o.clock.sleep(backoff);
@@ -370,9 +372,10 @@ export class RunbookExecutor {
     const params = action.params.parse(this.runbooks.get(run.runbook)!.render(stepId, this.vars(run)));
     const res = await action.check(params, this.context(run, stepId, last.operationKey ?? `${run.id}.${stepId}`, new AbortController().signal));
     if (res.state === 'done') {
-      run.outputs = { ...run.outputs, [stepId]: { status: 'succeeded', outputs: res.outputs ?? {} } };
+      const outputs = redactDeep(res.outputs ?? {});
+      run.outputs = { ...run.outputs, [stepId]: { status: 'succeeded', outputs } };
       await this.o.store.updateRun(run.id, { outputs: run.outputs });
-      await this.transition(run, { stepId, attempt: last.attempt, status: 'succeeded', output: { outputs: res.outputs ?? {}, recheck: 'the mutation had landed before the restart' } }, action);
+      await this.transition(run, { stepId, attempt: last.attempt, status: 'succeeded', output: { outputs, recheck: 'the mutation had landed before the restart' } }, action);
       return 'success';
     }
     if (res.state === 'not-done') {
@@ -422,10 +425,11 @@ export class RunbookExecutor {
   }
 
   private async transition(run: RunRecord, t: Omit<StepTransition, 'runId' | 'time'>, action?: Action): Promise<void> {
-    const full: StepTransition = { runId: run.id, time: this.o.clock.now(), ...t };
+    // What actions return and fail with is text from the cluster and from programs: masked before it is kept.
+    const full: StepTransition = { runId: run.id, time: this.o.clock.now(), ...t, ...(t.error ? { error: redact(t.error) } : {}), ...(t.output !== undefined ? { output: redactDeep(t.output) } : {}) };
     await this.o.store.addTransition(full);
     const outcome = t.status === 'succeeded' || t.status === 'skipped' ? 'success' : t.status === 'started' ? 'pending' : 'failure';
-    await this.audit({ actor: this.actorOf(run), action: `runbook.step.${t.status}`, target: run.target, outcome, runId: run.id, detectionId: run.detectionId, incidentId: run.incidentId, data: { runbook: run.runbook, step: t.stepId, attempt: t.attempt, action: action?.name, dryRun: run.dryRun, ...(t.error ? { error: t.error } : {}), ...(t.output !== undefined ? { output: t.output } : {}) } });
+    await this.audit({ actor: this.actorOf(run), action: `runbook.step.${t.status}`, target: run.target, outcome, runId: run.id, detectionId: run.detectionId, incidentId: run.incidentId, data: { runbook: run.runbook, step: t.stepId, attempt: t.attempt, action: action?.name, dryRun: run.dryRun, ...(full.error ? { error: full.error } : {}), ...(full.output !== undefined ? { output: full.output } : {}) } });
     this.o.onTransition?.(run, full);
     for (const l of this.listeners) l.onTransition?.(run, full);
   }
@@ -464,15 +468,4 @@ function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
     signal.addEventListener('abort', onAbort, { once: true });
     p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
-}
-
-const SECRET_KEYS = /token|password|secret|authorization|apikey|api_key/i;
-
-/** Parameters as audited: values under secret-looking keys are replaced. */
-export function redact(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(redact);
-  if (v && typeof v === 'object') {
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, SECRET_KEYS.test(k) ? '[redacted]' : redact(x)]));
-  }
-  return v;
 }

@@ -4,7 +4,7 @@
 // through `tokenEnv`) or as a hash (`tokenSha256`), so the file can be kept
 // in git; the file holds who is who and which channel is which room.
 import { z } from 'zod';
-import { ConfigError, loadConfigFile } from '../common/index.ts';
+import { ConfigError, loadConfigFile, redactor } from '../common/index.ts';
 import type { SlackAdapterOptions, MattermostAdapterOptions, ConsoleAdapterOptions, ConsoleUser } from '../chat/index.ts';
 
 const Identity = z.strictObject({ name: z.string().min(1), groups: z.array(z.string().min(1)).default([]) });
@@ -78,6 +78,8 @@ export function resolveAdapters(spec: ServerSpec, env: NodeJS.ProcessEnv, public
   const out: ResolvedAdapters = { problems };
   const signing = env.SLACK_SIGNING_SECRET;
   const bot = env.SLACK_BOT_TOKEN;
+  // Credentials read here are never shown: the process's redactor masks them in every text it sees.
+  for (const v of [signing, bot, env.MATTERMOST_TOKEN, ...(env.MATTERMOST_COMMAND_TOKEN ?? '').split(',')]) redactor.addSecret(v?.trim());
   if (signing && bot) {
     out.slack = { signingSecret: signing, botToken: bot, slackApiUrl: spec.slack.apiUrl ?? env.SLACK_API_URL, rooms: spec.slack.rooms, users: spec.slack.users };
   } else if (signing || bot) {
@@ -100,6 +102,7 @@ export function resolveAdapters(spec: ServerSpec, env: NodeJS.ProcessEnv, public
     const users: ConsoleUser[] = [];
     for (const u of spec.console.users) {
       const token = u.tokenEnv ? env[u.tokenEnv] : undefined;
+      redactor.addSecret(token);
       if (u.tokenEnv && !token) problems.push(`console user ${u.name}: $${u.tokenEnv} is not set`);
       else users.push({ name: u.name, groups: u.groups, token, tokenSha256: u.tokenSha256 });
     }

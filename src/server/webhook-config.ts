@@ -3,7 +3,7 @@
 // Every route needs a credential: an Alertmanager receiver or a generic
 // webhook without one is a configuration error, not an open door.
 import { z } from 'zod';
-import { KubemendError, Errors } from '../common/index.ts';
+import { KubemendError, Errors, redactor } from '../common/index.ts';
 import { DEFAULT_MAX_ALERTS, type WebhookConfig, type WebhooksOptions } from './webhooks.ts';
 
 const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
@@ -43,6 +43,7 @@ export function resolveWebhooks(c: WebhooksConfig, env: NodeJS.ProcessEnv): { op
     if (!name) return undefined;
     const v = env[name];
     if (!v) problems.push(`${what}: $${name} is not set`);
+    redactor.addSecret(v);
     return v;
   };
   const alertmanager = c.alertmanager ? { bearerToken: need(c.alertmanager.bearerTokenEnv, 'webhooks.alertmanager.bearerTokenEnv'), maxAlerts: c.alertmanager.maxAlerts } : false;
@@ -63,6 +64,7 @@ export function resolveWebhooks(c: WebhooksConfig, env: NodeJS.ProcessEnv): { op
 
 /** `watch --listen`: one bearer token for Alertmanager and every webhook name. */
 export function webhookRoutes(o: { bearerToken?: string }): Omit<WebhooksOptions, 'source'> {
+  redactor.addSecret(o.bearerToken);
   if (!o.bearerToken) throw new KubemendError(Errors.BAD_FLAG, '--listen needs --webhook-token TOKEN (or $KUBEMEND_WEBHOOK_TOKEN): every webhook request must carry it as "Authorization: Bearer TOKEN"');
   return { alertmanager: { bearerToken: o.bearerToken }, allowUnlisted: true, unlistedBearerToken: o.bearerToken };
 }

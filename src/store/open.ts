@@ -2,7 +2,7 @@
 // KUBEMEND_DB) selects PostgreSQL, anything else the SQLite file — by default
 // <dataDir>/kubemend.db. Migrations run before the store is handed out.
 import { join } from 'node:path';
-import { realClock, type Clock, dataDir as defaultDataDir, type SqlDb } from '../common/index.ts';
+import { realClock, type Clock, dataDir as defaultDataDir, redactor, type SqlDb } from '../common/index.ts';
 import { AuditKeys, auditKeyPath } from '../audit/index.ts';
 import { PostgresDb, type PostgresOptions } from './postgres.ts';
 import { SqliteDb, type SqliteOptions } from './sqlite.ts';
@@ -34,6 +34,7 @@ export function resolveDb(opts: Pick<OpenStoreOptions, 'db' | 'dataDir'> = {}): 
 export async function openStore(opts: OpenStoreOptions = {}): Promise<SqlStore> {
   const clock = opts.clock ?? realClock;
   const where = resolveDb(opts);
+  if (where.kind === 'postgres') redactor.addUrlPassword(where.url);
   const db: SqlDb = where.kind === 'postgres' ? await PostgresDb.connect(where.url, opts.postgres) : new SqliteDb(where.path, opts.sqlite);
   const keys = new AuditKeys({ keyFile: auditKeyPath(defaultDataDir(opts.dataDir), opts.keyFile), trusted: opts.trustedKeys });
   const store = new SqlStore(db, keys, clock);

@@ -310,6 +310,30 @@ forEachDialect((env) => {
 
   // Export.
 
+  it('masks credentials in free text before hashing: nothing of them is stored, and the chain still verifies', async () => {
+    const { store } = await env.store();
+    const secrets = ['hunter2-Correct-Horse', 'ghp_R8f2kLm9QzX4vB7nT1yW6cJ3hD5sA0pE2uGi', 'S3cr3tPassw0rd', 'Tr0ub4dor-3x', 'b64-Tail-Value-99'];
+    const [rec] = await store.audit.append({
+      actor: { type: 'user', name: 'alice' },
+      action: 'chat.restart.requested',
+      target: { cluster: 'prod', namespace: 'shop', kind: 'Deployment', name: 'checkout' },
+      justification: 'pasted by mistake: DB_PASSWORD=hunter2-Correct-Horse',
+      link: 'https://deploy:Tr0ub4dor-3x@tickets.example.com/OPS-1',
+      diff: [{ op: 'replace', path: '/spec/template/spec/containers/0/args/0', value: '--db=postgres://app:S3cr3tPassw0rd@db:5432/shop' }],
+      data: { output: { lines: ['cloning with ghp_R8f2kLm9QzX4vB7nT1yW6cJ3hD5sA0pE2uGi'] }, apiKey: 'b64-Tail-Value-99', room: '#ops' },
+    });
+    const raw = JSON.stringify(await store.sql.query('SELECT * FROM audit_log'));
+    assert.ok(secrets.length === 5);
+    for (const s of secrets) assert.ok(!raw.includes(s), `the audit table keeps ${s}`);
+    assert.equal(rec.justification, 'pasted by mistake: DB_PASSWORD=[redacted]');
+    assert.equal(rec.link, 'https://[redacted]@tickets.example.com/OPS-1');
+    assert.deepEqual(rec.data, { output: { lines: ['cloning with [redacted]'] }, apiKey: '[redacted]', room: '#ops' });
+    assert.deepEqual(rec.target, { cluster: 'prod', namespace: 'shop', kind: 'Deployment', name: 'checkout' });
+    assert.equal(rec.hash, recomputeHash(rec), 'the hash covers the masked record');
+    assert.deepEqual((await store.audit.list())[0], rec);
+    assert.equal((await store.audit.verify()).ok, true);
+  });
+
   it('exports JSON Lines exactly as stored, re-checkable offline', async () => {
     const { store } = await env.store();
     await store.audit.append([input(1, { justification: 'line\nbreak "quoted"', data: { emoji: '🚀', deep: { z: 1, a: [true, null, 1.5] } } }), input(2), input(3)]);

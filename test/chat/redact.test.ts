@@ -12,7 +12,7 @@ test('credentials are masked', () => {
     ['password=hunter2 user=bob', 'password=[redacted] user=bob'],
     ['DB_PASSWORD: "s3cr3t value"', 'DB_PASSWORD: [redacted]'],
     ['{"apiKey": "xyz12345", "name": "web"}', '{"apiKey": [redacted], "name": "web"}'],
-    ['client_secret=abc&x=1', 'client_secret=[redacted]'],
+    ['client_secret=abc&x=1', 'client_secret=[redacted]&x=1'],
     ['postgres://app:pw@db:5432/shop', 'postgres://[redacted]@db:5432/shop'],
     ['slack xoxb-123456789012-abcdefghijkl', 'slack [redacted]'],
     ['gh ghp_abcdefghijklmnopqrstuvwxyz1234', 'gh [redacted]'],

@@ -5,11 +5,16 @@
 // loops), and for Deployments the revision history with whether the
 // previous revision was serving. Only GETs: it runs in dry-run too, so later
 // steps' plans can use its outputs. Nothing from specs (env, Secrets) is
-// copied, and log lines go through a credential redactor.
+// copied. Before any log is read, the redactor learns the secret values the
+// pods' specs hold (and, with `readSecrets`, the values of the Secrets they
+// mount: secret-values.ts); then every string of the outputs — log tails,
+// event and condition messages — goes through it.
 import { z } from 'zod';
+import { redact, redactDeep } from '../../common/index.ts';
 import { type KubeObject, imagesOf, listPath, pathOf, revisionOf, readWorkload, summarizePod, type PodSummary, type WorkloadView } from '../../kube/index.ts';
 import type { Action, ActionContext } from '../types.ts';
-import { Name, kube, reads, kubeText, objName, redactText } from './util.ts';
+import { learnLiteralEnv, learnMountedSecrets } from './secret-values.ts';
+import { Name, kube, reads, kubeText, objName } from './util.ts';
 
 const Params = z.object({
   kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'Pod', 'Node']).default('Deployment'),
@@ -20,6 +25,11 @@ const Params = z.object({
   /** At most this many failing pods have their logs fetched. */
   maxLogPods: z.coerce.number().int().min(0).default(3),
   maxEvents: z.coerce.number().int().min(1).default(50),
+  /**
+   * Read the Secrets the pods reference, so their values are masked in the
+   * logs too. Needs RBAC `get` on secrets for the run's identity; off by default.
+   */
+  readSecrets: z.boolean().default(false),
 });
 export type CollectParams = z.infer<typeof Params>;
 
@@ -57,7 +67,8 @@ async function logTail(ctx: ActionContext, namespace: string, pod: KubeObject, t
     const previous = (s.restartCount ?? 0) > 0;
     try {
       const text = await kubeText(ctx, pathOf('Pod', namespace, pod.metadata.name!, 'log'), { container: s.name, tailLines: tail, previous: previous || undefined });
-      const lines = text.split('\n').filter(Boolean).map(redactText);
+      // Whole, before splitting: a private key spans lines.
+      const lines = redact(text).split('\n').filter(Boolean);
       out.push({ pod: pod.metadata.name!, container: s.name, previous, lines });
     } catch (err) {
       out.push({ pod: pod.metadata.name!, container: s.name, previous, lines: [], error: (err as Error).message });
@@ -104,6 +115,9 @@ export const collect: Action<CollectParams> = {
       const s = summarizePod(pod);
       return s.restarts > 0 || (s.reasons.length > 0 && s.phase !== 'Succeeded');
     });
+    const specs = [view.obj.spec?.template?.spec ?? (p.kind === 'Pod' ? view.obj.spec : undefined), ...view.pods.map((pod) => pod.spec)];
+    learnLiteralEnv(specs);
+    const secrets = p.readSecrets && ns ? await learnMountedSecrets(ctx, ns, specs) : undefined;
     const logs = [];
     if (p.logTail > 0) for (const pod of failing.slice(0, p.maxLogPods)) logs.push(...(await logTail(ctx, pod.metadata.namespace!, pod, p.logTail)));
     const pending = pods.filter((x) => x.phase === 'Pending' && !x.node);
@@ -138,6 +152,7 @@ export const collect: Action<CollectParams> = {
       pendingPods: pending.map((x) => x.name),
       schedulingReasons,
       images: p.kind === 'Node' ? undefined : imagesOf(view.obj.spec?.template?.spec ?? view.obj.spec),
+      ...(secrets ? { secretsRead: secrets.read, secretsUnread: secrets.unread } : {}),
     };
     if (p.kind === 'Deployment') {
       Object.assign(outputs, {
@@ -149,7 +164,7 @@ export const collect: Action<CollectParams> = {
       });
     }
     ctx.log(`collected ${events.length} events, ${pods.length} pods, ${logs.length} log tails for ${objName(p.kind, ns, p.name)}`);
-    return { outputs, mutated: false, calls: [] };
+    return { outputs: redactDeep(outputs), mutated: false, calls: [] };
   },
 };
 

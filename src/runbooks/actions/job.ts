@@ -4,10 +4,11 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
-import { Duration } from '../../common/index.ts';
+import { Duration, redact } from '../../common/index.ts';
 import { type KubeObject, listPath, pathOf } from '../../kube/index.ts';
 import { ActionError, type Action, type ActionContext, type CheckResult, type PlannedCall } from '../types.ts';
-import { Name, OPERATION_ANNOTATION, getOptional, kube, kubeText, poll, redactText } from './util.ts';
+import { learnLiteralEnv } from './secret-values.ts';
+import { Name, OPERATION_ANNOTATION, getOptional, kube, kubeText, poll } from './util.ts';
 
 const Template = z.union([
   z.object({ configMap: z.object({ name: Name, key: Name.default('job.yaml') }) }),
@@ -67,7 +68,9 @@ async function tailOf(ctx: ActionContext, p: JobRunParams, name: string): Promis
   if (!last?.spec?.nodeName) return [];
   const container = last.spec.containers?.[0]?.name;
   const text = await kubeText(ctx, pathOf('Pod', p.namespace, last.metadata.name!, 'log'), { container, tailLines: p.logTail }).catch(() => '');
-  return text.split('\n').filter(Boolean).map(redactText);
+  learnLiteralEnv([last.spec]);
+  // Whole, before splitting: a private key spans lines.
+  return redact(text).split('\n').filter(Boolean);
 }
 
 async function planJob(p: JobRunParams, ctx: ActionContext): Promise<PlannedCall[]> {

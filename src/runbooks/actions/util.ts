@@ -192,11 +192,4 @@ export function redactHeaders(h: Record<string, string> | undefined): Record<str
   return Object.fromEntries(Object.entries(h).map(([k, v]) => [k, SECRET_HEADERS.test(k) ? '[redacted]' : v]));
 }
 
-/** Masks credentials that programs commonly print, before log lines become evidence. */
-export function redactText(line: string): string {
-  return line
-    .replace(/\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi, '$1 [redacted]')
-    .replace(/\b(password|passwd|secret|token|api[_-]?key)(\s*[=:]\s*)("[^"]*"|'[^']*'|\S+)/gi, '$1$2[redacted]');
-}
-
 export const objName = (kind: string, namespace: string | undefined, name: string) => `${kind.toLowerCase()} ${namespace ? `${namespace}/` : ''}${name}`;
