@@ -25,7 +25,7 @@ test('scale: asks why, then shows exactly what will happen, then scales as the u
     assert.equal(f.sandbox.store.get('apps/deployments', 'shop', 'web')!.spec.replicas, 3, 'nothing changes before the confirmation');
 
     const other = await f.say('sam', `confirm ${id}`);
-    assert.match(other[0].text, /Only alice, who asked, can confirm/);
+    assert.match(other[0].text, /^KM-CHAT-011 Only alice \(test:U-ALICE\), who asked, can confirm/);
     assert.equal(other[0].ephemeralTo, 'U-SAM');
 
     const started = await f.say('alice', `confirm ${id}`);
@@ -55,16 +55,23 @@ test('scale: asks why, then shows exactly what will happen, then scales as the u
     assert.equal(run.status, 'succeeded');
 
     const audit = (await f.store.audit.list({ action: 'chat.*' })).filter((a) => a.data?.request === id);
-    assert.deepEqual(audit.map((a) => a.action), ['chat.scale.requested', 'chat.scale.authorized', 'chat.scale.justified', 'chat.scale.confirmed', 'chat.scale.started', 'chat.scale.executed']);
+    assert.deepEqual(audit.map((a) => `${a.action} ${a.actor.name}`), [
+      'chat.scale.requested alice', 'chat.scale.authorized alice', 'chat.scale.justified alice', 'chat.scale.refused sam',
+      'chat.scale.confirmed alice', 'chat.scale.started alice', 'chat.scale.executed alice',
+    ]);
+    const refused = audit[3];
+    assert.deepEqual(refused.data?.user, { platform: 'test', id: 'U-SAM', displayName: 'sam', subject: 'sam', mapping: 'mapped', groups: ['sre', 'sre-leads'] });
+    assert.equal(refused.data?.attempted, 'confirm');
     for (const a of audit) {
-      assert.deepEqual(a.actor, { type: 'user', name: 'alice' });
+      assert.equal(a.actor.type, 'user');
+      assert.deepEqual(a.data?.requester, { platform: 'test', id: 'U-ALICE', displayName: 'alice', subject: 'alice', mapping: 'mapped', groups: ['shop'] });
       assert.deepEqual(a.target, { cluster: 'sandbox', kind: 'Deployment', namespace: 'shop', name: 'web' });
       assert.equal(a.data?.room, 'ops');
     }
     assert.equal(audit.at(-1)!.justification, 'checkout p99 above 2s during the sale');
     assert.equal(audit.at(-1)!.link, ALERT);
     assert.equal(audit.at(-1)!.runId, run.id);
-    assert.equal(audit[3].data?.preview, 'scale deployment shop/web from 3 to 5 on cluster sandbox, then wait for the rollout');
+    assert.equal(audit[4].data?.preview, 'scale deployment shop/web from 3 to 5 on cluster sandbox, then wait for the rollout');
     const steps = await f.store.audit.list({ runId: run.id });
     assert.ok(steps.some((a) => a.action === 'runbook.step.succeeded' && a.actor.name === 'alice'), 'the run is audited as alice too');
     assert.deepEqual(await f.store.audit.verify().then((v) => v.ok), true);
@@ -136,7 +143,7 @@ test('nothing to do, a failed preview, cancel, and expiry end the request withou
 
     const r = await f.say('alice', `restart deployment/web -n shop --reason "pods hold stale config" --link ${ALERT}`);
     const id = f.idOf(r);
-    assert.match((await f.say('sam', `cancel ${id}`))[0].text, /Only alice, who asked, can cancel/);
+    assert.match((await f.say('sam', `cancel ${id}`))[0].text, /^KM-CHAT-011 Only alice \(test:U-ALICE\), who asked, can cancel/);
     assert.match((await f.say('alice', `cancel ${id}`))[0].text, new RegExp(`${id} cancelled; nothing was changed`));
     assert.match((await f.say('alice', `confirm ${id}`))[0].text, new RegExp(`${id} is cancelled; it cannot be confirmed now`));
 

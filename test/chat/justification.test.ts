@@ -47,7 +47,7 @@ test('invalid justifications block, say why, are audited, and can be corrected; 
     }
     assert.equal((await f.store.audit.list({ action: 'chat.restart.unjustified' })).length, attempts.length);
     assert.ok(jira.requests.some((q) => q.url.startsWith('/rest/api/2/issue/OPS-404')), 'the tracker was asked');
-    assert.match((await f.say('sam', `justify ${id} --reason "someone else explains" --link OPS-1`))[0].text, /^Only alice, who asked, can justify/);
+    assert.match((await f.say('sam', `justify ${id} --reason "someone else explains" --link OPS-1`))[0].text, /^KM-CHAT-011 Only alice \(test:U-ALICE\), who asked, can justify/);
 
     const ok = await f.say('alice', `justify ${id} OPS-1 rollout wedged after the 10:02 deploy`);
     assert.match(ok[0].text, new RegExp(`^${id} will restart deployment shop/web \\(a rolling restart of every pod\\) on cluster sandbox, then wait for the rollout\\.`));
