@@ -15,8 +15,13 @@ const SubjectName = z.string().min(1).refine((n) => !PLATFORMS.some((p) => n.sta
 const Identity = z.strictObject({ name: SubjectName, groups: z.array(z.string().min(1)).default([]) });
 const Rooms = z.record(z.string().min(1), z.string().min(1)).default({});
 /** Users are keyed by the platform's user id, which the platform assigns: never a name users pick. */
-const SlackUsers = z.record(z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'a Slack user id (U… or W…, from the user\'s profile → Copy member ID), not a name'), Identity).default({});
-const MattermostUsers = z.record(z.string().regex(/^[a-z0-9]{26}$/, 'a Mattermost user id (26 lowercase letters and digits: System Console → Users, or `mmctl user search NAME`), not a username'), Identity).default({});
+function usersById(id: RegExp, message: string) {
+  return z.record(z.string(), Identity).superRefine((users, ctx) => {
+    for (const key of Object.keys(users)) if (!id.test(key)) ctx.addIssue({ code: 'custom', path: [key], message });
+  }).default({});
+}
+const SlackUsers = usersById(/^[UW][A-Z0-9]{2,}$/, 'a Slack user id (U… or W…: the profile\'s "Copy member ID"), not a name');
+const MattermostUsers = usersById(/^[a-z0-9]{26}$/, 'a Mattermost user id (26 lowercase letters and digits: System Console → Users, or `mmctl user search NAME`), not a username: users choose their own usernames');
 /** What an unmapped user may do: act as `platform:id` with only these groups. Without it, unmapped users are refused. */
 const Guest = z.strictObject({ groups: z.array(z.string().min(1)).default([]) }).optional();
 

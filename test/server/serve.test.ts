@@ -32,6 +32,13 @@ test('serve: --listen and the adapters\' environment are checked', () => {
   assert.deepEqual(ok.mattermost?.commandTokens, ['a', 'b']);
   assert.equal(ok.slack, undefined);
   assert.deepEqual(ok.console, { users: [], room: 'console', secureCookie: false });
+  assert.equal(ok.mattermost?.guest, undefined, 'no guest role unless configured: unmapped users are refused');
+  const mmId = 'k3x9q7w1m5n8p2r4t6v0y3z5ab';
+  const guests = ServerSpecSchema.parse({ mattermost: { users: { [mmId]: { name: 'dave' } }, guest: { groups: ['visitors'] } }, slack: { guest: {} } });
+  const withGuest = resolveAdapters(guests, { MATTERMOST_URL: 'https://chat.example.com', MATTERMOST_TOKEN: 't', MATTERMOST_COMMAND_TOKEN: 'a', KUBEMEND_PUBLIC_URL: 'https://km.example.com', SLACK_SIGNING_SECRET: 's', SLACK_BOT_TOKEN: 'b' });
+  assert.deepEqual(withGuest.mattermost?.guest, { groups: ['visitors'] });
+  assert.deepEqual(withGuest.mattermost?.users, { [mmId]: { name: 'dave', groups: [] } });
+  assert.deepEqual(withGuest.slack?.guest, { groups: [] });
 });
 
 test('serve: a half-configured adapter stops start-up with KM-SERVE-002, before anything is opened', async () => {
