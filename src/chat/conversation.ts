@@ -38,6 +38,8 @@ export interface Conversation {
   justification?: Justification;
   op?: Operation;
   preview?: Preview;
+  /** Who cancelled the run under way (it stops at its next step boundary). */
+  stoppedBy?: ChatUser;
   /** Cluster time when the current wait (justification, confirmation, approval) ends. */
   expiresAt: number;
   timer?: TimerHandle;

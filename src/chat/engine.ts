@@ -228,9 +228,12 @@ export class KubemendChatEngine implements ChatEngine {
 
   private async cancel(msg: ChatMessage, c: Conversation): Promise<Out> {
     if (!sameIdentity(msg.user, c.requester)) return this.notRequester(msg, c, 'cancel');
+    // Waiting requests have run nothing; a running one stops at its next step and says what ran.
+    if (c.record.status === 'approved' && c.record.runId) return this.executions.stop(c, msg.user, (text) => this.reply(msg, text));
+    if (!OPEN.includes(c.record.status)) return [this.reply(msg, `${c.record.id} is ${c.record.status}; there is nothing to cancel.`, { ephemeral: true })];
     await this.book.transition(c, 'cancelled', 'cancelled', { reason: `cancelled by ${msg.user.name}` });
     this.book.finish(c);
-    return [this.reply(msg, `${c.record.id} cancelled; nothing was changed.`)];
+    return [this.reply(msg, `${c.record.id} cancelled before anything ran; nothing was changed.`)];
   }
 
   /** Someone other than the requester tried to justify, confirm or cancel: refused and audited. */

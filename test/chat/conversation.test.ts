@@ -144,7 +144,7 @@ test('nothing to do, a failed preview, cancel, and expiry end the request withou
     const r = await f.say('alice', `restart deployment/web -n shop --reason "pods hold stale config" --link ${ALERT}`);
     const id = f.idOf(r);
     assert.match((await f.say('sam', `cancel ${id}`))[0].text, /^KM-CHAT-011 Only alice \(test:U-ALICE\), who asked, can cancel/);
-    assert.match((await f.say('alice', `cancel ${id}`))[0].text, new RegExp(`${id} cancelled; nothing was changed`));
+    assert.match((await f.say('alice', `cancel ${id}`))[0].text, new RegExp(`${id} cancelled before anything ran; nothing was changed`));
     assert.match((await f.say('alice', `confirm ${id}`))[0].text, new RegExp(`${id} is cancelled; it cannot be confirmed now`));
 
     const late = await f.say('alice', 'restart deployment/web -n shop');
