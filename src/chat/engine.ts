@@ -12,6 +12,7 @@ import { parseCommand, helpText, type ActionCommand, type Command } from './gram
 import { RequestBook, OPEN, newRecord, type Conversation } from './conversation.ts';
 import { describeUser, platformId, sameIdentity } from './identity.ts';
 import { checkJustification, type TicketChecker } from './justification.ts';
+import type { AlertChecker } from './alerts.ts';
 import { operationFor, preview, readContext } from './operations.ts';
 import { Redactor } from './redact.ts';
 import { isProduction, type ChatSettings } from './settings.ts';
@@ -33,6 +34,7 @@ export interface ChatEngineOptions {
   /** The cluster names to list when one is unknown. */
   clusters?: string[];
   tickets?: TicketChecker;
+  alerts?: AlertChecker;
   redactor?: Redactor;
   /** Pending `approval` steps of runbook runs, decided here with approve/deny. */
   runbookApprovals?: ApprovalBook;
@@ -176,7 +178,7 @@ export class KubemendChatEngine implements ChatEngine {
   private async justify(msg: ChatMessage, c: Conversation, given: { reason?: string; link?: string }): Promise<Out> {
     if (!sameIdentity(msg.user, c.requester)) return this.notRequester(msg, c, 'justify');
     if (c.record.status !== 'awaiting-justification') return [this.reply(msg, `${c.record.id} is ${c.record.status}; it needs no justification now.`, { ephemeral: true })];
-    const res = await checkJustification(given, { settings: this.o.settings, store: this.o.store, tickets: this.o.tickets });
+    const res = await checkJustification(given, { settings: this.o.settings, store: this.o.store, tickets: this.o.tickets, alerts: this.o.alerts, clock: this.o.clock });
     const how = `Reply: justify ${c.record.id} --reason "what and why" --link <alert URL | det:ID | TICKET-123>`;
     if (!res.ok) {
       this.arm(c, this.o.settings.conversationTimeout);

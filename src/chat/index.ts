@@ -15,5 +15,6 @@ export {
   SlackAdapter, MattermostAdapter, ConsoleAdapter, chatAdapterErrorsTotal,
   type SlackAdapterOptions, type MattermostAdapterOptions, type ConsoleAdapterOptions, type ConsoleUser, type HttpChatAdapter,
 } from './adapters/index.ts';
-export { buildChatEngine, ticketChecker, type ChatEngineWiring } from './wiring.ts';
+export { buildChatEngine, ticketChecker, alertChecker, type ChatEngineWiring } from './wiring.ts';
+export { AlertmanagerChecker, alertOfLink, parseMatchers, type AlertChecker, type AlertVerdict, type AlertmanagerSite } from './alerts.ts';
 export { mapIdentity, platformId, sameIdentity, samePerson, describeUser, auditIdentity, PLATFORMS, type IdentityMapping, type GuestRole } from './identity.ts';

@@ -43,7 +43,6 @@ export const USERS: Record<string, ChatUser> = {
   mallory: mapped('U-MAL', 'mallory'),
 };
 
-export const ALERT = 'https://alertmanager.example.com/#/alerts?receiver=shop';
 /** A ticket the fixture's settings know as Approved: a link that justifies without a tracker or an Alertmanager. */
 export const LINK = 'CHG-100';
 
@@ -78,7 +77,7 @@ export async function chatFixture(o: { speed?: number; settings?: ChatSettingsIn
     defaultCluster: 'sandbox',
     production: [{ cluster: 'sandbox', namespaces: ['prod'] }],
     approval: { groups: ['sre-leads'], timeout: '30m', room: 'approvals' },
-    justification: { alertHosts: ['alertmanager.example.com', '*.grafana.net'], tickets: { [LINK]: 'Approved' } },
+    justification: { tickets: { [LINK]: 'Approved' } },
     ...o.settings,
   });
   const authorizer = await Authorizer.fromPolicy(parseCsvPolicy('test-policy.csv', o.policy ?? POLICY));
