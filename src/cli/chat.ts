@@ -72,10 +72,11 @@ export function registerChat(program: Command): void {
  * host, and so is the session, so one terminal (or two of one OS user) never
  * makes both halves of a four-eyes approval.
  */
-export async function terminalUser(kc: KubeConfig): Promise<ChatUser> {
+export async function terminalUser(kc: KubeConfig): Promise<{ user: ChatUser; source: string }> {
   const me = await whoAmI(new KubeHttp(kc));
   const seat = `${userInfo().username}@${hostname()}`;
-  return { platform: 'terminal', id: seat, displayName: seat, name: me.user, groups: me.groups, mapping: 'mapped', session: `terminal:${seat}` };
+  const source = me.source === 'selfsubjectreview' ? 'the API server\'s SelfSubjectReview' : 'the kubeconfig context\'s user name (the API server serves no SelfSubjectReview)';
+  return { user: { platform: 'terminal', id: seat, displayName: seat, name: me.user, groups: me.groups, mapping: 'mapped', session: `terminal:${seat}` }, source };
 }
 
 export interface ChatIo {
@@ -125,12 +126,14 @@ export async function runChat(f: ChatFlags, io: ChatIo = { input: process.stdin,
     });
     await pipeline.start();
     const executor = pipeline.remediation!.executor;
-    const user = f.sandbox
-      ? trialUser(f.user ?? 'alice', f.groups ? f.groups.split(',').map((g) => g.trim()).filter(Boolean) : [])
+    const me = f.sandbox
+      ? { user: trialUser(f.user ?? 'alice', f.groups ? f.groups.split(',').map((g) => g.trim()).filter(Boolean) : []), source: '' }
       : await terminalUser(target.clusters.find((c) => c.name === settings.defaultCluster)!.kubeconfig);
+    const { user } = me;
     const groups = user.groups ?? [];
     const terminal = new TerminalAdapter({ input: io.input, output: io.output, user, room: f.room.replace(/^#/, ''), prompt: io.interactive, trial: f.sandbox });
     out(`kubemend chat: you are ${user.name}${groups.length ? ` (groups: ${groups.join(', ')})` : ''} in #${terminal.room}; policy ${policy}`);
+    if (me.source) out(`identity: ${user.name} from ${me.source}, at terminal:${user.id}; another person approves from their own terminal or chat`);
     if (!settings.production.length) out('warning: the chat config marks nothing as production, so no request needs an approval');
     out('type help for commands, /help for terminal commands; Ctrl-D to leave');
     await terminal.start(pipeline.chat!);
