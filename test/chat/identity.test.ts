@@ -10,7 +10,7 @@ import { createApp } from '../../src/server/app.ts';
 import { mapIdentity, samePerson } from '../../src/chat/identity.ts';
 import type { ChatUser } from '../../src/chat/types.ts';
 import { FakeMattermost, mmId } from './adapters/fake-mattermost.ts';
-import { chatFixture, LINK, until } from './fixture.ts';
+import { chatFixture, LINK } from './fixture.ts';
 
 const ASK = `scale deployment/web -n prod --replicas 4 --reason "black friday traffic is ramping up" --link ${LINK}`;
 const BOT = 'mm-bot-token-for-identity-tests';
@@ -114,5 +114,4 @@ test('mapping is by own keys only; the same person is recognised by identity, su
   assert.equal(samePerson({ ...a, session: 'terminal:ann@h' }, { ...b, session: 'terminal:ann@h' }), true, 'one device');
   assert.equal(samePerson({ ...a, name: 'bob', mapping: 'mapped' }, { ...b, name: 'bob', mapping: 'mapped' }), true, 'one subject');
   assert.equal(samePerson({ ...a, name: 'bob', mapping: 'guest' }, { ...b, name: 'bob', mapping: 'guest' }), false);
-  void until;
 });
