@@ -10,6 +10,7 @@ import { reply, type Out } from './reply.ts';
 import type { Executions } from './execution.ts';
 import type { ChatSettings } from './settings.ts';
 import type { ChatMessage } from './types.ts';
+import { describeUser, sameIdentity, samePerson } from './identity.ts';
 
 export interface ApprovalsOptions {
   /** (Re)starts a conversation's wait; when it runs out the request expires. */
@@ -53,17 +54,20 @@ export class Approvals {
     const id = c.record.id;
     const who = msg.user;
     if (c.record.status !== 'awaiting-approval') {
-      return [reply(msg, `${id} is ${c.record.status}; there is nothing to ${decision}${c.record.status === 'awaiting-confirmation' && who.name === c.requester.name ? ` (did you mean confirm ${id}?)` : ''}.`, { ephemeral: true })];
+      return [reply(msg, `${id} is ${c.record.status}; there is nothing to ${decision}${c.record.status === 'awaiting-confirmation' && sameIdentity(who, c.requester) ? ` (did you mean confirm ${id}?)` : ''}.`, { ephemeral: true })];
     }
     const refuse = async (why: string) => {
-      await book.transition(c, undefined, 'approval-refused', { actor: { type: 'user', name: who.name }, reason: why, data: { decision, by: who.name, approverRoom: msg.room } });
+      await book.transition(c, undefined, 'approval-refused', { by: who, reason: why, data: { decision, approverRoom: msg.room } });
       return [reply(msg, `${Errors.CHAT_APPROVAL_REFUSED.code} ${id}: ${why}.`, { ephemeral: true })];
     };
-    if (who.name === c.requester.name) {
+    // Platform identities, mapped subjects and devices — never display names, never object identity.
+    if (samePerson(who, c.requester)) {
+      const self = sameIdentity(who, c.requester) ? 'you asked for it' : `${describeUser(who)} may be the same person as ${describeUser(c.requester)}, who asked for it`;
       return refuse(decision === 'approve'
-        ? `you asked for it, so someone else in ${this.o.settings.approval.groups.join(', ')} must approve it (four-eyes)`
-        : `you asked for it; to drop it, cancel ${id}`);
+        ? `${self}, so someone else in ${this.o.settings.approval.groups.join(', ')} must approve it (four-eyes)`
+        : `${self}; to drop it, the requester cancels ${id}`);
     }
+    if (who.mapping !== 'mapped') return refuse(`${describeUser(who)} is a guest; only users mapped to a name in kubemend's config can approve`);
     const groups = this.o.settings.approval.groups;
     let member = false;
     for (const g of groups) if (await this.o.authorizer.memberOf(who.name, who.groups, g)) member = true;
@@ -74,12 +78,12 @@ export class Approvals {
     c.record.approvals.push({ user: who.name, decision, time: this.o.clock.now(), ...(comment ? { comment } : {}) });
     const toRequester = (text: string): Out => (msg.room === c.record.room ? [] : [{ room: c.record.room, ...(c.thread ? { thread: c.thread } : {}), text }]);
     if (decision === 'deny') {
-      await book.transition(c, 'denied', 'rejected', { actor: { type: 'user', name: who.name }, reason: comment ?? 'denied by an approver', data: { by: who.name, rule: allowed.rule.source } });
+      await book.transition(c, 'denied', 'rejected', { by: who, reason: comment ?? 'denied by an approver', data: { rule: allowed.rule.source } });
       book.finish(c);
       const text = `${id} denied by ${who.name}${comment ? `: ${comment}` : ''}. Nothing was changed.`;
       return [reply(msg, text), ...toRequester(text)];
     }
-    await book.transition(c, 'approved', 'approved', { actor: { type: 'user', name: who.name }, data: { by: who.name, rule: allowed.rule.source, ...(comment ? { comment } : {}) } });
+    await book.transition(c, 'approved', 'approved', { by: who, data: { rule: allowed.rule.source, ...(comment ? { comment } : {}) } });
     const started = await this.o.executions.start(c, (text) => reply({ room: c.record.room, thread: c.thread }, `${text.replace(`${id}: `, `${id}: approved by ${who.name}; `)}`));
     return msg.room === c.record.room ? started : [reply(msg, `${id} approved; the result will be posted in ${c.record.room}.`), ...started];
   }

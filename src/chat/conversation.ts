@@ -3,25 +3,28 @@
 // chat.<action>.<verb> in the same step, so the audit trail and the request's
 // state never disagree about what happened, who did it, and why.
 import { randomInt } from 'node:crypto';
-import type { Actor, AuditInput } from '../audit/index.ts';
+import type { Actor, AuditInput, AuditTarget } from '../audit/index.ts';
 import type { ChatRequestRecord, Store } from '../store/index.ts';
 import type { Clock, TimerHandle } from '../common/index.ts';
 import type { ActionCommand } from './grammar.ts';
 import type { Justification } from './justification.ts';
 import type { Operation, Preview } from './operations.ts';
-import type { ChatUser } from './types.ts';
+import type { ChatMessage, ChatUser } from './types.ts';
+import { auditIdentity } from './identity.ts';
 
 export type RequestStatus = ChatRequestRecord['status'];
 
 /** Audit verbs, as chat.<action>.<verb>. */
 export type Verb =
   | 'requested' | 'authorized' | 'denied' | 'unjustified' | 'justified' | 'confirmed' | 'cancelled'
-  | 'approval-requested' | 'approved' | 'approval-refused' | 'rejected' | 'started' | 'executed' | 'failed' | 'expired';
+  | 'approval-requested' | 'approved' | 'approval-refused' | 'rejected' | 'started' | 'executed' | 'failed' | 'expired'
+  | 'refused' | 'stop-requested';
 
 const OUTCOME: Record<Verb, NonNullable<AuditInput['outcome']>> = {
   requested: 'pending', authorized: 'success', denied: 'denied', unjustified: 'denied', justified: 'success',
   confirmed: 'success', cancelled: 'info', 'approval-requested': 'pending', approved: 'success',
   'approval-refused': 'denied', rejected: 'denied', started: 'pending', executed: 'success', failed: 'failure', expired: 'info',
+  refused: 'denied', 'stop-requested': 'info',
 };
 
 export const OPEN: readonly RequestStatus[] = ['awaiting-justification', 'awaiting-confirmation', 'awaiting-approval'];
@@ -35,6 +38,8 @@ export interface Conversation {
   justification?: Justification;
   op?: Operation;
   preview?: Preview;
+  /** Who cancelled the run under way (it stops at its next step boundary). */
+  stoppedBy?: ChatUser;
   /** Cluster time when the current wait (justification, confirmation, approval) ends. */
   expiresAt: number;
   timer?: TimerHandle;
@@ -97,8 +102,12 @@ export class RequestBook {
     }
   }
 
-  /** Stores the new state and appends the audit record of the transition. */
-  async transition(c: Conversation, status: RequestStatus | undefined, verb: Verb, o: { actor?: Actor; data?: Record<string, unknown>; reason?: string } = {}): Promise<void> {
+  /**
+   * Stores the new state and appends the audit record of the transition:
+   * made by `by` (default the requester) or, with `system`, by kubemend.
+   * Every record names the requester's and the actor's platform identity.
+   */
+  async transition(c: Conversation, status: RequestStatus | undefined, verb: Verb, o: { by?: ChatUser; system?: boolean; data?: Record<string, unknown>; reason?: string } = {}): Promise<void> {
     const now = this.clock.now();
     const r = c.record;
     if (status) r.status = status;
@@ -108,13 +117,17 @@ export class RequestBook {
       r.link = c.justification.link;
     }
     await this.store.putChatRequest(r);
-    const data: Record<string, unknown> = { request: r.id, room: r.room, adapter: r.adapter, command: r.command, status: r.status, ...(c.production ? { production: true } : {}) };
+    const by = o.system ? undefined : (o.by ?? c.requester);
+    const data: Record<string, unknown> = {
+      request: r.id, room: r.room, adapter: r.adapter, command: r.command, status: r.status, ...(c.production ? { production: true } : {}),
+      requester: auditIdentity(c.requester), ...(by ? { user: auditIdentity(by) } : {}),
+    };
     if (o.reason) data.reason = this.redact(o.reason);
     if (c.justification) data.linkKind = c.justification.kind;
     if (c.justification) data.linkDetail = c.justification.detail;
     await this.store.audit.append({
       time: now,
-      actor: o.actor ?? { type: 'user', name: r.user },
+      actor: by ? { type: 'user', name: by.name } : SYSTEM_ACTOR,
       action: `chat.${r.action}.${verb}`,
       target: r.target,
       justification: r.justification,
@@ -125,6 +138,22 @@ export class RequestBook {
     });
   }
 
+  /**
+   * A refusal that never became a request (an unmapped user, a command that
+   * does not parse, an unknown cluster, a limit): audited all the same, as
+   * who tried what from where.
+   */
+  async refusal(msg: ChatMessage, action: string, o: { code: string; reason: string; target?: AuditTarget; data?: Record<string, unknown> }): Promise<void> {
+    await this.store.audit.append({
+      time: this.clock.now(),
+      actor: { type: 'user', name: msg.user.name },
+      action,
+      target: o.target,
+      outcome: 'denied',
+      data: { room: msg.room, adapter: msg.adapter, command: this.redact(msg.text.trim()), code: o.code, reason: this.redact(o.reason), user: auditIdentity(msg.user), ...(o.data ?? {}) },
+    });
+  }
+
   /** Requests an earlier process left waiting: they expire (nobody should act on a confirmation given to a process that died). */
   async expireOrphans(now: number): Promise<ChatRequestRecord[]> {
     const orphans = (await this.store.listChatRequests({ status: [...OPEN] })).filter((r) => !this.live.has(r.id));
@@ -132,7 +161,7 @@ export class RequestBook {
       r.status = 'expired';
       r.updatedAt = now;
       await this.store.putChatRequest(r);
-      await this.store.audit.append({ time: now, actor: SYSTEM_ACTOR, action: `chat.${r.action}.expired`, target: r.target, justification: r.justification, link: r.link, outcome: 'info', data: { request: r.id, room: r.room, adapter: r.adapter, command: r.command, status: r.status, reason: 'kubemend restarted while the request was waiting' } });
+      await this.store.audit.append({ time: now, actor: SYSTEM_ACTOR, action: `chat.${r.action}.expired`, target: r.target, justification: r.justification, link: r.link, outcome: 'info', data: { request: r.id, room: r.room, adapter: r.adapter, command: r.command, status: r.status, requester: { platform: r.adapter, subject: r.user }, reason: 'kubemend restarted while the request was waiting' } });
     }
     return orphans;
   }

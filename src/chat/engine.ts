@@ -9,8 +9,10 @@ import { type Clock, Errors, chatCommandsTotal, formatDuration, withCode } from 
 import type { KubeHttp } from '../kube/index.ts';
 import type { Authorizer } from '../authz/index.ts';
 import { parseCommand, helpText, type ActionCommand, type Command } from './grammar.ts';
-import { RequestBook, OPEN, SYSTEM_ACTOR, newRecord, type Conversation } from './conversation.ts';
+import { RequestBook, OPEN, newRecord, type Conversation } from './conversation.ts';
+import { describeUser, platformId, sameIdentity } from './identity.ts';
 import { checkJustification, type TicketChecker } from './justification.ts';
+import type { AlertChecker } from './alerts.ts';
 import { operationFor, preview, readContext } from './operations.ts';
 import { type Redactor, redactor } from './redact.ts';
 import { isProduction, type ChatSettings } from './settings.ts';
@@ -32,6 +34,7 @@ export interface ChatEngineOptions {
   /** The cluster names to list when one is unknown. */
   clusters?: string[];
   tickets?: TicketChecker;
+  alerts?: AlertChecker;
   redactor?: Redactor;
   /** Pending `approval` steps of runbook runs, decided here with approve/deny. */
   runbookApprovals?: ApprovalBook;
@@ -101,9 +104,17 @@ export class KubemendChatEngine implements ChatEngine {
   }
 
   private async dispatch(msg: ChatMessage, seen: { command: string; outcome: string }): Promise<Out> {
+    // Fail closed: only a mapped user or a configured guest is served at all.
+    if (msg.user.mapping !== 'mapped' && msg.user.mapping !== 'guest') {
+      seen.outcome = 'refused';
+      const why = `${describeUser(msg.user)} is not mapped to a kubemend identity`;
+      await this.book.refusal(msg, 'chat.identity.refused', { code: Errors.CHAT_UNMAPPED_USER.code, reason: why });
+      return [this.reply(msg, `${withCode(Errors.CHAT_UNMAPPED_USER, `${why}, so kubemend does not act on your messages.`)}\n${howToMap(msg.user)}`, { ephemeral: true })];
+    }
     const parsed = parseCommand(msg.text, { botNames: this.o.settings.botNames });
     if (!parsed.ok) {
       seen.outcome = 'invalid';
+      await this.book.refusal(msg, 'chat.command.invalid', { code: Errors.CHAT_BAD_COMMAND.code, reason: parsed.error });
       return [this.reply(msg, `${withCode(Errors.CHAT_BAD_COMMAND, parsed.error)}\nusage: ${parsed.usage}`, { ephemeral: true })];
     }
     const cmd: Command = parsed.command;
@@ -129,12 +140,16 @@ export class KubemendChatEngine implements ChatEngine {
   /** A new command: record it, authorise it, then ask for what is missing. */
   private async request(msg: ChatMessage, cmd: ActionCommand): Promise<Out> {
     const cluster = cmd.cluster ?? this.o.settings.defaultCluster;
+    const target = { cluster, kind: cmd.kind, namespace: cmd.namespace, name: cmd.name };
     if (!this.o.kube(cluster)) {
       const known = this.o.clusters?.length ? ` (known: ${this.o.clusters.join(', ')})` : '';
+      await this.book.refusal(msg, `chat.${cmd.action}.refused`, { code: Errors.CHAT_UNKNOWN_CLUSTER.code, reason: `unknown cluster "${cluster}"`, target });
       return [this.reply(msg, `${Errors.CHAT_UNKNOWN_CLUSTER.code} unknown cluster "${cluster}"${known}; nothing was requested.`, { ephemeral: true })];
     }
     if (cmd.action === 'scale' && cmd.replicas! > this.o.settings.maxReplicas) {
-      return [this.reply(msg, `--replicas ${cmd.replicas} is above the limit of ${this.o.settings.maxReplicas} set for chat; nothing was requested.`, { ephemeral: true })];
+      const why = `--replicas ${cmd.replicas} is above the limit of ${this.o.settings.maxReplicas} set for chat`;
+      await this.book.refusal(msg, `chat.${cmd.action}.refused`, { code: Errors.CHAT_LIMIT.code, reason: why, target, data: { limit: 'maxReplicas' } });
+      return [this.reply(msg, `${Errors.CHAT_LIMIT.code} ${why}; nothing was requested.`, { ephemeral: true })];
     }
     const now = this.o.clock.now();
     const id = await this.book.newId();
@@ -161,9 +176,9 @@ export class KubemendChatEngine implements ChatEngine {
   }
 
   private async justify(msg: ChatMessage, c: Conversation, given: { reason?: string; link?: string }): Promise<Out> {
-    if (msg.user.name !== c.requester.name) return [this.reply(msg, `Only ${c.requester.name}, who asked, can justify ${c.record.id}.`, { ephemeral: true })];
+    if (!sameIdentity(msg.user, c.requester)) return this.notRequester(msg, c, 'justify');
     if (c.record.status !== 'awaiting-justification') return [this.reply(msg, `${c.record.id} is ${c.record.status}; it needs no justification now.`, { ephemeral: true })];
-    const res = await checkJustification(given, { settings: this.o.settings, store: this.o.store, tickets: this.o.tickets });
+    const res = await checkJustification(given, { settings: this.o.settings, store: this.o.store, tickets: this.o.tickets, alerts: this.o.alerts, clock: this.o.clock });
     const how = `Reply: justify ${c.record.id} --reason "what and why" --link <alert URL | det:ID | TICKET-123>`;
     if (!res.ok) {
       this.arm(c, this.o.settings.conversationTimeout);
@@ -205,7 +220,7 @@ export class KubemendChatEngine implements ChatEngine {
   }
 
   private async confirm(msg: ChatMessage, c: Conversation): Promise<Out> {
-    if (msg.user.name !== c.requester.name) return [this.reply(msg, `Only ${c.requester.name}, who asked, can confirm ${c.record.id}.`, { ephemeral: true })];
+    if (!sameIdentity(msg.user, c.requester)) return this.notRequester(msg, c, 'confirm');
     if (c.record.status !== 'awaiting-confirmation') return [this.reply(msg, `${c.record.id} is ${c.record.status}; there is nothing to confirm.`, { ephemeral: true })];
     await this.book.transition(c, undefined, 'confirmed', { data: { preview: c.preview?.text } });
     if (c.production) return this.approvals.ask(msg, c);
@@ -214,10 +229,20 @@ export class KubemendChatEngine implements ChatEngine {
   }
 
   private async cancel(msg: ChatMessage, c: Conversation): Promise<Out> {
-    if (msg.user.name !== c.requester.name) return [this.reply(msg, `Only ${c.requester.name}, who asked, can cancel ${c.record.id}.`, { ephemeral: true })];
+    if (!sameIdentity(msg.user, c.requester)) return this.notRequester(msg, c, 'cancel');
+    // Waiting requests have run nothing; a running one stops at its next step and says what ran.
+    if (c.record.status === 'approved' && c.record.runId) return this.executions.stop(c, msg.user, (text) => this.reply(msg, text));
+    if (!OPEN.includes(c.record.status)) return [this.reply(msg, `${c.record.id} is ${c.record.status}; there is nothing to cancel.`, { ephemeral: true })];
     await this.book.transition(c, 'cancelled', 'cancelled', { reason: `cancelled by ${msg.user.name}` });
     this.book.finish(c);
-    return [this.reply(msg, `${c.record.id} cancelled; nothing was changed.`)];
+    return [this.reply(msg, `${c.record.id} cancelled before anything ran; nothing was changed.`)];
+  }
+
+  /** Someone other than the requester tried to justify, confirm or cancel: refused and audited. */
+  private async notRequester(msg: ChatMessage, c: Conversation, verb: 'justify' | 'confirm' | 'cancel'): Promise<Out> {
+    const why = `only ${describeUser(c.requester)}, who asked, can ${verb} ${c.record.id}`;
+    await this.book.transition(c, undefined, 'refused', { by: msg.user, reason: why, data: { attempted: verb, code: Errors.CHAT_NOT_REQUESTER.code, from: msg.room } });
+    return [this.reply(msg, `${Errors.CHAT_NOT_REQUESTER.code} ${why[0].toUpperCase()}${why.slice(1)}.`, { ephemeral: true })];
   }
 
   private async status(msg: ChatMessage, c: Conversation): Promise<Out> {
@@ -263,7 +288,7 @@ export class KubemendChatEngine implements ChatEngine {
 
   private async expire(c: Conversation): Promise<void> {
     const waitedFor = c.record.status === 'awaiting-approval' ? 'an approval' : c.record.status === 'awaiting-confirmation' ? 'a confirmation' : 'a justification';
-    await this.book.transition(c, 'expired', 'expired', { actor: SYSTEM_ACTOR, reason: `no ${waitedFor.replace(/^an? /, '')} in time` });
+    await this.book.transition(c, 'expired', 'expired', { system: true, reason: `no ${waitedFor.replace(/^an? /, '')} in time` });
     this.book.finish(c);
     this.emit({ room: c.record.room, thread: c.thread, text: `${Errors.CHAT_EXPIRED.code} ${c.record.id} expired: it waited for ${waitedFor} and got none in time. Nothing was changed; ask again if it is still needed.` });
   }
@@ -302,6 +327,12 @@ function describe(cmd: ActionCommand, cluster: string): string {
   if (cmd.action === 'promote') return `promote ${what} from ${[cmd.fromNamespace, cmd.fromCluster && `cluster ${cmd.fromCluster}`].filter(Boolean).join(' in ')}`;
   if (cmd.action === 'rollback') return `roll back ${what}${cmd.toRevision ? ` to revision ${cmd.toRevision}` : ''}`;
   return `${cmd.action} ${what}`;
+}
+
+/** How an unmapped user gets mapped: who to ask and what they write. */
+function howToMap(u: ChatUser): string {
+  const where = u.platform === 'slack' || u.platform === 'mattermost' ? `server.${u.platform}.users in kubemend's config` : `the ${u.platform} users in kubemend's config`;
+  return `Ask a kubemend administrator to map ${platformId(u)} to your name and groups: under ${where}, add\n  ${u.id}: { name: <your name in the RBAC policy>, groups: [<your groups>] }`;
 }
 
 const PAST: Record<string, string> = { justify: 'justified', confirm: 'confirmed', cancel: 'cancelled', approve: 'approved', deny: 'denied' };

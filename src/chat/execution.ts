@@ -6,7 +6,15 @@ import type { RunRecord, StepTransition, Store } from '../store/index.ts';
 import type { Clock } from '../common/index.ts';
 import { type RunbookExecutor, describeRefusal } from '../runbooks/index.ts';
 import type { Conversation, RequestBook } from './conversation.ts';
-import type { ChatReply } from './types.ts';
+import type { ChatReply, ChatUser } from './types.ts';
+import { auditIdentity } from './identity.ts';
+
+/** Where a run's steps stand: ended (with how), under way, and not started on the way to the end. */
+export interface StepProgress {
+  ran: { step: string; status: string }[];
+  inFlight: string[];
+  notStarted: string[];
+}
 
 export interface ExecutionsOptions {
   executor: RunbookExecutor;
@@ -53,6 +61,38 @@ export class Executions {
     return [reply(`${c.record.id}: running — ${c.preview?.text ?? op.runbook} (run ${run.id.slice(0, 8)}). The result will be posted here.`)];
   }
 
+  /**
+   * `cancel` on a running request: the run stops at its next step boundary
+   * (the step under way finishes untouched); the reply says what ran, what is
+   * still under way and what will not start, and the end is posted as usual.
+   */
+  async stop(c: Conversation, by: ChatUser, reply: (text: string) => ChatReply): Promise<ChatReply[]> {
+    const id = c.record.id;
+    const runId = c.record.runId!;
+    const stopping = this.o.executor.stopAfterStep(runId, { type: 'user', name: by.name }, { reason: `cancelled in chat by ${by.name} (request ${id})`, data: { request: id, user: auditIdentity(by) } });
+    if (!stopping) return [reply(`${id} has finished running; there is nothing left to cancel (its result is posted here).`)];
+    c.stoppedBy = by;
+    const p = await this.steps(runId, c.op!.runbook);
+    await this.o.book.transition(c, undefined, 'stop-requested', { by, data: { ...p } });
+    const under = p.inFlight.length ? `under way, and left to finish: ${p.inFlight.join(', ')}` : 'nothing is under way';
+    return [reply(`${id}: stopping run ${runId.slice(0, 8)} at its next step. Already done: ${listRan(p.ran)}; ${under}; will not start: ${p.notStarted.join(', ') || 'nothing (no step is left)'}. Nothing that ran is undone; the result will be posted here.`)];
+  }
+
+  /**
+   * From the stored run: the step under way (the current step once it has
+   * begun — a step waiting to retry is still under way), the last status of
+   * every other step that began, and the success path's steps that did not.
+   */
+  private async steps(runId: string, runbook: string): Promise<StepProgress> {
+    const last = new Map<string, string>();
+    for (const t of await this.o.store.transitions(runId)) last.set(t.stepId, t.status);
+    const current = (await this.o.store.getRun(runId))?.currentStep;
+    const inFlight = current && last.has(current) ? [current] : [];
+    const ran = [...last].filter(([step]) => !inFlight.includes(step)).map(([step, status]) => ({ step, status }));
+    const notStarted = this.o.executor.successPath(runbook).filter((s) => !last.has(s));
+    return { ran, inFlight, notStarted };
+  }
+
   private progress(run: RunRecord, t: StepTransition): void {
     const c = this.runs.get(run.id);
     if (!c || t.status === 'started' || t.status === 'pending') return;
@@ -64,6 +104,7 @@ export class Executions {
     if (!c) return;
     this.runs.delete(run.id);
     await this.o.book.locked(c.record.id, async () => {
+      if (run.status === 'cancelled') return this.cancelled(c, run);
       const ok = run.status === 'succeeded';
       const reason = ok ? undefined : await this.failure(run);
       await this.o.book.transition(c, ok ? 'executed' : 'failed', ok ? 'executed' : 'failed', { data: { runStatus: run.status }, ...(reason ? { reason } : {}) });
@@ -74,8 +115,23 @@ export class Executions {
       this.o.emit({
         room: c.record.room,
         thread: c.thread,
-        text: ok ? `${c.record.id} done: ${what}; the rollout finished (run ${run.id.slice(0, 8)}, ${who}).` : `${c.record.id} failed: ${reason} (run ${run.id.slice(0, 8)} ${run.status}, ${who}). See: kubemend runs show ${run.id}`,
+        text: ok ? `${c.record.id} done: ${what}; the rollout finished (run ${run.id.slice(0, 8)}, ${who}).${c.stoppedBy ? ' The cancel came while its last step was under way, so every step ran.' : ''}` : `${c.record.id} failed: ${reason} (run ${run.id.slice(0, 8)} ${run.status}, ${who}). See: kubemend runs show ${run.id}`,
       });
+    });
+  }
+
+  /** A run that stopped before its end (a `cancel`, or kubemend cancelling its runs): say exactly what ran and what did not. */
+  private async cancelled(c: Conversation, run: RunRecord): Promise<void> {
+    const p = await this.steps(run.id, run.runbook);
+    const by = c.stoppedBy;
+    const reason = by ? `cancelled by ${by.name} while running` : 'kubemend cancelled the run';
+    await this.o.book.transition(c, 'cancelled', 'cancelled', { ...(by ? { by } : { system: true }), reason, data: { runStatus: run.status, ran: p.ran, notRun: [...p.inFlight, ...p.notStarted] } });
+    this.o.book.finish(c);
+    const notRun = [...p.inFlight, ...p.notStarted];
+    this.o.emit({
+      room: c.record.room,
+      thread: c.thread,
+      text: `${c.record.id} stopped${by ? ` at ${by.name}'s request` : ''} before its end: ran ${listRan(p.ran)}; did not run: ${notRun.join(', ') || 'nothing'}. What ran stays as it is: nothing was rolled back (run ${run.id.slice(0, 8)}). See: kubemend runs show ${run.id}`,
     });
   }
 
@@ -85,4 +141,8 @@ export class Executions {
     const bad = [...ts].reverse().find((t) => t.error);
     return bad ? `step ${bad.stepId}: ${bad.error}` : `the run ended ${run.status}`;
   }
+}
+
+function listRan(ran: StepProgress['ran']): string {
+  return ran.length ? ran.map((r) => `${r.step} (${r.status})`).join(', ') : 'nothing';
 }

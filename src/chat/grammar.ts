@@ -291,7 +291,7 @@ export function helpText(topic?: string, o: HelpOptions = {}): string {
   const lines = [
     'kubemend chat commands (the workload is kind/name; -n is required):',
     ...COMMANDS.map((c) => `  ${usageOf(c, o)}${NOTES[c] ? ` — ${NOTES[c]}` : ''}`),
-    'A justification is a reason plus a link: an alert URL on a configured Alertmanager/Grafana host, a detection (det:ID) or an approved ticket (e.g. OPS-123).',
+    'A justification is a reason plus a link: a firing alert on a configured Alertmanager (its alert list filtered by alertname), a detection (det:ID) or an approved ticket (e.g. OPS-123).',
   ];
   if (topic) lines.unshift(`no command "${topic}"${closest(topic, COMMANDS)}`);
   return lines.join('\n');

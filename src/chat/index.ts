@@ -10,9 +10,11 @@ export { JiraTicketChecker, type JiraOptions } from './jira.ts';
 export { Redactor, redact } from './redact.ts';
 export { chatRunbooks, CHAT_RUNBOOK_DIR } from './operations.ts';
 export { workloadStatus } from './status.ts';
-export { TerminalAdapter, type TerminalOptions } from './terminal.ts';
+export { TerminalAdapter, trialUser, type TerminalOptions } from './terminal.ts';
 export {
   SlackAdapter, MattermostAdapter, ConsoleAdapter, chatAdapterErrorsTotal,
   type SlackAdapterOptions, type MattermostAdapterOptions, type ConsoleAdapterOptions, type ConsoleUser, type HttpChatAdapter,
 } from './adapters/index.ts';
-export { buildChatEngine, ticketChecker, type ChatEngineWiring } from './wiring.ts';
+export { buildChatEngine, ticketChecker, alertChecker, type ChatEngineWiring } from './wiring.ts';
+export { AlertmanagerChecker, alertOfLink, parseMatchers, type AlertChecker, type AlertVerdict, type AlertmanagerSite } from './alerts.ts';
+export { mapIdentity, platformId, sameIdentity, samePerson, describeUser, auditIdentity, PLATFORMS, type IdentityMapping, type GuestRole } from './identity.ts';

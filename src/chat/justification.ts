@@ -1,10 +1,12 @@
 // Why an action is taken: a reason in words plus a link someone can follow
-// later — an alert (a URL on a configured Alertmanager/Grafana host), a
-// kubemend detection (det:ID, which must exist in the store) or a ticket
-// whose tracker says it is approved. Anything unverifiable is refused: a
-// justification nobody can check is only a comment.
+// later — an alert that a configured Alertmanager says is firing (or ended
+// within recentWindow; alerts.ts), a kubemend detection (det:ID) that is open
+// or resolved within recentWindow, or a ticket whose tracker says it is
+// approved. Anything unverifiable is refused: a justification nobody can
+// check is only a comment.
 import type { Store } from '../store/index.ts';
-import { wildcardMatch } from '../authz/index.ts';
+import { formatDuration, realClock, type Clock } from '../common/index.ts';
+import { AlertmanagerChecker, type AlertChecker } from './alerts.ts';
 import type { ChatSettings } from './settings.ts';
 
 export type TicketVerdict = { ok: true; key: string; status: string; summary?: string } | { ok: false; reason: string };
@@ -51,6 +53,10 @@ export interface JustificationContext {
   settings: ChatSettings;
   store: Store;
   tickets?: TicketChecker;
+  /** Default: the settings' Alertmanagers, without tokens. */
+  alerts?: AlertChecker;
+  /** Cluster time, as detections are stamped (default the wall clock). */
+  clock?: Clock;
 }
 
 const URL_RE = /^https?:\/\/\S+$/i;
@@ -93,16 +99,22 @@ async function checkLink(link: string, ctx: JustificationContext): Promise<{ kin
       return { problem: `"${link}" is not a valid URL` };
     }
     if (u.username || u.password) return { problem: 'alert links must not carry credentials' };
-    const hosts = s.alertHosts;
-    if (!hosts.some((h) => wildcardMatch(u.host.toLowerCase(), h.toLowerCase()) || wildcardMatch(u.hostname.toLowerCase(), h.toLowerCase()))) {
-      return { problem: `${u.host} is not a configured alert host${hosts.length ? ` (${hosts.join(', ')})` : ' (none are configured)'}; link an alert from one of them, a detection (det:ID) or an approved ticket` };
+    const alerts = ctx.alerts ?? new AlertmanagerChecker(s.alertmanagers.map((a) => ({ url: a.url, apiUrl: a.apiUrl, timeoutMs: a.timeout })), { windowMs: s.recentWindow });
+    const verdict = await alerts.check(u);
+    if (!verdict) {
+      const known = s.alertmanagers.map((a) => a.url);
+      return { problem: `${u.origin} is not a configured Alertmanager${known.length ? ` (${known.join(', ')})` : ' (none are configured)'}; link an alert from one of them, a detection (det:ID) or an approved ticket` };
     }
-    return { kind: 'alert', detail: `alert ${u.host}${u.pathname === '/' ? '' : u.pathname}` };
+    if (!verdict.ok) return { problem: verdict.problem };
+    return { kind: 'alert', detail: verdict.detail };
   }
   const det = DET_RE.exec(link);
   if (det) {
     const d = await findDetection(ctx.store, det[1].toLowerCase());
     if (!d) return { problem: `no detection ${link} in kubemend's store` };
+    const now = (ctx.clock ?? realClock).now();
+    // A detection justifies while it fires, and for a while after: an action right after recovery is still about it.
+    if (d.status === 'resolved' && now - d.lastSeen > s.recentWindow) return { problem: `detection ${link} resolved ${formatDuration(now - d.lastSeen)} ago; only open detections, or ones resolved within ${formatDuration(s.recentWindow)}, justify an action` };
     return { kind: 'detection', detail: `detection ${d.rule} on ${d.subject.kind.toLowerCase()} ${d.subject.namespace ? `${d.subject.namespace}/` : ''}${d.subject.name} (${d.status})` };
   }
   if (new RegExp(s.ticketPattern).test(link)) {

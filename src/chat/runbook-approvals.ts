@@ -1,15 +1,17 @@
 // Runbook `approval` steps, decided in chat. When a run reaches an approval
 // step, the request is posted to the approvals room with Approve/Deny
-// buttons; `approve <id>` / `deny <id>` from a member of the step's group
-// (who the RBAC policy also allows to approve there) settles it. Runs
+// buttons; `approve <id>` / `deny <id>` from a member of the step's group —
+// by the platform's groups or the policy's `g` lines — whom the RBAC policy
+// also allows to approve there settles it; every refusal is audited. Runs
 // started by rules have no requester, so any member may decide; the
 // decision, who made it and why are audited.
 import { randomInt } from 'node:crypto';
-import { formatDuration, type Clock } from '../common/index.ts';
+import { Errors, formatDuration, type Clock } from '../common/index.ts';
 import type { Store } from '../store/index.ts';
 import type { Authorizer } from '../authz/index.ts';
 import type { ApprovalBook, PendingApproval } from '../runbooks/index.ts';
 import type { ChatMessage, ChatReply } from './types.ts';
+import { auditIdentity, describeUser } from './identity.ts';
 
 const ALPHABET = 'abcdefghijkmnpqrstuvwxyz23456789';
 
@@ -42,26 +44,33 @@ export class RunbookApprovals {
   async decide(msg: ChatMessage, id: string, decision: 'approve' | 'deny', comment?: string): Promise<ChatReply[]> {
     const p = this.byShort.get(id)!;
     const run = await this.o.store.getRun(p.runId);
-    const groups = msg.user.groups ?? [];
-    if (!groups.includes(p.group)) return [this.o.reply(msg, `${id}: only members of ${p.group} may decide this approval.`, { ephemeral: true })];
-    const rbac = await this.o.authorizer.check({ user: msg.user.name, groups, cluster: run?.cluster ?? '', namespace: run?.target.namespace ?? '', room: msg.room, action: 'approve' });
-    if (!rbac.allowed) return [this.o.reply(msg, `${id}: not allowed — ${rbac.reason}.`, { ephemeral: true })];
-    if (run?.startedBy.type === 'user' && run.startedBy.name === msg.user.name) return [this.o.reply(msg, `${id}: you started this run; someone else in ${p.group} must decide.`, { ephemeral: true })];
-    const res = this.o.approvals.decide(p.id, msg.user.name, decision === 'approve' ? 'approved' : 'denied', comment);
-    if (!res.ok) return [this.o.reply(msg, `${id}: ${res.reason}.`, { ephemeral: true })];
-    this.byShort.delete(id);
-    await this.o.store.audit.append({
+    const who = msg.user;
+    const audit = (action: string, outcome: 'success' | 'denied', data: Record<string, unknown>) => this.o.store.audit.append({
       time: this.o.clock.now(),
-      actor: { type: 'user', name: msg.user.name },
-      action: `runbook.approval.${decision === 'approve' ? 'approved' : 'denied'}`,
+      actor: { type: 'user', name: who.name },
+      action,
       target: run?.target,
-      outcome: decision === 'approve' ? 'success' : 'denied',
+      outcome,
       runId: p.runId,
       detectionId: run?.detectionId,
       justification: comment,
-      data: { step: p.stepId, group: p.group, room: msg.room },
+      data: { step: p.stepId, group: p.group, room: msg.room, adapter: msg.adapter, decision, user: auditIdentity(who), ...data },
     });
-    return [this.o.reply(msg, `${id}: ${decision === 'approve' ? 'approved' : 'denied'} by ${msg.user.name}; run ${p.runId.slice(0, 8)} ${decision === 'approve' ? 'continues' : 'follows its failure edge'}.`)];
+    const refuse = async (why: string) => {
+      await audit('runbook.approval.refused', 'denied', { reason: why, code: Errors.CHAT_APPROVAL_REFUSED.code });
+      return [this.o.reply(msg, `${Errors.CHAT_APPROVAL_REFUSED.code} ${id}: ${why}.`, { ephemeral: true })];
+    };
+    if (who.mapping !== 'mapped') return refuse(`${describeUser(who)} is a guest; only users mapped to a name in kubemend's config can decide approvals`);
+    // Membership as the policy sees it: the platform's groups and the policy's own `g` lines.
+    if (!(await this.o.authorizer.memberOf(who.name, who.groups, p.group))) return refuse(`only members of ${p.group} may decide this approval`);
+    const rbac = await this.o.authorizer.check({ user: who.name, groups: who.groups, cluster: run?.cluster ?? '', namespace: run?.target.namespace ?? '', room: msg.room, action: 'approve' });
+    if (!rbac.allowed) return refuse(`not allowed — ${rbac.reason}`);
+    if (run?.startedBy.type === 'user' && run.startedBy.name === who.name) return refuse(`you started this run; someone else in ${p.group} must decide`);
+    const res = this.o.approvals.decide(p.id, who.name, decision === 'approve' ? 'approved' : 'denied', comment);
+    if (!res.ok) return refuse(res.reason);
+    this.byShort.delete(id);
+    await audit(`runbook.approval.${decision === 'approve' ? 'approved' : 'denied'}`, decision === 'approve' ? 'success' : 'denied', { rule: rbac.rule.source });
+    return [this.o.reply(msg, `${id}: ${decision === 'approve' ? 'approved' : 'denied'} by ${who.name}; run ${p.runId.slice(0, 8)} ${decision === 'approve' ? 'continues' : 'follows its failure edge'}.`)];
   }
 
   private announce(p: PendingApproval): void {

@@ -16,7 +16,17 @@ const Regex = z.string().min(1).refine((s) => {
   }
 }, { message: 'not a valid regular expression' });
 
-const Host = z.string().regex(/^(\*\.)?[a-z0-9.-]+(:\d+)?$/i, 'a host name (optionally *.domain, optionally :port), without scheme or path');
+const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
+
+const Alertmanager = z.strictObject({
+  /** The Alertmanager as its links show it (its --web.external-url), e.g. https://alertmanager.example.com. */
+  url: z.url({ protocol: /^https?$/ }).refine((u) => !new URL(u).search && !new URL(u).hash && !new URL(u).username, 'the base URL only: no query, fragment or credentials'),
+  /** Where kubemend reaches its API v2, when not at `url` (an in-cluster service). */
+  apiUrl: z.url({ protocol: /^https?$/ }).optional(),
+  /** Environment variable holding a bearer token for the API. */
+  bearerTokenEnv: EnvName.optional(),
+  timeout: Duration.default(5_000),
+});
 
 export const ChatSettingsSchema = z.strictObject({
   /** The cluster a command without --cluster acts on. */
@@ -34,8 +44,16 @@ export const ChatSettingsSchema = z.strictObject({
   /** How long a request waits for its justification or confirmation before it expires. */
   conversationTimeout: Duration.default(10 * 60_000),
   justification: z.strictObject({
-    /** Alertmanager / Grafana hosts whose URLs count as alert links. */
-    alertHosts: z.array(Host).default([]),
+    /**
+     * Alertmanagers whose alert links justify actions: a link must be on one
+     * of them and name an alert its API says is firing (or ended within
+     * recentWindow). None configured: no URL justifies anything.
+     */
+    alertmanagers: z.array(Alertmanager).default([]),
+    /** Replaced by alertmanagers: a host alone cannot tell a real alert from a made-up link. */
+    alertHosts: z.never({ error: 'alertHosts was replaced by alertmanagers: [{ url: https://HOST }]: alert links are now checked through the Alertmanager API, not by their host' }).optional(),
+    /** An alert that ended, or a detection that resolved, at most this long ago still justifies. */
+    recentWindow: Duration.default(60 * 60_000),
     /** Ticket keys (e.g. OPS-123). */
     ticketPattern: Regex.default('^[A-Z][A-Z0-9]+-\\d+$'),
     jira: z.strictObject({

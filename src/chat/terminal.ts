@@ -1,7 +1,9 @@
 // A chat adapter for a terminal: a readline REPL on the same engine the chat
 // platforms use, so the bot can be tried (and scripted) without Slack.
-// Buttons are shown with the text that pressing them sends; `/user` and
-// `/room` switch who is talking and where, to try four-eyes approvals alone.
+// Buttons are shown with the text that pressing them sends; `/room` switches
+// where you talk. On the sandbox (a trial) `/user` switches who is talking, to
+// try four-eyes approvals alone; on clusters you are who the kubeconfig says,
+// one person per terminal, so a terminal never approves its own request.
 import { createInterface, type Interface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { ChatAdapter, ChatEngine, ChatReply, ChatUser } from './types.ts';
@@ -13,11 +15,18 @@ export interface TerminalOptions {
   room: string;
   /** Show a prompt (interactive terminals); off for pipes. */
   prompt?: boolean;
+  /** The sandbox trial: `/user` may switch identities (nothing real is at stake). */
+  trial?: boolean;
+}
+
+/** A trial identity, as `/user NAME GROUPS` switches to (sandbox only). */
+export function trialUser(name: string, groups: string[] = []): ChatUser {
+  return { platform: 'terminal', id: name, displayName: name, name, groups, mapping: 'mapped' };
 }
 
 const LOCAL_HELP = [
   'terminal commands:',
-  '  /user NAME [GROUP,GROUP…]   talk as another user (e.g. an approver)',
+  '  /user NAME [GROUP,GROUP…]   talk as another user, e.g. an approver (sandbox only)',
   '  /room NAME                  talk in another room',
   '  /whoami                     who and where you are',
   '  /quit                       leave (Ctrl-D too)',
@@ -83,7 +92,11 @@ export class TerminalAdapter implements ChatAdapter {
       return;
     }
     if (cmd === '/user' && args[0]) {
-      this.user = { id: `terminal:${args[0]}`, name: args[0], groups: args[1] ? args[1].split(',').filter(Boolean) : [] };
+      if (!this.o.trial) {
+        this.write(`/user works only on the sandbox: here you are ${this.user.name}, as your kubeconfig says, and another person approves from their own terminal or chat.`);
+        return;
+      }
+      this.user = trialUser(args[0], args[1] ? args[1].split(',').filter(Boolean) : []);
     } else if (cmd === '/room' && args[0]) {
       this.room = args[0].replace(/^#/, '');
     } else if (cmd !== '/whoami') {

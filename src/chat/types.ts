@@ -4,11 +4,30 @@
 // approve), authorises with casbin and executes through the runbook executor.
 
 export interface ChatUser {
-  /** Stable id on the platform (Slack user id, Mattermost user id, console login). */
+  /** The platform that vouches for the user: slack, mattermost, console, terminal. */
+  platform: string;
+  /**
+   * The user's stable id on that platform (Slack user id, Mattermost user id,
+   * console login, terminal OS user@host); with `platform` it is the identity
+   * four-eyes compares. Replies addressed to the user (ephemeral) use it.
+   */
   id: string;
-  /** The name used for RBAC and Kubernetes impersonation (e.g. an email or LDAP name). */
+  /** What the platform shows (a username, a login): for people and the audit log, never for a decision. */
+  displayName?: string;
+  /** The policy subject: RBAC, approvals and Kubernetes impersonation act as it. */
   name: string;
   groups?: string[];
+  /**
+   * Where `name` and `groups` come from: a configured mapping (or the
+   * kubeconfig, for the terminal), the configured guest role, or nothing —
+   * an unmapped user is refused before any command is read.
+   */
+  mapping: 'mapped' | 'guest' | 'unmapped';
+  /**
+   * The device several identities may share (one terminal, one OS user):
+   * four-eyes also needs the approver on another one.
+   */
+  session?: string;
 }
 
 export interface ChatMessage {

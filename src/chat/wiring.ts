@@ -1,7 +1,7 @@
 // The chat engine over a given executor: the pipeline builds one executor per
 // process (one set of locks and budgets for chat and detections alike) and
-// hands it here with its approval book. The ticket checker is the one the
-// settings name.
+// hands it here with its approval book. The ticket and alert checkers are
+// the ones the settings name.
 import type { Store } from '../store/index.ts';
 import { type Clock, redactor } from '../common/index.ts';
 import type { KubeHttp } from '../kube/index.ts';
@@ -10,6 +10,7 @@ import type { Authorizer } from '../authz/index.ts';
 import { KubemendChatEngine } from './engine.ts';
 import { JiraTicketChecker } from './jira.ts';
 import { StaticTicketChecker, type TicketChecker } from './justification.ts';
+import { AlertmanagerChecker, type AlertChecker } from './alerts.ts';
 import type { ChatSettings } from './settings.ts';
 
 export interface ChatEngineWiring {
@@ -24,6 +25,8 @@ export interface ChatEngineWiring {
   clusters?: string[];
   /** Default: Jira when configured, else the settings' static ticket list. */
   tickets?: TicketChecker;
+  /** Default: the settings' Alertmanagers, tokens from the environment. */
+  alerts?: AlertChecker;
   env?: NodeJS.ProcessEnv;
   log?: (line: string) => void;
 }
@@ -39,9 +42,16 @@ export function buildChatEngine(o: ChatEngineWiring): KubemendChatEngine {
     kube: o.kube,
     clusters: o.clusters,
     tickets: o.tickets ?? ticketChecker(o.settings, o.env ?? process.env),
+    alerts: o.alerts ?? alertChecker(o.settings, o.env ?? process.env),
     runbookApprovals: o.approvals,
     log: o.log,
   });
+}
+
+/** The settings' Alertmanagers, with their API tokens read from the environment. */
+export function alertChecker(s: ChatSettings, env: NodeJS.ProcessEnv): AlertChecker {
+  const sites = s.justification.alertmanagers.map((a) => ({ url: a.url, apiUrl: a.apiUrl, token: a.bearerTokenEnv ? env[a.bearerTokenEnv] : undefined, timeoutMs: a.timeout }));
+  return new AlertmanagerChecker(sites, { windowMs: s.justification.recentWindow });
 }
 
 /** Jira when the settings name it (credentials from the environment), else the static list when it has entries. */

@@ -13,3 +13,4 @@ export {
   POD_TEMPLATE_HASH, type KubeGet,
 } from './read.ts';
 export { readWorkload, ownedReplicaSets, currentPods, summarizePod, type WorkloadView, type PodSummary } from './workload.ts';
+export { whoAmI, type KubeUser } from './whoami.ts';

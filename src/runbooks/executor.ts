@@ -78,6 +78,8 @@ export class RunbookExecutor {
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly claimed = new Set<string>();
   private readonly aborts = new Map<string, AbortController>();
+  /** Runs asked to stop at their next step boundary, with who asked. */
+  private readonly stops = new Map<string, { by: Actor; reason: string; data?: Record<string, unknown> }>();
   private readonly identities = new Map<string, Identity | undefined>();
   private readonly detections = new Map<string, Detection | undefined>();
   private readonly listeners: RunListener[] = [];
@@ -223,6 +225,27 @@ export class RunbookExecutor {
     await this.idle();
   }
 
+  /**
+   * Stops one run at its next step boundary: the step under way, if any, runs
+   * to its end untouched (a mutation is never cut off halfway), and no further
+   * step starts. The run ends `cancelled`, audited as runbook.run.cancelled by
+   * `by`. False when the run is not in flight in this process. A run whose
+   * last step is under way ends as that step ends, with nothing left to stop.
+   */
+  stopAfterStep(runId: string, by: Actor, o: { reason?: string; data?: Record<string, unknown> } = {}): boolean {
+    if (!this.inFlight.has(runId)) return false;
+    if (!this.stops.has(runId)) this.stops.set(runId, { by, reason: o.reason ?? `cancelled by ${by.name}`, data: o.data });
+    return true;
+  }
+
+  /** The steps a run of `runbook` takes when every step succeeds, in order (what "not started" is measured against). */
+  successPath(runbook: string): string[] {
+    const view = this.runbooks.get(runbook);
+    const path: string[] = [];
+    for (let id = view?.start; view && id && id !== 'end' && id !== 'escalate' && !path.includes(id); id = view.next(id, 'success')) path.push(id);
+    return path;
+  }
+
   /** Cancels every run in flight (their steps are aborted; status cancelled). */
   cancelAll(): void {
     for (const a of this.aborts.values()) a.abort(new ActionError('CANCELLED', 'run cancelled'));
@@ -234,6 +257,7 @@ export class RunbookExecutor {
       .finally(() => {
         this.inFlight.delete(run.id);
         this.aborts.delete(run.id);
+        this.stops.delete(run.id);
       });
     this.inFlight.set(run.id, p);
   }
@@ -249,6 +273,8 @@ export class RunbookExecutor {
     let reason = '';
     while (stepId !== 'end' && stepId !== 'escalate') {
       if (cancel.signal.aborted) return cancel.signal.reason === SUSPEND ? undefined : this.finish(run, 'cancelled', 'cancelled');
+      const stop = this.stops.get(run.id);
+      if (stop) return this.finish(run, 'cancelled', stop.reason, { actor: stop.by, data: { stoppedAt: stepId, ...(stop.data ?? {}) } });
       const step = view.step(stepId);
       const action = step && this.o.actions.get(step.action);
       if (!step || !action) return this.finish(run, 'failed', `step ${stepId} or its action is missing`);
@@ -438,12 +464,12 @@ export class RunbookExecutor {
     return run.startedBy.type === 'user' ? run.startedBy : SYSTEM;
   }
 
-  private async finish(run: RunRecord, status: RunRecord['status'], reason: string): Promise<void> {
+  private async finish(run: RunRecord, status: RunRecord['status'], reason: string, o: { actor?: Actor; data?: Record<string, unknown> } = {}): Promise<void> {
     run.status = status;
     run.currentStep = null;
     run.updatedAt = this.o.clock.now();
     await this.o.store.updateRun(run.id, { status, currentStep: null, updatedAt: run.updatedAt });
-    await this.audit({ actor: this.actorOf(run), action: `runbook.run.${status}`, target: run.target, outcome: status === 'succeeded' || status === 'dry-run' ? 'success' : 'failure', runId: run.id, detectionId: run.detectionId, incidentId: run.incidentId, data: { runbook: run.runbook, reason } });
+    await this.audit({ actor: o.actor ?? this.actorOf(run), action: `runbook.run.${status}`, target: run.target, outcome: status === 'succeeded' || status === 'dry-run' ? 'success' : 'failure', runId: run.id, detectionId: run.detectionId, incidentId: run.incidentId, data: { runbook: run.runbook, reason, ...(o.data ?? {}) } });
     runsTotal.inc({ runbook: run.runbook, outcome: status });
     if (status === 'escalated') {
       escalationsTotal.inc({ runbook: run.runbook });

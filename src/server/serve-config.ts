@@ -5,14 +5,28 @@
 // in git; the file holds who is who and which channel is which room.
 import { z } from 'zod';
 import { ConfigError, loadConfigFile, redactor } from '../common/index.ts';
-import type { SlackAdapterOptions, MattermostAdapterOptions, ConsoleAdapterOptions, ConsoleUser } from '../chat/index.ts';
+import { PLATFORMS, type SlackAdapterOptions, type MattermostAdapterOptions, type ConsoleAdapterOptions, type ConsoleUser } from '../chat/index.ts';
 
-const Identity = z.strictObject({ name: z.string().min(1), groups: z.array(z.string().min(1)).default([]) });
+// Unmapped and guest users act as `platform:id`; a mapped name that looked
+// like one could be mistaken for (or match policy lines written for) them.
+const SubjectName = z.string().min(1).refine((n) => !PLATFORMS.some((p) => n.startsWith(`${p}:`)), {
+  message: `a policy subject name; ${PLATFORMS.map((p) => `${p}:`).join(', ')} are reserved for unmapped and guest users`,
+});
+const Identity = z.strictObject({ name: SubjectName, groups: z.array(z.string().min(1)).default([]) });
 const Rooms = z.record(z.string().min(1), z.string().min(1)).default({});
-const Users = z.record(z.string().min(1), Identity).default({});
+/** Users are keyed by the platform's user id, which the platform assigns: never a name users pick. */
+function usersById(id: RegExp, message: string) {
+  return z.record(z.string(), Identity).superRefine((users, ctx) => {
+    for (const key of Object.keys(users)) if (!id.test(key)) ctx.addIssue({ code: 'custom', path: [key], message });
+  }).default({});
+}
+const SlackUsers = usersById(/^[UW][A-Z0-9]{2,}$/, 'a Slack user id (U… or W…: the profile\'s "Copy member ID"), not a name');
+const MattermostUsers = usersById(/^[a-z0-9]{26}$/, 'a Mattermost user id (26 lowercase letters and digits: System Console → Users, or `mmctl user search NAME`), not a username: users choose their own usernames');
+/** What an unmapped user may do: act as `platform:id` with only these groups. Without it, unmapped users are refused. */
+const Guest = z.strictObject({ groups: z.array(z.string().min(1)).default([]) }).optional();
 
 const ConsoleUserSchema = z.strictObject({
-  name: z.string().min(1),
+  name: SubjectName,
   groups: z.array(z.string().min(1)).default([]),
   /** SHA-256 (hex) of the user's access token: `printf %s TOKEN | sha256sum`. */
   tokenSha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'the SHA-256 of the token, 64 hex digits').optional(),
@@ -37,14 +51,16 @@ export const ServerSpecSchema = z.strictObject({
     /** Slack channel id → room name (`C0123ABCD: ops`). */
     rooms: Rooms,
     /** Slack user id → name and groups for RBAC and impersonation. */
-    users: Users,
+    users: SlackUsers,
+    guest: Guest,
   }).prefault({}),
   mattermost: z.strictObject({
     /** The Mattermost server (or $MATTERMOST_URL). */
     url: z.url({ protocol: /^https?$/ }).optional(),
     rooms: Rooms,
-    /** Mattermost user id or username → name and groups. */
-    users: Users,
+    /** Mattermost user id → name and groups (by id: users choose their own usernames). */
+    users: MattermostUsers,
+    guest: Guest,
   }).prefault({}),
 });
 
@@ -81,7 +97,7 @@ export function resolveAdapters(spec: ServerSpec, env: NodeJS.ProcessEnv, public
   // Credentials read here are never shown: the process's redactor masks them in every text it sees.
   for (const v of [signing, bot, env.MATTERMOST_TOKEN, ...(env.MATTERMOST_COMMAND_TOKEN ?? '').split(',')]) redactor.addSecret(v?.trim());
   if (signing && bot) {
-    out.slack = { signingSecret: signing, botToken: bot, slackApiUrl: spec.slack.apiUrl ?? env.SLACK_API_URL, rooms: spec.slack.rooms, users: spec.slack.users };
+    out.slack = { signingSecret: signing, botToken: bot, slackApiUrl: spec.slack.apiUrl ?? env.SLACK_API_URL, rooms: spec.slack.rooms, users: spec.slack.users, guest: spec.slack.guest };
   } else if (signing || bot) {
     problems.push(`Slack needs both SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN (only ${signing ? 'SLACK_SIGNING_SECRET' : 'SLACK_BOT_TOKEN'} is set)`);
   }
@@ -95,7 +111,7 @@ export function resolveAdapters(spec: ServerSpec, env: NodeJS.ProcessEnv, public
     if (!commandTokens.length) problems.push('Mattermost needs MATTERMOST_COMMAND_TOKEN (the slash command or outgoing webhook token; several, comma-separated)');
     if (!url) problems.push('Mattermost needs kubemend\'s public URL for its buttons (--public-url, publicUrl or KUBEMEND_PUBLIC_URL)');
     if (mmUrl && mmToken && commandTokens.length && url) {
-      out.mattermost = { serverUrl: mmUrl, botToken: mmToken, commandTokens, publicUrl: url, rooms: spec.mattermost.rooms, users: spec.mattermost.users };
+      out.mattermost = { serverUrl: mmUrl, botToken: mmToken, commandTokens, publicUrl: url, rooms: spec.mattermost.rooms, users: spec.mattermost.users, guest: spec.mattermost.guest };
     }
   }
   if (spec.console.enabled) {

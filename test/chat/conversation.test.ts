@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deployment } from '../runbooks/actions-fixture.ts';
-import { chatFixture, ALERT, until, rolledOut } from './fixture.ts';
+import { chatFixture, LINK, until, rolledOut } from './fixture.ts';
 
 test('scale: asks why, then shows exactly what will happen, then scales as the user and reports', async () => {
   const f = await chatFixture();
@@ -18,14 +18,14 @@ test('scale: asks why, then shows exactly what will happen, then scales as the u
     assert.deepEqual(asked[0].buttons, [{ label: 'Cancel', value: `cancel ${id}`, style: 'danger' }]);
     assert.equal((await f.store.getChatRequest(id))!.status, 'awaiting-justification');
 
-    const shown = await f.say('alice', `justify ${id} --reason "checkout p99 above 2s during the sale" --link ${ALERT}`);
+    const shown = await f.say('alice', `justify ${id} --reason "checkout p99 above 2s during the sale" --link ${LINK}`);
     assert.equal(shown[0].text.split('\n')[0], `${id} will scale deployment shop/web from 3 to 5 on cluster sandbox, then wait for the rollout.`);
-    assert.match(shown[0].text, /Justification: checkout p99 above 2s during the sale — alert alertmanager\.example\.com\./);
+    assert.match(shown[0].text, /Justification: checkout p99 above 2s during the sale — ticket CHG-100 \(Approved\)\./);
     assert.deepEqual(shown[0].buttons?.map((b) => b.value), [`confirm ${id}`, `cancel ${id}`]);
     assert.equal(f.sandbox.store.get('apps/deployments', 'shop', 'web')!.spec.replicas, 3, 'nothing changes before the confirmation');
 
     const other = await f.say('sam', `confirm ${id}`);
-    assert.match(other[0].text, /Only alice, who asked, can confirm/);
+    assert.match(other[0].text, /^KM-CHAT-011 Only alice \(test:U-ALICE\), who asked, can confirm/);
     assert.equal(other[0].ephemeralTo, 'U-SAM');
 
     const started = await f.say('alice', `confirm ${id}`);
@@ -47,7 +47,7 @@ test('scale: asks why, then shows exactly what will happen, then scales as the u
     assert.equal(rec.user, 'alice');
     assert.equal(rec.room, 'ops');
     assert.equal(rec.justification, 'checkout p99 above 2s during the sale');
-    assert.equal(rec.link, ALERT);
+    assert.equal(rec.link, LINK);
     assert.deepEqual(rec.target, { cluster: 'sandbox', kind: 'Deployment', namespace: 'shop', name: 'web' });
     const run = (await f.store.getRun(rec.runId!))!;
     assert.equal(run.runbook, 'chat-scale');
@@ -55,16 +55,23 @@ test('scale: asks why, then shows exactly what will happen, then scales as the u
     assert.equal(run.status, 'succeeded');
 
     const audit = (await f.store.audit.list({ action: 'chat.*' })).filter((a) => a.data?.request === id);
-    assert.deepEqual(audit.map((a) => a.action), ['chat.scale.requested', 'chat.scale.authorized', 'chat.scale.justified', 'chat.scale.confirmed', 'chat.scale.started', 'chat.scale.executed']);
+    assert.deepEqual(audit.map((a) => `${a.action} ${a.actor.name}`), [
+      'chat.scale.requested alice', 'chat.scale.authorized alice', 'chat.scale.justified alice', 'chat.scale.refused sam',
+      'chat.scale.confirmed alice', 'chat.scale.started alice', 'chat.scale.executed alice',
+    ]);
+    const refused = audit[3];
+    assert.deepEqual(refused.data?.user, { platform: 'test', id: 'U-SAM', displayName: 'sam', subject: 'sam', mapping: 'mapped', groups: ['sre', 'sre-leads'] });
+    assert.equal(refused.data?.attempted, 'confirm');
     for (const a of audit) {
-      assert.deepEqual(a.actor, { type: 'user', name: 'alice' });
+      assert.equal(a.actor.type, 'user');
+      assert.deepEqual(a.data?.requester, { platform: 'test', id: 'U-ALICE', displayName: 'alice', subject: 'alice', mapping: 'mapped', groups: ['shop'] });
       assert.deepEqual(a.target, { cluster: 'sandbox', kind: 'Deployment', namespace: 'shop', name: 'web' });
       assert.equal(a.data?.room, 'ops');
     }
     assert.equal(audit.at(-1)!.justification, 'checkout p99 above 2s during the sale');
-    assert.equal(audit.at(-1)!.link, ALERT);
+    assert.equal(audit.at(-1)!.link, LINK);
     assert.equal(audit.at(-1)!.runId, run.id);
-    assert.equal(audit[3].data?.preview, 'scale deployment shop/web from 3 to 5 on cluster sandbox, then wait for the rollout');
+    assert.equal(audit[4].data?.preview, 'scale deployment shop/web from 3 to 5 on cluster sandbox, then wait for the rollout');
     const steps = await f.store.audit.list({ runId: run.id });
     assert.ok(steps.some((a) => a.action === 'runbook.step.succeeded' && a.actor.name === 'alice'), 'the run is audited as alice too');
     assert.deepEqual(await f.store.audit.verify().then((v) => v.ok), true);
@@ -80,7 +87,7 @@ test('rollback: a justification given up front goes straight to the confirmation
       d.spec.template.spec.containers[0].image = 'shop/web:3';
     });
     await until(() => rolledOut(f.sandbox, 'shop', 'web') && f.sandbox.store.get('apps/deployments', 'shop', 'web')!.metadata.annotations?.['deployment.kubernetes.io/revision'] === '2', 'revision 2 rolled out');
-    const shown = await f.say('alice', `rollback deployment/web -n shop --reason "web 3 breaks the cart page" --link ${ALERT}`);
+    const shown = await f.say('alice', `rollback deployment/web -n shop --reason "web 3 breaks the cart page" --link ${LINK}`);
     const id = f.idOf(shown);
     assert.equal(shown[0].text.split('\n')[0], `${id} will roll back deployment shop/web from revision 2 to 1 (shop/web:1) on cluster sandbox, then wait for the rollout.`);
     await f.say('alice', `confirm ${id}`);
@@ -102,7 +109,7 @@ test('promote rolls forward to the images of another namespace; restart rolls ev
   const f = await chatFixture();
   try {
     f.sandbox.apply([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'staging' } }, deployment('web', 'shop/web:3', { namespace: 'staging', replicas: 1 })]);
-    const shown = await f.say('alice', `promote deployment/web -n shop --from staging --reason "web 3 passed staging soak" --link ${ALERT}`);
+    const shown = await f.say('alice', `promote deployment/web -n shop --from staging --reason "web 3 passed staging soak" --link ${LINK}`);
     const id = f.idOf(shown);
     assert.equal(shown[0].text.split('\n')[0], `${id} will set image of deployment shop/web: web=shop/web:3 on cluster sandbox, then wait for the rollout.`);
     await f.say('alice', `confirm ${id}`);
@@ -110,7 +117,7 @@ test('promote rolls forward to the images of another namespace; restart rolls ev
     assert.equal(f.sandbox.store.get('apps/deployments', 'shop', 'web')!.spec.template.spec.containers[0].image, 'shop/web:3');
     assert.equal((await f.store.getRun((await f.store.getChatRequest(id))!.runId!))!.runbook, 'chat-promote');
 
-    const r = await f.say('alice', `restart deployment/web -n shop --reason "pods hold a stale config map" --link ${ALERT}`);
+    const r = await f.say('alice', `restart deployment/web -n shop --reason "pods hold a stale config map" --link ${LINK}`);
     const rid = f.idOf(r);
     await f.say('alice', `confirm ${rid}`);
     assert.match((await f.waitAsync(new RegExp(`^${rid} (done|failed)`))).text, new RegExp(`^${rid} done: restart deployment shop/web \\(a rolling restart of every pod\\)`));
@@ -126,25 +133,25 @@ test('nothing to do, a failed preview, cancel, and expiry end the request withou
   try {
     const writes = () => f.sandbox.api!.requestLog.filter((e) => e.method !== 'GET').length;
     const before = writes();
-    const same = await f.say('alice', `scale deployment/web -n shop --replicas 3 --reason "make sure we have three" --link ${ALERT}`);
+    const same = await f.say('alice', `scale deployment/web -n shop --replicas 3 --reason "make sure we have three" --link ${LINK}`);
     assert.match(same[0].text, /deployment shop\/web already has 3 replicas: nothing to do on cluster sandbox\./);
     assert.equal((await f.store.getChatRequest(f.idOf(same)))!.status, 'cancelled');
 
-    const missing = await f.say('alice', `restart deployment/nope -n shop --reason "it is wedged again" --link ${ALERT}`);
+    const missing = await f.say('alice', `restart deployment/nope -n shop --reason "it is wedged again" --link ${LINK}`);
     assert.match(missing[0].text, /cannot restart deployment shop\/nope on cluster sandbox: .*not found.*Nothing was changed\./);
     assert.equal((await f.store.getChatRequest(f.idOf(missing)))!.status, 'failed');
 
-    const r = await f.say('alice', `restart deployment/web -n shop --reason "pods hold stale config" --link ${ALERT}`);
+    const r = await f.say('alice', `restart deployment/web -n shop --reason "pods hold stale config" --link ${LINK}`);
     const id = f.idOf(r);
-    assert.match((await f.say('sam', `cancel ${id}`))[0].text, /Only alice, who asked, can cancel/);
-    assert.match((await f.say('alice', `cancel ${id}`))[0].text, new RegExp(`${id} cancelled; nothing was changed`));
+    assert.match((await f.say('sam', `cancel ${id}`))[0].text, /^KM-CHAT-011 Only alice \(test:U-ALICE\), who asked, can cancel/);
+    assert.match((await f.say('alice', `cancel ${id}`))[0].text, new RegExp(`${id} cancelled before anything ran; nothing was changed`));
     assert.match((await f.say('alice', `confirm ${id}`))[0].text, new RegExp(`${id} is cancelled; it cannot be confirmed now`));
 
     const late = await f.say('alice', 'restart deployment/web -n shop');
     const lateId = f.idOf(late);
     await f.waitAsync(new RegExp(`KM-CHAT-004 ${lateId} expired: it waited for a justification`), 'expiry after 2 virtual minutes');
     assert.equal((await f.store.getChatRequest(lateId))!.status, 'expired');
-    assert.match((await f.say('alice', `justify ${lateId} --reason "too late now really" --link ${ALERT}`))[0].text, new RegExp(`${lateId} is expired \\(KM-CHAT-004\\): ask again`));
+    assert.match((await f.say('alice', `justify ${lateId} --reason "too late now really" --link ${LINK}`))[0].text, new RegExp(`${lateId} is expired \\(KM-CHAT-004\\): ask again`));
     const expired = (await f.store.audit.list({ action: 'chat.restart.expired' }))[0];
     assert.deepEqual(expired.actor, { type: 'system', name: 'chat' });
     assert.equal(writes(), before, 'no request changed anything');
@@ -157,7 +164,7 @@ test('nothing to do, a failed preview, cancel, and expiry end the request withou
 test('RBAC: a refused command says why, is stored as denied and audited; unknown clusters and bad commands never become requests', async () => {
   const f = await chatFixture();
   try {
-    const r = await f.say('alice', `restart deployment/web -n prod --reason "alice is not allowed here" --link ${ALERT}`);
+    const r = await f.say('alice', `restart deployment/web -n prod --reason "alice is not allowed here" --link ${LINK}`);
     const id = f.idOf(r);
     assert.match(r[0].text, new RegExp(`^KM-CHAT-001 ${id}: not allowed — alice \\(groups: shop\\) may not restart in namespace prod on cluster sandbox \\(allowed namespaces: shop\\)\\.`));
     assert.equal((await f.store.getChatRequest(id))!.status, 'denied');

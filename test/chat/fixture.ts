@@ -30,15 +30,21 @@ p, group:sre-leads, sandbox, prod, approvals, approve
 g, dave, group:sre-leads
 `;
 
+/** A mapped user of the test platform, as an adapter would build it. */
+export function mapped(id: string, name: string, groups: string[] = []): ChatUser {
+  return { platform: 'test', id, displayName: name, name, groups, mapping: 'mapped' };
+}
+
 export const USERS: Record<string, ChatUser> = {
-  alice: { id: 'U-ALICE', name: 'alice', groups: ['shop'] },
-  sam: { id: 'U-SAM', name: 'sam', groups: ['sre', 'sre-leads'] },
-  dave: { id: 'U-DAVE', name: 'dave', groups: ['sre'] },
-  erin: { id: 'U-ERIN', name: 'erin', groups: ['sre'] },
-  mallory: { id: 'U-MAL', name: 'mallory', groups: [] },
+  alice: mapped('U-ALICE', 'alice', ['shop']),
+  sam: mapped('U-SAM', 'sam', ['sre', 'sre-leads']),
+  dave: mapped('U-DAVE', 'dave', ['sre']),
+  erin: mapped('U-ERIN', 'erin', ['sre']),
+  mallory: mapped('U-MAL', 'mallory'),
 };
 
-export const ALERT = 'https://alertmanager.example.com/#/alerts?receiver=shop';
+/** A ticket the fixture's settings know as Approved: a link that justifies without a tracker or an Alertmanager. */
+export const LINK = 'CHG-100';
 
 export interface ChatFixture {
   engine: KubemendChatEngine;
@@ -71,7 +77,7 @@ export async function chatFixture(o: { speed?: number; settings?: ChatSettingsIn
     defaultCluster: 'sandbox',
     production: [{ cluster: 'sandbox', namespaces: ['prod'] }],
     approval: { groups: ['sre-leads'], timeout: '30m', room: 'approvals' },
-    justification: { alertHosts: ['alertmanager.example.com', '*.grafana.net'] },
+    justification: { tickets: { [LINK]: 'Approved' } },
     ...o.settings,
   });
   const authorizer = await Authorizer.fromPolicy(parseCsvPolicy('test-policy.csv', o.policy ?? POLICY));
@@ -88,7 +94,8 @@ export async function chatFixture(o: { speed?: number; settings?: ChatSettingsIn
     sandbox,
     store,
     async,
-    say: (user, text, room = 'ops') => wiring.engine.handle({ adapter: 'test', room, user: typeof user === 'string' ? USERS[user] : user, text, time: sandbox.clock.now() }),
+    // A fresh user object per message, as the adapters build them: nothing may hinge on object identity.
+    say: (user, text, room = 'ops') => wiring.engine.handle({ adapter: 'test', room, user: structuredClone(typeof user === 'string' ? USERS[user] : user), text, time: sandbox.clock.now() }),
     idOf(replies) {
       const m = /^(?:KM-CHAT-\d{3} )?([a-z2-9]{6})\b/m.exec(replies.map((r) => r.text).join('\n'));
       if (!m) throw new Error(`no request id in ${JSON.stringify(replies)}`);

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { COMMANDS, helpText, parseCommand, type Command } from '../../src/chat/grammar.ts';
-import { chatFixture, ALERT } from './fixture.ts';
+import { chatFixture, LINK } from './fixture.ts';
 
 /** The command lines of a help text: the usage, without the note after " — ". */
 function helpCommands(help: string): string[] {
@@ -20,7 +20,7 @@ function fillIn(usage: string, id = 'a1b2c3'): string {
     .replace(/\[([^\]]+)\]/g, '$1')
     .replace(/\b([a-z]+)(\|[a-z]+)+\/NAME\b/, '$1/NAME')
     .replace('"WHY"', '"checkout crash-loops since the deploy"')
-    .replace('ALERT-URL|det:ID|TICKET', ALERT)
+    .replace('ALERT-URL|det:ID|TICKET', LINK)
     .replace(/\bID\b/g, id)
     .replace(/\b[A-Z][A-Z-]*\b/g, (w) => SAMPLES[w] ?? w);
 }
@@ -45,7 +45,7 @@ for (const statusNeedsJustification of [true, false]) {
 
 test('a workload command typed as the help shows it is not asked for anything more', async () => {
   for (const forStatus of [true, false]) {
-    const f = await chatFixture({ settings: { justification: { alertHosts: ['alertmanager.example.com'], forStatus } } });
+    const f = await chatFixture({ settings: { justification: { tickets: { [LINK]: 'Approved' }, forStatus } } });
     try {
       const [help] = await f.say('alice', 'help');
       const status = helpCommands(help.text).find((l) => l.startsWith('status '))!;

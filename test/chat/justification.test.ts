@@ -1,5 +1,6 @@
-// Justifications: a reason plus a link that can be checked — an alert URL on
-// a configured host, a detection in the store, or a ticket Jira says is
+// Justifications: a reason plus a link that can be checked — an alert a
+// configured Alertmanager says is firing (a real one, from Debian), a
+// detection in the store that is open or recent, or a ticket Jira says is
 // approved (checked over HTTP against a server that answers like Jira). A
 // missing one is asked for; an invalid one blocks, is audited, and can be
 // corrected with `justify`.
@@ -9,7 +10,7 @@ import { JiraTicketChecker } from '../../src/chat/jira.ts';
 import { checkJustification, splitJustification } from '../../src/chat/justification.ts';
 import { chatSettings } from '../../src/chat/settings.ts';
 import type { Detection } from '../../src/rules/types.ts';
-import { chatFixture, ALERT } from './fixture.ts';
+import { chatFixture } from './fixture.ts';
 import { fakeJira } from './fake-jira.ts';
 
 const jira = await fakeJira({ 'OPS-1': 'Approved', 'OPS-2': 'In Review' }, { token: 'pat' });
@@ -32,7 +33,7 @@ test('invalid justifications block, say why, are audited, and can be corrected; 
     const attempts: [string, RegExp][] = [
       ['--reason "rollout wedged after deploy" --link OPS-404', /ticket OPS-404 does not exist/],
       ['--reason "rollout wedged after deploy" --link OPS-2', /ticket OPS-2 is "In Review"; it must be Approved to justify an action/],
-      ['--reason "rollout wedged after deploy" --link https://alerts.evil.example.org/#/alerts', /alerts\.evil\.example\.org is not a configured alert host \(alertmanager\.example\.com, \*\.grafana\.net\)/],
+      ['--reason "rollout wedged after deploy" --link https://alerts.evil.example.org/#/alerts', /https:\/\/alerts\.evil\.example\.org is not a configured Alertmanager \(none are configured\)/],
       ['--reason "rollout wedged after deploy" --link https://user:pw@alertmanager.example.com/', /alert links must not carry credentials/],
       ['--reason "rollout wedged after deploy" --link det:0badc0de-0000-4000-8000-000000000000', /no detection det:0badc0de-0000-4000-8000-000000000000 in kubemend's store/],
       ['--reason "rollout wedged after deploy" --link www.example.com', /"www\.example\.com" is neither an alert URL, a detection \(det:ID\) nor a ticket key/],
@@ -47,7 +48,7 @@ test('invalid justifications block, say why, are audited, and can be corrected; 
     }
     assert.equal((await f.store.audit.list({ action: 'chat.restart.unjustified' })).length, attempts.length);
     assert.ok(jira.requests.some((q) => q.url.startsWith('/rest/api/2/issue/OPS-404')), 'the tracker was asked');
-    assert.match((await f.say('sam', `justify ${id} --reason "someone else explains" --link OPS-1`))[0].text, /^Only alice, who asked, can justify/);
+    assert.match((await f.say('sam', `justify ${id} --reason "someone else explains" --link OPS-1`))[0].text, /^KM-CHAT-011 Only alice \(test:U-ALICE\), who asked, can justify/);
 
     const ok = await f.say('alice', `justify ${id} OPS-1 rollout wedged after the 10:02 deploy`);
     assert.match(ok[0].text, new RegExp(`^${id} will restart deployment shop/web \\(a rolling restart of every pod\\) on cluster sandbox, then wait for the rollout\\.`));
@@ -64,27 +65,33 @@ test('invalid justifications block, say why, are audited, and can be corrected; 
   }
 });
 
-test('detections justify by full id or an unambiguous 8-character prefix; wildcard alert hosts match', async () => {
-  const f = await chatFixture({ tickets });
+test('detections justify by full id or an unambiguous 8-character prefix while open, or resolved within recentWindow', async () => {
+  const f = await chatFixture({ tickets, settings: { justification: { recentWindow: '30m' } } });
   try {
+    const now = f.sandbox.clock.now();
     await f.store.putDetection(detection('5e1f0a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b'));
+    await f.store.putDetection({ ...detection('6a000000-3c4d-4e5f-8a9b-0c1d2e3f4a5b'), status: 'resolved', lastSeen: now - 10 * 60_000 });
+    await f.store.putDetection({ ...detection('7b000000-3c4d-4e5f-8a9b-0c1d2e3f4a5b'), status: 'resolved', lastSeen: now - 45 * 60_000 });
     const r = await f.say('alice', 'restart deployment/web -n shop --reason "crash loop detected by kubemend" --link det:5e1f0a2b');
     assert.match(r[0].text, /— detection crashloop-backoff on deployment shop\/web \(open\)\./);
-    const g = await f.say('alice', 'restart deployment/web -n shop --reason "error budget burn on the dashboard" --link https://team.grafana.net/d/abc/web?orgId=1');
-    assert.match(g[0].text, /— alert team\.grafana\.net\/d\/abc\/web\./);
+    const recent = await f.say('alice', 'restart deployment/web -n shop --reason "crash loop detected by kubemend" --link det:6a000000');
+    assert.match(recent[0].text, /— detection crashloop-backoff on deployment shop\/web \(resolved\)\./);
+    const old = await f.say('alice', 'restart deployment/web -n shop --reason "crash loop detected by kubemend" --link det:7b000000');
+    assert.match(old[0].text, /KM-CHAT-002 [a-z2-9]{6}: justification refused — detection det:7b000000 resolved 4\d+m[\d\s]*s? ago; only open detections, or ones resolved within 30m, justify an action/);
   } finally {
     await f.close();
   }
 });
 
 test('without a tracker a ticket cannot be checked, so it is refused; status needs no justification unless configured', async () => {
-  const f = await chatFixture({ settings: { justification: { alertHosts: ['alertmanager.example.com'], forStatus: true } } });
+  const f = await chatFixture({ settings: { justification: { forStatus: true } } });
   try {
     const r = await f.say('alice', 'restart deployment/web -n shop --reason "rollout wedged after deploy" --link OPS-1');
     assert.match(r[0].text, /no ticket tracker is configured to check OPS-1; link an alert or a detection instead/);
     const s = await f.say('alice', 'status deployment/web -n shop');
     assert.match(s[0].text, /why status deployment shop\/web on cluster sandbox\?/);
-    const shown = await f.say('alice', `justify ${f.idOf(s)} --reason "looking into the checkout alert" --link ${ALERT}`);
+    await f.store.putDetection(detection('8c000000-3c4d-4e5f-8a9b-0c1d2e3f4a5b'));
+    const shown = await f.say('alice', `justify ${f.idOf(s)} --reason "looking into the checkout alert" --link det:8c000000`);
     assert.match(shown[0].text, /^deployment shop\/web on cluster sandbox: 3\/3 ready/);
   } finally {
     await f.close();

@@ -4,9 +4,9 @@
 // denies within the time limit. The run then acts as the requester.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chatFixture, ALERT } from './fixture.ts';
+import { chatFixture, LINK } from './fixture.ts';
 
-const ASK = `scale deployment/web -n prod --replicas 4 --reason "black friday traffic is ramping up" --link ${ALERT}`;
+const ASK = `scale deployment/web -n prod --replicas 4 --reason "black friday traffic is ramping up" --link ${LINK}`;
 
 test('four-eyes: the requester cannot approve, non-approvers cannot, an approver from an allowed room can; the run acts as the requester', async () => {
   const f = await chatFixture();

@@ -52,3 +52,30 @@ test('a runbook approval step is asked in the approvals room and settled by a me
     await f.close();
   }
 });
+
+test('runbook approvals: membership counts the policy\'s g lines too; refusals (guests, non-members) are audited with the platform identity', async () => {
+  const f = await chatFixture({ runbooks: guardedScale() });
+  try {
+    const res = await f.remediation.executor.trigger({ runbook: 'guarded-scale', startedBy: { type: 'rule', name: 'capacity' }, target: { cluster: 'sandbox', kind: 'Deployment', namespace: 'prod', name: 'web' } });
+    assert.ok('run' in res && res.run);
+    const asked = await f.waitAsync(/runbook approval needed from sre-leads/);
+    const id = /^([a-z0-9]{6}):/.exec(asked.text)![1];
+
+    const guest = { platform: 'slack', id: 'U0GUEST', displayName: 'sam', name: 'slack:U0GUEST', groups: ['sre-leads'], mapping: 'guest' as const };
+    assert.match((await f.say(guest, `approve ${id}`, 'approvals'))[0].text, new RegExp(`^KM-CHAT-003 ${id}: slack:U0GUEST \\(shown as sam\\) is a guest`));
+    assert.match((await f.say('alice', `approve ${id}`, 'approvals'))[0].text, new RegExp(`^KM-CHAT-003 ${id}: only members of sre-leads may decide this approval`));
+    const refused = await f.store.audit.list({ action: 'runbook.approval.refused' });
+    assert.deepEqual(refused.map((a) => [a.actor.name, (a.data?.user as { platform: string; id: string }).id, a.outcome]), [['slack:U0GUEST', 'U0GUEST', 'denied'], ['alice', 'U-ALICE', 'denied']]);
+    assert.equal(refused[1].runId, res.run!.id);
+
+    // dave's chat platform reports only `sre`; the policy's `g, dave, group:sre-leads` makes him an approver.
+    const ok = await f.say('dave', `deny ${id} not during the freeze`, 'approvals');
+    assert.match(ok[0].text, new RegExp(`${id}: denied by dave`));
+    await f.remediation.executor.idle();
+    assert.equal(f.sandbox.store.get('apps/deployments', 'prod', 'web')?.spec.replicas, 2);
+    const denied = (await f.store.audit.list({ action: 'runbook.approval.denied' }))[0];
+    assert.deepEqual(denied.data?.user, { platform: 'test', id: 'U-DAVE', displayName: 'dave', subject: 'dave', mapping: 'mapped', groups: ['sre'] });
+  } finally {
+    await f.close();
+  }
+});

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { k8sTime } from '../../src/common/clock.ts';
-import { chatFixture, ALERT, until, rolledOut } from './fixture.ts';
+import { chatFixture, LINK, until, rolledOut } from './fixture.ts';
 
 const PASSWORD = 'Hunter2-Sup3r-S3cret!';
 const TOKEN = 'tok_4f9a8b7c6d5e4f3a2b1c0d9e';
@@ -38,7 +38,7 @@ test('status and a whole conversation never echo a Secret\'s value', async () =>
     ]);
 
     const replies = [];
-    const status = await f.say('alice', `status deployment/web -n shop --reason "checking after the alert" --link ${ALERT}`);
+    const status = await f.say('alice', `status deployment/web -n shop --reason "checking after the alert" --link ${LINK}`);
     replies.push(...status);
     const text = status[0].text;
     assert.match(text, /^deployment shop\/web on cluster sandbox: 3\/3 ready/);
@@ -46,7 +46,7 @@ test('status and a whole conversation never echo a Secret\'s value', async () =>
     assert.match(text, /2× ConfigCheckFailed deployment\/web: db login failed: password=\[redacted\] token: \[redacted\] url=postgres:\/\/\[redacted\]@db:5432\/shop/);
     assert.doesNotMatch(text, /DB_PASSWORD|API_TOKEN|db-creds|env/i, 'status says nothing about env');
 
-    const shown = await f.say('alice', `scale deployment/web -n shop --replicas 4 --reason "rotate after leak of password=${PASSWORD} blob ${b64(PASSWORD + PASSWORD)}" --link ${ALERT}`);
+    const shown = await f.say('alice', `scale deployment/web -n shop --replicas 4 --reason "rotate after leak of password=${PASSWORD} blob ${b64(PASSWORD + PASSWORD)}" --link ${LINK}`);
     replies.push(...shown);
     replies.push(...(await f.say('alice', `confirm ${f.idOf(shown)}`)));
     await f.waitAsync(/ done: | failed: /);

@@ -24,7 +24,11 @@ spec:
       namespaces: [payments, "checkout-*"]
   approval: { groups: [sre-leads, cto-office], timeout: 15m, room: approvals }
   justification:
-    alertHosts: [alertmanager.example.com, "*.grafana.net"]
+    alertmanagers:
+      - url: https://alertmanager.example.com
+        apiUrl: http://alertmanager.monitoring:9093
+        bearerTokenEnv: AM_TOKEN
+    recentWindow: 2h
     jira: { url: "https://jira.example.com", allowedStatuses: [Approved, "Ready to deploy"], tokenEnv: JIRA_TOKEN }
   policy: chat-policy.csv
 `);
@@ -40,6 +44,10 @@ spec:
   assert.ok(!isProduction(s, 'staging', 'payments'));
   const jira = ticketChecker(s, { JIRA_TOKEN: 'pat' });
   assert.ok(jira instanceof JiraTicketChecker);
+  assert.deepEqual(s.justification.alertmanagers, [{ url: 'https://alertmanager.example.com', apiUrl: 'http://alertmanager.monitoring:9093', bearerTokenEnv: 'AM_TOKEN', timeout: 5_000 }]);
+  assert.equal(s.justification.recentWindow, 2 * 3_600_000);
+  assert.equal(chatSettings().justification.recentWindow, 3_600_000);
+  assert.deepEqual(chatSettings().justification.alertmanagers, [], 'no Alertmanager unless configured: then no URL justifies');
 });
 
 test('problems name the file, line and field', () => {
@@ -49,15 +57,17 @@ kind: ChatConfig
 spec:
   approval: { groups: [] }
   justification:
-    alertHosts: ["https://alertmanager.example.com/"]
+    alertHosts: [alertmanager.example.com]
     ticketPattern: "([A-Z]+"
+    alertmanagers: [{ url: "https://am.example.com/#/alerts" }]
   conversationTimeout: soon
 `);
   assert.throws(() => loadChatConfig(file), (err: Error) => {
     assert.match(err.message, /bad\.yaml:4 spec\.approval\.groups: .*>=1|bad\.yaml:4 spec\.approval\.groups: Too small/);
-    assert.match(err.message, /bad\.yaml:6 spec\.justification\.alertHosts\[0\]: a host name/);
+    assert.match(err.message, /bad\.yaml:6 spec\.justification\.alertHosts: alertHosts was replaced by alertmanagers: \[\{ url: https:\/\/HOST \}\]: alert links are now checked through the Alertmanager API/);
     assert.match(err.message, /bad\.yaml:7 spec\.justification\.ticketPattern: not a valid regular expression/);
-    assert.match(err.message, /bad\.yaml:8 spec\.conversationTimeout: /);
+    assert.match(err.message, /bad\.yaml:8 spec\.justification\.alertmanagers\[0\]\.url: the base URL only/);
+    assert.match(err.message, /bad\.yaml:9 spec\.conversationTimeout: /);
     return true;
   });
 });

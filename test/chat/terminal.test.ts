@@ -7,9 +7,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { TerminalAdapter } from '../../src/chat/terminal.ts';
+import { TerminalAdapter, trialUser } from '../../src/chat/terminal.ts';
 import { runChat } from '../../src/cli/chat.ts';
-import { chatFixture, ALERT, until } from './fixture.ts';
+import { chatFixture, LINK, until } from './fixture.ts';
 
 function pipe() {
   const input = new PassThrough();
@@ -22,10 +22,10 @@ function pipe() {
 test('a production request approved by switching user, end to end through the terminal', async () => {
   const f = await chatFixture();
   const io = pipe();
-  const term = new TerminalAdapter({ input: io.input, output: io.output, user: { id: 't:sam', name: 'sam', groups: ['sre'] }, room: 'ops' });
+  const term = new TerminalAdapter({ input: io.input, output: io.output, user: trialUser('sam', ['sre']), room: 'ops', trial: true });
   try {
     await term.start(f.engine);
-    io.input.write(`scale deployment/web -n prod --replicas 3 --reason "more headroom before the launch" --link ${ALERT}\n`);
+    io.input.write(`scale deployment/web -n prod --replicas 3 --reason "more headroom before the launch" --link ${LINK}\n`);
     await until(() => /\[Confirm: confirm [a-z2-9]{6}\]/.test(io.text()), 'the confirmation');
     const id = /confirm ([a-z2-9]{6})\]/.exec(io.text())![1];
     assert.match(io.text(), new RegExp(`kubemend: ${id} will scale deployment prod/web from 2 to 3 on cluster sandbox, then wait for the rollout\\.\\n  Justification: `));

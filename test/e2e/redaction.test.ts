@@ -22,7 +22,7 @@ import { resolveScenario } from '../../src/sandbox/scenarios/index.ts';
 import { resolveWebhooks, WebhooksConfigSchema } from '../../src/server/webhook-config.ts';
 import { k8sTime } from '../../src/common/clock.ts';
 import { CONFIGURED_TOKEN, KNOWN_VALUE_CASES, MOUNTED_SECRET, SECRET_CASES } from '../helpers/secret-corpus.ts';
-import { chatFixture, ALERT } from '../chat/fixture.ts';
+import { chatFixture, LINK as ALERT } from '../chat/fixture.ts';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const BIN = here('../../bin/kubemend.js');

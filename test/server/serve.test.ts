@@ -34,6 +34,13 @@ test('serve: --listen and the adapters\' environment are checked', () => {
   assert.deepEqual(ok.mattermost?.commandTokens, ['a', 'b']);
   assert.equal(ok.slack, undefined);
   assert.deepEqual(ok.console, { users: [], room: 'console', secureCookie: false, origins: ['https://km.example.com'] });
+  assert.equal(ok.mattermost?.guest, undefined, 'no guest role unless configured: unmapped users are refused');
+  const mmId = 'k3x9q7w1m5n8p2r4t6v0y3z5ab';
+  const guests = ServerSpecSchema.parse({ mattermost: { users: { [mmId]: { name: 'dave' } }, guest: { groups: ['visitors'] } }, slack: { guest: {} } });
+  const withGuest = resolveAdapters(guests, { MATTERMOST_URL: 'https://chat.example.com', MATTERMOST_TOKEN: 't', MATTERMOST_COMMAND_TOKEN: 'a', KUBEMEND_PUBLIC_URL: 'https://km.example.com', SLACK_SIGNING_SECRET: 's', SLACK_BOT_TOKEN: 'b' });
+  assert.deepEqual(withGuest.mattermost?.guest, { groups: ['visitors'] });
+  assert.deepEqual(withGuest.mattermost?.users, { [mmId]: { name: 'dave', groups: [] } });
+  assert.deepEqual(withGuest.slack?.guest, { groups: [] });
 });
 
 test('serve: a half-configured adapter stops start-up with KM-SERVE-002, before anything is opened', async () => {
@@ -59,7 +66,7 @@ test('serve --sandbox: console and Slack on the real engine', { timeout: 90_000 
     '        tokenEnv: ALICE_TOKEN',
     '  slack:',
     '    rooms: { C0OPS: ops }',
-    '    users: { U0ALICE: { name: alice } }',
+    '    users: { U0ALICE: { name: alice }, U0BOB: { name: bob } }',
     '',
   ].join('\n'));
   const env = { ...process.env, SLACK_SIGNING_SECRET: SECRET, SLACK_BOT_TOKEN: BOT, SLACK_API_URL: `${fake.url}/api/`, ALICE_TOKEN: 'alice-serve-token' };
@@ -114,7 +121,7 @@ test('serve --sandbox: console and Slack on the real engine', { timeout: 90_000 
     }) }).toString();
     assert.equal((await fetch(`${base}/slack/interactions`, { method: 'POST', headers: slackHeaders(SECRET, press, 'application/x-www-form-urlencoded'), body: press })).status, 200);
     const eph = await until(() => fake.callsTo('chat.postEphemeral').find((c) => c.args.user === 'U0BOB'), 30_000, 'the private refusal to Bob');
-    assert.match(String(eph.args.text), /Only alice, who asked, can confirm/);
+    assert.match(String(eph.args.text), /Only alice \(slack:U0ALICE\), who asked, can confirm/);
     assert.equal(fake.callsTo('chat.update').length, 0, 'the buttons stay for Alice');
 
     // Refusals at the doors reach the service's audit log.

@@ -24,6 +24,9 @@ fixtureTests(FIXTURES, {
   'db-and-dbenv.yaml': [5, 'spec.store', /give db or dbEnv, not both/],
   'bad-chat.yaml': [7, 'spec.chat.production[0].namespaces', /expected array to have >=1 items/],
   'yaml-syntax.yaml': [5, '', /YAML syntax/],
+  'mattermost-user-by-name.yaml': [7, 'spec.server.mattermost.users.bob', /a Mattermost user id .*not a username/],
+  'reserved-subject.yaml': [7, 'spec.server.slack.users.U0ALICE.name', /slack:, mattermost:, console:, terminal: are reserved for unmapped and guest users/],
+  'bad-guest.yaml': [6, 'spec.server.slack.guest', /Unrecognized key: "group"/],
   'two-documents.yaml': [1, '', /holds one Config document, found 2/],
 }, (file) => loadServiceConfig(file, DEFAULTS));
 

@@ -126,7 +126,7 @@ test('console: bearer API — replies to the sender come back in the response; n
     const { replies } = (await res.json()) as { replies: ChatReply[] };
     assert.equal(replies[0].room, 'console');
     assert.deepEqual(replies[0].buttons!.map((b) => b.value), ['confirm r1', 'cancel r1']);
-    assert.deepEqual(t.engine.received[0].user, { id: 'alice', name: 'alice', groups: ['sre'] });
+    assert.deepEqual(t.engine.received[0].user, { platform: 'console', id: 'alice', displayName: 'alice', name: 'alice', groups: ['sre'], mapping: 'mapped' });
     const form = await fetch(`${t.base}/console/api/messages`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...bearer(ALICE) }, body: 'text=help' });
     assert.equal(form.status, 415);
     assert.equal((await say(t.base, 'help', bearer('wrong'))).status, 401);

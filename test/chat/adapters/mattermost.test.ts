@@ -10,6 +10,7 @@ import { ScriptedEngine, until } from './scripted-engine.ts';
 const BOT_TOKEN = 'mm-bot-token-for-tests';
 const CMD_TOKEN = 'nezum4kpu3faiec7r7c5zt6tfy';
 const HOOK_TOKEN = 'okwexkjpe7ygb8eq1ww58t483w';
+const CAROL = mmId();
 
 async function setup() {
   const fake = new FakeMattermost(BOT_TOKEN);
@@ -23,7 +24,7 @@ async function setup() {
     refusals: new RefusalRecorder({ clock: new ManualClock(0), sink: (r) => refused.push(r) }),
     mattermost: {
       serverUrl: fake.url, botToken: BOT_TOKEN, commandTokens: [CMD_TOKEN, HOOK_TOKEN], publicUrl: 'http://127.0.0.1',
-      users: { carol: { name: 'carol@example.com', groups: ['sre'] } }, rooms: { [ops]: 'ops' },
+      users: { [CAROL]: { name: 'carol@example.com', groups: ['sre'] } }, rooms: { [ops]: 'ops' },
     },
   });
   await server.app.listen({ host: '127.0.0.1', port: 0 });
@@ -46,7 +47,7 @@ test('mattermost: a slash command with a wrong token is refused; a right one rea
     assert.equal(ok.status, 200);
     assert.deepEqual(await ok.json(), {}, 'an empty response: Mattermost posts nothing for it');
     await t.mm.idle();
-    assert.deepEqual(t.engine.received[0], { adapter: 'mattermost', room: `mattermost:${t.channel}`, user: { id: t.alice.id, name: 'alice', groups: [] }, text: 'echo hello @channel', time: t.engine.received[0].time });
+    assert.deepEqual(t.engine.received[0], { adapter: 'mattermost', room: `mattermost:${t.channel}`, user: { platform: 'mattermost', id: t.alice.id, displayName: 'alice', name: `mattermost:${t.alice.id}`, groups: [], mapping: 'unmapped' }, text: 'echo hello @channel', time: t.engine.received[0].time });
     assert.equal(t.fake.posts.length, 1);
     assert.equal(t.fake.posts[0].channel_id, t.channel);
     assert.equal(t.fake.posts[0].user_id, t.fake.botUserId);
@@ -59,7 +60,7 @@ test('mattermost: a slash command with a wrong token is refused; a right one rea
 test('mattermost: an outgoing webhook (JSON) loses its trigger word; configured users get their RBAC name', async () => {
   const t = await setup();
   try {
-    const res = await t.fake.outgoing(`${t.base}/mattermost/command`, HOOK_TOKEN, { channel_id: t.channel, user_id: mmId(), user_name: 'carol', text: 'kubemend echo hi', trigger_word: 'kubemend' });
+    const res = await t.fake.outgoing(`${t.base}/mattermost/command`, HOOK_TOKEN, { channel_id: t.channel, user_id: CAROL, user_name: 'carol', text: 'kubemend echo hi', trigger_word: 'kubemend' });
     assert.equal(res.status, 200);
     await t.mm.idle();
     assert.equal(t.engine.received[0].text, 'echo hi');
@@ -96,7 +97,7 @@ test('mattermost: buttons are interactive-message actions; a press runs the valu
     assert.deepEqual(await press.json(), { ephemeral_text: 'Received: confirm r1' });
     await t.mm.idle();
     assert.equal(t.engine.received[1].text, 'confirm r1');
-    await until(() => t.fake.posts.find((p) => p.message === 'restarted deployment/web -n shop for alice'), 5000, 'async result post');
+    await until(() => t.fake.posts.find((p) => p.message === `restarted deployment/web -n shop for mattermost:${t.alice.id}`), 5000, 'async result post');
   } finally {
     await t.close();
   }

@@ -109,7 +109,7 @@ test('slack: an app mention reaches the engine once, even when Slack retries it;
     const msg = t.engine.received[0];
     assert.equal(msg.adapter, 'slack');
     assert.equal(msg.room, 'ops', 'a named channel is the room RBAC policies name');
-    assert.deepEqual(msg.user, { id: 'U0ALICE', name: 'alice@example.com', groups: ['sre'] });
+    assert.deepEqual(msg.user, { platform: 'slack', id: 'U0ALICE', name: 'alice@example.com', groups: ['sre'], mapping: 'mapped' });
     assert.equal(msg.text, 'echo see https://grafana.example.com/d/1 & more');
     assert.equal(msg.thread, '1700000000.000001');
     const [post] = t.fake.callsTo('chat.postMessage');
@@ -131,7 +131,7 @@ test('slack: direct messages are handled; bot messages, edits and plain channel 
     await t.send('/slack/events', t.event('Ev4', { type: 'message', channel_type: 'channel', user: 'U0BOB', text: 'help', ts: '1700000000.000005', channel: 'C0OPS' }), JSON_TYPE);
     await t.slack.idle();
     assert.equal(t.engine.received.length, 1);
-    assert.deepEqual(t.engine.received[0].user, { id: 'U0BOB', name: 'slack:U0BOB', groups: [] });
+    assert.deepEqual(t.engine.received[0].user, { platform: 'slack', id: 'U0BOB', name: 'slack:U0BOB', groups: [], mapping: 'unmapped' });
     assert.equal(t.engine.received[0].thread, undefined);
     assert.equal(t.engine.received[0].room, 'slack:D0BOB', 'a channel without a name is slack:<id>');
     assert.equal(t.fake.callsTo('chat.postMessage')[0].args.channel, 'D0BOB');

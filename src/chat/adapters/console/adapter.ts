@@ -83,7 +83,7 @@ export class ConsoleAdapter extends BaseAdapter {
     for (const u of opts.users) {
       const hash = u.tokenSha256?.toLowerCase() ?? (u.token ? sha256(u.token) : undefined);
       if (!hash || !/^[0-9a-f]{64}$/.test(hash)) throw new KubemendError(Errors.SERVE_ADAPTERS, `console user "${u.name}" needs a token or a tokenSha256 (64 hex digits)`);
-      this.byTokenHash.set(hash, { id: u.name, name: u.name, groups: u.groups ?? [] });
+      this.byTokenHash.set(hash, { platform: 'console', id: u.name, displayName: u.name, name: u.name, groups: u.groups ?? [], mapping: 'mapped' });
     }
   }
 

@@ -16,6 +16,7 @@ import type { Post } from '@mattermost/types/posts';
 import { realClock, type Clock, sameSecret, KubemendError, Errors } from '../../../common/index.ts';
 import type { ChatMessage, ChatReply, ChatUser } from '../../types.ts';
 import { BaseAdapter, RecentIds, rawBodyParsers, type ChatIdentity } from '../shared/base.ts';
+import { mapIdentity, type GuestRole } from '../../identity.ts';
 
 export interface MattermostAdapterOptions {
   /** The Mattermost server, e.g. https://chat.example.com (MATTERMOST_URL). */
@@ -30,8 +31,10 @@ export interface MattermostAdapterOptions {
   actionSecret?: string;
   /** Mattermost channel id → room name as RBAC policies write it; other channels are `mattermost:<id>`. */
   rooms?: Record<string, string>;
-  /** Mattermost user id or username → the name and groups used for RBAC; default the username. */
+  /** Mattermost user id (never the username: users choose those) → the name and groups used for RBAC; other users are refused… */
   users?: Record<string, ChatIdentity>;
+  /** …or, when set, act as `mattermost:<id>` with only these groups. */
+  guest?: GuestRole;
   clock?: Clock;
 }
 
@@ -148,8 +151,7 @@ export class MattermostAdapter extends BaseAdapter {
   }
 
   private identity(id: string, username: string | undefined): ChatUser {
-    const known = this.opts.users?.[id] ?? (username ? this.opts.users?.[username] : undefined);
-    return { id, name: known?.name ?? username ?? `mattermost:${id}`, groups: known?.groups ?? [] };
+    return mapIdentity({ platform: this.name, id, displayName: username, users: this.opts.users, guest: this.opts.guest });
   }
 }
 

@@ -19,6 +19,7 @@ import { WebClient, LogLevel, retryPolicies, type RetryOptions, type Logger as S
 import { realClock, type Clock, KubemendError, Errors, logSafeUrl } from '../../../common/index.ts';
 import type { ChatMessage, ChatReply, ChatUser } from '../../types.ts';
 import { BaseAdapter, RecentIds, chatAdapterErrorsTotal, rawBodyParsers, type ChatIdentity } from '../shared/base.ts';
+import { mapIdentity, type GuestRole } from '../../identity.ts';
 import { SLACK_MAX_SKEW_SECONDS, verifySlackRequest } from './verify.ts';
 import { slackBlocks, slackTextToPlain, type SlackBlock } from './format.ts';
 
@@ -32,8 +33,10 @@ export interface SlackAdapterOptions {
   clock?: Clock;
   /** Slack channel id → room name as RBAC policies write it (`C0OPS: ops`); other channels are `slack:<id>`. */
   rooms?: Record<string, string>;
-  /** Slack user id → the name and groups RBAC and Kubernetes impersonation use; others are `slack:<id>`. */
+  /** Slack user id → the name and groups RBAC and Kubernetes impersonation use; other users are refused… */
   users?: Record<string, ChatIdentity>;
+  /** …or, when set, act as `slack:<id>` with only these groups. */
+  guest?: GuestRole;
   /** Web API retries (default: five retries in five minutes, as @slack/web-api recommends). */
   retryConfig?: RetryOptions;
 }
@@ -163,7 +166,7 @@ export class SlackAdapter extends BaseAdapter {
     const b = (req.body ?? {}) as Record<string, string | undefined>;
     if (!b.channel_id || !b.user_id) return reply.code(400).send({ error: 'a slash command needs channel_id and user_id' });
     const text = slackTextToPlain(b.text ?? '').trim() || 'help';
-    const msg: ChatMessage = { adapter: this.name, room: this.roomOf(b.channel_id), user: this.identity(b.user_id), text, time: this.clock.now() };
+    const msg: ChatMessage = { adapter: this.name, room: this.roomOf(b.channel_id), user: this.identity(b.user_id, b.user_name), text, time: this.clock.now() };
     this.track(this.dispatch(msg, (r) => this.postVia(r, b.channel_id!, b.response_url)).then(() => undefined));
     return reply.code(200).send();
   }
@@ -234,9 +237,8 @@ export class SlackAdapter extends BaseAdapter {
     if (!res.ok) throw new KubemendError(Errors.CHAT_DELIVERY, `Slack response_url answered HTTP ${res.status}`);
   }
 
-  private identity(id: string): ChatUser {
-    const known = this.opts.users?.[id];
-    return { id, name: known?.name ?? `slack:${id}`, groups: known?.groups ?? [] };
+  private identity(id: string, displayName?: string): ChatUser {
+    return mapIdentity({ platform: this.name, id, displayName, users: this.opts.users, guest: this.opts.guest });
   }
 
   /** @slack/web-api's logger, routed into ours; it logs method names and error codes, never the token. */
