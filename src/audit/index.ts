@@ -4,5 +4,5 @@
 export type * from './types.ts';
 export { SqlAuditLog, pruneExpired } from './audit-log.ts';
 export { canonicalJson, chainHash, digest, recordBody, GENESIS_HASH } from './chain.ts';
-export { AuditKeys, auditKeyPath, publicKeyPath, keyId, checkpointMessage, headMessage, KEY_FILE } from './checkpoint.ts';
+export { AuditKeys, auditKeyPath, publicKeyPath, keyId, checkpointMessage, headMessage, requireKeyFromEnv, KEY_FILE } from './checkpoint.ts';
 export { exportJsonl, jsonlLine, checkJsonl, recomputeHash, EXPORT_FORMATS, type ExportFormat } from './export.ts';

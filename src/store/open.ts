@@ -3,7 +3,7 @@
 // <dataDir>/kubemend.db. Migrations run before the store is handed out.
 import { join } from 'node:path';
 import { realClock, type Clock, dataDir as defaultDataDir, type SqlDb } from '../common/index.ts';
-import { AuditKeys, auditKeyPath } from '../audit/index.ts';
+import { AuditKeys, auditKeyPath, requireKeyFromEnv } from '../audit/index.ts';
 import { PostgresDb, type PostgresOptions } from './postgres.ts';
 import { SqliteDb, type SqliteOptions } from './sqlite.ts';
 import { SqlStore } from './store-sql.ts';
@@ -18,6 +18,12 @@ export interface OpenStoreOptions {
   keyFile?: string;
   /** Public keys (PEM files) whose signatures verification also accepts. */
   trustedKeys?: string[];
+  /**
+   * The signing key must be provided, never generated (default
+   * $KUBEMEND_AUDIT_REQUIRE_KEY): opening fails with KM-AUDIT-002 when it is
+   * missing, so a cluster install whose Secret is not mounted refuses to start.
+   */
+  requireKey?: boolean;
   sqlite?: SqliteOptions;
   postgres?: PostgresOptions;
 }
@@ -34,8 +40,11 @@ export function resolveDb(opts: Pick<OpenStoreOptions, 'db' | 'dataDir'> = {}): 
 export async function openStore(opts: OpenStoreOptions = {}): Promise<SqlStore> {
   const clock = opts.clock ?? realClock;
   const where = resolveDb(opts);
+  // The key first: a cluster install without its Secret fails before touching the database.
+  const requireKey = opts.requireKey ?? requireKeyFromEnv();
+  const keys = new AuditKeys({ keyFile: auditKeyPath(defaultDataDir(opts.dataDir), opts.keyFile), trusted: opts.trustedKeys, requireKey });
+  if (requireKey) keys.signingKey();
   const db: SqlDb = where.kind === 'postgres' ? await PostgresDb.connect(where.url, opts.postgres) : new SqliteDb(where.path, opts.sqlite);
-  const keys = new AuditKeys({ keyFile: auditKeyPath(defaultDataDir(opts.dataDir), opts.keyFile), trusted: opts.trustedKeys });
   const store = new SqlStore(db, keys, clock);
   try {
     await store.migrate();
