@@ -3,7 +3,7 @@
 // <dataDir>/kubemend.db. Migrations run before the store is handed out.
 import { join } from 'node:path';
 import { realClock, type Clock, dataDir as defaultDataDir, type SqlDb } from '../common/index.ts';
-import { AuditKeys, auditKeyPath, requireKeyFromEnv } from '../audit/index.ts';
+import { AuditKeys, auditKeyPath, openWitness, requireKeyFromEnv, type AuditWitness } from '../audit/index.ts';
 import { PostgresDb, type PostgresOptions } from './postgres.ts';
 import { SqliteDb, type SqliteOptions } from './sqlite.ts';
 import { SqlStore } from './store-sql.ts';
@@ -24,6 +24,12 @@ export interface OpenStoreOptions {
    * missing, so a cluster install whose Secret is not mounted refuses to start.
    */
   requireKey?: boolean;
+  /** Where signed heads are also written. Default: $KUBEMEND_AUDIT_WITNESS (a file: file:PATH or PATH), else none. */
+  witnesses?: AuditWitness[];
+  /** At most one witness write per this many ms (default 0: after every append). */
+  witnessIntervalMs?: number;
+  /** Where witness failures are reported. */
+  log?: (line: string) => void;
   sqlite?: SqliteOptions;
   postgres?: PostgresOptions;
 }
@@ -40,12 +46,14 @@ export function resolveDb(opts: Pick<OpenStoreOptions, 'db' | 'dataDir'> = {}): 
 export async function openStore(opts: OpenStoreOptions = {}): Promise<SqlStore> {
   const clock = opts.clock ?? realClock;
   const where = resolveDb(opts);
-  // The key first: a cluster install without its Secret fails before touching the database.
+  // The key and the witnesses first: a cluster install without its Secret fails before touching the database.
   const requireKey = opts.requireKey ?? requireKeyFromEnv();
   const keys = new AuditKeys({ keyFile: auditKeyPath(defaultDataDir(opts.dataDir), opts.keyFile), trusted: opts.trustedKeys, requireKey });
   if (requireKey) keys.signingKey();
+  const envWitness = process.env.KUBEMEND_AUDIT_WITNESS;
+  const witnesses = opts.witnesses ?? (envWitness ? [openWitness(envWitness)] : []);
   const db: SqlDb = where.kind === 'postgres' ? await PostgresDb.connect(where.url, opts.postgres) : new SqliteDb(where.path, opts.sqlite);
-  const store = new SqlStore(db, keys, clock);
+  const store = new SqlStore(db, keys, clock, { witnesses, witnessIntervalMs: opts.witnessIntervalMs, log: opts.log ?? ((l) => process.stderr.write(`${l}\n`)) });
   try {
     await store.migrate();
   } catch (err) {

@@ -4,7 +4,7 @@
 // migration while queries stay indexed. Every write is one statement or one
 // transaction.
 import { type Clock, Errors, KubemendError, dialectSql, type SqlDb, type SqlValue } from '../common/index.ts';
-import { SqlAuditLog, type AuditKeys } from '../audit/index.ts';
+import { SqlAuditLog, type AuditKeys, type AuditLogOptions } from '../audit/index.ts';
 import { migrate } from './migrations.ts';
 import type { ChatRequestRecord, Detection, IncidentRecord, RunRecord, RunStatus, Silence, StepTransition, Store } from './types.ts';
 
@@ -53,11 +53,11 @@ export class SqlStore implements Store {
   private readonly db: SqlDb;
   private readonly clock: Clock;
 
-  constructor(db: SqlDb, keys: AuditKeys, clock: Clock) {
+  constructor(db: SqlDb, keys: AuditKeys, clock: Clock, audit: AuditLogOptions = {}) {
     this.db = db;
     this.clock = clock;
     this.kind = db.dialect;
-    this.audit = new SqlAuditLog(db, keys, clock);
+    this.audit = new SqlAuditLog(db, keys, clock, audit);
   }
 
   /** The underlying connection, for tools and tests that inspect tables directly. */
@@ -69,8 +69,10 @@ export class SqlStore implements Store {
     return migrate(this.db, this.clock);
   }
 
-  close(): Promise<void> {
-    return this.db.close();
+  /** Hands the newest audit head to the witnesses, then closes the database. */
+  async close(): Promise<void> {
+    await this.audit.flush();
+    await this.db.close();
   }
 
   async putDetection(d: Detection): Promise<void> {
