@@ -19,7 +19,7 @@ const PAGE = 1000;
 export interface AuditLogOptions {
   /** Where each signed head is also written, outside the database (see witness.ts). */
   witnesses?: readonly AuditWitness[];
-  /** At most one witness write per this many ms (default 0: after every append, coalesced while one is in flight). */
+  /** At most one witness write per this many ms (default: each witness's own — a file after every append, a ConfigMap every 10 s). */
   witnessIntervalMs?: number;
   log?: (line: string) => void;
 }

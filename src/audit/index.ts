@@ -7,5 +7,5 @@ export { SqlAuditLog, pruneExpired, type AuditLogOptions } from './audit-log.ts'
 export { canonicalJson, chainHash, digest, recordBody, GENESIS_HASH } from './chain.ts';
 export { AuditKeys, auditKeyPath, publicKeyPath, keyId, checkpointMessage, headMessage, requireKeyFromEnv, KEY_FILE } from './checkpoint.ts';
 export { FileWitness, WitnessFeed, headLine, parseHeadLines, type AuditWitness, type SignedHead } from './witness.ts';
-export { ConfigMapWitness, openWitness, parseWitnessSpec, WITNESS_KEY, type WitnessSpec } from './witness-configmap.ts';
+export { ConfigMapWitness, openWitness, parseWitnessSpec, CONFIGMAP_INTERVAL_MS, WITNESS_KEY, type WitnessSpec } from './witness-configmap.ts';
 export { exportJsonl, jsonlLine, checkJsonl, recomputeHash, EXPORT_FORMATS, type ExportFormat } from './export.ts';

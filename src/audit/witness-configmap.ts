@@ -10,6 +10,8 @@ import { FileWitness, headLine, parseHeadLines, type AuditWitness, type SignedHe
 export const WITNESS_KEY = 'heads.jsonl';
 /** Heads kept: enough history to catch a rewritten recent past, far below the 1 MiB object limit (~230 bytes a head). */
 const KEEP = 64;
+/** One API write per this long at most, unless the feed says otherwise: the truncation a ConfigMap cannot see is that window's appends. */
+export const CONFIGMAP_INTERVAL_MS = 10_000;
 /** Each conflict means another writer's update landed: with a handful of kubemend processes one of these rounds is ours. */
 const ATTEMPTS = 10;
 
@@ -20,16 +22,18 @@ interface ConfigMap {
 
 export class ConfigMapWitness implements AuditWitness {
   readonly name: string;
+  readonly minIntervalMs: number;
   private readonly http: KubeHttp;
   private readonly namespace: string;
   private readonly cmName: string;
   private readonly keep: number;
 
-  constructor(http: KubeHttp, namespace: string, name: string, opts: { keep?: number } = {}) {
+  constructor(http: KubeHttp, namespace: string, name: string, opts: { keep?: number; minIntervalMs?: number } = {}) {
     this.http = http;
     this.namespace = namespace;
     this.cmName = name;
     this.keep = opts.keep ?? KEEP;
+    this.minIntervalMs = opts.minIntervalMs ?? CONFIGMAP_INTERVAL_MS;
     this.name = `configmap ${namespace}/${name}`;
   }
 

@@ -26,6 +26,8 @@ export interface AuditWitness {
   record(head: SignedHead): Promise<void>;
   /** Every head it still holds (a ConfigMap keeps only the newest few). */
   heads(): Promise<SignedHead[]>;
+  /** Its own pace when the feed is given none: a file takes every head, an API object fewer. */
+  readonly minIntervalMs?: number;
 }
 
 const HEAD_TYPE = 'kubemend.audit.head';
@@ -90,7 +92,11 @@ export class FileWitness implements AuditWitness {
 
 export interface WitnessFeedOptions {
   clock: Clock;
-  /** At most one write per witness per interval (ms); 0 writes after every append, coalescing while a write is in flight. */
+  /**
+   * At most one write per witness per interval (ms); 0 writes after every
+   * append, coalescing while a write is in flight. Default: each witness's
+   * minIntervalMs (a file 0, a ConfigMap 10 s).
+   */
   intervalMs?: number;
   log?: (line: string) => void;
 }
@@ -130,10 +136,12 @@ class Lane {
   private inFlightSeq = 0;
   private timer?: TimerHandle;
   private lastWrite = -Infinity;
+  private readonly intervalMs: number;
 
   constructor(witness: AuditWitness, o: WitnessFeedOptions) {
     this.witness = witness;
     this.o = o;
+    this.intervalMs = o.intervalMs ?? witness.minIntervalMs ?? 0;
   }
 
   offer(head: SignedHead): void {
@@ -162,7 +170,7 @@ class Lane {
 
   private schedule(): void {
     if (this.inFlight || this.timer) return;
-    const wait = this.lastWrite + (this.o.intervalMs ?? 0) - this.o.clock.now();
+    const wait = this.lastWrite + this.intervalMs - this.o.clock.now();
     if (wait <= 0) this.write();
     else this.timer = this.o.clock.setTimeout(() => {
       this.timer = undefined;
