@@ -1,6 +1,8 @@
 // Choosing and opening the store: a postgres:// URL (from --db or
 // KUBEMEND_DB) selects PostgreSQL, anything else the SQLite file — by default
-// <dataDir>/kubemend.db. Migrations run before the store is handed out.
+// <dataDir>/kubemend.db. The audit key is checked first when it must be
+// provided; migrations run before the store is handed out; the audit log
+// feeds the witnesses given (or $KUBEMEND_AUDIT_WITNESS).
 import { join } from 'node:path';
 import { realClock, type Clock, dataDir as defaultDataDir, type SqlDb } from '../common/index.ts';
 import { AuditKeys, auditKeyPath, openWitness, requireKeyFromEnv, type AuditWitness } from '../audit/index.ts';
@@ -26,7 +28,7 @@ export interface OpenStoreOptions {
   requireKey?: boolean;
   /** Where signed heads are also written. Default: $KUBEMEND_AUDIT_WITNESS (a file: file:PATH or PATH), else none. */
   witnesses?: AuditWitness[];
-  /** At most one witness write per this many ms (default 0: after every append). */
+  /** At most one witness write per this many ms (default: each witness's own — a file after every append, a ConfigMap every 10 s). */
   witnessIntervalMs?: number;
   /** Where witness failures are reported. */
   log?: (line: string) => void;

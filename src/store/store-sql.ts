@@ -44,6 +44,8 @@ class Where {
   }
 }
 
+const CLOSE_FLUSH_MS = 5_000;
+
 const limitSql = (n: number | undefined) => (n !== undefined ? ` LIMIT ${Math.max(0, Math.floor(n))}` : '');
 const parse = <T>(rows: Doc[]): T[] => rows.map((r) => JSON.parse(r.doc) as T);
 
@@ -69,9 +71,16 @@ export class SqlStore implements Store {
     return migrate(this.db, this.clock);
   }
 
-  /** Hands the newest audit head to the witnesses, then closes the database. */
+  /**
+   * Hands the newest audit head to the witnesses, then closes the database. A
+   * witness that does not answer (an API server behind a dead network) gets
+   * CLOSE_FLUSH_MS of wall time, not a stuck shutdown; the head it missed is
+   * in the database, and the next run's first append witnesses a newer one.
+   */
   async close(): Promise<void> {
-    await this.audit.flush();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.audit.flush(), new Promise<void>((r) => (timer = setTimeout(r, CLOSE_FLUSH_MS).unref()))]);
+    clearTimeout(timer);
     await this.db.close();
   }
 

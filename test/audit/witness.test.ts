@@ -2,7 +2,7 @@
 // an insider deletes the newest records and puts back a head row (with its
 // genuine signature) saved earlier. Everything left verifies — without a
 // witness that is a documented limit, with one it is caught and named.
-import { it } from 'node:test';
+import { it, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,8 @@ import { generateKeyPairSync, sign } from 'node:crypto';
 import { KubemendError } from '../../src/common/errors.ts';
 import { auditWitnessFailuresTotal } from '../../src/common/metrics.ts';
 import { FileWitness, canonicalJson, chainHash, headLine, headMessage, keyId, parseHeadLines, type AuditWitness, type SignedHead, type VerifyResult } from '../../src/audit/index.ts';
-import type { SqlStore } from '../../src/store/index.ts';
+import { openStore, type SqlStore } from '../../src/store/index.ts';
+import { ManualClock } from '../../src/common/clock.ts';
 import { forEachDialect, type Place } from './helpers.ts';
 
 const input = (i: number) => ({ actor: { type: 'system' as const, name: 'test' }, action: 'test.appended', data: { i } });
@@ -177,4 +178,13 @@ forEachDialect((env) => {
     assert.equal(v.ok, true, JSON.stringify(v));
     assert.equal(v.ok && v.witnesses?.[0].newest, 2);
   });
+});
+
+test('close() does not hang on a witness that never answers', { timeout: 30_000 }, async () => {
+  const stuck: AuditWitness = { name: 'stuck', record: () => new Promise<void>(() => {}), heads: async () => [] };
+  const store = await openStore({ dataDir: mkdtempSync(join(tmpdir(), 'km-witness-stuck-')), clock: new ManualClock(), witnesses: [stuck] });
+  await store.audit.append(input(1));
+  const t0 = Date.now();
+  await store.close();
+  assert.ok(Date.now() - t0 < 10_000, `closed after ${Date.now() - t0} ms`);
 });
