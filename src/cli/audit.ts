@@ -9,7 +9,7 @@ import { EXPORT_FORMATS, exportJsonl, openWitness, pruneExpired, type AuditQuery
 import { loadContexts } from '../kube/index.ts';
 import { openStore, type SqlStore } from '../store/index.ts';
 import { badValue } from './flags.ts';
-import { collect, HELP, jsonOption, storeOptions, type StoreFlags } from './options.ts';
+import { clusterOptions, collect, jsonOption, storeOptions, type ClusterFlags, type StoreFlags } from './options.ts';
 import { renderTable, type Column } from './table.ts';
 
 interface AuditStoreFlags extends StoreFlags {
@@ -162,14 +162,12 @@ export function registerAudit(program: Command): void {
       process.stdout.write(`${formatAuditTable(records).join('\n')}\n`);
     });
 
-  jsonOption(storeOptions(cmd.command('verify').description('Check the hash chain, the signed chain head, retention checkpoints and witnesses; exit 1 naming the first bad record')), 'print the result as JSON')
+  jsonOption(clusterOptions(storeOptions(cmd.command('verify').description('Check the hash chain, the signed chain head, retention checkpoints and witnesses; exit 1 naming the first bad record'))), 'print the result as JSON')
     .option('--public-key <file>', 'also trust signatures by this Ed25519 public key (PEM; repeatable)', collect)
-    .option('--witness <where>', 'also check the heads a witness saw are still in the chain: FILE (file:FILE) or configmap:NAMESPACE/NAME (repeatable; default $KUBEMEND_AUDIT_WITNESS)', collect)
-    .option('--kubeconfig <path>', `with a configmap witness: ${HELP.kubeconfig}`)
-    .option('--context <name>', 'with a configmap witness: the kubeconfig context of its cluster (default: the current one)')
-    .action(async (f: AuditStoreFlags & { json?: boolean; witness?: string[]; kubeconfig?: string; context?: string }) => {
+    .option('--witness <where>', 'also check the heads a witness saw are still in the chain: FILE (file:FILE), or configmap:NAMESPACE/NAME in the cluster of --kubeconfig/--context (repeatable; default $KUBEMEND_AUDIT_WITNESS)', collect)
+    .action(async (f: AuditStoreFlags & ClusterFlags & { json?: boolean; witness?: string[] }) => {
       await withStore(f, async (s) => {
-        const kube = () => loadContexts(f.kubeconfig, f.context ? [f.context] : [])[0].http;
+        const kube = () => loadContexts(f.kubeconfig, f.context.slice(0, 1))[0].http;
         const witnesses: AuditWitness[] = f.witness ? f.witness.map((w) => openWitness(w, kube)) : s.audit.witnesses;
         const result = await s.audit.verify({ witnesses });
         if (f.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
