@@ -10,21 +10,43 @@ import { type Clock, Errors, KubemendError, dialectSql, num, valuesList, type Sq
 import { canonicalJson, chainHash, recordBody } from './chain.ts';
 import { checkpointMessage, headMessage, type AuditKeys } from './checkpoint.ts';
 import { AUDIT_COLUMNS, rowToRecord, verifyChain, type AuditRow } from './verify.ts';
-import type { AuditInput, AuditLog, AuditQuery, AuditRecord, VerifyResult } from './types.ts';
+import { WitnessFeed, type AuditWitness, type SignedHead } from './witness.ts';
+import { checkWitness } from './witness-check.ts';
+import type { AuditInput, AuditLog, AuditQuery, AuditRecord, VerifyOptions, VerifyResult, WitnessSummary } from './types.ts';
 
 /** Rows per INSERT: 17 columns × 200 stays far below both drivers' parameter limits. */
 const INSERT_CHUNK = 200;
 const PAGE = 1000;
 
-export class SqlAuditLog implements AuditLog {
-  private readonly db: SqlDb;
-  private readonly keys: AuditKeys;
-  private readonly clock: Clock;
+export interface AuditLogOptions {
+  /** Where each signed head is also written, outside the database (see witness.ts). */
+  witnesses?: readonly AuditWitness[];
+  /** At most one witness write per this many ms (default: each witness's own — a file after every append, a ConfigMap every 10 s). */
+  witnessIntervalMs?: number;
+  log?: (line: string) => void;
+}
 
-  constructor(db: SqlDb, keys: AuditKeys, clock: Clock) {
+export class SqlAuditLog implements AuditLog {
+  readonly keys: AuditKeys;
+  private readonly db: SqlDb;
+  private readonly clock: Clock;
+  private readonly feed: WitnessFeed;
+
+  constructor(db: SqlDb, keys: AuditKeys, clock: Clock, opts: AuditLogOptions = {}) {
     this.db = db;
     this.keys = keys;
     this.clock = clock;
+    this.feed = new WitnessFeed(opts.witnesses ?? [], { clock, intervalMs: opts.witnessIntervalMs, log: opts.log });
+  }
+
+  /** The witnesses every append feeds (and verify checks, unless told others). */
+  get witnesses(): AuditWitness[] {
+    return this.feed.witnesses;
+  }
+
+  /** Writes the newest head to the witnesses now; close() calls it. */
+  flush(): Promise<void> {
+    return this.feed.flush();
   }
 
   async append(inputs: AuditInput | AuditInput[]): Promise<AuditRecord[]> {
@@ -36,7 +58,7 @@ export class SqlAuditLog implements AuditLog {
     this.keys.signingKey();
     const forUpdate = dialectSql(this.db.dialect).forUpdate;
     const timer = auditAppendSeconds.startTimer();
-    return this.db.transaction(async (tx) => {
+    const { records, head } = await this.db.transaction(async (tx) => {
       const head = await readHead(tx, forUpdate);
       let seq = head.seq;
       let prev = head.hash;
@@ -58,9 +80,13 @@ export class SqlAuditLog implements AuditLog {
         await tx.exec(`INSERT INTO audit_log (${AUDIT_COLUMNS}) VALUES ${valuesList(chunk.length, 17)}`, chunk.flat());
       }
       const sig = this.keys.sign(headMessage({ seq, hash: prev }));
-      await tx.exec('UPDATE audit_head SET seq = ?, hash = ?, time = ?, key_id = ?, signature = ? WHERE id = 1', [seq, prev, this.clock.now(), sig.keyId, sig.signature]);
-      return records;
+      const signed: SignedHead = { seq, hash: prev, time: this.clock.now(), ...sig };
+      await tx.exec('UPDATE audit_head SET seq = ?, hash = ?, time = ?, key_id = ?, signature = ? WHERE id = 1', [seq, prev, signed.time, sig.keyId, sig.signature]);
+      return { records, head: signed };
     }).finally(() => timer());
+    // Only a committed head is witnessed: the witness must never be ahead of what the database really holds.
+    this.feed.offer(head);
+    return records;
   }
 
   async list(q: AuditQuery = {}): Promise<AuditRecord[]> {
@@ -84,8 +110,24 @@ export class SqlAuditLog implements AuditLog {
     }
   }
 
-  verify(): Promise<VerifyResult> {
-    return this.db.transaction((tx) => verifyChain(tx, this.keys), { readOnly: true });
+  /**
+   * The chain, and each witness's heads against it. The witnesses are read
+   * first, the snapshot taken after: a head written meanwhile is then in the
+   * snapshot too, so a busy log is never mistaken for a truncated one.
+   */
+  async verify(opts: VerifyOptions = {}): Promise<VerifyResult> {
+    const witnesses = await Promise.all((opts.witnesses ?? []).map(async (w) => ({ name: w.name, heads: await w.heads() })));
+    return this.db.transaction(async (tx) => {
+      const chain = await verifyChain(tx, this.keys);
+      if (!chain.ok || witnesses.length === 0) return chain;
+      const summaries: WitnessSummary[] = [];
+      for (const w of witnesses) {
+        const r = await checkWitness(tx, this.keys, chain, w.name, w.heads);
+        if ('ok' in r) return r;
+        summaries.push(r);
+      }
+      return { ...chain, witnesses: summaries };
+    }, { readOnly: true });
   }
 
   /**

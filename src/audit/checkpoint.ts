@@ -12,9 +12,14 @@ import { canonicalJson } from './chain.ts';
 
 export const KEY_FILE = 'audit-key.pem';
 
-/** The private key path: $KUBEMEND_AUDIT_KEY, else <dataDir>/audit-key.pem. */
+/** The private key path: $KUBEMEND_AUDIT_KEY (e.g. a mounted Secret), else <dataDir>/audit-key.pem. */
 export function auditKeyPath(dataDir: string, explicit?: string): string {
-  return explicit ?? process.env.KUBEMEND_AUDIT_KEY ?? join(dataDir, KEY_FILE);
+  return explicit ?? (process.env.KUBEMEND_AUDIT_KEY || undefined) ?? join(dataDir, KEY_FILE);
+}
+
+/** $KUBEMEND_AUDIT_REQUIRE_KEY: 1/true/yes means the key is provided (a mounted Secret) and never generated. */
+export function requireKeyFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+  return /^(1|true|yes)$/i.test(env.KUBEMEND_AUDIT_REQUIRE_KEY ?? '');
 }
 
 /** The public half's file, written beside the private key for auditors. */
@@ -61,10 +66,18 @@ export interface AuditKeysOptions {
   keyFile: string;
   /** Extra public keys (PEM files) whose signatures verification accepts, e.g. another host's writer. */
   trusted?: string[];
+  /**
+   * The key must already exist (default $KUBEMEND_AUDIT_REQUIRE_KEY): a
+   * missing key is KM-AUDIT-002 instead of a fresh one. A cluster install
+   * mounts the key from a Secret; generating one beside the database when the
+   * mount is missing would hand the signing power to whoever reads that volume.
+   */
+  requireKey?: boolean;
 }
 
 export class AuditKeys {
   readonly keyFile: string;
+  readonly requireKey: boolean;
   private readonly trustedFiles: string[];
   private privateKey?: KeyObject;
   private privateKeyId?: string;
@@ -73,6 +86,7 @@ export class AuditKeys {
   constructor(opts: AuditKeysOptions) {
     this.keyFile = opts.keyFile;
     this.trustedFiles = opts.trusted ?? [];
+    this.requireKey = opts.requireKey ?? requireKeyFromEnv();
   }
 
   sign(message: string): Signature {
@@ -106,10 +120,15 @@ export class AuditKeys {
     return keys;
   }
 
-  /** The private key, generated on first use. Safe when several processes start at once. */
+  /** The private key, generated on first use unless requireKey. Safe when several processes start at once. */
   signingKey(): KeyObject {
     if (this.privateKey) return this.privateKey;
-    if (!existsSync(this.keyFile)) this.generate();
+    if (!existsSync(this.keyFile)) {
+      if (this.requireKey) {
+        throw new KubemendError(Errors.AUDIT_KEY, `there is no audit signing key at ${this.keyFile}, and the key must be provided (KUBEMEND_AUDIT_REQUIRE_KEY / store.requireAuditKey), not generated: mount the Secret holding it there, or point KUBEMEND_AUDIT_KEY at it`);
+      }
+      this.generate();
+    }
     this.privateKey = this.loadPrivate();
     return this.privateKey;
   }

@@ -1,6 +1,7 @@
 // What the audit log records and how it is read: a record is an input plus
 // its place in the hash chain. The Store (src/store/) exposes one AuditLog as
 // `store.audit`; this folder owns the chain and knows nothing of the Store.
+import type { AuditWitness } from './witness.ts';
 
 /** Who did something: a person (chat, CLI), a rule, or kubemend itself. */
 export interface Actor {
@@ -66,14 +67,27 @@ export interface AuditQuery {
 }
 
 export type VerifyResult =
-  | { ok: true; records: number; head: string; fromCheckpoint?: number }
+  | { ok: true; records: number; head: string; fromCheckpoint?: number; witnesses?: WitnessSummary[] }
   | { ok: false; records: number; firstBad: { seq: number; id?: string; reason: string } };
+
+/** What a witness check covered: its heads, the newest, and how many could be compared (older ones were pruned). */
+export interface WitnessSummary {
+  name: string;
+  heads: number;
+  newest: number;
+  checked: number;
+}
+
+export interface VerifyOptions {
+  /** Also check that every head these witnesses saw is still in the chain (catches a truncated tail). */
+  witnesses?: readonly AuditWitness[];
+}
 
 export interface AuditLog {
   /** Appends records in one transaction, chaining hashes; returns them as stored. */
   append(inputs: AuditInput | AuditInput[]): Promise<AuditRecord[]>;
   list(q?: AuditQuery): Promise<AuditRecord[]>;
-  verify(): Promise<VerifyResult>;
+  verify(opts?: VerifyOptions): Promise<VerifyResult>;
   /** Deletes records older than `before`, writing a signed checkpoint so verification still works. */
   prune(before: number): Promise<{ removed: number; checkpointSeq?: number }>;
   /** Streams every record in order, for export. */

@@ -5,10 +5,11 @@ import { createWriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { parseDuration, realClock, Errors, KubemendError } from '../common/index.ts';
-import { EXPORT_FORMATS, exportJsonl, pruneExpired, type AuditQuery, type AuditRecord } from '../audit/index.ts';
+import { EXPORT_FORMATS, exportJsonl, openWitness, pruneExpired, type AuditQuery, type AuditRecord, type AuditWitness, type VerifyResult } from '../audit/index.ts';
+import { loadContexts } from '../kube/index.ts';
 import { openStore, type SqlStore } from '../store/index.ts';
 import { badValue } from './flags.ts';
-import { collect, jsonOption, storeOptions, type StoreFlags } from './options.ts';
+import { clusterOptions, collect, jsonOption, storeOptions, type ClusterFlags, type StoreFlags } from './options.ts';
 import { renderTable, type Column } from './table.ts';
 
 interface AuditStoreFlags extends StoreFlags {
@@ -134,6 +135,18 @@ export function formatAuditTable(records: AuditRecord[]): string[] {
   ]));
 }
 
+function printVerified(result: Extract<VerifyResult, { ok: true }>): void {
+  const from = result.fromCheckpoint !== undefined ? `, continuing from the signed checkpoint at seq ${result.fromCheckpoint}` : '';
+  process.stdout.write(`audit chain ok: ${result.records} records, head ${result.head}${from}\n`);
+  for (const w of result.witnesses ?? []) {
+    const older = w.heads - w.checked;
+    process.stdout.write(w.heads === 0
+      ? `witness ${w.name}: holds no heads yet, so it proves nothing about the tail\n`
+      : `witness ${w.name}: ${w.heads} heads up to seq ${w.newest}, every one in the chain${older ? ` (${older} from before the retention checkpoint not comparable)` : ''}\n`);
+  }
+  if (!result.witnesses?.length) process.stderr.write('note: no witness checked: deleting the newest records and putting back an older signed head would go unnoticed (see --witness, docs/audit.md)\n');
+}
+
 export function registerAudit(program: Command): void {
   const cmd = program.command('audit').description('Query, verify, export and prune the tamper-evident audit log');
 
@@ -149,17 +162,17 @@ export function registerAudit(program: Command): void {
       process.stdout.write(`${formatAuditTable(records).join('\n')}\n`);
     });
 
-  jsonOption(storeOptions(cmd.command('verify').description('Check the hash chain, the signed chain head and retention checkpoints; exit 1 naming the first bad record')), 'print the result as JSON')
+  jsonOption(clusterOptions(storeOptions(cmd.command('verify').description('Check the hash chain, the signed chain head, retention checkpoints and witnesses; exit 1 naming the first bad record'))), 'print the result as JSON')
     .option('--public-key <file>', 'also trust signatures by this Ed25519 public key (PEM; repeatable)', collect)
-    .action(async (f: AuditStoreFlags & { json?: boolean }) => {
+    .option('--witness <where>', 'also check the heads a witness saw are still in the chain: FILE (file:FILE), or configmap:NAMESPACE/NAME in the cluster of --kubeconfig/--context (repeatable; default $KUBEMEND_AUDIT_WITNESS)', collect)
+    .action(async (f: AuditStoreFlags & ClusterFlags & { json?: boolean; witness?: string[] }) => {
       await withStore(f, async (s) => {
-        const result = await s.audit.verify();
+        const kube = () => loadContexts(f.kubeconfig, f.context.slice(0, 1))[0].http;
+        const witnesses: AuditWitness[] = f.witness ? f.witness.map((w) => openWitness(w, kube)) : s.audit.witnesses;
+        const result = await s.audit.verify({ witnesses });
         if (f.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
         if (result.ok) {
-          if (!f.json) {
-            const from = result.fromCheckpoint !== undefined ? `, continuing from the signed checkpoint at seq ${result.fromCheckpoint}` : '';
-            process.stdout.write(`audit chain ok: ${result.records} records, head ${result.head}${from}\n`);
-          }
+          if (!f.json) printVerified(result);
           return;
         }
         const bad = result.firstBad;

@@ -14,7 +14,7 @@ import { chatSettings, loadChatConfig, type ChatSettings } from '../chat/index.t
 import { loadRules } from '../rules/index.ts';
 import { ACTIONS, checkRuleRunbooks, loadRunbooks, LineNotifier } from '../runbooks/index.ts';
 import { LinePrinter, Pipeline, printRuns, Reloader, fingerprint } from '../pipeline/index.ts';
-import { createApp, loadServerConfig, resolveAdapters, type ServerSpec, loadServiceConfig, type ServiceConfig, resolveWebhooks, auditRefusals } from '../server/index.ts';
+import { createApp, loadServerConfig, resolveAdapters, type ServerSpec, loadServiceConfig, type ServiceConfig, resolveWebhooks, auditRefusals, auditStoreOptions } from '../server/index.ts';
 import { parseSpeed } from './flags.ts';
 import { DEFAULT_POLICY, SHIPPED_RULES, SHIPPED_RUNBOOKS, splitListen, untilSignal } from './shared.ts';
 import { clusterTarget, sandboxTarget, type Target } from './targets.ts';
@@ -97,7 +97,10 @@ export async function runServe(f: ServeFlags, out: (l: string) => void = (l) => 
   const authorizer = await Authorizer.fromFile(policy);
 
   const db = f.db ?? config.store.db ?? (config.store.dbEnv ? env[config.store.dbEnv] : undefined);
-  const store = await openStore({ db, dataDir: f.dataDir ?? config.store.dataDir });
+  // On the sandbox there is no cluster yet for a ConfigMap witness: only a file witness applies there.
+  const auditStore = config.store.auditWitness?.configMap && f.sandbox ? { ...config.store, auditWitness: { ...config.store.auditWitness, configMap: undefined } } : config.store;
+  const audit = auditStoreOptions(auditStore, { kubeconfig, contexts: f.context.length ? f.context : [...config.clusters.contexts] });
+  const store = await openStore({ db, dataDir: f.dataDir ?? config.store.dataDir, log: out, ...audit });
   let target: Target | undefined;
   let pipeline: Pipeline | undefined;
   let reloader: Reloader | undefined;

@@ -86,6 +86,11 @@ export const auditAppendSeconds = once('kubemend_audit_append_seconds', () => ne
   buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
 }));
 
+export const auditWitnessFailuresTotal = once('kubemend_audit_witness_failures_total', () => new Counter({
+  name: 'kubemend_audit_witness_failures_total',
+  help: 'Signed audit heads that could not be written to a witness (file or ConfigMap); the next head retries.',
+}));
+
 export const chatCommandsTotal = once('kubemend_chat_commands_total', () => new Counter({
   name: 'kubemend_chat_commands_total',
   help: 'Chat commands handled, by command and outcome.',

@@ -13,6 +13,7 @@ export type Row = Record<string, unknown>;
 /** What a statement inside or outside a transaction can do. */
 export interface SqlExec {
   readonly dialect: Dialect;
+  /** A read. Outside a transaction it may be sent again after a lost connection, so it must not write. */
   query<T extends Row = Row>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
   exec(sql: string, params?: readonly SqlValue[]): Promise<{ changes: number }>;
 }
@@ -31,6 +32,11 @@ export interface SqlDb extends SqlExec {
    * Runs fn in one transaction: committed when fn resolves, rolled back when it
    * throws. Write transactions take the write lock up front on SQLite
    * (BEGIN IMMEDIATE), so two writers never deadlock upgrading a read lock.
+   *
+   * fn may run more than once: when the connection to PostgreSQL is lost
+   * before COMMIT, the server has rolled the transaction back and it is run
+   * again from the start. So fn keeps its effects inside the transaction (or
+   * makes them safe to repeat) and builds its result afresh on each run.
    */
   transaction<T>(fn: (tx: SqlExec) => Promise<T>, opts?: TransactionOptions): Promise<T>;
   close(): Promise<void>;

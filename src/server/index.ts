@@ -6,5 +6,6 @@ export { createApp } from './app.ts';
 export type { ServerSpec } from './serve-config.ts';
 export { loadServiceConfig } from './service-config.ts';
 export type { ServiceConfig } from './service-config.ts';
+export { auditStoreOptions, type AuditStoreOptions } from './audit-options.ts';
 export { resolveWebhooks, webhookRoutes } from './webhook-config.ts';
 export { auditRefusals, type RefusalAuditOptions } from './refusal-audit.ts';

@@ -69,6 +69,21 @@ export const ServiceSpecSchema = z.strictObject({
     dbEnv: EnvName.optional(),
     /** Data directory (SQLite file, audit signing key); default $KUBEMEND_HOME or ~/.kubemend. */
     dataDir: z.string().min(1).optional(),
+    /** The audit signing key (Ed25519 PEM), e.g. a Secret mounted read-only; default $KUBEMEND_AUDIT_KEY, else <dataDir>/audit-key.pem. */
+    auditKeyFile: z.string().min(1).optional(),
+    /** The key must be provided: refuse to start (KM-AUDIT-002) instead of generating one. Default $KUBEMEND_AUDIT_REQUIRE_KEY. */
+    requireAuditKey: z.boolean().optional(),
+    /** Where every signed audit head is also written, outside the database (docs/audit.md, "Witnesses"). */
+    auditWitness: z.strictObject({
+      /** An append-only JSON Lines file, on storage the database's users cannot write. */
+      file: z.string().min(1).optional(),
+      /** NAMESPACE/NAME of a ConfigMap only kubemend may update. */
+      configMap: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'NAMESPACE/NAME, e.g. kubemend-audit/audit-witness').optional(),
+      /** The kubeconfig context of the ConfigMap's cluster (default: the first of clusters.contexts, else the current one). */
+      context: z.string().min(1).optional(),
+      /** At most one write per witness per interval (default: the file after every append, the ConfigMap every 10s). */
+      interval: Duration.optional(),
+    }).refine((w) => w.file || w.configMap, { message: 'name a file, a configMap, or both' }).optional(),
   }).refine((s) => !(s.db && s.dbEnv), { message: 'give db or dbEnv, not both' }).prefault({}),
   silences: z.strictObject({
     /** How often the store's silences are re-read. */
@@ -121,7 +136,12 @@ export function loadServiceConfig(file: string | undefined, defaults: { rules: s
     rules: at(spec.rules) ?? defaults.rules,
     runbooks: at(spec.runbooks) ?? defaults.runbooks,
     policy,
-    store: { ...spec.store, dataDir: at(spec.store.dataDir) },
+    store: {
+      ...spec.store,
+      dataDir: at(spec.store.dataDir),
+      auditKeyFile: at(spec.store.auditKeyFile),
+      auditWitness: spec.store.auditWitness && { ...spec.store.auditWitness, file: at(spec.store.auditWitness.file) },
+    },
     chatSettings: { ...spec.chat, policy },
   });
 }

@@ -4,7 +4,7 @@
 // migration while queries stay indexed. Every write is one statement or one
 // transaction.
 import { type Clock, Errors, KubemendError, dialectSql, type SqlDb, type SqlValue } from '../common/index.ts';
-import { SqlAuditLog, type AuditKeys } from '../audit/index.ts';
+import { SqlAuditLog, type AuditKeys, type AuditLogOptions } from '../audit/index.ts';
 import { migrate } from './migrations.ts';
 import type { ChatRequestRecord, Detection, IncidentRecord, RunRecord, RunStatus, Silence, StepTransition, Store } from './types.ts';
 
@@ -44,6 +44,8 @@ class Where {
   }
 }
 
+const CLOSE_FLUSH_MS = 5_000;
+
 const limitSql = (n: number | undefined) => (n !== undefined ? ` LIMIT ${Math.max(0, Math.floor(n))}` : '');
 const parse = <T>(rows: Doc[]): T[] => rows.map((r) => JSON.parse(r.doc) as T);
 
@@ -53,11 +55,11 @@ export class SqlStore implements Store {
   private readonly db: SqlDb;
   private readonly clock: Clock;
 
-  constructor(db: SqlDb, keys: AuditKeys, clock: Clock) {
+  constructor(db: SqlDb, keys: AuditKeys, clock: Clock, audit: AuditLogOptions = {}) {
     this.db = db;
     this.clock = clock;
     this.kind = db.dialect;
-    this.audit = new SqlAuditLog(db, keys, clock);
+    this.audit = new SqlAuditLog(db, keys, clock, audit);
   }
 
   /** The underlying connection, for tools and tests that inspect tables directly. */
@@ -69,8 +71,17 @@ export class SqlStore implements Store {
     return migrate(this.db, this.clock);
   }
 
-  close(): Promise<void> {
-    return this.db.close();
+  /**
+   * Hands the newest audit head to the witnesses, then closes the database. A
+   * witness that does not answer (an API server behind a dead network) gets
+   * CLOSE_FLUSH_MS of wall time, not a stuck shutdown; the head it missed is
+   * in the database, and the next run's first append witnesses a newer one.
+   */
+  async close(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.audit.flush(), new Promise<void>((r) => (timer = setTimeout(r, CLOSE_FLUSH_MS).unref()))]);
+    clearTimeout(timer);
+    await this.db.close();
   }
 
   async putDetection(d: Detection): Promise<void> {

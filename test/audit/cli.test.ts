@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkJsonl, type AuditRecord } from '../../src/audit/index.ts';
+import { FileWitness, checkJsonl, type AuditRecord } from '../../src/audit/index.ts';
 import { type SqlStore } from '../../src/store/index.ts';
 import { forEachDialect, type Place } from './helpers.ts';
 
@@ -21,6 +21,8 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: 
   delete base.KUBEMEND_HOME;
   delete base.KUBEMEND_AUDIT_KEY;
   delete base.KUBEMEND_AUDIT_RETENTION;
+  delete base.KUBEMEND_AUDIT_WITNESS;
+  delete base.KUBEMEND_AUDIT_REQUIRE_KEY;
   return new Promise((resolve) => {
     execFile(process.execPath, [BIN, ...args], { env: { ...base, ...env }, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
@@ -112,6 +114,34 @@ forEachDialect((env) => {
     assert.match(toFile.stderr, /exported 2 records/);
     assert.deepEqual(readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l).seq), [3, 4]);
     assert.equal(incremental.stdout, `${JSON.stringify(recs[3])}\n`);
+  });
+
+  it('audit verify --witness (or $KUBEMEND_AUDIT_WITNESS) catches a truncated tail with a restored head; without one it passes and says so', async () => {
+    const place = await env.place();
+    const witness = join(mkdtempSync(join(tmpdir(), 'km-witness-')), 'heads.jsonl');
+    const store = await place.open({ witnesses: [new FileWitness(witness)] });
+    await seed(store);
+    const [saved] = await store.sql.query<Record<string, string | number>>('SELECT seq, hash, time, key_id, signature FROM audit_head WHERE id = 1');
+    await store.audit.append({ actor: { type: 'user', name: 'mallory' }, action: 'secret.read' });
+    await store.audit.flush();
+    const sound = await cli(['audit', 'verify', '--witness', witness, ...where(place)]);
+    assert.equal(sound.code, 0, sound.stderr);
+    assert.match(sound.stdout, new RegExp(`witness file ${witness}: 2 heads up to seq 5, every one in the chain\n`));
+
+    await store.sql.exec('DELETE FROM audit_log WHERE seq = 5');
+    await store.sql.exec('UPDATE audit_head SET seq = ?, hash = ?, time = ?, key_id = ?, signature = ? WHERE id = 1', [saved.seq, saved.hash, saved.time, saved.key_id, saved.signature]);
+    const [flagged, fromEnv, blind] = await Promise.all([
+      cli(['audit', 'verify', '--witness', `file:${witness}`, ...where(place)]),
+      cli(['audit', 'verify', ...where(place)], { KUBEMEND_AUDIT_WITNESS: witness }),
+      cli(['audit', 'verify', ...where(place)]),
+    ]);
+    for (const r of [flagged, fromEnv]) {
+      assert.equal(r.code, 1, r.stdout);
+      assert.match(r.stdout, /audit chain BROKEN at seq 5: record 5 is missing: the witness \(file .*\) saw the chain reach seq 5/);
+      assert.match(r.stderr, /KM-AUDIT-001/);
+    }
+    assert.equal(blind.code, 0, 'the documented limit: a restored signed head verifies on its own');
+    assert.match(blind.stderr, /note: no witness checked/);
   });
 
   it('audit prune --retention leaves a signed checkpoint that verify continues from', async () => {

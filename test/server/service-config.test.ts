@@ -28,6 +28,8 @@ fixtureTests(FIXTURES, {
   'reserved-subject.yaml': [7, 'spec.server.slack.users.U0ALICE.name', /slack:, mattermost:, console:, terminal: are reserved for unmapped and guest users/],
   'bad-guest.yaml': [6, 'spec.server.slack.guest', /Unrecognized key: "group"/],
   'two-documents.yaml': [1, '', /holds one Config document, found 2/],
+  'witness-without-target.yaml': [6, 'spec.store.auditWitness', /name a file, a configMap, or both/],
+  'witness-bad-configmap.yaml': [6, 'spec.store.auditWitness.configMap', /NAMESPACE\/NAME/],
 }, (file) => loadServiceConfig(file, DEFAULTS));
 
 test('no file: every default, the shipped rules, runbooks and policy', () => {
@@ -70,6 +72,26 @@ test('paths are resolved against the file; durations are read; secrets are named
   const ok = resolveWebhooks(c.webhooks, { AM_TOKEN: 'a', CI_SECRET: 'b' });
   assert.deepEqual(ok.options?.alertmanager, { bearerToken: 'a', maxAlerts: 5000 });
   assert.equal(ok.options?.webhooks?.ci.secret, 'b');
+});
+
+test('the audit key and witness: paths resolved against the file, the interval read', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'km-cfg-'));
+  const file = join(dir, 'kubemend.yaml');
+  writeFileSync(file, [
+    'apiVersion: kubemend.dev/v1alpha1',
+    'kind: Config',
+    'spec:',
+    '  store:',
+    '    auditKeyFile: /etc/kubemend/audit-key/audit-key.pem',
+    '    requireAuditKey: true',
+    '    auditWitness: { file: ./witness/heads.jsonl, configMap: kubemend-audit/audit-witness, context: prod-eu, interval: 30s }',
+    '',
+  ].join('\n'));
+  const c = loadServiceConfig(file, DEFAULTS);
+  assert.equal(c.store.auditKeyFile, '/etc/kubemend/audit-key/audit-key.pem');
+  assert.equal(c.store.requireAuditKey, true);
+  assert.deepEqual(c.store.auditWitness, { file: join(dir, 'witness/heads.jsonl'), configMap: 'kubemend-audit/audit-witness', context: 'prod-eu', interval: 30_000 });
+  assert.equal(loadServiceConfig(undefined, DEFAULTS).store.auditWitness, undefined, 'no witness unless configured');
 });
 
 test('the example config in config/ loads', () => {
