@@ -13,7 +13,7 @@ export { sameSecret, signatureMatches } from './secrets.ts';
 export { Duration } from './schema.ts';
 export { parseQuantity, formatBytes, formatCpu, tryQuantity } from './quantity.ts';
 export { dataDir } from './paths.ts';
-export { auditAppendSeconds, chatCommandsTotal, leaderStatus, kubeRequestsTotal, relistsTotal, watchRestartsTotal, provideInformerSizes, detectionRecordFailuresTotal, configReloadsTotal, detectionsTotal, signalsTotal, suppressedTotal, escalationsTotal, runsTotal, stepDurationSeconds, collectProcessMetrics, metricsRegistry, webhookRequestsTotal } from './metrics.ts';
+export { auditAppendSeconds, chatCommandsTotal, leaderStatus, kubeRequestsTotal, relistsTotal, watchRestartsTotal, provideInformerSizes, detectionRecordFailuresTotal, configReloadsTotal, detectionsTotal, signalsTotal, suppressedTotal, escalationsTotal, runsTotal, stepDurationSeconds, collectProcessMetrics, metricsRegistry, webhookRequestsTotal, celCostExceededTotal, celSlowEvaluationsTotal } from './metrics.ts';
 export { withCode, actionErrorInfo } from './errors.ts';
 export type { ErrorInfo, ActionReason } from './errors.ts';
 export { formatClock } from './clock.ts';
