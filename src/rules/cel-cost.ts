@@ -12,7 +12,7 @@
 // nested loops multiply; `x in list` adds the list's size; objects() adds
 // the objects it converts. Sizes are assumed per field name (containers ≤
 // 20 …), lists read any other way get the default, objects() its own.
-import type { ASTNode } from '@marcbachmann/cel-js';
+import type { ASTNode, Environment, ParseResult } from '@marcbachmann/cel-js';
 import { KubemendError, Errors } from '../common/index.ts';
 
 export interface CostLimits {
@@ -54,6 +54,13 @@ export function costLimits(partial: Partial<CostLimits> = {}): CostLimits {
 
 /** A result size for a call of a registered function, by its argument nodes. */
 export type CallSize = (args: readonly ASTNode[], limits: CostLimits) => { size: number; label: string; cost?: number };
+
+/** value(obj, 'spec.containers'): the list size assumed for the path's last field. */
+export const pathSize: CallSize = (args, limits) => {
+  const p = args[1];
+  const last = p?.op === 'value' && typeof p.args === 'string' ? p.args.split(/[.[\]]/).filter(Boolean).pop() : undefined;
+  return last && !/^\d+$/.test(last) ? fieldSize(last, limits) : { size: limits.defaultListSize, label: 'lists' };
+};
 
 export interface CostEstimate {
   cost: number;
@@ -204,7 +211,7 @@ export function estimateCost(expr: string, ast: ASTNode, limits: CostLimits, cal
 const isLiteral = (n: ASTNode) => n.op === 'list' || n.op === 'map';
 
 /** The refusal for an over-budget estimate, naming the loop nest that makes it. */
-export function overBudget(est: CostEstimate, limits: CostLimits): string {
+export function overBudget(est: CostEstimate, limits: CostLimits, doc = 'docs/rules.md'): string {
   const fmt = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'unbounded');
   let why = '';
   if (est.hot) {
@@ -213,7 +220,7 @@ export function overBudget(est: CostEstimate, limits: CostLimits): string {
     const assumed = [...new Set(sizes.map((o) => o.label === 'lists' ? `other lists ≤ ${limits.defaultListSize}` : o.label === 'objects()' ? `objects() ≤ ${limits.objects}` : o.label === 'literal' ? '' : `${o.label} ≤ ${limits.listSizes[o.label] ?? o.n}`))].filter(Boolean);
     why = `: \`${est.hot.text}\` runs its body up to ${sizes.map((o) => fmt(o.n)).join(' × ')}${sizes.length > 1 ? ` = ${fmt(product)}` : ''} times${assumed.length ? ` (assumed ${assumed.join(', ')})` : ''}`;
   }
-  return `CEL cost: estimated ${fmt(est.cost)} is over the budget of ${fmt(limits.budget)}${why}; nest fewer loops or read shorter lists (docs/rules.md, "Cost")`;
+  return `CEL cost: estimated ${fmt(est.cost)} is over the budget of ${fmt(limits.budget)}${why}; nest fewer loops or read shorter lists (${doc}, "Cost")`;
 }
 
 /** The metering functions, registered only in evaluation environments: rules cannot call them. */
@@ -308,4 +315,60 @@ function sizeOf(v: unknown): number {
     return n;
   }
   return 0;
+}
+
+/**
+ * An environment's metered twin: the same functions plus the metering ones,
+ * and the meter of the evaluation in flight (evaluation is synchronous, and
+ * CEL functions cannot see variables). Expressions are checked against the
+ * base environment, so they cannot name the metering functions.
+ */
+export class Metering {
+  readonly #env: Environment;
+  #meter: CostMeter | undefined;
+
+  /** Clones `base`, which can register nothing more afterwards. */
+  constructor(base: Environment) {
+    this.#env = base.clone()
+      .registerFunction(`${METER_FN}(dyn, int): dyn`, (v: unknown, per: bigint) => (this.#meter ? this.#meter.meter(v, per) : v))
+      .registerFunction(`${GO_FN}(): bool`, () => this.#meter?.go() ?? true);
+  }
+
+  /** Charges work a helper is about to do (objects() converting the cache). */
+  charge(units: number): void {
+    this.#meter?.charge(units);
+  }
+
+  /**
+   * Costs a checked expression: over `limits.budget`, the estimate (for
+   * overBudget); otherwise the metered program to give run().
+   */
+  compile(expr: string, ast: ASTNode, limits: CostLimits, calls: Readonly<Record<string, CallSize>>): { program: ParseResult; cost: number } | { over: CostEstimate } {
+    const est = estimateCost(expr, ast, limits, calls);
+    if (est.cost > limits.budget) return { over: est };
+    const source = meteredSource(expr, est.guards);
+    const program = this.#env.parse(source);
+    const res = program.check();
+    // The original checked; wrapping lists in a dyn → dyn function cannot make it ill-typed unless the rewrite is wrong.
+    if (!res.valid) throw new KubemendError(Errors.RULE_COMPILE, `internal: metered rewrite does not check (${res.error?.message.split('\n')[0] ?? ''}): ${source}`);
+    return { program, cost: est.cost };
+  }
+
+  /**
+   * Runs a program from compile() under a fresh meter: throws what the
+   * expression throws, and CelCostError when it went over `limit`, even
+   * where CEL's error semantics (`a || b`) would have absorbed it.
+   */
+  run(program: ParseResult, act: Record<string, unknown>, limit: number): unknown {
+    const prev = this.#meter;
+    const meter = new CostMeter(limit);
+    this.#meter = meter;
+    try {
+      const out = program(act);
+      if (meter.error) throw meter.error;
+      return out;
+    } finally {
+      this.#meter = prev;
+    }
+  }
 }

@@ -11,7 +11,7 @@ import type { Rule } from './schema.ts';
 import type { Signal } from './types.ts';
 import * as h from './cel-helpers.ts';
 import type { Lookup } from './cel-helpers.ts';
-import { CelCostError, CostMeter, GO_FN, METER_FN, costLimits, estimateCost, fieldSize, meteredSource, overBudget, type CallSize, type CostLimits } from './cel-cost.ts';
+import { CelCostError, Metering, costLimits, pathSize, overBudget, type CallSize, type CostLimits } from './cel-cost.ts';
 
 export type { Lookup } from './cel-helpers.ts';
 
@@ -91,12 +91,6 @@ const activations = new WeakSet<object>();
 /** Evaluations slower than this (real time) are counted: work the meter does not see. */
 export const SLOW_EVALUATION_MS = 100;
 
-/** The last segment of a value()/oldValue() path literal, whose list size is assumed by name. */
-const pathSize: CallSize = (args, limits) => {
-  const p = args[1];
-  const last = p?.op === 'value' && typeof p.args === 'string' ? p.args.split(/[.[\]]/).filter(Boolean).pop() : undefined;
-  return last && !/^\d+$/.test(last) ? fieldSize(last, limits) : { size: limits.defaultListSize, label: 'lists' };
-};
 
 /** Result sizes (and costs) of the helpers that return lists. */
 const CALL_SIZES: Record<string, CallSize> = {
@@ -111,10 +105,9 @@ export class RuleEnvironment {
   readonly limits: CostLimits;
   readonly #lookup: Lookup;
   readonly #env: Environment;
-  /** #env plus the metering function: programs run here, rules are checked against #env and cannot name it. */
-  readonly #metered: Environment;
+  /** Programs run metered (cel-cost.ts); rules are checked against #env. */
+  readonly #metering: Metering;
   #current: Activation | undefined;
-  #meter: CostMeter | undefined;
 
   constructor(opts: RuleEnvOptions = {}) {
     this.clock = opts.clock ?? realClock;
@@ -130,12 +123,12 @@ export class RuleEnvironment {
     // Converting the cache is work in proportion to it: charged before it is done.
     const objects = (kind: string, ns: unknown) => {
       const found = list(kind, typeof ns === 'string' && ns ? ns : undefined);
-      this.#meter?.charge(found.length);
+      this.#metering.charge(found.length);
       return found.map(h.toCel);
     };
     const changes = (o: unknown, n: unknown) => {
       const out = h.changes(o, n);
-      this.#meter?.charge(out.length);
+      this.#metering.charge(out.length);
       return out;
     };
     this.#env = new Environment({ homogeneousAggregateLiterals: false, enableOptionalTypes: true })
@@ -158,9 +151,7 @@ export class RuleEnvironment {
       .registerFunction('owner(dyn): map', (o: unknown) => h.owner(o, find))
       .registerFunction('objects(string): list', (kind: string) => objects(kind, null))
       .registerFunction('objects(string, dyn): list', objects);
-    this.#metered = this.#env.clone()
-      .registerFunction(`${METER_FN}(dyn, int): dyn`, (v: unknown, per: bigint) => (this.#meter ? this.#meter.meter(v, per) : v))
-      .registerFunction(`${GO_FN}(): bool`, () => this.#meter?.go() ?? true);
+    this.#metering = new Metering(this.#env);
   }
 
   /** The CEL variables for `vars`, converted once; evaluate every candidate rule of a signal with it. */
@@ -198,9 +189,9 @@ export class RuleEnvironment {
     if (!res.valid) return celProblem(field, res.error?.name === 'ParseError' ? 'CEL syntax error' : 'CEL type error', res.error, expr);
     const type = res.type ?? 'dyn';
     if (!EXPECT[field].ok(type)) return { path: field, message: `must be ${EXPECT[field].want}, but is ${type}${type === 'dyn' ? DYN_HINT : ''}`, offset: 0 };
-    const est = estimateCost(expr, program.ast, this.limits, CALL_SIZES);
-    if (est.cost > this.limits.budget) return { path: field, message: overBudget(est, this.limits), offset: est.hot?.offset ?? 0 };
-    return { program: meteredProgram(this.#metered, expr, est.guards), kinds: objectKinds(program.ast), cost: est.cost };
+    const m = this.#metering.compile(expr, program.ast, this.limits, CALL_SIZES);
+    if ('over' in m) return { path: field, message: overBudget(m.over, this.limits), offset: m.over.hot?.offset ?? 0 };
+    return { program: m.program, kinds: objectKinds(program.ast), cost: m.cost };
   }
 
   /** Compiles a rule's when, subject and summary; throws RuleCompileError listing every bad one. */
@@ -231,17 +222,11 @@ export class RuleEnvironment {
    */
   run(program: ParseResult, act: Activation): unknown {
     const prev = this.#current;
-    const prevMeter = this.#meter;
-    const meter = new CostMeter(this.limits.runtimeLimit);
     this.#current = act;
-    this.#meter = meter;
     try {
-      const out = program(act as unknown as Record<string, unknown>);
-      if (meter.error) throw meter.error;
-      return out;
+      return this.#metering.run(program, act as unknown as Record<string, unknown>, this.limits.runtimeLimit);
     } finally {
       this.#current = prev;
-      this.#meter = prevMeter;
     }
   }
 
@@ -298,16 +283,6 @@ export class RuleEnvironment {
     };
     return Object.freeze(compiled);
   }
-}
-
-/** The metered rewrite of a checked expression, parsed in the environment that has the metering function. */
-export function meteredProgram(env: Environment, expr: string, guards: Parameters<typeof meteredSource>[1]): ParseResult {
-  const source = meteredSource(expr, guards);
-  const program = env.parse(source);
-  const res = program.check();
-  // The original checked; wrapping lists in a dyn → dyn function cannot make it ill-typed unless the rewrite is wrong.
-  if (!res.valid) throw new KubemendError(Errors.RULE_COMPILE, `internal: metered rewrite does not check: ${res.error?.message ?? ''}: ${source}`);
-  return program;
 }
 
 function celProblem(path: CelField, what: string, err: unknown, expr: string): CelProblem {

@@ -146,10 +146,11 @@ test('renderWith renders a step, compiling it once', () => {
 
 test('evaluateWhen: true without a condition, the condition otherwise, false when it reads what is not there', () => {
   assert.equal(evaluateWhen(step({}), vars), true);
-  assert.equal(evaluateWhen(step({ when: 'steps.collect.outputs.previousRevisionHealthy' }), vars), true);
+  assert.equal(evaluateWhen(step({ when: 'steps.collect.outputs.previousRevisionHealthy == true' }), vars), true);
   assert.equal(evaluateWhen(step({ when: 'steps.collect.outputs.restarts > 10' }), vars), false);
   assert.equal(evaluateWhen(step({ when: "steps.rollback.status == 'succeeded'" }), vars), false);
-  assert.equal(evaluateWhen(step({ when: 'steps.collect.outputs.restarts' }), vars), false, 'a non-bool is not true');
+  // A field read is dyn: whether it is a bool is only known at run time, so it is refused before.
+  assert.throws(() => evaluateWhen(step({ when: 'steps.collect.outputs.restarts' }), vars), /must be a bool, but is dyn/);
   assert.throws(() => evaluateWhen(step({ when: "target.name > 3" }), vars), (err: unknown) => err instanceof TemplateError && err.path === 'when');
 });
 
