@@ -270,6 +270,8 @@ export class CelCostError extends KubemendError {
  */
 export class CostMeter {
   spent = 0;
+  /** Charges and loop steps refused once over the limit: the work the limit did not prevent. */
+  afterLimit = 0;
   readonly limit: number;
   #error: CelCostError | undefined;
   constructor(limit: number) {
@@ -290,6 +292,8 @@ export class CostMeter {
       this.spent += units;
       if (this.spent <= this.limit) return;
       this.#error = new CelCostError(this.spent, this.limit);
+    } else {
+      this.afterLimit++;
     }
     throw this.#error;
   }
@@ -302,7 +306,9 @@ export class CostMeter {
 
   /** Whether a quantifier may go on to its next element. */
   go(): boolean {
-    return !this.#error;
+    if (!this.#error) return true;
+    this.afterLimit++;
+    return false;
   }
 }
 
@@ -326,6 +332,7 @@ function sizeOf(v: unknown): number {
 export class Metering {
   readonly #env: Environment;
   #meter: CostMeter | undefined;
+  #last: CostMeter | undefined;
 
   /** Clones `base`, which can register nothing more afterwards. */
   constructor(base: Environment) {
@@ -369,6 +376,12 @@ export class Metering {
       return out;
     } finally {
       this.#meter = prev;
+      this.#last = meter;
     }
+  }
+
+  /** The meter of the last evaluation that ended, for diagnostics. */
+  get last(): Pick<CostMeter, 'spent' | 'afterLimit' | 'limit'> | undefined {
+    return this.#last;
   }
 }
