@@ -57,6 +57,14 @@ test('the estimate: every node 1, a loop its receiver plus n × (1 + body), nest
   assert.equal(cost("'x' in object.spec.names", costLimits({ defaultListSize: 10 })), 15);
 });
 
+test('the budget refuses what is just over it, and is configurable', () => {
+  const triple = "object.spec.containers.all(a, object.spec.containers.all(b, object.spec.containers.all(c, a.name != b.name || b.name != c.name || true)))";
+  const over = new RuleEnvironment().compile(triple, 'spec.when');
+  assert.ok('path' in over);
+  assert.match(over.message, /^CEL cost: estimated 114,104 is over the budget of 100,000: `object\.spec\.containers\.all\(…\)` runs its body up to 20 × 20 × 20 = 8,000 times \(assumed containers ≤ 20\)/);
+  assert.ok(!('path' in new RuleEnvironment({ cost: { budget: 120_000 } }).compile(triple, 'spec.when')));
+});
+
 test('objects() costs the objects it converts, and a loop over it multiplies by the assumed cache size', () => {
   const env = new RuleEnvironment();
   const c = env.compile("size(objects('Pod')) > 0", 'spec.when');
