@@ -67,7 +67,7 @@ test('crashloop with a refusing API: the rollback fails, the run follows the fai
     assert.ok(!ts.some((t) => t.stepId === 'waitRollout' || t.stepId === 'smokeCheck'), 'no step after the failed rollback ran');
     // The refused patch is the only mutation attempted; nothing else was changed.
     const muts = s.sandbox.api!.requestLog.filter((e) => MUTATING.has(e.method));
-    assert.ok(muts.every((e) => e.method === 'PATCH' && e.code === 422), JSON.stringify(muts.map((e) => `${e.method} ${e.path} ${e.code}`)));
+    assert.ok(muts.length > 0 && muts.every((e) => e.method === 'PATCH' && e.code === 422), JSON.stringify(muts.map((e) => `${e.method} ${e.path} ${e.code}`)));
     assert.ok(s.remediation.notifications.sent.some((n) => /Escalation: bad-deploy/.test(n.title)));
     const dep = s.sandbox.store.get('apps/deployments', 'shop', 'checkout')!;
     assert.equal(dep.spec.template.spec.containers[0].image, 'shop/checkout:1.5.0', 'still the bad version: humans take over');

@@ -84,9 +84,10 @@ test('its post-mortem names the missing guardrails with fixes, what no alert cau
   assert.ok(finding('monitoring-colocated')?.subjects.includes('Deployment/monitoring/prometheus'));
   assert.match(finding('monitoring-colocated')!.detail, /prometheus-\S+ ran on node-1 with Deployment\/reports\/report-worker/);
   assert.match(finding('monitoring-evicted')!.detail, /prometheus-\S+ was evicted from node-1/);
+  assert.ok(pm.guardrails.length > 0, 'guardrails are proposed');
   for (const g of pm.guardrails) {
     const docs = parseAllDocuments(g.fix.yaml);
-    assert.ok(Array.isArray(docs) && docs.every((d) => !d.errors.length), `${g.id} fix is valid YAML`);
+    assert.ok(Array.isArray(docs) && docs.length > 0 && docs.every((d) => !d.errors.length), `${g.id} fix is valid, non-empty YAML`);
   }
   assert.ok(parseAllDocuments(finding('no-limitrange')!.fix.yaml).some((d: any) => d.toJS()?.kind === 'LimitRange'));
 
