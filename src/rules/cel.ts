@@ -11,7 +11,8 @@ import type { Rule } from './schema.ts';
 import type { Signal } from './types.ts';
 import * as h from './cel-helpers.ts';
 import type { Lookup } from './cel-helpers.ts';
-import { CelCostError, Metering, costLimits, pathSize, overBudget, type CallSize, type CostLimits } from './cel-cost.ts';
+import { costLimits, pathSize, overBudget, type CallSize, type CostLimits } from './cel-cost.ts';
+import { CelCostError, Metering } from './cel-meter.ts';
 
 export type { Lookup } from './cel-helpers.ts';
 

@@ -6,7 +6,8 @@ export { DetectionEngine, type DetectionChange, type EngineHooks } from './engin
 export { loadRules, type LoadedRule } from './loader.ts';
 export { RuleSchema } from './schema.ts';
 export { RuleEnvironment, DYN_HINT, SLOW_EVALUATION_MS } from './cel.ts';
-export { CelCostError, DEFAULT_COST_LIMITS, Metering, costLimits, overBudget, pathSize, type CostLimits } from './cel-cost.ts';
+export { DEFAULT_COST_LIMITS, costLimits, overBudget, pathSize, type CostLimits } from './cel-cost.ts';
+export { CelCostError, Metering } from './cel-meter.ts';
 export * as celHelpers from './cel-helpers.ts';
 export { kindsToWatch } from './kinds-needed.ts';
 export { diffObjects, type Change } from './diff.ts';

@@ -14,7 +14,8 @@ import type { KubeObject } from '../../src/kube/types.ts';
 import { RuleSchema } from '../../src/rules/schema.ts';
 import { RuleEnvironment } from '../../src/rules/cel.ts';
 import { toCel } from '../../src/rules/cel-helpers.ts';
-import { CelCostError, DEFAULT_COST_LIMITS, Metering, costLimits, estimateCost, meteredSource, type CostLimits } from '../../src/rules/cel-cost.ts';
+import { DEFAULT_COST_LIMITS, costLimits, estimateCost, type CostLimits } from '../../src/rules/cel-cost.ts';
+import { CelCostError, Metering, meteredSource } from '../../src/rules/cel-meter.ts';
 import { loadRules } from '../../src/rules/loader.ts';
 import { DetectionEngine } from '../../src/rules/engine.ts';
 
