@@ -69,7 +69,8 @@ test('serve --sandbox: console and Slack on the real engine', { timeout: 90_000 
   const auth = { authorization: 'Bearer alice-serve-token', 'content-type': 'application/json' };
   try {
     const base = await until(() => /kubemend serving on (http:\/\/\S+)/.exec(stdout)?.[1], 30_000, `the server to start (stdout: ${stdout}, stderr: ${stderr})`);
-    assert.match(stdout, /slack\s+http:\/\/\S+\/slack\/events/);
+    // The announcement may arrive in more than one chunk: wait for its last line.
+    await until(() => /slack\s+http:\/\/\S+\/slack\/events/.test(stdout), 10_000, `the Slack routes announced (stdout: ${stdout})`);
     assert.doesNotMatch(stdout, /sign in as/, 'configured users: no one-time token');
 
     const ac = new AbortController();
