@@ -90,8 +90,9 @@ export async function runServe(f: ServeFlags, out: (l: string) => void = (l) => 
   settings = { ...settings, policy };
   if (f.sandbox) settings = { ...settings, defaultCluster: 'sandbox' };
   const prints = { rules: fingerprint(config.rules), runbooks: fingerprint(config.runbooks), policy: fingerprint(policy), config: configPrint };
-  const rules = loadRules(config.rules);
-  const runbooks = loadRunbooks(config.runbooks, { actions: ACTIONS });
+  const cost = config.cel;
+  const rules = loadRules(config.rules, { cost });
+  const runbooks = loadRunbooks(config.runbooks, { actions: ACTIONS, cost });
   const wiring = checkRuleRunbooks(rules, runbooks);
   if (wiring.length) throw new ConfigError(wiring);
   const authorizer = await Authorizer.fromFile(policy);
@@ -205,12 +206,13 @@ function announce(out: (l: string) => void, base: string, c: ServiceConfig, p: P
 /** Rules, runbooks, policy and the config file, each validated as a whole before it replaces the running one. */
 function watchForChanges(o: { config: ServiceConfig; flags: ServeFlags; pipeline: Pipeline; authorizer: Authorizer; policy: string; store: Store; out: (l: string) => void; interval: number; prints: Record<'rules' | 'runbooks' | 'policy' | 'config', string | undefined> }): Reloader {
   const r = new Reloader({ clock: realClock, store: o.store, intervalMs: o.interval, log: o.out });
-  let runbooks = loadRunbooks(o.config.runbooks, { actions: ACTIONS });
+  const cost = o.config.cel;
+  let runbooks = loadRunbooks(o.config.runbooks, { actions: ACTIONS, cost });
   r.watch({
     what: 'rules',
     path: o.config.rules,
     async apply() {
-      const rules = loadRules(o.config.rules);
+      const rules = loadRules(o.config.rules, { cost });
       const wiring = checkRuleRunbooks(rules, runbooks);
       if (wiring.length) throw new ConfigError(wiring);
       await o.pipeline.setRules(rules);
@@ -221,7 +223,7 @@ function watchForChanges(o: { config: ServiceConfig; flags: ServeFlags; pipeline
     what: 'runbooks',
     path: o.config.runbooks,
     apply() {
-      const next = loadRunbooks(o.config.runbooks, { actions: ACTIONS });
+      const next = loadRunbooks(o.config.runbooks, { actions: ACTIONS, cost });
       const wiring = checkRuleRunbooks(o.pipeline.currentRules(), next);
       if (wiring.length) throw new ConfigError(wiring);
       o.pipeline.setRunbooks(next);
@@ -244,7 +246,7 @@ function watchForChanges(o: { config: ServiceConfig; flags: ServeFlags; pipeline
       apply() {
         const next = loadServiceConfig(o.flags.config, { rules: o.config.rules, runbooks: o.config.runbooks, policy: o.policy });
         const applied = o.pipeline.setBudgets({ ...next.budgets, failureWindowMs: next.budgets.failureWindow }, next.budgets.coolDown);
-        const restart = ['clusters', 'server', 'store', 'webhooks', 'rules', 'runbooks', 'policy', 'chat', 'incidents', 'remediation']
+        const restart = ['clusters', 'server', 'store', 'webhooks', 'rules', 'runbooks', 'policy', 'chat', 'incidents', 'remediation', 'cel']
           .filter((k) => JSON.stringify((next as unknown as Record<string, unknown>)[k]) !== JSON.stringify((o.config as unknown as Record<string, unknown>)[k]));
         return `${applied}${restart.length ? `; changes to ${restart.join(', ')} take effect at the next restart` : ''}`;
       },

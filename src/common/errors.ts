@@ -74,6 +74,7 @@ export const Errors = {
   SERVE_ROOMS: { code: 'KM-SERVE-003', fix: "Give each channel in the adapter's `rooms` map its own room name (docs/chat-adapters.md, rooms)." },
   RULE_COMPILE: { code: 'KM-RULE-001', fix: 'Correct the CEL expression named in the message (spec.when must be a bool, spec.subject a map with kind and name, spec.summary a string); `kubemend rules check DIR` lists every problem with file:line (docs/rules.md).' },
   RULE_EVAL: { code: 'KM-RULE-002', fix: "Make the rule's spec.subject return a map with a kind and a name for every object its spec.when matches (guard optional fields with has()); until then the detection falls back to the object itself as subject." },
+  CEL_COST: { code: 'KM-RULE-003', fix: 'The data was larger than the expression can afford: nest fewer loops over it (filter first, or read one list instead of crossing two), or raise the cost runtimeLimit and the assumed list sizes (docs/rules.md, "Cost"). Until then the rule does not match that data, and a template fails its step.' },
   RUNBOOK_TEMPLATE: { code: 'KM-RUNBOOK-001', fix: 'Correct the {{ }} expression at the path named in the message; `kubemend runbooks check DIR` lists every template problem with file:line, and docs/runbooks.md lists the variables a template can read.' },
 
   // Kubernetes API failures outside a runbook step (a step's are ACTION_*

@@ -120,6 +120,18 @@ export const refusalAuditsSuppressedTotal = once('kubemend_refusal_audits_suppre
   labelNames: ['action', 'reason'] as const,
 }));
 
+export const celCostExceededTotal = once('kubemend_cel_cost_exceeded_total', () => new Counter({
+  name: 'kubemend_cel_cost_exceeded_total',
+  help: 'CEL evaluations abandoned over the run-time cost limit (a rule then does not match, a template fails its step), by kind (rule, template) and name (the rule, or the template path).',
+  labelNames: ['kind', 'name'] as const,
+}));
+
+export const celSlowEvaluationsTotal = once('kubemend_cel_slow_evaluations_total', () => new Counter({
+  name: 'kubemend_cel_slow_evaluations_total',
+  help: 'CEL evaluations that took more than 100 ms of real time (work the cost meter does not see, such as regexes over long strings, or a busy host), by kind (rule, template) and name.',
+  labelNames: ['kind', 'name'] as const,
+}));
+
 export interface InformerSize {
   cluster: string;
   kind: string;

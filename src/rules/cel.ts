@@ -2,14 +2,17 @@
 // Expressions are parsed and type-checked once at load; evaluation is
 // synchronous, which lets helpers that need the cluster (objects(), owner())
 // read it from the activation being evaluated: CEL functions cannot see
-// variables, so the environment keeps the one in flight.
+// variables, so the environment keeps the one in flight, and the cost meter
+// of that evaluation (cel-cost.ts).
 import { Environment, type ParseResult, type ASTNode } from '@marcbachmann/cel-js';
-import { realClock, type Clock, KubemendError, Errors } from '../common/index.ts';
+import { realClock, type Clock, KubemendError, Errors, celCostExceededTotal, celSlowEvaluationsTotal } from '../common/index.ts';
 import type { KubeObject } from '../kube/index.ts';
 import type { Rule } from './schema.ts';
 import type { Signal } from './types.ts';
 import * as h from './cel-helpers.ts';
 import type { Lookup } from './cel-helpers.ts';
+import { costLimits, pathSize, overBudget, type CallSize, type CostLimits } from './cel-cost.ts';
+import { CelCostError, Metering } from './cel-meter.ts';
 
 export type { Lookup } from './cel-helpers.ts';
 
@@ -18,6 +21,8 @@ export interface RuleEnvOptions {
   clock?: Clock;
   /** The watch cache, for objects() and owner(); without one, objects() is always empty. */
   lookup?: Lookup;
+  /** Cost budget, run-time limit and assumed list sizes; defaults in cel-cost.ts. */
+  cost?: Partial<CostLimits>;
 }
 
 /**
@@ -70,24 +75,44 @@ export class RuleCompileError extends KubemendError {
 }
 
 const EXPECT: Record<CelField, { ok: (t: string) => boolean; want: string }> = {
-  'spec.when': { ok: (t) => t === 'bool' || t === 'dyn', want: 'a bool' },
+  // Not dyn: a field read (`object.spec.paused`) that holds a string at run time would never match, silently.
+  'spec.when': { ok: (t) => t === 'bool', want: 'a bool' },
   'spec.subject': { ok: (t) => t === 'dyn' || t.startsWith('map'), want: "a map like {'kind': …, 'namespace': …, 'name': …}" },
   'spec.summary': { ok: (t) => t === 'string' || t === 'dyn', want: 'a string' },
 };
+
+/** A field read is dyn: whether it holds a bool is only known at run time, where anything else never matches. */
+export const DYN_HINT = " (a field's value is only known at run time: compare it, e.g. `object.spec.paused == true`)";
 
 /** Error codes cel-js gives for reading what is not there: the normal way a rule does not apply. */
 const MISSING = new Set(['no_such_key', 'index_out_of_bounds']);
 
 const activations = new WeakSet<object>();
 
+/** Evaluations slower than this (real time) are counted: work the meter does not see. */
+export const SLOW_EVALUATION_MS = 100;
+
+
+/** Result sizes (and costs) of the helpers that return lists. */
+const CALL_SIZES: Record<string, CallSize> = {
+  objects: (_a, limits) => ({ size: limits.objects, label: 'objects()', cost: limits.objects }),
+  changes: (_a, limits) => ({ size: limits.defaultListSize, label: 'lists', cost: limits.defaultListSize }),
+  value: pathSize,
+  oldValue: pathSize,
+};
+
 export class RuleEnvironment {
   readonly clock: Clock;
+  readonly limits: CostLimits;
   readonly #lookup: Lookup;
   readonly #env: Environment;
+  /** Programs run metered (cel-cost.ts); rules are checked against #env. */
+  readonly #metering: Metering;
   #current: Activation | undefined;
 
   constructor(opts: RuleEnvOptions = {}) {
     this.clock = opts.clock ?? realClock;
+    this.limits = costLimits(opts.cost);
     this.#lookup = opts.lookup ?? (() => []);
     const nowMs = () => (this.#current ? this.#current.now.getTime() : this.clock.now());
     const list = (kind: string, ns: string | undefined): readonly KubeObject[] => {
@@ -96,7 +121,17 @@ export class RuleEnvironment {
       return this.#lookup(kind, ns, act?.cluster ?? '');
     };
     const find = (kind: string, ns: string | undefined, name: string) => list(kind, ns).find((o) => o.metadata.name === name);
-    const objects = (kind: string, ns: unknown) => list(kind, typeof ns === 'string' && ns ? ns : undefined).map(h.toCel);
+    // Converting the cache is work in proportion to it: charged before it is done.
+    const objects = (kind: string, ns: unknown) => {
+      const found = list(kind, typeof ns === 'string' && ns ? ns : undefined);
+      this.#metering.charge(found.length);
+      return found.map(h.toCel);
+    };
+    const changes = (o: unknown, n: unknown) => {
+      const out = h.changes(o, n);
+      this.#metering.charge(out.length);
+      return out;
+    };
     this.#env = new Environment({ homogeneousAggregateLiterals: false, enableOptionalTypes: true })
       .registerVariable('object', 'dyn')
       .registerVariable('oldObject', 'dyn')
@@ -109,7 +144,7 @@ export class RuleEnvironment {
       .registerFunction('value(dyn, string): dyn', h.valueAt)
       .registerFunction('oldValue(dyn, string): dyn', h.valueAt)
       .registerFunction('changed(dyn, dyn, string): bool', h.changed)
-      .registerFunction('changes(dyn, dyn): list', h.changes)
+      .registerFunction('changes(dyn, dyn): list', changes)
       .registerFunction('quantity(dyn): double', h.quantity)
       .registerFunction('ageSeconds(dyn): double', (o: unknown) => h.ageSeconds(o, nowMs()))
       .registerFunction('condition(dyn, string): dyn', h.condition)
@@ -117,6 +152,7 @@ export class RuleEnvironment {
       .registerFunction('owner(dyn): map', (o: unknown) => h.owner(o, find))
       .registerFunction('objects(string): list', (kind: string) => objects(kind, null))
       .registerFunction('objects(string, dyn): list', objects);
+    this.#metering = new Metering(this.#env);
   }
 
   /** The CEL variables for `vars`, converted once; evaluate every candidate rule of a signal with it. */
@@ -138,8 +174,12 @@ export class RuleEnvironment {
     return act;
   }
 
-  /** Parses and type-checks one expression; a problem (never a throw) when it is not valid. */
-  compile(expr: string, field: CelField): { program: ParseResult; kinds: string[] } | CelProblem {
+  /**
+   * Parses, type-checks and costs one expression; a problem (never a throw)
+   * when it is not valid or over the cost budget. The program returned is
+   * the metered rewrite of the expression (cel-cost.ts); run it with run().
+   */
+  compile(expr: string, field: CelField): { program: ParseResult; kinds: string[]; cost: number } | CelProblem {
     let program: ParseResult;
     try {
       program = this.#env.parse(expr);
@@ -149,8 +189,10 @@ export class RuleEnvironment {
     const res = program.check();
     if (!res.valid) return celProblem(field, res.error?.name === 'ParseError' ? 'CEL syntax error' : 'CEL type error', res.error, expr);
     const type = res.type ?? 'dyn';
-    if (!EXPECT[field].ok(type)) return { path: field, message: `must be ${EXPECT[field].want}, but is ${type}`, offset: 0 };
-    return { program, kinds: objectKinds(program.ast) };
+    if (!EXPECT[field].ok(type)) return { path: field, message: `must be ${EXPECT[field].want}, but is ${type}${type === 'dyn' ? DYN_HINT : ''}`, offset: 0 };
+    const m = this.#metering.compile(expr, program.ast, this.limits, CALL_SIZES);
+    if ('over' in m) return { path: field, message: overBudget(m.over, this.limits), offset: m.over.hot?.offset ?? 0 };
+    return { program: m.program, kinds: objectKinds(program.ast), cost: m.cost };
   }
 
   /** Compiles a rule's when, subject and summary; throws RuleCompileError listing every bad one. */
@@ -170,32 +212,48 @@ export class RuleEnvironment {
     const summary = get(rule.spec.summary, 'spec.summary');
     if (problems.length) throw new RuleCompileError(rule.metadata.name, problems);
     const kinds = [...new Set([when, subject, summary].flatMap((c) => c?.kinds ?? []))];
-    return this.#evaluators(when?.program, subject?.program, summary?.program, kinds);
+    return this.#evaluators(rule.metadata.name, when?.program, subject?.program, summary?.program, kinds);
   }
 
-  /** Evaluates with `act` as the activation the helpers see; throws what the expression throws. */
+  /**
+   * Evaluates a program from compile() with `act` as the activation the
+   * helpers see, metered: throws what the expression throws, and a
+   * CelCostError when the evaluation went over the run-time limit, even if
+   * CEL's error semantics (`a || b`) would have absorbed it.
+   */
   run(program: ParseResult, act: Activation): unknown {
     const prev = this.#current;
     this.#current = act;
     try {
-      return program(act as unknown as Record<string, unknown>);
+      return this.#metering.run(program, act as unknown as Record<string, unknown>, this.limits.runtimeLimit);
     } finally {
       this.#current = prev;
     }
   }
 
-  #evaluators(when: ParseResult | undefined, subject: ParseResult | undefined, summary: ParseResult | undefined, kinds: string[]): CompiledRule {
-    const stats: EvaluationStats = { evaluations: 0, errors: 0, missingFields: 0 };
+  #evaluators(name: string, when: ParseResult | undefined, subject: ParseResult | undefined, summary: ParseResult | undefined, kinds: string[]): CompiledRule {
+    const stats: EvaluationStats = { evaluations: 0, errors: 0, missingFields: 0, costExceeded: 0, slow: 0 };
     const attempt = (field: CelField, program: ParseResult, vars: Vars): unknown => {
       const act = this.activation(vars);
+      // Real elapsed time, not the injected clock: this measures our own CPU work, which a virtual clock would not see.
+      const t0 = performance.now();
       try {
         return this.run(program, act);
       } catch (err) {
         const e = err as { code?: string; summary?: string; message?: string };
         stats.errors++;
         if (e.code && MISSING.has(e.code)) stats.missingFields++;
+        if (err instanceof CelCostError) {
+          stats.costExceeded++;
+          celCostExceededTotal.inc({ kind: 'rule', name });
+        }
         stats.lastError = { field, message: e.summary ?? String(e.message), time: act.now.getTime() };
         throw err;
+      } finally {
+        if (performance.now() - t0 > SLOW_EVALUATION_MS) {
+          stats.slow++;
+          celSlowEvaluationsTotal.inc({ kind: 'rule', name });
+        }
       }
     };
     const compiled: CompiledRule = {
@@ -264,6 +322,10 @@ export interface EvaluationStats {
   errors: number;
   /** Of those, reads of a field, key or index the data did not have: usually a rule that does not apply. */
   missingFields: number;
+  /** Of those, evaluations abandoned over the run-time cost limit (CelCostError). */
+  costExceeded: number;
+  /** Evaluations slower than SLOW_EVALUATION_MS of real time, failed or not. */
+  slow: number;
   lastError?: { field: CelField; message: string; time: number };
 }
 

@@ -5,7 +5,9 @@ export type { Signal, SignalSource, AlertPayload, Subject, Detection, DetectionS
 export { DetectionEngine, type DetectionChange, type EngineHooks } from './engine.ts';
 export { loadRules, type LoadedRule } from './loader.ts';
 export { RuleSchema } from './schema.ts';
-export { RuleEnvironment } from './cel.ts';
+export { RuleEnvironment, DYN_HINT, SLOW_EVALUATION_MS } from './cel.ts';
+export { DEFAULT_COST_LIMITS, costLimits, overBudget, pathSize, type CostLimits } from './cel-cost.ts';
+export { CelCostError, Metering } from './cel-meter.ts';
 export * as celHelpers from './cel-helpers.ts';
 export { kindsToWatch } from './kinds-needed.ts';
 export { diffObjects, type Change } from './diff.ts';

@@ -10,6 +10,7 @@ import { ConfigError, configFiles, parseConfigFiles, type ConfigProblem, parseDu
 import { KINDS } from '../kube/index.ts';
 import { RuleSchema, type Rule, type RuleSource } from './schema.ts';
 import { RuleEnvironment, RuleCompileError, type CompiledRule, type CelProblem } from './cel.ts';
+import type { CostLimits } from './cel-cost.ts';
 
 export interface LoadedRule {
   readonly file: string;
@@ -20,8 +21,10 @@ export interface LoadedRule {
 }
 
 export interface LoadOptions {
-  /** The CEL environment to compile against (its clock and cache lookup); a default one otherwise. */
+  /** The CEL environment to compile against (its clock, cache lookup and cost limits); a default one otherwise. */
   env?: RuleEnvironment;
+  /** Cost limits for the default environment (docs/rules.md, "Cost"); ignored with `env`. */
+  cost?: Partial<CostLimits>;
 }
 
 type Match = Rule['spec']['match'];
@@ -47,7 +50,7 @@ export function ruleFiles(path: string): string[] {
 
 /** Loads and checks every rule under `path`; throws one ConfigError listing every problem. */
 export function loadRules(path: string, opts: LoadOptions = {}): LoadedRule[] {
-  const env = opts.env ?? new RuleEnvironment();
+  const env = opts.env ?? new RuleEnvironment(opts.cost ? { cost: opts.cost } : {});
   const problems: ConfigProblem[] = [];
   const out: LoadedRule[] = [];
   const names = new Map<string, { file: string; line: number }>();

@@ -7,6 +7,7 @@
 // ConfigError is thrown.
 import { LineCounter, parseAllDocuments, isNode, type Document } from 'yaml';
 import { ConfigError, configFiles, formatPath, parseConfigFiles, type ConfigProblem } from '../common/index.ts';
+import { DYN_HINT, costLimits, type CostLimits } from '../rules/index.ts';
 import type { Action } from './types.ts';
 import { RunbookSchema, resolveParams, type Runbook, type Step } from './schema.ts';
 import { buildGraph, closest, type RunbookGraph } from './graph.ts';
@@ -39,6 +40,8 @@ export interface LoadedRunbook {
 export interface LoadRunbooksOptions {
   /** The action registry; when given, action names and static `with` values are checked against it. */
   actions?: ReadonlyMap<string, Action>;
+  /** Cost budget, run-time limit and assumed list sizes for templates and `when` (docs/runbooks.md, "Cost"). */
+  cost?: Partial<CostLimits>;
 }
 
 type Path = (string | number)[];
@@ -79,6 +82,7 @@ export function loadRunbooks(dir: string, opts: LoadRunbooksOptions = {}): Loade
 }
 
 function checkRunbook(rb: Runbook, at: At, opts: LoadRunbooksOptions): Omit<LoadedRunbook, 'file' | 'line'> {
+  const limits = costLimits(opts.cost);
   const { graph, problems } = buildGraph(rb);
   for (const p of problems) at(p.path, p.message);
   const declared = Object.keys(rb.spec.parameters);
@@ -96,20 +100,21 @@ function checkRunbook(rb: Runbook, at: At, opts: LoadRunbooksOptions): Omit<Load
     }
   };
 
-  const target = targetRender(rb, at, checkParams);
+  const target = targetRender(rb, at, checkParams, limits);
   const withs = new Map<string, Render<Record<string, unknown>>>();
   rb.spec.steps.forEach((step, i) => {
     const base: Path = ['spec', 'steps', i];
-    const a = analyzeTemplates(step.with, [...base, 'with']);
+    const a = analyzeTemplates(step.with, [...base, 'with'], limits);
     for (const p of a.problems) at(p.path, `template ${p.template}: ${p.message}`);
     checkParams(a);
     checkSteps(a.stepRefs, step.id);
     if (step.when !== undefined) {
-      const c = compileExpression(step.when);
+      const c = compileExpression(step.when, limits);
       if ('error' in c) at([...base, 'when'], c.error);
-      else if (c.type !== 'bool' && c.type !== 'dyn') at([...base, 'when'], `must be a bool, but is ${c.type}`);
       else {
-        const refs = expressionRefs(c.program.ast);
+        // Not dyn: a field read that holds anything but a bool at run time would skip the step, silently.
+        if (c.type !== 'bool') at([...base, 'when'], `must be a bool, but is ${c.type}${c.type === 'dyn' ? DYN_HINT : ''}`);
+        const refs = expressionRefs(c.ast);
         checkParams({ paramRefs: [...refs.params].map((name) => ({ name, path: [...base, 'when'] })) });
         checkSteps([...refs.steps].map((id) => ({ id, path: [...base, 'when'] })), step.id);
       }
@@ -118,7 +123,7 @@ function checkRunbook(rb: Runbook, at: At, opts: LoadRunbooksOptions): Omit<Load
     if (!withs.has(step.id)) withs.set(step.id, a.render);
     if (!a.problems.length) {
       try {
-        precompileStep(step);
+        precompileStep(step, limits);
       } catch (err) {
         if (!(err instanceof TemplateError)) throw err;
       }
@@ -169,10 +174,10 @@ function strippedKeys(schema: unknown): string[] | undefined {
   return undefined;
 }
 
-function targetRender(rb: Runbook, at: At, checkParams: (a: TemplateAnalysis<unknown>) => void): Render<RunTarget> {
+function targetRender(rb: Runbook, at: At, checkParams: (a: TemplateAnalysis<unknown>) => void, limits: CostLimits): Render<RunTarget> {
   const t = rb.spec.target;
   if (t === undefined) return (vars) => checkTarget(subjectOf(vars), 'the detection subject');
-  const a = analyzeTemplates<unknown>(t, ['spec', 'target']);
+  const a = analyzeTemplates<unknown>(t, ['spec', 'target'], limits);
   for (const p of a.problems) at(p.path, `template ${p.template}: ${p.message}`);
   for (const v of a.variables) {
     if (v === 'target' || v === 'steps') at(['spec', 'target'], `the target is decided before any step runs: it cannot read ${v}`);

@@ -4,11 +4,12 @@
 // that is exactly one template keeps the expression's type (a number stays
 // a number, a map a map); any other string interpolates. In a map, a
 // template that renders null drops its key, so optional action parameters
-// can be passed or left out.
+// can be passed or left out. Expressions are costed at load and metered
+// when they run, as rules are (docs/runbooks.md, "Cost").
 import { Environment, type ASTNode, type ParseResult } from '@marcbachmann/cel-js';
 import { Duration, UnsignedInt } from '@marcbachmann/cel-js/evaluator';
-import { celHelpers as h } from '../rules/index.ts';
-import { KubemendError, Errors } from '../common/index.ts';
+import { celHelpers as h, CelCostError, DEFAULT_COST_LIMITS, DYN_HINT, Metering, SLOW_EVALUATION_MS, overBudget, pathSize, type CostLimits } from '../rules/index.ts';
+import { KubemendError, Errors, celCostExceededTotal, celSlowEvaluationsTotal } from '../common/index.ts';
 import type { Step } from './schema.ts';
 
 /** What templates and `when` see. Absent variables are null. */
@@ -79,11 +80,22 @@ const env = (() => {
     .registerFunction('owner(dyn): map', (o: unknown) => h.owner(o));
 })();
 
+/** Templates run metered; they are checked against `env`. */
+const metering = new Metering(env);
+
+/** A compiled expression: its checked AST, and the metered program (throws CelCostError over the run-time limit). */
+export interface CompiledExpression {
+  ast: ASTNode;
+  type: string;
+  cost: number;
+  run: (act: Activation, name: string) => unknown;
+}
+
 /** cel-js error codes for reading what is not there. */
 const MISSING = new Set(['no_such_key', 'index_out_of_bounds']);
 
-/** Parses and type-checks one CEL expression. */
-export function compileExpression(expr: string): { program: ParseResult; type: string } | { error: string } {
+/** Parses, type-checks and costs one CEL expression. */
+export function compileExpression(expr: string, limits: CostLimits = DEFAULT_COST_LIMITS): CompiledExpression | { error: string } {
   let program: ParseResult;
   try {
     program = env.parse(expr);
@@ -96,24 +108,39 @@ export function compileExpression(expr: string): { program: ParseResult; type: s
     const hint = /Unknown variable/.test(text) ? ` (variables: ${TEMPLATE_VARIABLES.join(', ')})` : '';
     return { error: `${res.error?.name === 'ParseError' ? 'CEL syntax error' : 'CEL type error'}: ${text}${hint}` };
   }
-  return { program, type: res.type ?? 'dyn' };
+  const m = metering.compile(expr, program.ast, limits, { value: pathSize });
+  if ('over' in m) return { error: overBudget(m.over, limits, 'docs/runbooks.md') };
+  return { ast: program.ast, type: res.type ?? 'dyn', cost: m.cost, run: (act, name) => runMetered(m.program, act, limits.runtimeLimit, name) };
+}
+
+function runMetered(program: ParseResult, act: Activation, limit: number, name: string): unknown {
+  // Real elapsed time, not the injected clock: this measures our own CPU work.
+  const t0 = performance.now();
+  try {
+    return metering.run(program, act, limit);
+  } catch (err) {
+    if (err instanceof CelCostError) celCostExceededTotal.inc({ kind: 'template', name });
+    throw err;
+  } finally {
+    if (performance.now() - t0 > SLOW_EVALUATION_MS) celSlowEvaluationsTotal.inc({ kind: 'template', name });
+  }
 }
 
 /** Compiles every template in `value`; throws the first problem as a TemplateError. */
-export function compileTemplates<T>(value: T): Render<T> {
-  const a = analyzeTemplates(value);
+export function compileTemplates<T>(value: T, limits: CostLimits = DEFAULT_COST_LIMITS): Render<T> {
+  const a = analyzeTemplates(value, [], limits);
   const p = a.problems[0];
   if (p) throw new TemplateError(dotted(p.path), p.expression, p.message);
   return a.render;
 }
 
 /** Compiles every template in `value`, collecting problems instead of throwing. */
-export function analyzeTemplates<T>(value: T, base: (string | number)[] = []): TemplateAnalysis<T> {
+export function analyzeTemplates<T>(value: T, base: (string | number)[] = [], limits: CostLimits = DEFAULT_COST_LIMITS): TemplateAnalysis<T> {
   const out: TemplateAnalysis<T> = { render: () => value, problems: [], variables: new Set(), stepRefs: [], paramRefs: [], templated: [] };
   // Inner renderers take the CEL activation, converted once per render rather than once per template.
   type Inner = (act: Activation) => unknown;
   const build = (v: unknown, path: (string | number)[]): Inner | undefined => {
-    if (typeof v === 'string') return compileString(v, path, out);
+    if (typeof v === 'string') return compileString(v, path, out, limits);
     if (Array.isArray(v)) {
       const parts = v.map((x, i) => build(x, [...path, i]));
       if (parts.every((p) => !p)) return undefined;
@@ -139,9 +166,9 @@ export function analyzeTemplates<T>(value: T, base: (string | number)[] = []): T
   return out;
 }
 
-type Piece = string | { expr: string; program: ParseResult };
+type Piece = string | { expr: string; compiled: CompiledExpression };
 
-function compileString(s: string, path: (string | number)[], out: TemplateAnalysis<unknown>): ((act: Activation) => unknown) | undefined {
+function compileString(s: string, path: (string | number)[], out: TemplateAnalysis<unknown>, limits: CostLimits): ((act: Activation) => unknown) | undefined {
   if (!s.includes('{{')) return undefined;
   const pieces: Piece[] = [];
   let i = 0;
@@ -152,21 +179,21 @@ function compileString(s: string, path: (string | number)[], out: TemplateAnalys
       break;
     }
     if (open > i) pieces.push(s.slice(i, open));
-    const found = closeOf(s, open + 2);
+    const found = closeOf(s, open + 2, limits);
     if ('error' in found) {
       const template = found.unclosed ? s.slice(open) : `{{${found.expr}}}`;
       out.problems.push({ path, expression: found.expr, template, message: found.error });
       return undefined;
     }
-    pieces.push({ expr: found.expr, program: found.program });
-    scan(found.program.ast, path, out);
+    pieces.push({ expr: found.expr, compiled: found.compiled });
+    scan(found.compiled.ast, path, out);
     i = found.end + 2;
   }
   out.templated.push(path);
   const where = dotted(path);
-  const evaluate = (p: { expr: string; program: ParseResult }, act: Activation) => {
+  const evaluate = (p: { expr: string; compiled: CompiledExpression }, act: Activation) => {
     try {
-      return toJson(p.program(act));
+      return toJson(p.compiled.run(act, where));
     } catch (err) {
       const e = err as { code?: string };
       throw new TemplateError(where, p.expr, errorText(err, p.expr), !!e.code && MISSING.has(e.code));
@@ -182,13 +209,13 @@ function compileString(s: string, path: (string | number)[], out: TemplateAnalys
  * themselves end in `}}`, so the first close at which the expression parses
  * wins; when none does, the error is the one for the first close.
  */
-function closeOf(s: string, from: number): { expr: string; program: ParseResult; end: number } | { expr: string; error: string; unclosed?: boolean } {
+function closeOf(s: string, from: number, limits: CostLimits): { expr: string; compiled: CompiledExpression; end: number } | { expr: string; error: string; unclosed?: boolean } {
   let first: { expr: string; error: string } | undefined;
   for (let end = s.indexOf('}}', from); end >= 0; end = s.indexOf('}}', end + 1)) {
     const expr = s.slice(from, end);
     if (!expr.trim()) return { expr, error: 'empty template {{ }}' };
-    const c = compileExpression(expr);
-    if ('program' in c) return { expr, program: c.program, end };
+    const c = compileExpression(expr, limits);
+    if ('run' in c) return { expr, compiled: c, end };
     first ??= { expr, error: c.error };
   }
   return first ?? { expr: s.slice(from), error: 'unclosed {{ (no matching }})', unclosed: true };
@@ -225,17 +252,18 @@ function scan(ast: ASTNode, path: (string | number)[], out: TemplateAnalysis<unk
   for (const name of refs.params) out.paramRefs.push({ name, path });
 }
 
-const compiledSteps = new WeakMap<Step, { with: Render<Record<string, unknown>>; when?: ParseResult }>();
+const compiledSteps = new WeakMap<Step, { with: Render<Record<string, unknown>>; when?: CompiledExpression }>();
 
-function compiledStep(step: Step) {
+function compiledStep(step: Step, limits: CostLimits = DEFAULT_COST_LIMITS) {
   let c = compiledSteps.get(step);
   if (!c) {
-    const w = compileTemplates(step.with);
-    let when: ParseResult | undefined;
+    const w = compileTemplates(step.with, limits);
+    let when: CompiledExpression | undefined;
     if (step.when !== undefined) {
-      const r = compileExpression(step.when);
+      const r = compileExpression(step.when, limits);
       if ('error' in r) throw new TemplateError('when', step.when, r.error);
-      when = r.program;
+      if (r.type !== 'bool') throw new TemplateError('when', step.when, `must be a bool, but is ${r.type}${r.type === 'dyn' ? DYN_HINT : ''}`);
+      when = r;
     }
     c = { with: w, ...(when ? { when } : {}) };
     compiledSteps.set(step, c);
@@ -257,7 +285,7 @@ export function evaluateWhen(step: Step, vars: TemplateVars): boolean {
   const { when } = compiledStep(step);
   if (!when) return true;
   try {
-    return when(activation(vars)) === true;
+    return when.run(activation(vars), 'when') === true;
   } catch (err) {
     const e = err as { code?: string };
     if (e.code && MISSING.has(e.code)) return false;
@@ -265,9 +293,9 @@ export function evaluateWhen(step: Step, vars: TemplateVars): boolean {
   }
 }
 
-/** Compiles a step's templates ahead of use, so renderWith never compiles on the hot path. */
-export function precompileStep(step: Step): void {
-  compiledStep(step);
+/** Compiles a step's templates ahead of use (with the loader's cost limits), so renderWith never compiles on the hot path. */
+export function precompileStep(step: Step, limits?: CostLimits): void {
+  compiledStep(step, limits);
 }
 
 type Activation = Record<string, unknown>;

@@ -85,6 +85,12 @@ export const ServiceSpecSchema = z.strictObject({
       interval: Duration.optional(),
     }).refine((w) => w.file || w.configMap, { message: 'name a file, a configMap, or both' }).optional(),
   }).refine((s) => !(s.db && s.dbEnv), { message: 'give db or dbEnv, not both' }).prefault({}),
+  cel: z.strictObject({
+    /** Largest estimated cost a rule expression or runbook template may have; costlier ones are refused at load (docs/rules.md, "Cost"). */
+    budget: z.number().int().positive().default(100_000),
+    /** Cost one evaluation may spend over real data before it is abandoned. */
+    runtimeLimit: z.number().int().positive().default(1_000_000),
+  }).prefault({}),
   silences: z.strictObject({
     /** How often the store's silences are re-read. */
     syncInterval: Duration.default(5_000),

@@ -50,7 +50,7 @@ function write(root: string, files: Record<string, string>): void {
   }
 }
 
-test('fix-imports rewrites deep cross-folder imports to index.ts, extends the indexes, and the result type-checks and runs', () => {
+test('fix-imports rewrites deep cross-folder imports to index.ts, extends the indexes, and the result type-checks and runs', { timeout: 60_000 }, () => {
   const root = mkdtempSync(join(tmpdir(), 'kubemend-fix-imports-'));
   try {
     write(root, TREE);
@@ -97,7 +97,7 @@ test('fix-imports rewrites deep cross-folder imports to index.ts, extends the in
   }
 });
 
-test('fix-imports leaves excluded files alone', () => {
+test('fix-imports leaves excluded files alone', { timeout: 60_000 }, () => {
   const root = mkdtempSync(join(tmpdir(), 'kubemend-fix-imports-'));
   try {
     write(root, TREE);
@@ -110,7 +110,7 @@ test('fix-imports leaves excluded files alone', () => {
   }
 });
 
-test('mergeImports folds named imports of one module together, type-only ones as `type`', () => {
+test('mergeImports folds named imports of one module together, type-only ones as `type`', { timeout: 60_000 }, () => {
   const src = "import type { A } from './m.ts';\nimport { b } from './m.ts';\nimport { c } from './n.ts';\nimport type { D } from './m.ts';\n";
   assert.equal(mergeImports(src), "import { type A, b, type D } from './m.ts';\nimport { c } from './n.ts';\n");
   assert.equal(mergeImports("import type { A } from './m.ts';\nimport type { B } from './m.ts';\n"), "import type { A, B } from './m.ts';\n");

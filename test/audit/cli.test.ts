@@ -174,14 +174,14 @@ forEachDialect((env) => {
   });
 });
 
-test('an unreachable PostgreSQL is KM-STORE-001 with the URL, password hidden', async () => {
+test('an unreachable PostgreSQL is KM-STORE-001 with the URL, password hidden', { timeout: 120_000 }, async () => {
   const r = await cli(['audit', 'list', '--db', 'postgres://kubemend:s3cret@127.0.0.1:1/nowhere']);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /KM-STORE-001 cannot connect to PostgreSQL at postgres:\/\/kubemend:\*\*\*@127\.0\.0\.1:1\/nowhere/);
   assert.doesNotMatch(r.stderr, /s3cret/);
 });
 
-test('bad flag values are KM-CLI-001 errors that say what is accepted', async () => {
+test('bad flag values are KM-CLI-001 errors that say what is accepted', { timeout: 120_000 }, async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'km-audit-flags-'));
   const [since, format, noWindow, window, limit] = await Promise.all([
     cli(['audit', 'list', '--since', 'yesterday-ish', '--data-dir', dataDir]),

@@ -68,7 +68,7 @@ export interface DialectEnv {
 
 export function forEachDialect(fn: (env: DialectEnv) => void): void {
   for (const name of ['sqlite', 'postgres'] as const) {
-    describe(name, { skip: name === 'postgres' ? pgSkip : false }, () => {
+    describe(name, { skip: name === 'postgres' ? pgSkip : false, timeout: 600_000 }, () => {
       const cleanups: (() => Promise<void>)[] = [];
       after(async () => {
         for (const c of cleanups.reverse()) await c().catch(() => {});

@@ -40,7 +40,7 @@ function mountedSecret(): { path: string; keyId: string } {
   return { path, keyId: keyId(publicKey) };
 }
 
-test('a required key that is missing stops the store from opening (KM-AUDIT-002), and none is generated', async () => {
+test('a required key that is missing stops the store from opening (KM-AUDIT-002), and none is generated', { timeout: 60_000 }, async () => {
   const dataDir = tmp('km-data-');
   await assert.rejects(
     openStore({ dataDir, requireKey: true, clock: new ManualClock() }),
@@ -49,7 +49,7 @@ test('a required key that is missing stops the store from opening (KM-AUDIT-002)
   assert.deepEqual(readdirSync(dataDir), [], 'no key, and no database either: it failed before touching them');
 });
 
-test('without requireKey the key is generated beside the database on first write, as before', async () => {
+test('without requireKey the key is generated beside the database on first write, as before', { timeout: 60_000 }, async () => {
   const dataDir = tmp('km-data-');
   const store = await openStore({ dataDir, clock: new ManualClock() });
   await store.audit.append({ actor: { type: 'system', name: 't' }, action: 'test.appended' });
@@ -57,7 +57,7 @@ test('without requireKey the key is generated beside the database on first write
   assert.ok(existsSync(join(dataDir, 'audit-key.pem')));
 });
 
-test('a key mounted read-only from a Secret signs the chain, and nothing is written beside the database', async () => {
+test('a key mounted read-only from a Secret signs the chain, and nothing is written beside the database', { timeout: 60_000 }, async () => {
   const secret = mountedSecret();
   const dataDir = tmp('km-data-');
   const store = await openStore({ dataDir, keyFile: secret.path, requireKey: true, clock: new ManualClock() });

@@ -19,7 +19,7 @@ import { openStore, type SqlStore } from '../../src/store/index.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/kubemend.js', import.meta.url));
 
-describe('ConfigMap witness on the sandbox API server', () => {
+describe('ConfigMap witness on the sandbox API server', { timeout: 120_000 }, () => {
   let sandbox: Sandbox;
   let http: KubeHttp;
   let kubeconfig: string;

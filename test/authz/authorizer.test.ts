@@ -127,3 +127,26 @@ test('wildcards: * is any run (slashes too), ? one character, everything else li
   assert.ok(!wildcardMatch('prod', 'pr.d'));
   assert.ok(wildcardMatch('a+b', 'a+b'));
 });
+
+test('a user allowed directly is denied when one of their groups is denied, whatever order the identities are checked in', async () => {
+  // dave's own allow is found first (the user is checked before the groups);
+  // the deny on a group checked after it must still win.
+  const p = await Authorizer.fromPolicy(parseCsvPolicy('policy.csv', `
+p, dave, prod, *, ops, *
+p, group:contractors, prod, payments, *, *, deny
+p, group:offboarded, *, *, *, *, deny
+g, dave, group:offboarded-later
+p, group:offboarded-later, prod, billing, *, restart, deny
+`));
+  assert.equal((await p.check(req('dave', [], 'prod', 'payments', 'ops', 'restart'))).allowed, true, 'allowed on his own');
+  // Deny through a platform group, checked after the user.
+  const viaPlatform = await p.check(req('dave', ['contractors'], 'prod', 'payments', 'ops', 'restart'));
+  assert.equal(viaPlatform.allowed, false);
+  assert.ok(!viaPlatform.allowed && viaPlatform.dimension === 'deny' && /dave \(as group:contractors\)/.test(viaPlatform.reason), JSON.stringify(viaPlatform));
+  // …also when the denied group is not the first group reported.
+  assert.equal((await p.check(req('dave', ['readers', 'offboarded'], 'prod', 'shop', 'ops', 'status'))).allowed, false);
+  // Deny through a group granted by a g line.
+  assert.equal((await p.check(req('dave', [], 'prod', 'billing', 'ops', 'restart'))).allowed, false);
+  // Elsewhere the group's deny does not reach, and dave's allow stands.
+  assert.equal((await p.check(req('dave', ['contractors'], 'prod', 'shop', 'ops', 'restart'))).allowed, true);
+});

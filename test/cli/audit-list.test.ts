@@ -14,7 +14,7 @@ import type { AuditInput } from '../../src/audit/index.ts';
 const BIN = fileURLToPath(new URL('../../bin/kubemend.js', import.meta.url));
 const HEADERS = ['SEQ', 'TIME', 'ACTOR', 'ACTION', 'STEP', 'TARGET', 'OUTCOME', 'DETAILS'];
 
-test('audit list lines its columns up for any width and names the step of runbook.step records', async () => {
+test('audit list lines its columns up for any width and names the step of runbook.step records', { timeout: 120_000 }, async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'km-audit-list-'));
   const target = { cluster: 'prod-eu-west-1', namespace: 'payments', kind: 'Deployment', name: 'checkout' };
   const longRule = `crashloop-${'x'.repeat(60)}`;

@@ -43,7 +43,7 @@ ${contexts.map((c) => `- name: ${c}\n  context: {cluster: c1, user: u1}`).join('
 ${current ? `current-context: ${current}` : ''}
 `;
 
-test('watch --kubeconfig with a file that does not exist: KM-KUBE-012 naming it and how to make one', async () => {
+test('watch --kubeconfig with a file that does not exist: KM-KUBE-012 naming it and how to make one', { timeout: 60_000 }, async () => {
   const r = await km(['watch', '--kubeconfig', '/nonexistent/kubeconfig', '--rules', 'rules']);
   assertCleanError(r, /^error: KM-KUBE-012 kubeconfig \/nonexistent\/kubeconfig does not exist\n/);
   assert.match(r.stderr, /kubemend sandbox --kubeconfig-out PATH/);
@@ -51,7 +51,7 @@ test('watch --kubeconfig with a file that does not exist: KM-KUBE-012 naming it 
   assert.doesNotMatch(r.stderr, /ENOENT/);
 });
 
-test('a missing file in $KUBECONFIG, and no kubeconfig anywhere, are KM-KUBE-012 too', async () => {
+test('a missing file in $KUBECONFIG, and no kubeconfig anywhere, are KM-KUBE-012 too', { timeout: 60_000 }, async () => {
   const home = join(dir, 'home');
   mkdirSync(home);
   const [viaEnv, watch] = await Promise.all([
@@ -62,7 +62,7 @@ test('a missing file in $KUBECONFIG, and no kubeconfig anywhere, are KM-KUBE-012
   assertCleanError(watch, new RegExp(`KM-KUBE-012 no kubeconfig: --kubeconfig is not given, \\$KUBECONFIG is unset and ${home}/\\.kube/config does not exist`));
 });
 
-test('an unreadable or invalid kubeconfig is KM-KUBE-013 naming the file and what is wrong', async () => {
+test('an unreadable or invalid kubeconfig is KM-KUBE-013 naming the file and what is wrong', { timeout: 60_000 }, async () => {
   const file = (name: string, text: string) => {
     writeFileSync(join(dir, name), text);
     return join(dir, name);
@@ -78,7 +78,7 @@ test('an unreadable or invalid kubeconfig is KM-KUBE-013 naming the file and wha
   results.forEach((r, i) => assertCleanError(r, cases[i][1]));
 });
 
-test('an unknown --context, or none and no current-context, is KM-KUBE-014 listing the contexts there are', async () => {
+test('an unknown --context, or none and no current-context, is KM-KUBE-014 listing the contexts there are', { timeout: 60_000 }, async () => {
   const file = join(dir, 'two');
   writeFileSync(file, kubeconfig(['prod-eu', 'staging']));
   const noCurrent = join(dir, 'no-current');

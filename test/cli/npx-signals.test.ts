@@ -83,7 +83,7 @@ for (const [signal, toGroup] of [['SIGTERM', false], ['SIGHUP', false], ['SIGINT
   });
 }
 
-test('outside npm, a kubemend whose parent exits keeps running (nohup kubemend … &)', { skip: process.platform === 'win32' ? 'POSIX' : false }, async () => {
+test('outside npm, a kubemend whose parent exits keeps running (nohup kubemend … &)', { skip: process.platform === 'win32' ? 'POSIX' : false, timeout: 60_000 }, async () => {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('npm_')));
   const log = join(dir, 'orphan.log');
   // The shell leaves only once kubemend is up, so kubemend sees its parent go.

@@ -27,7 +27,7 @@ function leaves(c: Command, path: string[] = []): [string, Command][] {
   return c.commands.length ? c.commands.flatMap((s) => leaves(s, [...path, s.name()])) : [[path.join(' '), c]];
 }
 
-test('the shared options parse as every command expects', () => {
+test('the shared options parse as every command expects', { timeout: 120_000 }, () => {
   const parse = (args: string[]) => jsonOption(storeOptions(clusterOptions(new Command('x').exitOverride()))).parse(args, { from: 'user' }).opts();
   assert.deepEqual(parse([]), { context: [] }, 'no --context means the current context, as an empty list');
   assert.deepEqual(parse(['--kubeconfig', 'kc', '--context', 'a', '--context', 'b', '--db', 'postgres://h/db', '--data-dir', 'd', '--json']), {
@@ -39,7 +39,7 @@ test('the shared options parse as every command expects', () => {
   assert.deepEqual(help, { '--json': 'one JSON object per line', '--kubeconfig': 'kubeconfig of the clusters to act on', '--context': HELP.context, '--db': HELP.db, '--data-dir': 'scratch space' });
 });
 
-test('every command spells the shared options alike and, takes their help from options.ts', async () => {
+test('every command spells the shared options alike and, takes their help from options.ts', { timeout: 120_000 }, async () => {
   const program = await buildProgram();
   const seen = new Set<string>();
   const all = leaves(program);

@@ -78,7 +78,7 @@ before(() => {
   incidentId = JSON.parse(execFileSync(process.execPath, [BIN, 'incidents', 'list', '--json', '--data-dir', data], { encoding: 'utf8' }))[0].id;
 });
 
-test('a finished command waits for a slow reader instead of exiting with its output queued', async () => {
+test('a finished command waits for a slow reader instead of exiting with its output queued', { timeout: 120_000 }, async () => {
   const r = await runIntoFullPipe(['scenarios', 'list', '--json']);
   assert.ok(r.aliveWhileHeld, 'exited while its output could not be written yet');
   assert.ok(json(r).some((s: { name: string }) => s.name === 'crashloop'));
@@ -88,13 +88,13 @@ test('a finished command waits for a slow reader instead of exiting with its out
   assert.deepEqual(json(direct), json(r));
 });
 
-test('a reader that goes away (`… | head`) ends the command quietly', async () => {
+test('a reader that goes away (`… | head`) ends the command quietly', { timeout: 120_000 }, async () => {
   const r = await runIntoFullPipe(['scenarios', 'list', '--json'], { readerLeaves: true });
   assert.equal(r.stderr, '');
   assert.equal(r.code, 0);
 });
 
-test('rules test --json: the whole detection report (far more than a pipe buffer)', async () => {
+test('rules test --json: the whole detection report (far more than a pipe buffer)', { timeout: 120_000 }, async () => {
   const r = await runIntoFullPipe(['rules', 'test', 'rules', '--scenario', 'event-storm', '--json']);
   const report = json(r);
   assert.equal(report.scenario, 'event-storm');
@@ -102,7 +102,7 @@ test('rules test --json: the whole detection report (far more than a pipe buffer
   assert.ok(r.stdout.length > 65_536, `only ${r.stdout.length} bytes: not a test of a full pipe`);
 });
 
-test('audit list --json, audit export (jsonl) and audit verify --json', async () => {
+test('audit list --json, audit export (jsonl) and audit verify --json', { timeout: 120_000 }, async () => {
   const [list, exported, verify] = await Promise.all([
     runIntoFullPipe(['audit', 'list', '--json', '--limit', '100000', '--data-dir', data]),
     runIntoFullPipe(['audit', 'export', '--format', 'jsonl', '--data-dir', data]),
@@ -117,7 +117,7 @@ test('audit list --json, audit export (jsonl) and audit verify --json', async ()
   assert.equal(json(verify).ok, true);
 });
 
-test('runs list/show --json', async () => {
+test('runs list/show --json', { timeout: 120_000 }, async () => {
   const [list, show] = await Promise.all([
     runIntoFullPipe(['runs', 'list', '--json', '--data-dir', data]),
     runIntoFullPipe(['runs', 'show', runId, '--json', '--data-dir', data]),
@@ -128,7 +128,7 @@ test('runs list/show --json', async () => {
   assert.ok(shown.transitions.length > 0);
 });
 
-test('incidents list/show --json and postmortem (json and Markdown)', async () => {
+test('incidents list/show --json and postmortem (json and Markdown)', { timeout: 120_000 }, async () => {
   const [list, show, pmJson, pmMd] = await Promise.all([
     runIntoFullPipe(['incidents', 'list', '--json', '--data-dir', data]),
     runIntoFullPipe(['incidents', 'show', incidentId, '--json', '--data-dir', data]),
@@ -144,6 +144,6 @@ test('incidents list/show --json and postmortem (json and Markdown)', async () =
   assert.match(pmMd.stdout, /## Appendix: audit trail[\s\S]*\n$/);
 });
 
-test('silence list --json', async () => {
+test('silence list --json', { timeout: 120_000 }, async () => {
   assert.deepEqual(json(await runIntoFullPipe(['silence', 'list', '--json', '--data-dir', data])), []);
 });

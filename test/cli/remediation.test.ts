@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 const BIN = fileURLToPath(new URL('../../bin/kubemend.js', import.meta.url));
 const km = (...args: string[]) => execFileSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
 
-test('remediation pause, status and resume go through the audit log', () => {
+test('remediation pause, status and resume go through the audit log', { timeout: 120_000 }, () => {
   const data = mkdtempSync(join(tmpdir(), 'km-pause-'));
   assert.equal(km('remediation', 'status', '--data-dir', data), 'active\n');
   assert.match(km('remediation', 'pause', '--reason', 'INC-9 freeze', '--author', 'bob', '--data-dir', data), /paused by bob: INC-9 freeze/);

@@ -30,7 +30,7 @@ function startCli(args: string[]) {
   return { child, exited, waitFor, output: () => out, errors: () => err };
 }
 
-test('sandbox writes a kubeconfig, serves the API, and exits 0 on SIGINT', async () => {
+test('sandbox writes a kubeconfig, serves the API, and exits 0 on SIGINT', { timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'km-cli-'));
   const kc = join(dir, 'kc');
   const cli = startCli(['sandbox', '--kubeconfig-out', kc, '--scenario', 'crashloop', '--speed', '20']);
@@ -52,30 +52,30 @@ test('sandbox writes a kubeconfig, serves the API, and exits 0 on SIGINT', async
   assert.match(cli.output(), /sandbox stopped/);
 });
 
-test('an unknown scenario exits 1 with KM-SANDBOX-001', async () => {
+test('an unknown scenario exits 1 with KM-SANDBOX-001', { timeout: 120_000 }, async () => {
   const cli = startCli(['sandbox', '--scenario', 'no-such-scenario']);
   assert.equal(await cli.exited, 1);
   assert.match(cli.errors(), /KM-SANDBOX-001 no scenario named "no-such-scenario"/);
   assert.match(cli.errors(), /fix: /);
 });
 
-test('a bad --speed is a usage error naming the flag', async () => {
+test('a bad --speed is a usage error naming the flag', { timeout: 120_000 }, async () => {
   const cli = startCli(['sandbox', '--speed', 'fast']);
   assert.notEqual(await cli.exited, 0);
   assert.match(cli.errors(), /--speed.*KM-CLI-001 "fast" is not a speed/s);
 });
 
-test('scenarios list shows the shipped scenarios', async () => {
+test('scenarios list shows the shipped scenarios', { timeout: 120_000 }, async () => {
   const cli = startCli(['scenarios', 'list']);
   assert.equal(await cli.exited, 0);
   for (const n of ['crashloop', 'image-pull', 'memory-cascade', 'pending', 'config-change', 'event-storm']) assert.match(cli.output(), new RegExp(`^${n}\\s`, 'm'));
 });
 
-test('kubectl is available for the kubectl tests', { skip: hasKubectl ? false : 'kubectl is not on PATH; install kubectl 1.32 to run the kubectl tests' }, () => {
+test('kubectl is available for the kubectl tests', { skip: hasKubectl ? false : 'kubectl is not on PATH; install kubectl 1.32 to run the kubectl tests', timeout: 120_000 }, () => {
   assert.ok(hasKubectl);
 });
 
-test('npm run demo: the whole loop ends with a succeeded rollback and a verified audit chain', async () => {
+test('npm run demo: the whole loop ends with a succeeded rollback and a verified audit chain', { timeout: 120_000 }, async () => {
   const cli = startCli(['demo']);
   assert.equal(await cli.exited, 0, cli.errors());
   const out = cli.output();

@@ -35,7 +35,7 @@ function mergedKubeconfig(clusters: Record<string, string>): string {
   });
 }
 
-test('watch follows two clusters, labels detections by cluster, and records silenced ones', async () => {
+test('watch follows two clusters, labels detections by cluster, and records silenced ones', { timeout: 180_000 }, async () => {
   const east = new Sandbox({ speed: 20 });
   const west = new Sandbox({ speed: 20, images: { 'shop/bad:1': { exitAfterSeconds: 1, exitCode: 1 } } });
   await east.listen();
@@ -90,7 +90,7 @@ test('watch follows two clusters, labels detections by cluster, and records sile
   }
 });
 
-test('silence add refuses a matcher that would silence everything, naming the fix', () => {
+test('silence add refuses a matcher that would silence everything, naming the fix', { timeout: 180_000 }, () => {
   const data = mkdtempSync(join(tmpdir(), 'km-sil-'));
   let failed = false;
   try {

@@ -16,7 +16,7 @@ import { resolveScenario } from '../../src/sandbox/scenarios/index.ts';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
-test('event-storm: the budget caps restarts at 3 per hour and the next attempt escalates', async () => {
+test('event-storm: the budget caps restarts at 3 per hour and the next attempt escalates', { timeout: 180_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'km-budget-'));
   const rulesDir = join(dir, 'rules');
   const rbDir = join(dir, 'runbooks');

@@ -23,7 +23,7 @@ function start(args: string[]) {
   return { child, exited, output: () => out };
 }
 
-test('a run interrupted by SIGKILL resumes after a restart and does not repeat the rollback', async () => {
+test('a run interrupted by SIGKILL resumes after a restart and does not repeat the rollback', { timeout: 180_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'km-resume-'));
   const rulesDir = join(dir, 'rules');
   mkdirSync(rulesDir);

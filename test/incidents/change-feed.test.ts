@@ -27,7 +27,7 @@ const deployment = (image: string, extra: Record<string, unknown> = {}): KubeObj
 
 const update = (oldObject: KubeObject, object: KubeObject, time = T0): Signal => ({ source: 'object', cluster: 'c1', time, operation: 'update', object, oldObject });
 
-test('workload changes: image, resources, replicas and env (named, never valued); status and bookkeeping are not changes', () => {
+test('workload changes: image, resources, replicas and env (named, never valued); status and bookkeeping are not changes', { timeout: 300_000 }, () => {
   const feed = new ChangeFeed();
   const a = deployment('shop/checkout:1.4.2');
   const image = feed.observe(update(a, deployment('shop/checkout:1.5.0')));
@@ -51,7 +51,7 @@ test('workload changes: image, resources, replicas and env (named, never valued)
   assert.equal(feed.size, 4);
 });
 
-test('ConfigMaps report which keys changed, never values; HPAs, nodes and guardrail objects; old objects from the first list are not creations', () => {
+test('ConfigMaps report which keys changed, never values; HPAs, nodes and guardrail objects; old objects from the first list are not creations', { timeout: 300_000 }, () => {
   const feed = new ChangeFeed();
   const cm = (data: Record<string, string>): KubeObject => ({ kind: 'ConfigMap', metadata: { name: 'app', namespace: 'shop', creationTimestamp: created }, data });
   const c = feed.observe(update(cm({ 'db.url': 'postgres://a', mode: 'fast' }), cm({ 'db.url': 'postgres://b', extra: 'secret-value' })));
@@ -77,7 +77,7 @@ test('ConfigMaps report which keys changed, never values; HPAs, nodes and guardr
   assert.deepEqual(feed.entries().map((e) => e.object.kind), ['ConfigMap', 'HorizontalPodAutoscaler', 'Node', 'Node', 'LimitRange', 'ConfigMap']);
 });
 
-test('the feed is bounded: the oldest entries go first', () => {
+test('the feed is bounded: the oldest entries go first', { timeout: 300_000 }, () => {
   const feed = new ChangeFeed({ capacity: 3 });
   let prev = deployment('v0');
   for (let i = 1; i <= 5; i++) {
@@ -97,7 +97,7 @@ async function until(cond: () => boolean, what: string, ms = 10_000) {
   }
 }
 
-test('on a live cluster, every change reaches the feed through the watch: the API server sees no request for it', async () => {
+test('on a live cluster, every change reaches the feed through the watch: the API server sees no request for it', { timeout: 300_000 }, async () => {
   const sandbox = new Sandbox({ speed: 1, nodes: [{ name: 'node-1' }] });
   await sandbox.listen();
   const kc = new KubeConfig();

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 const BIN = fileURLToPath(new URL('../../bin/kubemend.js', import.meta.url));
 const km = (...args: string[]) => execFileSync(process.execPath, [BIN, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
-test('incidents replay --scenario memory-cascade writes a post-mortem draft; list, show and postmortem read the store', () => {
+test('incidents replay --scenario memory-cascade writes a post-mortem draft; list, show and postmortem read the store', { timeout: 240_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'km-inc-cli-'));
   const out = join(dir, 'postmortem.md');
   const data = join(dir, 'data');

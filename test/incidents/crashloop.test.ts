@@ -18,7 +18,7 @@ import { replayIncidents } from '../../src/pipeline/index.ts';
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const T0 = Date.UTC(2026, 0, 1);
 
-test('crashloop: the image change that preceded it is the trigger, and the rollback run is in the timeline', async () => {
+test('crashloop: the image change that preceded it is the trigger, and the rollback run is in the timeline', { timeout: 60_000 }, async () => {
   const store = await openStore({ dataDir: mkdtempSync(join(tmpdir(), 'km-inc-cl-')) });
   try {
     const r = await replayIncidents({

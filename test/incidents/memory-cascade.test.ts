@@ -46,7 +46,7 @@ async function replay() {
 
 const first = replay();
 
-test('memory-cascade is one incident holding the causal chain; an unrelated detection elsewhere stays out', async () => {
+test('memory-cascade is one incident holding the causal chain; an unrelated detection elsewhere stays out', { timeout: 120_000 }, async () => {
   const { store, result } = await first;
   const { primary } = result;
   assert.ok(primary);
@@ -75,7 +75,7 @@ test('memory-cascade is one incident holding the causal chain; an unrelated dete
   assert.ok((await store.audit.verify()).ok);
 });
 
-test('its post-mortem names the missing guardrails with fixes, what no alert caught, and every record behind it', async () => {
+test('its post-mortem names the missing guardrails with fixes, what no alert caught, and every record behind it', { timeout: 120_000 }, async () => {
   const { result } = await first;
   const pm = result.postmortem!;
   const finding = (id: string) => pm.guardrails.find((g) => g.id === id);
@@ -84,9 +84,10 @@ test('its post-mortem names the missing guardrails with fixes, what no alert cau
   assert.ok(finding('monitoring-colocated')?.subjects.includes('Deployment/monitoring/prometheus'));
   assert.match(finding('monitoring-colocated')!.detail, /prometheus-\S+ ran on node-1 with Deployment\/reports\/report-worker/);
   assert.match(finding('monitoring-evicted')!.detail, /prometheus-\S+ was evicted from node-1/);
+  assert.ok(pm.guardrails.length > 0, 'guardrails are proposed');
   for (const g of pm.guardrails) {
     const docs = parseAllDocuments(g.fix.yaml);
-    assert.ok(Array.isArray(docs) && docs.every((d) => !d.errors.length), `${g.id} fix is valid YAML`);
+    assert.ok(Array.isArray(docs) && docs.length > 0 && docs.every((d) => !d.errors.length), `${g.id} fix is valid, non-empty YAML`);
   }
   assert.ok(parseAllDocuments(finding('no-limitrange')!.fix.yaml).some((d: any) => d.toJS()?.kind === 'LimitRange'));
 
@@ -117,7 +118,7 @@ function normalise(md: string): string {
     .replace(/pid: \d+/g, 'pid: <n>');
 }
 
-test('a replay drafts the same post-mortem every time, up to the names the cluster generates', async () => {
+test('a replay drafts the same post-mortem every time, up to the names the cluster generates', { timeout: 120_000 }, async () => {
   const { store, result } = await first;
   const again = await replay();
   try {

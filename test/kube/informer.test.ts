@@ -25,7 +25,7 @@ async function until(cond: () => boolean, what: string, ms = 5000) {
   }
 }
 
-test('changes carry the cached old object; managedFields are stripped', async () => {
+test('changes carry the cached old object; managedFields are stripped', { timeout: 60_000 }, async () => {
   const { sandbox, http } = await setup();
   const seen: Change[] = [];
   const inf = new Informer(http, kindRef('ConfigMap')!, { onChange: (c) => seen.push(c) }).start();
@@ -50,7 +50,7 @@ test('changes carry the cached old object; managedFields are stripped', async ()
   }
 });
 
-test('a watch that ends resumes from the last resourceVersion without loss or repeats', async () => {
+test('a watch that ends resumes from the last resourceVersion without loss or repeats', { timeout: 60_000 }, async () => {
   const { sandbox, http } = await setup();
   const seen: Change[] = [];
   const inf = new Informer(http, kindRef('ConfigMap')!, { onChange: (c) => seen.push(c), watchTimeoutSeconds: 1 }).start();
@@ -70,7 +70,7 @@ test('a watch that ends resumes from the last resourceVersion without loss or re
   }
 });
 
-test('410 Gone after an outage relists and emits exactly the differences', async () => {
+test('410 Gone after an outage relists and emits exactly the differences', { timeout: 60_000 }, async () => {
   const { sandbox, http } = await setup();
   const port = Number(new URL(sandbox.url).port);
   const seen: Change[] = [];
@@ -101,7 +101,7 @@ test('410 Gone after an outage relists and emits exactly the differences', async
   }
 });
 
-test('after the initial sync, thousands of events cost no further requests per event', async () => {
+test('after the initial sync, thousands of events cost no further requests per event', { timeout: 60_000 }, async () => {
   const { sandbox, http } = await setup();
   let n = 0;
   const inf = new Informer(http, kindRef('ConfigMap')!, { onChange: () => n++ }).start();

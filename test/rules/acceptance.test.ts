@@ -14,7 +14,7 @@ const play = (name: string, extra: Partial<Parameters<typeof playRules>[0]> = {}
 const of = (r: PlaybackResult, rule: string) => r.detections.filter((d) => d.rule === rule);
 const rel = (r: PlaybackResult, t: number) => t - r.startedAt;
 
-test('event-storm: one open detection counting the restarts, at most one notification per group window', async () => {
+test('event-storm: one open detection counting the restarts, at most one notification per group window', { timeout: 180_000 }, async () => {
   const r = await play('event-storm');
   const crash = of(r, 'crashloop-backoff');
   assert.equal(crash.length, 1, JSON.stringify(r.timeline.slice(0, 10)));
@@ -32,7 +32,7 @@ test('event-storm: one open detection counting the restarts, at most one notific
   for (let i = 1; i < mine.length; i++) assert.ok(mine[i].time - mine[i - 1].time >= 300_000);
 });
 
-test('pending: the rollout\'s brief Pending gives nothing; the stuck pod one detection at 5 minutes', async () => {
+test('pending: the rollout\'s brief Pending gives nothing; the stuck pod one detection at 5 minutes', { timeout: 180_000 }, async () => {
   const r = await play('pending');
   const pending = of(r, 'pending-too-long');
   assert.equal(pending.length, 1, JSON.stringify(pending.map((d) => d.subject)));
@@ -43,7 +43,7 @@ test('pending: the rollout\'s brief Pending gives nothing; the stuck pod one det
   assert.ok(t >= 320_000 && t <= 323_000, `fired at +${t}ms`);
 });
 
-test('config-change: maxReplicas 5→10 and the memory limit change carry path, old and new values', async () => {
+test('config-change: maxReplicas 5→10 and the memory limit change carry path, old and new values', { timeout: 180_000 }, async () => {
   const r = await play('config-change');
   const hpa = of(r, 'hpa-max-replicas-increased');
   assert.equal(hpa.length, 1);
@@ -58,7 +58,7 @@ test('config-change: maxReplicas 5→10 and the memory limit change carry path, 
   assert.equal(of(r, 'hpa-at-max-replicas').length, 1);
 });
 
-test('memory-cascade: no limits, SystemOOM, NotReady and evictions are detected in causal order', async () => {
+test('memory-cascade: no limits, SystemOOM, NotReady and evictions are detected in causal order', { timeout: 180_000 }, async () => {
   const r = await play('memory-cascade');
   const first = (rule: string) => Math.min(...of(r, rule).map((d) => d.firstSeen));
   const order = ['pod-without-memory-limit', 'system-oom', 'node-not-ready', 'pod-evicted'];
@@ -68,7 +68,7 @@ test('memory-cascade: no limits, SystemOOM, NotReady and evictions are detected 
   assert.ok(of(r, 'system-oom').some((d) => d.subject.name === 'node-2' || d.subject.name === 'node-3'), 'the next node suffers too');
 });
 
-test('a dropped watch and a forced 410 change no detection compared with an undisturbed run', async () => {
+test('a dropped watch and a forced 410 change no detection compared with an undisturbed run', { timeout: 180_000 }, async () => {
   const key = (r: PlaybackResult) => r.detections.map((d) => `${d.rule} ${d.subject.kind}/${d.subject.namespace ?? ''}/${d.subject.name} ${d.status}`).sort();
   const calm = await play('crashloop');
   const rough = await play('crashloop', { dropWatchesAtMs: [70_000], forceGoneAtMs: [100_000] });
@@ -80,7 +80,7 @@ test('a dropped watch and a forced 410 change no detection compared with an undi
   assert.ok(rough.informers.resumes > calm.informers.resumes);
 });
 
-test('handling events costs the API server no GETs: one list and a few watches per kind', async () => {
+test('handling events costs the API server no GETs: one list and a few watches per kind', { timeout: 180_000 }, async () => {
   const r = await play('event-storm');
   const gets = Object.entries(r.requests).filter(([k]) => k.startsWith('get '));
   assert.deepEqual(gets, []);

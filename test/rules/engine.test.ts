@@ -122,3 +122,36 @@ spec:
   await clock.advance(1);
   assert.deepEqual(changes.map(([c, d]) => `${c} ${d.subject.name}`), ['opened stuck']);
 });
+
+test('a detection that fires again within resolveAfter of resolving, on a new resourceVersion, is reopened with the same id', async () => {
+  const pod = (rv: string, phase: string): KubeObject => ({ kind: 'Pod', metadata: { name: 'job-1', namespace: 'batch', uid: 'u1', resourceVersion: rv, creationTimestamp: '2026-01-01T00:00:00Z' }, status: { phase } });
+  const { e, clock, changes } = engine(`apiVersion: kubemend.dev/v1alpha1
+kind: Rule
+metadata: { name: pod-failed }
+spec:
+  source: object
+  match: { kinds: [Pod] }
+  when: object.status.phase == 'Failed'
+  resolveAfter: 2m
+`);
+  const update = (rv: string, phase: string, old: KubeObject) => e.ingest({ source: 'object', cluster: 'c', time: clock.now(), operation: 'update', object: pod(rv, phase), oldObject: old });
+  e.ingest({ source: 'object', cluster: 'c', time: clock.now(), operation: 'create', object: pod('1', 'Failed') });
+  update('2', 'Running', pod('1', 'Failed'));
+  await clock.advance(2 * 60_000);
+  await clock.advance(60_000);
+  update('3', 'Failed', pod('2', 'Running'));
+  assert.deepEqual(changes.map(([c]) => c), ['opened', 'resolved', 'reopened']);
+  const [opened, , reopened] = changes.map(([, d]) => d);
+  assert.equal(reopened.id, opened.id, 'the same detection, not a new one');
+  assert.equal(reopened.count, 2);
+  assert.equal(reopened.status, 'open');
+  assert.equal(e.detections().length, 1);
+  // Past the window it is a new problem, with a new id.
+  update('4', 'Running', pod('3', 'Failed'));
+  await clock.advance(2 * 60_000);
+  await clock.advance(2 * 60_000 + 1);
+  update('5', 'Failed', pod('4', 'Running'));
+  assert.deepEqual(changes.map(([c]) => c).slice(3), ['resolved', 'opened']);
+  assert.notEqual(changes[4][1].id, opened.id);
+  e.stop();
+});

@@ -21,6 +21,9 @@ const EXPECTED: Record<string, [number, string, RegExp]> = {
   'cel-type-error.yaml': [9, 'spec.when', /^CEL type error: no such overload: double > string/],
   'cel-multiline-error.yaml': [12, 'spec.when', /^CEL type error: .* in `quantity\(c\.resources\.limits\.memory\) > 'big'`/],
   'when-not-bool.yaml': [9, 'spec.when', /must be a bool, but is string/],
+  'when-dyn.yaml': [10, 'spec.when', /^must be a bool, but is dyn \(.*compare it/],
+  // Points at the innermost loop's line, inside the multi-line expression.
+  'over-budget.yaml': [13, 'spec.when', /^CEL cost: estimated 340,146,006 is over the budget of 100,000: `objects\('Pod', object\.metadata\.namespace\)\.exists\(…\)` runs its body up to 1,000 × 20 × 1,000 = 20,000,000 times \(assumed objects\(\) ≤ 1000, containers ≤ 20\)/],
   'subject-not-map.yaml': [10, 'spec.subject', /must be a map/],
   'unknown-kind.yaml': [9, 'spec.match.kinds[1]', /unknown kind "Pods" \(did you mean Pod\?\)/],
   'objects-unknown-kind.yaml': [10, 'spec.when', /objects\(\): unknown kind "NetworkPolicy"/],

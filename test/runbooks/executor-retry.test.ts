@@ -44,7 +44,7 @@ async function endpoint(): Promise<{ server: Server; base: string; hits: Map<str
   return { server, base: `http://127.0.0.1:${port}`, hits };
 }
 
-test('a step is retried when its failure is registered retryable, and only then', async () => {
+test('a step is retried when its failure is registered retryable, and only then', { timeout: 60_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'km-retry-'));
   writeFileSync(join(dir, 'call.yaml'), RUNBOOK);
   const store = await openStore({ dataDir: dir });

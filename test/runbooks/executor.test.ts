@@ -29,7 +29,7 @@ async function crashlooping() {
   return { sandbox, runner, kube: new KubeHttp(kc) };
 }
 
-test('a rollback that landed before the crash is recognised on resume and not repeated', async () => {
+test('a rollback that landed before the crash is recognised on resume and not repeated', { timeout: 60_000 }, async () => {
   const { sandbox, runner, kube } = await crashlooping();
   const store = await openStore({ dataDir: mkdtempSync(join(tmpdir(), 'km-exec-')) });
   try {

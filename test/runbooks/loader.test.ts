@@ -57,6 +57,8 @@ const EXPECTED: Record<string, [number, string, RegExp]> = {
   'template-unclosed.yaml': [8, 'spec.steps[0].with.name', /^template \{\{ target.name: unclosed \{\{/],
   'when-syntax.yaml': [10, 'spec.steps[1].when', /^CEL syntax error: /],
   'when-not-bool.yaml': [10, 'spec.steps[1].when', /^must be a bool, but is string$/],
+  'when-dyn.yaml': [10, 'spec.steps[1].when', /^must be a bool, but is dyn \(.*compare it/],
+  'over-budget.yaml': [11, 'spec.steps[0].with.name', /: CEL cost: estimated 48,170,086 is over the budget of 100,000: `b\.env\.exists\(…\)` runs its body up to 20 × 100 × 20 × 100 = 4,000,000 times \(assumed containers ≤ 20, env ≤ 100\)/],
   'step-ref-later.yaml': [10, 'spec.steps[1].with.text', /^steps.rollback: step "rollback" cannot have run before step "notify" on any path$/],
   'step-ref-missing.yaml': [10, 'spec.steps[1].when', /^steps.colect: no step "colect" \(did you mean "collect"\?\)$/],
   'target-reads-steps.yaml': [5, 'spec.target', /cannot read steps$/],

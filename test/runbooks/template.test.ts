@@ -6,6 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { analyzeTemplates, compileTemplates, evaluateWhen, renderWith, TemplateError, type TemplateVars } from '../../src/runbooks/template.ts';
 import { StepSchema } from '../../src/runbooks/schema.ts';
+import { costLimits } from '../../src/rules/cel-cost.ts';
+import { metricsRegistry } from '../../src/common/metrics.ts';
 
 const vars: TemplateVars = {
   detection: { id: 'd1', summary: 'checkout is crash-looping', subject: { kind: 'Deployment', namespace: 'shop', name: 'checkout' }, count: 3 },
@@ -146,10 +148,11 @@ test('renderWith renders a step, compiling it once', () => {
 
 test('evaluateWhen: true without a condition, the condition otherwise, false when it reads what is not there', () => {
   assert.equal(evaluateWhen(step({}), vars), true);
-  assert.equal(evaluateWhen(step({ when: 'steps.collect.outputs.previousRevisionHealthy' }), vars), true);
+  assert.equal(evaluateWhen(step({ when: 'steps.collect.outputs.previousRevisionHealthy == true' }), vars), true);
   assert.equal(evaluateWhen(step({ when: 'steps.collect.outputs.restarts > 10' }), vars), false);
   assert.equal(evaluateWhen(step({ when: "steps.rollback.status == 'succeeded'" }), vars), false);
-  assert.equal(evaluateWhen(step({ when: 'steps.collect.outputs.restarts' }), vars), false, 'a non-bool is not true');
+  // A field read is dyn: whether it is a bool is only known at run time, so it is refused before.
+  assert.throws(() => evaluateWhen(step({ when: 'steps.collect.outputs.restarts' }), vars), /must be a bool, but is dyn/);
   assert.throws(() => evaluateWhen(step({ when: "target.name > 3" }), vars), (err: unknown) => err instanceof TemplateError && err.path === 'when');
 });
 
@@ -157,4 +160,28 @@ test('in a map, a template rendering null leaves the key out; static nulls and l
   const render = compileTemplates({ container: "{{ params.container == '' ? null : params.container }}", keep: null, list: ['{{ null }}'] });
   assert.deepEqual(render({ params: { container: '' } }), { keep: null, list: [null] });
   assert.deepEqual(render({ params: { container: 'app' } }), { container: 'app', keep: null, list: [null] });
+});
+
+test('templates are costed at load: an over-budget one is refused, naming the loop nest', () => {
+  const nested = "{{ object.spec.containers.exists(a, a.env.exists(e, object.spec.containers.exists(b, b.env.exists(f, e.name == f.name)))) }}";
+  assert.throws(() => compileTemplates({ dup: nested }), (err: unknown) => err instanceof TemplateError && err.path === 'dup' && /CEL cost: estimated [\d,]+ is over the budget of 100,000: `b\.env\.exists\(…\)` runs its body up to 20 × 100 × 20 × 100/.test(err.message));
+  assert.doesNotThrow(() => compileTemplates({ dup: nested }, costLimits({ listSizes: { containers: 2, env: 5 } })), 'fits when the lists are assumed short');
+  assert.throws(() => evaluateWhen(step({ when: 'steps.collect.outputs.images.all(a, steps.collect.outputs.images.all(b, steps.collect.outputs.images.all(c, a != c)))' }), vars), /CEL cost: estimated/);
+});
+
+test('a template over data larger than its cost allows fails fast, counted in /metrics', { timeout: 60_000 }, async () => {
+  const render = compileTemplates({ pairs: '{{ steps.collect.outputs.images.map(a, steps.collect.outputs.images.filter(b, b != a).size()).size() }}' }, costLimits({ listSizes: { images: 100 } }));
+  const sized = (n: number): TemplateVars => ({ ...vars, steps: { collect: { status: 'succeeded', outputs: { images: Array.from({ length: n }, (_, i) => `img${i}`) } } } });
+  assert.deepEqual(render(sized(100)), { pairs: 100 });
+  const counted = async () => (await metricsRegistry.getSingleMetric('kubemend_cel_cost_exceeded_total')!.get()).values.find((v) => v.labels.kind === 'template' && v.labels.name === 'pairs')?.value ?? 0;
+  const before = await counted();
+  const t0 = performance.now();
+  // 20,000 × 20,000 filter steps unmetered; the limit stops it after about a million.
+  assert.throws(() => render(sized(20_000)), (err: unknown) => err instanceof TemplateError && err.path === 'pairs' && /CEL cost limit exceeded/.test(err.message) && !err.missing);
+  assert.ok(performance.now() - t0 < 5000);
+  assert.equal(await counted(), before + 1);
+  // A step's when over such data fails the step (it is not "reads what is not there").
+  const s = step({ when: "steps.collect.outputs.images.exists(a, steps.collect.outputs.images.exists(b, b == a + 'x'))" });
+  assert.equal(evaluateWhen(s, sized(50)), false);
+  assert.throws(() => evaluateWhen(s, sized(20_000)), (err: unknown) => err instanceof TemplateError && /CEL cost limit exceeded/.test(err.message));
 });

@@ -29,7 +29,7 @@ after(async () => {
   await sandbox.stop();
 });
 
-test('create deployment, rollout status completes', { skip }, async () => {
+test('create deployment, rollout status completes', { skip, timeout: 60_000 }, async () => {
   await kubectl('create', 'deployment', 'web', '--image=nginx:1.27', '--replicas=3');
   const out = await kubectl('rollout', 'status', 'deployment/web', '--timeout=60s');
   assert.match(out, /successfully rolled out/);
@@ -38,7 +38,7 @@ test('create deployment, rollout status completes', { skip }, async () => {
   assert.match(table, /web\s+3\/3\s+3\s+3\s+/);
 });
 
-test('rollout restart makes a new revision and rollout status follows it to completion', { skip }, async () => {
+test('rollout restart makes a new revision and rollout status follows it to completion', { skip, timeout: 60_000 }, async () => {
   await kubectl('rollout', 'restart', 'deployment/web');
   const out = await kubectl('rollout', 'status', 'deployment/web', '--timeout=60s');
   assert.match(out, /successfully rolled out/);
@@ -49,7 +49,7 @@ test('rollout restart makes a new revision and rollout status follows it to comp
   assert.match(history, /REVISION/);
 });
 
-test('rollout undo restores the previous template', { skip }, async () => {
+test('rollout undo restores the previous template', { skip, timeout: 60_000 }, async () => {
   await kubectl('set', 'image', 'deployment/web', 'nginx=nginx:1.28');
   await kubectl('rollout', 'status', 'deployment/web', '--timeout=60s');
   assert.equal(await kubectl('get', 'deploy', 'web', '-o', 'jsonpath={.spec.template.spec.containers[0].image}'), 'nginx:1.28');
@@ -62,7 +62,7 @@ test('rollout undo restores the previous template', { skip }, async () => {
   for (const p of pods) assert.equal(p.spec.containers[0].image, 'nginx:1.27');
 });
 
-test('kubectl scale changes the replica count and the pods follow', { skip }, async () => {
+test('kubectl scale changes the replica count and the pods follow', { skip, timeout: 60_000 }, async () => {
   await kubectl('scale', 'deployment/web', '--replicas=5');
   await kubectl('rollout', 'status', 'deployment/web', '--timeout=60s');
   const d = JSON.parse(await kubectl('get', 'deploy', 'web', '-o', 'json'));
@@ -70,7 +70,7 @@ test('kubectl scale changes the replica count and the pods follow', { skip }, as
   assert.equal(d.status.availableReplicas, 5);
 });
 
-test('kubectl cordon marks the node unschedulable', { skip }, async () => {
+test('kubectl cordon marks the node unschedulable', { skip, timeout: 60_000 }, async () => {
   const out = await kubectl('cordon', 'node-1');
   assert.match(out, /node\/node-1 cordoned/);
   const nodes = await kubectl('get', 'nodes');
@@ -78,7 +78,7 @@ test('kubectl cordon marks the node unschedulable', { skip }, async () => {
   await kubectl('uncordon', 'node-1');
 });
 
-test('kubectl get events --field-selector type!=Normal shows only warnings', { skip }, async () => {
+test('kubectl get events --field-selector type!=Normal shows only warnings', { skip, timeout: 60_000 }, async () => {
   await kubectl('create', 'deployment', 'broken', '--image=example.invalid/nope:1');
   let out = '';
   for (let i = 0; i < 100 && !/Failed/.test(out); i++) {
@@ -92,7 +92,7 @@ test('kubectl get events --field-selector type!=Normal shows only warnings', { s
   assert.match(pods, /ErrImagePull|ImagePullBackOff/);
 });
 
-test('kubectl logs reads what the container wrote', { skip }, async () => {
+test('kubectl logs reads what the container wrote', { skip, timeout: 60_000 }, async () => {
   const pod = (await kubectl('get', 'pods', '-l', 'app=web', '-o', 'jsonpath={.items[0].metadata.name}')).trim();
   const logs = await kubectl('logs', pod);
   assert.match(logs, /Configuration complete/);

@@ -18,52 +18,52 @@ function problemsOf(file: string): string[] {
   assert.fail(`${file} loaded without error`);
 }
 
-test('every shipped scenario loads, and the six the sandbox promises are there', () => {
+test('every shipped scenario loads, and the six the sandbox promises are there', { timeout: 60_000 }, () => {
   const names = listScenarios().map((s) => s.scenario.metadata.name);
   for (const n of ['crashloop', 'image-pull', 'memory-cascade', 'pending', 'config-change', 'event-storm']) {
     assert.ok(names.includes(n), `scenario ${n} is shipped`);
   }
 });
 
-test('loaded scenarios are frozen, durations are milliseconds', () => {
+test('loaded scenarios are frozen, durations are milliseconds', { timeout: 60_000 }, () => {
   const { scenario } = resolveScenario('crashloop');
   assert.ok(Object.isFrozen(scenario.spec.steps[0]));
   assert.equal(scenario.spec.steps[1].at, 60_000);
 });
 
-test('an unknown scenario name is KM-SANDBOX-001 and lists the known ones', () => {
+test('an unknown scenario name is KM-SANDBOX-001 and lists the known ones', { timeout: 60_000 }, () => {
   assert.throws(() => resolveScenario('nope'), (e: unknown) => e instanceof KubemendError && e.code === 'KM-SANDBOX-001' && /crashloop/.test(e.message));
 });
 
-test('a bad duration names file, line and path', () => {
+test('a bad duration names file, line and path', { timeout: 60_000 }, () => {
   const p = problemsOf(fixture('bad-duration.yaml'));
   assert.equal(p.length, 1);
   assert.match(p[0], /^6 spec\.duration: invalid duration "5 minutes"/);
 });
 
-test('a step with two actions is rejected', () => {
+test('a step with two actions is rejected', { timeout: 60_000 }, () => {
   const p = problemsOf(fixture('bad-two-actions.yaml'));
   assert.match(p[0], /^8 spec\.steps\[0\]: each step needs exactly one of/);
 });
 
-test('unknown kinds and CEL that does not parse are both reported', () => {
+test('unknown kinds and CEL that does not parse are both reported', { timeout: 60_000 }, () => {
   const p = problemsOf(fixture('bad-kind.yaml'));
   assert.equal(p.length, 2);
   assert.match(p[0], /spec\.steps\[0\]\.apply\[0\]\.kind: the sandbox does not serve example\.com\/v1\/Widget/);
   assert.match(p[1], /spec\.milestones\[0\]\.where: CEL does not parse/);
 });
 
-test('YAML syntax errors give a line', () => {
+test('YAML syntax errors give a line', { timeout: 60_000 }, () => {
   const p = problemsOf(fixture('bad-yaml.yaml'));
   assert.match(p[0], /^\d+ : YAML syntax/);
 });
 
-test('an unknown field is named', () => {
+test('an unknown field is named', { timeout: 60_000 }, () => {
   const p = problemsOf(fixture('bad-unknown-field.yaml'));
   assert.match(p.join('\n'), /spec: Unrecognized key: "stepz"/);
 });
 
-test('steps out of time order are rejected', () => {
+test('steps out of time order are rejected', { timeout: 60_000 }, () => {
   const p = problemsOf(fixture('bad-order.yaml'));
   assert.match(p[0], /spec\.steps\[1\]\.at: steps must be in time order/);
 });

@@ -23,7 +23,7 @@ for (const { scenario } of listScenarios()) {
   });
 }
 
-test('memory-cascade milestones happen in causal order', async () => {
+test('memory-cascade milestones happen in causal order', { timeout: 60_000 }, async () => {
   const { scenario } = listScenarios().find((s) => s.scenario.metadata.name === 'memory-cascade')!;
   const play = playFast(scenario);
   try {

@@ -15,7 +15,7 @@ import { hasKubectl } from '../helpers/kubectl.ts';
 
 const run = promisify(execFile);
 
-describe('sandbox API server with kubectl', { skip: hasKubectl ? false : 'kubectl is not on PATH; install kubectl 1.32 to run these tests' }, () => {
+describe('sandbox API server with kubectl', { skip: hasKubectl ? false : 'kubectl is not on PATH; install kubectl 1.32 to run these tests', timeout: 60_000 }, () => {
   let sandbox: Sandbox;
   let dir: string;
   let kubeconfig: string;

@@ -11,7 +11,7 @@ import { kubeconfigYaml } from '../../src/sandbox/kubeconfig.ts';
 import { startApiServer, type ApiServer } from '../../src/sandbox/server/index.ts';
 import { NS, collect, patchAs, startTestServer, until } from './server-setup.ts';
 
-describe('sandbox API server with @kubernetes/client-node: watches', () => {
+describe('sandbox API server with @kubernetes/client-node: watches', { timeout: 60_000 }, () => {
   let clock: ManualClock;
   let store: ObjectStore;
   let logs: LogBook;

@@ -35,7 +35,7 @@ const SAMPLE = {
   truncatedAlerts: 0,
 };
 
-test('parses a version 4 payload, filling optional maps and dropping unknown fields', () => {
+test('parses a version 4 payload, filling optional maps and dropping unknown fields', { timeout: 60_000 }, () => {
   const res = parseAlertmanagerPayload(SAMPLE);
   assert.ok(res.ok);
   assert.deepEqual(res.payload, SAMPLE);
@@ -50,7 +50,7 @@ test('parses a version 4 payload, filling optional maps and dropping unknown fie
   assert.equal('orgId' in res2.payload, false);
 });
 
-test('reports every problem with the path of its field', () => {
+test('reports every problem with the path of its field', { timeout: 60_000 }, () => {
   const res = parseAlertmanagerPayload({ ...SAMPLE, version: 4, status: 'ok', alerts: [{ labels: [], status: 'firing' }], truncatedAlerts: -1 });
   assert.equal(res.ok, false);
   if (res.ok) return;

@@ -22,7 +22,7 @@ const BOT = 'xoxb-serve-test';
 const NODE = process.execPath;
 const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
 
-test('serve: --listen and the adapters\' environment are checked', () => {
+test('serve: --listen and the adapters\' environment are checked', { timeout: 60_000 }, () => {
   assert.deepEqual(splitListen('127.0.0.1:8080'), ['127.0.0.1', 8080]);
   assert.deepEqual(splitListen('[::1]:0'), ['::1', 0]);
   assert.throws(() => splitListen('8080'), /HOST:PORT/);
@@ -43,7 +43,7 @@ test('serve: --listen and the adapters\' environment are checked', () => {
   assert.deepEqual(withGuest.slack?.guest, { groups: [] });
 });
 
-test('serve: a half-configured adapter stops start-up with KM-SERVE-002, before anything is opened', async () => {
+test('serve: a half-configured adapter stops start-up with KM-SERVE-002, before anything is opened', { timeout: 60_000 }, async () => {
   await assert.rejects(
     runServe({ listen: '127.0.0.1:0', sandbox: true, scenario: 'crashloop', context: [], logLevel: 'warn' }, () => {}, { SLACK_SIGNING_SECRET: 's' }),
     (err: Error & { code?: string }) => err.code === 'KM-SERVE-002' && /SLACK_BOT_TOKEN/.test(err.message),
