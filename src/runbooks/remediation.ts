@@ -47,7 +47,8 @@ export class Remediator {
     if (t.starting || (t.runId && this.o.executor.isActive(t.runId))) return;
     if (t.lastStatus === 'escalated') return;
     const fresh = change === 'opened' || change === 'reopened';
-    const retry = change === 'repeated' && t.endedAt !== undefined && this.o.clock.now() - t.endedAt >= this.retriggerAfterMs;
+    // A dry run changed nothing, so planning it again after the cool-down would only repeat the same plan.
+    const retry = change === 'repeated' && t.endedAt !== undefined && t.lastStatus !== 'dry-run' && this.o.clock.now() - t.endedAt >= this.retriggerAfterMs;
     if (!fresh && !retry) return;
     t.starting = true;
     void this.o.executor
