@@ -11,7 +11,7 @@
 // sandbox (the same assembly on a virtual clock), so they cannot drift
 // apart. Nothing else constructs the engine.
 import type { KubeConfig } from '@kubernetes/client-node';
-import { type Clock, provideInformerSizes } from '../common/index.ts';
+import { type Clock, provideInformerSizes, suppressedTotal } from '../common/index.ts';
 import { KubeHttp, type Identity, type KubeObject } from '../kube/index.ts';
 import type { Store, IncidentRecord } from '../store/index.ts';
 import { DetectionEngine, kindsToWatch, type LoadedRule, KubeSource, ScheduleSource, type ScheduleSignal, WebhookSource, type Signal } from '../rules/index.ts';
@@ -79,6 +79,8 @@ export class Pipeline {
   private unprovide?: () => void;
   private started = false;
   private stopped = false;
+  /** False while the informers list what already exists: Events from before kubemend started are context, not news. */
+  private live = false;
 
   constructor(o: PipelineOptions) {
     this.o = o;
@@ -158,6 +160,7 @@ export class Pipeline {
     this.started = true;
     await this.silenceSync?.start();
     await Promise.all([...this.kubeSources.values()].map((s) => s.start((sig) => this.ingest(sig))));
+    this.live = true;
     // Only resumed runs need to know which cluster is which; detection alone makes no GET.
     if (this.remediation) await this.readClusterUids();
     for (const s of this.sinks) await s.start?.();
@@ -181,6 +184,12 @@ export class Pipeline {
       } catch (err) {
         this.o.log?.(`warning: sink ${s.name}: ${(err as Error).message}`);
       }
+    }
+    // An Event listed at start happened before kubemend was watching: acting on it now
+    // (a SystemOOM an hour old) would remediate the past. Objects are state, so they are evaluated.
+    if (!this.live && signal.source === 'event') {
+      suppressedTotal.inc({ reason: 'before_start' });
+      return;
     }
     this.engine.ingest(signal);
   }
