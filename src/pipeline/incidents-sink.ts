@@ -21,6 +21,8 @@ export class IncidentSink implements Sink {
   readonly name = 'incidents';
   readonly tracker: IncidentTracker;
   private readonly o: IncidentSinkOptions;
+  /** What the informers list at start is where placements begin, not a change: the feed starts with what happens while kubemend watches. */
+  private watching = false;
 
   constructor(o: IncidentSinkOptions) {
     this.o = o;
@@ -32,10 +34,11 @@ export class IncidentSink implements Sink {
     for (const { cluster, pods } of this.o.podsAtStart()) {
       for (const object of pods) this.tracker.observations.observe({ source: 'object', cluster, time: now, operation: 'create', object });
     }
+    this.watching = true;
   }
 
   observe(signal: Signal): void {
-    this.tracker.observe(signal);
+    if (this.watching) this.tracker.observe(signal);
   }
 
   onDetection(d: Detection, change: DetectionChange): void {
