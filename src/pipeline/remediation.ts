@@ -70,7 +70,23 @@ export function buildRemediation(o: RemediationSettings & {
     onRunEnd: (run) => remediator?.onRunEnd(run),
     log: o.log,
   });
-  remediator = new Remediator({ executor, clock: o.clock, retriggerAfterMs: o.retriggerAfterMs });
+  remediator = new Remediator({
+    executor,
+    clock: o.clock,
+    retriggerAfterMs: o.retriggerAfterMs,
+    onSkip: (d, runbook, reason) => {
+      o.log?.(`not starting ${runbook} for ${d.rule} on ${d.subject.kind}/${d.subject.name}: ${reason}`);
+      o.store.audit.append({
+        time: o.clock.now(),
+        actor: { type: 'rule', name: d.rule },
+        action: 'runbook.run.skipped',
+        target: { cluster: d.cluster, kind: d.subject.kind, namespace: d.subject.namespace, name: d.subject.name },
+        outcome: 'info',
+        detectionId: d.id,
+        data: { runbook, reason },
+      }).catch((err: unknown) => o.log?.(`error: could not audit a skipped run: ${(err as Error).message}`));
+    },
+  });
   return {
     executor,
     remediator,

@@ -14,6 +14,8 @@ export interface RemediatorOptions {
   /** Wait this long after a run ends before acting again on a still-firing detection (default 60s). */
   retriggerAfterMs?: number;
   onTrigger?: (d: Detection, result: TriggerResult) => void;
+  /** A new or re-opened detection that names a runbook and gets no run, and why: every "not acting" is a decision worth recording. */
+  onSkip?: (d: Detection, runbook: string, reason: string) => void;
 }
 
 interface Track {
@@ -44,9 +46,15 @@ export class Remediator {
       this.tracks.delete(d.fingerprint);
       return;
     }
-    if (t.starting || (t.runId && this.o.executor.isActive(t.runId))) return;
-    if (t.lastStatus === 'escalated') return;
     const fresh = change === 'opened' || change === 'reopened';
+    if (t.starting || (t.runId && this.o.executor.isActive(t.runId))) {
+      if (fresh) this.o.onSkip?.(d, runbook, `run ${t.runId ?? '(starting)'} for this detection is still in flight`);
+      return;
+    }
+    if (t.lastStatus === 'escalated') {
+      if (fresh) this.o.onSkip?.(d, runbook, 'earlier runs for this detection escalated: it is left to humans');
+      return;
+    }
     // A dry run changed nothing, so planning it again after the cool-down would only repeat the same plan.
     const retry = change === 'repeated' && t.endedAt !== undefined && t.lastStatus !== 'dry-run' && this.o.clock.now() - t.endedAt >= this.retriggerAfterMs;
     if (!fresh && !retry) return;
@@ -58,6 +66,7 @@ export class Remediator {
         else if ('refused' in res && res.refused.kind === 'repeated-failures') t.lastStatus = 'escalated';
         this.o.onTrigger?.(d, res);
       })
+      .catch((err: unknown) => this.o.onSkip?.(d, runbook, `the run could not start: ${(err as Error).message}`))
       .finally(() => {
         t.starting = false;
       });
