@@ -23,6 +23,8 @@ export interface Change {
   oldObject?: KubeObject;
   /** True when the change was found by a relist rather than seen on the watch. */
   fromRelist: boolean;
+  /** True for what the informer's first LIST found: objects that existed before it started. */
+  initial?: boolean;
 }
 
 export interface InformerOptions {
@@ -146,7 +148,7 @@ export class Informer {
     for (const [k, o] of seen) {
       const old = this.cache.get(k);
       this.cache.set(k, o);
-      if (!old) this.emit('ADDED', o, undefined, !first);
+      if (!old) this.emit('ADDED', o, undefined, !first, first);
       else if (old.metadata.resourceVersion !== o.metadata.resourceVersion) this.emit('MODIFIED', o, old, true);
     }
     for (const [k, old] of [...this.cache]) {
@@ -215,10 +217,10 @@ export class Informer {
     return this.opts.transform ? this.opts.transform(stripped) : stripped;
   }
 
-  private emit(type: ChangeType, object: KubeObject, oldObject: KubeObject | undefined, fromRelist: boolean): void {
+  private emit(type: ChangeType, object: KubeObject, oldObject: KubeObject | undefined, fromRelist: boolean, initial = false): void {
     this.stats.events++;
     try {
-      this.opts.onChange({ type, kind: this.kind, object, oldObject, fromRelist });
+      this.opts.onChange({ type, kind: this.kind, object, oldObject, fromRelist, ...(initial ? { initial } : {}) });
     } catch (err) {
       // A failing handler must not kill the watch; it is reported and the stream goes on.
       this.opts.onError?.(err);

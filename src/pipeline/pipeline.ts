@@ -79,8 +79,6 @@ export class Pipeline {
   private unprovide?: () => void;
   private started = false;
   private stopped = false;
-  /** False while the informers list what already exists: Events from before kubemend started are context, not news. */
-  private live = false;
 
   constructor(o: PipelineOptions) {
     this.o = o;
@@ -160,7 +158,6 @@ export class Pipeline {
     this.started = true;
     await this.silenceSync?.start();
     await Promise.all([...this.kubeSources.values()].map((s) => s.start((sig) => this.ingest(sig))));
-    this.live = true;
     // Only resumed runs need to know which cluster is which; detection alone makes no GET.
     if (this.remediation) await this.readClusterUids();
     for (const s of this.sinks) await s.start?.();
@@ -185,9 +182,10 @@ export class Pipeline {
         this.o.log?.(`warning: sink ${s.name}: ${(err as Error).message}`);
       }
     }
-    // An Event listed at start happened before kubemend was watching: acting on it now
-    // (a SystemOOM an hour old) would remediate the past. Objects are state, so they are evaluated.
-    if (!this.live && signal.source === 'event') {
+    // An Event an informer's first LIST finds happened before kubemend watched it (at start,
+    // or when a reload adds the kind): acting on it now (a SystemOOM an hour old) would
+    // remediate the past. Objects are state, so they are evaluated.
+    if (signal.initial && signal.source === 'event') {
       suppressedTotal.inc({ reason: 'before_start' });
       return;
     }

@@ -28,6 +28,8 @@ export interface Signal {
   schedule?: { rule: string };
   /** Resync of a relisted cache: not a live transition. */
   fromRelist?: boolean;
+  /** Found by an informer's first LIST: it existed before kubemend (or a newly watched kind) started watching. */
+  initial?: boolean;
 }
 
 export interface AlertPayload {

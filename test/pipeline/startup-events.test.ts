@@ -42,3 +42,25 @@ test('an Event listed at start does not fire rules; one that happens afterwards 
     await sandbox.stop();
   }
 });
+
+test('a reload that starts watching Events does not act on the ones already there', { timeout: 30_000 }, async () => {
+  const sandbox = new Sandbox({ speed: 1 });
+  await sandbox.listen();
+  const kc = new KubeConfig();
+  kc.loadFromString(sandbox.kubeconfig());
+  const seen: Detection[] = [];
+  const pipeline = new Pipeline({ clock: sandbox.clock, clusters: [{ name: 'sandbox', kubeconfig: kc }], rules: [], sinks: [{ name: 'collect', onDetection: (d, change) => change === 'opened' && seen.push(structuredClone(d)) }] });
+  try {
+    await pipeline.start();
+    sandbox.store.create('events', systemOom('while-not-watched', 'node-1', new Date(sandbox.clock.now()).toISOString()));
+    await pipeline.setRules(rules);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(seen.map((d) => d.subject.name), [], 'listed when the kind was added: not acted on');
+    sandbox.store.create('events', systemOom('after-reload', 'node-2', new Date(sandbox.clock.now()).toISOString()));
+    for (let i = 0; i < 50 && !seen.length; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(seen.map((d) => d.subject.name), ['node-2']);
+  } finally {
+    await pipeline.stop();
+    await sandbox.stop();
+  }
+});

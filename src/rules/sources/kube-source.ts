@@ -81,6 +81,7 @@ export class KubeSource implements Source {
       object: c.object,
       oldObject: c.oldObject,
       fromRelist: c.fromRelist,
+      ...(c.initial ? { initial: true } : {}),
     };
     if (c.kind.kind === 'Event') return { ...base, source: 'event', event: c.object };
     return { ...base, source: 'object' };
