@@ -32,6 +32,14 @@ fixtureTests(FIXTURES, {
   'witness-bad-configmap.yaml': [6, 'spec.store.auditWitness.configMap', /NAMESPACE\/NAME/],
 }, (file) => loadServiceConfig(file, DEFAULTS));
 
+/** A Config file with these spec lines, in a fresh directory. */
+function configFile(spec: string[]): { dir: string; file: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'km-cfg-'));
+  const file = join(dir, 'kubemend.yaml');
+  writeFileSync(file, ['apiVersion: kubemend.dev/v1alpha1', 'kind: Config', 'spec:', ...spec, ''].join('\n'));
+  return { dir, file };
+}
+
 test('no file: every default, the shipped rules, runbooks and policy', () => {
   const c = loadServiceConfig(undefined, DEFAULTS);
   assert.equal(c.rules, '/shipped/rules');
@@ -44,12 +52,7 @@ test('no file: every default, the shipped rules, runbooks and policy', () => {
 });
 
 test('paths are resolved against the file; durations are read; secrets are named, not kept', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'km-cfg-'));
-  const file = join(dir, 'kubemend.yaml');
-  writeFileSync(file, [
-    'apiVersion: kubemend.dev/v1alpha1',
-    'kind: Config',
-    'spec:',
+  const { dir, file } = configFile([
     '  clusters: { kubeconfig: ./kube/config, contexts: [prod-eu, prod-us] }',
     '  rules: ./rules',
     '  policy: ./policy.csv',
@@ -57,8 +60,7 @@ test('paths are resolved against the file; durations are read; secrets are named
     '  webhooks:',
     '    alertmanager: { bearerTokenEnv: AM_TOKEN, maxAlerts: 5000 }',
     '    generic: { ci: { secretEnv: CI_SECRET, cluster: prod-eu } }',
-    '',
-  ].join('\n'));
+  ]);
   const c = loadServiceConfig(file, DEFAULTS);
   assert.equal(c.clusters.kubeconfig, join(dir, 'kube/config'));
   assert.deepEqual(c.clusters.contexts, ['prod-eu', 'prod-us']);
@@ -75,18 +77,12 @@ test('paths are resolved against the file; durations are read; secrets are named
 });
 
 test('the audit key and witness: paths resolved against the file, the interval read', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'km-cfg-'));
-  const file = join(dir, 'kubemend.yaml');
-  writeFileSync(file, [
-    'apiVersion: kubemend.dev/v1alpha1',
-    'kind: Config',
-    'spec:',
+  const { dir, file } = configFile([
     '  store:',
     '    auditKeyFile: /etc/kubemend/audit-key/audit-key.pem',
     '    requireAuditKey: true',
     '    auditWitness: { file: ./witness/heads.jsonl, configMap: kubemend-audit/audit-witness, context: prod-eu, interval: 30s }',
-    '',
-  ].join('\n'));
+  ]);
   const c = loadServiceConfig(file, DEFAULTS);
   assert.equal(c.store.auditKeyFile, '/etc/kubemend/audit-key/audit-key.pem');
   assert.equal(c.store.requireAuditKey, true);
