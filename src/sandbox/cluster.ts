@@ -149,6 +149,7 @@ export class Sandbox {
       clock: this.clock,
       logs: this.logs,
       faults: this.faults,
+      usage: this.usage,
       host: opts.host ?? '127.0.0.1',
       port: opts.port ?? 0,
     });

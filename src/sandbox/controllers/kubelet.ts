@@ -263,7 +263,8 @@ export class KubeletController implements Controller {
       if (!list) byNode.set(rt.node, (list = []));
       list.push(rt);
     }
-    for (const node of new Set([...byNode.keys(), ...this.deferred.keys()])) {
+    const nodes = new Set([...ctx.store.list('nodes').items.map((n) => n.metadata.name!), ...byNode.keys(), ...this.deferred.keys()]);
+    for (const node of nodes) {
       if (!ctx.nodeHealth.kubeletUp(node, now)) continue;
       const keys = this.deferred.get(node);
       if (keys) {
@@ -275,7 +276,9 @@ export class KubeletController implements Controller {
         for (const c of this.active(rt)) {
           if (c.stage === 'running') ctx.usage.set(rt.ns, rt.name, node, c.name, containerUsage(c.behaviour!, c.startedAt!, now));
         }
+        ctx.usage.reported(rt.ns, rt.name, now);
       }
+      if (ctx.store.get('nodes', undefined, node)) ctx.usage.nodeReported(node, now);
       this.systemOom(node, live, now);
     }
     this.tickTimer = ctx.clock.setTimeout(() => this.tick(), ctx.config.resyncSeconds * 1000);

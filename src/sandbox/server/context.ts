@@ -6,6 +6,7 @@ import type { LogBook } from '../logs.ts';
 import type { ResourceType } from '../resources.ts';
 import type { FaultBook } from '../faults.ts';
 import type { ObjectStore } from '../store.ts';
+import type { UsageBook } from '../usage.ts';
 import type { ServerMetrics } from './metrics.ts';
 
 export interface ServerContext {
@@ -16,6 +17,8 @@ export interface ServerContext {
   streams: StreamRegistry;
   /** Injected failures for tests and scenarios. */
   faults?: FaultBook;
+  /** Container usage: with it the server also serves metrics.k8s.io (as a cluster with metrics-server does). */
+  usage?: UsageBook;
   /** `http://127.0.0.1:PORT`, for discovery's serverAddressByClientCIDRs. */
   address(): string;
 }

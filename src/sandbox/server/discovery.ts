@@ -1,11 +1,13 @@
 // Discovery documents, all derived from RESOURCES: /version, the legacy
 // /api, /api/v1, /apis, /apis/{group}[/{version}] documents, and the
 // aggregated apidiscovery.k8s.io/v2 form that kubectl 1.32 asks for first
-// (one request for every group instead of one per group version).
+// (one request for every group instead of one per group version). With
+// `metricsApi`, metrics.k8s.io is listed last, as the aggregator adds it.
 import { RESOURCES, VERBS, groups, type ResourceType } from '../resources.ts';
 import { ApiError } from '../status.ts';
 import type { Outcome } from './context.ts';
 import { parseAccept } from './negotiate.ts';
+import { METRICS_GROUP, METRICS_RESOURCES, METRICS_VERSION } from './resource-metrics.ts';
 
 export const VERSION_INFO = {
   major: '1',
@@ -45,6 +47,27 @@ function verbsOf(t: ResourceType): string[] {
 }
 
 const typesIn = (group: string, version: string) => RESOURCES.filter((t) => t.group === group && t.version === version);
+
+function metricsResourceList(): Record<string, unknown> {
+  const resources = METRICS_RESOURCES.map((m) => ({ name: m.plural, singularName: '', namespaced: m.namespaced, kind: m.kind, verbs: [...m.verbs] }));
+  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: `${METRICS_GROUP}/${METRICS_VERSION}`, resources };
+}
+
+function metricsDiscoveryVersion(): Record<string, unknown> {
+  const resources = METRICS_RESOURCES.map((m) => ({
+    resource: m.plural,
+    responseKind: { group: METRICS_GROUP, version: METRICS_VERSION, kind: m.kind },
+    scope: m.namespaced ? 'Namespaced' : 'Cluster',
+    singularResource: '',
+    verbs: [...m.verbs],
+  }));
+  return { version: METRICS_VERSION, resources, freshness: 'Current' };
+}
+
+/** Served groups and their versions, the metrics API last when it is served. */
+function servedGroups(metricsApi: boolean): { name: string; versions: string[] }[] {
+  return metricsApi ? [...groups(), { name: METRICS_GROUP, versions: [METRICS_VERSION] }] : groups();
+}
 
 function apiResourceList(group: string, version: string): Record<string, unknown> {
   const resources: Record<string, unknown>[] = [];
@@ -100,10 +123,11 @@ function discoveryVersion(group: string, version: string): Record<string, unknow
   return { version, resources, freshness: 'Current' };
 }
 
-function aggregated(apiVersion: string, legacy: boolean): Record<string, unknown> {
+function aggregated(apiVersion: string, legacy: boolean, metricsApi: boolean): Record<string, unknown> {
+  const version = (g: string, v: string) => (g === METRICS_GROUP ? metricsDiscoveryVersion() : discoveryVersion(g, v));
   const items = legacy
     ? [{ metadata: { creationTimestamp: null }, versions: [discoveryVersion('', 'v1')] }]
-    : groups().map((g) => ({ metadata: { name: g.name, creationTimestamp: null }, versions: g.versions.map((v) => discoveryVersion(g.name, v)) }));
+    : servedGroups(metricsApi).map((g) => ({ metadata: { name: g.name, creationTimestamp: null }, versions: g.versions.map((v) => version(g.name, v)) }));
   return { kind: 'APIGroupDiscoveryList', apiVersion, metadata: {}, items };
 }
 
@@ -120,11 +144,11 @@ function discoveryFormat(accept: string | undefined): { aggregated?: 'v2' | 'v2b
 }
 
 /** Answers a discovery path, or undefined when the path is not a discovery document. */
-export function discovery(path: string, accept: string | undefined, address: string): Outcome | undefined {
+export function discovery(path: string, accept: string | undefined, address: string, metricsApi = false): Outcome | undefined {
   const p = path.replace(/\/+$/, '') || '/';
   if (p === '/version') return { code: 200, body: VERSION_INFO };
   if (p === '/') {
-    const paths = ['/api', '/api/v1', '/apis', ...groups().flatMap((g) => [`/apis/${g.name}`, ...g.versions.map((v) => `/apis/${g.name}/${v}`)]), '/healthz', '/livez', '/metrics', '/openapi/v3', '/readyz', '/version'];
+    const paths = ['/api', '/api/v1', '/apis', ...servedGroups(metricsApi).flatMap((g) => [`/apis/${g.name}`, ...g.versions.map((v) => `/apis/${g.name}/${v}`)]), '/healthz', '/livez', '/metrics', '/openapi/v3', '/readyz', '/version'];
     return { code: 200, body: { paths } };
   }
   if (p === '/api' || p === '/apis') {
@@ -134,7 +158,7 @@ export function discovery(path: string, accept: string | undefined, address: str
       const v = format.aggregated;
       return {
         code: 200,
-        body: aggregated(`apidiscovery.k8s.io/${v}`, p === '/api'),
+        body: aggregated(`apidiscovery.k8s.io/${v}`, p === '/api', metricsApi),
         contentType: `application/json;g=apidiscovery.k8s.io;v=${v};as=APIGroupDiscoveryList`,
         headers: vary,
       };
@@ -143,16 +167,16 @@ export function discovery(path: string, accept: string | undefined, address: str
       const body = { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: address }] };
       return { code: 200, body, headers: vary };
     }
-    return { code: 200, body: { kind: 'APIGroupList', apiVersion: 'v1', groups: groups().map((g) => apiGroup(g.name, g.versions)) }, headers: vary };
+    return { code: 200, body: { kind: 'APIGroupList', apiVersion: 'v1', groups: servedGroups(metricsApi).map((g) => apiGroup(g.name, g.versions)) }, headers: vary };
   }
   if (p === '/api/v1') return { code: 200, body: apiResourceList('', 'v1') };
   const m = p.match(/^\/apis\/([^/]+)(?:\/([^/]+))?$/);
   if (!m) return undefined;
-  const g = groups().find((x) => x.name === m[1]);
+  const g = servedGroups(metricsApi).find((x) => x.name === m[1]);
   if (!g) return undefined;
   if (!m[2]) return { code: 200, body: { kind: 'APIGroup', apiVersion: 'v1', ...apiGroup(g.name, g.versions) } };
   if (!g.versions.includes(m[2])) return undefined;
-  return { code: 200, body: apiResourceList(g.name, m[2]) };
+  return { code: 200, body: g.name === METRICS_GROUP ? metricsResourceList() : apiResourceList(g.name, m[2]) };
 }
 
 export const groupVersions = (): { group: string; version: string }[] => [

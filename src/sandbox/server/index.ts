@@ -7,6 +7,7 @@ import type { Clock } from '../../common/index.ts';
 import type { LogBook } from '../logs.ts';
 import type { FaultBook } from '../faults.ts';
 import type { ObjectStore } from '../store.ts';
+import type { UsageBook } from '../usage.ts';
 import { StreamRegistry, type Call, type Outcome, type ServerContext } from './context.ts';
 import { ServerMetrics, type RequestLogEntry } from './metrics.ts';
 import { dispatch, errorOutcome } from './routes.ts';
@@ -18,6 +19,8 @@ export interface ApiServerOptions {
   clock: Clock;
   logs: LogBook;
   faults?: FaultBook;
+  /** Serve metrics.k8s.io (`kubectl top`) from this usage; without it the API is absent, as on a cluster without metrics-server. */
+  usage?: UsageBook;
   host?: string;
   /** 0 (the default) picks a free port. */
   port?: number;
@@ -45,6 +48,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     clock: opts.clock,
     logs: opts.logs,
     faults: opts.faults,
+    usage: opts.usage,
     metrics,
     streams,
     address: () => url.replace(/^http:\/\//, ''),

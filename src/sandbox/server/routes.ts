@@ -11,6 +11,7 @@ import { boolParam } from './negotiate.ts';
 import { openapi } from './openapi.ts';
 import { notFoundPath, parseResourcePath, resourceLabel, type ParsedPath } from './paths.ts';
 import { handleLog } from './podlogs.ts';
+import { handleResourceMetrics, isResourceMetricsPath } from './resource-metrics.ts';
 import { handleBinding, handleGetSubresource, handlePatchSubresource, handleUpdateSubresource, methodNotAllowed } from './subresources.ts';
 import { handleWatch } from './watch.ts';
 import { handleCreate, handleDelete, handleDeleteCollection, handlePatch, handleUpdate } from './write.ts';
@@ -65,9 +66,10 @@ export async function dispatch(ctx: ServerContext, call: Call, entry: RequestLog
     return { code: 200, text: m.body, contentType: m.contentType };
   }
   if (call.method === 'GET') {
-    const doc = discovery(path, call.headers.accept, ctx.address()) ?? openapi(path);
+    const doc = discovery(path, call.headers.accept, ctx.address(), Boolean(ctx.usage)) ?? openapi(path);
     if (doc) return doc;
   }
+  if (ctx.usage && isResourceMetricsPath(path)) return handleResourceMetrics(ctx, ctx.usage, call, entry);
   const r = parseResourcePath(path);
   if (!r) throw notFoundPath();
   entry.resource = resourceLabel(r);
