@@ -4,7 +4,7 @@
 // its virtual time, and the scenario carrying on without repeating a step.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '../../src/common/clock.ts';
@@ -179,6 +179,40 @@ test('injected faults, container logs and the image catalogue survive a restore'
   assert.equal(b.images.get('shop/api:2')?.exitAfterSeconds, 5);
   assert.deepEqual(b.logs.read('default', 'web-1', 'app'), ['hello']);
   assert.equal(existsSync(file), true);
+});
+
+test('usage and the kubelets\' report times survive a restore: metrics.k8s.io answers at once, with the same sample', TIMEOUT, async () => {
+  const file = join(tmp(), 'state.json');
+  const clock = new ManualClock();
+  const a = new Sandbox({ clock, stateFile: file, scenario: null }).start();
+  a.store.create('pods', { metadata: { name: 'web', namespace: 'default' }, spec: { nodeName: 'node-1', containers: [{ name: 'app', image: 'nginx:1.27' }] } });
+  for (let i = 0; i < 30; i++) await clock.advance(1000);
+  await a.listen();
+  const path = '/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/web';
+  const before: any = await (await fetch(a.url + path)).json();
+  const node: any = await (await fetch(`${a.url}/apis/metrics.k8s.io/v1beta1/nodes/node-1`)).json();
+  assert.equal(before.kind, 'PodMetrics');
+  await a.stop();
+
+  const b = new Sandbox({ clock: new ManualClock(savedVirtualTime(file)), stateFile: file, scenario: null });
+  await b.listen();
+  try {
+    const after: any = await (await fetch(b.url + path)).json();
+    assert.deepEqual([after.timestamp, after.window, after.containers], [before.timestamp, before.window, before.containers]);
+    const n: any = await (await fetch(`${b.url}/apis/metrics.k8s.io/v1beta1/nodes/node-1`)).json();
+    assert.deepEqual([n.timestamp, n.usage], [node.timestamp, node.usage]);
+  } finally {
+    await b.stop();
+  }
+  // A state file from before report times were kept holds the bare pod list: usage comes back, metrics after two reports.
+  const old = readState(file);
+  const pods = (old.books.usage as { pods: unknown[] }).pods.map(([k, p]: any) => [k, { node: p.node, containers: p.containers }]);
+  const oldFile = join(tmp(), 'state.json');
+  writeFileSync(oldFile, JSON.stringify({ ...old, books: { ...old.books, usage: pods } }));
+  const c = new Sandbox({ clock: new ManualClock(savedVirtualTime(oldFile)), stateFile: oldFile, scenario: null });
+  assert.equal(c.usage.pod('default', 'web')?.containers.get('app')?.memoryBytes, 32 * 2 ** 20);
+  assert.equal(c.usage.pod('default', 'web')?.reports, undefined);
+  await c.stop();
 });
 
 test('each snapshot holds the latest version of every object', TIMEOUT, async () => {
