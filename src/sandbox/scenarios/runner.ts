@@ -3,13 +3,14 @@
 // --scenario` (real time × speed) and tests (a ManualClock, as fast as the
 // CPU allows), so what a test proves is what a user sees.
 import { parse as parseCel } from '@marcbachmann/cel-js';
-import { type TimerHandle, KubemendError, Errors } from '../../common/index.ts';
+import type { TimerHandle } from '../../common/index.ts';
 import type { Sandbox, SandboxOptions } from '../cluster.ts';
 import { scenarioIdentity, type ScenarioProgress } from '../state.ts';
-import type { K8sObject } from '../types.ts';
-import { applyPatch } from '../server/patch.ts';
 import { findKind } from './kinds.ts';
 import type { Scenario, ScenarioMilestone, ScenarioStep } from './schema.ts';
+import { applyStep } from './steps.ts';
+
+export { applyStep };
 
 export interface MilestoneResult {
   name: string;
@@ -33,12 +34,6 @@ export interface RunnerHooks {
   onMilestone?(m: MilestoneResult): void;
   onError?(step: ScenarioStep, err: unknown): void;
 }
-
-const PATCH_TYPES = {
-  strategic: 'application/strategic-merge-patch+json',
-  merge: 'application/merge-patch+json',
-  json: 'application/json-patch+json',
-} as const;
 
 /** Sandbox options a scenario asks for (nodes, images, kubelet tuning), and its identity for the state file. */
 export function sandboxOptionsFor(s: Scenario, over: Pick<SandboxOptions, 'clock' | 'speed' | 'stateFile' | 'stateWriteIntervalMs' | 'onStateError'> = {}): SandboxOptions {
@@ -245,38 +240,5 @@ export class ScenarioRunner {
       if (this.hooks.onError) this.hooks.onError(step, err);
       else throw err;
     }
-  }
-}
-
-export function applyStep(sb: Sandbox, step: ScenarioStep): void {
-  const store = sb.store;
-  if (step.apply) {
-    for (const m of step.apply as K8sObject[]) {
-      const t = findKind(m.kind!, m.apiVersion)!;
-      const ns = t.namespaced ? m.metadata.namespace ?? 'default' : undefined;
-      const cur = store.get(t.storage, ns, m.metadata.name!);
-      const obj = structuredClone(m) as K8sObject;
-      if (!cur) store.create(t.storage, obj);
-      else store.update(t.storage, { ...obj, metadata: { ...obj.metadata, resourceVersion: cur.metadata.resourceVersion } });
-    }
-  } else if (step.patch) {
-    const p = step.patch;
-    const t = findKind(p.kind, p.apiVersion)!;
-    const ns = t.namespaced ? p.namespace ?? 'default' : undefined;
-    const cur = store.get(t.storage, ns, p.name);
-    if (!cur) throw new KubemendError(Errors.SCENARIO_INVALID, `scenario patch: ${p.kind} ${ns ? `${ns}/` : ''}${p.name} does not exist`);
-    store.update(t.storage, applyPatch(PATCH_TYPES[p.type], cur, p.patch));
-  } else if (step.delete) {
-    const d = step.delete;
-    const t = findKind(d.kind, d.apiVersion)!;
-    store.delete(t.storage, t.namespaced ? d.namespace ?? 'default' : undefined, d.name, { propagationPolicy: 'Background' });
-  } else if (step.images) {
-    for (const [ref, b] of Object.entries(step.images)) sb.images.set(ref, { ...b, logs: b.logs && [...b.logs], exitLogs: b.exitLogs && [...b.exitLogs] });
-  } else if (step.kubeletDown) {
-    sb.nodeHealth.markDown(step.kubeletDown.node, sb.clock.now() + step.kubeletDown.for);
-  } else if (step.compactHistory) {
-    store.compact();
-  } else if (step.fault) {
-    sb.faults.add({ ...step.fault });
   }
 }

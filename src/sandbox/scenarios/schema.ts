@@ -43,6 +43,12 @@ const Step = z
       patch: z.unknown(),
     }).optional(),
     delete: ObjectRef.optional(),
+    /**
+     * Who makes an apply or patch (`helm`, `kubectl-client-side-apply`,
+     * `kubectl-edit` …): recorded in managedFields as the API server records
+     * a client's fieldManager. Without it the step leaves no authorship.
+     */
+    fieldManager: z.string().min(1).max(128).optional(),
     images: z.record(z.string(), ImageBehaviourSchema).optional(),
     /** Takes a node's kubelet down (it stops posting status), as a hung or crashed kubelet would. */
     kubeletDown: z.strictObject({ node: z.string(), for: Duration }).optional(),
@@ -62,7 +68,11 @@ const Step = z
   .refine(
     (s) => ['apply', 'patch', 'delete', 'images', 'kubeletDown', 'compactHistory', 'fault'].filter((k) => (s as Record<string, unknown>)[k] !== undefined).length === 1,
     { message: 'each step needs exactly one of apply, patch, delete, images, kubeletDown, compactHistory, fault' },
-  );
+  )
+  .refine((s) => s.fieldManager === undefined || s.apply !== undefined || s.patch !== undefined, {
+    message: 'fieldManager names who makes an apply or patch; other steps have no author',
+    path: ['fieldManager'],
+  });
 
 const Milestone = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'use lower-case letters, digits and dashes'),
