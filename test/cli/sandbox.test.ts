@@ -68,7 +68,7 @@ test('a bad --speed is a usage error naming the flag', { timeout: 120_000 }, asy
 test('scenarios list shows the shipped scenarios', { timeout: 120_000 }, async () => {
   const cli = startCli(['scenarios', 'list']);
   assert.equal(await cli.exited, 0);
-  for (const n of ['crashloop', 'image-pull', 'memory-cascade', 'pending', 'config-change', 'event-storm']) assert.match(cli.output(), new RegExp(`^${n}\\s`, 'm'));
+  for (const n of ['crashloop', 'image-pull', 'memory-cascade', 'node-broken', 'pending', 'config-change', 'event-storm']) assert.match(cli.output(), new RegExp(`^${n}\\s`, 'm'));
 });
 
 test('kubectl is available for the kubectl tests', { skip: hasKubectl ? false : 'kubectl is not on PATH; install kubectl 1.32 to run the kubectl tests', timeout: 120_000 }, () => {

@@ -18,9 +18,9 @@ function problemsOf(file: string): string[] {
   assert.fail(`${file} loaded without error`);
 }
 
-test('every shipped scenario loads, and the six the sandbox promises are there', { timeout: 60_000 }, () => {
+test('every shipped scenario loads, and the seven the sandbox promises are there', { timeout: 60_000 }, () => {
   const names = listScenarios().map((s) => s.scenario.metadata.name);
-  for (const n of ['crashloop', 'image-pull', 'memory-cascade', 'pending', 'config-change', 'event-storm']) {
+  for (const n of ['crashloop', 'image-pull', 'memory-cascade', 'node-broken', 'pending', 'config-change', 'event-storm']) {
     assert.ok(names.includes(n), `scenario ${n} is shipped`);
   }
 });

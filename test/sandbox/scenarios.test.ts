@@ -38,3 +38,35 @@ test('memory-cascade milestones happen in causal order', { timeout: 60_000 }, as
     await play.sandbox.stop();
   }
 });
+
+test('node-broken: the node is at fault, not a workload; only its pods are evicted, and in causal order', { timeout: 60_000 }, async () => {
+  const { scenario } = listScenarios().find((s) => s.scenario.metadata.name === 'node-broken')!;
+  const play = playFast(scenario);
+  try {
+    const report = await play.run();
+    const at = Object.fromEntries(report.milestones.map((m) => [m.name, m.reachedAtMs ?? Infinity]));
+    const order = ['spread-over-nodes', 'node-not-ready', 'pods-evicted', 'monitoring-rescheduled'];
+    for (let i = 1; i < order.length; i++) {
+      assert.ok(at[order[i - 1]] <= at[order[i]], `${order[i - 1]} before ${order[i]}:\n${show(report.milestones)}`);
+    }
+    const store = play.sandbox.store;
+    const events = store.list('events').items;
+    assert.deepEqual(events.filter((e) => /OOM|Evicted|MemoryPressure/.test(e.reason)).map((e) => e.reason), [], 'no workload and no memory problem caused it');
+    for (const p of store.list('pods').items) {
+      for (const c of p.spec.containers) assert.ok(c.resources?.limits?.memory, `${p.metadata.name}/${c.name} has a memory limit`);
+    }
+    const evicted = events.filter((e) => e.reason === 'TaintManagerEviction').map((e) => store.get('pods', e.involvedObject.namespace, e.involvedObject.name)?.spec.nodeName);
+    assert.ok(evicted.length >= 2 && evicted.every((n) => n === 'node-1'), `evicted from: ${evicted}`);
+    const n1 = store.get('nodes', undefined, 'node-1')!;
+    assert.equal(n1.status.conditions.find((c: any) => c.type === 'MemoryPressure').status, 'Unknown', 'its kubelet stopped reporting, it never reported pressure');
+    // Every workload is back to full strength on the healthy nodes.
+    for (const [ns, name, want] of [['shop', 'web', 3], ['shop', 'api', 2], ['monitoring', 'prometheus', 1]] as const) {
+      const running = store.list('pods', ns).items.filter((p) => p.metadata.labels?.app === name && !p.metadata.deletionTimestamp && p.status?.phase === 'Running');
+      assert.equal(running.length, want, `${ns}/${name}`);
+      assert.ok(running.every((p) => p.spec.nodeName !== 'node-1'));
+    }
+  } finally {
+    play.runner.stop();
+    await play.sandbox.stop();
+  }
+});
