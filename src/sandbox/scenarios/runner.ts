@@ -10,8 +10,6 @@ import { findKind } from './kinds.ts';
 import type { Scenario, ScenarioMilestone, ScenarioStep } from './schema.ts';
 import { applyStep } from './steps.ts';
 
-export { applyStep };
-
 export interface MilestoneResult {
   name: string;
   description?: string;
