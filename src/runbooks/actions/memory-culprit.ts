@@ -16,10 +16,8 @@ const Params = z.object({
   node: Name,
   /** Two usage samples this far apart (cluster time) give the growth rate; 0 takes one sample. */
   sample: Duration.prefault('30s'),
-  /** Never set a limit above this … */
-  maxMemory: z.string().refine((q) => tryQuantity(q) !== undefined, { message: 'expected a quantity such as 2Gi' }).default('2Gi'),
-  /** … nor above this share of the node's allocatable memory. */
-  maxShareOfNode: z.coerce.number().gt(0).max(1).default(0.5),
+  /** Never set a limit above this, nor above what the node can hold beside its other pods. */
+  maxMemory: z.string().refine((q) => tryQuantity(q) !== undefined, { message: 'expected a quantity such as 2Gi' }).default('16Gi'),
   /** Observed usage is multiplied by this to get a limit. */
   headroom: z.coerce.number().min(1).max(4).default(1.25),
 });
@@ -29,6 +27,22 @@ export type FindMemoryCulpritParams = z.infer<typeof Params>;
 export const MEMORY_POLICY_ANNOTATION = 'kubemend.dev/default-memory-limit';
 const PATCHABLE = new Set(['Deployment', 'StatefulSet', 'DaemonSet']);
 const METRICS = '/apis/metrics.k8s.io/v1beta1';
+const MIN_LIMIT_BYTES = 64 * 2 ** 20;
+
+/**
+ * What the node can give the culprit while everything else on it keeps what
+ * it may use (its limit, else what it uses now): a limit within this keeps a
+ * leak inside the culprit's cgroup, below the kernel's OOM line.
+ */
+function roomBeside(evidence: ContainerEvidence[], culprit: ContainerEvidence, allocatable: number): number {
+  if (allocatable <= 0) return Infinity;
+  let others = 0;
+  for (const e of evidence) {
+    if (e.namespace === culprit.namespace && e.pod === culprit.pod && e.container === culprit.container) continue;
+    others += e.limitBytes ?? e.usageBytes ?? 0;
+  }
+  return Math.max(0, allocatable - others);
+}
 
 /** Working set per `ns/pod/container`; undefined when the cluster serves no metrics API. */
 async function podUsage(ctx: ActionContext, namespaces: string[]): Promise<Map<string, number> | undefined> {
@@ -113,9 +127,11 @@ export const findMemoryCulprit: Action<FindMemoryCulpritParams> = {
         oomVictim: c.oomVictim,
         why,
       };
-      const capBytes = Math.min(tryQuantity(p.maxMemory)!, allocatable > 0 ? allocatable * p.maxShareOfNode : Infinity);
+      const room = roomBeside(evidence, c, allocatable);
+      const capBytes = Math.min(tryQuantity(p.maxMemory)!, room);
       const limit = chooseLimit({ ...(await namespaceLimits(ctx, c.namespace)), usageBytes: c.usageBytes, headroom: p.headroom, capBytes });
-      culprit.safeToLimit = PATCHABLE.has(owner.kind) && limit !== undefined;
+      // A limit below the smallest a container could run with leaves it nothing but a crash loop: stop it instead.
+      culprit.safeToLimit = PATCHABLE.has(owner.kind) && limit !== undefined && limit.bytes >= MIN_LIMIT_BYTES;
       culprit.scalable = owner.kind === 'Deployment' || owner.kind === 'StatefulSet';
       if (limit) Object.assign(culprit, { limit: formatBytes(limit.bytes), limitSource: limit.source });
       outputs.culprit = culprit;

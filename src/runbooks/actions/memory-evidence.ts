@@ -14,6 +14,7 @@ export interface ContainerEvidence {
   /** Growth per minute between the two samples (bytes); undefined with fewer than two samples. */
   growthPerMinute?: number;
   hasLimit: boolean;
+  limitBytes?: number;
   /** The kernel named this container's process as an OOM victim, or its last termination was OOMKilled. */
   oomVictim: boolean;
   owner?: { kind: string; name: string };
@@ -75,6 +76,7 @@ export function containerEvidence(pods: KubeObject[], first: Map<string, number>
         // A restart between the samples makes the difference negative: no growth is known then.
         growthPerMinute: a !== undefined && b !== undefined && ms > 0 && b >= a ? ((b - a) * 60_000) / ms : undefined,
         hasLimit: tryQuantity(c.resources?.limits?.memory) !== undefined,
+        ...(tryQuantity(c.resources?.limits?.memory) !== undefined ? { limitBytes: tryQuantity(c.resources?.limits?.memory) } : {}),
         oomVictim: oomKilled || processNames(c).some((n) => victims.has(n)),
         ...(owner ? { owner: { kind: owner.kind, name: owner.name } } : {}),
       });
