@@ -28,7 +28,7 @@ export function registerIncidents(program: Command): void {
   const cmd = program.command('incidents').description('Incidents correlated from detections: list, timeline, post-mortem draft, scenario replay');
 
   jsonOption(storeOptions(cmd.command('list').description('List incidents, newest first')))
-    .option('--status <s>', 'open or resolved')
+    .option('--status <s>', 'open, mitigated or resolved')
     .option('--limit <n>', 'at most this many', (v) => Number(v), 50)
     .action(async (f: StoreFlags & { status?: IncidentRecord['status']; limit: number; json?: boolean }) => {
       const store = await openStore({ db: f.db, dataDir: f.dataDir });
@@ -53,7 +53,7 @@ export function registerIncidents(program: Command): void {
         const data = i.data as unknown as IncidentData;
         const lines = [
           `incident ${i.id}: ${i.title}`,
-          `status    ${i.status}${i.resolvedAt ? ` at ${new Date(i.resolvedAt).toISOString()}${data.resolvedBecause ? ` (${data.resolvedBecause})` : ''}` : ''}`,
+          `status    ${i.status}${i.mitigatedAt && !i.resolvedAt ? ` at ${new Date(i.mitigatedAt).toISOString()}` : ''}${i.resolvedAt ? ` at ${new Date(i.resolvedAt).toISOString()}${data.resolvedBecause ? ` (${data.resolvedBecause})` : ''}` : ''}`,
           `severity  ${i.severity}`,
           `opened    ${new Date(i.openedAt).toISOString()} on ${i.cluster}, last activity ${formatDuration(data.lastActivityAt - i.openedAt)} later`,
           '',

@@ -57,10 +57,12 @@ export async function runCommand(f: RunFlags, out: (l: string) => void = (l) => 
 async function onSandbox(f: RunFlags, rules: ReturnType<typeof loadRules>, runbooks: ReturnType<typeof loadRunbooks>, store: Store, out: (l: string) => void): Promise<void> {
   const { scenario } = resolveScenario(f.scenario ?? 'crashloop');
   out(`${f.dryRun ? 'dry run: ' : ''}replaying ${scenario.metadata.name} on the sandbox with ${rules.length} rules and ${runbooks.length} runbooks`);
+  // Every replay starts at the same virtual time, so earlier replays in the same store are told apart by id, not time.
+  const before = await seen(store);
   const s = await ScenarioSession.start({ scenario, rules, runbooks, store, dryRun: f.dryRun, out, incidents: {} });
   try {
     await s.runToEnd();
-    await printSummary(store, out, s.startedAt);
+    await printSummary(store, out, before);
     if (!f.exitWhenDone) {
       out(`the sandbox keeps serving its final state at ${s.sandbox.url} (kubeconfig below); Ctrl-C to stop`);
       out(s.sandbox.kubeconfig());
@@ -84,6 +86,7 @@ async function onClusters(f: RunFlags, rules: ReturnType<typeof loadRules>, runb
     log: out,
   });
   printRuns(pipeline.remediation!.executor, out);
+  const before = await seen(store);
   await pipeline.start();
   out(`remediating ${clusters.map((c) => c.name).join(', ')}${f.dryRun ? ' (dry run)' : ''}`);
   const stop = untilSignal();
@@ -98,11 +101,16 @@ async function onClusters(f: RunFlags, rules: ReturnType<typeof loadRules>, runb
     await stop.promise;
   }
   await pipeline.stop();
-  await printSummary(store, out);
+  await printSummary(store, out, before);
 }
 
-async function printSummary(store: Store, out: (l: string) => void, since = 0): Promise<void> {
-  const runs = (await store.listRuns({})).filter((r) => r.createdAt >= since);
+/** The runs and incidents already in the store (incidents with their content: a replay upserts the same ids). */
+async function seen(store: Store): Promise<Map<string, string>> {
+  return new Map([...(await store.listRuns({})).map((r) => [r.id, ''] as const), ...(await store.listIncidents({})).map((i) => [i.id, JSON.stringify(i)] as const)]);
+}
+
+async function printSummary(store: Store, out: (l: string) => void, before: Map<string, string>): Promise<void> {
+  const runs = (await store.listRuns({})).filter((r) => !before.has(r.id));
   out('');
   out(`RUN       RUNBOOK          TARGET                                  STATUS      STEPS`);
   for (const r of runs) {
@@ -112,6 +120,7 @@ async function printSummary(store: Store, out: (l: string) => void, since = 0): 
     out(`${r.id.slice(0, 8)}  ${r.runbook.padEnd(15)}  ${target.padEnd(38)}  ${r.status.padEnd(10)}  ${steps}`);
   }
   out(`${runs.length} run(s)`);
-  const incidents = (await store.listIncidents({})).filter((i) => i.openedAt >= since);
+  // A replay's incidents have the same ids every time and are upserted: the ones this run wrote differ from what was there.
+  const incidents = (await store.listIncidents({})).filter((i) => before.get(i.id) !== JSON.stringify(i));
   for (const i of incidents) out(`incident ${i.id} (${i.status}, ${i.severity}): ${i.title} — kubemend incidents postmortem ${i.id}`);
 }

@@ -139,6 +139,8 @@ export const Errors = {
   ACTION_NOTIFY_FAILED: { code: 'KM-ACTION-039', fix: "Check the configuration of the notification channel named in the message (webhook URL, token); the step is retried with its back-off when it has `retries`.", retryable: true },
   ACTION_APPROVAL_DENIED: { code: 'KM-ACTION-040', fix: 'An approver refused; the run follows the step\'s failure edge. Trigger it again with a better justification if it is still needed.' },
   ACTION_APPROVAL_TIMEOUT: { code: 'KM-ACTION-041', fix: "No one in the approver group decided in time; raise the step's timeout, or make sure the group's members see the request (the chat approvals room)." },
+  ACTION_NO_MEMORY_CULPRIT: { code: 'KM-ACTION-050', fix: "No workload explains the node's memory trouble and the node still reports Ready, so kubemend leaves the node alone: look at `kubectl top pods -A --sort-by=memory` and the node's events (overcommitted limits, a system daemon), then decide whether to cordon it." },
+  ACTION_UNCONTAINABLE: { code: 'KM-ACTION-051', fix: 'The workload driving the node out of memory is neither a Deployment, StatefulSet nor DaemonSet (whose limit kubemend can set) nor scalable: stop or limit it by hand (the message names it), then uncordon what was cordoned.' },
 } as const satisfies Record<string, ErrorInfo>;
 
 type ActionKey = Extract<keyof typeof Errors, `ACTION_${string}`>;

@@ -9,8 +9,15 @@
 // the first incident they relate to (a pod without a memory limit found hours
 // before the node it runs on ran out of memory). An incident resolves after
 // a quiet period with no new or repeated detection.
+//
+// A run that changed the cluster and succeeded on one of an incident's
+// detections mitigates it (the harm stopped spreading); a new warning or
+// critical detection about anything but what that run changed reopens it.
+// Detections about the object the run contained (a limited leaker now
+// OOM-killed inside its own limit) are the containment working, not new harm.
 import { createHash } from 'node:crypto';
 import type { Clock, TimerHandle } from '../common/index.ts';
+import { kindRef } from '../kube/index.ts';
 import type { AuditInput } from '../audit/index.ts';
 import type { IncidentRecord, Store } from '../store/index.ts';
 import type { DetectionChange, Detection, Signal } from '../rules/index.ts';
@@ -39,8 +46,20 @@ export interface IncidentTrackerOptions {
   onError?: (err: unknown) => void;
 }
 
+/** A run that ended, as the incident tracker needs it. */
+export interface EndedRun {
+  id: string;
+  runbook: string;
+  status: string;
+  detectionId?: string;
+  /** Objects its steps changed: `resource/namespace/name` (namespace empty for cluster-scoped). */
+  changed: string[];
+}
+
 interface Live {
   record: IncidentRecord;
+  /** Objects the mitigating run changed; detections about them do not reopen the incident. */
+  contained?: Set<string>;
   members: Detection[];
   refs: Map<string, DetectionRef>;
   lastActivity: number;
@@ -120,6 +139,7 @@ export class IncidentTracker {
         mine.lastActivity = now;
         this.armResolve(mine);
       }
+      if (change === 'opened') this.reopenIfNew(mine, d);
       this.later(mine);
       return;
     }
@@ -139,6 +159,7 @@ export class IncidentTracker {
     }
     const [target, ...others] = related.sort((a, b) => a.l.record.openedAt - b.l.record.openedAt || a.l.record.id.localeCompare(b.l.record.id));
     this.join(target.l, d, target.via, now);
+    this.reopenIfNew(target.l, d);
     if (opens(d)) {
       target.l.lastActivity = now;
       this.armResolve(target.l);
@@ -146,6 +167,30 @@ export class IncidentTracker {
     for (const o of others) this.merge(target.l, o.l, now);
     const pulled = this.pullPool(target.l, index, now);
     this.persist(target.l, { action: 'incident.updated', detectionId: d.id, data: { joined: [d.id, ...pulled], via: target.via, merged: others.map((o) => o.l.record.id) } });
+  }
+
+  /** The pipeline's report of a run's end; only a succeeded run that changed something mitigates. */
+  onRunEnd(run: EndedRun): void {
+    try {
+      if (run.status !== 'succeeded' || !run.changed.length || !run.detectionId) return;
+      const l = this.byDetection.get(run.detectionId);
+      if (!l || l.record.status !== 'open') return;
+      l.contained = new Set(run.changed);
+      l.record.status = 'mitigated';
+      l.record.mitigatedAt = this.o.clock.now();
+      this.persist(l, { action: 'incident.mitigated', data: { run: run.id, runbook: run.runbook, changed: run.changed } }, { mitigatedBy: { run: run.id, runbook: run.runbook, changed: run.changed } });
+    } catch (err) {
+      this.o.onError?.(err);
+    }
+  }
+
+  private reopenIfNew(l: Live, d: Detection): void {
+    if (l.record.status !== 'mitigated' || !opens(d)) return;
+    if (l.contained && subjectKeys(d.subject).some((k) => l.contained!.has(k))) return;
+    l.record.status = 'open';
+    delete l.record.mitigatedAt;
+    l.contained = undefined;
+    this.persist(l, { action: 'incident.reopened', detectionId: d.id, data: { reason: `${d.rule} opened on ${d.subject.kind}/${d.subject.namespace ? `${d.subject.namespace}/` : ''}${d.subject.name} after the mitigation` } });
   }
 
   private start(d: Detection, now: number): Live {
@@ -248,6 +293,12 @@ export class IncidentTracker {
       })
       .catch((err) => this.o.onError?.(err));
   }
+}
+
+/** The keys a detection's subject goes by in EndedRun.changed. */
+function subjectKeys(s: Detection['subject']): string[] {
+  const plural = kindRef(s.kind)?.plural ?? `${s.kind.toLowerCase()}s`;
+  return [`${plural}/${s.namespace ?? ''}/${s.name}`];
 }
 
 function opens(d: Detection): boolean {

@@ -2,7 +2,7 @@
 // does (so a detection fired by a signal finds that signal's pod placement
 // already known) and every detection change after remediation has seen it.
 import type { Clock } from '../common/index.ts';
-import type { IncidentRecord, Store } from '../store/index.ts';
+import type { IncidentRecord, RunRecord, StepTransition, Store } from '../store/index.ts';
 import type { DetectionChange, Detection, Signal } from '../rules/index.ts';
 import { IncidentTracker, type IncidentTrackerOptions, type CacheLookup } from '../incidents/index.ts';
 import type { KubeObject } from '../kube/index.ts';
@@ -23,6 +23,7 @@ export class IncidentSink implements Sink {
   private readonly o: IncidentSinkOptions;
   /** What the informers list at start is where placements begin, not a change: the feed starts with what happens while kubemend watches. */
   private watching = false;
+  private pendingRuns: Promise<void> = Promise.resolve();
 
   constructor(o: IncidentSinkOptions) {
     this.o = o;
@@ -45,12 +46,39 @@ export class IncidentSink implements Sink {
     this.tracker.onDetection(d, change);
   }
 
-  flush(): Promise<void> {
+  /** A run's end: the objects its mutating steps changed, read from its transitions, tell the tracker what it contained. */
+  runEnded(run: RunRecord): void {
+    if (run.status !== 'succeeded' || run.dryRun || !run.detectionId) return;
+    this.pendingRuns = this.pendingRuns
+      .then(async () => {
+        const changed = changedObjects(await this.o.store.transitions(run.id));
+        this.tracker.onRunEnd({ id: run.id, runbook: run.runbook, status: run.status, detectionId: run.detectionId, changed });
+      })
+      .catch((err: unknown) => this.o.onError?.(err));
+  }
+
+  async flush(): Promise<void> {
+    await this.pendingRuns;
     return this.tracker.flush();
   }
 
   async stop(): Promise<void> {
+    await this.pendingRuns;
     await this.tracker.flush();
     this.tracker.stop();
   }
+}
+
+/** `resource/namespace/name` of every object a mutating step's calls went to (`PATCH /apis/apps/v1/namespaces/ns/deployments/x: …`). */
+export function changedObjects(ts: StepTransition[]): string[] {
+  const out = new Set<string>();
+  for (const t of ts) {
+    const o = t.output as { mutated?: boolean; calls?: string[] } | undefined;
+    if (t.status !== 'succeeded' || o?.mutated !== true) continue;
+    for (const call of o.calls ?? []) {
+      const m = /^(?:PATCH|PUT|POST|DELETE) \/(?:api\/v1|apis\/[^/]+\/[^/]+)\/(?:namespaces\/([^/]+)\/)?([^/]+)\/([^/:?]+)/.exec(call);
+      if (m) out.add(`${m[2]}/${m[1] ?? ''}/${m[3]}`);
+    }
+  }
+  return [...out];
 }

@@ -93,7 +93,7 @@ export class Pipeline {
       : o.remediation || undefined;
     if (remediation) {
       if (!o.store) throw new Error('internal: remediation needs a store');
-      this.remediation = buildRemediation({ ...remediation, store: o.store, clock: o.clock, kube: (c) => this.kube.get(c), clusterUid: (c) => this.clusterUids.get(c), durable: async (c) => o.clusters.find((x) => x.name === c)?.durable?.(), log: o.log });
+      this.remediation = buildRemediation({ ...remediation, store: o.store, clock: o.clock, kube: (c) => this.kube.get(c), clusterUid: (c) => this.clusterUids.get(c), durable: async (c) => o.clusters.find((x) => x.name === c)?.durable?.(), log: o.log, onRunEnd: (run) => this.incidents?.runEnded(run) });
       sinks.push(this.remediation.sink);
     }
     if (o.chat && this.remediation && o.store) {

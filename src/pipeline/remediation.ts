@@ -4,7 +4,7 @@
 // process, so one set of locks and budgets covers both.
 import type { Clock } from '../common/index.ts';
 import type { Identity, KubeHttp } from '../kube/index.ts';
-import type { Store } from '../store/index.ts';
+import type { RunRecord, Store } from '../store/index.ts';
 import { ACTIONS, ApprovalBook, type BudgetConfig, RunbookExecutor, type LoadedRunbook, AuditedNotifier, CollectingNotifier, Remediator, type Notifier, viewOf, type RunbookView } from '../runbooks/index.ts';
 import { RemediationSink } from './remediation-sink.ts';
 
@@ -48,6 +48,8 @@ export function buildRemediation(o: RemediationSettings & {
   clusterUid?: (cluster: string) => string | undefined;
   durable?: (cluster: string) => Promise<void>;
   log?: (line: string) => void;
+  /** Every run's end, after the remediator has seen it (the incident tracker's mitigation). */
+  onRunEnd?: (run: RunRecord) => void;
 }): Remediation {
   const notifications = new CollectingNotifier(o.clock);
   const notifier = new AuditedNotifier(o.store.audit, o.clock, notifications, ...(o.notifiers ?? []));
@@ -67,7 +69,10 @@ export function buildRemediation(o: RemediationSettings & {
     budgets: o.budgets,
     dryRun: o.dryRun,
     escalationChannel: o.escalationChannel,
-    onRunEnd: (run) => remediator?.onRunEnd(run),
+    onRunEnd: (run) => {
+      remediator?.onRunEnd(run);
+      o.onRunEnd?.(run);
+    },
     log: o.log,
   });
   remediator = new Remediator({

@@ -22,7 +22,8 @@ export const GO_FN = '__kubemend_go';
 export function meteredSource(expr: string, guards: readonly Guard[]): string {
   type Edit = { at: number; text: string; order: number };
   const edits: Edit[] = [];
-  for (const g of guards) {
+  for (const raw of guards) {
+    const g = { ...raw, ...balancedSpan(expr, raw.start, raw.end) };
     const [open, close] = g.kind === 'meter' ? [`${METER_FN}(`, `, ${g.perItem})`] : [`${GO_FN}() ? (`, `) : ${g.decisive}`];
     // At one offset, an outer range opens before an inner one and closes after it; closes come before opens.
     edits.push({ at: g.start, text: open, order: 1_000_000_000 - (g.end - g.start) });
@@ -36,6 +37,41 @@ export function meteredSource(expr: string, guards: readonly Guard[]): string {
     pos = e.at;
   }
   return out + expr.slice(pos);
+}
+
+/**
+ * The parser's span of a node excludes the parentheses around its first
+ * operand (`((a) || b) && c` starts at `a`), so wrapping the span as given
+ * would put the guard's `(` inside a group and its `)` outside. Widens the
+ * span to the parentheses its text leaves open on either side.
+ */
+export function balancedSpan(expr: string, start: number, end: number): { start: number; end: number } {
+  let depth = 0;
+  let min = 0;
+  for (let i = start; i < end; i++) {
+    const ch = expr[i];
+    if (ch === '"' || ch === "'") {
+      i = skipString(expr, i, end);
+      continue;
+    }
+    if (ch === '(') depth++;
+    else if (ch === ')') min = Math.min(min, --depth);
+  }
+  let s = start;
+  for (let open = -min; open > 0 && s > 0; s--) if (expr[s - 1] === '(') open--;
+  let e = end;
+  for (let close = depth - min; close > 0 && e < expr.length; e++) if (expr[e] === ')') close--;
+  return { start: s, end: e };
+}
+
+/** The index of the closing quote of the string literal opening at `i` (raw and triple-quoted strings are rare in rules; escapes are honoured). */
+function skipString(expr: string, i: number, end: number): number {
+  const q = expr[i];
+  for (let j = i + 1; j < end; j++) {
+    if (expr[j] === '\\') j++;
+    else if (expr[j] === q) return j;
+  }
+  return end;
 }
 
 /** An evaluation that spent more than the run-time limit; it is abandoned, never half-believed. */
@@ -139,7 +175,12 @@ export class Metering {
     const est = estimateCost(expr, ast, limits, calls);
     if (est.cost > limits.budget) return { over: est };
     const source = meteredSource(expr, est.guards);
-    const program = this.#env.parse(source);
+    let program: ParseResult;
+    try {
+      program = this.#env.parse(source);
+    } catch (err) {
+      throw new KubemendError(Errors.RULE_COMPILE, `internal: metered rewrite does not parse (${String((err as Error).message).split('\n')[0]}): ${source}`);
+    }
     const res = program.check();
     // The original checked; wrapping lists in a dyn → dyn function cannot make it ill-typed unless the rewrite is wrong.
     if (!res.valid) throw new KubemendError(Errors.RULE_COMPILE, `internal: metered rewrite does not check (${res.error?.message.split('\n')[0] ?? ''}): ${source}`);

@@ -44,6 +44,15 @@ export function targetKey(t: AuditTarget): string {
   return [t.cluster ?? '', t.kind ?? '', t.namespace ?? '', t.name ?? ''].join('/');
 }
 
+/**
+ * Whether a stored run counts against this cluster's budgets: runs recorded
+ * on another cluster that had the same name (another kube-system uid — a
+ * rebuilt cluster, a fresh sandbox replay) spent another cluster's budget.
+ */
+export function sameIncarnation(run: RunRecord, clusterUid: string | undefined): boolean {
+  return !clusterUid || !run.clusterUid || run.clusterUid === clusterUid;
+}
+
 export class Budgets {
   /** Replaced as a whole on a config reload. */
   config: BudgetConfig;
@@ -70,7 +79,7 @@ export class Budgets {
   }
 
   /** Whether a new run on `target` may start now; the reason when not. */
-  async admit(runbook: string, target: AuditTarget, now: number, selfId?: string): Promise<Refusal | undefined> {
+  async admit(runbook: string, target: AuditTarget, now: number, selfId?: string, clusterUid?: string): Promise<Refusal | undefined> {
     const pause = await this.pauseState();
     if (pause) return { kind: 'paused', ...pause };
     const active = (await this.store.listRuns({ status: ACTIVE })).filter((r) => r.id !== selfId && !r.dryRun);
@@ -81,14 +90,14 @@ export class Budgets {
     const inCluster = active.filter((r) => r.target.cluster === target.cluster);
     if (inCluster.length >= this.config.concurrentPerCluster) return { kind: 'concurrency', scope: 'cluster', limit: this.config.concurrentPerCluster };
     const recent = await this.store.listRuns({ runbook, since: now - this.config.failureWindowMs });
-    const failures = recent.filter((r) => !r.dryRun && sameTarget(r.target, target) && (r.status === 'failed' || r.status === 'escalated')).length;
+    const failures = recent.filter((r) => !r.dryRun && sameTarget(r.target, target) && sameIncarnation(r, clusterUid) && (r.status === 'failed' || r.status === 'escalated')).length;
     if (failures >= this.config.failuresBeforeEscalate) return { kind: 'repeated-failures', failures, limit: this.config.failuresBeforeEscalate };
     return undefined;
   }
 
   /** Mutating actions already taken on `target` in the last hour (from stored step transitions). */
-  async actionsInLastHour(target: AuditTarget, now: number, mutating: (action: string) => boolean, actionOf: (run: RunRecord, stepId: string) => string | undefined): Promise<number> {
-    const runs = (await this.store.listRuns({ since: now - 3_600_000 })).filter((r) => !r.dryRun && sameTarget(r.target, target));
+  async actionsInLastHour(target: AuditTarget, now: number, mutating: (action: string) => boolean, actionOf: (run: RunRecord, stepId: string) => string | undefined, clusterUid?: string): Promise<number> {
+    const runs = (await this.store.listRuns({ since: now - 3_600_000 })).filter((r) => !r.dryRun && sameTarget(r.target, target) && sameIncarnation(r, clusterUid));
     let n = 0;
     for (const r of runs) {
       for (const t of await this.store.transitions(r.id)) {

@@ -122,7 +122,7 @@ export class RunbookExecutor {
     }
     if (!dryRun) this.claimed.add(key);
     try {
-      const refusal = dryRun ? undefined : await this.budgets.admit(req.runbook, target, now);
+      const refusal = dryRun ? undefined : await this.budgets.admit(req.runbook, target, now, undefined, this.o.clusterUid?.(target.cluster ?? ''));
       if (refusal) {
         await this.audit({ actor: req.startedBy, action: 'runbook.run.refused', target, outcome: 'denied', detectionId: req.detection?.id, incidentId: req.incidentId, data: { runbook: req.runbook, reason: describeRefusal(refusal) } });
         runsTotal.inc({ runbook: req.runbook, outcome: 'refused' });
@@ -307,7 +307,7 @@ export class RunbookExecutor {
           stepId = 'escalate';
           break;
         }
-        const used = await this.budgets.actionsInLastHour(run.target, this.o.clock.now(), (a) => this.o.actions.get(a)?.mutates ?? false, (r, s) => this.runbooks.get(r.runbook)?.step(s)?.action);
+        const used = await this.budgets.actionsInLastHour(run.target, this.o.clock.now(), (a) => this.o.actions.get(a)?.mutates ?? false, (r, s) => this.runbooks.get(r.runbook)?.step(s)?.action, run.clusterUid);
         if (used >= this.budgets.config.actionsPerTargetPerHour) {
           reason = `budget: ${used} actions on ${targetKey(run.target)} in the last hour (limit ${this.budgets.config.actionsPerTargetPerHour})`;
           await this.audit({ actor: SYSTEM, action: 'runbook.budget.exceeded', target: run.target, outcome: 'denied', runId: run.id, detectionId: run.detectionId, data: { step: stepId, reason } });

@@ -119,9 +119,11 @@ export interface IncidentRecord {
   id: string;
   title: string;
   cluster: string;
-  status: 'open' | 'resolved';
+  /** Mitigated: a run that changed the cluster succeeded on it and nothing new opened since; resolved: quiet for the resolve period. */
+  status: 'open' | 'mitigated' | 'resolved';
   severity: 'info' | 'warning' | 'critical';
   openedAt: number;
+  mitigatedAt?: number;
   resolvedAt?: number;
   detectionIds: string[];
   data: Record<string, unknown>;

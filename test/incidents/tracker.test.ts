@@ -126,3 +126,36 @@ test('a detection related to two open incidents joins the older and merges the o
     await store.close();
   }
 });
+
+test('a succeeded run that changed the cluster mitigates; harm from what it contained does not reopen, new harm elsewhere does', { timeout: 30_000 }, async () => {
+  const { clock, store, tracker, place } = await setup();
+  try {
+    place(pod('reports', 'worker-abc12-x1', 'worker', 'node-1'));
+    place(pod('shop', 'web-abc12-y1', 'web', 'node-1'));
+    const oom = detection(clock, 'system-oom', { kind: 'Node', name: 'node-1' });
+    tracker.onDetection(oom, 'opened');
+    tracker.onRunEnd({ id: 'run-failed', runbook: 'node-unhealthy', status: 'escalated', detectionId: oom.id, changed: ['deployments/reports/worker'] });
+    tracker.onRunEnd({ id: 'run-read-only', runbook: 'node-unhealthy', status: 'succeeded', detectionId: oom.id, changed: [] });
+    assert.equal(tracker.openIncidents()[0].status, 'open', 'neither a failed run nor one that changed nothing mitigates');
+
+    tracker.onRunEnd({ id: 'run-1', runbook: 'node-unhealthy', status: 'succeeded', detectionId: oom.id, changed: ['deployments/reports/worker'] });
+    const [inc] = tracker.openIncidents();
+    assert.equal(inc.status, 'mitigated');
+    assert.equal(inc.mitigatedAt, clock.now());
+
+    await clock.advance(MIN);
+    tracker.onDetection(detection(clock, 'oom-killed', { kind: 'Deployment', namespace: 'reports', name: 'worker' }, 'warning'), 'opened');
+    assert.equal(tracker.openIncidents()[0].status, 'mitigated', 'the contained worker OOM-killed at its new limit is the containment working');
+
+    await clock.advance(MIN);
+    tracker.onDetection(detection(clock, 'crashloop-backoff', { kind: 'Deployment', namespace: 'shop', name: 'web' }, 'warning'), 'opened');
+    assert.equal(tracker.openIncidents()[0].status, 'open', 'the web app on the same node breaking is new harm');
+    await tracker.flush();
+    const actions = (await store.audit.list({ incidentId: inc.id })).map((a) => a.action);
+    assert.deepEqual(actions.filter((a) => a === 'incident.mitigated' || a === 'incident.reopened'), ['incident.mitigated', 'incident.reopened']);
+    assert.equal((await store.getIncident(inc.id))?.status, 'open');
+  } finally {
+    tracker.stop();
+    await store.close();
+  }
+});

@@ -97,6 +97,9 @@ test('the metered rewrite gives the same answers as plain CEL', () => {
     '[1, 2, 3].map(x, x * 2).filter(y, y > 2) == [4, 6]',
     "object.spec.containers.exists(c, c.name == 'nope') || object.metadata.name.startsWith('web')",
     "object.spec.containers.map(c, object.spec.containers.filter(d, d.name != c.name)).all(l, size(l) == 1)",
+    // A predicate whose first operand is parenthesized: the parser's span starts inside the parentheses.
+    "object.spec.containers.exists(c, ((c.name == 'app') || (c.name == ')(')) && object.spec.containers.exists(s, s.name == c.name))",
+    "object.spec.containers.all(c, (c.name != 'x') && ((c.name != 'y')))",
   ];
   for (const expr of exprs) {
     const want = plain.parse(expr)({ object: toCel(object) });

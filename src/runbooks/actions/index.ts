@@ -5,6 +5,7 @@ import { collect } from './collect.ts';
 import { drain } from './drain.ts';
 import { httpRequest } from './http.ts';
 import { jobRun } from './job.ts';
+import { findMemoryCulprit } from './memory-culprit.ts';
 import { cordon, uncordon } from './nodes.ts';
 import { notify } from './notify.ts';
 import { deletePod } from './pods.ts';
@@ -15,13 +16,13 @@ import { scale } from './scale.ts';
 import { smokeCheck } from './smoke.ts';
 import { waitRollout } from './wait.ts';
 
-export { approval, collect, drain, httpRequest, jobRun, cordon, uncordon, notify, deletePod, annotate, patchResources, rollback, promote, rolloutRestart, scale, smokeCheck, waitRollout };
+export { findMemoryCulprit, approval, collect, drain, httpRequest, jobRun, cordon, uncordon, notify, deletePod, annotate, patchResources, rollback, promote, rolloutRestart, scale, smokeCheck, waitRollout };
 export { OPERATION_ANNOTATION } from './util.ts';
 export { rolloutStatus } from './wait.ts';
 
 const all: Action[] = [
   rolloutRestart, rollback, promote, scale, deletePod, cordon, uncordon, drain,
-  patchResources, annotate, waitRollout, smokeCheck, collect, jobRun, httpRequest, notify, approval,
+  patchResources, annotate, waitRollout, smokeCheck, collect, findMemoryCulprit, jobRun, httpRequest, notify, approval,
 ];
 
 export const ACTIONS: ReadonlyMap<string, Action> = new Map(all.map((a) => [a.name, a]));

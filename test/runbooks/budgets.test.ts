@@ -1,0 +1,38 @@
+// Budgets count what was done to this cluster: runs recorded on another
+// cluster of the same name (another kube-system uid: a rebuilt cluster, a
+// fresh sandbox replay into the same store) spent that cluster's budget.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openStore, type RunRecord } from '../../src/store/index.ts';
+import { Budgets } from '../../src/runbooks/budgets.ts';
+import { ManualClock } from '../../src/common/index.ts';
+
+const target = { cluster: 'prod', kind: 'Deployment', namespace: 'shop', name: 'web' };
+
+async function recordRun(store: Awaited<ReturnType<typeof openStore>>, id: string, clusterUid: string | undefined, status: RunRecord['status'], at: number) {
+  await store.createRun({ id, runbook: 'restart', cluster: 'prod', ...(clusterUid ? { clusterUid } : {}), target, status, params: {}, startedBy: { type: 'rule', name: 'r' }, dryRun: false, createdAt: at, updatedAt: at, outputs: {} });
+  await store.addTransition({ runId: id, stepId: 'restart', attempt: 1, status: 'succeeded', time: at });
+}
+
+test('actions and failures recorded on another incarnation of the cluster do not count', { timeout: 30_000 }, async () => {
+  const clock = new ManualClock(Date.parse('2026-01-01T00:00:00Z'));
+  const store = await openStore({ dataDir: mkdtempSync(join(tmpdir(), 'km-budgets-')), clock });
+  try {
+    const now = clock.now();
+    for (let i = 0; i < 3; i++) await recordRun(store, `old-${i}`, 'uid-old', 'escalated', now - 60_000 * (i + 1));
+    await recordRun(store, 'mine', 'uid-new', 'succeeded', now - 30_000);
+    const b = new Budgets(store);
+    const mutating = () => true;
+    const actionOf = () => 'k8s.rolloutRestart';
+    assert.equal(await b.actionsInLastHour(target, now, mutating, actionOf, 'uid-new'), 1, 'only this cluster\'s action counts');
+    assert.equal(await b.actionsInLastHour(target, now, mutating, actionOf, 'uid-old'), 3);
+    assert.equal(await b.actionsInLastHour(target, now, mutating, actionOf), 4, 'without a known uid everything counts');
+    assert.equal(await b.admit('restart', target, now, undefined, 'uid-new'), undefined, "the old cluster's failures do not escalate this one");
+    assert.equal((await b.admit('restart', target, now, undefined, 'uid-old'))?.kind, 'repeated-failures');
+  } finally {
+    await store.close();
+  }
+});
