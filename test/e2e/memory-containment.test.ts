@@ -73,3 +73,27 @@ test('memory-cascade: the leaker is limited, no node is drained, monitoring keep
     await store.close();
   }
 });
+
+test('node-broken: a node whose kubelet is down while its workloads are healthy is cordoned and drained', { timeout: 240_000 }, async () => {
+  const store = await openStore({ dataDir: mkdtempSync(join(tmpdir(), 'km-broken-')) });
+  const s = await ScenarioSession.start({ scenario: resolveScenario('node-broken').scenario, rules, runbooks, store, incidents: {} });
+  try {
+    await s.runToEnd();
+    const runs = (await store.listRuns({})).filter((r) => r.runbook === 'node-unhealthy');
+    assert.equal(runs.length, 1);
+    assert.equal(runs[0].status, 'succeeded');
+    assert.equal(runs[0].target.name, 'node-1');
+    const steps = await store.transitions(runs[0].id);
+    const status = (id: string) => steps.filter((t) => t.stepId === id).at(-1)?.status;
+    assert.deepEqual(['diagnose', 'cordon', 'drain', 'limit'].map(status), ['succeeded', 'succeeded', 'succeeded', 'skipped']);
+    const diagnosis = (await store.audit.list({ action: 'runbook.step.succeeded' })).find((a) => a.data?.step === 'diagnose');
+    assert.equal((diagnosis?.data?.output as any)?.outputs?.verdict, 'node');
+    assert.equal(s.sandbox.store.get('nodes', undefined, 'node-1')!.spec.unschedulable, true);
+    assert.ok(s.sandbox.api!.requestLog.some((e) => e.resource === 'pods/eviction' && e.method === 'POST'), 'its pods were evicted through the Eviction API');
+    const incidents = await store.listIncidents({});
+    assert.equal(incidents.find((i) => /node-not-ready on node\/node-1/.test(i.title))?.status, 'mitigated');
+  } finally {
+    await s.stop();
+    await store.close();
+  }
+});

@@ -20,6 +20,12 @@ const Params = z.object({
   gracePeriodSeconds: z.coerce.number().int().min(0).optional(),
   /** Wait between evictions a disruption budget refused (kubectl: 5s). */
   interval: Duration.prefault('5s'),
+  /**
+   * kubectl's --skip-wait-for-delete-timeout: a pod whose deletionTimestamp
+   * is older than this counts as gone. On a node whose kubelet is down no pod
+   * ever finishes terminating, and its controller has replaced it already.
+   */
+  skipWaitForDeleteTimeout: Duration.optional(),
   /** See k8s.cordon: past this share of unschedulable nodes, the drain is refused. */
   maxUnschedulableFraction: z.coerce.number().gt(0).max(1).optional(),
 });
@@ -103,13 +109,19 @@ const evictionBody = (pod: KubeObject, p: DrainParams) => ({
 });
 
 /** waitForDelete: gone, or replaced by a pod of the same name with another UID. */
-async function waitGone(ctx: ActionContext, pods: KubeObject[], deadline: number): Promise<string[]> {
+async function waitGone(ctx: ActionContext, pods: KubeObject[], deadline: number, skipAfter: number | undefined, stuck: string[]): Promise<string[]> {
   let left = pods;
   for (;;) {
     const still: KubeObject[] = [];
     for (const pod of left) {
       const cur = await getOptional(ctx, pathOf('Pod', pod.metadata.namespace, pod.metadata.name!));
-      if (cur && cur.metadata.uid === pod.metadata.uid) still.push(pod);
+      if (!cur || cur.metadata.uid !== pod.metadata.uid) continue;
+      const deleting = cur.metadata.deletionTimestamp ? Date.parse(cur.metadata.deletionTimestamp) : undefined;
+      if (skipAfter !== undefined && deleting !== undefined && ctx.clock.now() - deleting > skipAfter) {
+        stuck.push(key(pod));
+        continue;
+      }
+      still.push(pod);
     }
     left = still;
     if (!left.length || ctx.clock.now() >= deadline) return left.map(key);
@@ -143,9 +155,11 @@ export const drain = mutating<DrainParams>({
           const list = [...blocked].map(([pod, why]) => `${pod} (${why})`).join('; ');
           throw new ActionError('PDB_BLOCKED', `drain of node ${p.node} timed out: evicting would violate disruption budgets for ${list}`);
         }
-        const remaining = await waitGone(ctx, sel.evict, deadline);
+        const stuck: string[] = [];
+        const remaining = await waitGone(ctx, sel.evict, deadline, p.skipWaitForDeleteTimeout, stuck);
         if (remaining.length) throw new ActionError('TIMEOUT', `drain of node ${p.node} timed out waiting for pods to be deleted: ${remaining.join(', ')}`);
-        return { evicted: sel.evict.map(key) };
+        if (stuck.length) ctx.log(`not waiting for ${stuck.length} pods stuck terminating past skipWaitForDeleteTimeout: ${stuck.join(', ')}`);
+        return { evicted: sel.evict.map(key), stuckTerminating: stuck };
       },
     };
   },
