@@ -49,7 +49,7 @@ export interface AuditQuery {
   time: number;
   /** When managedFields say it was written (to the second), when they say. */
   writtenAt?: number;
-  /** The manager managedFields name, preferred among several candidates. */
+  /** The manager managedFields name: an event naming another writer is not this change's. */
   manager?: string;
 }
 
@@ -93,7 +93,7 @@ export class KubeAuditTrail {
     return { kept, ignored: events.length - kept };
   }
 
-  /** The audit event of a change: unclaimed, the manager managedFields name first, then the closest in time; claimed once found. */
+  /** The audit event of a change: unclaimed, of the same writer, the closest in time; claimed once found. */
   match(q: AuditQuery): KubeAuditEntry | undefined {
     const ref = kindRef(q.kind);
     const resource = ref?.plural ?? `${q.kind.toLowerCase()}s`;
@@ -104,8 +104,10 @@ export class KubeAuditTrail {
     const at = q.writtenAt !== undefined ? q.writtenAt + 500 : q.time;
     const slack = this.o.toleranceMs + (q.writtenAt !== undefined ? 500 : 0);
     const verbs = FOR_OPERATION[q.operation];
+    // Both name the writer the same way (fieldManager, else the user agent's first word): when both name one, it must agree.
+    const sameWriter = (e: KubeAuditEntry) => !q.manager || !e.manager || e.manager === q.manager;
     const best = list
-      .filter((e) => !this.claimed.has(e.auditID) && verbs.includes(e.verb) && Math.abs(e.time - at) <= slack)
+      .filter((e) => !this.claimed.has(e.auditID) && verbs.includes(e.verb) && sameWriter(e) && Math.abs(e.time - at) <= slack)
       .sort((a, b) => Number(b.manager === q.manager) - Number(a.manager === q.manager) || Math.abs(a.time - at) - Math.abs(b.time - at))[0];
     if (best) this.claimed.add(best.auditID);
     return best;

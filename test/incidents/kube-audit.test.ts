@@ -52,7 +52,7 @@ test('a change gets the user of its write; an audit batch that arrives later fil
   assert.equal(twin.author?.user, undefined);
 });
 
-test('matching: the same cluster and object, a compatible verb, within the tolerance; the tool managedFields name first', { timeout: 10_000 }, () => {
+test('matching: the same cluster, object and writer, a compatible verb, within the tolerance', { timeout: 10_000 }, () => {
   const clock = new ManualClock(T0);
   const trail = new KubeAuditTrail({ clock, toleranceMs: 2000 });
   const d = { resource: 'deployments', apiGroup: 'apps', namespace: 'shop', name: 'checkout' };
@@ -65,6 +65,7 @@ test('matching: the same cluster and object, a compatible verb, within the toler
   const q = { cluster: 'prod', kind: 'Deployment', namespace: 'shop', name: 'checkout', operation: 'update' as const, time: T0 + 60_400, writtenAt: T0 + 60_000 };
   assert.equal(trail.match({ ...q, cluster: 'staging' }), undefined, 'another cluster');
   assert.equal(trail.match({ ...q, name: 'cart' }), undefined, 'another object');
+  assert.equal(trail.match({ ...q, operation: 'create', manager: 'kubectl-client-side-apply' }), undefined, 'writes by other tools a moment later are not the creation (kubectl apply, then kubectl set image)');
   assert.equal(trail.match({ ...q, manager: 'helm' })?.auditID, 'ci', 'the manager managedFields name wins over a closer write');
   const imp = trail.match(q);
   assert.deepEqual([imp?.auditID, imp?.user, imp?.impersonated, imp?.manager], ['imp', 'erin@example.com', 'system:serviceaccount:shop:admin', 'kubectl'], 'then the closest not claimed yet');
