@@ -7,6 +7,9 @@ import { MANAGED_FIELDS_KEPT, projectManagedFields, stripBulk } from '../../src/
 import type { KubeObject } from '../../src/kube/types.ts';
 import { authorOf, changeAuthorText, expectedManagers } from '../../src/incidents/authors.ts';
 import { ChangeFeed } from '../../src/incidents/change-feed.ts';
+import { attribute } from '../../src/incidents/timeline.ts';
+import type { ChangeEntry } from '../../src/incidents/types.ts';
+import type { RunRecord, StepTransition } from '../../src/store/index.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
 const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
@@ -74,4 +77,20 @@ test('the feed names each change\'s author and flags writers outside the pipelin
   const unknown = feed.observe({ source: 'object', cluster: 'c1', time: T0 + 130_000, operation: 'update', object: { ...v3, spec: { ...v3.spec, replicas: 5 } }, oldObject: v3 })!;
   assert.equal(unknown.author, undefined, 'no entry moved');
   assert.equal(unknown.outsidePipeline, undefined, 'an unknown author is not flagged');
+});
+
+test('a change made during a kubemend step is kubemend\'s only when managedFields do not name another writer', { timeout: 10_000 }, () => {
+  const run = { id: '11111111-2222-3333-4444-555555555555', runbook: 'restart', cluster: 'prod', target: { cluster: 'prod', kind: 'Deployment', namespace: 'shop', name: 'api' }, status: 'succeeded', params: {}, startedBy: { type: 'system', name: 'engine' }, dryRun: false, createdAt: T0, updatedAt: T0 + 5000, currentStep: null, outputs: {} } as unknown as RunRecord;
+  const steps: StepTransition[] = [
+    { runId: run.id, stepId: 'rollout', attempt: 1, status: 'started', time: T0 + 1000 },
+    { runId: run.id, stepId: 'rollout', attempt: 1, status: 'succeeded', time: T0 + 3000, output: { mutated: true } },
+  ] as StepTransition[];
+  const change = (manager?: string): ChangeEntry => ({
+    seq: 1, time: T0 + 2000, cluster: 'prod', object: { kind: 'Deployment', namespace: 'shop', name: 'api' }, operation: 'update', category: 'template', summary: 'rollout restart', changes: [],
+    ...(manager ? { author: { manager, time: T0 + 2000, from: 'managedFields' as const } } : {}),
+  });
+  const by = (c: ChangeEntry) => attribute([c], [run], new Map([[run.id, steps]]), [])[0].by;
+  assert.equal(by(change('kubemend')), 'kubemend (runbook restart run 11111111 step rollout)');
+  assert.equal(by(change()), 'kubemend (runbook restart run 11111111 step rollout)', 'no managedFields: the step\'s window decides, as before');
+  assert.equal(by(change('kubectl-edit')), undefined, 'someone\'s kubectl edit during the step is theirs');
 });
