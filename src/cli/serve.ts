@@ -79,6 +79,7 @@ export async function runServe(f: ServeFlags, out: (l: string) => void = (l) => 
   const adapters = resolveAdapters(spec, env, f.publicUrl);
   const hooks = resolveWebhooks(config.webhooks, env);
   const problems = [...adapters.problems, ...hooks.problems];
+  if (hooks.kubernetesAudit && !config.incidents.enabled) problems.push('webhooks.kubernetesAudit: its events name the users behind the incidents\' changes, and incidents.enabled is false');
   if (problems.length) throw new KubemendError(Errors.SERVE_ADAPTERS, `the service is half configured:\n  ${problems.join('\n  ')}`);
   let oneTimeToken: string | undefined;
   if (adapters.console && !adapters.console.users.length) {
@@ -118,6 +119,10 @@ export async function runServe(f: ServeFlags, out: (l: string) => void = (l) => 
     if (!target.clusters.some((c) => c.name === settings.defaultCluster)) {
       throw new KubemendError(Errors.BAD_FLAG, `the chat settings' defaultCluster "${settings.defaultCluster}" is not one of the clusters (${target.clusters.map((c) => c.name).join(', ')})`);
     }
+    const auditCluster = hooks.kubernetesAudit?.cluster;
+    if (auditCluster && !target.clusters.some((c) => c.name === auditCluster)) {
+      throw new KubemendError(Errors.BAD_FLAG, `webhooks.kubernetesAudit.cluster "${auditCluster}" is not one of the clusters (${target.clusters.map((c) => c.name).join(', ')})`);
+    }
     pipeline = new Pipeline({
       clock: target.clock,
       clusters: target.clusters,
@@ -131,7 +136,13 @@ export async function runServe(f: ServeFlags, out: (l: string) => void = (l) => 
         retriggerAfterMs: config.budgets.coolDown,
         notifiers: [new LineNotifier(out)],
       },
-      incidents: config.incidents.enabled && { windowMs: config.incidents.window, resolveAfterMs: config.incidents.resolveAfter, onIncident: (i, change) => change !== 'updated' && out(`incident ${change}: ${i.id} ${i.title}`) },
+      incidents: config.incidents.enabled && {
+        windowMs: config.incidents.window,
+        resolveAfterMs: config.incidents.resolveAfter,
+        onIncident: (i, change) => change !== 'updated' && out(`incident ${change}: ${i.id} ${i.title}`),
+        expectedManagers: config.changes.expectedManagers,
+        ...(hooks.kubernetesAudit ? { kubeAudit: { toleranceMs: config.changes.auditTolerance } } : {}),
+      },
       webhooks: hooks.options ? {} : false,
       silences: { intervalMs: config.silences.syncInterval },
       chat: { settings, authorizer, env },
@@ -147,7 +158,11 @@ export async function runServe(f: ServeFlags, out: (l: string) => void = (l) => 
       slack: adapters.slack,
       mattermost: adapters.mattermost,
       console: adapters.console,
-      webhooks: hooks.options && { ...hooks.options, source: p.webhooks! },
+      webhooks: hooks.options && {
+        ...hooks.options,
+        source: p.webhooks!,
+        ...(hooks.kubernetesAudit ? { kubernetesAudit: { ...hooks.kubernetesAudit, trail: p.kubeAudit!, clusters: [...p.kubeSources.keys()] } } : {}),
+      },
       ready: () => readiness(p, store),
       // Refusals are counted in real time: a flood arrives at wall-clock speed, even on the sandbox.
       refusals: auditRefusals(store.audit, { clock: realClock, log: out }),
@@ -199,7 +214,7 @@ function announce(out: (l: string) => void, base: string, c: ServiceConfig, p: P
   if (user && token) out(`              sign in as ${user} with the token ${token} (valid for this run only)`);
   if (slack) out(`  slack       ${base}/slack/events, /slack/commands, /slack/interactions`);
   if (mattermost) out(`  mattermost  ${base}/mattermost/command`);
-  if (webhooks) out(`  webhooks    ${base}/webhooks/alertmanager, ${base}/webhooks/<name>`);
+  if (webhooks) out(`  webhooks    ${base}/webhooks/alertmanager, ${base}/webhooks/<name>${c.webhooks.kubernetesAudit ? `, ${base}/webhooks/kubernetes-audit (the API server's audit log)` : ''}`);
   out(`  metrics     ${base}/metrics   health ${base}/healthz   ready ${base}/readyz`);
 }
 
@@ -246,7 +261,7 @@ function watchForChanges(o: { config: ServiceConfig; flags: ServeFlags; pipeline
       apply() {
         const next = loadServiceConfig(o.flags.config, { rules: o.config.rules, runbooks: o.config.runbooks, policy: o.policy });
         const applied = o.pipeline.setBudgets({ ...next.budgets, failureWindowMs: next.budgets.failureWindow }, next.budgets.coolDown);
-        const restart = ['clusters', 'server', 'store', 'webhooks', 'rules', 'runbooks', 'policy', 'chat', 'incidents', 'remediation', 'cel']
+        const restart = ['clusters', 'server', 'store', 'webhooks', 'rules', 'runbooks', 'policy', 'chat', 'incidents', 'changes', 'remediation', 'cel']
           .filter((k) => JSON.stringify((next as unknown as Record<string, unknown>)[k]) !== JSON.stringify((o.config as unknown as Record<string, unknown>)[k]));
         return `${applied}${restart.length ? `; changes to ${restart.join(', ')} take effect at the next restart` : ''}`;
       },

@@ -114,6 +114,12 @@ export const webhookRequestsTotal = once('kubemend_webhook_requests_total', () =
   labelNames: ['route', 'code'] as const,
 }));
 
+export const kubeAuditEventsTotal = once('kubemend_kube_audit_events_total', () => new Counter({
+  name: 'kubemend_kube_audit_events_total',
+  help: 'Events from the Kubernetes audit webhook: kept (a completed, successful write of an object) or ignored.',
+  labelNames: ['result'] as const,
+}));
+
 export const refusalAuditsSuppressedTotal = once('kubemend_refusal_audits_suppressed_total', () => new Counter({
   name: 'kubemend_refusal_audits_suppressed_total',
   help: 'Refused requests not written to the audit log one by one because of its rate limit (the next record says how many), by action and reason.',

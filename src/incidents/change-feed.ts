@@ -5,6 +5,8 @@
 // container's env are never copied (only which keys changed).
 import { diffObjects, type Change, type Signal } from '../rules/index.ts';
 import type { KubeObject } from '../kube/index.ts';
+import { authorOf, expectedManagers } from './authors.ts';
+import type { KubeAuditTrail } from './kube-audit.ts';
 import type { ChangeCategory, ChangeEntry } from './types.ts';
 
 /** The kinds whose changes the feed records (what the informers must watch for a complete feed). */
@@ -24,6 +26,10 @@ export interface ChangeFeedOptions {
    * initial list finding an existing object, not a creation. Default 60s.
    */
   createdWithinMs?: number;
+  /** The GitOps/CI field managers (`*` globs); a change by any other is flagged outside the pipeline. Default DEFAULT_EXPECTED_MANAGERS. */
+  expectedManagers?: readonly string[];
+  /** The API server's audit events: the user behind a change, and the author of a deletion. */
+  audit?: KubeAuditTrail;
 }
 
 type Described = Pick<ChangeEntry, 'category' | 'summary' | 'changes'>;
@@ -32,11 +38,15 @@ export class ChangeFeed {
   private readonly capacity: number;
   private readonly createdWithinMs: number;
   private readonly list: ChangeEntry[] = [];
+  private readonly expected: (manager: string) => boolean;
+  private readonly audit?: KubeAuditTrail;
   private seq = 0;
 
   constructor(opts: ChangeFeedOptions = {}) {
     this.capacity = opts.capacity ?? 2000;
     this.createdWithinMs = opts.createdWithinMs ?? 60_000;
+    this.expected = expectedManagers(opts.expectedManagers);
+    this.audit = opts.audit;
   }
 
   /** Feed every signal here; returns the entry when the signal was a meaningful change. */
@@ -57,6 +67,7 @@ export class ChangeFeed {
     }
     if (!d) return undefined;
     const cause = o.metadata.annotations?.[CHANGE_CAUSE];
+    const author = signal.operation === 'delete' ? undefined : authorOf(signal.oldObject, o);
     const entry: ChangeEntry = {
       seq: ++this.seq,
       time: signal.time,
@@ -65,7 +76,9 @@ export class ChangeFeed {
       operation: signal.operation,
       ...d,
       ...(cause && cause !== signal.oldObject?.metadata.annotations?.[CHANGE_CAUSE] ? { by: cause } : {}),
+      ...(author ? { author, ...(this.expected(author.manager) ? {} : { outsidePipeline: true }) } : {}),
     };
+    this.withUser(entry);
     this.list.push(entry);
     if (this.list.length > this.capacity) this.list.splice(0, this.list.length - this.capacity);
     return entry;
@@ -73,7 +86,22 @@ export class ChangeFeed {
 
   /** Entries in time order, optionally in [since, until] and for one cluster. */
   entries(q: { since?: number; until?: number; cluster?: string } = {}): ChangeEntry[] {
-    return this.list.filter((e) => (q.since === undefined || e.time >= q.since) && (q.until === undefined || e.time <= q.until) && (!q.cluster || e.cluster === q.cluster));
+    const out = this.list.filter((e) => (q.since === undefined || e.time >= q.since) && (q.until === undefined || e.time <= q.until) && (!q.cluster || e.cluster === q.cluster));
+    // The API server sends its audit events in batches, often after the watch delivered the change: ask again until one matches.
+    for (const e of out) this.withUser(e);
+    return out;
+  }
+
+  /** Adds the user (and, for a deletion or a writer that does not stamp managedFields, the author) from the audit trail. */
+  private withUser(e: ChangeEntry): void {
+    if (!this.audit || e.author?.user) return;
+    const hit = this.audit.match({ cluster: e.cluster, kind: e.object.kind, namespace: e.object.namespace, name: e.object.name, operation: e.operation, time: e.time, writtenAt: e.author?.time, manager: e.author?.manager });
+    if (!hit) return;
+    const who = { user: hit.user, ...(hit.impersonated ? { impersonated: hit.impersonated } : {}) };
+    e.author = e.author ? { ...e.author, ...who } : { manager: hit.manager ?? 'unknown', time: hit.time, ...(hit.subresource ? { subresource: hit.subresource } : {}), ...who, from: 'audit' };
+    // An event that names no manager says who, not with which tool: nothing to flag.
+    if (this.expected(e.author.manager) || e.author.manager === 'unknown') delete e.outsidePipeline;
+    else e.outsidePipeline = true;
   }
 
   get size(): number {

@@ -12,3 +12,5 @@ export { findUncaught, type UncaughtSignal } from './uncaught.ts';
 export { draftPostmortem, type PostmortemModel, type RunSummary } from './postmortem.ts';
 export { renderMarkdown } from './markdown.ts';
 export { primaryOf } from './primary.ts';
+export { authorOf, authorText, changeAuthorText, expectedManagers, DEFAULT_EXPECTED_MANAGERS, KUBERNETES_MANAGERS, KUBEMEND_MANAGER } from './authors.ts';
+export { KubeAuditTrail, checkEventList, type KubeAuditEntry, type KubeAuditTrailOptions, type AuditQuery } from './kube-audit.ts';

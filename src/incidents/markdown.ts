@@ -3,6 +3,8 @@
 import { formatDuration } from '../common/index.ts';
 import type { PostmortemModel } from './postmortem.ts';
 import { clock, objectText } from './timeline.ts';
+import { changeAuthorText } from './authors.ts';
+import type { ChangeEntry } from './types.ts';
 
 export function renderMarkdown(m: PostmortemModel): string {
   const t0 = m.times.impactStart;
@@ -33,7 +35,13 @@ export function renderMarkdown(m: PostmortemModel): string {
 
   p('## Triggering change(s)');
   if (!m.triggers.length) p('No change recorded in the change feed preceded the incident on the objects it started from (the feed covers Deployments, StatefulSets, DaemonSets, ConfigMaps, HPAs, Nodes, LimitRanges, ResourceQuotas and PodDisruptionBudgets).');
-  else p(...m.triggers.map((c) => `- ${at(c.time)}: **${objectText(c.object)}** ${esc(c.summary)}${c.by ? ` (by ${esc(c.by)})` : ' (by someone outside kubemend; the informers do not keep managedFields)'}`));
+  else p(...m.triggers.map((c) => `- ${at(c.time)}: **${objectText(c.object)}** ${esc(c.summary)} ${who(c)}`));
+
+  if (m.outsidePipeline.length) {
+    p('## Changes made outside the pipeline',
+      'Made by a writer that is not one of the expected managers (`changes.expectedManagers`: the GitOps/CI tools, Kubernetes\' own controllers, kubemend):',
+      ...m.outsidePipeline.map((c) => `- ${at(c.time)}: **${objectText(c.object)}** ${esc(c.summary)} ${who(c)}`));
+  }
 
   p('## What remediation did');
   if (!m.remediation.length) p('No runbook ran for this incident.');
@@ -76,6 +84,13 @@ export function renderMarkdown(m: PostmortemModel): string {
   p('| Seq | Time | Action | Actor | Record id | Hash |', '|---|---|---|---|---|---|',
     ...m.appendix.audit.map((a) => `| ${a.seq} | ${clock(a.time)} | ${a.action} | ${esc(a.actor)} | \`${a.id}\` | \`${a.hash.slice(0, 16)}\` |`));
   return `${out.join('\n').trimEnd()}\n`;
+}
+
+/** "(by kubectl-set (alice) at 00:01:00; made outside the pipeline)". */
+function who(c: ChangeEntry): string {
+  const by = changeAuthorText(c);
+  const text = by ? `by ${esc(by)}` : 'author unknown: no managedFields entry moved and no audit event matched';
+  return `(${text}${c.outsidePipeline ? '; **made outside the pipeline**' : ''})`;
 }
 
 function iso(ms: number): string {

@@ -45,6 +45,8 @@ export interface PostmortemModel {
   remediation: RunSummary[];
   /** Changes kubemend itself made during the incident. */
   kubemendChanges: ChangeEntry[];
+  /** Finding: changes by a writer not in changes.expectedManagers (a person's kubectl, a tool outside GitOps/CI). */
+  outsidePipeline: ChangeEntry[];
   guardrails: GuardrailFinding[];
   guardrailsSkipped: GuardrailSkip[];
   uncaught: UncaughtSignal[];
@@ -91,6 +93,7 @@ export function draftPostmortem(ctx: IncidentContext): PostmortemModel {
     triggers: triggers(ctx, detectedAt, impactStart),
     remediation: runs,
     kubemendChanges,
+    outsidePipeline: ctx.changes.filter((c) => c.outsidePipeline),
     guardrails: data.guardrails,
     guardrailsSkipped: data.guardrailsSkipped,
     uncaught,
@@ -171,7 +174,7 @@ function summarise(m: PostmortemModel, openings: number): string {
   const parts = [
     `A ${m.incident.severity} incident on cluster ${m.incident.cluster}: ${m.appendix.detections.length} detections (${openings} warning or critical)${across ? ` across ${across}` : ''}${m.impact.evictedPods.length ? `; ${n(m.impact.evictedPods, 'pod')} evicted or drained` : ''}.`,
     `The first sign was ${m.times.firstSign}; kubemend detected it ${m.times.timeToDetectMs ? `${formatDuration(m.times.timeToDetectMs)} later` : 'at once'}.`,
-    m.triggers.length ? `It followed ${m.triggers.map((t) => `${objectText(t.object)} ${t.summary}`).join('; ')}.` : 'No recorded change preceded it.',
+    m.triggers.length ? `It followed ${m.triggers.map((t) => `${objectText(t.object)} ${t.summary}${t.outsidePipeline ? ` (made outside the pipeline, by ${t.author!.manager}${t.author!.user ? `, user ${t.author!.user}` : ''})` : ''}`).join('; ')}.` : 'No recorded change preceded it.',
     m.times.mitigatedAt !== undefined ? `Mitigated by ${m.times.mitigation}.` : `Not mitigated: ${m.times.mitigation}.`,
   ];
   return parts.join(' ');
@@ -188,6 +191,10 @@ function actionItems(m: PostmortemModel): string[] {
     failures.set(what, [...(failures.get(what) ?? []), r.id.slice(0, 8)]);
   }
   for (const [what, ids] of failures) items.push(`${what} — run${ids.length > 1 ? 's' : ''} ${ids.join(', ')}`);
+  if (m.outsidePipeline.length) {
+    const who = [...new Set(m.outsidePipeline.map((c) => (c.author?.user ? `${c.author.manager} (${c.author.user})` : c.author?.manager ?? 'unknown')))].join(', ');
+    items.push(`Make changes through the pipeline: ${m.outsidePipeline.length} change${m.outsidePipeline.length > 1 ? 's were' : ' was'} made outside it (${who}); add the tools that belong to changes.expectedManagers, and route the rest through GitOps/CI`);
+  }
   const cordoned = [...new Set(m.kubemendChanges.filter((c) => c.object.kind === 'Node' && c.summary.includes('cordoned') && !c.summary.includes('uncordoned')).map((c) => c.object.name))].sort();
   if (cordoned.length > 1) items.push(`Cap node remediation: kubemend cordoned ${cordoned.length} nodes (${cordoned.join(', ')}) in one incident; a cluster-wide budget should stop it before capacity runs out`);
   if (m.guardrailsSkipped.length) items.push(`Watch the kinds the guardrail checks need (${m.guardrailsSkipped.map((s) => s.id).join(', ')} were not checked)`);

@@ -7,6 +7,7 @@
 import type { AuditRecord } from '../audit/index.ts';
 import type { ChatRequestRecord, IncidentRecord, RunRecord, StepTransition, Store } from '../store/index.ts';
 import { Errors, KubemendError } from '../common/index.ts';
+import { changeAuthorText, KUBEMEND_MANAGER } from './authors.ts';
 import type { ChangeEntry, DetectionRef, IncidentData, Observation } from './types.ts';
 
 export interface IncidentContext {
@@ -81,7 +82,8 @@ export async function gatherIncident(store: Store, idOrPrefix: string): Promise<
  */
 export function attribute(changes: ChangeEntry[], runs: RunRecord[], transitions: Map<string, StepTransition[]>, chats: ChatRequestRecord[]): ChangeEntry[] {
   return changes.map((c) => {
-    if (c.by) return c;
+    // A change managedFields attribute to another writer is not kubemend's, whichever step was running.
+    if (c.by || (c.author && c.author.manager !== KUBEMEND_MANAGER)) return c;
     const hits: { r: RunRecord; step: string; start: number; mutated: boolean }[] = [];
     for (const r of runs) {
       if (r.dryRun || !sameObject(r.target, c.object)) continue;
@@ -107,7 +109,10 @@ export function buildTimeline(ctx: IncidentContext): TimelineEntry[] {
   const push = (e: TimelineEntry, ...k: number[]) => out.push({ ...e, k: [ORDER.indexOf(e.source), ...k] });
   // Changes of one second: by object (watches of different kinds race), then in the order each object saw them.
   const changes = [...ctx.changes].sort((a, b) => a.time - b.time || objectText(a.object).localeCompare(objectText(b.object)) || a.seq - b.seq);
-  changes.forEach((c, i) => push({ time: c.time, source: 'change', text: `${objectText(c.object)} ${c.summary}${c.by ? ` — by ${c.by}` : ''}` }, i));
+  changes.forEach((c, i) => {
+    const by = changeAuthorText(c);
+    push({ time: c.time, source: 'change', text: `${objectText(c.object)} ${c.summary}${by ? ` — by ${by}` : ''}${c.outsidePipeline ? ' [made outside the pipeline]' : ''}` }, i);
+  });
   for (const g of groupObservations(ctx.data.observations)) push(g);
   for (const d of ctx.data.detections) push({ time: d.firstSeen, source: 'detection', ref: d.id, text: detectionText(d) });
   ctx.runs.forEach((r, i) => {

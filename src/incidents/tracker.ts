@@ -21,7 +21,7 @@ import { kindRef } from '../kube/index.ts';
 import type { AuditInput } from '../audit/index.ts';
 import type { IncidentRecord, Store } from '../store/index.ts';
 import type { DetectionChange, Detection, Signal } from '../rules/index.ts';
-import { ChangeFeed } from './change-feed.ts';
+import { ChangeFeed, type ChangeFeedOptions } from './change-feed.ts';
 import { PlacementIndex, relation, touchOf } from './correlate.ts';
 import { ObservationLog } from './observations.ts';
 import { buildData, detectionRef, incidentTouch } from './snapshot.ts';
@@ -41,6 +41,8 @@ export interface IncidentTrackerOptions {
   /** How long repeats may go unpersisted (they are batched). Default 15s. */
   persistEveryMs?: number;
   feed?: ChangeFeed;
+  /** How the tracker's own feed is built (when `feed` is not given): expected managers, the audit trail. */
+  changes?: ChangeFeedOptions;
   observations?: ObservationLog;
   onIncident?: (incident: IncidentRecord, change: 'opened' | 'updated' | 'resolved') => void;
   onError?: (err: unknown) => void;
@@ -79,11 +81,16 @@ export class IncidentTracker {
   /** Info and silenced detections not (yet) in an incident. */
   private readonly pool = new Map<string, Detection>();
   private writes: Promise<void> = Promise.resolve();
+  private readonly unlisten?: () => void;
 
   constructor(o: IncidentTrackerOptions) {
     this.o = o;
-    this.feed = o.feed ?? new ChangeFeed();
+    this.feed = o.feed ?? new ChangeFeed(o.changes);
     this.observations = o.observations ?? new ObservationLog();
+    // Audit events arrive in batches after the changes: open incidents are written again (batched) so their changes gain a user.
+    this.unlisten = o.changes?.audit?.onAdded(() => {
+      for (const l of this.open.values()) this.later(l);
+    });
   }
 
   private get windowMs() { return this.o.windowMs ?? 15 * 60_000; }
@@ -120,6 +127,7 @@ export class IncidentTracker {
   }
 
   stop(): void {
+    this.unlisten?.();
     for (const l of this.open.values()) {
       l.resolveTimer?.cancel();
       l.persistTimer?.cancel();

@@ -31,6 +31,27 @@ export interface ChangeEntry {
   changes: { path: string; old?: unknown; new?: unknown }[];
   /** Who, when the object says (kubernetes.io/change-cause); kubemend's own changes are attributed from the audit log later. */
   by?: string;
+  /** The writer, from the object's managedFields and, when the API server sends its audit log, the user. */
+  author?: ChangeAuthor;
+  /** The author is not an expected manager (changes.expectedManagers): the change was made outside the pipeline. */
+  outsidePipeline?: boolean;
+}
+
+/** Who made a change, as the API server recorded it. */
+export interface ChangeAuthor {
+  /** The field manager: kubectl-edit, kubectl-client-side-apply, helm, kube-controller-manager … */
+  manager: string;
+  operation?: 'Apply' | 'Update';
+  /** When the API server stamped the write (managedFields are to the second; an audit event is exact). */
+  time: number;
+  /** scale, when the write went through a subresource. */
+  subresource?: string;
+  /** The authenticated user, from the API server's audit webhook. */
+  user?: string;
+  /** The user `user` impersonated. */
+  impersonated?: string;
+  /** Where the manager came from: the object's managedFields, or (deletions, writers that do not stamp) the audit event. */
+  from: 'managedFields' | 'audit';
 }
 
 /** A Warning event (aggregated over its repeats) or a state transition seen on an object. */

@@ -6,6 +6,9 @@ import { clientNode, undici } from './lazy.ts';
 import { KubemendError, Errors, kubeRequestsTotal } from '../common/index.ts';
 import { KubeApiError } from './errors.ts';
 
+/** What kubemend calls itself to API servers (and so the field manager of its writes). */
+export const USER_AGENT = 'kubemend/v0.1.0';
+
 export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
@@ -60,7 +63,8 @@ export class KubeHttp {
   async raw(method: string, path: string, opts: RequestOptions = {}, as?: Identity) {
     const ctx = new (clientNode().RequestContext)(this.url(path, opts.query), method as HttpMethod);
     await this.kc.applySecurityAuthentication(ctx);
-    const headers: Record<string, string> = { Accept: 'application/json', ...ctx.getHeaders(), ...(opts.headers ?? {}) };
+    // The API server names a write's field manager after the user agent's first word: kubemend's own writes read "kubemend" in managedFields.
+    const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': USER_AGENT, ...ctx.getHeaders(), ...(opts.headers ?? {}) };
     if (as) {
       headers['Impersonate-User'] = as.user;
     }

@@ -5,9 +5,9 @@ export { KubeHttp, type Identity, type RequestOptions } from './http.ts';
 export { KubeApiError, UnknownKindError, kubeErrorInfo } from './errors.ts';
 export { Informer, type Change, type ChangeType, type InformerOptions } from './informer.ts';
 export { KINDS, kindRef, collectionPath, objectPath, type KindRef } from './kinds.ts';
-export { stripBulk } from './transform.ts';
+export { stripBulk, projectManagedFields, managedFieldsOf, MANAGED_FIELDS_KEPT } from './transform.ts';
 export { loadContexts } from './contexts.ts';
-export type { KubeObject } from './types.ts';
+export type { KubeObject, ManagedFieldsEntry } from './types.ts';
 export {
   kubeGet, builtinKind, pathOf, listPath, withoutHash, templatesEqual, selectorString, isPodReady, revisionOf, imagesOf,
   POD_TEMPLATE_HASH, type KubeGet,

@@ -16,7 +16,7 @@ import { KubeHttp, type Identity, type KubeObject } from '../kube/index.ts';
 import type { Store, IncidentRecord } from '../store/index.ts';
 import { DetectionEngine, kindsToWatch, type LoadedRule, KubeSource, ScheduleSource, type ScheduleSignal, WebhookSource, type Signal } from '../rules/index.ts';
 import type { LoadedRunbook, BudgetConfig } from '../runbooks/index.ts';
-import { contextRule } from '../incidents/index.ts';
+import { contextRule, KubeAuditTrail } from '../incidents/index.ts';
 import { chatRunbooks, buildChatEngine, type KubemendChatEngine, type ChatSettings, type TicketChecker } from '../chat/index.ts';
 import type { Authorizer } from '../authz/index.ts';
 import { DetectionRecorder } from './recorder.ts';
@@ -44,7 +44,15 @@ export interface PipelineOptions {
   /** Start runbooks for detections whose rule names one (default: off). */
   remediation?: RemediationSettings | false;
   /** Correlate detections into incidents (default: off). */
-  incidents?: false | { windowMs?: number; resolveAfterMs?: number; onIncident?: (i: IncidentRecord, change: 'opened' | 'updated' | 'resolved') => void };
+  incidents?: false | {
+    windowMs?: number;
+    resolveAfterMs?: number;
+    onIncident?: (i: IncidentRecord, change: 'opened' | 'updated' | 'resolved') => void;
+    /** The GitOps/CI field managers; changes by others are flagged outside the pipeline (default DEFAULT_EXPECTED_MANAGERS). */
+    expectedManagers?: readonly string[];
+    /** Keep the API server's audit events (fed by the server's audit webhook route) to name the user behind each change. */
+    kubeAudit?: { toleranceMs?: number; capacity?: number; retentionMs?: number };
+  };
   /** Accept Alertmanager and generic webhook signals (the HTTP side is server/'s). */
   webhooks?: false | { clusterLabel?: string };
   /** Tick `source: schedule` rules (default true). */
@@ -68,6 +76,8 @@ export class Pipeline {
   readonly webhooks?: WebhookSource;
   readonly remediation?: Remediation;
   readonly incidents?: IncidentSink;
+  /** The API server's audit events, when incidents.kubeAudit is set (the HTTP route adds to it). */
+  readonly kubeAudit?: KubeAuditTrail;
   readonly recorder?: DetectionRecorder;
   readonly chat?: KubemendChatEngine;
   readonly sinks: Sink[];
@@ -110,8 +120,11 @@ export class Pipeline {
     }
     if (o.incidents) {
       if (!o.store) throw new Error('internal: incident tracking needs a store');
+      const { expectedManagers, kubeAudit, ...tracking } = o.incidents;
+      if (kubeAudit) this.kubeAudit = new KubeAuditTrail({ ...kubeAudit, clock: o.clock });
       this.incidents = new IncidentSink({
-        ...o.incidents,
+        ...tracking,
+        changes: { expectedManagers, audit: this.kubeAudit },
         store: o.store,
         clock: o.clock,
         lookup: (cluster, kind, ns) => {

@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, deepFreeze, loadConfigFile, Duration } from '../common/index.ts';
 import { ChatSettingsSchema, type ChatSettings } from '../chat/index.ts';
+import { DEFAULT_EXPECTED_MANAGERS } from '../incidents/index.ts';
 import { ServerSpecSchema } from './serve-config.ts';
 import { WebhooksConfigSchema } from './webhook-config.ts';
 
@@ -61,6 +62,16 @@ export const ServiceSpecSchema = z.strictObject({
     window: Duration.default(15 * 60_000),
     /** Quiet time after which an incident resolves. */
     resolveAfter: Duration.default(30 * 60_000),
+  }).prefault({}),
+  changes: z.strictObject({
+    /**
+     * The field managers of the GitOps/CI path (`*` matches any run of characters);
+     * a change by any other writer is flagged "made outside the pipeline".
+     * Kubernetes' own components and kubemend are always expected.
+     */
+    expectedManagers: z.array(z.string().min(1).max(128).regex(/^[\x21-\x7e]+$/, 'a field manager name: printable, no spaces')).default([...DEFAULT_EXPECTED_MANAGERS]),
+    /** How far apart a change and the API server's audit event of it may be (clock skew, watch and batch delays). */
+    auditTolerance: Duration.default(5_000),
   }).prefault({}),
   store: z.strictObject({
     /** postgres://… or a SQLite file; prefer dbEnv for URLs with passwords. */

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { KubemendError, Errors, redactor } from '../common/index.ts';
 import { DEFAULT_MAX_ALERTS, type WebhookConfig, type WebhooksOptions } from './webhooks.ts';
+import { DEFAULT_AUDIT_BODY_LIMIT, DEFAULT_MAX_AUDIT_EVENTS, KUBE_AUDIT_ROUTE, type KubeAuditRouteOptions } from './kube-audit-route.ts';
 
 const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
 
@@ -28,16 +29,35 @@ export const WebhooksConfigSchema = z.strictObject({
     /** Alerts in one payload; more get 413 (set Alertmanager's max_alerts to at most this). */
     maxAlerts: z.number().int().positive().max(100_000).default(DEFAULT_MAX_ALERTS),
   }).optional(),
+  /** The Kubernetes API server's audit webhook (POST /webhooks/kubernetes-audit[/<cluster>]); off unless configured. */
+  kubernetesAudit: z.strictObject({
+    /** Environment variable holding the token the API server's webhook kubeconfig sends. */
+    bearerTokenEnv: EnvName,
+    /** The cluster of /webhooks/kubernetes-audit (default: the first cluster); /webhooks/kubernetes-audit/<cluster> names its own. */
+    cluster: z.string().min(1).optional(),
+    /** Events in one batch; more get 413 (set --audit-webhook-batch-max-size to at most this). */
+    maxEvents: z.number().int().positive().max(100_000).default(DEFAULT_MAX_AUDIT_EVENTS),
+    /** Largest batch in bytes. */
+    bodyLimit: z.number().int().positive().max(64 * 1024 * 1024).default(DEFAULT_AUDIT_BODY_LIMIT),
+  }).optional(),
   /** Generic JSON webhooks by name: POST /webhooks/<name>. */
-  generic: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'letters, digits, ".", "_" and "-"'), GenericWebhook).default({}),
+  generic: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'letters, digits, ".", "_" and "-"'), GenericWebhook).superRefine((hooks, ctx) => {
+    // The built-in receivers' paths win over /webhooks/<name>: a generic webhook of that name would never be called.
+    for (const name of ['alertmanager', KUBE_AUDIT_ROUTE]) {
+      if (name in hooks) ctx.addIssue({ code: 'custom', path: [name], message: `"${name}" is a built-in receiver (webhooks.${name === 'alertmanager' ? 'alertmanager' : 'kubernetesAudit'}); give the generic webhook another name` });
+    }
+  }).default({}),
   /** Largest body accepted, in bytes (default 1 MiB). */
   bodyLimit: z.number().int().positive().max(16 * 1024 * 1024).default(1024 * 1024),
 });
 
 export type WebhooksConfig = z.output<typeof WebhooksConfigSchema>;
 
-/** The receivers' options minus the source; the problems name each missing environment variable. */
-export function resolveWebhooks(c: WebhooksConfig, env: NodeJS.ProcessEnv): { options?: Omit<WebhooksOptions, 'source'>; problems: string[] } {
+/** The audit route's settings before the pipeline exists (its trail and clusters come from there). */
+export type KubeAuditSettings = Omit<KubeAuditRouteOptions, 'trail' | 'clusters'>;
+
+/** The receivers' options minus the source (and the audit route's trail); the problems name each missing environment variable. */
+export function resolveWebhooks(c: WebhooksConfig, env: NodeJS.ProcessEnv): { options?: Omit<WebhooksOptions, 'source' | 'kubernetesAudit'>; kubernetesAudit?: KubeAuditSettings; problems: string[] } {
   const problems: string[] = [];
   const need = (name: string | undefined, what: string) => {
     if (!name) return undefined;
@@ -57,9 +77,11 @@ export function resolveWebhooks(c: WebhooksConfig, env: NodeJS.ProcessEnv): { op
       headers: w.headers,
     };
   }
+  const k = c.kubernetesAudit;
+  const kubernetesAudit = k && { bearerToken: need(k.bearerTokenEnv, 'webhooks.kubernetesAudit.bearerTokenEnv')!, cluster: k.cluster, maxEvents: k.maxEvents, bodyLimit: k.bodyLimit };
   if (problems.length) return { problems };
-  if (alertmanager === false && !Object.keys(webhooks).length) return { problems };
-  return { options: { alertmanager, webhooks, bodyLimit: c.bodyLimit }, problems };
+  if (alertmanager === false && !Object.keys(webhooks).length && !kubernetesAudit) return { problems };
+  return { options: { alertmanager, webhooks, bodyLimit: c.bodyLimit }, kubernetesAudit, problems };
 }
 
 /** `watch --listen`: one bearer token for Alertmanager and every webhook name. */

@@ -11,6 +11,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type WebhookSource, describeProblems, parseAlertmanagerPayloadInChunks } from '../rules/index.ts';
 import { type RefusalAudit, sameSecret, signatureMatches, webhookRequestsTotal } from '../common/index.ts';
+import { DEFAULT_AUDIT_BODY_LIMIT, KUBE_AUDIT_ROUTE, registerKubeAudit, type KubeAuditRouteOptions } from './kube-audit-route.ts';
 
 export interface WebhookConfig {
   /** HMAC-SHA256 secret; when set, every call must carry a valid signature of the raw body. */
@@ -39,6 +40,8 @@ export interface WebhooksOptions {
   bodyLimit?: number;
   /** Where refusals (4xx answers) are audited, rate-limited; never with the credential or the body. */
   audit?: RefusalAudit;
+  /** The Kubernetes API server's audit webhook (POST /webhooks/kubernetes-audit); off unless given. */
+  kubernetesAudit?: KubeAuditRouteOptions;
 }
 
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -65,10 +68,12 @@ export async function webhooksPlugin(app: FastifyInstance, opts: WebhooksOptions
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
   if (opts.allowUnlisted && !opts.unlistedBearerToken) throw new Error('internal: webhooks: allowUnlisted needs unlistedBearerToken, or every caller could inject signals');
   const refusals = new WeakMap<FastifyRequest, { reason: string; detail?: string }>();
-  const routeOf = (req: FastifyRequest): string => (req.params as { name?: string } | undefined)?.name ?? (req.url.startsWith('/webhooks/alertmanager') ? 'alertmanager' : 'unknown');
+  const fixed = (url: string, route: string) => url === `/webhooks/${route}` || url.startsWith(`/webhooks/${route}/`) || url.startsWith(`/webhooks/${route}?`);
+  const routeOf = (req: FastifyRequest): string => (req.params as { name?: string } | undefined)?.name
+    ?? (fixed(req.url, 'alertmanager') ? 'alertmanager' : opts.kubernetesAudit && fixed(req.url, KUBE_AUDIT_ROUTE) ? KUBE_AUDIT_ROUTE : 'unknown');
   // Only configured names become label values and rate-limit buckets: a caller
   // choosing new names must not grow /metrics or the audit's buckets.
-  const known = (route: string): boolean => route === 'alertmanager' || webhooks.has(route);
+  const known = (route: string): boolean => route === 'alertmanager' || webhooks.has(route) || (route === KUBE_AUDIT_ROUTE && !!opts.kubernetesAudit);
   app.addHook('onResponse', async (req, reply) => {
     const route = routeOf(req);
     const code = reply.statusCode;
@@ -106,7 +111,7 @@ export async function webhooksPlugin(app: FastifyInstance, opts: WebhooksOptions
     if (status >= 500) req.log.error({ err }, 'webhook handler failed');
     const message = status === 415
       ? `unsupported Content-Type "${req.headers['content-type'] ?? ''}": send a JSON body with Content-Type: application/json`
-      : status === 413 ? `body larger than ${bodyLimit} bytes` : status >= 500 ? 'internal error' : err.message;
+      : status === 413 ? `body larger than ${routeOf(req) === KUBE_AUDIT_ROUTE ? opts.kubernetesAudit?.bodyLimit ?? DEFAULT_AUDIT_BODY_LIMIT : bodyLimit} bytes` : status >= 500 ? 'internal error' : err.message;
     if (status >= 500) return reply.code(status).send({ error: message });
     return refuse(req, reply, status, REASON_BY_STATUS[status] ?? `http_${status}`, { error: message });
   });
@@ -138,6 +143,10 @@ export async function webhooksPlugin(app: FastifyInstance, opts: WebhooksOptions
       if (!opts.source.running) return notRunning(reply);
       return { accepted: await opts.source.receiveAlerts(parsed.payload) };
     });
+  }
+
+  if (opts.kubernetesAudit) {
+    registerKubeAudit(app, opts.kubernetesAudit, { guard: bearerGuard(opts.kubernetesAudit.bearerToken, refuse), refuse, unsupported: (req, reply) => unsupported(req, reply, refuse) });
   }
 
   const lookup = (name: string): WebhookConfig | undefined => webhooks.get(name) ?? (opts.allowUnlisted ? { bearerToken: opts.unlistedBearerToken } : undefined);

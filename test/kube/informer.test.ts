@@ -25,7 +25,30 @@ async function until(cond: () => boolean, what: string, ms = 5000) {
   }
 }
 
-test('changes carry the cached old object; managedFields are stripped', { timeout: 60_000 }, async () => {
+test('the cache keeps who wrote an object (managedFields without field sets), and kubemend writes as "kubemend"', { timeout: 60_000 }, async () => {
+  const { sandbox, http } = await setup();
+  const seen: Change[] = [];
+  const inf = new Informer(http, kindRef('ConfigMap')!, { onChange: (c) => seen.push(c) }).start();
+  try {
+    await inf.synced;
+    const before = sandbox.clock.now();
+    await http.request('POST', '/api/v1/namespaces/default/configmaps', { body: { ...cm('written', '1'), metadata: { name: 'written', namespace: 'default', annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{"data":{"v":"1"}}' } } } });
+    await http.request('PATCH', '/api/v1/namespaces/default/configmaps/written', { body: { data: { v: '2' } }, contentType: 'application/merge-patch+json', query: { fieldManager: 'kubectl-edit' } });
+    await until(() => seen.length === 2, 'ADDED and MODIFIED');
+    const stored = sandbox.store.get('configmaps', 'default', 'written')!;
+    assert.ok((stored.metadata.managedFields as { fieldsV1?: unknown }[]).every((e) => e.fieldsV1), 'the API server has field sets');
+    const cached = seen[1].object.metadata.managedFields as { manager: string; operation: string; time: string }[];
+    assert.deepEqual(cached.map((e) => `${e.manager}/${e.operation}`).sort(), ['kubectl-edit/Update', 'kubemend/Update']);
+    assert.ok(cached.every((e) => Object.keys(e).sort().join() === 'manager,operation,time' && Date.parse(e.time) >= Math.floor(before / 1000) * 1000));
+    assert.deepEqual(seen[0].object.metadata.managedFields, [{ manager: 'kubemend', operation: 'Update', time: (stored.metadata.managedFields as { manager: string; time: string }[]).find((e) => e.manager === 'kubemend')!.time }]);
+    assert.equal(seen[0].object.metadata.annotations?.['kubectl.kubernetes.io/last-applied-configuration'], undefined);
+  } finally {
+    inf.stop();
+    await sandbox.stop();
+  }
+});
+
+test('changes carry the cached old object', { timeout: 60_000 }, async () => {
   const { sandbox, http } = await setup();
   const seen: Change[] = [];
   const inf = new Informer(http, kindRef('ConfigMap')!, { onChange: (c) => seen.push(c) }).start();
@@ -41,7 +64,6 @@ test('changes carry the cached old object; managedFields are stripped', { timeou
     assert.equal(seen[1].oldObject?.data.v, '1');
     assert.equal(seen[1].object.data.v, '2');
     assert.equal(seen[2].oldObject?.data.v, '2');
-    assert.equal(seen[0].object.metadata.managedFields, undefined);
     assert.equal(seen[0].object.kind, 'ConfigMap');
     assert.equal(inf.get('default', 'a'), undefined);
   } finally {

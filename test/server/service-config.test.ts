@@ -30,6 +30,8 @@ fixtureTests(FIXTURES, {
   'two-documents.yaml': [1, '', /holds one Config document, found 2/],
   'witness-without-target.yaml': [6, 'spec.store.auditWitness', /name a file, a configMap, or both/],
   'witness-bad-configmap.yaml': [6, 'spec.store.auditWitness.configMap', /NAMESPACE\/NAME/],
+  'bad-expected-manager.yaml': [7, 'spec.changes.expectedManagers[1]', /a field manager name: printable, no spaces/],
+  'audit-webhook-reserved-name.yaml': [7, 'spec.webhooks.generic.kubernetes-audit', /"kubernetes-audit" is a built-in receiver/],
 }, (file) => loadServiceConfig(file, DEFAULTS));
 
 /** A Config file with these spec lines, in a fresh directory. */
@@ -90,8 +92,28 @@ test('the audit key and witness: paths resolved against the file, the interval r
   assert.equal(loadServiceConfig(undefined, DEFAULTS).store.auditWitness, undefined, 'no witness unless configured');
 });
 
+test('changes: expected managers and the audit tolerance; the Kubernetes audit webhook needs its token', () => {
+  const defaults = loadServiceConfig(undefined, DEFAULTS);
+  assert.ok(defaults.changes.expectedManagers.includes('argocd-controller') && defaults.changes.expectedManagers.includes('helm'));
+  assert.equal(defaults.changes.auditTolerance, 5_000);
+  assert.equal(defaults.webhooks.kubernetesAudit, undefined, 'off unless configured');
+  const { file } = configFile([
+    '  changes: { expectedManagers: [argocd-controller, "ci-*"], auditTolerance: 10s }',
+    '  webhooks:',
+    '    kubernetesAudit: { bearerTokenEnv: APISERVER_AUDIT_TOKEN, cluster: prod-eu }',
+  ]);
+  const c = loadServiceConfig(file, DEFAULTS);
+  assert.deepEqual(c.changes, { expectedManagers: ['argocd-controller', 'ci-*'], auditTolerance: 10_000 });
+  assert.deepEqual(resolveWebhooks(c.webhooks, {}), { problems: ['webhooks.kubernetesAudit.bearerTokenEnv: $APISERVER_AUDIT_TOKEN is not set'] });
+  const ok = resolveWebhooks(c.webhooks, { APISERVER_AUDIT_TOKEN: 't0k' });
+  assert.deepEqual(ok.kubernetesAudit, { bearerToken: 't0k', cluster: 'prod-eu', maxEvents: 1000, bodyLimit: 8 * 1024 * 1024 });
+  assert.equal(ok.options?.alertmanager, false, 'the audit route alone turns the webhook receivers on');
+});
+
 test('the example config in config/ loads', () => {
   const c = loadServiceConfig(fileURLToPath(new URL('../../config/kubemend.example.yaml', import.meta.url)), DEFAULTS);
   assert.deepEqual(c.clusters.contexts, ['prod-eu', 'prod-us']);
   assert.equal(c.webhooks.generic['argo-cd'].secretEnv, 'KUBEMEND_ARGOCD_SECRET');
+  assert.equal(c.webhooks.kubernetesAudit?.bearerTokenEnv, 'KUBEMEND_APISERVER_AUDIT_TOKEN');
+  assert.deepEqual(c.changes.expectedManagers, loadServiceConfig(undefined, DEFAULTS).changes.expectedManagers, 'the example lists the defaults');
 });
