@@ -54,7 +54,7 @@ export function renderMarkdown(m: PostmortemModel): string {
 
   p('## Guardrail findings');
   if (!m.guardrails.length) p('No guardrail finding.');
-  m.guardrails.forEach((g, i) => p(`### ${i + 1}. ${g.title} (${g.severity})`, `**Affects:** ${g.subjects.join(', ')}`, '', esc(g.detail), '', `**Fix:** ${g.fix.text}`, '', '```yaml', g.fix.yaml, '```'));
+  m.guardrails.forEach((g, i) => p(`### ${i + 1}. ${g.title} (${g.severity})`, `**Affects:** ${g.subjects.join(', ')}${g.fixedDuring?.length ? ` (fixed during the incident: ${g.fixedDuring.join(', ')})` : ''}`, '', esc(g.detail), '', `**Fix:** ${g.fix.text}`, '', '```yaml', g.fix.yaml, '```'));
   if (m.guardrailsSkipped.length) p('Not checked:', ...m.guardrailsSkipped.map((s) => `- ${s.id}: ${s.reason}`));
 
   p('## What no alert caught');

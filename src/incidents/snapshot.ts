@@ -7,7 +7,7 @@ import type { ChangeFeed } from './change-feed.ts';
 import { PlacementIndex, scopeOf, touchOf, unionTouch, WORKLOAD_KINDS, type Scope, type Touch } from './correlate.ts';
 import { checkGuardrails } from './guardrails.ts';
 import type { ObservationLog } from './observations.ts';
-import type { CacheLookup, ChangeEntry, DetectionRef, IncidentData, Observation, Placement } from './types.ts';
+import type { CacheLookup, ChangeEntry, DetectionRef, GuardrailFinding, IncidentData, Observation, Placement } from './types.ts';
 
 export const LIMITS = { changes: 200, observations: 300, placements: 500 };
 
@@ -21,6 +21,8 @@ export interface SnapshotInput {
   feed: ChangeFeed;
   observations: ObservationLog;
   lookup: CacheLookup;
+  /** The findings of the incident's previous snapshot, which stay when fixed since. */
+  previousGuardrails?: GuardrailFinding[];
 }
 
 export function detectionRef(d: Detection, joinedVia: string, joinedAt: number): DetectionRef {
@@ -64,9 +66,24 @@ export function buildData(i: SnapshotInput): IncidentData {
     changes: i.feed.entries({ since: i.since, until: i.now, cluster: i.cluster }).filter((c) => changeInScope(scope, c, i)).slice(-LIMITS.changes),
     observations: i.observations.observations({ since: i.since, until: i.now, cluster: i.cluster }).filter((o) => observationInScope(scope, o)).map((o) => ({ ...o })).slice(-LIMITS.observations),
     placements: placements.map((p) => ({ ...p })).slice(-LIMITS.placements),
-    guardrails: guard.findings,
+    guardrails: stickyFindings(guard.findings, i.previousGuardrails ?? []),
     guardrailsSkipped: guard.skipped,
   };
+}
+
+/**
+ * A finding holds for the incident even when someone (kubemend's
+ * containment, a person) fixed it before the draft: the worker had no limit
+ * when it took the node down. Findings gone from the cluster stay, marked.
+ */
+function stickyFindings(now: GuardrailFinding[], before: GuardrailFinding[]): GuardrailFinding[] {
+  const out = now.map((f) => {
+    const old = before.find((b) => b.id === f.id);
+    const fixed = old?.subjects.filter((x) => !f.subjects.includes(x)) ?? [];
+    return fixed.length ? { ...f, subjects: [...f.subjects, ...fixed], fixedDuring: [...new Set([...(old?.fixedDuring ?? []), ...fixed])] } : f;
+  });
+  for (const b of before) if (!now.some((f) => f.id === b.id)) out.push({ ...b, fixedDuring: [...b.subjects] });
+  return out;
 }
 
 function inScope(s: Scope, p: Placement): boolean {

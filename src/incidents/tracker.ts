@@ -25,7 +25,7 @@ import { ChangeFeed, type ChangeFeedOptions } from './change-feed.ts';
 import { PlacementIndex, relation, touchOf } from './correlate.ts';
 import { ObservationLog } from './observations.ts';
 import { buildData, detectionRef, incidentTouch } from './snapshot.ts';
-import type { CacheLookup, DetectionRef } from './types.ts';
+import type { CacheLookup, DetectionRef, GuardrailFinding } from './types.ts';
 
 export interface IncidentTrackerOptions {
   store: Store;
@@ -60,6 +60,8 @@ export interface EndedRun {
 
 interface Live {
   record: IncidentRecord;
+  /** The last snapshot's guardrail findings (a finding fixed during the incident still belongs to it). */
+  guardrails?: GuardrailFinding[];
   /** Objects the mitigating run changed; detections about them do not reopen the incident. */
   contained?: Set<string>;
   members: Detection[];
@@ -277,7 +279,8 @@ export class IncidentTracker {
     const now = this.o.clock.now();
     l.persistTimer?.cancel();
     l.persistTimer = undefined;
-    const data = buildData({ cluster: l.record.cluster, members: l.members, refs: l.refs, since: l.record.openedAt - this.lookbackMs, now, lastActivityAt: l.lastActivity, feed: this.feed, observations: this.observations, lookup: this.o.lookup });
+    const data = buildData({ cluster: l.record.cluster, members: l.members, refs: l.refs, since: l.record.openedAt - this.lookbackMs, now, lastActivityAt: l.lastActivity, feed: this.feed, observations: this.observations, lookup: this.o.lookup, previousGuardrails: l.guardrails });
+    l.guardrails = data.guardrails;
     const opening = l.members.filter(opens);
     l.record.severity = opening.reduce<IncidentRecord['severity']>((s, d) => (SEVERITY[d.severity] > SEVERITY[s] ? d.severity : s), 'info');
     l.record.title = titleOf(l.members[0], data.entities);

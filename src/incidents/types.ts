@@ -112,6 +112,8 @@ export interface GuardrailFinding {
   subjects: string[];
   detail: string;
   fix: { text: string; yaml: string };
+  /** Subjects for which it held when the incident began but was fixed during it (by kubemend or a person). */
+  fixedDuring?: string[];
 }
 
 /** What kubemend could not check, and why (a kind the informers do not watch). */

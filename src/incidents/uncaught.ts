@@ -66,7 +66,8 @@ function covers(d: DetectionRef, o: Observation): boolean {
   if (s.kind === o.object.kind && (s.namespace ?? '') === (o.object.namespace ?? '') && s.name === o.object.name) return true;
   if (o.object.kind !== 'Pod') return false;
   if (o.workload === `${s.kind}/${s.namespace ?? ''}/${s.name}`) return true;
-  return s.kind === 'Node' && s.name === o.node && NODE_CAUSED.has(o.reason);
+  // A container the kernel killed when its node ran out of memory shows as OOMKilled: the node's SystemOOM detection stands for it.
+  return s.kind === 'Node' && s.name === o.node && (NODE_CAUSED.has(o.reason) || (o.reason === 'OOMKilled' && d.reasons.includes('SystemOOM')));
 }
 
 const CONDITION: Record<string, string> = {

@@ -92,9 +92,12 @@ test('its post-mortem names the missing guardrails with fixes, what no alert cau
   assert.ok(parseAllDocuments(finding('no-limitrange')!.fix.yaml).some((d: any) => d.toJS()?.kind === 'LimitRange'));
 
   assert.ok(pm.uncaught.length > 0, 'something went unnoticed');
-  assert.ok(pm.uncaught.some((u) => u.kind === 'Node' && ['MemoryPressure', 'EvictionThresholdMet'].includes(u.reason)), JSON.stringify(pm.uncaught.map((u) => u.reason)));
+  const reasons = JSON.stringify(pm.uncaught.map((u) => `${u.kind} ${u.reason}`));
+  assert.ok(!pm.uncaught.some((u) => u.kind === 'Node' && u.reason === 'MemoryPressure'), `node-memory-pressure catches it: ${reasons}`);
+  assert.ok(!pm.uncaught.some((u) => u.kind === 'Pod' && u.reason === 'OOMKilled'), `the kernel's victims are the node's SystemOOM showing through: ${reasons}`);
   const dir = mkdtempSync(join(tmpdir(), 'km-suggested-'));
-  pm.uncaught.forEach((u, i) => writeFileSync(join(dir, `${i}.yaml`), u.suggestion.yaml));
+  // A signal caught late on some objects and never on others is listed twice with the same suggested rule.
+  [...new Set(pm.uncaught.map((u) => u.suggestion.yaml))].forEach((y, i) => writeFileSync(join(dir, `${i}.yaml`), y));
   assert.equal(loadRules(dir).length, new Set(pm.uncaught.map((u) => u.suggestion.yaml)).size, 'every suggested rule loads as written');
 
   assert.equal(pm.triggers.length, 1);
@@ -113,6 +116,8 @@ function normalise(md: string): string {
   return md
     .slice(0, md.indexOf('## Appendix'))
     .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '<uuid>')
+    // A pod uid where an example message was cut in the middle of one: `…_reports(2f0c1d2e-ec5f-48dd-93 |`.
+    .replace(/\(([0-9a-f]{8})(-[0-9a-f]{1,12}){0,4}/g, '(<uuid>')
     .replace(/\b[0-9a-f]{8}\b/g, '<id>')
     .replace(/(-[0-9a-f]{8,10})-[a-z0-9]{5}(?![a-z0-9])/g, '$1-<pod>')
     .replace(/pid: \d+/g, 'pid: <n>');
