@@ -2,7 +2,7 @@
 // every claim traceable to a detection, run or audit record in the appendix.
 import { formatDuration } from '../common/index.ts';
 import type { PostmortemModel } from './postmortem.ts';
-import { clock, objectText } from './timeline.ts';
+import { clock, objectText, rel } from './timeline.ts';
 import { changeAuthorText } from './authors.ts';
 import type { ChangeEntry } from './types.ts';
 
@@ -30,6 +30,9 @@ export function renderMarkdown(m: PostmortemModel): string {
     `| Pods evicted or drained | ${list(m.impact.evictedPods)} |`,
   );
 
+  p('## Root cause', m.rootCause.statement, ...(m.rootCause.evidence.length ? ['', 'Evidence:', ...m.rootCause.evidence.map((e) => `- ${e}`)] : []));
+  p('## Impact', 'As far as the cluster shows it (pods lost, monitoring gone); add what users saw:', '', ...m.impact.userFacing.map((x) => `- ${x}`));
+
   p('## Timeline', `Times are UTC; T+ is from the start of the impact (${iso(t0)}).`);
   p('| Time | T+ | Source | What |', '|---|---|---|---|', ...m.timeline.map((e) => `| ${clock(e.time)} | ${rel(e.time - t0)} | ${e.source} | ${esc(e.text)} |`));
 
@@ -43,19 +46,26 @@ export function renderMarkdown(m: PostmortemModel): string {
       ...m.outsidePipeline.map((c) => `- ${at(c.time)}: **${objectText(c.object)}** ${esc(c.summary)} ${who(c)}`));
   }
 
-  p('## What remediation did');
+  p('## What kubemend did and its effect');
   if (!m.remediation.length) p('No runbook ran for this incident.');
   else {
     p('| Run | Runbook | Target | Started by | Outcome | Started | Ended |', '|---|---|---|---|---|---|---|',
       ...m.remediation.map((r) => `| \`${r.id.slice(0, 8)}\` | ${r.runbook} | ${r.target} | ${r.startedBy} | ${r.status}${r.dryRun ? ' (dry run)' : ''}${r.mutated ? ', changed the cluster' : ''} | ${rel(r.startedAt - t0)} | ${rel(r.endedAt - t0)} |`));
     for (const r of m.remediation) p(`- \`${r.id.slice(0, 8)}\` ${r.runbook}: ${r.steps.map((s) => `${s.stepId} ${s.status}${s.attempt > 1 ? ` (attempt ${s.attempt})` : ''}${s.detail && s.status !== 'succeeded' ? ` — ${esc(s.detail)}` : ''}`).join(' → ') || 'no step finished'}`);
     if (m.kubemendChanges.length) p('Changes kubemend made:', ...m.kubemendChanges.map((c) => `- ${at(c.time)}: ${objectText(c.object)} ${esc(c.summary)}`));
+    if (m.effects.length) p('Their effect:', ...m.effects.map((e) => `- \`${e.run.slice(0, 8)}\` ${e.runbook} changed ${e.changed.join(', ')}: ${e.effect.join('; ')}`));
+    else p('Their effect: kubemend changed nothing in the cluster during this incident.');
   }
 
   p('## Guardrail findings');
   if (!m.guardrails.length) p('No guardrail finding.');
   m.guardrails.forEach((g, i) => p(`### ${i + 1}. ${g.title} (${g.severity})`, `**Affects:** ${g.subjects.join(', ')}${g.fixedDuring?.length ? ` (fixed during the incident: ${g.fixedDuring.join(', ')})` : ''}`, '', esc(g.detail), '', `**Fix:** ${g.fix.text}`, '', '```yaml', g.fix.yaml, '```'));
   if (m.guardrailsSkipped.length) p('Not checked:', ...m.guardrailsSkipped.map((s) => `- ${s.id}: ${s.reason}`));
+
+  if (m.lessons.length) {
+    p('## Findings');
+    m.lessons.forEach((l) => p(`### ${l.title}`, esc(l.detail)));
+  }
 
   p('## What no alert caught');
   const none = m.uncaught.filter((u) => u.status === 'not-caught');
@@ -101,10 +111,6 @@ function dur(ms: number): string {
   return ms < 1000 ? '0s' : formatDuration(ms);
 }
 
-/** T+1m50s / T-30s. */
-export function rel(ms: number): string {
-  return `T${ms < 0 ? '-' : '+'}${Math.abs(ms) < 1000 ? '0s' : formatDuration(Math.abs(ms))}`;
-}
 
 function list(xs: string[]): string {
   return xs.length ? esc(xs.join(', ')) : '—';

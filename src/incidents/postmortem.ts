@@ -6,6 +6,7 @@ import type { RunRecord, StepTransition } from '../store/index.ts';
 import { formatDuration } from '../common/index.ts';
 import { buildTimeline, objectText, type IncidentContext, type TimelineEntry } from './timeline.ts';
 import { findUncaught, type UncaughtSignal } from './uncaught.ts';
+import { findLessons, rootCause, runEffects, userImpact, type Lesson, type RootCause, type RunEffect } from './lessons.ts';
 import type { ChangeEntry, GuardrailFinding, GuardrailSkip } from './types.ts';
 
 export interface RunSummary {
@@ -38,11 +39,16 @@ export interface PostmortemModel {
     end: number;
     durationMs: number;
   };
-  impact: { workloads: string[]; nodes: string[]; namespaces: string[]; evictedPods: string[] };
+  impact: { workloads: string[]; nodes: string[]; namespaces: string[]; evictedPods: string[]; userFacing: string[] };
+  rootCause: RootCause;
   summary: string;
   timeline: TimelineEntry[];
   triggers: ChangeEntry[];
   remediation: RunSummary[];
+  /** What each of kubemend's changes did (its own drains and evictions included). */
+  effects: RunEffect[];
+  /** Findings beyond the guardrails: a warning nobody got, a shared node, no smoke test. */
+  lessons: Lesson[];
   /** Changes kubemend itself made during the incident. */
   kubemendChanges: ChangeEntry[];
   /** Finding: changes by a writer not in changes.expectedManagers (a person's kubectl, a tool outside GitOps/CI). */
@@ -77,7 +83,10 @@ export function draftPostmortem(ctx: IncidentContext): PostmortemModel {
     nodes: [...new Set([...failingNodes, ...data.observations.filter((o) => o.object.kind === 'Node').map((o) => o.object.name), ...data.placements.filter((p) => p.evicted && p.node).map((p) => p.node!)])].sort(),
     namespaces: data.entities.filter((e) => e.startsWith('ns:')).map((e) => e.slice(3)),
     evictedPods: [...new Set(data.placements.filter((p) => p.evicted || (p.deletedAt !== undefined && p.node && failingNodes.has(p.node))).map((p) => `${p.namespace}/${p.pod}`))].sort(),
+    userFacing: [] as string[],
   };
+  const cause = rootCause(ctx, impactStart);
+  impact.userFacing = userImpact(ctx, impactStart, cause.workload);
   const kubemendChanges = ctx.changes.filter((c) => c.by?.startsWith('kubemend'));
   const uncaught = findUncaught(data, incident.id);
   const model: PostmortemModel = {
@@ -91,7 +100,10 @@ export function draftPostmortem(ctx: IncidentContext): PostmortemModel {
     summary: '',
     timeline: buildTimeline(ctx),
     triggers: triggers(ctx, detectedAt, impactStart),
+    rootCause: cause,
     remediation: runs,
+    effects: runEffects(ctx, impactStart),
+    lessons: findLessons(ctx, impactStart, cause),
     kubemendChanges,
     outsidePipeline: ctx.changes.filter((c) => c.outsidePipeline),
     guardrails: data.guardrails,
@@ -182,6 +194,10 @@ function summarise(m: PostmortemModel, openings: number): string {
 
 function actionItems(m: PostmortemModel): string[] {
   const items: string[] = [];
+  // The lesson itself first: the cause, then what would have warned, isolated and caught it.
+  const fixed = m.guardrails.find((g) => g.id === 'no-memory-limit')?.fixedDuring?.includes(m.rootCause.workload ?? '');
+  if (m.rootCause.workload) items.push(`Fix the memory growth of ${m.rootCause.workload} and give it a deliberate memory request and limit${fixed ? ' (kubemend set one to contain it; replace it with a sized one)' : ''}`);
+  for (const l of m.lessons) items.push(`${l.action}`);
   for (const g of m.guardrails) items.push(`${g.title}: ${g.fix.text} (${g.subjects.join(', ')})`);
   for (const u of m.uncaught) items.push(u.status === 'late' ? `Detect ${u.reason} on ${u.kind.toLowerCase()}s sooner: ${u.detectedBy!.rule} fired ${formatDuration(u.detectedBy!.delayMs)} after the first one` : `Add a rule for ${u.reason} on ${u.kind.toLowerCase()}s (suggested below)`);
   const failures = new Map<string, string[]>();

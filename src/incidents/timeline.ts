@@ -6,7 +6,7 @@
 // draft it later.
 import type { AuditRecord } from '../audit/index.ts';
 import type { ChatRequestRecord, IncidentRecord, RunRecord, StepTransition, Store } from '../store/index.ts';
-import { Errors, KubemendError } from '../common/index.ts';
+import { Errors, KubemendError, formatDuration } from '../common/index.ts';
 import { changeAuthorText, KUBEMEND_MANAGER } from './authors.ts';
 import type { ChangeEntry, DetectionRef, IncidentData, Observation } from './types.ts';
 
@@ -200,4 +200,9 @@ function sameObject(t: { kind?: string; namespace?: string; name?: string }, o: 
 /** HH:MM:SS in UTC: the timeline's clock. */
 export function clock(ms: number): string {
   return new Date(ms).toISOString().slice(11, 19);
+}
+
+/** T+1m50s / T-30s. */
+export function rel(ms: number): string {
+  return `T${ms < 0 ? '-' : '+'}${Math.abs(ms) < 1000 ? '0s' : formatDuration(Math.abs(ms))}`;
 }

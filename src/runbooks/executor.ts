@@ -353,7 +353,7 @@ export class RunbookExecutor {
       const handle = step.timeoutMs ? this.o.clock.setTimeout(() => timer.abort(new ActionError('TIMEOUT', `step ${stepId} timed out after ${step.timeoutMs}ms`)), step.timeoutMs) : undefined;
       try {
         const ctx = this.context(run, stepId, operationKey, timer.signal);
-        const result: ActionResult = run.dryRun
+        const result: ActionResult = run.dryRun && !(action.runsInDryRun && !action.mutates)
           ? { outputs: {}, mutated: false, calls: await action.plan(params, ctx) }
           : await abortable(action.run(params, ctx), timer.signal);
         if (action.mutates && !run.dryRun) await this.o.durable?.(run.cluster);

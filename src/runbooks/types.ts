@@ -79,6 +79,12 @@ export interface Action<P = any> {
   /** zod schema of the (templated) `with` parameters; validated before run. */
   readonly params: z.ZodType<P>;
   readonly mutates: boolean;
+  /**
+   * Only reads, and later steps branch on what it finds: a dry run runs it
+   * for real (k8s.collect, k8s.findMemoryCulprit), so the plan shows the
+   * branch the run would take. Never set on an action that mutates.
+   */
+  readonly runsInDryRun?: boolean;
   /** The calls `run` would make, without making any mutation (reads allowed). */
   plan(params: P, ctx: ActionContext): Promise<PlannedCall[]>;
   run(params: P, ctx: ActionContext): Promise<ActionResult>;

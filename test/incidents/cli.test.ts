@@ -17,7 +17,7 @@ test('incidents replay --scenario memory-cascade writes a post-mortem draft; lis
   const data = join(dir, 'data');
   km('incidents', 'replay', '--scenario', 'memory-cascade', '--out', out, '--data-dir', data, '--quiet');
   const md = readFileSync(out, 'utf8');
-  for (const h of ['# Post-mortem (draft): system-oom on node/node-1', '## Summary', '## Timeline', '## Triggering change(s)', '## What remediation did', '## Guardrail findings', '## What no alert caught', '## Action items', '## Appendix: audit trail']) {
+  for (const h of ['# Post-mortem (draft): system-oom on node/node-1', '## Summary', '## Timeline', '## Triggering change(s)', '## What kubemend did and its effect', '## Guardrail findings', '## What no alert caught', '## Action items', '## Appendix: audit trail']) {
     assert.ok(md.includes(h), `missing ${h}`);
   }
   const section = (h: string) => md.slice(md.indexOf(`## ${h}`), md.indexOf('\n## ', md.indexOf(`## ${h}`) + 3));
@@ -32,7 +32,7 @@ test('incidents replay --scenario memory-cascade writes a post-mortem draft; lis
   assert.match(guardrails, /kind: LimitRange/);
   const uncaught = section('What no alert caught');
   assert.match(uncaught, /\n\| T\+[^|]+ \| [^|]+ \| [^|]+ \|/, 'at least one row of signals no alert caught');
-  assert.match(section('What remediation did'), /node-unhealthy/);
+  assert.match(section('What kubemend did and its effect'), /node-unhealthy/);
 
   const list = JSON.parse(km('incidents', 'list', '--json', '--data-dir', data));
   assert.equal(list.length, 1);

@@ -106,7 +106,7 @@ test('its post-mortem names the missing guardrails with fixes, what no alert cau
   assert.ok(pm.impact.evictedPods.some((p) => p.startsWith('monitoring/prometheus-')));
 
   const md = result.markdown!;
-  for (const h of ['## Summary', '## Timeline', '## Triggering change(s)', '## What remediation did', '## Guardrail findings', '## What no alert caught', '## Action items', '## Appendix: audit trail']) assert.ok(md.includes(`\n${h}\n`), h);
+  for (const h of ['## Summary', '## Timeline', '## Triggering change(s)', '## What kubemend did and its effect', '## Guardrail findings', '## What no alert caught', '## Action items', '## Appendix: audit trail']) assert.ok(md.includes(`\n${h}\n`), h);
   for (const d of pm.appendix.detections) assert.ok(md.includes(d.id), `detection ${d.id} traceable`);
   assert.ok(pm.appendix.audit.some((a) => a.action === 'incident.opened' && md.includes(a.id)));
 });

@@ -148,7 +148,7 @@ test('notify sends through the notifier with run and detection ids; approval map
 test('the registry names every action in the issue, and mutating actions can be re-checked', () => {
   const names = [
     'k8s.rolloutRestart', 'k8s.rollback', 'k8s.promote', 'k8s.scale', 'k8s.deletePod', 'k8s.cordon', 'k8s.uncordon', 'k8s.drain',
-    'k8s.patchResources', 'k8s.annotate', 'k8s.waitRollout', 'k8s.smokeCheck', 'k8s.collect', 'job.run', 'http.request', 'notify', 'approval',
+    'k8s.patchResources', 'k8s.annotate', 'k8s.waitRollout', 'k8s.smokeCheck', 'k8s.collect', 'k8s.findMemoryCulprit', 'job.run', 'http.request', 'notify', 'approval',
   ];
   assert.deepEqual([...ACTIONS.keys()].sort(), [...names].sort());
   for (const a of ACTIONS.values()) {

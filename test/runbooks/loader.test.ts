@@ -175,12 +175,22 @@ const OUTPUTS: Record<string, Record<string, unknown>> = {
   drain: { node: 'node-2', pods: ['shop/a', 'shop/b'], skipped: [] },
 };
 
+/** k8s.findMemoryCulprit's verdicts: each walk of node-unhealthy takes one branch. */
+const culprit = { kind: 'Deployment', namespace: 'reports', name: 'report-worker', container: 'worker', limit: '6556Mi', limitSource: 'observed usage', why: ['it has no memory limit'] };
+const DIAGNOSES: Record<string, unknown>[] = [
+  { verdict: 'node', reason: 'node node-2 is not ready and no pod on it explains it' },
+  { verdict: 'workload', reason: 'Deployment reports/report-worker drives node node-2 out of memory', culprit: { ...culprit, safeToLimit: true, scalable: true } },
+  { verdict: 'workload', reason: 'Deployment reports/report-worker drives node node-2 out of memory', culprit: { ...culprit, safeToLimit: false, scalable: true } },
+];
+
 test('every step of every shipped runbook renders to parameters its action accepts', () => {
   const subjects: Record<string, { kind: string; namespace?: string; name: string }> = {
     'node-unhealthy': { kind: 'Node', name: 'node-2' },
     'stuck-pending': { kind: 'Pod', namespace: 'shop', name: 'checkout-5d8f-x' },
   };
   for (const rb of loadRunbooks(join(ROOT, 'runbooks'), { actions: REGISTRY })) {
+   const rendered = new Set<string>();
+   for (const diagnose of DIAGNOSES) {
     const name = rb.runbook.metadata.name;
     const subject = { cluster: 'sandbox', ...(subjects[name] ?? { kind: 'Deployment', namespace: 'shop', name: 'checkout' }) };
     const params = resolveParams(rb.runbook);
@@ -192,13 +202,22 @@ test('every step of every shipped runbook renders to parameters its action accep
     // Walk the success path, as a run would.
     for (let id = rb.graph.start; id !== 'end' && id !== 'escalate'; id = rb.graph.next(id, 'success')) {
       const step = rb.graph.steps.get(id)!;
-      assert.equal(evaluateWhen(step, vars), true, `${name}.${id} when`);
-      const rendered = renderWith(step, vars);
-      const res = REGISTRY.get(step.action)!.params.safeParse(rendered);
-      assert.ok(res.success, `${name}.${id}: ${JSON.stringify(rendered)} → ${res.error?.message}`);
-      assert.ok(!JSON.stringify(rendered).includes('{{'), `${name}.${id} left a template unrendered`);
-      steps[id] = { status: 'succeeded', outputs: OUTPUTS[id] ?? {} };
+      // A step whose `when` is false on this branch is skipped, as a run would; every step must render on some branch.
+      if (!evaluateWhen(step, vars)) {
+        steps[id] = { status: 'skipped', outputs: {} };
+        continue;
+      }
+      const out = renderWith(step, vars);
+      const res = REGISTRY.get(step.action)!.params.safeParse(out);
+      assert.ok(res.success, `${name}.${id}: ${JSON.stringify(out)} → ${res.error?.message}`);
+      assert.ok(!JSON.stringify(out).includes('{{'), `${name}.${id} left a template unrendered`);
+      rendered.add(id);
+      steps[id] = { status: 'succeeded', outputs: id === 'diagnose' ? diagnose : (OUTPUTS[id] ?? {}) };
     }
+   }
+   const name = rb.runbook.metadata.name;
+   const never = [...rb.graph.steps.keys()].filter((id) => !rendered.has(id));
+   assert.deepEqual(never, [], `${name}: steps no branch reaches with renderable parameters`);
   }
 });
 

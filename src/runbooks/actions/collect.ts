@@ -97,6 +97,7 @@ export const collect: Action<CollectParams> = {
   description: 'Gather evidence: events, pod status, log tails of failing containers, revision history.',
   params: Params,
   mutates: false,
+  runsInDryRun: true,
   async plan(p) {
     return [{ method: 'GET', path: pathOf(p.kind, p.namespace, p.name), description: `collect events, pod status and logs for ${objName(p.kind, p.namespace, p.name)}` }];
   },

@@ -9,13 +9,13 @@ import { z } from 'zod';
 import { Duration, formatBytes, tryQuantity } from '../../common/index.ts';
 import { type KubeObject, listPath, pathOf } from '../../kube/index.ts';
 import { ActionError, type Action, type ActionContext, type PlannedCall } from '../types.ts';
-import { chooseLimit, containerEvidence, oomVictims, pickCulprit, verdictOf, type ContainerEvidence, type Culprit } from './memory-evidence.ts';
+import { chooseLimit, mib, containerEvidence, oomVictims, pickCulprit, verdictOf, type ContainerEvidence, type Culprit } from './memory-evidence.ts';
 import { Name, getOptional, kube, sleep } from './util.ts';
 
 const Params = z.object({
   node: Name,
   /** Two usage samples this far apart (cluster time) give the growth rate; 0 takes one sample. */
-  sample: Duration.prefault('30s'),
+  sample: Duration.prefault('20s'),
   /** Never set a limit above this, nor above what the node can hold beside its other pods. */
   maxMemory: z.string().refine((q) => tryQuantity(q) !== undefined, { message: 'expected a quantity such as 2Gi' }).default('16Gi'),
   /** Observed usage is multiplied by this to get a limit. */
@@ -85,6 +85,7 @@ export const findMemoryCulprit: Action<FindMemoryCulpritParams> = {
   description: 'Decide whether a workload (a pod without a memory limit, growing or OOM-killed) or the node itself is at fault, and the limit to contain it.',
   params: Params,
   mutates: false,
+  runsInDryRun: true,
   async plan(p) {
     return planned(p);
   },
@@ -97,11 +98,17 @@ export const findMemoryCulprit: Action<FindMemoryCulpritParams> = {
     const pods = (await kube<{ items: KubeObject[] }>(ctx, 'GET', listPath('Pod'), { query: { fieldSelector: `spec.nodeName=${p.node}` } })).items;
     const events = (await kube<{ items: KubeObject[] }>(ctx, 'GET', listPath('Event'), { query: { fieldSelector: `involvedObject.kind=Node,involvedObject.name=${p.node},reason=SystemOOM` } })).items;
     const namespaces = [...new Set(pods.map((x) => x.metadata.namespace!))].sort();
-    const first = await podUsage(ctx, namespaces);
+    let first = await podUsage(ctx, namespaces);
     let second = first;
     if (first && p.sample > 0) {
       await sleep(ctx, p.sample);
       second = await podUsage(ctx, namespaces);
+      // A container the kernel just killed has no metrics until it has run a while (two kubelet reports): one more sample gives its growth.
+      const unlimited = pods.flatMap((pod) => (pod.spec?.containers ?? []).filter((c: any) => !c.resources?.limits?.memory).map((c: any) => `${pod.metadata.namespace}/${pod.metadata.name}/${c.name}`));
+      for (let extra = 0; extra < 2 && second && unlimited.some((k) => !first!.has(k) || !second!.has(k) || second!.get(k)! < first!.get(k)!); extra++) {
+        await sleep(ctx, p.sample);
+        [first, second] = [second, await podUsage(ctx, namespaces)];
+      }
     }
     const evidence = containerEvidence(pods, first ?? new Map(), second ?? new Map(), p.sample, oomVictims(events));
     const picked = pickCulprit(evidence, allocatable);
@@ -122,8 +129,8 @@ export const findMemoryCulprit: Action<FindMemoryCulpritParams> = {
         name: owner.name,
         container: c.container,
         pods: [...new Set(siblings)],
-        ...(c.usageBytes !== undefined ? { usage: formatBytes(c.usageBytes) } : {}),
-        ...(c.growthPerMinute !== undefined ? { growthPerMinute: formatBytes(c.growthPerMinute) } : {}),
+        ...(c.usageBytes !== undefined ? { usage: mib(c.usageBytes) } : {}),
+        ...(c.growthPerMinute !== undefined ? { growthPerMinute: mib(c.growthPerMinute) } : {}),
         oomVictim: c.oomVictim,
         why,
       };

@@ -35,6 +35,9 @@ export interface Culprit {
 
 export type Verdict = 'workload' | 'node' | 'unclear';
 
+/** Whole MiB: metrics come in Ki, people read Mi and Gi. */
+export const mib = (bytes: number) => formatBytes(Math.round(bytes / 2 ** 20) * 2 ** 20);
+
 /** Thresholds relative to the node's allocatable memory. */
 export const GROWTH_SHARE_PER_MINUTE = 0.05;
 export const USAGE_SHARE = 0.3;
@@ -99,11 +102,11 @@ export function suspicion(c: ContainerEvidence, allocatable: number): { score: n
     score += 2;
   }
   if (c.growthPerMinute !== undefined && allocatable > 0 && c.growthPerMinute >= allocatable * GROWTH_SHARE_PER_MINUTE) {
-    why.push(`its memory grows ${formatBytes(c.growthPerMinute)}/min`);
+    why.push(`its memory grows ${mib(c.growthPerMinute)}/min`);
     score += 2 + c.growthPerMinute / allocatable;
   }
   if (c.usageBytes !== undefined && allocatable > 0 && c.usageBytes >= allocatable * USAGE_SHARE) {
-    why.push(`it uses ${formatBytes(c.usageBytes)} of ${formatBytes(allocatable)} allocatable`);
+    why.push(`it uses ${mib(c.usageBytes)} of ${mib(allocatable)} allocatable`);
     score += 1 + c.usageBytes / allocatable;
   }
   if (!why.length) return { score: 0, why };
@@ -139,7 +142,6 @@ export function chooseLimit(o: { limitRangeDefault?: string; namespacePolicy?: s
   const pol = tryQuantity(o.namespacePolicy);
   if (pol !== undefined) return cap(pol, `the namespace's policy ${o.namespacePolicy}`);
   if (o.usageBytes === undefined) return { bytes: o.capBytes, source: `no usage known, the cap ${formatBytes(o.capBytes)}` };
-  const mib = 2 ** 20;
-  const withHeadroom = Math.ceil((o.usageBytes * o.headroom) / mib) * mib;
-  return cap(withHeadroom, `observed usage ${formatBytes(o.usageBytes)} × ${o.headroom}`);
+  const withHeadroom = Math.ceil((o.usageBytes * o.headroom) / 2 ** 20) * 2 ** 20;
+  return cap(withHeadroom, `observed usage ${mib(o.usageBytes)} × ${o.headroom}`);
 }
