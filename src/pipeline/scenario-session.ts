@@ -144,7 +144,8 @@ export class ScenarioSession {
   async settle(): Promise<void> {
     const store = this.sandbox.store;
     const source = this.source;
-    const clients = [...this.pipeline.kube.values(), ...this.waitFor];
+    // The source's own client too: a schedule tick's LIST of a polled kind (metrics.k8s.io) runs on it.
+    const clients = [...this.pipeline.kube.values(), source.http, ...this.waitFor];
     const t0 = Date.now();
     for (let quiet = 0; quiet < 3; ) {
       const behind = source.kinds().some((k) => Number(source.informer(k.kind)!.resourceVersion || 0) < store.lastChangeRV(this.storage(k.kind)));
