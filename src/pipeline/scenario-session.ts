@@ -30,6 +30,8 @@ export interface ScenarioSessionOptions {
   dryRun?: boolean;
   budgets?: Partial<BudgetConfig>;
   retriggerAfterMs?: number;
+  /** Who may decide runbook approval steps (default: nobody, so they time out). */
+  approvers?: (group: string, user: string) => boolean;
   incidents?: PipelineOptions['incidents'];
   sinks?: Sink[];
   /** Progress lines (detections, steps, notifications), stamped with virtual time. */
@@ -70,6 +72,7 @@ export class ScenarioSession {
         dryRun: o.dryRun,
         budgets: o.budgets,
         retriggerAfterMs: o.retriggerAfterMs,
+        approvers: o.approvers,
         notifiers: print ? [new LineNotifier(print)] : [],
       },
       incidents: o.incidents,
