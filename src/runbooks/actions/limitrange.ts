@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { type KubeObject, listPath, pathOf } from '../../kube/index.ts';
 import { ActionError } from '../types.ts';
-import { Name, OPERATION_ANNOTATION, checkStamped, getOptional, kube, mutating, operationOf } from './util.ts';
+import { Name, OPERATION_ANNOTATION, getOptional, kube, mutating, operationOf } from './util.ts';
 import { LimitRangeParams, limitRangeProposal } from './propose.ts';
 
 /** Only a LimitRange's own fields pass; anything else in the object is dropped, not sent. */
@@ -68,5 +68,9 @@ export const createLimitRange = mutating<CreateLimitRangeParams>({
       },
     };
   },
-  check: (p, ctx) => checkStamped(ctx, pathOf('LimitRange', p.namespace, nameOf(p))),
+  // Absent means the create never landed (unlike a patch, whose object must exist): run it again.
+  async check(p, ctx) {
+    const obj = await getOptional<KubeObject>(ctx, pathOf('LimitRange', p.namespace, nameOf(p)));
+    return obj && operationOf(obj) === ctx.operationKey ? { state: 'done', outputs: { name: nameOf(p), namespace: p.namespace } } : { state: 'not-done' };
+  },
 });

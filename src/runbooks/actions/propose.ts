@@ -43,7 +43,7 @@ async function readMetrics<T>(ctx: ActionContext, path: string): Promise<{ value
     return { value: await kube<T>(ctx, 'GET', path) };
   } catch (err) {
     if (ctx.signal.aborted || !(err instanceof ActionError)) throw err;
-    const why = err.reason === 'NOT_FOUND' ? 'not served (404): is metrics-server installed?' : err.reason === 'SERVER_ERROR' ? 'unavailable (5xx)' : `refused (${err.reason})`;
+    const why = err.reason === 'NOT_FOUND' ? 'not served (404; is metrics-server installed?)' : err.reason === 'SERVER_ERROR' ? 'unavailable (5xx)' : `refused (${err.reason})`;
     return { note: `metrics.k8s.io ${why}` };
   }
 }
@@ -119,7 +119,7 @@ function workloadLines(p: WorkloadProposal): string[] {
 
 function limitRangeLines(lr: ReturnType<typeof proposeLimitRange>): string[] {
   if (lr.exists) return [];
-  return [`Namespace ${lr.limitRange!.metadata.namespace} has no LimitRange: containers created without memory settings run unbounded. Proposed (${lr.basis}; kubectl apply -f):`, lr.yaml, ...lr.warnings.map((w) => `Note: ${w}`)];
+  return [`Namespace ${lr.limitRange!.metadata.namespace} has no LimitRange: containers created without memory settings run unbounded. Proposed (${lr.basis}); apply with kubectl apply -f:`, lr.yaml, ...lr.warnings.map((w) => `Note: ${w}`)];
 }
 
 const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'Pod'] as const;
