@@ -10,6 +10,13 @@ import { ManualClock } from '../../src/common/clock.ts';
 import { loadRules, kindsToWatch, DetectionEngine, type Detection } from '../../src/rules/index.ts';
 import type { KubeObject } from '../../src/kube/index.ts';
 import { productionByLabels } from '../../src/rules/cel-helpers.ts';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openStore } from '../../src/store/index.ts';
+import { Authorizer } from '../../src/authz/index.ts';
+import { chatSettings } from '../../src/chat/index.ts';
+import { Pipeline } from '../../src/pipeline/index.ts';
 
 const rules = loadRules(fileURLToPath(new URL('../../rules', import.meta.url)));
 const rule = (name: string) => {
@@ -104,4 +111,25 @@ test('node-memory-high: at 80% of allocatable; past half and full within 10 minu
   // Another node's sample is not this node's.
   assert.equal(holds({ ...sample(7.5), metadata: { name: 'node-2' } }), false);
   assert.match(r.compiled.summary!({ cluster: 'c', object: node, lookup: (kind) => (kind === 'NodeMetrics' ? [sample(6.8) as unknown as KubeObject] : []) }), /^node node-1 uses 8[45]% of its allocatable memory \(8Gi\)$/);
+});
+
+test("the pipeline takes production from the chat settings' list when it is given none of its own", { timeout: 30_000 }, async () => {
+  const store = await openStore({ dataDir: mkdtempSync(join(tmpdir(), 'km-prod-')) });
+  const opened: Detection[] = [];
+  const pipeline = new Pipeline({
+    clock: new ManualClock(),
+    clusters: [],
+    rules: [rule('pod-without-memory-limit'), rule('pod-without-memory-limit-in-production')],
+    store,
+    record: false,
+    chat: { settings: chatSettings({ defaultCluster: 'prod-eu', production: [{ cluster: 'prod-*', namespaces: ['shop'] }] }), authorizer: await Authorizer.fromFile(fileURLToPath(new URL('../../config/chat-policy.csv', import.meta.url))) },
+    sinks: [{ name: 'collect', onDetection: (d, change) => change === 'opened' && opened.push(d) }],
+  });
+  try {
+    for (const cluster of ['prod-eu', 'dev']) pipeline.ingest({ source: 'object', operation: 'create', cluster, time: 0, object: pod('shop') });
+    assert.deepEqual(opened.map((d) => `${d.cluster} ${d.severity}`).sort(), ['dev info', 'prod-eu warning']);
+  } finally {
+    await pipeline.stop();
+    await store.close();
+  }
 });
