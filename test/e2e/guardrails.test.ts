@@ -15,7 +15,7 @@ import { loadRules } from '../../src/rules/loader.ts';
 import { loadRunbooks } from '../../src/runbooks/loader.ts';
 import { ACTIONS } from '../../src/runbooks/actions/index.ts';
 import { ScenarioSession, type ScenarioSessionOptions } from '../../src/pipeline/index.ts';
-import { loadScenarioFile } from '../../src/sandbox/scenarios/loader.ts';
+import { loadScenarioFile, resolveScenario } from '../../src/sandbox/scenarios/loader.ts';
 import type { Detection } from '../../src/rules/index.ts';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
@@ -145,6 +145,27 @@ test('under --dry-run the guardrail plans the approval and the create, waits for
     assert.ok(calls.some((c) => /^POST \/api\/v1\/namespaces\/payments\/limitranges: create LimitRange payments\/default-memory: containers default to memory request 256Mi, limit 512Mi/.test(c)), calls.join('\n'));
     assert.deepEqual(t.mutations(), []);
     assert.deepEqual(t.s.sandbox.store.list('limitranges', 'payments').items, []);
+  } finally {
+    await t.stop();
+  }
+});
+
+test('memory-cascade with the reports namespace marked production: the owner is warned, with a patch, before the first SystemOOM', { timeout: 180_000 }, async () => {
+  const cascade = structuredClone(resolveScenario('memory-cascade').scenario);
+  const reports = cascade.spec.steps.flatMap((s) => s.apply ?? []).find((o) => o.kind === 'Namespace' && o.metadata?.name === 'reports')!;
+  reports.metadata!.labels = { 'kubemend.dev/environment': 'production' };
+  const t = await session({ scenario: cascade });
+  try {
+    const warned = () => t.s.remediation.notifications.sent.find((n) => n.severity === 'warning' && n.title === 'Deployment reports/report-worker runs without a memory limit in production');
+    const oom = () => t.s.sandbox.store.list('events').items.find((e) => e.reason === 'SystemOOM');
+    while (!oom() && t.s.elapsedMs < 6 * 60_000) await t.ticks(1);
+    const first = oom();
+    assert.ok(first, 'the cascade still reaches SystemOOM');
+    const n = warned();
+    assert.ok(n, 'the page the team never got');
+    assert.ok(n.time < Date.parse(first.lastTimestamp ?? first.metadata.creationTimestamp!), `warned at ${new Date(n.time).toISOString()}, SystemOOM at ${first.lastTimestamp}`);
+    assert.match(n.text, /container worker: memory request 512Mi, limit 512Mi/);
+    assert.match(n.text, /kubectl -n reports patch deployment report-worker --type strategic -p /);
   } finally {
     await t.stop();
   }
