@@ -94,6 +94,7 @@ export const Errors = {
   KUBECONFIG_MISSING: { code: 'KM-KUBE-012', fix: 'Pass --kubeconfig PATH of an existing file (or set $KUBECONFIG): for the sandbox, start `kubemend sandbox --kubeconfig-out PATH` and pass that PATH; for a cluster kubectl already reaches, write one with `kubectl config view --raw > PATH`.' },
   KUBECONFIG_UNREADABLE: { code: 'KM-KUBE-013', fix: 'Make the file named in the message readable by this user and a valid kubeconfig (`kubectl config view --kubeconfig PATH` shows what it holds); regenerate it with `kubemend sandbox --kubeconfig-out PATH` or `kubectl config view --raw > PATH`.' },
   KUBE_CONTEXT_UNKNOWN: { code: 'KM-KUBE-014', fix: 'Pass --context with one of the contexts the message lists (`kubectl config get-contexts --kubeconfig PATH` shows them), or set a current context with `kubectl config use-context NAME --kubeconfig PATH`.' },
+  KUBE_METRICS_UNAVAILABLE: { code: 'KM-KUBE-015', fix: 'Install metrics-server (or another metrics.k8s.io provider; `kubectl top nodes` works once it serves) and let kubemend list nodes.metrics.k8s.io and pods.metrics.k8s.io. Until then rules reading NodeMetrics or PodMetrics see none and do not fire; nothing else is affected.' },
 
   // Runbook step failures. ActionError takes these by the short name after
   // ACTION_ (`new ActionError('AT_CAP', …)`); the short name is what step
@@ -139,6 +140,7 @@ export const Errors = {
   ACTION_NOTIFY_FAILED: { code: 'KM-ACTION-039', fix: "Check the configuration of the notification channel named in the message (webhook URL, token); the step is retried with its back-off when it has `retries`.", retryable: true },
   ACTION_APPROVAL_DENIED: { code: 'KM-ACTION-040', fix: 'An approver refused; the run follows the step\'s failure edge. Trigger it again with a better justification if it is still needed.' },
   ACTION_APPROVAL_TIMEOUT: { code: 'KM-ACTION-041', fix: "No one in the approver group decided in time; raise the step's timeout, or make sure the group's members see the request (the chat approvals room)." },
+  ACTION_LIMITRANGE_EXISTS: { code: 'KM-ACTION-042', fix: "The namespace got a LimitRange between the proposal and its application (the message names it): review that one (`kubectl -n NAMESPACE get limitrange -o yaml`); kubemend does not add a second beside it." },
   ACTION_NO_MEMORY_CULPRIT: { code: 'KM-ACTION-050', fix: "No workload explains the node's memory trouble and the node still reports Ready, so kubemend leaves the node alone: look at `kubectl top pods -A --sort-by=memory` and the node's events (overcommitted limits, a system daemon), then decide whether to cordon it." },
   ACTION_UNCONTAINABLE: { code: 'KM-ACTION-051', fix: 'The workload driving the node out of memory is neither a Deployment, StatefulSet nor DaemonSet (whose limit kubemend can set) nor scalable: stop or limit it by hand (the message names it), then uncordon what was cordoned.' },
 } as const satisfies Record<string, ErrorInfo>;

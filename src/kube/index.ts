@@ -14,3 +14,5 @@ export {
 } from './read.ts';
 export { readWorkload, ownedReplicaSets, currentPods, summarizePod, type WorkloadView, type PodSummary } from './workload.ts';
 export { whoAmI, type KubeUser } from './whoami.ts';
+export { PolledList, type PolledListOptions } from './poller.ts';
+export { METRICS_API, memoryBytes, containerMemory, podMemoryBytes, type NodeMetrics, type PodMetrics, type Usage } from './metrics.ts';

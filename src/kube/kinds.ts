@@ -1,15 +1,19 @@
 // The built-in kinds kubemend watches and acts on, and their URL paths.
 // A static table (not discovery) keeps start-up to one request per watched
-// kind; custom resources can be added by passing a KindRef.
+// kind; custom resources can be added by passing a KindRef. The
+// metrics.k8s.io kinds cannot be watched (metrics-server serves LIST and GET
+// only): they are `polled`, listed on demand (kube/poller.ts).
 
 export interface KindRef {
   apiVersion: string;
   kind: string;
   plural: string;
   namespaced: boolean;
+  /** Served without watch (metrics.k8s.io): listed on demand, never given an informer. */
+  polled?: boolean;
 }
 
-const k = (apiVersion: string, kind: string, plural: string, namespaced = true): KindRef => ({ apiVersion, kind, plural, namespaced });
+const k = (apiVersion: string, kind: string, plural: string, namespaced = true, polled = false): KindRef => ({ apiVersion, kind, plural, namespaced, ...(polled ? { polled } : {}) });
 
 export const KINDS: readonly KindRef[] = Object.freeze([
   k('v1', 'Pod', 'pods'),
@@ -29,6 +33,8 @@ export const KINDS: readonly KindRef[] = Object.freeze([
   k('autoscaling/v2', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers'),
   k('policy/v1', 'PodDisruptionBudget', 'poddisruptionbudgets'),
   k('coordination.k8s.io/v1', 'Lease', 'leases'),
+  k('metrics.k8s.io/v1beta1', 'NodeMetrics', 'nodes', false, true),
+  k('metrics.k8s.io/v1beta1', 'PodMetrics', 'pods', true, true),
 ]);
 
 export function kindRef(kind: string, apiVersion?: string): KindRef | undefined {

@@ -12,12 +12,12 @@
 // apart. Nothing else constructs the engine.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { type Clock, provideInformerSizes, suppressedTotal } from '../common/index.ts';
-import { KubeHttp, type Identity, type KubeObject } from '../kube/index.ts';
+import { KubeHttp, kindRef, type Identity, type KubeObject } from '../kube/index.ts';
 import type { Store, IncidentRecord } from '../store/index.ts';
 import { DetectionEngine, kindsToWatch, type LoadedRule, KubeSource, ScheduleSource, type ScheduleSignal, WebhookSource, type Signal } from '../rules/index.ts';
 import type { LoadedRunbook, BudgetConfig } from '../runbooks/index.ts';
 import { contextRule, KubeAuditTrail } from '../incidents/index.ts';
-import { chatRunbooks, buildChatEngine, type KubemendChatEngine, type ChatSettings, type TicketChecker } from '../chat/index.ts';
+import { chatRunbooks, buildChatEngine, isProduction, type KubemendChatEngine, type ChatSettings, type TicketChecker } from '../chat/index.ts';
 import type { Authorizer } from '../authz/index.ts';
 import { DetectionRecorder } from './recorder.ts';
 import { IncidentSink } from './incidents-sink.ts';
@@ -61,6 +61,12 @@ export interface PipelineOptions {
   silences?: false | { intervalMs?: number };
   /** The chat bot on this pipeline's executor (its runbooks are added; approvals are decided in chat). */
   chat?: { settings: ChatSettings; authorizer: Authorizer; tickets?: TicketChecker; env?: NodeJS.ProcessEnv };
+  /**
+   * Namespaces marked production for the rules' production(), besides the
+   * Namespace labels (docs/rules.md); default: the chat settings' production
+   * list when chat is on, else labels only.
+   */
+  production?: (cluster: string, namespace: string) => boolean;
   /** More sinks (printer, notifiers, collectors), after the built-in ones. */
   sinks?: Sink[];
   /** Warnings and progress for operators. */
@@ -145,6 +151,7 @@ export class Pipeline {
       clock: o.clock,
       rules: this.rules,
       lookup: (cluster, kind, ns) => this.kubeSources.get(cluster)?.list(kind, ns) ?? [],
+      production: o.production ?? (o.chat ? ((settings) => (cluster: string, ns: string) => isProduction(settings, cluster, ns))(o.chat.settings) : undefined),
       hooks: {
         onDetection: (d, change, signal) => this.each((s) => s.onDetection?.(d, change, signal)),
         onNotify: (n) => this.each((s) => s.onNotify?.(n)),
@@ -296,7 +303,17 @@ export class Pipeline {
       return;
     }
     this.schedules = [...this.kubeSources.keys()].map((cluster) => new ScheduleSource(entries, { clock: this.clock, cluster, runAtStart: true }));
-    for (const s of this.schedules) s.start((sig) => this.engine.sweep((sig as ScheduleSignal).scheduleRule, sig.cluster));
+    const polled = new Map(this.rules.map((r) => [r.rule.metadata.name, kindsToWatch([r]).filter((k) => kindRef(k)?.polled)]));
+    for (const s of this.schedules) s.start((sig) => this.tick((sig as ScheduleSignal).scheduleRule, sig.cluster, polled.get((sig as ScheduleSignal).scheduleRule) ?? []));
+  }
+
+  /** A schedule tick: kinds that cannot be watched (metrics.k8s.io) are listed once for it, then the rule sweeps. */
+  private tick(rule: string, cluster: string, polled: string[]): void {
+    const src = this.kubeSources.get(cluster);
+    if (!polled.length || !src) return this.engine.sweep(rule, cluster);
+    void src.refresh(polled).then(() => {
+      if (!this.stopped) this.engine.sweep(rule, cluster);
+    });
   }
 
   /** Each cluster's identity, read once: one GET per cluster at start, never per event. */

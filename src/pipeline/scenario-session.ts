@@ -30,6 +30,8 @@ export interface ScenarioSessionOptions {
   dryRun?: boolean;
   budgets?: Partial<BudgetConfig>;
   retriggerAfterMs?: number;
+  /** Who may decide runbook approval steps (default: nobody, so they time out). */
+  approvers?: (group: string, user: string) => boolean;
   incidents?: PipelineOptions['incidents'];
   sinks?: Sink[];
   /** Progress lines (detections, steps, notifications), stamped with virtual time. */
@@ -70,6 +72,7 @@ export class ScenarioSession {
         dryRun: o.dryRun,
         budgets: o.budgets,
         retriggerAfterMs: o.retriggerAfterMs,
+        approvers: o.approvers,
         notifiers: print ? [new LineNotifier(print)] : [],
       },
       incidents: o.incidents,
@@ -144,7 +147,8 @@ export class ScenarioSession {
   async settle(): Promise<void> {
     const store = this.sandbox.store;
     const source = this.source;
-    const clients = [...this.pipeline.kube.values(), ...this.waitFor];
+    // The source's own client too: a schedule tick's LIST of a polled kind (metrics.k8s.io) runs on it.
+    const clients = [...this.pipeline.kube.values(), source.http, ...this.waitFor];
     const t0 = Date.now();
     for (let quiet = 0; quiet < 3; ) {
       const behind = source.kinds().some((k) => Number(source.informer(k.kind)!.resourceVersion || 0) < store.lastChangeRV(this.storage(k.kind)));

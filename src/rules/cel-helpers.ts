@@ -139,3 +139,18 @@ export function owner(obj: unknown, findObject?: (kind: string, namespace: strin
   if (grand) return { kind: grand.kind, name: grand.name };
   return { kind: ref.kind, name: ref.name };
 }
+
+/**
+ * Namespace labels that mark production, in the conventions teams already
+ * use; kubemend's own key wins when several are set. Values are compared
+ * without case.
+ */
+export const PRODUCTION_LABELS: readonly string[] = ['kubemend.dev/environment', 'environment', 'env'];
+const PRODUCTION_VALUES = new Set(['production', 'prod']);
+
+/** Whether a Namespace object is marked production by its labels (the first of PRODUCTION_LABELS it has decides). */
+export function productionByLabels(ns: unknown): boolean {
+  const labels = ((ns as { metadata?: { labels?: Record<string, unknown> } } | null)?.metadata?.labels ?? {}) as Record<string, unknown>;
+  const key = PRODUCTION_LABELS.find((k) => typeof labels[k] === 'string');
+  return key !== undefined && PRODUCTION_VALUES.has(String(labels[key]).toLowerCase());
+}

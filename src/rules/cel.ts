@@ -41,6 +41,8 @@ export interface Vars {
   operation?: string | null;
   now?: Date | number;
   lookup?: (kind: string, namespace?: string) => readonly KubeObject[];
+  /** Namespaces the configuration marks production (serve's chat.production), besides their labels. */
+  production?: (namespace: string) => boolean;
 }
 
 /** The variables an expression sees, converted for CEL; absent ones are null. */
@@ -54,6 +56,7 @@ export interface Activation {
   now: Date;
   operation: string | null;
   lookup?: Vars['lookup'];
+  production?: Vars['production'];
 }
 
 export type CelField = 'spec.when' | 'spec.subject' | 'spec.summary';
@@ -121,6 +124,12 @@ export class RuleEnvironment {
       return this.#lookup(kind, ns, act?.cluster ?? '');
     };
     const find = (kind: string, ns: string | undefined, name: string) => list(kind, ns).find((o) => o.metadata.name === name);
+    // Configured first (no cache read), then the Namespace's labels from the cache.
+    const production = (ns: unknown): boolean => {
+      if (typeof ns !== 'string' || !ns) return false;
+      if (this.#current?.production?.(ns)) return true;
+      return h.productionByLabels(find('Namespace', undefined, ns));
+    };
     // Converting the cache is work in proportion to it: charged before it is done.
     const objects = (kind: string, ns: unknown) => {
       const found = list(kind, typeof ns === 'string' && ns ? ns : undefined);
@@ -150,6 +159,7 @@ export class RuleEnvironment {
       .registerFunction('condition(dyn, string): dyn', h.condition)
       .registerFunction('conditionAge(dyn, string): double', (o: unknown, t: string) => h.conditionAge(o, t, nowMs()))
       .registerFunction('owner(dyn): map', (o: unknown) => h.owner(o, find))
+      .registerFunction('production(dyn): bool', production)
       .registerFunction('objects(string): list', (kind: string) => objects(kind, null))
       .registerFunction('objects(string, dyn): list', objects);
     this.#metering = new Metering(this.#env);
@@ -169,6 +179,7 @@ export class RuleEnvironment {
       now,
       operation: vars.operation || null,
       ...(vars.lookup ? { lookup: vars.lookup } : {}),
+      ...(vars.production ? { production: vars.production } : {}),
     };
     activations.add(act);
     return act;
@@ -295,7 +306,7 @@ function celProblem(path: CelField, what: string, err: unknown, expr: string): C
   return { path, message: `${what}: ${text}${at}`, offset: e?.range?.start ?? 0 };
 }
 
-/** Kinds named by literal in objects('Kind', …) calls: the watcher must cache them. */
+/** Kinds named by literal in objects('Kind', …) calls, and Namespace for production(): the watcher must cache them. */
 function objectKinds(ast: ASTNode): string[] {
   const out: string[] = [];
   const visit = (n: unknown): void => {
@@ -306,6 +317,7 @@ function objectKinds(ast: ASTNode): string[] {
       const [name, args] = node.args;
       const first = args[0];
       if (name === 'objects' && first?.op === 'value' && typeof first.args === 'string') out.push(first.args);
+      if (name === 'production') out.push('Namespace');
       args.forEach(visit);
     } else if (node.op !== 'value' && node.op !== 'id') {
       visit(node.args);
@@ -347,7 +359,7 @@ export interface CompiledRule {
 }
 
 /** The variables of a signal: for an Event signal, `object` and `event` are both the Event. */
-export function signalVars(signal: Signal, extra: Pick<Vars, 'now' | 'lookup'> = {}): Vars {
+export function signalVars(signal: Signal, extra: Pick<Vars, 'now' | 'lookup' | 'production'> = {}): Vars {
   const event = signal.event ?? (signal.source === 'event' ? signal.object : undefined);
   return {
     object: signal.object ?? event ?? null,

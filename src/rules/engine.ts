@@ -38,6 +38,8 @@ export interface EngineOptions {
   silences?: Silences;
   /** Objects of a kind in a cluster (and namespace) from the informer caches. */
   lookup?: (cluster: string, kind: string, namespace?: string) => KubeObject[];
+  /** Namespaces the configuration marks production, for the rules' production() (labels are read from the cache besides). */
+  production?: (cluster: string, namespace: string) => boolean;
   /** Quiet time after which a detection whose condition stopped holding is resolved (default 5m). */
   resolveAfterMs?: number;
 }
@@ -55,6 +57,7 @@ export class DetectionEngine {
   private readonly grouper: Grouper;
   private readonly limiter: RateLimiter;
   private readonly lookup: EngineOptions['lookup'];
+  private readonly production: EngineOptions['production'];
   private readonly resolveAfterMs: number;
   /**
    * Which objects currently make each rule+subject hold. A subject (say a
@@ -76,6 +79,7 @@ export class DetectionEngine {
     this.rules = opts.rules;
     this.hooks = opts.hooks ?? {};
     this.lookup = opts.lookup;
+    this.production = opts.production;
     this.resolveAfterMs = opts.resolveAfterMs ?? DEFAULT_RESOLVE_AFTER;
     this.index = new RuleIndex(opts.rules);
     this.book = new DetectionBook(opts.clock);
@@ -143,9 +147,11 @@ export class DetectionEngine {
 
   private vars(signal: Signal): Vars {
     const lookup = this.lookup;
+    const production = this.production;
     return signalVars(signal, {
       now: this.clock.now(),
       lookup: lookup && ((kind: string, ns?: string) => lookup(signal.cluster, kind, ns)),
+      production: production && ((ns: string) => production(signal.cluster, ns)),
     });
   }
 

@@ -1,5 +1,6 @@
 // Which kinds to watch for a set of rules: what the index says they match
-// on, plus kinds their CEL reads through objects('Kind', …) lookups.
+// on, plus kinds their CEL reads through objects('Kind', …) lookups (and
+// production(), which reads Namespaces' labels).
 import { RuleIndex } from './rule-index.ts';
 import type { LoadedRule } from './loader.ts';
 
@@ -12,6 +13,7 @@ export function kindsToWatch(rules: LoadedRule[]): string[] {
   for (const r of rules) {
     const text = [r.rule.spec.when, r.rule.spec.subject ?? '', r.rule.spec.summary ?? ''].join('\n');
     for (const m of text.matchAll(/objects\(\s*['"]([A-Za-z]+)['"]/g)) kinds.add(m[1]);
+    if (/\bproduction\(/.test(text)) kinds.add('Namespace');
     if (r.rule.spec.source === 'event') kinds.add('Event');
   }
   return [...kinds].sort();

@@ -42,6 +42,7 @@ const MATCH_SOURCES: Partial<Record<keyof Match, readonly RuleSource[]>> = {
 };
 
 const KNOWN_KINDS = new Set(KINDS.map((k) => k.kind));
+const POLLED_KINDS = new Set(KINDS.filter((k) => k.polled).map((k) => k.kind));
 
 /** The rule files under `path` (a directory, searched recursively, or one file), sorted. */
 export function ruleFiles(path: string): string[] {
@@ -103,6 +104,8 @@ function checkMatch(rule: Rule, at: At): void {
   }
   match.kinds?.forEach((kind, i) => {
     if (!KNOWN_KINDS.has(kind)) at(['spec', 'match', 'kinds', i], `unknown kind "${kind}"${suggest(kind)}`);
+    // Nothing watches a polled kind, so an object or event rule on it would never fire.
+    else if (POLLED_KINDS.has(kind) && source !== 'schedule') at(['spec', 'match', 'kinds', i], `${kind} cannot be watched (metrics.k8s.io serves no watch): read it from a source: schedule rule, which lists it once per tick`);
   });
   if (source === 'object' && !match.kinds?.length) {
     at(['spec', 'match'], 'source: object needs match.kinds: the kinds whose changes the rule reads');

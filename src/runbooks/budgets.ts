@@ -78,19 +78,26 @@ export class Budgets {
     return { by: p.actor.name, reason: p.justification ?? '' };
   }
 
-  /** Whether a new run on `target` may start now; the reason when not. */
-  async admit(runbook: string, target: AuditTarget, now: number, selfId?: string, clusterUid?: string): Promise<Refusal | undefined> {
+  /**
+   * Whether a new run on `target` may start now; the reason when not. Locks
+   * and concurrency limits keep changes apart: a run of a runbook that only
+   * reads and notifies (`readOnly`) neither waits for them nor holds them,
+   * so a warning never keeps a remediation of the same target from starting.
+   */
+  async admit(runbook: string, target: AuditTarget, now: number, o: { selfId?: string; readOnly?: boolean; isReadOnly?: (run: RunRecord) => boolean; clusterUid?: string } = {}): Promise<Refusal | undefined> {
     const pause = await this.pauseState();
     if (pause) return { kind: 'paused', ...pause };
-    const active = (await this.store.listRuns({ status: ACTIVE })).filter((r) => r.id !== selfId && !r.dryRun);
-    const holder = active.find((r) => sameTarget(r.target, target));
-    if (holder) return { kind: 'locked', runId: holder.id };
-    const inNs = active.filter((r) => r.target.cluster === target.cluster && (r.target.namespace ?? '') === (target.namespace ?? ''));
-    if (target.namespace && inNs.length >= this.config.concurrentPerNamespace) return { kind: 'concurrency', scope: 'namespace', limit: this.config.concurrentPerNamespace };
-    const inCluster = active.filter((r) => r.target.cluster === target.cluster);
-    if (inCluster.length >= this.config.concurrentPerCluster) return { kind: 'concurrency', scope: 'cluster', limit: this.config.concurrentPerCluster };
+    if (!o.readOnly) {
+      const active = (await this.store.listRuns({ status: ACTIVE })).filter((r) => r.id !== o.selfId && !r.dryRun && !o.isReadOnly?.(r));
+      const holder = active.find((r) => sameTarget(r.target, target));
+      if (holder) return { kind: 'locked', runId: holder.id };
+      const inNs = active.filter((r) => r.target.cluster === target.cluster && (r.target.namespace ?? '') === (target.namespace ?? ''));
+      if (target.namespace && inNs.length >= this.config.concurrentPerNamespace) return { kind: 'concurrency', scope: 'namespace', limit: this.config.concurrentPerNamespace };
+      const inCluster = active.filter((r) => r.target.cluster === target.cluster);
+      if (inCluster.length >= this.config.concurrentPerCluster) return { kind: 'concurrency', scope: 'cluster', limit: this.config.concurrentPerCluster };
+    }
     const recent = await this.store.listRuns({ runbook, since: now - this.config.failureWindowMs });
-    const failures = recent.filter((r) => !r.dryRun && sameTarget(r.target, target) && sameIncarnation(r, clusterUid) && (r.status === 'failed' || r.status === 'escalated')).length;
+    const failures = recent.filter((r) => !r.dryRun && sameTarget(r.target, target) && sameIncarnation(r, o.clusterUid) && (r.status === 'failed' || r.status === 'escalated')).length;
     if (failures >= this.config.failuresBeforeEscalate) return { kind: 'repeated-failures', failures, limit: this.config.failuresBeforeEscalate };
     return undefined;
   }

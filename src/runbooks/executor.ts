@@ -114,15 +114,18 @@ export class RunbookExecutor {
     const target = req.target ?? view.target({ detection: req.detection, params });
     const dryRun = req.dryRun ?? this.o.dryRun ?? false;
     const key = targetKey(target);
-    if (!dryRun && this.claimed.has(key)) {
+    // A runbook that cannot change anything takes no lock (budgets.ts, admit).
+    const readOnly = this.readOnly(view);
+    const exclusive = !dryRun && !readOnly;
+    if (exclusive && this.claimed.has(key)) {
       const refusal: Refusal = { kind: 'locked', runId: 'starting' };
       await this.audit({ actor: req.startedBy, action: 'runbook.run.refused', target, outcome: 'denied', detectionId: req.detection?.id, incidentId: req.incidentId, data: { runbook: req.runbook, reason: describeRefusal(refusal) } });
       runsTotal.inc({ runbook: req.runbook, outcome: 'refused' });
       return { refused: refusal };
     }
-    if (!dryRun) this.claimed.add(key);
+    if (exclusive) this.claimed.add(key);
     try {
-      const refusal = dryRun ? undefined : await this.budgets.admit(req.runbook, target, now, undefined, this.o.clusterUid?.(target.cluster ?? ''));
+      const refusal = dryRun ? undefined : await this.budgets.admit(req.runbook, target, now, { readOnly, isReadOnly: (r) => this.readOnly(this.runbooks.get(r.runbook)), clusterUid: this.o.clusterUid?.(target.cluster ?? '') });
       if (refusal) {
         await this.audit({ actor: req.startedBy, action: 'runbook.run.refused', target, outcome: 'denied', detectionId: req.detection?.id, incidentId: req.incidentId, data: { runbook: req.runbook, reason: describeRefusal(refusal) } });
         runsTotal.inc({ runbook: req.runbook, outcome: 'refused' });
@@ -158,8 +161,13 @@ export class RunbookExecutor {
       this.launch(run);
       return { run };
     } finally {
-      this.claimed.delete(key);
+      if (exclusive) this.claimed.delete(key);
     }
+  }
+
+  /** Whether every step's action only reads or tells (false for an unknown runbook: assume it acts). */
+  private readOnly(view: RunbookView | undefined): boolean {
+    return view !== undefined && view.actions.every((a) => this.o.actions.get(a)?.mutates === false);
   }
 
   /**

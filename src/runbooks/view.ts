@@ -17,6 +17,8 @@ export interface RunbookView {
   name: string;
   start: string;
   defaults: Record<string, unknown>;
+  /** The action of every step (whether a run can change anything). */
+  actions: readonly string[];
   step(id: string): StepView | undefined;
   /** The next step id, or 'end' / 'escalate'. */
   next(id: string, outcome: 'success' | 'failure' | 'timeout'): string;
@@ -42,6 +44,7 @@ export function viewOf(lr: LoadedRunbook): RunbookView {
     name: rb.metadata.name,
     start: lr.graph.start,
     defaults,
+    actions: Object.freeze([...steps.values()].map((s) => s.action)),
     escalationChannel: rb.spec.escalation.channel,
     resolve: (given) => resolveParams(rb, given),
     step(id) {

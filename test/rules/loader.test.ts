@@ -34,6 +34,7 @@ const EXPECTED: Record<string, [number, string, RegExp]> = {
   'unknown-field.yaml': [7, 'spec', /Unrecognized key: "wen"/],
   'reasons-on-object.yaml': [10, 'spec.match.reasons', /match.reasons does not apply to source: object \(only to event\)/],
   'object-without-kinds.yaml': [7, 'spec.match', /source: object needs match.kinds/],
+  'polled-kind-on-object.yaml': [9, 'spec.match.kinds[0]', /NodeMetrics cannot be watched \(metrics.k8s.io serves no watch\): read it from a source: schedule rule/],
   'yaml-syntax.yaml': [8, '', /^YAML syntax: /],
 };
 

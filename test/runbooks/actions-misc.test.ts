@@ -149,6 +149,8 @@ test('the registry names every action in the issue, and mutating actions can be 
   const names = [
     'k8s.rolloutRestart', 'k8s.rollback', 'k8s.promote', 'k8s.scale', 'k8s.deletePod', 'k8s.cordon', 'k8s.uncordon', 'k8s.drain',
     'k8s.patchResources', 'k8s.annotate', 'k8s.waitRollout', 'k8s.smokeCheck', 'k8s.collect', 'k8s.findMemoryCulprit', 'job.run', 'http.request', 'notify', 'approval',
+    // Issue 12: the warning's proposal and the LimitRange guardrail.
+    'k8s.proposeMemoryLimits', 'k8s.proposeLimitRange', 'k8s.createLimitRange',
   ];
   assert.deepEqual([...ACTIONS.keys()].sort(), [...names].sort());
   for (const a of ACTIONS.values()) {

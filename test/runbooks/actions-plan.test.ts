@@ -28,6 +28,9 @@ const PARAMS: Record<string, unknown> = {
   'http.request': { method: 'POST', url: 'http://127.0.0.1:1/deploy' },
   notify: { channel: '#ops', title: 't' },
   approval: { group: 'sre', summary: 's' },
+  'k8s.proposeMemoryLimits': { namespace: 'default', name: 'web' },
+  'k8s.proposeLimitRange': { namespace: 'default' },
+  'k8s.createLimitRange': { namespace: 'default' },
 };
 
 test('plan() and dry-run run() of every action write nothing and send only GETs', async () => {

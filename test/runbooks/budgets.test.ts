@@ -30,8 +30,8 @@ test('actions and failures recorded on another incarnation of the cluster do not
     assert.equal(await b.actionsInLastHour(target, now, mutating, actionOf, 'uid-new'), 1, 'only this cluster\'s action counts');
     assert.equal(await b.actionsInLastHour(target, now, mutating, actionOf, 'uid-old'), 3);
     assert.equal(await b.actionsInLastHour(target, now, mutating, actionOf), 4, 'without a known uid everything counts');
-    assert.equal(await b.admit('restart', target, now, undefined, 'uid-new'), undefined, "the old cluster's failures do not escalate this one");
-    assert.equal((await b.admit('restart', target, now, undefined, 'uid-old'))?.kind, 'repeated-failures');
+    assert.equal(await b.admit('restart', target, now, { clusterUid: 'uid-new' }), undefined, "the old cluster's failures do not escalate this one");
+    assert.equal((await b.admit('restart', target, now, { clusterUid: 'uid-old' }))?.kind, 'repeated-failures');
   } finally {
     await store.close();
   }

@@ -1,7 +1,9 @@
 // The per-target lock: while a run acts on a target, another trigger on the
 // same target is refused as `locked` (audited, counted), whether the first
 // run is stored and in flight or still starting; other targets are not held
-// up, and the lock goes with the run.
+// up, and the lock goes with the run. A runbook that only reads, asks and
+// notifies neither takes the lock nor counts against the concurrency
+// limits: a warning must never keep a remediation from starting.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type ServerResponse } from 'node:http';
@@ -28,9 +30,21 @@ spec:
       with: { url: "{{ params.url }}", timeout: 30s }
 `;
 
+// Only an approval (a read-only action) that nobody decides: a read-only run that stays in flight.
+const ASK = `apiVersion: kubemend.dev/v1alpha1
+kind: Runbook
+metadata: { name: ask }
+spec:
+  steps:
+    - id: ask
+      action: approval
+      with: { group: nobody, summary: wait }
+`;
+
 async function setup() {
   const dir = mkdtempSync(join(tmpdir(), 'km-lock-'));
   writeFileSync(join(dir, 'call.yaml'), RUNBOOK);
+  writeFileSync(join(dir, 'ask.yaml'), ASK);
   const store = await openStore({ dataDir: dir });
   // The endpoint holds every request until released: a run in flight.
   const held: ServerResponse[] = [];
@@ -49,13 +63,14 @@ async function setup() {
   const kube = new KubeHttp(kc);
   const rem = buildRemediation({ store, clock: realClock, runbooks: loadRunbooks(dir, { actions: ACTIONS }), kube: () => kube });
   const target = (name: string) => ({ cluster: 'c', kind: 'Deployment', namespace: 'shop', name });
-  const trigger = (name: string) => rem.executor.trigger({ runbook: 'call', params: { url }, startedBy: { type: 'user', name: 'test' }, target: target(name) });
+  const trigger = (name: string, runbook = 'call') => rem.executor.trigger({ runbook, params: runbook === 'call' ? { url } : {}, startedBy: { type: 'user', name: 'test' }, target: target(name) });
   const release = () => {
     open = true;
     for (const res of held.splice(0)) answer(res);
   };
   const close = async () => {
     release();
+    rem.executor.cancelAll();
     await rem.executor.idle();
     server.closeAllConnections();
     server.close();
@@ -103,6 +118,27 @@ test('two triggers racing on one target: one run, the other refused as locked', 
     assert.equal(started.length, 1, JSON.stringify(results));
     assert.equal(locked.length, 1, JSON.stringify(results));
     assert.equal((await s.store.listRuns({})).length, 1);
+  } finally {
+    await s.close();
+  }
+});
+
+test('a read-only run (reads, approvals, notifications) takes no lock and no concurrency slot, and waits for none', { timeout: 60_000 }, async () => {
+  const s = await setup();
+  try {
+    const started = (r: Awaited<ReturnType<typeof s.trigger>>) => 'run' in r && r.run !== undefined && !('refused' in r);
+    // Three read-only runs in flight in namespace shop, one on checkout.
+    for (const name of ['checkout', 'cart', 'search']) assert.ok(started(await s.trigger(name, 'ask')), name);
+    while (s.rem.approvals.list().length < 3) await new Promise((r) => setTimeout(r, 10));
+    // A mutating run on checkout starts anyway: no lock held, no namespace slot used (the limit is 2).
+    const call = await s.trigger('checkout');
+    assert.ok(started(call), JSON.stringify(call));
+    while (s.hits() < 1) await new Promise((r) => setTimeout(r, 10));
+    // And a read-only run starts on the target the mutating run holds.
+    assert.ok(started(await s.trigger('checkout', 'ask')));
+    // Mutating runs still lock each other.
+    const second = await s.trigger('checkout');
+    assert.deepEqual(second, { refused: { kind: 'locked', runId: (call as { run: { id: string } }).run.id } });
   } finally {
     await s.close();
   }

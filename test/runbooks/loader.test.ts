@@ -163,7 +163,7 @@ test('resolveParams fills defaults and rejects unknown, missing and ill-typed pa
 
 test('the shipped runbooks load against the real action registry, and every shipped rule names one with fitting params', () => {
   const loaded = loadRunbooks(join(ROOT, 'runbooks'), { actions: REGISTRY });
-  assert.deepEqual(loaded.map((l) => l.runbook.metadata.name).sort(), ['bad-deploy', 'image-pull', 'node-unhealthy', 'oom-killed', 'stuck-pending']);
+  assert.deepEqual(loaded.map((l) => l.runbook.metadata.name).sort(), ['bad-deploy', 'image-pull', 'limitrange-guardrail', 'memory-limit-warning', 'node-memory-warning', 'node-unhealthy', 'oom-killed', 'stuck-pending']);
   assert.deepEqual(checkRuleRunbooks(loadRules(join(ROOT, 'rules')), loaded), []);
 });
 
@@ -173,6 +173,14 @@ const OUTPUTS: Record<string, Record<string, unknown>> = {
   rollback: { fromRevision: 2, toRevision: 1, images: { checkout: 'shop/checkout:1.4.2' }, image: 'shop/checkout:1.4.2' },
   raiseMemory: { container: 'app', old: { memoryLimit: '256Mi' }, new: { memoryLimit: '384Mi' } },
   drain: { node: 'node-2', pods: ['shop/a', 'shop/b'], skipped: [] },
+  // k8s.proposeMemoryLimits' message and k8s.proposeLimitRange's proposal (the step is called propose in each runbook).
+  propose: {
+    message: 'Deployment shop/checkout has 1 container(s) without a memory limit …',
+    exists: false,
+    summary: 'LimitRange default-memory in namespace shop: …',
+    limitRange: { apiVersion: 'v1', kind: 'LimitRange', metadata: { name: 'default-memory', namespace: 'shop' }, spec: { limits: [{ type: 'Container', default: { memory: '512Mi' }, defaultRequest: { memory: '256Mi' } }] } },
+  },
+  approve: { approvedBy: 'alice' },
 };
 
 /** k8s.findMemoryCulprit's verdicts: each walk of node-unhealthy takes one branch. */
@@ -186,7 +194,13 @@ const DIAGNOSES: Record<string, unknown>[] = [
 test('every step of every shipped runbook renders to parameters its action accepts', () => {
   const subjects: Record<string, { kind: string; namespace?: string; name: string }> = {
     'node-unhealthy': { kind: 'Node', name: 'node-2' },
+    'node-memory-warning': { kind: 'Node', name: 'node-2' },
     'stuck-pending': { kind: 'Pod', namespace: 'shop', name: 'checkout-5d8f-x' },
+    'limitrange-guardrail': { kind: 'Namespace', name: 'shop' },
+  };
+  // Runbooks whose target is not the detection's subject.
+  const targets: Record<string, { kind: string; namespace?: string; name: string }> = {
+    'limitrange-guardrail': { kind: 'LimitRange', namespace: 'shop', name: 'default-memory' },
   };
   for (const rb of loadRunbooks(join(ROOT, 'runbooks'), { actions: REGISTRY })) {
    const rendered = new Set<string>();
@@ -198,7 +212,7 @@ test('every step of every shipped runbook renders to parameters its action accep
     const steps: NonNullable<TemplateVars['steps']> = {};
     const vars: TemplateVars = { detection: { id: 'd1', cluster: 'sandbox', summary: `${subject.name} is unwell`, subject }, params: params.params, steps, run: { id: 'r1', dryRun: false } };
     vars.target = rb.templates.target(vars);
-    assert.deepEqual(vars.target, subject);
+    assert.deepEqual(vars.target, targets[name] ? { cluster: 'sandbox', ...targets[name] } : subject);
     // Walk the success path, as a run would.
     for (let id = rb.graph.start; id !== 'end' && id !== 'escalate'; id = rb.graph.next(id, 'success')) {
       const step = rb.graph.steps.get(id)!;
@@ -271,7 +285,7 @@ async function check(dir: string): Promise<{ out: string; err: string; code: num
 
 test('kubemend runbooks check: ok for the shipped runbooks, every problem and exit 1 otherwise', async () => {
   const ok = await check(join(ROOT, 'runbooks'));
-  assert.equal(ok.out, `ok: 5 runbooks in ${join(ROOT, 'runbooks')}\n`);
+  assert.equal(ok.out, `ok: 8 runbooks in ${join(ROOT, 'runbooks')}\n`);
   assert.equal(ok.code, undefined);
   const dir = mkdtempSync(join(tmpdir(), 'km-runbooks-'));
   const file = join(dir, 'rb.yaml');

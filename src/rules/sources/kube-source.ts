@@ -1,9 +1,10 @@
 // Object changes and core/v1 Events from one cluster, through one informer
 // per kind the rules need. Signals carry the cached old object, and the
 // caches answer the rules' cross-object lookups, so after the initial list
-// the API server only streams watches.
+// the API server only streams watches. Kinds that cannot be watched
+// (metrics.k8s.io) get a PolledList instead, filled only by refresh().
 import type { KubeConfig } from '@kubernetes/client-node';
-import { Informer, KubeHttp, kindRef, type Change, type KindRef, type KubeObject } from '../../kube/index.ts';
+import { Informer, KubeHttp, PolledList, kindRef, type Change, type KindRef, type KubeObject } from '../../kube/index.ts';
 import type { Clock } from '../../common/index.ts';
 import type { Signal } from '../types.ts';
 import type { Source } from './source.ts';
@@ -25,6 +26,7 @@ export class KubeSource implements Source {
   readonly http: KubeHttp;
   private readonly opts: KubeSourceOptions;
   private readonly informers = new Map<string, Informer>();
+  private readonly polled = new Map<string, PolledList>();
 
   constructor(opts: KubeSourceOptions) {
     this.opts = opts;
@@ -42,9 +44,13 @@ export class KubeSource implements Source {
   async addKinds(kinds: readonly string[], emit: (s: Signal) => void): Promise<void> {
     const added: Informer[] = [];
     for (const kind of new Set(kinds)) {
-      if (this.informers.has(kind)) continue;
+      if (this.informers.has(kind) || this.polled.has(kind)) continue;
       const ref = kindRef(kind);
       if (!ref) throw new Error(`internal: cannot watch unknown kind ${kind} (the rule loader rejects unknown kinds)`);
+      if (ref.polled) {
+        this.polled.set(kind, new PolledList(this.http, ref, { onProblem: (err) => this.opts.onError?.(kind, err) }));
+        continue;
+      }
       const inf = new Informer(this.http, ref, {
         onChange: (c) => emit(this.toSignal(c)),
         onError: (err) => this.opts.onError?.(kind, err),
@@ -60,9 +66,18 @@ export class KubeSource implements Source {
     for (const i of this.informers.values()) i.stop();
   }
 
-  /** Cached objects of a kind (empty when the kind is not watched). */
+  /** Cached objects of a kind (empty when the kind is neither watched nor polled). */
   list(kind: string, namespace?: string): KubeObject[] {
-    return this.informers.get(kind)?.list(namespace) ?? [];
+    return (this.informers.get(kind) ?? this.polled.get(kind))?.list(namespace) ?? [];
+  }
+
+  /** One LIST of each polled kind named (others are ignored); never throws, failures are reported through onError once. */
+  async refresh(kinds: readonly string[]): Promise<void> {
+    await Promise.all(kinds.map((k) => this.polled.get(k)?.refresh()));
+  }
+
+  poller(kind: string): PolledList | undefined {
+    return this.polled.get(kind);
   }
 
   informer(kind: string): Informer | undefined {
