@@ -154,3 +154,10 @@ export function productionByLabels(ns: unknown): boolean {
   const key = PRODUCTION_LABELS.find((k) => typeof labels[k] === 'string');
   return key !== undefined && PRODUCTION_VALUES.has(String(labels[key]).toLowerCase());
 }
+
+/** Whether every container of a pod (or a workload's pod template) has a memory limit: nothing in it can take more than its limit. */
+export function memoryLimited(o: unknown): boolean {
+  const spec = (o as any)?.spec?.template?.spec ?? (o as any)?.spec;
+  const containers: any[] = spec?.containers ?? [];
+  return containers.length > 0 && containers.every((c) => c?.resources?.limits?.memory !== undefined && c.resources.limits.memory !== null);
+}

@@ -97,8 +97,12 @@ export const SLOW_EVALUATION_MS = 100;
 
 
 /** Result sizes (and costs) of the helpers that return lists. */
+const MAX_PODS_PER_NODE = 110;
+
 const CALL_SIZES: Record<string, CallSize> = {
   objects: (_a, limits) => ({ size: limits.objects, label: 'objects()', cost: limits.objects }),
+  // A node runs at most the kubelet's maxPods (110 by default).
+  podsOn: () => ({ size: MAX_PODS_PER_NODE, label: 'podsOn()', cost: MAX_PODS_PER_NODE }),
   changes: (_a, limits) => ({ size: limits.defaultListSize, label: 'lists', cost: limits.defaultListSize }),
   value: pathSize,
   oldValue: pathSize,
@@ -136,6 +140,11 @@ export class RuleEnvironment {
       this.#metering.charge(found.length);
       return found.map(h.toCel);
     };
+    const podsOn = (node: unknown) => {
+      const found = typeof node === 'string' && node ? list('Pod', undefined).filter((p) => p.spec?.nodeName === node) : [];
+      this.#metering.charge(found.length);
+      return found.map(h.toCel);
+    };
     const changes = (o: unknown, n: unknown) => {
       const out = h.changes(o, n);
       this.#metering.charge(out.length);
@@ -160,6 +169,8 @@ export class RuleEnvironment {
       .registerFunction('conditionAge(dyn, string): double', (o: unknown, t: string) => h.conditionAge(o, t, nowMs()))
       .registerFunction('owner(dyn): map', (o: unknown) => h.owner(o, find))
       .registerFunction('production(dyn): bool', production)
+      .registerFunction('podsOn(dyn): list', podsOn)
+      .registerFunction('memoryLimited(dyn): bool', h.memoryLimited)
       .registerFunction('objects(string): list', (kind: string) => objects(kind, null))
       .registerFunction('objects(string, dyn): list', objects);
     this.#metering = new Metering(this.#env);
@@ -318,6 +329,7 @@ function objectKinds(ast: ASTNode): string[] {
       const first = args[0];
       if (name === 'objects' && first?.op === 'value' && typeof first.args === 'string') out.push(first.args);
       if (name === 'production') out.push('Namespace');
+      if (name === 'podsOn') out.push('Pod');
       args.forEach(visit);
     } else if (node.op !== 'value' && node.op !== 'id') {
       visit(node.args);

@@ -17,7 +17,7 @@ test('incidents replay --scenario memory-cascade writes a post-mortem draft; lis
   const data = join(dir, 'data');
   km('incidents', 'replay', '--scenario', 'memory-cascade', '--out', out, '--data-dir', data, '--quiet');
   const md = readFileSync(out, 'utf8');
-  for (const h of ['# Post-mortem (draft): system-oom on node/node-1', '## Summary', '## Timeline', '## Triggering change(s)', '## What kubemend did and its effect', '## Guardrail findings', '## What no alert caught', '## Action items', '## Appendix: audit trail']) {
+  for (const h of ['# Post-mortem (draft): node-memory-high on node/node-1', '## Summary', '## Timeline', '## Triggering change(s)', '## What kubemend did and its effect', '## Guardrail findings', '## What no alert caught', '## Action items', '## Appendix: audit trail']) {
     assert.ok(md.includes(h), `missing ${h}`);
   }
   const section = (h: string) => md.slice(md.indexOf(`## ${h}`), md.indexOf('\n## ', md.indexOf(`## ${h}`) + 3));
@@ -39,8 +39,8 @@ test('incidents replay --scenario memory-cascade writes a post-mortem draft; lis
   const id: string = list[0].id;
   assert.match(md, new RegExp(`incident \`${id}\``));
   const show = km('incidents', 'show', id.slice(0, 14), '--data-dir', data);
-  assert.match(show, new RegExp(`^incident ${id}: system-oom on node/node-1`));
-  assert.match(show, /DETECTIONS\n[\s\S]*system-oom\s+node\/node-1\s+opened the incident/);
+  assert.match(show, new RegExp(`^incident ${id}: node-memory-high on node/node-1`));
+  assert.match(show, /DETECTIONS\n[\s\S]*node-memory-high\s+node\/node-1\s+opened the incident/);
   const model = JSON.parse(km('incidents', 'postmortem', id, '--format', 'json', '--data-dir', data));
   assert.equal(model.incident.id, id);
   assert.ok(model.guardrails.some((g: { id: string }) => g.id === 'no-memory-limit'));

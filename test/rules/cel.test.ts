@@ -200,3 +200,21 @@ test('alert and webhook payloads are plain maps', () => {
   assert.equal(when(env, "alert.labels.alertname == 'HighLatency' && alert.status == 'firing'", { alert }).result, true);
   assert.equal(when(env, "webhook.name == 'deploys' && webhook.body.replicas == 2", { webhook: { name: 'deploys', body: { replicas: 2 } } }).result, true);
 });
+
+test('podsOn() lists the cached pods of one node; memoryLimited() is true only when every container has a memory limit', { timeout: 10_000 }, () => {
+  const podOn = (name: string, node: string, limits: (string | undefined)[]) => ({
+    kind: 'Pod', metadata: { name, namespace: 'shop' }, spec: { nodeName: node, containers: limits.map((m, i) => ({ name: `c${i}`, ...(m ? { resources: { limits: { memory: m } } } : {}) })) }, status: { phase: 'Running' },
+  });
+  const pods = [podOn('a', 'node-1', ['1Gi']), podOn('b', 'node-1', ['1Gi', undefined]), podOn('c', 'node-2', [undefined])];
+  const env = new RuleEnvironment({ lookup: (kind) => (kind === 'Pod' ? pods : []) });
+  const node = (name: string) => ({ kind: 'Node', metadata: { name } });
+  const c = env.compile('podsOn(object.metadata.name).exists(p, !memoryLimited(p))', 'spec.when');
+  assert.ok(!('path' in c));
+  assert.equal(env.run(c.program, env.activation({ cluster: 'prod', object: node('node-1') })), true, 'b has a container without a limit');
+  const sizes = env.compile("podsOn(object.metadata.name).map(p, p.metadata.name) == ['a', 'b']", 'spec.when');
+  assert.ok(!('path' in sizes));
+  assert.equal(env.run(sizes.program, env.activation({ cluster: 'prod', object: node('node-1') })), true);
+  pods.splice(1, 1);
+  assert.equal(env.run(c.program, env.activation({ cluster: 'prod', object: node('node-1') })), false, 'every pod on node-1 is limited');
+  assert.equal(env.run(c.program, env.activation({ cluster: 'prod', object: node('node-3') })), false, 'no pods');
+});

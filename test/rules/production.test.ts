@@ -101,8 +101,14 @@ test('node-memory-high: at 80% of allocatable; past half and full within 10 minu
     kind: 'NodeMetrics', metadata: { name: 'node-1' }, timestamp: '2026-01-01T00:10:00Z', window: '30s', usage: { memory: `${Math.round(usedGi * GI / 1024)}Ki` },
     ...(previous ? { previous: { timestamp: new Date(Date.parse('2026-01-01T00:10:00Z') - previous.secondsBefore * 1000).toISOString(), usage: { memory: `${Math.round(previous.usedGi * GI / 1024)}Ki` } } } : {}),
   });
-  const holds = (m: unknown) => r.compiled.when({ cluster: 'c', object: node, lookup: (kind) => (kind === 'NodeMetrics' ? [m as KubeObject] : []) });
+  const unlimited: KubeObject = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'worker', namespace: 'reports' }, spec: { nodeName: 'node-1', containers: [{ name: 'worker' }] } };
+  const limited: KubeObject = { ...unlimited, spec: { nodeName: 'node-1', containers: [{ name: 'worker', resources: { limits: { memory: '6Gi' } } }] } };
+  let pods = [unlimited];
+  const holds = (m: unknown) => r.compiled.when({ cluster: 'c', object: node, lookup: (kind) => (kind === 'NodeMetrics' ? [m as KubeObject] : kind === 'Pod' ? pods : []) });
   assert.equal(holds(sample(6.8)), true, '85%');
+  pods = [limited];
+  assert.equal(holds(sample(6.8)), false, '85%, but every pod on the node is held by its memory limit');
+  pods = [unlimited];
   assert.equal(holds(sample(5)), false, '62%, one sample: no growth known');
   assert.equal(holds(sample(5, { usedGi: 4, secondsBefore: 60 })), true, '1Gi/min with 3Gi left: full in 3 minutes');
   assert.equal(holds(sample(5, { usedGi: 4.95, secondsBefore: 60 })), false, '0.05Gi/min: an hour away');

@@ -13,10 +13,11 @@ const rule = (name: string) => {
   return r;
 };
 
-function pod(lastReason: string | undefined) {
+function pod(lastReason: string | undefined, memoryLimit: string | null = '512Mi') {
   return {
     apiVersion: 'v1', kind: 'Pod',
     metadata: { name: 'report-worker-abc', namespace: 'reports', ownerReferences: [{ kind: 'ReplicaSet', name: 'report-worker-5d9', controller: true }] },
+    spec: { containers: [{ name: 'worker', image: 'reports/worker:3.2', ...(memoryLimit ? { resources: { limits: { memory: memoryLimit } } } : {}) }] },
     status: {
       phase: 'Running',
       containerStatuses: [{
@@ -33,6 +34,12 @@ test('a crash loop after an OOMKill goes to oom-killed, not to the bad-deploy ro
   assert.equal(rule('crashloop-backoff').compiled.when(vars), false);
   assert.equal(rule('oom-killed').compiled.when(vars), true);
   assert.deepEqual(rule('oom-killed').rule.spec.action, { runbook: 'oom-killed', params: {} });
+});
+
+test('a container without a memory limit killed for memory is the node running out: not oom-killed (raising a limit it does not have), the node rules contain it', { timeout: 10_000 }, () => {
+  const vars = { cluster: 'sandbox', object: pod('OOMKilled', null) };
+  assert.equal(rule('oom-killed').compiled.when(vars), false);
+  assert.equal(rule('crashloop-backoff').compiled.when(vars), false, 'nor a bad deploy: its last termination was OOMKilled');
 });
 
 test('a crash loop after a crash (or with no last state yet) is the bad-deploy path', { timeout: 10_000 }, () => {

@@ -53,6 +53,8 @@ async function running(f: Awaited<ReturnType<typeof cluster>>, namespace: string
 
 test('without usage figures or a LimitRange: the stated default, the owner from labels and annotations, a LimitRange proposed, and a patch that works as printed', { timeout: 60_000 }, async () => {
   const f = await cluster({ images: IMAGES });
+  // No metrics-server: the sandbox's metrics.k8s.io answers as an unregistered API does.
+  for (const resource of ['metrics.k8s.io/nodes', 'metrics.k8s.io/pods']) f.sandbox.faults.add({ resource, code: 404, message: 'the server could not find the requested resource' });
   try {
     f.sandbox.apply([ns('payments', { team: 'payments' }), worker('payments')]);
     await running(f, 'payments', 2);

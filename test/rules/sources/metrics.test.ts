@@ -21,6 +21,8 @@ async function setup(withMetrics: boolean) {
   const clock = new ManualClock();
   const sandbox = new Sandbox({ clock });
   await sandbox.listen();
+  // A cluster without metrics-server: the sandbox serves metrics.k8s.io, so it is made to answer as an unregistered API does.
+  if (!withMetrics) for (const resource of ['metrics.k8s.io/nodes', 'metrics.k8s.io/pods']) sandbox.faults.add({ resource, code: 404, message: 'the server could not find the requested resource' });
   const proxy: MetricsProxy | undefined = withMetrics ? await metricsProxy(sandbox) : undefined;
   const kc = new KubeConfig();
   kc.loadFromString(proxy?.kubeconfig() ?? sandbox.kubeconfig());
@@ -80,15 +82,16 @@ test('without metrics.k8s.io: one LIST per tick, the 404 logged once, no detecti
   }
 });
 
-test('with metrics.k8s.io: the node near its allocatable memory is warned about, with its share; the API going away is logged once and drops the samples', { timeout: 60_000 }, async () => {
+test('with metrics.k8s.io: the node near its allocatable memory is warned about, with its share, where a pod without a memory limit runs; the API going away is logged once and drops the samples', { timeout: 60_000 }, async () => {
   const t = await setup(true);
   try {
-    // node-2 at 7Gi of 7.75Gi allocatable (90%); the others idle.
+    // node-2 at 7Gi of 7.75Gi allocatable (90%), with a pod that has no memory limit on it; the others idle.
     t.proxy!.extraNodeBytes.set('node-2', 7 * GI);
+    t.sandbox.store.create('pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'cache', namespace: 'default' }, spec: { nodeName: 'node-2', containers: [{ name: 'cache', image: 'cache:1' }] }, status: { phase: 'Running' } });
     await t.pipeline.start();
     await t.clock.advance(0); // the tick at start
     await t.listed(1);
-    assert.deepEqual(t.opened.map((d) => `${d.rule} ${d.subject.kind}/${d.subject.name} ${d.severity}`), ['node-memory-high Node/node-2 warning']);
+    assert.deepEqual(t.opened.map((d) => `${d.rule} ${d.subject.kind}/${d.subject.name} ${d.severity}`), ['node-memory-high Node/node-2 warning'], JSON.stringify([t.sandbox.store.get('pods', 'default', 'cache')?.status, t.pipeline.kubeSources.get('sandbox')!.list('Pod').length]));
     assert.match(t.opened[0].summary, /^node node-2 uses 9\d% of its allocatable memory/);
     const src = t.pipeline.kubeSources.get('sandbox')!;
     await t.clock.advance(30_000);
