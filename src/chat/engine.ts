@@ -197,7 +197,7 @@ export class KubemendChatEngine implements ChatEngine {
 
   private async askConfirmation(msg: ChatMessage, c: Conversation): Promise<Out> {
     const cluster = c.record.cluster!;
-    c.op = operationFor(c.cmd, cluster);
+    c.op = operationFor(c.cmd, cluster, { groups: this.o.settings.approval.groups, timeoutMs: this.o.settings.approval.timeout });
     try {
       c.preview = await preview(c.op, this.readCtx(c), c.cmd);
     } catch (err) {
@@ -214,7 +214,8 @@ export class KubemendChatEngine implements ChatEngine {
     this.arm(c, this.o.settings.conversationTimeout);
     await this.o.store.putChatRequest(c.record);
     const approval = c.production ? `\nThis is production: after you confirm, an approver (${this.o.settings.approval.groups.join(', ')}) other than you must approve it.` : '';
-    return [this.reply(msg, `${c.record.id} will ${c.preview.text}.\nJustification: ${c.justification!.reason} — ${c.justification!.detail}.${approval}\nConfirm within ${formatDuration(this.o.settings.conversationTimeout)}: confirm ${c.record.id}`, {
+    const checked = c.preview.checks?.length ? `\nChecked: ${c.preview.checks.join('; ')}.` : '';
+    return [this.reply(msg, `${c.record.id} will ${c.preview.text}.${checked}\nJustification: ${c.justification!.reason} — ${c.justification!.detail}.${approval}\nConfirm within ${formatDuration(this.o.settings.conversationTimeout)}: confirm ${c.record.id}`, {
       buttons: [{ label: 'Confirm', value: `confirm ${c.record.id}`, style: 'primary' }, cancelButton(c)],
     })];
   }

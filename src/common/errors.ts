@@ -71,6 +71,7 @@ export const Errors = {
   CHAT_UNMAPPED_USER: { code: 'KM-CHAT-009', fix: "Ask a kubemend administrator to map your platform user id (the reply names it) to your name and groups under server.slack.users or server.mattermost.users, or to configure a guest role (docs/chat-adapters.md, \"Identities\"); display names and usernames are never used." },
   CHAT_LIMIT: { code: 'KM-CHAT-010', fix: 'Ask for a value within the limit the reply names (maxReplicas in the chat settings), or have an administrator raise it (docs/chat.md, "Settings").' },
   CHAT_NOT_REQUESTER: { code: 'KM-CHAT-011', fix: 'Only the person who asked (the same platform user) can justify, confirm or cancel a request; ask them, or send the command yourself.' },
+  CHAT_PREEMPT_TIMEOUT: { code: 'KM-CHAT-012', fix: 'The automatic run holding the target was in a step that changes the cluster and did not finish it within the wait; it goes on. Look at it (`kubemend runs show ID`), then send the command again, or cancel that run first.' },
   SERVE_ROOMS: { code: 'KM-SERVE-003', fix: "Give each channel in the adapter's `rooms` map its own room name (docs/chat-adapters.md, rooms)." },
   RULE_COMPILE: { code: 'KM-RULE-001', fix: 'Correct the CEL expression named in the message (spec.when must be a bool, spec.subject a map with kind and name, spec.summary a string); `kubemend rules check DIR` lists every problem with file:line (docs/rules.md).' },
   RULE_EVAL: { code: 'KM-RULE-002', fix: "Make the rule's spec.subject return a map with a kind and a name for every object its spec.when matches (guard optional fields with has()); until then the detection falls back to the object itself as subject." },
@@ -139,6 +140,8 @@ export const Errors = {
   ACTION_NOTIFY_FAILED: { code: 'KM-ACTION-039', fix: "Check the configuration of the notification channel named in the message (webhook URL, token); the step is retried with its back-off when it has `retries`.", retryable: true },
   ACTION_APPROVAL_DENIED: { code: 'KM-ACTION-040', fix: 'An approver refused; the run follows the step\'s failure edge. Trigger it again with a better justification if it is still needed.' },
   ACTION_APPROVAL_TIMEOUT: { code: 'KM-ACTION-041', fix: "No one in the approver group decided in time; raise the step's timeout, or make sure the group's members see the request (the chat approvals room)." },
+  ACTION_SOURCE_UNHEALTHY: { code: 'KM-ACTION-042', fix: "The source workload is not healthy (the message lists each pod and what is wrong, and when): fix the source first, promote from a healthy one, or, if you know its images are good, promote with override: true (chat: --force), which needs an approver other than you." },
+  ACTION_SELF_APPROVAL: { code: 'KM-ACTION-043', fix: 'The person who asked for the override approved it themselves; four-eyes needs someone else in the approver group to approve it. Ask them, then run it again.' },
 } as const satisfies Record<string, ErrorInfo>;
 
 type ActionKey = Extract<keyof typeof Errors, `ACTION_${string}`>;
