@@ -5,7 +5,7 @@
 import type { ApprovalBook, RunbookExecutor } from '../runbooks/index.ts';
 import { RunbookApprovals } from './runbook-approvals.ts';
 import type { Store } from '../store/index.ts';
-import { type Clock, Errors, chatCommandsTotal, formatDuration, withCode } from '../common/index.ts';
+import { type Clock, Errors, KubemendError, chatCommandsTotal, formatDuration, withCode } from '../common/index.ts';
 import type { KubeHttp } from '../kube/index.ts';
 import type { Authorizer } from '../authz/index.ts';
 import { parseCommand, helpText, type ActionCommand, type Command } from './grammar.ts';
@@ -201,9 +201,11 @@ export class KubemendChatEngine implements ChatEngine {
     try {
       c.preview = await preview(c.op, this.readCtx(c), c.cmd);
     } catch (err) {
-      await this.book.transition(c, 'failed', 'failed', { reason: `preview: ${(err as Error).message}` });
+      // A refusal with a code (SOURCE_UNHEALTHY …) says which, so the fix can be looked up.
+      const code = err instanceof KubemendError ? `${err.code} ` : '';
+      await this.book.transition(c, 'failed', 'failed', { reason: `preview: ${(err as Error).message}`, ...(code ? { data: { code: code.trim() } } : {}) });
       this.book.finish(c);
-      return [this.reply(msg, `${c.record.id}: cannot ${c.cmd.action} ${target(c)}: ${(err as Error).message}. Nothing was changed.`)];
+      return [this.reply(msg, `${c.record.id}: cannot ${c.cmd.action} ${target(c)}: ${code}${(err as Error).message}. Nothing was changed.`)];
     }
     if (!c.preview.changes) {
       await this.book.transition(c, 'cancelled', 'cancelled', { reason: c.preview.text });
