@@ -54,7 +54,7 @@ export class KubemendChatEngine implements ChatEngine {
     this.o = o;
     this.redactor = o.redactor ?? redactor;
     this.book = new RequestBook(o.store, o.clock, (s) => this.redactor.redact(s));
-    this.executions = new Executions({ executor: o.executor, book: this.book, clock: o.clock, store: o.store, emit: (r) => this.emit(r), log: o.log });
+    this.executions = new Executions({ executor: o.executor, book: this.book, clock: o.clock, store: o.store, emit: (r) => this.emit(r), preemptTimeoutMs: o.settings.preemptTimeout, log: o.log });
     this.approvals = new Approvals({ arm: (c, ms) => this.arm(c, ms), authorizer: o.authorizer, settings: o.settings, clock: o.clock, book: this.book, executions: this.executions });
   }
 
