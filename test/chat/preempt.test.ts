@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadRunbooks } from '../../src/runbooks/loader.ts';
 import { ACTIONS } from '../../src/runbooks/actions/index.ts';
+import type { Detection } from '../../src/rules/index.ts';
 import { chatFixture, LINK, until, type ChatFixture } from './fixture.ts';
 
 // The automatic remediation of the incident: restart, then wait (long) for a rollout that cannot finish.
@@ -58,12 +59,21 @@ function runbooks() {
   return loadRunbooks(dir, { actions: ACTIONS });
 }
 
-/** Ships the crashing web:2 to `namespace` and starts the automatic restart as a rule would; resolves once it waits. */
+function detection(f: ChatFixture, namespace: string): Detection {
+  const now = f.sandbox.clock.now();
+  return {
+    id: 'det-1', rule: 'CrashLooping', cluster: 'sandbox', subject: { cluster: 'sandbox', kind: 'Deployment', namespace, name: 'web' },
+    fingerprint: 'fp-1', severity: 'critical', summary: 'crash-looping', labels: {}, firstSeen: now, lastSeen: now, count: 1,
+    status: 'open', evidence: [], notifications: 0, action: { runbook: 'auto-restart', params: { namespace } },
+  };
+}
+
+/** Ships the crashing web:2 to `namespace`; the rule's detection starts the automatic restart; resolves once it waits. */
 async function stuckAutomaticRun(f: ChatFixture, namespace: string): Promise<string> {
   f.sandbox.store.mutate('apps/deployments', namespace, 'web', (d) => void (d.spec.template.spec.containers[0].image = 'shop/web:2'));
-  const res = await f.remediation.executor.trigger({ runbook: 'auto-restart', params: { namespace }, startedBy: { type: 'rule', name: 'CrashLooping' } });
-  assert.ok('run' in res && !('refused' in res), JSON.stringify(res));
-  const runId = res.run!.id;
+  f.remediation.remediator.onDetection(detection(f, namespace), 'opened');
+  let runId = '';
+  await until(async () => Boolean((runId = (await f.store.listRuns({ runbook: 'auto-restart' }))[0]?.id ?? '')), 'the automatic run started');
   await until(async () => (await f.store.transitions(runId)).some((t) => t.stepId === 'waitRollout' && t.status === 'started'), 'the automatic run waiting for its rollout');
   return runId;
 }
@@ -111,6 +121,13 @@ test('a confirmed, approved chat rollback pre-empts the automatic run stuck wait
     assert.equal(p.data?.holderRun, autoId);
     // The person's run started after the automatic one ended.
     assert.ok((await f.store.getRun((await f.store.getChatRequest(id))!.runId!))!.createdAt >= auto.updatedAt);
+
+    // The person took over: the detection firing again does not restart the automation against them.
+    f.remediation.remediator.onDetection(detection(f, 'prod'), 'reopened');
+    await until(async () => (await f.store.audit.list({ action: 'runbook.run.skipped' })).length > 0, 'the skip audited');
+    const [skipped] = await f.store.audit.list({ action: 'runbook.run.skipped' });
+    assert.match(String(skipped.data?.reason), /a person pre-empted the earlier run for this detection from chat: it is left to humans/);
+    assert.equal((await f.store.listRuns({ runbook: 'auto-restart' })).length, 1);
     assert.equal((await f.store.audit.verify()).ok, true);
   } finally {
     await f.close();
