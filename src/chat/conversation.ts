@@ -18,13 +18,13 @@ export type RequestStatus = ChatRequestRecord['status'];
 export type Verb =
   | 'requested' | 'authorized' | 'denied' | 'unjustified' | 'justified' | 'confirmed' | 'cancelled'
   | 'approval-requested' | 'approved' | 'approval-refused' | 'rejected' | 'started' | 'executed' | 'failed' | 'expired'
-  | 'refused' | 'stop-requested';
+  | 'refused' | 'stop-requested' | 'preempting';
 
 const OUTCOME: Record<Verb, NonNullable<AuditInput['outcome']>> = {
   requested: 'pending', authorized: 'success', denied: 'denied', unjustified: 'denied', justified: 'success',
   confirmed: 'success', cancelled: 'info', 'approval-requested': 'pending', approved: 'success',
   'approval-refused': 'denied', rejected: 'denied', started: 'pending', executed: 'success', failed: 'failure', expired: 'info',
-  refused: 'denied', 'stop-requested': 'info',
+  refused: 'denied', 'stop-requested': 'info', preempting: 'pending',
 };
 
 export const OPEN: readonly RequestStatus[] = ['awaiting-justification', 'awaiting-confirmation', 'awaiting-approval'];

@@ -5,7 +5,7 @@
 import type { ApprovalBook, RunbookExecutor } from '../runbooks/index.ts';
 import { RunbookApprovals } from './runbook-approvals.ts';
 import type { Store } from '../store/index.ts';
-import { type Clock, Errors, chatCommandsTotal, formatDuration, withCode } from '../common/index.ts';
+import { type Clock, Errors, KubemendError, chatCommandsTotal, formatDuration, withCode } from '../common/index.ts';
 import type { KubeHttp } from '../kube/index.ts';
 import type { Authorizer } from '../authz/index.ts';
 import { parseCommand, helpText, type ActionCommand, type Command } from './grammar.ts';
@@ -54,7 +54,7 @@ export class KubemendChatEngine implements ChatEngine {
     this.o = o;
     this.redactor = o.redactor ?? redactor;
     this.book = new RequestBook(o.store, o.clock, (s) => this.redactor.redact(s));
-    this.executions = new Executions({ executor: o.executor, book: this.book, clock: o.clock, store: o.store, emit: (r) => this.emit(r), log: o.log });
+    this.executions = new Executions({ executor: o.executor, book: this.book, clock: o.clock, store: o.store, emit: (r) => this.emit(r), preemptTimeoutMs: o.settings.preemptTimeout, log: o.log });
     this.approvals = new Approvals({ arm: (c, ms) => this.arm(c, ms), authorizer: o.authorizer, settings: o.settings, clock: o.clock, book: this.book, executions: this.executions });
   }
 
@@ -197,13 +197,15 @@ export class KubemendChatEngine implements ChatEngine {
 
   private async askConfirmation(msg: ChatMessage, c: Conversation): Promise<Out> {
     const cluster = c.record.cluster!;
-    c.op = operationFor(c.cmd, cluster);
+    c.op = operationFor(c.cmd, cluster, { groups: this.o.settings.approval.groups, timeoutMs: this.o.settings.approval.timeout });
     try {
       c.preview = await preview(c.op, this.readCtx(c), c.cmd);
     } catch (err) {
-      await this.book.transition(c, 'failed', 'failed', { reason: `preview: ${(err as Error).message}` });
+      // A refusal with a code (SOURCE_UNHEALTHY …) says which, so the fix can be looked up.
+      const code = err instanceof KubemendError ? `${err.code} ` : '';
+      await this.book.transition(c, 'failed', 'failed', { reason: `preview: ${(err as Error).message}`, ...(code ? { data: { code: code.trim() } } : {}) });
       this.book.finish(c);
-      return [this.reply(msg, `${c.record.id}: cannot ${c.cmd.action} ${target(c)}: ${(err as Error).message}. Nothing was changed.`)];
+      return [this.reply(msg, `${c.record.id}: cannot ${c.cmd.action} ${target(c)}: ${code}${(err as Error).message}. Nothing was changed.`)];
     }
     if (!c.preview.changes) {
       await this.book.transition(c, 'cancelled', 'cancelled', { reason: c.preview.text });
@@ -214,7 +216,8 @@ export class KubemendChatEngine implements ChatEngine {
     this.arm(c, this.o.settings.conversationTimeout);
     await this.o.store.putChatRequest(c.record);
     const approval = c.production ? `\nThis is production: after you confirm, an approver (${this.o.settings.approval.groups.join(', ')}) other than you must approve it.` : '';
-    return [this.reply(msg, `${c.record.id} will ${c.preview.text}.\nJustification: ${c.justification!.reason} — ${c.justification!.detail}.${approval}\nConfirm within ${formatDuration(this.o.settings.conversationTimeout)}: confirm ${c.record.id}`, {
+    const checked = c.preview.checks?.length ? `\nChecked: ${c.preview.checks.join('; ')}.` : '';
+    return [this.reply(msg, `${c.record.id} will ${c.preview.text}.${checked}\nJustification: ${c.justification!.reason} — ${c.justification!.detail}.${approval}\nConfirm within ${formatDuration(this.o.settings.conversationTimeout)}: confirm ${c.record.id}`, {
       buttons: [{ label: 'Confirm', value: `confirm ${c.record.id}`, style: 'primary' }, cancelButton(c)],
     })];
   }

@@ -3,8 +3,8 @@
 // impersonating them, so the cluster's own RBAC still has the last word),
 // and its progress and result are posted back to the request's thread.
 import type { RunRecord, StepTransition, Store } from '../store/index.ts';
-import type { Clock } from '../common/index.ts';
-import { type RunbookExecutor, describeRefusal } from '../runbooks/index.ts';
+import { type Clock, Errors, formatDuration } from '../common/index.ts';
+import { type RunbookExecutor, type TriggerResult, describeRefusal } from '../runbooks/index.ts';
 import type { Conversation, RequestBook } from './conversation.ts';
 import type { ChatReply, ChatUser } from './types.ts';
 import { auditIdentity } from './identity.ts';
@@ -22,6 +22,8 @@ export interface ExecutionsOptions {
   clock: Clock;
   store: Store;
   emit: (r: ChatReply) => void;
+  /** How long a confirmed action waits for an automatic run holding its target to stop after its step (settings preemptTimeout). */
+  preemptTimeoutMs: number;
   log?: (line: string) => void;
 }
 
@@ -37,26 +39,69 @@ export class Executions {
     });
   }
 
-  /** Starts the run of a cleared request; `reply` addresses the message that cleared it. */
+  /**
+   * Starts the run of a cleared request; `reply` addresses the message that
+   * cleared it. The request is confirmed, authorised, justified and (in
+   * production) approved by now, so it may pre-empt an automatic run holding
+   * its target: the reply then says it waits for that run's step boundary,
+   * and the start (or the refusal) is posted when it comes.
+   */
   async start(c: Conversation, reply: (text: string) => ChatReply): Promise<ChatReply[]> {
     c.timer?.cancel();
     const op = c.op!;
-    const res = await this.o.executor.trigger({
+    const id = c.record.id;
+    let announce!: (w: { holder: RunRecord; step?: string; interrupting: boolean }) => void;
+    const waiting = new Promise<{ holder: RunRecord; step?: string; interrupting: boolean }>((r) => (announce = r));
+    const started = this.o.executor.trigger({
       runbook: op.runbook,
       params: op.params,
       startedBy: { type: 'user', name: c.requester.name },
       as: c.requester.groups?.length ? { user: c.requester.name, groups: c.requester.groups } : { user: c.requester.name },
       target: op.target,
+      preempt: {
+        timeoutMs: this.o.preemptTimeoutMs,
+        reason: `pre-empted by ${c.requester.name}'s confirmed chat ${c.cmd.action} (request ${id})`,
+        data: { request: id, user: auditIdentity(c.requester), chatAction: c.cmd.action },
+        onWaiting: (holder, o) => announce({ holder, ...o }),
+      },
     });
+    const first = await Promise.race([started.then((res) => ({ res })), waiting.then((w) => ({ w }))]);
+    if ('res' in first) {
+      this.register(c, first.res);
+      return this.begun(c, first.res, reply);
+    }
+    const { holder, step, interrupting } = first.w;
+    await this.o.book.transition(c, undefined, 'preempting', { data: { holderRun: holder.id, holderRunbook: holder.runbook, holderStartedBy: holder.startedBy, step, interrupting } });
+    void started
+      .then((res) => {
+        // Known before its end can be reported, which queues behind this start on the request's lock.
+        this.register(c, res);
+        return this.o.book.locked(id, async () => {
+          for (const r of await this.begun(c, res, reply)) this.o.emit(r);
+        });
+      })
+      .catch((err: unknown) => this.o.log?.(`chat: starting ${id} after the pre-emption failed: ${(err as Error).message}`));
+    const how = step ? ` (step ${step} ${interrupting ? 'only waits, so it is interrupted now' : 'changes the cluster and is left to finish'})` : '';
+    return [reply(`${id}: waiting for the automatic run ${holder.id.slice(0, 8)} (${holder.runbook}, started by ${holder.startedBy.type} ${holder.startedBy.name}) to stop after its current step${how}; at most ${formatDuration(this.o.preemptTimeoutMs)}. Then ${c.cmd.action} starts; it will be posted here.`)];
+  }
+
+  private register(c: Conversation, res: TriggerResult): void {
+    if ('refused' in res) return;
+    c.record.runId = res.run.id;
+    this.runs.set(res.run.id, c);
+  }
+
+  /** What became of the trigger: the run started, or why not. */
+  private async begun(c: Conversation, res: TriggerResult, reply: (text: string) => ChatReply): Promise<ChatReply[]> {
+    const op = c.op!;
     if ('refused' in res) {
       const why = describeRefusal(res.refused);
-      await this.o.book.transition(c, 'failed', 'failed', { reason: `refused to start: ${why}` });
+      const code = res.refused.kind === 'preempt-timeout' ? `${Errors.CHAT_PREEMPT_TIMEOUT.code} ` : '';
+      await this.o.book.transition(c, 'failed', 'failed', { reason: `refused to start: ${why}`, data: { refusal: res.refused.kind, ...(code ? { code: code.trim() } : {}) } });
       this.o.book.finish(c);
-      return [reply(`${c.record.id}: kubemend refused to start it — ${why}. Nothing was changed.`)];
+      return [reply(`${code}${c.record.id}: kubemend refused to start it — ${why}. Nothing was changed.`)];
     }
     const run = res.run;
-    c.record.runId = run.id;
-    this.runs.set(run.id, c);
     await this.o.book.transition(c, 'approved', 'started', { data: { runbook: op.runbook } });
     return [reply(`${c.record.id}: running — ${c.preview?.text ?? op.runbook} (run ${run.id.slice(0, 8)}). The result will be posted here.`)];
   }

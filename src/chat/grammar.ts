@@ -20,6 +20,8 @@ export interface ActionCommand {
   toRevision?: number;
   fromNamespace?: string;
   fromCluster?: string;
+  /** promote: go ahead from an unhealthy source once an approver other than the requester approves. */
+  force?: boolean;
   reason?: string;
   link?: string;
 }
@@ -50,7 +52,7 @@ const JUSTIFY = '--reason "WHY" --link ALERT-URL|det:ID|TICKET';
 export const USAGE: Record<string, string> = {
   restart: `restart deployment|statefulset|daemonset/NAME -n NAMESPACE [--cluster CLUSTER] ${JUSTIFY}`,
   rollback: `rollback deployment/NAME -n NAMESPACE [--to-revision N] [--cluster CLUSTER] ${JUSTIFY}`,
-  promote: `promote deployment|statefulset|daemonset/NAME -n NAMESPACE --from SOURCE-NAMESPACE [--from-cluster CLUSTER] [--cluster CLUSTER] ${JUSTIFY}`,
+  promote: `promote deployment|statefulset|daemonset/NAME -n NAMESPACE --from SOURCE-NAMESPACE [--from-cluster CLUSTER] [--cluster CLUSTER] [--force] ${JUSTIFY}`,
   scale: `scale deployment|statefulset/NAME -n NAMESPACE --replicas N [--cluster CLUSTER] ${JUSTIFY}`,
   // Status asks for a justification unless justification.forStatus is off (helpText drops it then).
   status: `status deployment|statefulset|daemonset/NAME -n NAMESPACE [--cluster CLUSTER] ${JUSTIFY}`,
@@ -78,11 +80,13 @@ const KINDS_FOR: Record<WorkloadAction, WorkloadKind[]> = {
   status: ['Deployment', 'StatefulSet', 'DaemonSet'],
 };
 
-type FlagName = 'namespace' | 'cluster' | 'replicas' | 'to-revision' | 'from' | 'from-cluster' | 'reason' | 'link';
+type FlagName = 'namespace' | 'cluster' | 'replicas' | 'to-revision' | 'from' | 'from-cluster' | 'force' | 'reason' | 'link';
+/** Flags that take no value. */
+const SWITCHES: FlagName[] = ['force'];
 const FLAGS_FOR: Record<WorkloadAction, FlagName[]> = {
   restart: ['namespace', 'cluster', 'reason', 'link'],
   rollback: ['namespace', 'cluster', 'to-revision', 'reason', 'link'],
-  promote: ['namespace', 'cluster', 'from', 'from-cluster', 'reason', 'link'],
+  promote: ['namespace', 'cluster', 'from', 'from-cluster', 'force', 'reason', 'link'],
   scale: ['namespace', 'cluster', 'replicas', 'reason', 'link'],
   status: ['namespace', 'cluster', 'reason', 'link'],
 };
@@ -202,9 +206,14 @@ function parseAction(action: WorkloadAction, rest: string[]): ActionCommand {
     if (!(allowed as string[]).includes(flag)) {
       throw new GrammarError(`${action} has no flag --${flag}${closest(flag, allowed.map((f) => f))}`, usage);
     }
+    if (values.has(flag as FlagName)) throw new GrammarError(`--${flag} is given twice`, usage);
+    if (SWITCHES.includes(flag as FlagName)) {
+      if (inline !== undefined) throw new GrammarError(`--${flag} takes no value`, usage);
+      values.set(flag as FlagName, 'true');
+      continue;
+    }
     const v = inline ?? rest[++i];
     if (v === undefined || (v.startsWith('-') && !/^-\d/.test(v))) throw new GrammarError(`--${flag} needs a value`, usage);
-    if (values.has(flag as FlagName)) throw new GrammarError(`--${flag} is given twice`, usage);
     values.set(flag as FlagName, v);
   }
   const { kind, name } = target(action, positional, usage);
@@ -227,6 +236,7 @@ function parseAction(action: WorkloadAction, rest: string[]): ActionCommand {
     if (from && !DNS_LABEL.test(from)) throw new GrammarError(`"${from}" is not a namespace name`, usage);
     if (from) cmd.fromNamespace = from;
     if (fromCluster) cmd.fromCluster = fromCluster;
+    if (values.has('force')) cmd.force = true;
     if ((from ?? namespace) === namespace && (fromCluster ?? cluster) === cluster) throw new GrammarError('promote copies images from another namespace or cluster; the source is the target itself', usage);
   }
   if (values.has('reason')) cmd.reason = values.get('reason');

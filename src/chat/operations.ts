@@ -30,7 +30,16 @@ export interface Operation {
   actionParams: Record<string, unknown>;
 }
 
-export function operationFor(cmd: ActionCommand, cluster: string): Operation {
+/** Who approves a promote's override (the chat approver groups) and for how long they are asked. */
+export interface OverrideApproval {
+  groups: string[];
+  timeoutMs: number;
+}
+
+/** The longest an override waits for its approval: the promote step's own timeout (chat-promote.yaml) leaves room for the change. */
+export const MAX_OVERRIDE_WAIT_MS = 40 * 60_000;
+
+export function operationFor(cmd: ActionCommand, cluster: string, override?: OverrideApproval): Operation {
   const target: AuditTarget = { cluster, kind: cmd.kind, namespace: cmd.namespace, name: cmd.name };
   const base = { cluster, namespace: cmd.namespace, name: cmd.name };
   const workload = { kind: cmd.kind, namespace: cmd.namespace, name: cmd.name };
@@ -42,16 +51,27 @@ export function operationFor(cmd: ActionCommand, cluster: string): Operation {
     case 'promote':
       return {
         runbook: 'chat-promote',
-        params: { ...base, kind: cmd.kind, fromNamespace: cmd.fromNamespace ?? '', fromCluster: cmd.fromCluster ?? '' },
+        params: {
+          ...base, kind: cmd.kind, fromNamespace: cmd.fromNamespace ?? '', fromCluster: cmd.fromCluster ?? '',
+          ...(cmd.force ? { override: true, approvers: approversOf(override), approvalTimeout: Math.min(override?.timeoutMs ?? MAX_OVERRIDE_WAIT_MS, MAX_OVERRIDE_WAIT_MS) } : {}),
+        },
         target,
         action: ACTIONS.get('k8s.promote')!,
-        actionParams: { ...workload, ...(cmd.fromNamespace ? { fromNamespace: cmd.fromNamespace } : {}), ...(cmd.fromCluster ? { fromCluster: cmd.fromCluster } : {}) },
+        actionParams: {
+          ...workload, ...(cmd.fromNamespace ? { fromNamespace: cmd.fromNamespace } : {}), ...(cmd.fromCluster ? { fromCluster: cmd.fromCluster } : {}),
+          ...(cmd.force ? { override: true, approvers: approversOf(override) } : {}),
+        },
       };
     case 'scale':
       return { runbook: 'chat-scale', params: { ...base, kind: cmd.kind, replicas: cmd.replicas }, target, action: ACTIONS.get('k8s.scale')!, actionParams: { ...workload, replicas: cmd.replicas } };
     case 'status':
       throw new Error('internal: status is read-only: it has no operation');
   }
+}
+
+function approversOf(o: OverrideApproval | undefined): string {
+  if (!o?.groups.length) throw new Error('internal: a forced promote needs the approver groups');
+  return o.groups.join(',');
 }
 
 export interface ReadContextOptions {
@@ -88,16 +108,19 @@ export interface Preview {
   text: string;
   /** False when the cluster already is as asked (nothing to do). */
   changes: boolean;
+  /** Verdicts the action reached by reading (promote: the source's health), shown before the confirmation. */
+  checks?: string[];
 }
 
 export async function preview(op: Operation, ctx: ActionContext, cmd: ActionCommand): Promise<Preview> {
   const calls = await op.action.plan(op.action.params.parse(op.actionParams), ctx);
   const where = ` on cluster ${ctx.cluster}`;
-  const mutations = calls.filter((c) => c.method !== 'GET');
+  const mutations = calls.filter((c) => c.method !== 'GET' && c.method !== 'CHECK');
+  const checks = calls.filter((c) => c.method === 'CHECK').map((c) => c.description);
   if (!mutations.length) return { text: `${nothingToDo(cmd)}${where}`, changes: false };
   // The restart stamp in the plan is the preview's time, not the run's: showing it would promise a time that will not be.
   const text = mutations.map((c) => c.description.replace(/ \(restartedAt [^)]*\)$/, ' (a rolling restart of every pod)')).join('; ');
-  return { text: `${text}${where}, then wait for the rollout`, changes: true };
+  return { text: `${text}${where}, then wait for the rollout`, changes: true, ...(checks.length ? { checks } : {}) };
 }
 
 function nothingToDo(cmd: ActionCommand): string {

@@ -54,7 +54,7 @@ export class RunbookApprovals {
       runId: p.runId,
       detectionId: run?.detectionId,
       justification: comment,
-      data: { step: p.stepId, group: p.group, room: msg.room, adapter: msg.adapter, decision, user: auditIdentity(who), ...data },
+      data: { step: p.stepId, group: p.group, summary: p.summary, room: msg.room, adapter: msg.adapter, decision, user: auditIdentity(who), ...data },
     });
     const refuse = async (why: string) => {
       await audit('runbook.approval.refused', 'denied', { reason: why, code: Errors.CHAT_APPROVAL_REFUSED.code });
@@ -62,7 +62,10 @@ export class RunbookApprovals {
     };
     if (who.mapping !== 'mapped') return refuse(`${describeUser(who)} is a guest; only users mapped to a name in kubemend's config can decide approvals`);
     // Membership as the policy sees it: the platform's groups and the policy's own `g` lines.
-    if (!(await this.o.authorizer.memberOf(who.name, who.groups, p.group))) return refuse(`only members of ${p.group} may decide this approval`);
+    // A step may name several groups, comma-separated (a forced promote names the chat approver groups): any one of them.
+    let member = false;
+    for (const g of p.group.split(',').map((x) => x.trim()).filter(Boolean)) if (await this.o.authorizer.memberOf(who.name, who.groups, g)) member = true;
+    if (!member) return refuse(`only members of ${p.group} may decide this approval`);
     const rbac = await this.o.authorizer.check({ user: who.name, groups: who.groups, cluster: run?.cluster ?? '', namespace: run?.target.namespace ?? '', room: msg.room, action: 'approve' });
     if (!rbac.allowed) return refuse(`not allowed — ${rbac.reason}`);
     if (run?.startedBy.type === 'user' && run.startedBy.name === who.name) return refuse(`you started this run; someone else in ${p.group} must decide`);

@@ -43,6 +43,11 @@ export const ChatSettingsSchema = z.strictObject({
   }).prefault({}),
   /** How long a request waits for its justification or confirmation before it expires. */
   conversationTimeout: Duration.default(10 * 60_000),
+  /**
+   * How long a confirmed request waits for an automatic run that holds its
+   * target to stop after its current step (pre-emption) before it gives up.
+   */
+  preemptTimeout: Duration.default(2 * 60_000),
   justification: z.strictObject({
     /**
      * Alertmanagers whose alert links justify actions: a link must be on one

@@ -35,7 +35,7 @@ export const detectionRecordFailuresTotal = once('kubemend_detection_record_fail
 
 export const runsTotal = once('kubemend_runs_total', () => new Counter({
   name: 'kubemend_runs_total',
-  help: 'Runbook runs that ended, by runbook and outcome (succeeded, failed, escalated, cancelled, abandoned, dry-run), plus refused starts.',
+  help: 'Runbook runs that ended, by runbook and outcome (succeeded, failed, escalated, cancelled, preempted, abandoned, dry-run), plus refused starts.',
   labelNames: ['runbook', 'outcome'] as const,
 }));
 

@@ -13,6 +13,8 @@ export interface PendingApproval {
   summary: string;
   requestedAt: number;
   expiresAt: number;
+  /** The person the run acts for: never the one who approves (four-eyes). */
+  requester?: string;
 }
 
 export class ApprovalBook implements ApprovalGate {
@@ -27,7 +29,7 @@ export class ApprovalBook implements ApprovalGate {
     this.members = members;
   }
 
-  request(req: { runId: string; stepId: string; group: string; summary: string; timeoutMs: number; signal: AbortSignal }): Promise<ApprovalDecision> {
+  request(req: { runId: string; stepId: string; group: string; summary: string; timeoutMs: number; signal: AbortSignal; requester?: string }): Promise<ApprovalDecision> {
     const id = randomUUID();
     const now = this.clock.now();
     return new Promise<ApprovalDecision>((resolve, reject) => {
@@ -42,7 +44,7 @@ export class ApprovalBook implements ApprovalGate {
         this.pending.delete(id);
         reject(req.signal.reason);
       }, { once: true });
-      const entry = { id, runId: req.runId, stepId: req.stepId, group: req.group, summary: req.summary, requestedAt: now, expiresAt: now + req.timeoutMs, resolve: settle };
+      const entry = { id, runId: req.runId, stepId: req.stepId, group: req.group, summary: req.summary, requestedAt: now, expiresAt: now + req.timeoutMs, ...(req.requester ? { requester: req.requester } : {}), resolve: settle };
       this.pending.set(id, entry);
       this.onRequest?.(strip(entry));
     });
@@ -52,10 +54,11 @@ export class ApprovalBook implements ApprovalGate {
     return [...this.pending.values()].map(strip);
   }
 
-  /** Records a decision; refuses users outside the group (the requester cannot approve their own run: the caller checks). */
+  /** Records a decision; refuses users outside the group, and the request's own requester (four-eyes, whichever front end asks). */
   decide(id: string, user: string, decision: 'approved' | 'denied', comment?: string): { ok: true } | { ok: false; reason: string } {
     const p = this.pending.get(id);
     if (!p) return { ok: false, reason: `no pending approval ${id}` };
+    if (p.requester && p.requester === user) return { ok: false, reason: `${user} asked for this and cannot decide it too; someone else in ${p.group} must (four-eyes)` };
     if (!this.members(p.group, user)) return { ok: false, reason: `${user} is not in approver group ${p.group}` };
     p.resolve({ decision, by: user, comment });
     return { ok: true };

@@ -32,7 +32,9 @@ export type Refusal =
   | { kind: 'locked'; runId: string }
   | { kind: 'concurrency'; scope: 'namespace' | 'cluster'; limit: number }
   | { kind: 'repeated-failures'; failures: number; limit: number }
-  | { kind: 'invalid-params'; problems: string[] };
+  | { kind: 'invalid-params'; problems: string[] }
+  /** A person's run waited for the automatic run holding the target to stop after its step, and it did not in time. */
+  | { kind: 'preempt-timeout'; runId: string; runbook: string; step?: string; waitedMs: number };
 
 const ACTIVE: RunRecord['status'][] = ['pending', 'running', 'waiting-approval'];
 
@@ -123,6 +125,7 @@ export function describeRefusal(r: Refusal): string {
     case 'locked': return `another run (${r.runId}) is already acting on this target`;
     case 'concurrency': return `at most ${r.limit} runs may be in flight per ${r.scope}`;
     case 'invalid-params': return `invalid parameters: ${r.problems.join('; ')}`;
+    case 'preempt-timeout': return `the automatic run ${r.runId} (${r.runbook}) did not stop within ${Math.round(r.waitedMs / 1000)}s: its step ${r.step ?? 'under way'} changes the cluster and is left to finish; that run goes on`;
     case 'repeated-failures': return `this remediation has failed ${r.failures} times on this target (limit ${r.limit}); escalating to humans instead of trying again`;
   }
 }

@@ -56,6 +56,23 @@ export interface TriggerRequest {
   target?: AuditTarget;
   incidentId?: string;
   dryRun?: boolean;
+  /**
+   * A person's confirmed action: when an automatic run (started by a rule or
+   * the system) holds the target's lock, ask it to stop at its next step
+   * boundary and start once it has, waiting at most `timeoutMs` (cluster time).
+   * Never applies to a run a person started, nor to a run started by anything
+   * but a person.
+   */
+  preempt?: Preemption;
+}
+
+export interface Preemption {
+  timeoutMs: number;
+  /** Why, for the pre-empted run's audit record (the person is req.startedBy). */
+  reason: string;
+  data?: Record<string, unknown>;
+  /** Called once the holder was asked to stop, before the wait. */
+  onWaiting?: (holder: RunRecord, o: { step?: string; interrupting: boolean }) => void;
 }
 
 export interface RunListener {
@@ -78,8 +95,10 @@ export class RunbookExecutor {
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly claimed = new Set<string>();
   private readonly aborts = new Map<string, AbortController>();
-  /** Runs asked to stop at their next step boundary, with who asked. */
-  private readonly stops = new Map<string, { by: Actor; reason: string; data?: Record<string, unknown> }>();
+  /** Runs asked to stop at their next step boundary, with who asked and how the run ends (cancelled, or preempted for a person). */
+  private readonly stops = new Map<string, { by: Actor; reason: string; data?: Record<string, unknown>; status: 'cancelled' | 'preempted' }>();
+  /** The step each run is taking now: a pre-emption interrupts it at once when it only reads or waits. */
+  private readonly stepping = new Map<string, { action: Action; abort: AbortController }>();
   private readonly identities = new Map<string, Identity | undefined>();
   private readonly detections = new Map<string, Detection | undefined>();
   private readonly listeners: RunListener[] = [];
@@ -125,7 +144,9 @@ export class RunbookExecutor {
     }
     if (exclusive) this.claimed.add(key);
     try {
-      const refusal = dryRun ? undefined : await this.budgets.admit(req.runbook, target, now, { readOnly, isReadOnly: (r) => this.readOnly(this.runbooks.get(r.runbook)), clusterUid: this.o.clusterUid?.(target.cluster ?? '') });
+      let refusal = dryRun ? undefined : await this.budgets.admit(req.runbook, target, now, { readOnly, isReadOnly: (r) => this.readOnly(this.runbooks.get(r.runbook)), clusterUid: this.o.clusterUid?.(target.cluster ?? '') });
+      // The key stays claimed while the holder stops: no other trigger slips in between.
+      if (refusal?.kind === 'locked' && req.preempt) refusal = await this.preemptHolder(refusal, req, req.preempt, target);
       if (refusal) {
         await this.audit({ actor: req.startedBy, action: 'runbook.run.refused', target, outcome: 'denied', detectionId: req.detection?.id, incidentId: req.incidentId, data: { runbook: req.runbook, reason: describeRefusal(refusal) } });
         runsTotal.inc({ runbook: req.runbook, outcome: 'refused' });
@@ -135,6 +156,8 @@ export class RunbookExecutor {
         }
         return { refused: refusal };
       }
+      // After a pre-emption's wait, the run starts now, not when it was asked for.
+      const at = this.o.clock.now();
       const run: RunRecord = {
         id: randomUUID(),
         runbook: req.runbook,
@@ -146,8 +169,8 @@ export class RunbookExecutor {
         params,
         startedBy: req.startedBy,
         dryRun,
-        createdAt: now,
-        updatedAt: now,
+        createdAt: at,
+        updatedAt: at,
         currentStep: view.start,
         outputs: {},
       };
@@ -242,8 +265,56 @@ export class RunbookExecutor {
    */
   stopAfterStep(runId: string, by: Actor, o: { reason?: string; data?: Record<string, unknown> } = {}): boolean {
     if (!this.inFlight.has(runId)) return false;
-    if (!this.stops.has(runId)) this.stops.set(runId, { by, reason: o.reason ?? `cancelled by ${by.name}`, data: o.data });
+    if (!this.stops.has(runId)) this.stops.set(runId, { by, reason: o.reason ?? `cancelled by ${by.name}`, data: o.data, status: 'cancelled' });
     return true;
+  }
+
+  /**
+   * Asks the automatic run holding a target to stop for a person's action
+   * and waits for it (bounded): the original refusal when the holder may not
+   * be pre-empted (a person's run, or one this process is not driving), then
+   * the admission after it stopped, or preempt-timeout (the request to stop
+   * is withdrawn: the holder goes on as if never asked).
+   */
+  private async preemptHolder(locked: Extract<Refusal, { kind: 'locked' }>, req: TriggerRequest, p: Preemption, target: AuditTarget): Promise<Refusal | undefined> {
+    const holder = await this.o.store.getRun(locked.runId);
+    if (req.startedBy.type !== 'user' || !holder || holder.startedBy.type === 'user' || !this.inFlight.has(holder.id)) return locked;
+    const step = holder.currentStep ?? undefined;
+    const interrupting = this.preemptRun(holder.id, req.startedBy, p.reason, p.data);
+    p.onWaiting?.(holder, { step, interrupting });
+    const began = this.o.clock.now();
+    const ended = await this.settles(this.inFlight.get(holder.id), p.timeoutMs);
+    if (!ended) {
+      if (this.stops.get(holder.id)?.status === 'preempted') this.stops.delete(holder.id);
+      return { kind: 'preempt-timeout', runId: holder.id, runbook: holder.runbook, step: holder.currentStep ?? step, waitedMs: this.o.clock.now() - began };
+    }
+    return this.budgets.admit(req.runbook, target, this.o.clock.now());
+  }
+
+  /**
+   * The stop of a pre-emption: like stopAfterStep, but a step under way that
+   * only reads or waits (waitRollout, smokeCheck, approval …) is interrupted
+   * at once, since nothing of it can be left half-done; a step that changes
+   * the cluster runs to its end. True when the step under way is interrupted.
+   */
+  private preemptRun(runId: string, by: Actor, reason: string, data?: Record<string, unknown>): boolean {
+    this.stops.set(runId, { by, reason, data, status: 'preempted' });
+    const under = this.stepping.get(runId);
+    if (!under || under.action.mutates) return false;
+    under.abort.abort(new ActionError('CANCELLED', `interrupted: ${reason}`));
+    return true;
+  }
+
+  /** Whether `p` settles within `ms` of cluster time. */
+  private async settles(p: Promise<unknown> | undefined, ms: number): Promise<boolean> {
+    if (!p) return true;
+    let timer: { cancel(): void } | undefined;
+    const late = new Promise<false>((r) => (timer = this.o.clock.setTimeout(() => r(false), ms)));
+    try {
+      return await Promise.race([p.then(() => true, () => true), late]);
+    } finally {
+      timer?.cancel();
+    }
   }
 
   /** The steps a run of `runbook` takes when every step succeeds, in order (what "not started" is measured against). */
@@ -266,6 +337,7 @@ export class RunbookExecutor {
         this.inFlight.delete(run.id);
         this.aborts.delete(run.id);
         this.stops.delete(run.id);
+        this.stepping.delete(run.id);
       });
     this.inFlight.set(run.id, p);
   }
@@ -282,7 +354,7 @@ export class RunbookExecutor {
     while (stepId !== 'end' && stepId !== 'escalate') {
       if (cancel.signal.aborted) return cancel.signal.reason === SUSPEND ? undefined : this.finish(run, 'cancelled', 'cancelled');
       const stop = this.stops.get(run.id);
-      if (stop) return this.finish(run, 'cancelled', stop.reason, { actor: stop.by, data: { stoppedAt: stepId, ...(stop.data ?? {}) } });
+      if (stop) return this.finish(run, stop.status, stop.reason, { actor: stop.by, data: { stoppedAt: stepId, ...(stop.data ?? {}) } });
       const step = view.step(stepId);
       const action = step && this.o.actions.get(step.action);
       if (!step || !action) return this.finish(run, 'failed', `step ${stepId} or its action is missing`);
@@ -332,8 +404,14 @@ export class RunbookExecutor {
       }
       stepDurationSeconds.observe({ action: action.name, status: outcome }, (performance.now() - began) / 1000);
       if (outcome !== 'success') reason = `step ${stepId} ${outcome === 'timeout' ? 'timed out' : 'failed'}`;
+      const ranStep = stepId;
       stepId = view.next(stepId, outcome);
       await this.moveTo(run, stepId);
+      // Pre-empted: whatever edge the step took (an interrupted wait fails), the run ends here unless it is done.
+      const preempt = this.stops.get(run.id);
+      if (preempt?.status === 'preempted' && stepId !== 'end') {
+        return this.finish(run, 'preempted', preempt.reason, { actor: preempt.by, data: { stoppedAt: stepId, lastStep: ranStep, lastOutcome: outcome, ...(preempt.data ?? {}) } });
+      }
     }
     if (stepId === 'end') return this.finish(run, run.dryRun ? 'dry-run' : 'succeeded', 'every step done');
     await this.finish(run, 'escalated', reason || 'the runbook escalated');
@@ -359,6 +437,7 @@ export class RunbookExecutor {
       const onRunAbort = () => timer.abort(runSignal.reason);
       runSignal.addEventListener('abort', onRunAbort, { once: true });
       const handle = step.timeoutMs ? this.o.clock.setTimeout(() => timer.abort(new ActionError('TIMEOUT', `step ${stepId} timed out after ${step.timeoutMs}ms`)), step.timeoutMs) : undefined;
+      this.stepping.set(run.id, { action, abort: timer });
       try {
         const ctx = this.context(run, stepId, operationKey, timer.signal);
         const result: ActionResult = run.dryRun && !(action.runsInDryRun && !action.mutates)
@@ -381,10 +460,13 @@ export class RunbookExecutor {
         await this.o.store.updateRun(run.id, { outputs: run.outputs, updatedAt: this.o.clock.now() });
         if (!canRetry) return timedOut ? 'timeout' : 'failure';
         await this.o.clock.sleep(backoff);
+        // A read or wait waiting to retry is not under way: a pre-emption ends it here.
+        if (this.stops.get(run.id)?.status === 'preempted' && !action.mutates) return 'failure';
         backoff = Math.min(backoff * retries.factor, retries.maxBackoffMs);
       } finally {
         handle?.cancel();
         runSignal.removeEventListener('abort', onRunAbort);
+        this.stepping.delete(run.id);
       }
     }
   }

@@ -4,7 +4,7 @@
 export type { Action, ActionContext, Notifier } from './types.ts';
 export { loadRunbooks, checkRuleRunbooks, type LoadedRunbook } from './loader.ts';
 export { closest } from './graph.ts';
-export { RunbookExecutor } from './executor.ts';
+export { RunbookExecutor, type TriggerResult, type Preemption } from './executor.ts';
 export { ApprovalBook, type PendingApproval } from './approvals.ts';
 export { describeRefusal, Budgets, PAUSED, RESUMED } from './budgets.ts';
 export { LineNotifier } from './notifiers.ts';

@@ -2,7 +2,8 @@
 // names a runbook starts a run; a detection that keeps firing after its run
 // ended starts another after a cool-down, so a remediation that did not fix
 // the problem is tried again, until the budgets stop it and the run
-// escalates. Escalated detections are left to humans.
+// escalates. Escalated detections, and those whose run a person pre-empted,
+// are left to humans.
 import type { Clock } from '../common/index.ts';
 import type { Detection, DetectionChange } from '../rules/index.ts';
 import type { RunRecord } from '../store/index.ts';
@@ -53,6 +54,11 @@ export class Remediator {
     }
     if (t.lastStatus === 'escalated') {
       if (fresh) this.o.onSkip?.(d, runbook, 'earlier runs for this detection escalated: it is left to humans');
+      return;
+    }
+    // A person took the target over from the automation: retrying would fight them.
+    if (t.lastStatus === 'preempted') {
+      if (fresh) this.o.onSkip?.(d, runbook, 'a person pre-empted the earlier run for this detection from chat: it is left to humans');
       return;
     }
     // A dry run changed nothing, so planning it again after the cool-down would only repeat the same plan.

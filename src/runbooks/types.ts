@@ -9,7 +9,8 @@ import type { AuditTarget } from '../audit/index.ts';
 
 /** One API call an action would make: what `--dry-run` prints. */
 export interface PlannedCall {
-  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'WAIT' | 'NOTIFY' | 'HTTP' | 'APPROVAL';
+  /** CHECK: a verdict the action reached by reading (k8s.promote's source health), shown with the plan. */
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'WAIT' | 'NOTIFY' | 'HTTP' | 'APPROVAL' | 'CHECK';
   /** API path (or URL / channel / group for non-Kubernetes steps). */
   path: string;
   body?: unknown;
@@ -34,7 +35,8 @@ export type ApprovalDecision = { decision: 'approved' | 'denied'; by: string; co
 
 /** Asks a named group to approve; resolves with the decision or time-out (cluster time). */
 export interface ApprovalGate {
-  request(req: { runId: string; stepId: string; group: string; summary: string; timeoutMs: number; signal: AbortSignal }): Promise<ApprovalDecision>;
+  /** `requester`: the person the run acts for, who may not approve it (four-eyes). */
+  request(req: { runId: string; stepId: string; group: string; summary: string; timeoutMs: number; signal: AbortSignal; requester?: string }): Promise<ApprovalDecision>;
 }
 
 export interface ActionContext {

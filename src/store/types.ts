@@ -60,7 +60,8 @@ export interface Silence {
   expiredBy?: string;
 }
 
-export type RunStatus = 'pending' | 'running' | 'waiting-approval' | 'succeeded' | 'failed' | 'escalated' | 'cancelled' | 'dry-run' | 'abandoned';
+/** preempted: an automatic run stopped at a step boundary so that a person's confirmed chat action on its target could run. */
+export type RunStatus = 'pending' | 'running' | 'waiting-approval' | 'succeeded' | 'failed' | 'escalated' | 'cancelled' | 'preempted' | 'dry-run' | 'abandoned';
 export type StepStatus = 'pending' | 'started' | 'succeeded' | 'failed' | 'timed-out' | 'skipped' | 'unknown';
 
 export interface RunRecord {

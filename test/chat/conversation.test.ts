@@ -109,9 +109,13 @@ test('promote rolls forward to the images of another namespace; restart rolls ev
   const f = await chatFixture();
   try {
     f.sandbox.apply([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'staging' } }, deployment('web', 'shop/web:3', { namespace: 'staging', replicas: 1 })]);
+    await until(() => rolledOut(f.sandbox, 'staging', 'web'), 'the source rolled out');
     const shown = await f.say('alice', `promote deployment/web -n shop --from staging --reason "web 3 passed staging soak" --link ${LINK}`);
     const id = f.idOf(shown);
-    assert.equal(shown[0].text.split('\n')[0], `${id} will set image of deployment shop/web: web=shop/web:3 on cluster sandbox, then wait for the rollout.`);
+    assert.deepEqual(shown[0].text.split('\n').slice(0, 2), [
+      `${id} will set image of deployment shop/web: web=shop/web:3 on cluster sandbox, then wait for the rollout.`,
+      'Checked: source deployment staging/web is healthy (1/1 available, 1 pod(s) of its current revision checked over the last 10m).',
+    ]);
     await f.say('alice', `confirm ${id}`);
     assert.match((await f.waitAsync(new RegExp(`^${id} (done|failed)`))).text, new RegExp(`^${id} done`));
     assert.equal(f.sandbox.store.get('apps/deployments', 'shop', 'web')!.spec.template.spec.containers[0].image, 'shop/web:3');

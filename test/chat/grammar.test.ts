@@ -91,3 +91,13 @@ test('help lists every command; help for one command shows its usage', () => {
   assert.equal(helpText('scale'), `usage: ${USAGE.scale}`);
   assert.match(helpText('sclae'), /no command "sclae" \(did you mean "scale"\?\)/);
 });
+
+test('promote --force is a switch: it takes no value, and only promote has it', () => {
+  assert.deepEqual(ok('promote deployment/web -n prod --from staging --force --reason "hotfix" --link CHG-1'), { type: 'action', action: 'promote', kind: 'Deployment', name: 'web', namespace: 'prod', fromNamespace: 'staging', force: true, reason: 'hotfix', link: 'CHG-1' });
+  // The switch does not swallow the next word as its value.
+  assert.equal((ok('promote deployment/web --force -n prod --from staging') as { namespace: string }).namespace, 'prod');
+  assert.match(bad('promote deployment/web -n prod --from staging --force=yes').error, /--force takes no value/);
+  assert.match(bad('promote deployment/web -n prod --from staging --force --force').error, /--force is given twice/);
+  assert.match(bad('restart deployment/web -n prod --force').error, /restart has no flag --force/);
+  assert.match(USAGE.promote, /\[--force\]/);
+});

@@ -53,14 +53,18 @@ test('promote copies images from the same workload in another namespace (the rol
   try {
     f.sandbox.store.create('namespaces', { metadata: { name: 'staging' } });
     f.sandbox.apply([deployment('web', 'shop/web:2'), deployment('web', 'shop/web:3', { namespace: 'staging', replicas: 1 })]);
+    // The source must have shown its images work before they are promoted.
+    await until(() => rolledOut(f.sandbox, 'staging', 'web'), 'the source rolled out');
     const mark = f.mark();
     const plan = await f.plan(promote, { namespace: 'default', name: 'web', fromNamespace: 'staging' });
-    assert.equal(plan.length, 1);
-    assert.match(plan[0].description, /web=shop\/web:3/);
+    assert.deepEqual(plan.map((c) => c.method), ['CHECK', 'PATCH'], 'the plan shows the health verdict, then the change');
+    assert.match(plan[0].description, /^source deployment staging\/web is healthy \(1\/1 available, 1 pod\(s\) of its current revision checked over the last 10m\)$/);
+    assert.match(plan[1].description, /web=shop\/web:3/);
     assert.deepEqual(f.mutationsSince(mark), []);
     const r = await f.run(promote, { namespace: 'default', name: 'web', fromNamespace: 'staging' });
     assert.equal(r.mutated, true);
     assert.deepEqual(r.outputs.changes, [{ container: 'web', old: 'shop/web:2', new: 'shop/web:3' }]);
+    assert.equal((r.outputs.sourceHealth as { healthy: boolean }).healthy, true);
     assert.equal(f.sandbox.store.get('apps/deployments', 'default', 'web')!.spec.template.spec.containers[0].image, 'shop/web:3');
     const muts = f.mutationsSince(mark);
     assert.ok(muts.length > 0 && muts.every((m) => m.user === SERVICE_USER), JSON.stringify(muts));
@@ -84,6 +88,7 @@ test('promote from another cluster resolves it through kubeFor', async () => {
   try {
     other.apply([deployment('web', 'shop/web:3', { replicas: 1 })]);
     f.sandbox.apply([deployment('web', 'shop/web:1')]);
+    await until(() => rolledOut(other, 'default', 'web'), 'the source rolled out in the other cluster');
     const kc = new KubeConfig();
     kc.loadFromString(other.kubeconfig());
     const otherKube = new KubeHttp(kc);
