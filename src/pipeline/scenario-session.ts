@@ -31,6 +31,8 @@ export interface ScenarioSessionOptions {
   budgets?: Partial<BudgetConfig>;
   retriggerAfterMs?: number;
   incidents?: PipelineOptions['incidents'];
+  /** Smoke windows after rollouts (`source: rollout` rules): the default window. */
+  smoke?: PipelineOptions['smoke'];
   sinks?: Sink[];
   /** Progress lines (detections, steps, notifications), stamped with virtual time. */
   out?: (line: string) => void;
@@ -73,6 +75,7 @@ export class ScenarioSession {
         notifiers: print ? [new LineNotifier(print)] : [],
       },
       incidents: o.incidents,
+      smoke: o.smoke,
       sinks: [...(print ? [new LinePrinter(print)] : []), ...(o.sinks ?? [])],
       log: print,
     });
