@@ -42,6 +42,30 @@ const deployment = (name: string, namespace: string, annotations: Record<string,
                     readinessProbe: { httpGet: { path: /healthz, port: 8080 } }
                     resources: { requests: { memory: 64Mi }, limits: { memory: 256Mi } }`;
 
+const podSpec = `
+              metadata: { labels: { app: NAME } }
+              spec:
+                containers:
+                  - name: web
+                    image: shop/web:1
+                    resources: { requests: { memory: 64Mi }, limits: { memory: 256Mi } }`;
+
+const others = `
+        - apiVersion: apps/v1
+          kind: StatefulSet
+          metadata: { name: db, namespace: shop }
+          spec:
+            replicas: 2
+            serviceName: db
+            selector: { matchLabels: { app: db } }
+            template:${podSpec.replace('NAME', 'db')}
+        - apiVersion: apps/v1
+          kind: DaemonSet
+          metadata: { name: agent, namespace: shop }
+          spec:
+            selector: { matchLabels: { app: agent } }
+            template:${podSpec.replace('NAME', 'agent')}`;
+
 /** shop/web:1 and :2 are healthy; :crash exits at once; :oom needs more than its 256Mi limit; :unready never passes its probe. */
 const SCENARIO = `
 apiVersion: kubemend.dev/v1alpha1
@@ -63,7 +87,7 @@ spec:
           metadata: { name: shop }
         - apiVersion: v1
           kind: Namespace
-          metadata: { name: slow, annotations: { kubemend.dev/smoke-window: 10m } }${deployment('web', 'shop')}${deployment('quiet', 'shop', { 'kubemend.dev/smoke-window': 'off' })}${deployment('api', 'slow')}
+          metadata: { name: slow, annotations: { kubemend.dev/smoke-window: 10m } }${deployment('web', 'shop')}${deployment('quiet', 'shop', { 'kubemend.dev/smoke-window': 'off' })}${deployment('api', 'slow')}${others}
 `;
 
 const dir = mkdtempSync(join(tmpdir(), 'km-smoke-'));
@@ -114,7 +138,8 @@ async function withSession(rules: ReturnType<typeof loadRules>, fn: (e: Env) => 
     },
     opened: (rule) => s.engine.detections().filter((d) => !rule || d.rule === rule),
     async smoke(phase, name) {
-      await s.pipeline.flush();
+      // The recorder alone: a pipeline flush also waits for runs, which need virtual time to pass.
+      await s.pipeline.recorder!.flush();
       return (await store.audit.list({ action: `smoke.${phase}` })).map((a) => a.data as unknown as SmokeReport).filter((r) => !name || r.change.workload.name === name);
     },
     kubemendMutations: () => s.sandbox.api!.requestLog.filter((e) => MUTATING.has(e.method) && e.user === KUBEMEND).map((e) => `${e.method} ${e.path}`),
@@ -136,6 +161,9 @@ test('kubectl set image to a crash-looping image: one rollout-regression detecti
     assert.ok(await until(() => opened('rollout-regression').length > 0, 60), 'a regression is detected within the window');
     // Well past the window: the crash loop goes on, and still only one detection of it, with one occurrence.
     await until(() => false, 120);
+    // Offered: nothing started, nothing changed by kubemend (checked before a flush, which would wait for a run).
+    assert.deepEqual(await store.listRuns({}), []);
+    assert.deepEqual(kubemendMutations(), []);
     await s.pipeline.flush();
     const ds = opened('rollout-regression');
     assert.equal(ds.length, 1);
@@ -157,9 +185,7 @@ test('kubectl set image to a crash-looping image: one rollout-regression detecti
     assert.match(r.regressions[0].message, /^pod web-[a-z0-9]+-[a-z0-9]+ container web exited \(Error, exit 1\)$/);
     assert.match(d.summary, /^Deployment shop\/web regressed after its rollout to revision 2 \(image shop\/web:1 → shop\/web:crash \(container web\)\): pod web-/);
     assert.deepEqual(d.action, { runbook: 'bad-deploy', params: {}, mode: 'offer' });
-    // Offered: recorded and announced, nothing started, nothing changed by kubemend.
-    assert.deepEqual(await store.listRuns({}), []);
-    assert.deepEqual(kubemendMutations(), []);
+    // Recorded and announced.
     const offered = await store.audit.list({ action: 'runbook.run.offered' });
     assert.equal(offered.length, 1);
     assert.equal(offered[0].detectionId, d.id);
@@ -266,10 +292,13 @@ test("a namespace's annotation sets the window of its workloads' rollouts", { sk
 
 test('a new Deployment crash-looping on its first revision: the detection opens, the rollback is withheld and the reason audited', { skip, timeout: 180_000 }, async () => {
   const rules = [...rolloutRule('auto'), ...loadRules(here('../../rules/crashloop-backoff.yaml'))];
-  await withSession(rules, async ({ store, kubectl, until, opened, kubemendMutations }) => {
+  await withSession(rules, async ({ s, store, kubectl, until, opened, kubemendMutations }) => {
     await kubectl('create', 'deployment', 'fresh', '-n', 'shop', '--image=shop/web:crash', '--replicas=1');
     assert.ok(await until(() => opened('rollout-regression').length > 0 && opened('crashloop-backoff').length > 0, 120));
     await until(() => false, 120);
+    assert.deepEqual(await store.listRuns({}), []);
+    assert.deepEqual(kubemendMutations(), []);
+    await s.pipeline.flush();
     const [regression] = opened('rollout-regression');
     assert.equal(regression.evidence[0].rollout!.change.summary, 'created');
     assert.equal(regression.evidence[0].rollout!.change.previous, undefined);
@@ -282,7 +311,36 @@ test('a new Deployment crash-looping on its first revision: the detection opens,
       'crashloop-backoff: not acting, because the workload has no previous revision to roll back to',
       'rollout-regression: not acting, because the workload has no previous healthy revision to roll back to',
     ]);
+  });
+});
+
+test('a StatefulSet rollout that crash-loops is a regression of its updateRevision; k8s.rollback cannot roll it back, so nothing is offered', { skip, timeout: 180_000 }, async () => {
+  await withSession(rolloutRule('offer'), async ({ s, store, kubectl, until, opened }) => {
+    await kubectl('set', 'image', 'statefulset/db', 'web=shop/web:crash', '-n', 'shop');
+    assert.ok(await until(() => opened('rollout-regression').length > 0, 60));
+    const d = opened('rollout-regression')[0];
+    const r = d.evidence[0].rollout!;
+    const sts = s.sandbox.store.get('apps/statefulsets', 'shop', 'db')!;
+    assert.equal(r.change.workload.kind, 'StatefulSet');
+    assert.equal(r.change.revision, sts.status.updateRevision);
+    assert.notEqual(r.change.previous!.revision, r.change.revision);
+    assert.match(r.regressions[0].message, /^pod db-1 container web exited \(Error, exit 1\)$/, 'the highest ordinal is updated first');
+    assert.match(d.action!.withheld!, /no previous healthy revision/);
     assert.deepEqual(await store.listRuns({}), []);
-    assert.deepEqual(kubemendMutations(), []);
+    await s.pipeline.flush();
+    assert.deepEqual(await store.audit.list({ action: 'runbook.run.offered' }), []);
+    assert.equal((await store.audit.list({ action: 'runbook.run.skipped' })).length, 1);
+  });
+});
+
+test('a DaemonSet rollout is judged on the pods of its new template generation, and passes', { skip, timeout: 180_000 }, async () => {
+  await withSession(rolloutRule('offer'), async ({ kubectl, until, smoke }) => {
+    assert.ok(await until(async () => (await smoke('passed', 'agent')).length === 1, 60), 'its first revision passed');
+    await kubectl('set', 'image', 'daemonset/agent', 'web=shop/web:2', '-n', 'shop');
+    assert.ok(await until(async () => (await smoke('passed', 'agent')).length === 2, 90));
+    const passed = (await smoke('passed', 'agent'))[1];
+    assert.equal(passed.change.revision, '2');
+    assert.equal(passed.change.summary, 'image shop/web:1 → shop/web:2 (container web)');
+    assert.deepEqual([passed.pods, passed.readyPods], [3, 3], 'one pod per node, all of the new generation');
   });
 });

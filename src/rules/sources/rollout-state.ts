@@ -134,6 +134,7 @@ export function lastWriter(o: KubeObject): { manager: string; time?: number } | 
   return best;
 }
 
+const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
 const CONTAINER_IMAGE = /^spec\.(?:initContainers|containers)\[name=([^\]]+)\]\.image$/;
 
 /**
@@ -146,7 +147,7 @@ export function describeTemplateChange(oldTemplate: unknown, newTemplate: unknow
   for (const c of diffObjects(oldTemplate ?? {}, newTemplate ?? {})) {
     const m = CONTAINER_IMAGE.exec(c.path);
     if (m) parts.push(`image ${c.old ?? 'none'} → ${c.new ?? 'none'} (container ${m[1]})`);
-    else if (c.path.includes('kubectl.kubernetes.io/restartedAt')) parts.push('rollout restart');
+    else if (c.path.includes(RESTARTED_AT) || (c.new !== null && typeof c.new === 'object' && RESTARTED_AT in c.new)) parts.push('rollout restart');
     else paths.push(`template.${c.path}`);
   }
   if (paths.length) parts.push(`changed ${paths.slice(0, 5).join(', ')}${paths.length > 5 ? ` and ${paths.length - 5} more` : ''}`);
