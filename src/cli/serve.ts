@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { realClock, KubemendError, Errors, ConfigError, leaderStatus } from '../common/index.ts';
+import { realClock, KubemendError, Errors, ConfigError, leaderStatus, formatDuration } from '../common/index.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { Authorizer } from '../authz/index.ts';
 import { chatSettings, loadChatConfig, type ChatSettings } from '../chat/index.ts';
@@ -131,6 +131,7 @@ export async function runServe(f: ServeFlags, out: (l: string) => void = (l) => 
         retriggerAfterMs: config.budgets.coolDown,
         notifiers: [new LineNotifier(out)],
       },
+      smoke: { windowMs: config.smoke.window },
       incidents: config.incidents.enabled && { windowMs: config.incidents.window, resolveAfterMs: config.incidents.resolveAfter, onIncident: (i, change) => change !== 'updated' && out(`incident ${change}: ${i.id} ${i.title}`) },
       webhooks: hooks.options ? {} : false,
       silences: { intervalMs: config.silences.syncInterval },
@@ -246,9 +247,10 @@ function watchForChanges(o: { config: ServiceConfig; flags: ServeFlags; pipeline
       apply() {
         const next = loadServiceConfig(o.flags.config, { rules: o.config.rules, runbooks: o.config.runbooks, policy: o.policy });
         const applied = o.pipeline.setBudgets({ ...next.budgets, failureWindowMs: next.budgets.failureWindow }, next.budgets.coolDown);
+        o.pipeline.setSmokeWindow(next.smoke.window);
         const restart = ['clusters', 'server', 'store', 'webhooks', 'rules', 'runbooks', 'policy', 'chat', 'incidents', 'remediation', 'cel']
           .filter((k) => JSON.stringify((next as unknown as Record<string, unknown>)[k]) !== JSON.stringify((o.config as unknown as Record<string, unknown>)[k]));
-        return `${applied}${restart.length ? `; changes to ${restart.join(', ')} take effect at the next restart` : ''}`;
+        return `${applied}; smoke window ${next.smoke.window ? formatDuration(next.smoke.window) : 'off'}${restart.length ? `; changes to ${restart.join(', ')} take effect at the next restart` : ''}`;
       },
     }, o.prints.config);
   }

@@ -35,6 +35,9 @@ const EXPECTED: Record<string, [number, string, RegExp]> = {
   'reasons-on-object.yaml': [10, 'spec.match.reasons', /match.reasons does not apply to source: object \(only to event\)/],
   'object-without-kinds.yaml': [7, 'spec.match', /source: object needs match.kinds/],
   'yaml-syntax.yaml': [8, '', /^YAML syntax: /],
+  'rollout-kind.yaml': [8, 'spec.match.kinds[0]', /^source: rollout watches the rollouts of Deployment, StatefulSet, DaemonSet, not Pod$/],
+  'action-when-not-bool.yaml': [10, 'spec.action.when', /must be a bool, but is string/],
+  'skip-reason-without-when.yaml': [10, 'spec.action.skipReason', /explains an action\.when that does not hold: give action\.when too/],
 };
 
 const problemsOf = (path: string) => sharedProblemsOf(() => loadRules(path), path);

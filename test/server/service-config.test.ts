@@ -95,3 +95,10 @@ test('the example config in config/ loads', () => {
   assert.deepEqual(c.clusters.contexts, ['prod-eu', 'prod-us']);
   assert.equal(c.webhooks.generic['argo-cd'].secretEnv, 'KUBEMEND_ARGOCD_SECRET');
 });
+
+test('smoke.window: 5m by default, any duration, or off (0) for no window where no annotation sets one', () => {
+  assert.equal(loadServiceConfig(undefined, DEFAULTS).smoke.window, 300_000);
+  assert.equal(loadServiceConfig(configFile(['  smoke: { window: 90s }']).file, DEFAULTS).smoke.window, 90_000);
+  assert.equal(loadServiceConfig(configFile(['  smoke: { window: off }']).file, DEFAULTS).smoke.window, 0);
+  assert.throws(() => loadServiceConfig(configFile(['  smoke: { window: soon }']).file, DEFAULTS), /spec\.smoke\.window/);
+});
