@@ -155,6 +155,7 @@ export class Pipeline {
     this.rollouts = new RolloutWatcher({
       clock: o.clock,
       lookup: (cluster, kind, ns) => this.kubeSources.get(cluster)?.list(kind, ns) ?? [],
+      get: (cluster, kind, ns, name) => this.kubeSources.get(cluster)?.informer(kind)?.get(ns, name),
       defaultWindowMs: o.smoke?.windowMs,
       log: o.log,
     });
