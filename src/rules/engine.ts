@@ -43,7 +43,8 @@ export interface EngineOptions {
 }
 
 const DEFAULT_RESOLVE_AFTER = 5 * 60_000;
-const ROLLOUT_OUTCOMES = new Set(['passed', 'failed']);
+/** What rules judge of a smoke window: how it ended, or that its workload went away (which resolves at once). */
+const ROLLOUT_OUTCOMES = new Set(['passed', 'failed', 'cancelled']);
 
 export class DetectionEngine {
   readonly clock: Clock;
@@ -188,7 +189,7 @@ export class DetectionEngine {
       if (objectHolds && (occurrence || !this.fingerprints.has(key))) this.fire(lr, subject, signal, key);
     } else if (set.size === 0) {
       // The subject itself is gone: nothing left to wait for.
-      const subjectGone = (deleted && subjectKey(subject) === objKey) || signal.alert?.status === 'resolved';
+      const subjectGone = (deleted && subjectKey(subject) === objKey) || signal.alert?.status === 'resolved' || signal.rollout?.phase === 'cancelled';
       this.scheduleResolve(lr, key, subjectGone);
     }
   }

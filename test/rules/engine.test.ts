@@ -195,6 +195,13 @@ test('rollout signals: rules judge a window\'s outcome; an offered runbook is no
   assert.deepEqual(changes.map(([c]) => c), ['opened', 'resolved']);
 });
 
+test('a rollout detection resolves at once when its workload is deleted during a later window', () => {
+  const { e, changes } = engine(rolloutRule('{ runbook: bad-deploy, mode: offer }'));
+  e.ingest(rolloutSignal('failed', true));
+  e.ingest(rolloutSignal('cancelled', true));
+  assert.deepEqual(changes.map(([c]) => c), ['opened', 'resolved']);
+});
+
 test('action.when decides at each firing whether the runbook is withheld, and why', () => {
   const { e, changes, actions } = engine(rolloutRule(`
     runbook: bad-deploy

@@ -24,6 +24,8 @@ export interface RolloutWatcherOptions {
   clock: Clock;
   /** Objects of a kind in a cluster (and namespace), from the informer caches. */
   lookup: (cluster: string, kind: string, namespace?: string) => KubeObject[];
+  /** One cached object by name (cheaper than a list per look); default: found in lookup's list. */
+  get?: (cluster: string, kind: string, namespace: string | undefined, name: string) => KubeObject | undefined;
   /** Window length when neither the workload nor its namespace has the annotation (default 5m; 0: none). */
   defaultWindowMs?: number;
   log?: (line: string) => void;
@@ -148,6 +150,11 @@ export class RolloutWatcher implements Source {
     });
   }
 
+  private get(cluster: string, kind: string, namespace: string | undefined, name: string): KubeObject | undefined {
+    if (this.o.get) return this.o.get(cluster, kind, namespace, name);
+    return this.o.lookup(cluster, kind, namespace).find((x) => x.metadata.name === name);
+  }
+
   private list(cluster: string) {
     return (kind: string, namespace?: string) => this.o.lookup(cluster, kind, namespace);
   }
@@ -161,7 +168,7 @@ export class RolloutWatcher implements Source {
   private process(key: string): void {
     if (!this.emit) return;
     const [cluster, kind, namespace, name] = key.split('\u0000');
-    const w = this.o.lookup(cluster, kind, namespace).find((x) => x.metadata.name === name);
+    const w = this.get(cluster, kind, namespace, name);
     let t = this.tracked.get(key);
     if (!w) {
       if (t?.window) this.finish(t, 'cancelled', [], 'the workload was deleted');
@@ -218,7 +225,7 @@ export class RolloutWatcher implements Source {
     t.template = templateOf(w);
     t.key = keyOfTemplate(w);
     t.lastPhase = undefined;
-    const ns = list('Namespace').find((n) => n.metadata.name === t.namespace);
+    const ns = this.get(t.cluster, 'Namespace', undefined, t.namespace);
     const setting = windowSetting(w, ns, this.defaultWindowMs);
     for (const p of setting.problems) this.o.log?.(`warning: ${p}`);
     const report: SmokeReport = {
