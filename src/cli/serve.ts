@@ -196,6 +196,7 @@ function announce(out: (l: string) => void, base: string, c: ServiceConfig, p: P
   out(`kubemend serving on ${base} (policy ${policy})`);
   out(`  detection   ${p.currentRules().length} rules from ${c.rules}; clusters ${[...p.kubeSources.keys()].join(', ')}`);
   out(`  remediation ${c.remediation.enabled ? `${p.remediation!.executor.runbookNames().length} runbooks from ${c.runbooks}${c.remediation.dryRun ? ' (dry run)' : ''}` : 'off'}`);
+  if (p.rollouts.running) out(`  smoke       ${c.smoke.window ? formatDuration(c.smoke.window) : 'no'} window after every rollout (annotation kubemend.dev/smoke-window overrides)`);
   if (room) out(`  console     ${base}/console/  (room ${room})`);
   if (user && token) out(`              sign in as ${user} with the token ${token} (valid for this run only)`);
   if (slack) out(`  slack       ${base}/slack/events, /slack/commands, /slack/interactions`);
