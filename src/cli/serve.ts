@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { realClock, KubemendError, Errors, ConfigError, leaderStatus } from '../common/index.ts';
+import { realClock, KubemendError, Errors, ConfigError, leaderStatus, formatDuration } from '../common/index.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { Authorizer } from '../authz/index.ts';
 import { chatSettings, loadChatConfig, type ChatSettings } from '../chat/index.ts';
@@ -136,6 +136,7 @@ export async function runServe(f: ServeFlags, out: (l: string) => void = (l) => 
         retriggerAfterMs: config.budgets.coolDown,
         notifiers: [new LineNotifier(out)],
       },
+      smoke: { windowMs: config.smoke.window },
       incidents: config.incidents.enabled && {
         windowMs: config.incidents.window,
         resolveAfterMs: config.incidents.resolveAfter,
@@ -210,6 +211,7 @@ function announce(out: (l: string) => void, base: string, c: ServiceConfig, p: P
   out(`kubemend serving on ${base} (policy ${policy})`);
   out(`  detection   ${p.currentRules().length} rules from ${c.rules}; clusters ${[...p.kubeSources.keys()].join(', ')}`);
   out(`  remediation ${c.remediation.enabled ? `${p.remediation!.executor.runbookNames().length} runbooks from ${c.runbooks}${c.remediation.dryRun ? ' (dry run)' : ''}` : 'off'}`);
+  if (p.rollouts.running) out(`  smoke       ${c.smoke.window ? formatDuration(c.smoke.window) : 'no'} window after every rollout (annotation kubemend.dev/smoke-window overrides)`);
   if (room) out(`  console     ${base}/console/  (room ${room})`);
   if (user && token) out(`              sign in as ${user} with the token ${token} (valid for this run only)`);
   if (slack) out(`  slack       ${base}/slack/events, /slack/commands, /slack/interactions`);
@@ -261,9 +263,10 @@ function watchForChanges(o: { config: ServiceConfig; flags: ServeFlags; pipeline
       apply() {
         const next = loadServiceConfig(o.flags.config, { rules: o.config.rules, runbooks: o.config.runbooks, policy: o.policy });
         const applied = o.pipeline.setBudgets({ ...next.budgets, failureWindowMs: next.budgets.failureWindow }, next.budgets.coolDown);
+        o.pipeline.setSmokeWindow(next.smoke.window);
         const restart = ['clusters', 'server', 'store', 'webhooks', 'rules', 'runbooks', 'policy', 'chat', 'incidents', 'changes', 'remediation', 'cel']
           .filter((k) => JSON.stringify((next as unknown as Record<string, unknown>)[k]) !== JSON.stringify((o.config as unknown as Record<string, unknown>)[k]));
-        return `${applied}${restart.length ? `; changes to ${restart.join(', ')} take effect at the next restart` : ''}`;
+        return `${applied}; smoke window ${next.smoke.window ? formatDuration(next.smoke.window) : 'off'}${restart.length ? `; changes to ${restart.join(', ')} take effect at the next restart` : ''}`;
       },
     }, o.prints.config);
   }

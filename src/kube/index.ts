@@ -9,7 +9,7 @@ export { stripBulk, projectManagedFields, managedFieldsOf, MANAGED_FIELDS_KEPT }
 export { loadContexts } from './contexts.ts';
 export type { KubeObject, ManagedFieldsEntry } from './types.ts';
 export {
-  kubeGet, builtinKind, pathOf, listPath, withoutHash, templatesEqual, selectorString, isPodReady, revisionOf, imagesOf,
+  kubeGet, builtinKind, pathOf, listPath, withoutHash, templatesEqual, templateKey, selectorString, isPodReady, revisionOf, imagesOf,
   POD_TEMPLATE_HASH, type KubeGet,
 } from './read.ts';
 export { readWorkload, ownedReplicaSets, currentPods, summarizePod, type WorkloadView, type PodSummary } from './workload.ts';

@@ -48,7 +48,10 @@ export function withoutHash(template: any): any {
   return t;
 }
 
-export const templatesEqual = (a: unknown, b: unknown) => canonical(withoutHash(a)) === canonical(withoutHash(b));
+/** A pod template as a string that two equal templates share whatever their key order or pod-template-hash. */
+export const templateKey = (template: unknown) => canonical(withoutHash(template));
+
+export const templatesEqual = (a: unknown, b: unknown) => templateKey(a) === templateKey(b);
 
 /** A LabelSelector rendered as the labelSelector query string. */
 export function selectorString(sel: { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] } | undefined): string {

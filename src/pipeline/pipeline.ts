@@ -4,7 +4,8 @@
 //   informers per cluster   index → when →      recorder (store + audit)
 //   Alertmanager/webhooks   hold → dedup →      remediation (runbooks)
 //   schedules               silence → group →   incidents
-//                           rate limit          printer, notifiers, …
+//   rollouts (smoke         rate limit          printer, notifiers, …
+//     windows, from the informers' signals)
 //
 // Every command that detects — serve, watch, run, chat, rules test, demo,
 // incidents replay — builds its pipeline here, on real clusters or on the
@@ -14,7 +15,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { type Clock, provideInformerSizes, suppressedTotal } from '../common/index.ts';
 import { KubeHttp, kindRef, type Identity, type KubeObject } from '../kube/index.ts';
 import type { Store, IncidentRecord } from '../store/index.ts';
-import { DetectionEngine, kindsToWatch, type LoadedRule, KubeSource, ScheduleSource, type ScheduleSignal, WebhookSource, type Signal } from '../rules/index.ts';
+import { DetectionEngine, kindsToWatch, type LoadedRule, KubeSource, ScheduleSource, type ScheduleSignal, WebhookSource, RolloutWatcher, type Signal } from '../rules/index.ts';
 import type { LoadedRunbook, BudgetConfig } from '../runbooks/index.ts';
 import { contextRule, KubeAuditTrail } from '../incidents/index.ts';
 import { chatRunbooks, buildChatEngine, isProduction, type KubemendChatEngine, type ChatSettings, type TicketChecker } from '../chat/index.ts';
@@ -57,6 +58,8 @@ export interface PipelineOptions {
   webhooks?: false | { clusterLabel?: string };
   /** Tick `source: schedule` rules (default true). */
   schedules?: boolean;
+  /** Smoke windows after rollouts, for `source: rollout` rules: the window when no annotation sets one (default 5m; 0: none). */
+  smoke?: { windowMs?: number };
   /** Follow the store's silences, re-read every `intervalMs` (default: on when a store is given, 5s). */
   silences?: false | { intervalMs?: number };
   /** The chat bot on this pipeline's executor (its runbooks are added; approvals are decided in chat). */
@@ -80,6 +83,8 @@ export class Pipeline {
   /** Clients for actions and reads, separate from the informers' so their in-flight counts are their own. */
   readonly kube = new Map<string, KubeHttp>();
   readonly webhooks?: WebhookSource;
+  /** Smoke windows after every rollout; running while a rule has `source: rollout`. */
+  readonly rollouts: RolloutWatcher;
   readonly remediation?: Remediation;
   readonly incidents?: IncidentSink;
   /** The API server's audit events, when incidents.kubeAudit is set (the HTTP route adds to it). */
@@ -167,6 +172,13 @@ export class Pipeline {
         onError: (kind, err) => o.log?.(`warning: ${c.name} ${kind}: ${(err as Error).message}`),
       }));
     }
+    this.rollouts = new RolloutWatcher({
+      clock: o.clock,
+      lookup: (cluster, kind, ns) => this.kubeSources.get(cluster)?.list(kind, ns) ?? [],
+      get: (cluster, kind, ns, name) => this.kubeSources.get(cluster)?.informer(kind)?.get(ns, name),
+      defaultWindowMs: o.smoke?.windowMs,
+      log: o.log,
+    });
     if (o.store && o.silences !== false) {
       this.silenceSync = new SilenceSync({ store: o.store, clock: o.clock, silences: this.engine.silences, intervalMs: o.silences?.intervalMs, log: o.log });
     }
@@ -180,6 +192,7 @@ export class Pipeline {
     await Promise.all([...this.kubeSources.values()].map((s) => s.start((sig) => this.ingest(sig))));
     // Only resumed runs need to know which cluster is which; detection alone makes no GET.
     if (this.remediation) await this.readClusterUids();
+    this.syncRollouts();
     for (const s of this.sinks) await s.start?.();
     await this.chat?.start();
     this.startSchedules();
@@ -194,6 +207,7 @@ export class Pipeline {
 
   /** One signal from any source: the sinks that observe see it first, then the engine. */
   ingest(signal: Signal): void {
+    this.rollouts.observe(signal);
     for (const s of this.sinks) {
       if (!s.observe) continue;
       try {
@@ -228,9 +242,15 @@ export class Pipeline {
     const kinds = kindsToWatch(this.rules);
     await Promise.all([...this.kubeSources.values()].map((s) => s.addKinds(kinds, (sig) => this.ingest(sig))));
     if (this.started) {
+      this.syncRollouts();
       for (const s of this.schedules) s.stop();
       this.startSchedules();
     }
+  }
+
+  /** Hot reload of the default smoke window (windows already open keep theirs). */
+  setSmokeWindow(ms: number): void {
+    this.rollouts.defaultWindowMs = ms;
   }
 
   /** Hot reload: new runs use these runbooks (chat's own stay); runs in flight keep theirs. */
@@ -259,6 +279,7 @@ export class Pipeline {
     this.silenceSync?.stop();
     for (const s of this.schedules) s.stop();
     this.webhooks?.stop();
+    this.rollouts.stop();
     for (const s of this.kubeSources.values()) s.stop();
     this.chat?.stop();
     this.engine.stop();
@@ -290,6 +311,14 @@ export class Pipeline {
 
   private withContext(rules: LoadedRule[]): LoadedRule[] {
     return this.o.incidents ? [...rules, ...contextRule(rules)] : rules;
+  }
+
+  /** Smoke windows cost a look per workload change: only while a rule reads them (the caches are synced by now). */
+  private syncRollouts(): void {
+    if (this.stopped) return;
+    const wanted = this.rules.some((r) => r.rule.spec.source === 'rollout');
+    if (wanted && !this.rollouts.running) this.rollouts.start((sig) => this.ingest(sig), [...this.kubeSources.keys()]);
+    else if (!wanted && this.rollouts.running) this.rollouts.stop();
   }
 
   private startSchedules(): void {

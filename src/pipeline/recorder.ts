@@ -3,11 +3,13 @@
 // the order the engine made the changes — so `detection.opened` precedes the
 // `runbook.run.started` it caused in the chain — are retried on failure, and
 // a write that still fails is logged and counted, never dropped silently.
-// `flush()` waits for every write handed in so far.
+// Every phase of a smoke window after a rollout is audited too (smoke.started,
+// smoke.passed, smoke.failed …), so a post-mortem can tell whether a smoke
+// test ran after a change. `flush()` waits for every write handed in so far.
 import pRetry from 'p-retry';
 import { detectionRecordFailuresTotal, type Clock } from '../common/index.ts';
 import type { Store } from '../store/index.ts';
-import type { DetectionChange, Detection } from '../rules/index.ts';
+import type { DetectionChange, Detection, Signal } from '../rules/index.ts';
 import type { Sink } from './sink.ts';
 
 export interface RecorderOptions {
@@ -29,6 +31,21 @@ export class DetectionRecorder implements Sink {
 
   constructor(o: RecorderOptions) {
     this.o = o;
+  }
+
+  /** Smoke windows, before the engine judges them: `smoke.failed` precedes the detection it opens in the chain. */
+  observe(signal: Signal): void {
+    const r = signal.rollout;
+    if (signal.source !== 'rollout' || !r) return;
+    const w = r.change.workload;
+    this.track(this.write(`audit smoke.${r.phase} ${r.id}`, () => this.o.store.audit.append({
+      time: r.time,
+      actor: { type: 'system', name: 'smoke-check' },
+      action: `smoke.${r.phase}`,
+      target: { cluster: r.cluster, kind: w.kind, namespace: w.namespace, name: w.name },
+      outcome: r.phase === 'passed' ? 'success' : r.phase === 'failed' ? 'failure' : 'info',
+      data: { ...r },
+    })));
   }
 
   onDetection(d: Detection, change: DetectionChange): void {

@@ -13,11 +13,14 @@ export class RemediationSink implements Sink {
   /** Undefined when detections do not start runs (the executor serves chat alone). */
   private readonly remediator?: Remediator;
   private readonly log?: (line: string) => void;
+  private readonly written: () => Promise<void>;
 
-  constructor(executor: RunbookExecutor, remediator: Remediator | undefined, log?: (line: string) => void) {
+  /** `written` resolves once the records of runs not started (skips, offers) handed in so far are written. */
+  constructor(executor: RunbookExecutor, remediator: Remediator | undefined, log?: (line: string) => void, written: () => Promise<void> = async () => {}) {
     this.executor = executor;
     this.remediator = remediator;
     this.log = log;
+    this.written = written;
   }
 
   async start(): Promise<void> {
@@ -32,6 +35,7 @@ export class RemediationSink implements Sink {
 
   async flush(): Promise<void> {
     await this.executor.idle();
+    await this.written();
   }
 
   async stop(): Promise<void> {

@@ -55,6 +55,12 @@ export function buildRemediation(o: RemediationSettings & {
   const notifier = new AuditedNotifier(o.store.audit, o.clock, notifications, ...(o.notifiers ?? []));
   const approvals = new ApprovalBook(o.clock, o.approvers ?? (() => false));
   let remediator: Remediator | undefined;
+  // Records of not acting (skips, offers) are written beside the runs: flush() waits for them too.
+  const writes = new Set<Promise<unknown>>();
+  const track = (p: Promise<unknown>) => {
+    writes.add(p);
+    void p.finally(() => writes.delete(p));
+  };
   const executor = new RunbookExecutor({
     store: o.store,
     clock: o.clock,
@@ -81,7 +87,7 @@ export function buildRemediation(o: RemediationSettings & {
     retriggerAfterMs: o.retriggerAfterMs,
     onSkip: (d, runbook, reason) => {
       o.log?.(`not starting ${runbook} for ${d.rule} on ${d.subject.kind}/${d.subject.name}: ${reason}`);
-      o.store.audit.append({
+      track(o.store.audit.append({
         time: o.clock.now(),
         actor: { type: 'rule', name: d.rule },
         action: 'runbook.run.skipped',
@@ -89,7 +95,29 @@ export function buildRemediation(o: RemediationSettings & {
         outcome: 'info',
         detectionId: d.id,
         data: { runbook, reason },
-      }).catch((err: unknown) => o.log?.(`error: could not audit a skipped run: ${(err as Error).message}`));
+      }).catch((err: unknown) => o.log?.(`error: could not audit a skipped run: ${(err as Error).message}`)));
+    },
+    // Offered, not started: the offer is on record and in front of people, who decide.
+    onOffer: (d, runbook) => {
+      const target = `${d.subject.kind.toLowerCase()}/${d.subject.namespace ? `${d.subject.namespace}/` : ''}${d.subject.name}`;
+      o.log?.(`offering ${runbook} for ${d.rule} on ${target}: the rule offers it, a person starts it`);
+      const audited = o.store.audit.append({
+        time: o.clock.now(),
+        actor: { type: 'rule', name: d.rule },
+        action: 'runbook.run.offered',
+        target: { cluster: d.cluster, kind: d.subject.kind, namespace: d.subject.namespace, name: d.subject.name },
+        outcome: 'info',
+        detectionId: d.id,
+        data: { runbook, params: d.action?.params ?? {}, reason: `the rule ${d.rule} offers runbook ${runbook} (action.mode: offer): it is not started automatically` },
+      });
+      const sent = notifier.send({
+        channel: o.escalationChannel ?? 'default',
+        severity: d.severity,
+        title: `Offered: runbook ${runbook} for ${target}`,
+        text: `${d.summary}. The rule ${d.rule} offers runbook ${runbook} and does not start it by itself: a person decides (detection ${d.id}).`,
+        detectionId: d.id,
+      });
+      track(Promise.all([audited, sent]).catch((err: unknown) => o.log?.(`error: could not record the offer of ${runbook}: ${(err as Error).message}`)));
     },
   });
   return {
@@ -97,7 +125,9 @@ export function buildRemediation(o: RemediationSettings & {
     remediator,
     notifications,
     approvals,
-    sink: new RemediationSink(executor, o.auto === false ? undefined : remediator, o.log),
+    sink: new RemediationSink(executor, o.auto === false ? undefined : remediator, o.log, async () => {
+      while (writes.size) await Promise.all([...writes]);
+    }),
     setRunbooks: (runbooks) => executor.setRunbooks(viewsOf(runbooks)),
   };
 }

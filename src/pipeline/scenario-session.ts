@@ -33,6 +33,8 @@ export interface ScenarioSessionOptions {
   /** Who may decide runbook approval steps (default: nobody, so they time out). */
   approvers?: (group: string, user: string) => boolean;
   incidents?: PipelineOptions['incidents'];
+  /** Smoke windows after rollouts (`source: rollout` rules): the default window. */
+  smoke?: PipelineOptions['smoke'];
   sinks?: Sink[];
   /** Progress lines (detections, steps, notifications), stamped with virtual time. */
   out?: (line: string) => void;
@@ -76,6 +78,7 @@ export class ScenarioSession {
         notifiers: print ? [new LineNotifier(print)] : [],
       },
       incidents: o.incidents,
+      smoke: o.smoke,
       sinks: [...(print ? [new LinePrinter(print)] : []), ...(o.sinks ?? [])],
       log: print,
     });

@@ -37,6 +37,7 @@ export interface Vars {
   event?: unknown;
   alert?: unknown;
   webhook?: unknown;
+  rollout?: unknown;
   cluster: string;
   operation?: string | null;
   now?: Date | number;
@@ -52,6 +53,7 @@ export interface Activation {
   event: unknown;
   alert: unknown;
   webhook: unknown;
+  rollout: unknown;
   cluster: string;
   now: Date;
   operation: string | null;
@@ -59,7 +61,7 @@ export interface Activation {
   production?: Vars['production'];
 }
 
-export type CelField = 'spec.when' | 'spec.subject' | 'spec.summary';
+export type CelField = 'spec.when' | 'spec.subject' | 'spec.summary' | 'spec.action.when';
 
 export interface CelProblem {
   path: CelField;
@@ -82,6 +84,7 @@ const EXPECT: Record<CelField, { ok: (t: string) => boolean; want: string }> = {
   'spec.when': { ok: (t) => t === 'bool', want: 'a bool' },
   'spec.subject': { ok: (t) => t === 'dyn' || t.startsWith('map'), want: "a map like {'kind': …, 'namespace': …, 'name': …}" },
   'spec.summary': { ok: (t) => t === 'string' || t === 'dyn', want: 'a string' },
+  'spec.action.when': { ok: (t) => t === 'bool', want: 'a bool' },
 };
 
 /** A field read is dyn: whether it holds a bool is only known at run time, where anything else never matches. */
@@ -156,6 +159,7 @@ export class RuleEnvironment {
       .registerVariable('event', 'dyn')
       .registerVariable('alert', 'dyn')
       .registerVariable('webhook', 'dyn')
+      .registerVariable('rollout', 'dyn')
       .registerVariable('cluster', 'string')
       .registerVariable('now', 'google.protobuf.Timestamp')
       .registerVariable('operation', 'dyn')
@@ -186,6 +190,7 @@ export class RuleEnvironment {
       event: h.toCel(vars.event ?? null),
       alert: h.toCel(vars.alert ?? null),
       webhook: h.toCel(vars.webhook ?? null),
+      rollout: h.toCel(vars.rollout ?? null),
       cluster: vars.cluster,
       now,
       operation: vars.operation || null,
@@ -232,9 +237,11 @@ export class RuleEnvironment {
     const when = get(rule.spec.when, 'spec.when');
     const subject = get(rule.spec.subject, 'spec.subject');
     const summary = get(rule.spec.summary, 'spec.summary');
+    const action = rule.spec.action;
+    const actionWhen = get(action && 'runbook' in action ? action.when : undefined, 'spec.action.when');
     if (problems.length) throw new RuleCompileError(rule.metadata.name, problems);
-    const kinds = [...new Set([when, subject, summary].flatMap((c) => c?.kinds ?? []))];
-    return this.#evaluators(rule.metadata.name, when?.program, subject?.program, summary?.program, kinds);
+    const kinds = [...new Set([when, subject, summary, actionWhen].flatMap((c) => c?.kinds ?? []))];
+    return this.#evaluators(rule.metadata.name, { when: when?.program, subject: subject?.program, summary: summary?.program, actionWhen: actionWhen?.program }, kinds);
   }
 
   /**
@@ -253,7 +260,8 @@ export class RuleEnvironment {
     }
   }
 
-  #evaluators(name: string, when: ParseResult | undefined, subject: ParseResult | undefined, summary: ParseResult | undefined, kinds: string[]): CompiledRule {
+  #evaluators(name: string, programs: Partial<Record<'when' | 'subject' | 'summary' | 'actionWhen', ParseResult>>, kinds: string[]): CompiledRule {
+    const { when, subject, summary, actionWhen } = programs;
     const stats: EvaluationStats = { evaluations: 0, errors: 0, missingFields: 0, costExceeded: 0, slow: 0 };
     const attempt = (field: CelField, program: ParseResult, vars: Vars): unknown => {
       const act = this.activation(vars);
@@ -302,6 +310,16 @@ export class RuleEnvironment {
         },
       } : {}),
       ...(summary ? { summary: (vars: Vars) => String(h.fromCel(attempt('spec.summary', summary, vars))) } : {}),
+      ...(actionWhen ? {
+        // As `when`: an error (a field the data lacks) is "does not hold", so the runbook is withheld, never started on a guess.
+        actionWhen: (vars: Vars) => {
+          try {
+            return attempt('spec.action.when', actionWhen, vars) === true;
+          } catch {
+            return false;
+          }
+        },
+      } : {}),
       stats: () => ({ ...stats, ...(stats.lastError ? { lastError: { ...stats.lastError } } : {}) }),
     };
     return Object.freeze(compiled);
@@ -365,6 +383,8 @@ export interface CompiledRule {
   /** The subject map: kind and name (strings), namespace and uid when given. */
   readonly subject?: (vars: Vars | Activation) => Record<string, unknown>;
   readonly summary?: (vars: Vars | Activation) => string;
+  /** The rule's action.when, when it has one: false (or an error) withholds the runbook. */
+  readonly actionWhen?: (vars: Vars | Activation) => boolean;
   /** Kinds the expressions look up with objects('Kind', …). */
   readonly kinds: readonly string[];
   stats(): EvaluationStats;
@@ -379,6 +399,7 @@ export function signalVars(signal: Signal, extra: Pick<Vars, 'now' | 'lookup' | 
     event: event ?? null,
     alert: signal.alert ?? null,
     webhook: signal.webhook ?? null,
+    rollout: signal.rollout ?? null,
     cluster: signal.cluster,
     operation: signal.operation ?? null,
     ...extra,

@@ -45,6 +45,8 @@ export interface EngineOptions {
 }
 
 const DEFAULT_RESOLVE_AFTER = 5 * 60_000;
+/** What rules judge of a smoke window: how it ended, or that its workload went away (which resolves at once). */
+const ROLLOUT_OUTCOMES = new Set(['passed', 'failed', 'cancelled']);
 
 export class DetectionEngine {
   readonly clock: Clock;
@@ -92,6 +94,8 @@ export class DetectionEngine {
   ingest(signal: Signal): void {
     // An Event's deletion is its one-hour TTL expiring, not something that happened.
     if (signal.source === 'event' && signal.operation === 'delete') return;
+    // A smoke window's outcome is what rules judge; its other phases (started, skipped …) are recorded by the sinks.
+    if (signal.source === 'rollout' && !ROLLOUT_OUTCOMES.has(signal.rollout?.phase ?? '')) return;
     this.stats.signals++;
     signalsTotal.inc({ source: signal.source, kind: signal.object?.kind ?? '' });
     for (const lr of this.index.candidates(signal)) this.evaluate(lr, signal);
@@ -191,7 +195,7 @@ export class DetectionEngine {
       if (objectHolds && (occurrence || !this.fingerprints.has(key))) this.fire(lr, subject, signal, key);
     } else if (set.size === 0) {
       // The subject itself is gone: nothing left to wait for.
-      const subjectGone = (deleted && subjectKey(subject) === objKey) || signal.alert?.status === 'resolved';
+      const subjectGone = (deleted && subjectKey(subject) === objKey) || signal.alert?.status === 'resolved' || signal.rollout?.phase === 'cancelled';
       this.scheduleResolve(lr, key, subjectGone);
     }
   }
@@ -241,6 +245,7 @@ export class DetectionEngine {
       evidenceOf(signal, summary),
       { reopenWithinMs: rule.spec.resolveAfter ?? this.resolveAfterMs },
     );
+    this.decideAction(lr, detection, signal);
     if (!isNew && !reopened) {
       suppressedTotal.inc({ reason: 'dedup' });
       detectionsTotal.inc({ rule: name, change: 'repeated' });
@@ -258,16 +263,18 @@ export class DetectionEngine {
       this.hooks.onDetection?.(detection, 'silenced', signal);
       return;
     }
-    detectionsTotal.inc({ rule: name, change: reopened ? 'reopened' : 'opened' });
-    this.hooks.onDetection?.(detection, reopened ? 'reopened' : 'opened', signal);
+    // Decided before the sinks hear of it: remediation reads `suppressed` to know a rate-limited detection starts nothing.
     const limit = rule.spec.rateLimit;
-    if (limit && !this.limiter.allow(`rule:${name}`, limit.max, limit.per)) {
+    const limited = limit !== undefined && !this.limiter.allow(`rule:${name}`, limit.max, limit.per);
+    if (limited) {
       detection.suppressed = 'rate-limit';
       this.stats.suppressed++;
       suppressedTotal.inc({ reason: 'rate_limit' });
-      return;
     }
-    if (detection.action?.runbook) {
+    detectionsTotal.inc({ rule: name, change: reopened ? 'reopened' : 'opened' });
+    this.hooks.onDetection?.(detection, reopened ? 'reopened' : 'opened', signal);
+    if (limited) return;
+    if (detection.action?.runbook && detection.action.mode !== 'offer' && !detection.action.withheld) {
       this.stats.actions++;
       this.hooks.onAction?.(detection);
     }
@@ -277,6 +284,21 @@ export class DetectionEngine {
       detection.suppressed = 'group-window';
       suppressedTotal.inc({ reason: 'group' });
     }
+  }
+
+  /**
+   * The rule's action as it stands at this firing: offered rather than
+   * started (mode), and withheld when action.when does not hold now (the
+   * runbook would fail or do harm, e.g. a rollback with nothing to roll back
+   * to) with the reason remediation audits as not acting.
+   */
+  private decideAction(lr: LoadedRule, d: Detection, signal: Signal): void {
+    const a = lr.rule.spec.action;
+    if (!a || !('runbook' in a) || !d.action?.runbook) return;
+    if (a.mode === 'offer') d.action.mode = 'offer';
+    else delete d.action.mode;
+    if (lr.compiled.actionWhen && !lr.compiled.actionWhen(this.vars(signal))) d.action.withheld = a.skipReason ?? `the rule's action.when does not hold: ${a.when}`;
+    else delete d.action.withheld;
   }
 
   private notify(group: string, detections: Detection[]): void {
@@ -293,7 +315,8 @@ export class DetectionEngine {
     if (!d || d.status === 'resolved' || this.resolveTimers.has(fp)) return;
     // Only conditions on objects resolve by themselves; events and webhooks
     // are occurrences, alerts resolve when Alertmanager says so.
-    if (lr.rule.spec.source !== 'object' && lr.rule.spec.source !== 'alert' && lr.rule.spec.source !== 'schedule') return;
+    // A rollout's detection resolves once a later window of the workload passes.
+    if (!['object', 'alert', 'schedule', 'rollout'].includes(lr.rule.spec.source)) return;
     const resolve = () => {
       this.resolveTimers.delete(fp);
       if (this.holding.has(key)) return;
@@ -354,6 +377,7 @@ function evidenceOf(signal: Signal, summary: string): Evidence {
     return { time, type: 'alert', summary: redact(`${signal.alert.status} ${signal.alert.labels.alertname ?? ''}: ${signal.alert.annotations?.summary ?? ''}`.trim()) };
   }
   if (signal.source === 'webhook' && signal.webhook) return { time, type: 'webhook', summary: `webhook ${signal.webhook.name}` };
+  if (signal.source === 'rollout' && signal.rollout) return { time, type: 'rollout', summary, rollout: redactDeep(signal.rollout) };
   if (signal.object && signal.oldObject) {
     const diff = redactDeep(diffObjects(signal.oldObject, signal.object, { ignoreStatus: false }));
     return { time, type: 'change', summary, diff };

@@ -11,7 +11,8 @@ export function kindsToWatch(rules: LoadedRule[]): string[] {
     if (k.events) kinds.add('Event');
   }
   for (const r of rules) {
-    const text = [r.rule.spec.when, r.rule.spec.subject ?? '', r.rule.spec.summary ?? ''].join('\n');
+    const a = r.rule.spec.action;
+    const text = [r.rule.spec.when, r.rule.spec.subject ?? '', r.rule.spec.summary ?? '', a && 'runbook' in a ? a.when ?? '' : ''].join('\n');
     for (const m of text.matchAll(/objects\(\s*['"]([A-Za-z]+)['"]/g)) kinds.add(m[1]);
     if (/\bproduction\(/.test(text)) kinds.add('Namespace');
     if (r.rule.spec.source === 'event') kinds.add('Event');

@@ -10,6 +10,7 @@ import { ConfigError, configFiles, parseConfigFiles, type ConfigProblem, parseDu
 import { KINDS } from '../kube/index.ts';
 import { RuleSchema, type Rule, type RuleSource } from './schema.ts';
 import { RuleEnvironment, RuleCompileError, type CompiledRule, type CelProblem } from './cel.ts';
+import { ROLLOUT_WORKLOADS } from './sources/rollout-state.ts';
 import type { CostLimits } from './cel-cost.ts';
 
 export interface LoadedRule {
@@ -31,14 +32,14 @@ type Match = Rule['spec']['match'];
 
 /** Which sources fill each match field; using one elsewhere is a mistake that would silently match nothing or everything. */
 const MATCH_SOURCES: Partial<Record<keyof Match, readonly RuleSource[]>> = {
-  kinds: ['object', 'event', 'schedule'],
+  kinds: ['object', 'event', 'schedule', 'rollout'],
   reasons: ['event'],
   eventTypes: ['event'],
   alertNames: ['alert'],
   webhooks: ['webhook'],
   operations: ['object'],
-  labels: ['object', 'alert', 'schedule'],
-  namespaces: ['object', 'event', 'alert', 'schedule'],
+  labels: ['object', 'alert', 'schedule', 'rollout'],
+  namespaces: ['object', 'event', 'alert', 'schedule', 'rollout'],
 };
 
 const KNOWN_KINDS = new Set(KINDS.map((k) => k.kind));
@@ -77,8 +78,8 @@ export function loadRules(path: string, opts: LoadOptions = {}): LoadedRule[] {
       }
       for (const kind of compiled?.kinds ?? []) {
         if (KNOWN_KINDS.has(kind)) continue;
-        const field = (['when', 'subject', 'summary'] as const).find((f) => rule.spec[f]?.includes(kind)) ?? 'when';
-        at(['spec', field], `objects(): unknown kind "${kind}"${suggest(kind)}`);
+        const field = (['when', 'subject', 'summary'] as const).find((f) => rule.spec[f]?.includes(kind));
+        at(field ? ['spec', field] : actionWhenOf(rule)?.includes(kind) ? ['spec', 'action', 'when'] : ['spec', 'when'], `objects(): unknown kind "${kind}"${suggest(kind)}`);
       }
       if (found.length || !compiled) {
         problems.push(...found);
@@ -110,6 +111,16 @@ function checkMatch(rule: Rule, at: At): void {
   if (source === 'object' && !match.kinds?.length) {
     at(['spec', 'match'], 'source: object needs match.kinds: the kinds whose changes the rule reads');
   }
+  if (source === 'rollout') {
+    match.kinds?.forEach((kind, i) => {
+      if (KNOWN_KINDS.has(kind) && !ROLLOUT_WORKLOADS.includes(kind)) at(['spec', 'match', 'kinds', i], `source: rollout watches the rollouts of ${ROLLOUT_WORKLOADS.join(', ')}, not ${kind}`);
+    });
+  }
+}
+
+function actionWhenOf(rule: Rule): string | undefined {
+  const a = rule.spec.action;
+  return a && 'runbook' in a ? a.when : undefined;
 }
 
 function checkSchedule(rule: Rule, at: At): void {

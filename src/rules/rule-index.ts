@@ -7,6 +7,7 @@
 import type { KubeObject } from '../kube/index.ts';
 import type { LoadedRule } from './loader.ts';
 import type { Signal, SignalSource } from './types.ts';
+import { ROLLOUT_KINDS } from './sources/rollout-state.ts';
 
 interface Prepared {
   lr: LoadedRule;
@@ -32,7 +33,7 @@ const bucket = (): Bucket => ({ byKey: new Map(), any: [] });
 
 export class RuleIndex {
   readonly #buckets: Record<SignalSource, Bucket> = {
-    object: bucket(), event: bucket(), alert: bucket(), webhook: bucket(), schedule: bucket(),
+    object: bucket(), event: bucket(), alert: bucket(), webhook: bucket(), schedule: bucket(), rollout: bucket(),
   };
   readonly #rules: Prepared[];
 
@@ -40,7 +41,7 @@ export class RuleIndex {
     this.#rules = rules.map((lr, pos) => prepare(lr, pos));
     for (const p of this.#rules) {
       const { source, match } = p.lr.rule.spec;
-      const keys = source === 'object' ? match.kinds
+      const keys = source === 'object' || source === 'rollout' ? match.kinds
         : source === 'event' ? match.reasons
         : source === 'alert' ? match.alertNames
         : source === 'webhook' ? match.webhooks
@@ -81,6 +82,8 @@ export class RuleIndex {
         else add('Event', true);
       } else if (source === 'object' || source === 'schedule') {
         for (const k of match.kinds ?? []) add(k, false);
+      } else if (source === 'rollout') {
+        for (const k of ROLLOUT_KINDS) add(k, false);
       }
       for (const k of lr.compiled.kinds) add(k, false);
     }
@@ -113,7 +116,8 @@ function glob(pattern: string): RegExp {
 
 function keyOf(s: Signal): string | undefined {
   switch (s.source) {
-    case 'object': return (s.object ?? s.oldObject)?.kind;
+    case 'object':
+    case 'rollout': return (s.object ?? s.oldObject)?.kind;
     case 'event': return eventOf(s)?.reason;
     case 'alert': return s.alert?.labels.alertname;
     case 'webhook': return s.webhook?.name;

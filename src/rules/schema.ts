@@ -32,7 +32,16 @@ const Match = z.strictObject({
 });
 
 const Action = z.union([
-  z.strictObject({ runbook: Name, params: z.record(z.string(), z.unknown()).default({}) }),
+  z.strictObject({
+    runbook: Name,
+    params: z.record(z.string(), z.unknown()).default({}),
+    /** auto: start the runbook; offer: record and announce it for a person to start, never start it. */
+    mode: z.enum(['auto', 'offer']).default('auto'),
+    /** CEL bool over the rule's variables, checked each time the detection fires: false withholds the runbook (audited as not acting, with skipReason). */
+    when: z.string().min(1).optional(),
+    /** Why the runbook is withheld when action.when is false: "not acting, because <skipReason>". */
+    skipReason: z.string().min(1).optional(),
+  }),
   z.strictObject({ notify: z.strictObject({ channel: z.string().default('default'), template: z.string().optional() }) }),
 ]);
 
@@ -45,11 +54,11 @@ export const RuleSchema = z.strictObject({
     labels: z.record(z.string(), z.string()).default({}),
   }),
   spec: z.strictObject({
-    source: z.enum(['object', 'event', 'alert', 'webhook', 'schedule']),
+    source: z.enum(['object', 'event', 'alert', 'webhook', 'schedule', 'rollout']),
     /** For source: schedule — an interval ("5m") or a cron expression ("*\/5 * * * *"). */
     schedule: z.string().optional(),
     match: Match.default({}),
-    /** CEL over object, oldObject, event, alert, webhook (whichever the source gives). Default: true. */
+    /** CEL over object, oldObject, event, alert, webhook, rollout (whichever the source gives). Default: true. */
     when: z.string().default('true'),
     /** The condition must hold this long for the same subject before a detection fires. */
     for: Duration.optional(),
@@ -78,6 +87,10 @@ export const RuleSchema = z.strictObject({
   }
   if (r.spec.source !== 'schedule' && r.spec.schedule) {
     ctx.addIssue({ code: 'custom', path: ['spec', 'schedule'], message: 'spec.schedule is only used with source: schedule' });
+  }
+  const a = r.spec.action;
+  if (a && 'runbook' in a && a.skipReason && !a.when) {
+    ctx.addIssue({ code: 'custom', path: ['spec', 'action', 'skipReason'], message: 'action.skipReason explains an action.when that does not hold: give action.when too' });
   }
 });
 

@@ -1,13 +1,15 @@
 // What flows through the rules path. A Signal is one thing that happened
-// (an object change, an Event, an alert, a webhook call, a schedule tick);
+// (an object change, an Event, an alert, a webhook call, a schedule tick, a
+// rollout's smoke window reaching a phase);
 // a Detection is what kubemend keeps about a failure worth acting on.
 import type { KubeObject } from '../kube/index.ts';
+import type { SmokeReport } from '../store/index.ts';
 
 // Detections and silences are persisted records: they are defined with the
 // Store (src/store/) so the layers below rules can keep them.
-export type { Subject, DetectionStatus, Evidence, Detection, Silence } from '../store/index.ts';
+export type { Subject, DetectionStatus, Evidence, Detection, Silence, SmokeReport, SmokePhase, RolloutChange, Regression } from '../store/index.ts';
 
-export type SignalSource = 'object' | 'event' | 'alert' | 'webhook' | 'schedule';
+export type SignalSource = 'object' | 'event' | 'alert' | 'webhook' | 'schedule' | 'rollout';
 
 export interface Signal {
   source: SignalSource;
@@ -24,6 +26,8 @@ export interface Signal {
   alert?: AlertPayload;
   /** source webhook: the name and JSON body. */
   webhook?: { name: string; body: unknown; headers?: Record<string, string> };
+  /** source rollout: the smoke window after a rollout (object is then the workload, as cached). */
+  rollout?: SmokeReport;
   /** source schedule: which rule's schedule ticked. */
   schedule?: { rule: string };
   /** Resync of a relisted cache: not a live transition. */

@@ -3,7 +3,9 @@
 // ended starts another after a cool-down, so a remediation that did not fix
 // the problem is tried again, until the budgets stop it and the run
 // escalates. Escalated detections, and those whose run a person pre-empted,
-// are left to humans.
+// are left to humans. A rule may only offer its runbook (it is announced for
+// a person to start, never started), and may withhold it while its
+// action.when does not hold: both are recorded.
 import type { Clock } from '../common/index.ts';
 import type { Detection, DetectionChange } from '../rules/index.ts';
 import type { RunRecord } from '../store/index.ts';
@@ -17,6 +19,8 @@ export interface RemediatorOptions {
   onTrigger?: (d: Detection, result: TriggerResult) => void;
   /** A new or re-opened detection that names a runbook and gets no run, and why: every "not acting" is a decision worth recording. */
   onSkip?: (d: Detection, runbook: string, reason: string) => void;
+  /** A new or re-opened detection whose rule offers its runbook (mode: offer): announce it, start nothing. */
+  onOffer?: (d: Detection, runbook: string) => void;
 }
 
 interface Track {
@@ -24,6 +28,8 @@ interface Track {
   endedAt?: number;
   lastStatus?: RunRecord['status'];
   starting?: boolean;
+  /** The runbook was withheld (action.when) when last seen: a later firing where it holds may start it. */
+  withheld?: boolean;
 }
 
 export class Remediator {
@@ -47,7 +53,19 @@ export class Remediator {
       this.tracks.delete(d.fingerprint);
       return;
     }
-    const fresh = change === 'opened' || change === 'reopened';
+    const opened = change === 'opened' || change === 'reopened';
+    if (d.action?.withheld) {
+      if (opened || !t.withheld) this.o.onSkip?.(d, runbook, `not acting, because ${d.action.withheld}`);
+      t.withheld = true;
+      return;
+    }
+    if (d.action?.mode === 'offer') {
+      if (opened) this.o.onOffer?.(d, runbook);
+      return;
+    }
+    // Withheld until now and no run yet: this firing is the first on which the runbook may act.
+    const fresh = opened || (t.withheld === true && !t.runId);
+    t.withheld = false;
     if (t.starting || (t.runId && this.o.executor.isActive(t.runId))) {
       if (fresh) this.o.onSkip?.(d, runbook, `run ${t.runId ?? '(starting)'} for this detection is still in flight`);
       return;

@@ -56,6 +56,13 @@ export const ServiceSpecSchema = z.strictObject({
     /** Wait this long after a run ends before acting again on a still-firing detection. */
     coolDown: Duration.default(60_000),
   }).prefault({}),
+  smoke: z.strictObject({
+    /**
+     * The smoke window after every rollout (rules with source: rollout) when neither the
+     * workload nor its namespace has the kubemend.dev/smoke-window annotation; 0 or off: none.
+     */
+    window: z.union([z.literal('off'), Duration]).transform((v) => (v === 'off' ? 0 : v)).default(5 * 60_000),
+  }).prefault({}),
   incidents: z.strictObject({
     enabled: z.boolean().default(true),
     /** A detection joins an open incident whose last activity is at most this long ago. */

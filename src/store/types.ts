@@ -17,12 +17,75 @@ export type DetectionStatus = 'pending' | 'open' | 'resolved' | 'silenced';
 
 export interface Evidence {
   time: number;
-  /** 'change': a diff of the object; 'event': a core/v1 Event; 'alert'; 'webhook'. */
-  type: 'change' | 'event' | 'alert' | 'webhook' | 'state';
+  /** 'change': a diff of the object; 'event': a core/v1 Event; 'alert'; 'webhook'; 'rollout': a smoke window after a rollout. */
+  type: 'change' | 'event' | 'alert' | 'webhook' | 'state' | 'rollout';
   summary: string;
   /** For changes: the paths that changed, old → new. */
   diff?: { path: string; old: unknown; new: unknown }[];
   event?: { reason: string; message: string; type: string; count: number; involvedObject: string };
+  /** For rollouts: the change and what its smoke window saw. */
+  rollout?: SmokeReport;
+}
+
+/** One rollout of a workload's pod template, by whoever made it. */
+export interface RolloutChange {
+  workload: { kind: string; namespace: string; name: string; uid?: string };
+  /** The new revision: a Deployment's revision number, a StatefulSet's updateRevision, a DaemonSet's template generation; absent until its controller has made it. */
+  revision?: string;
+  /** The revision it replaced; absent when the workload was created (a first revision has nothing to roll back to). */
+  previous?: {
+    revision?: string;
+    images: Record<string, string>;
+    /** It had ready pods when the change was seen, and its own smoke window (if kubemend saw one) did not fail. */
+    healthy: boolean;
+    readyReplicas: number;
+  };
+  /** Container → image of the new template. */
+  images: Record<string, string>;
+  /** What changed in the template, old → new: "image web:1.4 → web:1.5 (container web)". */
+  summary: string;
+  /** The field manager that last wrote the object other than through /status (kubectl-set, helm, argocd …), when the object carries managedFields. */
+  author?: string;
+  /** When the change was made: the author's managedFields time, else when kubemend saw it. */
+  at: number;
+  /** When kubemend saw it. */
+  observedAt: number;
+  generation?: number;
+}
+
+/** What a smoke window found wrong with the new revision's pods. */
+export interface Regression {
+  type: 'restart' | 'oom-killed' | 'unready' | 'never-ready';
+  pod: string;
+  container?: string;
+  /** One line: "pod web-7d9-x container web restarted 2 time(s) (last Error, exit 2)". */
+  message: string;
+  /** Cluster time it was seen. */
+  time: number;
+  reason?: string;
+  exitCode?: number;
+}
+
+/** started → passed | failed, or: skipped (disabled by annotation), superseded (another rollout came first), cancelled (the workload was deleted). */
+export type SmokePhase = 'started' | 'passed' | 'failed' | 'skipped' | 'superseded' | 'cancelled';
+
+/** A smoke window after a rollout: the change, the window and, once it ends, what it found. */
+export interface SmokeReport {
+  /** Stable for the window: cluster/kind/namespace/name@revision-time. */
+  id: string;
+  cluster: string;
+  phase: SmokePhase;
+  change: RolloutChange;
+  /** Its length, when it opens and closes (cluster time), and what set the length. */
+  window: { ms: number; opensAt: number; closesAt: number; setBy: string };
+  regressions: Regression[];
+  /** The new revision's pods (not terminating) and how many are ready, at the last look. */
+  pods: number;
+  readyPods: number;
+  /** Why a window was skipped, superseded or cancelled. */
+  reason?: string;
+  /** Cluster time of this phase. */
+  time: number;
 }
 
 export interface Detection {
@@ -45,7 +108,15 @@ export interface Detection {
   suppressed?: 'group-window' | 'rate-limit' | 'silenced';
   evidence: Evidence[];
   notifications: number;
-  action?: { runbook?: string; params?: Record<string, unknown>; notify?: { channel: string } };
+  action?: {
+    runbook?: string;
+    params?: Record<string, unknown>;
+    notify?: { channel: string };
+    /** 'offer': the runbook is offered to people (recorded and announced), never started automatically. Default 'auto'. */
+    mode?: 'auto' | 'offer';
+    /** Set when the rule's action.when did not hold at the last firing: why the runbook is not started. */
+    withheld?: string;
+  };
 }
 
 export interface Silence {

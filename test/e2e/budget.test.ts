@@ -21,8 +21,11 @@ test('event-storm: the budget caps restarts at 3 per hour and the next attempt e
   const rulesDir = join(dir, 'rules');
   const rbDir = join(dir, 'runbooks');
   for (const d of [rulesDir, rbDir]) (await import('node:fs')).mkdirSync(d);
-  // The shipped crash-loop rule, pointed at a naive "just restart it" runbook.
-  writeFileSync(join(rulesDir, 'crashloop.yaml'), readFileSync(here('../../rules/crashloop-backoff.yaml'), 'utf8').replace('action: { runbook: bad-deploy }', 'action: { runbook: restart }'));
+  // The shipped crash-loop rule, pointed at a naive "just restart it" runbook (which needs no earlier revision, unlike the rollback).
+  const shipped = readFileSync(here('../../rules/crashloop-backoff.yaml'), 'utf8');
+  const naive = shipped.replace(/\n  action:\n[\s\S]*$/, '\n  action: { runbook: restart }\n');
+  assert.notEqual(naive, shipped, 'the shipped rule has an action to replace');
+  writeFileSync(join(rulesDir, 'crashloop.yaml'), naive);
   writeFileSync(join(rbDir, 'restart.yaml'), `apiVersion: kubemend.dev/v1alpha1
 kind: Runbook
 metadata: { name: restart, description: Restart the workload and hope }

@@ -29,7 +29,7 @@ test('crashloop: the image change that preceded it is the trigger, and the rollb
     });
     assert.equal(r.incidents.length, 1, r.incidents.map((i) => i.title).join('\n'));
     const pm = r.postmortem!;
-    assert.deepEqual(pm.appendix.detections.map((d) => `${d.rule} ${d.subject}`).sort(), ['crashloop-backoff deployment/shop/checkout', 'namespace-without-limitrange namespace/shop']);
+    assert.deepEqual(pm.appendix.detections.map((d) => `${d.rule} ${d.subject}`).sort(), ['crashloop-backoff deployment/shop/checkout', 'namespace-without-limitrange namespace/shop', 'rollout-regression deployment/shop/checkout']);
 
     assert.equal(pm.triggers.length, 1);
     const trigger = pm.triggers[0];

@@ -50,3 +50,43 @@ test('no run for a detection is audited with the reason: one in flight, or one t
     await sandbox.stop();
   }
 });
+
+test('a withheld runbook is audited once as not acting, and starts on the first firing where action.when holds; an offered one never starts', { timeout: 60_000 }, async () => {
+  const sandbox = new Sandbox({ speed: 60 });
+  await sandbox.listen();
+  const kc = new KubeConfig();
+  kc.loadFromString(sandbox.kubeconfig());
+  const kube = new KubeHttp(kc);
+  const store = await openStore({ dataDir: mkdtempSync(join(tmpdir(), 'km-withheld-')), clock: sandbox.clock });
+  const runbooks = loadRunbooks(fileURLToPath(new URL('../../runbooks', import.meta.url)), { actions: ACTIONS });
+  const rem = buildRemediation({ store, clock: sandbox.clock, runbooks, kube: () => kube, dryRun: true });
+  const flush = () => rem.sink.flush();
+  try {
+    const d = detection('w1', 'bad-deploy', sandbox.clock.now());
+    d.action!.withheld = 'there is no previous revision to roll back to';
+    rem.remediator.onDetection(d, 'opened');
+    rem.remediator.onDetection(d, 'repeated');
+    await flush();
+    const skipped = await store.audit.list({ action: 'runbook.run.skipped' });
+    assert.deepEqual(skipped.map((a) => String(a.data?.reason)), ['not acting, because there is no previous revision to roll back to'], 'once, not per repeat');
+    assert.equal((await store.listRuns({})).length, 0);
+    delete d.action!.withheld;
+    rem.remediator.onDetection(d, 'repeated');
+    await flush();
+    assert.equal((await store.listRuns({})).length, 1, 'it holds now: the run starts');
+
+    const o = detection('o1', 'bad-deploy', sandbox.clock.now());
+    o.action!.mode = 'offer';
+    rem.remediator.onDetection(o, 'opened');
+    rem.remediator.onDetection(o, 'repeated');
+    await flush();
+    const offered = await store.audit.list({ action: 'runbook.run.offered' });
+    assert.deepEqual(offered.map((a) => [a.detectionId, a.data?.runbook]), [['o1', 'bad-deploy']]);
+    assert.ok(rem.notifications.sent.some((n) => n.title === 'Offered: runbook bad-deploy for deployment/shop/checkout' && n.detectionId === 'o1'));
+    assert.equal((await store.listRuns({})).length, 1, 'no run for the offer');
+  } finally {
+    await rem.executor.idle();
+    await store.close();
+    await sandbox.stop();
+  }
+});

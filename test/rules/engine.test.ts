@@ -78,7 +78,7 @@ spec:
 });
 
 test('a rate limit withholds runbooks beyond max per period but records every detection', async () => {
-  const { e, clock, actions } = engine(`apiVersion: kubemend.dev/v1alpha1
+  const { e, clock, actions, changes } = engine(`apiVersion: kubemend.dev/v1alpha1
 kind: Rule
 metadata: { name: node-down }
 spec:
@@ -93,6 +93,8 @@ spec:
   assert.equal(e.detections().length, 4);
   assert.deepEqual(actions.map((d) => d.subject.name), ['a', 'b']);
   assert.deepEqual(e.detections().filter((d) => d.suppressed === 'rate-limit').map((d) => d.subject.name), ['c', 'd']);
+  // Already marked when the sinks hear of it: remediation starts runbooks from onDetection, and reads this.
+  assert.deepEqual(changes.filter(([c, d]) => c === 'opened' && d.suppressed === 'rate-limit').map(([, d]) => d.subject.name), ['c', 'd']);
   await clock.advance(3_600_000);
   e.ingest({ source: 'object', cluster: 'prod', time: 0, operation: 'update', object: node('e') });
   assert.deepEqual(actions.map((d) => d.subject.name), ['a', 'b', 'e']);
@@ -154,4 +156,62 @@ spec:
   assert.deepEqual(changes.map(([c]) => c).slice(3), ['resolved', 'opened']);
   assert.notEqual(changes[4][1].id, opened.id);
   e.stop();
+});
+
+const rolloutRule = (action: string) => `apiVersion: kubemend.dev/v1alpha1
+kind: Rule
+metadata: { name: rollout-regression }
+spec:
+  source: rollout
+  match: { kinds: [Deployment] }
+  when: rollout.phase == 'failed'
+  resolveAfter: 1m
+  action: ${action}
+`;
+
+function rolloutSignal(phase: string, healthy: boolean): Signal {
+  const workload = { kind: 'Deployment', namespace: 'shop', name: 'web' };
+  return {
+    source: 'rollout', cluster: 'prod', time: 0,
+    object: { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'shop', uid: 'u1' } },
+    rollout: {
+      id: `w@${phase}`, cluster: 'prod', phase: phase as never, regressions: [], pods: 1, readyPods: 0, time: 0,
+      window: { ms: 60_000, opensAt: 0, closesAt: 60_000, setBy: 'the default' },
+      change: { workload, images: {}, summary: 'image a → b (container a)', at: 0, observedAt: 0, previous: { images: {}, healthy, readyReplicas: 1 } },
+    },
+  };
+}
+
+test('rollout signals: rules judge a window\'s outcome; an offered runbook is not an action; a passing window resolves the detection', async () => {
+  const { e, clock, changes, actions } = engine(rolloutRule('{ runbook: bad-deploy, mode: offer }'));
+  e.ingest(rolloutSignal('started', true));
+  assert.equal(changes.length, 0, 'a window that only started is not judged');
+  e.ingest(rolloutSignal('failed', true));
+  assert.deepEqual(changes.map(([c, d]) => `${c} ${d.subject.kind}/${d.subject.name} ${d.evidence[0].type}`), ['opened Deployment/web rollout']);
+  assert.equal(changes[0][1].action?.mode, 'offer');
+  assert.deepEqual(actions, [], 'offered: no action hook');
+  e.ingest(rolloutSignal('passed', false));
+  await clock.advance(60_000);
+  assert.deepEqual(changes.map(([c]) => c), ['opened', 'resolved']);
+});
+
+test('a rollout detection resolves at once when its workload is deleted during a later window', () => {
+  const { e, changes } = engine(rolloutRule('{ runbook: bad-deploy, mode: offer }'));
+  e.ingest(rolloutSignal('failed', true));
+  e.ingest(rolloutSignal('cancelled', true));
+  assert.deepEqual(changes.map(([c]) => c), ['opened', 'resolved']);
+});
+
+test('action.when decides at each firing whether the runbook is withheld, and why', () => {
+  const { e, changes, actions } = engine(rolloutRule(`
+    runbook: bad-deploy
+    when: rollout.change.previous.healthy == true
+    skipReason: no healthy revision to go back to`));
+  e.ingest(rolloutSignal('failed', false));
+  assert.equal(changes[0][1].action?.withheld, 'no healthy revision to go back to');
+  assert.equal(changes[0][1].action?.mode, undefined, 'auto is the default and not written');
+  assert.deepEqual(actions, []);
+  e.ingest(rolloutSignal('failed', true));
+  assert.deepEqual(changes.map(([c]) => c), ['opened', 'repeated']);
+  assert.equal(changes[1][1].action?.withheld, undefined, 'it holds now: no longer withheld');
 });

@@ -36,6 +36,9 @@ const EXPECTED: Record<string, [number, string, RegExp]> = {
   'object-without-kinds.yaml': [7, 'spec.match', /source: object needs match.kinds/],
   'polled-kind-on-object.yaml': [9, 'spec.match.kinds[0]', /NodeMetrics cannot be watched \(metrics.k8s.io serves no watch\): read it from a source: schedule rule/],
   'yaml-syntax.yaml': [8, '', /^YAML syntax: /],
+  'rollout-kind.yaml': [8, 'spec.match.kinds[0]', /^source: rollout watches the rollouts of Deployment, StatefulSet, DaemonSet, not Pod$/],
+  'action-when-not-bool.yaml': [10, 'spec.action.when', /must be a bool, but is string/],
+  'skip-reason-without-when.yaml': [10, 'spec.action.skipReason', /explains an action\.when that does not hold: give action\.when too/],
 };
 
 const problemsOf = (path: string) => sharedProblemsOf(() => loadRules(path), path);

@@ -117,3 +117,10 @@ test('the example config in config/ loads', () => {
   assert.equal(c.webhooks.kubernetesAudit?.bearerTokenEnv, 'KUBEMEND_APISERVER_AUDIT_TOKEN');
   assert.deepEqual(c.changes.expectedManagers, loadServiceConfig(undefined, DEFAULTS).changes.expectedManagers, 'the example lists the defaults');
 });
+
+test('smoke.window: 5m by default, any duration, or off (0) for no window where no annotation sets one', () => {
+  assert.equal(loadServiceConfig(undefined, DEFAULTS).smoke.window, 300_000);
+  assert.equal(loadServiceConfig(configFile(['  smoke: { window: 90s }']).file, DEFAULTS).smoke.window, 90_000);
+  assert.equal(loadServiceConfig(configFile(['  smoke: { window: off }']).file, DEFAULTS).smoke.window, 0);
+  assert.throws(() => loadServiceConfig(configFile(['  smoke: { window: soon }']).file, DEFAULTS), /spec\.smoke\.window/);
+});
