@@ -157,14 +157,22 @@ export function findLessons(ctx: IncidentContext, t0: number, cause: RootCause):
         action: `Isolate ${ns} workloads (batch, tooling, monitoring) from customer-facing ones: a dedicated node pool (taints and tolerations) or at least ResourceQuotas per namespace`,
       });
     }
-    const change = ctx.changes.filter((c) => `${c.object.kind}/${c.object.namespace ?? ''}/${c.object.name}` === cause.workload && c.time <= t0).at(-1);
-    const smoked = ctx.audit.some((a) => a.action.startsWith('smoke.') && a.target?.name === name && a.time >= (change?.time ?? 0));
-    if (change && !smoked) {
-      out.push({
-        id: 'no-smoke-test', title: 'No smoke test ran after the change',
-        detail: `${objectText(change.object)} ${change.summary} at ${rel(change.time - t0)}${change.author ? ` (by ${change.author.manager})` : ''}; no smoke window watched it, so its memory growth was found by the node running out.`,
-        action: `Deploy ${cause.workload} through a pipeline with a smoke-test step, and keep kubemend's smoke windows on (kubemend.dev/smoke-window) for its namespace`,
-      });
+    const change = ctx.changes.filter((c) => `${c.object.kind}/${c.object.namespace ?? ''}/${c.object.name}` === w && c.time <= t0).at(-1);
+    if (change) {
+      const smoke = ctx.audit.filter((a) => a.action.startsWith('smoke.') && a.target?.namespace === ns && a.target?.name === name && a.time >= change.time).sort((a, b) => a.seq - b.seq);
+      const ended = smoke.find((a) => a.action === 'smoke.failed' || a.action === 'smoke.passed');
+      const what = `${objectText(change.object)} ${change.summary} at ${rel(change.time - t0)}${change.author ? ` (by ${change.author.manager}${change.outsidePipeline ? ', outside the pipeline' : ''})` : ''}`;
+      const pipelineStep = `Deploy ${w} through a pipeline with a smoke-test step that checks memory use against its request, not only restarts`;
+      if (!ended) {
+        out.push({ id: 'no-smoke-test', title: 'No smoke test ran after the change', detail: `${what}; no smoke window watched it, so its memory growth was found by the node running out.`, action: `${pipelineStep}, and keep kubemend's smoke windows on (kubemend.dev/smoke-window) for its namespace` });
+      } else if (ended.action === 'smoke.failed') {
+        const why = [...new Set(((ended.data as any)?.regressions ?? []).map((r: any) => r.type).filter(Boolean))].slice(0, 3).join(', ');
+        out.push({
+          id: 'no-smoke-test', title: 'The smoke window after the change caught it too late',
+          detail: `${what}; kubemend's smoke window failed only at ${rel(ended.time - t0)}${why ? ` (${why})` : ''}, when the impact had begun: it watches restarts, OOMKills and readiness, and a leak shows in none of them until the kernel kills it. No smoke test ran in a deploy pipeline.`,
+          action: pipelineStep,
+        });
+      }
     }
   }
   return out;

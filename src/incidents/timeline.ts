@@ -39,6 +39,9 @@ const SHOWN = /^(runbook\.(run|step)\.|detection\.|incident\.updated$)/;
 /** How long after a step ended a change it made may still arrive through the watch. */
 const ATTRIBUTION_SLACK_MS = 2000;
 
+/** How far before an incident a smoke window on its workloads counts (the tracker's change lookback). */
+const SMOKE_LOOKBACK_MS = 30 * 60_000;
+
 export async function gatherIncident(store: Store, idOrPrefix: string): Promise<IncidentContext> {
   let incident = await store.getIncident(idOrPrefix);
   if (!incident) {
@@ -70,6 +73,11 @@ export async function gatherIncident(store: Store, idOrPrefix: string): Promise<
   add(await store.audit.list({ incidentId: incident.id, limit: 10_000 }));
   for (const id of ids) add(await store.audit.list({ detectionId: id, limit: 10_000 }));
   for (const id of runIds) add(await store.audit.list({ runId: id, limit: 10_000 }));
+  // Smoke windows on the incident's workloads, from before it opened (the change that caused it) to its end: whether a smoke test ran is a finding.
+  for (const phase of ['started', 'passed', 'failed']) {
+    const smoke = await store.audit.list({ action: `smoke.${phase}`, since: since - SMOKE_LOOKBACK_MS, ...(incident.resolvedAt !== undefined ? { until: incident.resolvedAt } : {}), limit: 10_000 });
+    add(smoke.filter((a) => a.target?.cluster === incident.cluster && onSubject(a.target)));
+  }
   const audit = [...seen.values()].sort((a, b) => a.seq - b.seq);
   const lastRun = Math.max(0, ...runs.map((r) => r.updatedAt));
   const until = incident.resolvedAt ?? Math.max(end, lastRun);

@@ -28,7 +28,8 @@ const LEARNINGS: Record<string, RegExp[] | { unsupported: string }> = {
   'No CPU & memory limits on ElastAlert pod': [/## Root cause\nDeployment\/reports\/report-worker ran without a memory limit and leaked/, /- its memory grows? |- memory growing \S+\/min/, /### \d\. Containers without memory limits/, /### \d\. Namespaces without a LimitRange/, /kind: LimitRange/],
   'Ops services affecting customer facing workloads': [/### The cause shared its node with unrelated workloads\nDeployment\/reports\/report-worker ran on node-1(, node-\d)* beside [^\n]*Deployment\/shop\/web/, /- \[ \] Isolate reports workloads/],
   'No team-wide awareness of the ElastAlert change that was deployed': [/## Changes made outside the pipeline\n/, /\*\*deployment\/reports\/report-worker\*\* created [^\n]*kubectl-client-side-apply/, /- \[ \] Make changes through the pipeline/],
-  'No smoke tests': [/### No smoke test ran after the change\ndeployment\/reports\/report-worker created/, /- \[ \] Deploy Deployment\/reports\/report-worker through a pipeline with a smoke-test step/],
+  // kubemend opens a smoke window on every rollout, so in a replay one ran: it fails only with the first OOMKill, when the node is already out of memory.
+  'No smoke tests': [/### The smoke window after the change caught it too late\ndeployment\/reports\/report-worker created [^\n]*kubemend's smoke window failed only at T\+\S+ \(oom-killed/, /No smoke test ran in a deploy pipeline/, /- \[ \] Deploy Deployment\/reports\/report-worker through a pipeline with a smoke-test step/],
   'Knowledge of operating Kubernetes limited to part of team': { unsupported: "who on the team knows what is not in any record kubemend keeps" },
 };
 
