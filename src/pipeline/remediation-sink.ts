@@ -3,7 +3,7 @@
 // the executor's refusals (lock held, budget, pause) are audited by the
 // executor itself as `runbook.run.refused`. Also owns resuming the runs
 // that were in flight when the last process stopped.
-import type { DetectionChange, Detection } from '../rules/index.ts';
+import type { DetectionChange, Detection, Notification } from '../rules/index.ts';
 import type { Remediator, RunbookExecutor } from '../runbooks/index.ts';
 import type { Sink } from './sink.ts';
 
@@ -14,10 +14,12 @@ export class RemediationSink implements Sink {
   private readonly remediator?: Remediator;
   private readonly log?: (line: string) => void;
   private readonly written: () => Promise<void>;
+  private readonly notify?: (n: Notification) => void;
 
   /** `written` resolves once the records of runs not started (skips, offers) handed in so far are written. */
-  constructor(executor: RunbookExecutor, remediator: Remediator | undefined, log?: (line: string) => void, written: () => Promise<void> = async () => {}) {
+  constructor(executor: RunbookExecutor, remediator: Remediator | undefined, log?: (line: string) => void, written: () => Promise<void> = async () => {}, notify?: (n: Notification) => void) {
     this.executor = executor;
+    this.notify = notify;
     this.remediator = remediator;
     this.log = log;
     this.written = written;
@@ -31,6 +33,11 @@ export class RemediationSink implements Sink {
 
   onDetection(d: Detection, change: DetectionChange): void {
     this.remediator?.onDetection(d, change);
+  }
+
+  /** The engine's notifications for rules whose action is `notify`; only when detections remediate (a chat-only executor sends none). */
+  onNotify(n: Notification): void {
+    if (this.remediator) this.notify?.(n);
   }
 
   async flush(): Promise<void> {

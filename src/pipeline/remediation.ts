@@ -127,6 +127,17 @@ export function buildRemediation(o: RemediationSettings & {
     approvals,
     sink: new RemediationSink(executor, o.auto === false ? undefined : remediator, o.log, async () => {
       while (writes.size) await Promise.all([...writes]);
+    }, (n) => {
+      // A rule whose action is `notify` (hpa-at-max, pod-evicted): one message per group flush, through the same audited notifiers as runbooks.
+      const ds = n.detections;
+      const worst = ds.some((d) => d.severity === 'critical') ? 'critical' : ds.some((d) => d.severity === 'warning') ? 'warning' : 'info';
+      track(notifier.send({
+        channel: n.channel,
+        severity: worst,
+        title: ds.length === 1 ? `${ds[0].rule}: ${ds[0].summary}` : `${ds[0]?.rule}: ${ds.length} detections`,
+        text: ds.slice(0, 10).map((d) => `${d.summary} (detection ${d.id})`).join('\n') + (ds.length > 10 ? `\n… and ${ds.length - 10} more` : ''),
+        ...(ds[0] ? { detectionId: ds[0].id } : {}),
+      }).catch((err: unknown) => o.log?.(`error: could not send the notification of ${ds[0]?.rule}: ${(err as Error).message}`)));
     }),
     setRunbooks: (runbooks) => executor.setRunbooks(viewsOf(runbooks)),
   };
