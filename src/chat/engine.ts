@@ -6,7 +6,8 @@ import type { ApprovalBook, RunbookExecutor } from '../runbooks/index.ts';
 import { RunbookApprovals } from './runbook-approvals.ts';
 import type { Store } from '../store/index.ts';
 import { type Clock, Errors, KubemendError, chatCommandsTotal, formatDuration, withCode } from '../common/index.ts';
-import type { KubeHttp } from '../kube/index.ts';
+import { KubeApiError, pathOf, type KubeHttp } from '../kube/index.ts';
+import { productionByLabels } from '../rules/index.ts';
 import type { Authorizer } from '../authz/index.ts';
 import { parseCommand, helpText, type ActionCommand, type Command } from './grammar.ts';
 import { RequestBook, OPEN, newRecord, type Conversation } from './conversation.ts';
@@ -158,7 +159,7 @@ export class KubemendChatEngine implements ChatEngine {
       cmd,
       requester: msg.user,
       thread: msg.thread,
-      production: isProduction(this.o.settings, cluster, cmd.namespace),
+      production: isProduction(this.o.settings, cluster, cmd.namespace) || (await this.labelledProduction(cluster, cmd.namespace)),
       expiresAt: now + this.o.settings.conversationTimeout,
     };
     return this.book.locked(id, async () => {
@@ -173,6 +174,22 @@ export class KubemendChatEngine implements ChatEngine {
       this.book.track(c);
       return this.justify(msg, c, { reason: cmd.reason, link: cmd.link });
     });
+  }
+
+  /**
+   * A namespace its labels mark production (kubemend.dev/environment, environment,
+   * env: production or prod) is production for four-eyes too, as for the rules.
+   * Read as kubemend itself; when it cannot be read (other than 404), the
+   * request is treated as production: an approver too many, never one too few.
+   */
+  private async labelledProduction(cluster: string, namespace: string): Promise<boolean> {
+    const kube = this.o.kube(cluster);
+    if (!kube || !namespace) return false;
+    try {
+      return productionByLabels(await kube.request('GET', pathOf('Namespace', undefined, namespace)));
+    } catch (err) {
+      return !(err instanceof KubeApiError && err.status === 404);
+    }
   }
 
   private async justify(msg: ChatMessage, c: Conversation, given: { reason?: string; link?: string }): Promise<Out> {

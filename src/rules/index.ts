@@ -20,3 +20,4 @@ export { SMOKE_WINDOW_ANNOTATION, ROLLOUT_KINDS, ROLLOUT_WORKLOADS, lastWriter, 
 export { describeProblems, parseAlertmanagerPayload, parseAlertmanagerPayloadInChunks, type AlertmanagerPayload, type AlertmanagerAlert } from './sources/alertmanager.ts';
 export type { Notification } from './engine.ts';
 export type { SilenceInput } from './stages/silence.ts';
+export { productionByLabels, memoryLimited } from './cel-helpers.ts';

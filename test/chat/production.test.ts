@@ -100,3 +100,18 @@ test('no approver in time: the request expires in cluster time and can no longer
     await f.close();
   }
 });
+
+test('a namespace its labels mark production needs four-eyes too, though the chat config does not list it', { timeout: 60_000 }, async () => {
+  const f = await chatFixture();
+  try {
+    const label = (env: string) => f.sandbox.store.mutate('namespaces', undefined, 'shop', (n) => void (n.metadata.labels = { ...n.metadata.labels, 'kubemend.dev/environment': env }));
+    label('production');
+    const shown = await f.say('sam', `scale deployment/web -n shop --replicas 4 --reason "black friday traffic is ramping up" --link ${LINK}`);
+    assert.match(shown[0].text, /This is production: after you confirm, an approver \(sre-leads\) other than you must approve it\./);
+    label('staging');
+    const staging = await f.say('sam', `scale deployment/web -n shop --replicas 3 --reason "black friday traffic is ramping up" --link ${LINK}`);
+    assert.doesNotMatch(staging[0].text, /This is production/);
+  } finally {
+    await f.close();
+  }
+});
