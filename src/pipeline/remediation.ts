@@ -129,7 +129,9 @@ export function buildRemediation(o: RemediationSettings & {
       while (writes.size) await Promise.all([...writes]);
     }, (n) => {
       // A rule whose action is `notify` (hpa-at-max, pod-evicted): one message per group flush, through the same audited notifiers as runbooks.
-      const ds = n.detections;
+      // The engine notifies for every group flush; only rules whose action is `notify` ask for a message (the rest have runbooks or are findings).
+      const ds = n.detections.filter((d) => d.action?.notify);
+      if (!ds.length) return;
       const worst = ds.some((d) => d.severity === 'critical') ? 'critical' : ds.some((d) => d.severity === 'warning') ? 'warning' : 'info';
       track(notifier.send({
         channel: n.channel,

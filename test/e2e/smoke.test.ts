@@ -183,7 +183,7 @@ test('kubectl set image to a crash-looping image: one rollout-regression detecti
     assert.equal(r.window.setBy, 'the default');
     assert.equal(r.regressions[0].type, 'restart');
     assert.match(r.regressions[0].message, /^pod web-[a-z0-9]+-[a-z0-9]+ container web exited \(Error, exit 1\)$/);
-    assert.match(d.summary, /^Deployment shop\/web regressed after its rollout to revision 2 \(image shop\/web:1 → shop\/web:crash \(container web\)\): pod web-/);
+    assert.match(d.summary, /^Deployment shop\/web regressed after its rollout to revision 2 \(image shop\/web:1 → shop\/web:crash \(container web\), by kubectl-set\): pod web-/);
     assert.deepEqual(d.action, { runbook: 'bad-deploy', params: {}, mode: 'offer' });
     // Recorded and announced.
     const offered = await store.audit.list({ action: 'runbook.run.offered' });

@@ -48,7 +48,7 @@ test('pod-without-memory-limit is info outside production, -in-production a warn
   const warn = rule('pod-without-memory-limit-in-production');
   assert.equal(info.rule.spec.severity, 'info');
   assert.equal(warn.rule.spec.severity, 'warning');
-  assert.deepEqual(warn.rule.spec.action, { runbook: 'memory-limit-warning', params: {} });
+  assert.deepEqual(warn.rule.spec.action, { runbook: 'memory-limit-warning', params: {}, mode: 'auto' });
   const namespaces = [ns('payments', { env: 'prod' }), ns('staging')];
   const lookup = (kind: string) => (kind === 'Namespace' ? namespaces : []);
   for (const [where, expected] of [['payments', [false, true]], ['staging', [true, false]]] as const) {
@@ -67,7 +67,7 @@ test('namespace-without-limitrange: the guardrail runbook only for production na
   const info = rule('namespace-without-limitrange');
   const guard = rule('namespace-without-limitrange-in-production');
   assert.equal(info.rule.spec.action, undefined);
-  assert.deepEqual(guard.rule.spec.action, { runbook: 'limitrange-guardrail', params: {} });
+  assert.deepEqual(guard.rule.spec.action, { runbook: 'limitrange-guardrail', params: {}, mode: 'auto' });
   const prod = ns('payments', { 'kubemend.dev/environment': 'production' });
   const lookup = (kind: string) => (kind === 'Namespace' ? [prod, ns('staging')] : []);
   assert.deepEqual([info.compiled.when({ cluster: 'c', object: prod, lookup }), guard.compiled.when({ cluster: 'c', object: prod, lookup })], [false, true]);
