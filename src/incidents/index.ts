@@ -14,3 +14,4 @@ export { renderMarkdown } from './markdown.ts';
 export { primaryOf } from './primary.ts';
 export { authorOf, authorText, changeAuthorText, expectedManagers, DEFAULT_EXPECTED_MANAGERS, KUBERNETES_MANAGERS, KUBEMEND_MANAGER } from './authors.ts';
 export { KubeAuditTrail, checkEventList, type KubeAuditEntry, type KubeAuditTrailOptions, type AuditQuery } from './kube-audit.ts';
+export { changedObjects, rootCause, userImpact, runEffects, findLessons, type RootCause, type RunEffect, type Lesson } from './lessons.ts';

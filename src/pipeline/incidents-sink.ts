@@ -2,9 +2,9 @@
 // does (so a detection fired by a signal finds that signal's pod placement
 // already known) and every detection change after remediation has seen it.
 import type { Clock } from '../common/index.ts';
-import type { IncidentRecord, RunRecord, StepTransition, Store } from '../store/index.ts';
+import type { IncidentRecord, RunRecord, Store } from '../store/index.ts';
 import type { DetectionChange, Detection, Signal } from '../rules/index.ts';
-import { IncidentTracker, type IncidentTrackerOptions, type CacheLookup } from '../incidents/index.ts';
+import { IncidentTracker, changedObjects, type IncidentTrackerOptions, type CacheLookup } from '../incidents/index.ts';
 import type { KubeObject } from '../kube/index.ts';
 import type { Sink } from './sink.ts';
 
@@ -69,16 +69,3 @@ export class IncidentSink implements Sink {
   }
 }
 
-/** `resource/namespace/name` of every object a mutating step's calls went to (`PATCH /apis/apps/v1/namespaces/ns/deployments/x: …`). */
-export function changedObjects(ts: StepTransition[]): string[] {
-  const out = new Set<string>();
-  for (const t of ts) {
-    const o = t.output as { mutated?: boolean; calls?: string[] } | undefined;
-    if (t.status !== 'succeeded' || o?.mutated !== true) continue;
-    for (const call of o.calls ?? []) {
-      const m = /^(?:PATCH|PUT|POST|DELETE) \/(?:api\/v1|apis\/[^/]+\/[^/]+)\/(?:namespaces\/([^/]+)\/)?([^/]+)\/([^/:?]+)/.exec(call);
-      if (m) out.add(`${m[2]}/${m[1] ?? ''}/${m[3]}`);
-    }
-  }
-  return [...out];
-}
