@@ -7,6 +7,7 @@ import { type Clock, k8sTime } from '../common/index.ts';
 import { ApiError } from './status.ts';
 import { typeOfStorage } from './resources.ts';
 import { applyDefaults, validate, hasStatusSubresource } from './strategy.ts';
+import { fillStructZeros } from './struct-zeros.ts';
 import type { K8sObject, StoreEvent } from './types.ts';
 
 export interface DeleteOptions {
@@ -99,6 +100,7 @@ export class ObjectStore {
     delete meta.deletionGracePeriodSeconds;
     if (obj.spec !== undefined || storage === 'pods') meta.generation = 1;
     applyDefaults(storage, obj, this, true);
+    fillStructZeros(storage, obj);
     validate(storage, obj, undefined);
     if (opts.dryRun) return obj;
     return this.commit(storage, 'create', obj, undefined);
@@ -308,6 +310,7 @@ export class ObjectStore {
     m.generation = old.metadata.generation;
     if (m.generation !== undefined && specChanged(old, next)) m.generation = (old.metadata.generation ?? 0) + 1;
     if (sub !== 'status') applyDefaults(storage, next, this, false);
+    fillStructZeros(storage, next);
     return next;
   }
 
