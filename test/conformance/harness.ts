@@ -8,12 +8,18 @@
 //   const h = await c.http('GET', '/api/v1/nodes');               // { status, headers, text, json() }
 //   await c.close();
 //
+//   startScenario('memory-cascade')   a shipped scenario played to its end, then served, frozen
+//   startEveryKind()                  one of every kind (fixtures/every-kind.yaml) after 10 virtual minutes
+//   needs('python3-kubernetes')       a test's `skip` option (see below)
+//   meaning(obj)                      an object to compare: no resourceVersion/managedFields, times alike
+//
 // Clients run as child processes and must not block the event loop: the API
 // server answers them from this very process. Tools the conformance suite
-// needs are installed by .ci/run; a missing one fails the test naming the
-// Debian package, unless KUBEMEND_SKIP_MISSING_TOOLS=1 asks to skip instead
-// (for a quick local run without them), like NO_ALERTMANAGER's message says
-// how to install.
+// needs are installed by .ci/run; a missing one fails the test file with a
+// message naming the Debian package, unless KUBEMEND_SKIP_MISSING_TOOLS=1 asks
+// to skip instead (for a quick local run without them). This is stricter than
+// the NO_ALERTMANAGER convention (skip, saying how to install) on purpose:
+// the conformance suite must run in CI.
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -47,6 +53,18 @@ export function needs(tool: 'python3-kubernetes' | 'kubectl'): false | string {
   if (present) return false;
   if (process.env.KUBEMEND_SKIP_MISSING_TOOLS === '1') return message;
   throw new Error(message);
+}
+
+/** An object with its bookkeeping dropped and every RFC 3339 time written alike, to compare what it says. */
+export function meaning(o: any): unknown {
+  const walk = (v: any): any => {
+    if (typeof v === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(v)) return new Date(v).toISOString();
+    if (Array.isArray(v)) return v.map(walk);
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null).map(([k, x]) => [k, walk(x)]));
+    return v;
+  };
+  const { resourceVersion: _rv, managedFields: _mf, ...metadata } = o.metadata;
+  return walk({ ...o, metadata });
 }
 
 export interface Run { code: number; stdout: string; stderr: string }

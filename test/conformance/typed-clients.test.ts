@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { needs, scenarioNames, startConformance, startEveryKind, startScenario, type Conformance } from './harness.ts';
+import { meaning, needs, scenarioNames, startConformance, startEveryKind, startScenario, type Conformance } from './harness.ts';
 
 const PROGRAM = readFileSync(new URL('./typed_clients.py', import.meta.url), 'utf8');
 const ROUNDTRIP = readFileSync(new URL('./typed_roundtrip.py', import.meta.url), 'utf8');
@@ -55,18 +55,6 @@ test('python3-kubernetes\'s typed calls read one of every kind after ten minutes
     await c.close();
   }
 });
-
-/** An object with its bookkeeping dropped and every RFC 3339 time written alike, to compare what it says. */
-function meaning(o: any): unknown {
-  const walk = (v: any): any => {
-    if (typeof v === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(v)) return new Date(v).toISOString();
-    if (Array.isArray(v)) return v.map(walk);
-    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null).map(([k, x]) => [k, walk(x)]));
-    return v;
-  };
-  const { resourceVersion: _rv, managedFields: _mf, ...metadata } = o.metadata;
-  return walk({ ...o, metadata });
-}
 
 test('python3-kubernetes: read, then replace unchanged with the typed calls, every kind: accepted, nothing changes, and without timestamps written back the resourceVersion stays', { skip: SKIP || needs('kubectl'), timeout: 180_000 }, async () => {
   const c = await startEveryKind();
