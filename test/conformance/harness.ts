@@ -97,6 +97,20 @@ export function scenarioNames(): string[] {
 }
 
 /**
+ * When to look at each shipped scenario: at its end, and for the two that
+ * take nodes down also half-way, while pods are being evicted and recreated.
+ */
+export function scenarioMoments(): { name: string; untilMs?: number; label: string }[] {
+  return listScenarios().flatMap(({ scenario }) => {
+    const name = scenario.metadata.name;
+    const end = { name, label: 'at its end' };
+    if (name !== 'memory-cascade' && name !== 'node-broken') return [end];
+    const half = scenario.spec.duration / 2;
+    return [{ name, untilMs: half, label: `half-way (+${half / 60_000}m)` }, end];
+  });
+}
+
+/**
  * Plays a shipped scenario in virtual time (to its end, or `untilMs` into it),
  * then serves the cluster it left, frozen: its clock is manual and nothing
  * advances it while clients read.

@@ -20,7 +20,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as k8s from '@kubernetes/client-node';
 import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
-import { meaning, needs, scenarioNames, startConformance, startEveryKind, startScenario, type Conformance } from './harness.ts';
+import { meaning, needs, scenarioMoments, startConformance, startEveryKind, startScenario, type Conformance } from './harness.ts';
 import { modelFor, violations } from './strict-models.ts';
 
 type Read = [name: string, call: (name: string, namespace: string) => Promise<unknown>, model: string];
@@ -216,9 +216,9 @@ async function metricsProblems(c: Conformance): Promise<string[]> {
   return problems;
 }
 
-for (const name of scenarioNames()) {
-  test(`client-node's typed APIs read everything scenario ${name} leaves, as their models declare it`, { timeout: 120_000 }, async () => {
-    const c = await startScenario(name);
+for (const { name, untilMs, label } of scenarioMoments()) {
+  test(`client-node's typed APIs read everything in scenario ${name} ${label}, as their models declare it`, { timeout: 120_000 }, async () => {
+    const c = await startScenario(name, { untilMs });
     try {
       const { problems, read } = await readAll(c);
       for (const what of ['CoreV1Api.listNode', 'CoreV1Api.listPodForAllNamespaces', 'CoreV1Api.listEventForAllNamespaces', 'AppsV1Api.listReplicaSetForAllNamespaces', 'CoordinationV1Api.listLeaseForAllNamespaces']) {

@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { meaning, needs, scenarioNames, startConformance, startEveryKind, startScenario, type Conformance } from './harness.ts';
+import { meaning, needs, scenarioMoments, startConformance, startEveryKind, startScenario, type Conformance } from './harness.ts';
 
 const PROGRAM = readFileSync(new URL('./typed_clients.py', import.meta.url), 'utf8');
 const ROUNDTRIP = readFileSync(new URL('./typed_roundtrip.py', import.meta.url), 'utf8');
@@ -32,9 +32,9 @@ function assertDecoded({ checks, untyped }: { checks: Check[]; untyped: string[]
   assert.deepEqual(untyped.filter((g) => !g.startsWith('metrics.k8s.io/')), [], 'kinds this client has no model for');
 }
 
-for (const name of scenarioNames()) {
-  test(`python3-kubernetes's typed calls read everything scenario ${name} leaves`, { skip: SKIP, timeout: 120_000 }, async () => {
-    const c = await startScenario(name);
+for (const { name, untilMs, label } of scenarioMoments()) {
+  test(`python3-kubernetes's typed calls read everything in scenario ${name} ${label}`, { skip: SKIP, timeout: 120_000 }, async () => {
+    const c = await startScenario(name, { untilMs });
     try {
       assertDecoded(await readAll(c), ['CoreV1Api.list_node', 'CoreV1Api.list_pod_for_all_namespaces', 'CoreV1Api.list_event_for_all_namespaces',
         'AppsV1Api.list_replica_set_for_all_namespaces', 'CoordinationV1Api.list_lease_for_all_namespaces']);
