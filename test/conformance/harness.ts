@@ -49,9 +49,13 @@ const hasKubectl = spawnSync(KUBECTL, ['version', '--client'], { stdio: 'ignore'
  * message becomes the skip reason.
  */
 export function needs(tool: 'python3-kubernetes' | 'kubectl'): false | string {
-  const [present, message] = tool === 'kubectl' ? [hasKubectl, NO_KUBECTL] : [hasPython, NO_PYTHON_KUBERNETES];
+  return tool === 'kubectl' ? gate(hasKubectl, NO_KUBECTL) : gate(hasPython, NO_PYTHON_KUBERNETES);
+}
+
+/** needs() for any tool: whether it is `present`, and what to say when not. */
+export function gate(present: boolean, message: string, env: NodeJS.ProcessEnv = process.env): false | string {
   if (present) return false;
-  if (process.env.KUBEMEND_SKIP_MISSING_TOOLS === '1') return message;
+  if (env.KUBEMEND_SKIP_MISSING_TOOLS === '1') return message;
   throw new Error(message);
 }
 
