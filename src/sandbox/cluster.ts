@@ -1,5 +1,6 @@
 // One embedded cluster: the store, its controllers, and (once listen() is
 // called) the HTTP API server that kubectl and client-node talk to.
+import { createHash } from 'node:crypto';
 import { type Clock, ScaledClock, type KubemendError } from '../common/index.ts';
 import { EventRecorder } from './events.ts';
 import { createCatalog, type ImageBehaviour, type ImageCatalog } from './images.ts';
@@ -282,6 +283,17 @@ export function storageOf(o: K8sObject): string {
   return t.storage;
 }
 
+/** The kubelet's version: the API server's own (/version), as on a cluster upgraded in one go. */
+const KUBELET_VERSION = 'v1.32.0-kubemend';
+
+// Stable per node name, so a restored or replayed cluster reports the same machine.
+const idOf = (what: string, name: string): string => createHash('sha256').update(`${what}/${name}`).digest('hex');
+const uuidOf = (what: string, name: string): string => {
+  const h = idOf(what, name);
+  // Version 4, RFC 4122 variant, as systemd and the DMI tables give them.
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${((parseInt(h[16], 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+};
+
 export function buildNode(spec: NodeSpec, now: number, index = 0): K8sObject {
   const n = (index % 250) + 1;
   const cpu = spec.cpu ?? '4';
@@ -309,15 +321,22 @@ export function buildNode(spec: NodeSpec, now: number, index = 0): K8sObject {
         { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: ts, lastTransitionTime: ts },
       ],
       addresses: [{ type: 'InternalIP', address: `172.18.0.${n + 1}` }, { type: 'Hostname', address: spec.name }],
+      // Every field of NodeSystemInfo is required (the kubelet always sends
+      // them): typed clients refuse a Node without bootID, machineID or systemUUID.
       nodeInfo: {
-        kubeletVersion: 'v1.32.0-kubemend',
-        kubeProxyVersion: 'v1.32.0-kubemend',
-        containerRuntimeVersion: 'sandbox://1.0',
+        machineID: idOf('machine-id', spec.name).slice(0, 32),
+        systemUUID: uuidOf('system-uuid', spec.name),
+        bootID: uuidOf('boot-id', spec.name),
+        kernelVersion: '6.1.0-28-cloud-amd64',
+        osImage: 'Debian GNU/Linux 12 (bookworm)',
+        containerRuntimeVersion: 'containerd://1.7.24',
+        kubeletVersion: KUBELET_VERSION,
+        // DisableNodeKubeProxyVersion is off by default in 1.32: the kubelet still reports its own version.
+        kubeProxyVersion: KUBELET_VERSION,
         operatingSystem: 'linux',
         architecture: 'amd64',
-        osImage: 'kubemend sandbox',
-        kernelVersion: '6.1.0',
       },
+      daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
     },
   };
 }

@@ -7,6 +7,8 @@ import { type Clock, k8sTime } from '../common/index.ts';
 import { ApiError } from './status.ts';
 import { typeOfStorage } from './resources.ts';
 import { applyDefaults, validate, hasStatusSubresource } from './strategy.ts';
+import { fillStructZeros } from './struct-zeros.ts';
+import { semanticallyEqual } from './canonical.ts';
 import type { K8sObject, StoreEvent } from './types.ts';
 
 export interface DeleteOptions {
@@ -99,6 +101,7 @@ export class ObjectStore {
     delete meta.deletionGracePeriodSeconds;
     if (obj.spec !== undefined || storage === 'pods') meta.generation = 1;
     applyDefaults(storage, obj, this, true);
+    fillStructZeros(storage, obj);
     validate(storage, obj, undefined);
     if (opts.dryRun) return obj;
     return this.commit(storage, 'create', obj, undefined);
@@ -121,7 +124,7 @@ export class ObjectStore {
     const next = this.merge(storage, old, structuredClone(input), opts.subresource);
     validate(storage, next, old);
     if (opts.dryRun) return next;
-    if (JSON.stringify(next) === JSON.stringify(old)) return structuredClone(old); // a no-op write keeps its resourceVersion
+    if (semanticallyEqual(next, old)) return structuredClone(old); // a no-op write keeps its resourceVersion
     return this.finishUpdate(storage, next, old);
   }
 
@@ -308,6 +311,7 @@ export class ObjectStore {
     m.generation = old.metadata.generation;
     if (m.generation !== undefined && specChanged(old, next)) m.generation = (old.metadata.generation ?? 0) + 1;
     if (sub !== 'status') applyDefaults(storage, next, this, false);
+    fillStructZeros(storage, next);
     return next;
   }
 
@@ -372,7 +376,7 @@ export class ObjectStore {
 function specChanged(a: K8sObject, b: K8sObject): boolean {
   const strip = (o: K8sObject) => {
     const { metadata: _m, status: _s, ...rest } = o;
-    return JSON.stringify(rest);
+    return rest;
   };
-  return strip(a) !== strip(b);
+  return !semanticallyEqual(strip(a), strip(b));
 }

@@ -4,6 +4,7 @@
 import { RESOURCES } from './resources.ts';
 import { ApiError, type StatusCause } from './status.ts';
 import { matchesSelector } from './selectors.ts';
+import { semanticallyEqual } from './canonical.ts';
 import type { K8sObject } from './types.ts';
 
 export interface Lookup {
@@ -162,7 +163,7 @@ export function validate(storage: string, obj: K8sObject, old: K8sObject | undef
   switch (storage) {
     case 'pods':
       podSpec(spec, 'spec');
-      if (old && JSON.stringify(stripMutablePodSpec(old.spec)) !== JSON.stringify(stripMutablePodSpec(spec))) {
+      if (old && !semanticallyEqual(stripMutablePodSpec(old.spec), stripMutablePodSpec(spec))) {
         causes.push({ field: 'spec', message: 'Forbidden: pod updates may not change fields other than `spec.containers[*].image`, `spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to existing tolerations) or `spec.terminationGracePeriodSeconds`', reason: 'FieldValueForbidden' });
       }
       break;
@@ -175,7 +176,7 @@ export function validate(storage: string, obj: K8sObject, old: K8sObject | undef
       if (spec?.selector && !matchesSelector(spec.selector, spec.template?.metadata?.labels)) {
         causes.push({ field: 'spec.template.metadata.labels', message: `Invalid value: ${JSON.stringify(spec.template?.metadata?.labels ?? {})}: \`selector\` does not match template \`labels\``, reason: 'FieldValueInvalid' });
       }
-      if (old && JSON.stringify(old.spec?.selector) !== JSON.stringify(spec?.selector)) {
+      if (old && !semanticallyEqual(old.spec?.selector, spec?.selector)) {
         causes.push({ field: 'spec.selector', message: 'Invalid value: field is immutable', reason: 'FieldValueInvalid' });
       }
       const ru = storage === 'apps/deployments' ? spec?.strategy?.rollingUpdate : undefined;

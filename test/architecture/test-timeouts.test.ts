@@ -19,7 +19,7 @@ function testFiles(dir = join(ROOT, 'test')): string[] {
 }
 
 /** What makes a test slow by construction: real processes, scenarios on the sandbox, kubectl, both databases. */
-const SLOW = /node:child_process|helpers\/serve-process|helpers\/kubectl|resolveScenario|ScenarioRunner|playRules|ScenarioSession|forEachDialect/;
+const SLOW = /node:child_process|helpers\/serve-process|helpers\/kubectl|resolveScenario|ScenarioRunner|playRules|ScenarioSession|forEachDialect|startConformance|startScenario|startEveryKind/;
 
 /** A top-level `test('name', …` or `describe('name', …` call, with its options object when it has one. */
 const CALL = /^(?:test|describe)\((?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|`(?:[^`\\]|\\.)*`), (\{[^}]*\})?/gm;

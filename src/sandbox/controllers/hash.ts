@@ -2,16 +2,9 @@
 // pod-template-hash for a Deployment's ReplicaSets, and the
 // ControllerRevision hashes of StatefulSets and DaemonSets.
 import type { K8sObject } from '../types.ts';
+import { canonicalJson } from '../canonical.ts';
 
-/** JSON with object keys sorted, so equal objects always render (and hash) the same whatever their key order. */
-export function canonicalJson(v: unknown): string {
-  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(v as Record<string, unknown>)
-    .filter(([, x]) => x !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonicalJson(x)}`).join(',')}}`;
-}
+export { canonicalJson };
 
 const SAFE_ALPHANUMS = 'bcdfghjklmnpqrstvwxz2456789';
 

@@ -23,7 +23,7 @@ export function coreToEventsV1(e: K8sObject): K8sObject {
     metadata: e.metadata,
     eventTime: e.eventTime ?? null,
     reason: e.reason,
-    regarding: e.involvedObject,
+    regarding: e.involvedObject ?? {},
     note: e.message,
     type: e.type,
   };
@@ -36,9 +36,10 @@ export function coreToEventsV1(e: K8sObject): K8sObject {
   if (e.reportingInstance || e.source?.host) out.reportingInstance = e.reportingInstance || e.source.host;
   if (e.action) out.action = e.action;
   if (e.related) out.related = e.related;
-  if (e.source && Object.keys(e.source).length) out.deprecatedSource = e.source;
-  if (e.firstTimestamp) out.deprecatedFirstTimestamp = e.firstTimestamp;
-  if (e.lastTimestamp) out.deprecatedLastTimestamp = e.lastTimestamp;
+  // A struct and two metav1.Times in events/v1's Go type: always written, {} and null when unset.
+  out.deprecatedSource = e.source ?? {};
+  out.deprecatedFirstTimestamp = e.firstTimestamp ?? null;
+  out.deprecatedLastTimestamp = e.lastTimestamp ?? null;
   if (e.count !== undefined) out.deprecatedCount = e.count;
   return out;
 }

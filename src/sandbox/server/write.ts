@@ -4,6 +4,7 @@
 // behave the same for HTTP clients and in-process controllers; this layer adds
 // what only the API server does: URL/body agreement, dry runs, managedFields,
 // and the real response shapes.
+import { semanticallyEqual } from '../canonical.ts';
 import { apiVersionOf, type ResourceType } from '../resources.ts';
 import { ApiError } from '../status.ts';
 import type { DeleteOptions } from '../store.ts';
@@ -73,7 +74,7 @@ export function commitUpdate(ctx: ServerContext, type: ResourceType, input: K8sO
   stored.metadata.managedFields = old.metadata.managedFields;
   const preview = ctx.store.update(storage, structuredClone(stored), { subresource: opts.subresource, dryRun: true });
   if (opts.dryRun) return preview;
-  if (JSON.stringify(preview) === JSON.stringify(old)) return old;
+  if (semanticallyEqual(preview, old)) return old;
   const managed = stampManagedFields(old.metadata.managedFields, { ...who, subresource: who.subresource ?? opts.subresource }, ctx.clock.now());
   if (opts.subresource === 'status') {
     // The store keeps metadata from the stored object on status writes; this
