@@ -5,7 +5,9 @@
 export type StatusReason =
   | 'BadRequest' | 'Unauthorized' | 'Forbidden' | 'NotFound' | 'AlreadyExists' | 'Conflict'
   | 'Gone' | 'Expired' | 'Invalid' | 'MethodNotAllowed' | 'NotAcceptable' | 'UnsupportedMediaType'
-  | 'TooManyRequests' | 'InternalError' | 'Timeout';
+  | 'TooManyRequests' | 'InternalError' | 'Timeout'
+  // No reason: what the server sends for errors it does not classify (server-side apply's schema errors).
+  | '';
 
 export interface StatusCause { reason?: string; message: string; field?: string }
 
@@ -30,7 +32,7 @@ export class ApiError extends Error {
       metadata: {},
       status: 'Failure',
       message: this.message,
-      reason: this.reason,
+      ...(this.reason ? { reason: this.reason } : {}),
       ...(this.details ? { details: this.details } : {}),
       code: this.code,
     };
