@@ -62,8 +62,11 @@ export class ApiError extends Error {
     return new ApiError(410, 'Expired', message);
   }
 
+  /** `Deployment.apps "web" is invalid: [spec.a: …, spec.b: …]` as NewInvalid words it (brackets only for several causes). */
   static invalid(kind: string, name: string, group: string, causes: StatusCause[]): ApiError {
-    const msg = `${kind} "${name}" is invalid: ${causes.map((c) => `${c.field ? c.field + ': ' : ''}${c.message}`).join(', ')}`;
-    return new ApiError(422, 'Invalid', msg, { name, group, kind, causes });
+    const each = causes.map((c) => `${c.field ? c.field + ': ' : ''}${c.message}`);
+    const all = each.length === 1 ? each[0] : `[${each.join(', ')}]`;
+    const msg = `${group ? `${kind}.${group}` : kind} "${name}" is invalid: ${all}`;
+    return new ApiError(422, 'Invalid', msg, { name, ...(group ? { group } : {}), kind, causes });
   }
 }
