@@ -37,19 +37,20 @@ const isYaml = (call: Call) => {
 export function yamlDuplicates(text: string): string[] {
   const lines = new LineCounter();
   const doc = parseDocument(text, { uniqueKeys: false, lineCounter: lines });
-  const out: string[] = [];
+  const out: { at: number; text: string }[] = [];
   visit(doc, {
     Map(_key, map) {
       const seen = new Set<string>();
       for (const pair of map.items) {
         const k = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
         const at = isScalar(pair.key) ? pair.key.range?.[0] : undefined;
-        if (seen.has(k) && at !== undefined) out.push(`line ${lines.linePos(at).line}: key "${k}" already set in map`);
+        if (seen.has(k) && at !== undefined) out.push({ at, text: `line ${lines.linePos(at).line}: key "${k}" already set in map` });
         seen.add(k);
       }
     },
   });
-  return out;
+  // yaml.v2 reports them as it decodes: in document order.
+  return out.sort((a, b) => a.at - b.at).map((d) => d.text);
 }
 
 /** The body as entries: JSON in document order; YAML (converted to JSON by the server) with sorted keys. */
@@ -188,7 +189,7 @@ export function checkApplyBody(call: Call, type: ResourceType, applied: K8sObjec
     const want = err.want.kind === 'int' || err.want.kind === 'float' ? 'numeric (int or float)' : err.want.kind === 'bool' ? 'boolean' : err.want.kind === 'array' ? 'list' : err.want.kind === 'struct' || err.want.kind === 'map' ? 'map' : 'string';
     throw smdFailure(type, ns, name, [`.${err.path}: expected ${want}, got ${smdValue(err.got)}`]);
   }
-  const unknown = decoded.strict.filter((s) => s.startsWith('unknown field')).map((s) => `.${s.slice('unknown field "'.length, -1)}: field not declared in schema`);
+  const unknown = decoded.strict.filter((s) => s.startsWith('unknown field')).map((s) => `.${JSON.parse(s.slice('unknown field '.length)) as string}: field not declared in schema`);
   if (unknown.length) throw smdFailure(type, ns, name, unknown);
   if (directive !== 'Ignore' && call.body) {
     const dups = yamlDuplicates(call.body);

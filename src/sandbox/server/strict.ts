@@ -29,6 +29,9 @@ export class TypeMismatch {
 
 interface Ctx { struct: string; stack: string[]; path: string; strict: string[]; reported: Set<string> }
 
+/** Go's %q of a field path. */
+const quote = (path: string) => JSON.stringify(path);
+
 const jsonKind = (n: Node): string =>
   n instanceof Entries ? 'object' : Array.isArray(n) ? 'array' : typeof n === 'boolean' ? 'bool' : typeof n === 'number' ? 'number' : 'string';
 
@@ -83,7 +86,7 @@ function walk(n: Node, t: FieldType, ctx: Ctx): unknown {
       const seen = new Set<string>();
       for (const [k, v] of n.members) {
         const path = ctx.path ? `${ctx.path}.${k}` : k;
-        if (seen.has(k)) report(ctx, `duplicate field "${path}"`);
+        if (seen.has(k)) report(ctx, `duplicate field ${quote(path)}`);
         seen.add(k);
         const x = walk(v, t.of, { ...ctx, path });
         out[k] = x === undefined ? (t.of.kind === 'string' ? '' : null) : x;
@@ -113,10 +116,10 @@ function struct(n: Node, t: Extract<FieldType, { kind: 'struct' }>, ctx: Ctx): u
     const f = fields.get(k);
     if (!f) {
       // A field both unknown and repeated is reported once, as unknown.
-      report(ctx, `unknown field "${path}"`);
+      report(ctx, `unknown field ${quote(path)}`);
       continue;
     }
-    if (seen.has(k)) report(ctx, `duplicate field "${path}"`);
+    if (seen.has(k)) report(ctx, `duplicate field ${quote(path)}`);
     seen.add(k);
     const x = walk(v, f.type, { ...ctx, struct: goName, stack: [...ctx.stack, k], path });
     if (x === undefined) delete out[k];
@@ -141,7 +144,7 @@ export function untypedDuplicates(n: Node, prefix = ''): string[] {
       const seen = new Set<string>();
       for (const [k, v] of x.members) {
         const p = path ? `${path}.${k}` : k;
-        if (seen.has(k)) out.push(`${prefix}duplicate field "${p}"`);
+        if (seen.has(k)) out.push(`${prefix}duplicate field ${quote(p)}`);
         seen.add(k);
         visit(v, p);
       }
@@ -161,8 +164,8 @@ export function jsonPatchFieldErrors(n: Node): string[] {
     if (!(op instanceof Entries)) return;
     const seen = new Set<string>();
     for (const [k] of op.members) {
-      if (!JSON_PATCH_FIELDS.has(k)) out.push(`json patch unknown field "[${i}].${k}"`);
-      else if (seen.has(k)) out.push(`json patch duplicate field "[${i}].${k}"`);
+      if (!JSON_PATCH_FIELDS.has(k)) out.push(`json patch unknown field ${quote(`[${i}].${k}`)}`);
+      else if (seen.has(k)) out.push(`json patch duplicate field ${quote(`[${i}].${k}`)}`);
       seen.add(k);
     }
   });
