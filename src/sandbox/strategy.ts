@@ -4,7 +4,7 @@
 import { RESOURCES } from './resources.ts';
 import { ApiError, type StatusCause } from './status.ts';
 import { matchesSelector } from './selectors.ts';
-import { forbidden, goLabelSelector, goValue, immutableDataCauses, invalid, metadataCauses, podSpecCauses, required, serviceCauses, templateCauses } from './validation.ts';
+import { forbidden, goLabelSelector, goValue, immutableDataCauses, invalid, metadataCauses, podSpecCauses, required, same, serviceCauses, templateCauses } from './validation.ts';
 import type { K8sObject } from './types.ts';
 
 export interface Lookup {
@@ -148,7 +148,7 @@ export function qosClass(spec: any): 'Guaranteed' | 'Burstable' | 'BestEffort' {
 
 
 /** What a StatefulSet update may change (ValidateStatefulSetUpdate). */
-const STS_MUTABLE = ['replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy', 'minReadySeconds'];
+const STS_MUTABLE = ['replicas', 'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy', 'minReadySeconds'];
 
 export function validate(storage: string, obj: K8sObject, old: K8sObject | undefined): void {
   const causes: StatusCause[] = metadataCauses(storage, obj);
@@ -156,7 +156,7 @@ export function validate(storage: string, obj: K8sObject, old: K8sObject | undef
   switch (storage) {
     case 'pods':
       causes.push(...podSpecCauses(spec, 'spec', 'pod'));
-      if (old && JSON.stringify(stripMutablePodSpec(old.spec)) !== JSON.stringify(stripMutablePodSpec(spec))) {
+      if (old && !same(stripMutablePodSpec(old.spec), stripMutablePodSpec(spec))) {
         // The real message goes on with a diff of the two specs.
         causes.push(forbidden('spec', 'pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)'));
       }
@@ -173,7 +173,7 @@ export function validate(storage: string, obj: K8sObject, old: K8sObject | undef
         causes.push(invalid('spec.template.metadata.labels', goStringMap(spec.template?.metadata?.labels), '`selector` does not match template `labels`'));
       }
       causes.push(...templateCauses(spec?.template, 'spec.template', 'workload'));
-      if (old && JSON.stringify(old.spec?.selector) !== JSON.stringify(spec?.selector)) {
+      if (old && !same(old.spec?.selector, spec?.selector)) {
         causes.push(invalid('spec.selector', goLabelSelector(spec?.selector), 'field is immutable'));
       }
       const ru = storage === 'apps/deployments' ? spec?.strategy?.rollingUpdate : undefined;
@@ -186,15 +186,15 @@ export function validate(storage: string, obj: K8sObject, old: K8sObject | undef
       }
       if (old && storage === 'apps/statefulsets') {
         const rest = (sp: any) => Object.fromEntries(Object.entries(sp ?? {}).filter(([k]) => !STS_MUTABLE.includes(k)));
-        if (JSON.stringify(rest(old.spec)) !== JSON.stringify(rest(spec))) {
-          causes.push(forbidden('spec', "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden"));
+        if (!same(rest(old.spec), rest(spec))) {
+          causes.push(forbidden('spec', "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden"));
         }
       }
       break;
     }
     case 'batch/jobs':
       causes.push(...templateCauses(spec?.template, 'spec.template', 'job'));
-      if (old && JSON.stringify(old.spec?.template) !== JSON.stringify(spec?.template)) {
+      if (old && !same(old.spec?.template, spec?.template)) {
         // The real message dumps the whole Go struct (%#v); its start is enough to recognise.
         causes.push(invalid('spec.template', 'core.PodTemplateSpec{...}', 'field is immutable'));
       }

@@ -172,7 +172,18 @@ export function goLabelSelector(sel: any): string {
   return `v1.LabelSelector{MatchLabels:${labels}, MatchExpressions:${exprs}}`;
 }
 
-const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+/** JSON with sorted keys: a patch may reorder an object's keys without changing it. */
+export function canonical(v: unknown): string {
+  const sort = (x: unknown): unknown => {
+    if (Array.isArray(x)) return x.map(sort);
+    if (x && typeof x === 'object') return Object.fromEntries(Object.keys(x).sort().map((k) => [k, sort((x as Record<string, unknown>)[k])]));
+    return x;
+  };
+  return JSON.stringify(sort(v ?? null));
+}
+
+/** apiequality.Semantic.DeepEqual for JSON values. */
+export const same = (a: unknown, b: unknown) => canonical(a) === canonical(b);
 
 /** Service rules: ports (unless headless or ExternalName), port numbers, and a clusterIP that may not change. */
 export function serviceCauses(obj: K8sObject, old: K8sObject | undefined): StatusCause[] {

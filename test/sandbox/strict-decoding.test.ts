@@ -8,6 +8,9 @@ import { TypeMismatch, decodeTyped, jsonPatchFieldErrors, untypedDuplicates } fr
 import { goPrint, yamlDuplicates } from '../../src/sandbox/server/fieldvalidation.ts';
 import { dns1123Label, labelValue, qualifiedName } from '../../src/sandbox/validation.ts';
 import { RESOURCES } from '../../src/sandbox/resources.ts';
+import { ManualClock } from '../../src/common/clock.ts';
+import { ObjectStore } from '../../src/sandbox/store.ts';
+import type { ApiError } from '../../src/sandbox/status.ts';
 
 const decode = (json: string, model = 'V1Deployment') => decodeTyped(parseEntries(json), model);
 const mismatch = (json: string, model = 'V1Deployment') => {
@@ -85,5 +88,44 @@ describe('name and label validators', () => {
     assert.deepEqual(labelValue(''), []);
     assert.deepEqual(labelValue('v1.2_rc-3'), []);
     assert.equal(labelValue('-x').length, 1);
+  });
+});
+
+describe('update validators', () => {
+  const store = () => {
+    const clock = new ManualClock();
+    const s = new ObjectStore({ clock });
+    s.create('namespaces', { metadata: { name: 'default' } });
+    return s;
+  };
+  const sts = (extra: Record<string, unknown> = {}) => ({
+    metadata: { name: 'db', namespace: 'default' },
+    spec: { serviceName: 'db', selector: { matchLabels: { app: 'db' } }, template: { metadata: { labels: { app: 'db' } }, spec: { containers: [{ name: 'db', image: 'postgres:16' }] } }, ...extra },
+  });
+  const invalidMessage = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (err) {
+      return (err as ApiError).message;
+    }
+    assert.fail('the update was accepted');
+  };
+
+  it('compare specs by value, not by key order: a reordered StatefulSet spec is the same spec', () => {
+    const s = store();
+    const created = s.create('apps/statefulsets', sts());
+    const { template, serviceName, ...rest } = created.spec;
+    const reordered = { ...created, spec: { template: { ...template, spec: { ...template.spec, containers: [{ ...template.spec.containers[0], image: 'postgres:17' }] } }, ...rest, serviceName } };
+    assert.equal(s.update('apps/statefulsets', reordered).spec.template.spec.containers[0].image, 'postgres:17');
+    const moved = { ...s.get('apps/statefulsets', 'default', 'db')!, spec: { ...reordered.spec, serviceName: 'other' } };
+    assert.equal(invalidMessage(() => s.update('apps/statefulsets', moved)), `StatefulSet.apps "db" is invalid: spec: Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden`);
+  });
+
+  it('a Service update that leaves clusterIP out keeps the allocated one', () => {
+    const s = store();
+    const svc = s.create('services', { metadata: { name: 'web', namespace: 'default' }, spec: { ports: [{ port: 80 }] } });
+    const updated = s.update('services', { metadata: { name: 'web', namespace: 'default' }, spec: { ports: [{ port: 81 }] } });
+    assert.equal(updated.spec.clusterIP, svc.spec.clusterIP);
+    assert.deepEqual(updated.spec.clusterIPs, [svc.spec.clusterIP]);
   });
 });
