@@ -5,7 +5,9 @@
 export type StatusReason =
   | 'BadRequest' | 'Unauthorized' | 'Forbidden' | 'NotFound' | 'AlreadyExists' | 'Conflict'
   | 'Gone' | 'Expired' | 'Invalid' | 'MethodNotAllowed' | 'NotAcceptable' | 'UnsupportedMediaType'
-  | 'TooManyRequests' | 'InternalError' | 'Timeout';
+  | 'TooManyRequests' | 'InternalError' | 'Timeout'
+  // No reason: what the server sends for errors it does not classify (server-side apply's schema errors).
+  | '';
 
 export interface StatusCause { reason?: string; message: string; field?: string }
 
@@ -30,7 +32,7 @@ export class ApiError extends Error {
       metadata: {},
       status: 'Failure',
       message: this.message,
-      reason: this.reason,
+      ...(this.reason ? { reason: this.reason } : {}),
       ...(this.details ? { details: this.details } : {}),
       code: this.code,
     };
@@ -60,8 +62,11 @@ export class ApiError extends Error {
     return new ApiError(410, 'Expired', message);
   }
 
+  /** `Deployment.apps "web" is invalid: [spec.a: …, spec.b: …]` as NewInvalid words it (brackets only for several causes). */
   static invalid(kind: string, name: string, group: string, causes: StatusCause[]): ApiError {
-    const msg = `${kind} "${name}" is invalid: ${causes.map((c) => `${c.field ? c.field + ': ' : ''}${c.message}`).join(', ')}`;
-    return new ApiError(422, 'Invalid', msg, { name, group, kind, causes });
+    const each = causes.map((c) => `${c.field ? c.field + ': ' : ''}${c.message}`);
+    const all = each.length === 1 ? each[0] : `[${each.join(', ')}]`;
+    const msg = `${group ? `${kind}.${group}` : kind} "${name}" is invalid: ${all}`;
+    return new ApiError(422, 'Invalid', msg, { name, ...(group ? { group } : {}), kind, causes });
   }
 }

@@ -310,7 +310,14 @@ export class ObjectStore {
     next.kind = old.kind;
     m.generation = old.metadata.generation;
     if (m.generation !== undefined && specChanged(old, next)) m.generation = (old.metadata.generation ?? 0) + 1;
-    if (sub !== 'status') applyDefaults(storage, next, this, false);
+    if (sub !== 'status') {
+      // PrepareForUpdate keeps what the server allocated when an update omits it.
+      if (storage === 'services' && next.spec && old.spec?.clusterIP && !next.spec.clusterIP) {
+        next.spec.clusterIP = old.spec.clusterIP;
+        next.spec.clusterIPs = old.spec.clusterIPs ?? [old.spec.clusterIP];
+      }
+      applyDefaults(storage, next, this, false);
+    }
     fillStructZeros(storage, next);
     return next;
   }

@@ -4,7 +4,7 @@
 import { RESOURCES } from './resources.ts';
 import { ApiError, type StatusCause } from './status.ts';
 import { matchesSelector } from './selectors.ts';
-import { semanticallyEqual } from './canonical.ts';
+import { forbidden, goLabelSelector, goValue, immutableDataCauses, invalid, metadataCauses, podSpecCauses, required, same, serviceCauses, templateCauses } from './validation.ts';
 import type { K8sObject } from './types.ts';
 
 export interface Lookup {
@@ -109,7 +109,6 @@ export function applyDefaults(storage: string, obj: K8sObject, store: Lookup, cr
       spec.completions ??= 1;
       spec.backoffLimit ??= 6;
       spec.completionMode ??= 'NonIndexed';
-      if (spec.template?.spec) spec.template.spec.restartPolicy ??= 'Never';
       defaultPodSpec(spec.template?.spec);
       break;
     case 'services':
@@ -147,53 +146,71 @@ export function qosClass(spec: any): 'Guaranteed' | 'Burstable' | 'BestEffort' {
   return guaranteed ? 'Guaranteed' : 'Burstable';
 }
 
+
+/** What a StatefulSet update may change (ValidateStatefulSetUpdate). */
+const STS_MUTABLE = ['replicas', 'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy', 'minReadySeconds'];
+
 export function validate(storage: string, obj: K8sObject, old: K8sObject | undefined): void {
-  const causes: StatusCause[] = [];
-  const need = (cond: unknown, field: string, message: string) => {
-    if (!cond) causes.push({ field, message, reason: 'FieldValueRequired' });
-  };
-  const podSpec = (spec: any, path: string) => {
-    need(Array.isArray(spec?.containers) && spec.containers.length > 0, `${path}.containers`, 'Required value');
-    (spec?.containers ?? []).forEach((c: any, i: number) => {
-      need(c?.name, `${path}.containers[${i}].name`, 'Required value');
-      need(c?.image, `${path}.containers[${i}].image`, 'Required value');
-    });
-  };
+  const causes: StatusCause[] = metadataCauses(storage, obj);
   const spec = obj.spec;
   switch (storage) {
     case 'pods':
-      podSpec(spec, 'spec');
-      if (old && !semanticallyEqual(stripMutablePodSpec(old.spec), stripMutablePodSpec(spec))) {
-        causes.push({ field: 'spec', message: 'Forbidden: pod updates may not change fields other than `spec.containers[*].image`, `spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to existing tolerations) or `spec.terminationGracePeriodSeconds`', reason: 'FieldValueForbidden' });
+      causes.push(...podSpecCauses(spec, 'spec', 'pod'));
+      if (old && !same(stripMutablePodSpec(old.spec), stripMutablePodSpec(spec))) {
+        // The real message goes on with a diff of the two specs.
+        causes.push(forbidden('spec', 'pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)'));
       }
       break;
     case 'apps/deployments':
     case 'apps/replicasets':
     case 'apps/daemonsets':
     case 'apps/statefulsets': {
-      need(spec?.selector, 'spec.selector', 'Required value');
-      podSpec(spec?.template?.spec, 'spec.template.spec');
-      if (spec?.selector && !matchesSelector(spec.selector, spec.template?.metadata?.labels)) {
-        causes.push({ field: 'spec.template.metadata.labels', message: `Invalid value: ${JSON.stringify(spec.template?.metadata?.labels ?? {})}: \`selector\` does not match template \`labels\``, reason: 'FieldValueInvalid' });
+      if (!spec?.selector) causes.push(required('spec.selector'));
+      else if (!Object.keys(spec.selector.matchLabels ?? {}).length && !(spec.selector.matchExpressions ?? []).length) {
+        causes.push(invalid('spec.selector', goLabelSelector(spec.selector), `empty selector is invalid for ${storage === 'apps/deployments' ? 'deployment' : storage === 'apps/daemonsets' ? 'daemonset' : storage === 'apps/statefulsets' ? 'statefulset' : 'replicaset'}`));
       }
-      if (old && !semanticallyEqual(old.spec?.selector, spec?.selector)) {
-        causes.push({ field: 'spec.selector', message: 'Invalid value: field is immutable', reason: 'FieldValueInvalid' });
+      if (spec?.selector && !matchesSelector(spec.selector, spec.template?.metadata?.labels)) {
+        causes.push(invalid('spec.template.metadata.labels', goStringMap(spec.template?.metadata?.labels), '`selector` does not match template `labels`'));
+      }
+      causes.push(...templateCauses(spec?.template, 'spec.template', 'workload'));
+      if (old && !same(old.spec?.selector, spec?.selector)) {
+        causes.push(invalid('spec.selector', goLabelSelector(spec?.selector), 'field is immutable'));
       }
       const ru = storage === 'apps/deployments' ? spec?.strategy?.rollingUpdate : undefined;
       const intOrPercent = (v: unknown) => (typeof v === 'string' ? parseInt(v, 10) : Number(v ?? 1));
       if (ru && intOrPercent(ru.maxUnavailable) === 0 && intOrPercent(ru.maxSurge) === 0) {
-        causes.push({ field: 'spec.strategy.rollingUpdate.maxUnavailable', message: `Invalid value: ${JSON.stringify(ru.maxUnavailable)}: may not be 0 when \`maxSurge\` is 0`, reason: 'FieldValueInvalid' });
+        causes.push(invalid('spec.strategy.rollingUpdate.maxUnavailable', goValue(ru.maxUnavailable), 'may not be 0 when `maxSurge` is 0'));
       }
       if (typeof spec?.replicas === 'number' && spec.replicas < 0) {
-        causes.push({ field: 'spec.replicas', message: 'Invalid value: must be greater than or equal to 0', reason: 'FieldValueInvalid' });
+        causes.push(invalid('spec.replicas', String(spec.replicas), 'must be greater than or equal to 0'));
+      }
+      if (old && storage === 'apps/statefulsets') {
+        const rest = (sp: any) => Object.fromEntries(Object.entries(sp ?? {}).filter(([k]) => !STS_MUTABLE.includes(k)));
+        if (!same(rest(old.spec), rest(spec))) {
+          causes.push(forbidden('spec', "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden"));
+        }
       }
       break;
     }
+    case 'batch/jobs':
+      causes.push(...templateCauses(spec?.template, 'spec.template', 'job'));
+      if (old && !same(old.spec?.template, spec?.template)) {
+        // The real message dumps the whole Go struct (%#v); its start is enough to recognise.
+        causes.push(invalid('spec.template', 'core.PodTemplateSpec{...}', 'field is immutable'));
+      }
+      break;
+    case 'services':
+      causes.push(...serviceCauses(obj, old));
+      break;
+    case 'configmaps':
+    case 'secrets':
+      causes.push(...immutableDataCauses(obj, old));
+      break;
     case 'autoscaling/horizontalpodautoscalers':
-      need(spec?.scaleTargetRef?.name, 'spec.scaleTargetRef.name', 'Required value');
-      need(spec?.maxReplicas, 'spec.maxReplicas', 'Required value');
+      if (!spec?.scaleTargetRef?.name) causes.push(required('spec.scaleTargetRef.name'));
+      if (!spec?.maxReplicas) causes.push(required('spec.maxReplicas'));
       if (spec?.maxReplicas && spec.minReplicas > spec.maxReplicas) {
-        causes.push({ field: 'spec.maxReplicas', message: `Invalid value: ${spec.maxReplicas}: must be greater than or equal to \`minReplicas\``, reason: 'FieldValueInvalid' });
+        causes.push(invalid('spec.maxReplicas', String(spec.maxReplicas), 'must be greater than or equal to `minReplicas`'));
       }
       break;
   }
@@ -201,6 +218,11 @@ export function validate(storage: string, obj: K8sObject, old: K8sObject | undef
     const t = RESOURCES.find((x) => x.storage === storage)!;
     throw ApiError.invalid(t.kind, obj.metadata.name ?? '', t.group, causes);
   }
+}
+
+/** Go's %#v of a map[string]string (keys sorted, as fmt prints maps). */
+function goStringMap(m: Record<string, string> | undefined): string {
+  return `map[string]string{${Object.keys(m ?? {}).sort().map((k) => `${JSON.stringify(k)}:${JSON.stringify(m![k])}`).join(', ')}}`;
 }
 
 // Fields of a pod's spec that an update may change (the rest are immutable).

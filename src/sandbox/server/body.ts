@@ -25,7 +25,8 @@ export function decodeBody(call: Call, accepted = OBJECT_TYPES): unknown {
   }
   if (!text.trim()) throw ApiError.badRequest(`Object 'Kind' is missing in '${text}'`);
   try {
-    return yaml ? parseYaml(text) : JSON.parse(text);
+    // Repeated keys are strict decoding errors (fieldValidation), not parse errors.
+    return yaml ? parseYaml(text, { uniqueKeys: false }) : JSON.parse(text);
   } catch (err) {
     const why = (err as Error).message.split('\n')[0];
     throw ApiError.badRequest(yaml ? `error converting YAML to JSON: ${why}` : `couldn't get version/kind; json parse error: ${why}`);

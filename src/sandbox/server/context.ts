@@ -42,6 +42,8 @@ export interface Call {
   rawBody: Buffer | undefined;
   contentType: string;
   userAgent: string;
+  /** Texts sent as `Warning: 299 - "…"` headers with the answer (strict decoding under fieldValidation=Warn). */
+  warnings?: string[];
   /** Takes over the HTTP response for streaming; no Outcome is sent afterwards. */
   hijack(): ServerResponse;
 }

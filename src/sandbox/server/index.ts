@@ -11,6 +11,7 @@ import type { UsageBook } from '../usage.ts';
 import { StreamRegistry, type Call, type Outcome, type ServerContext } from './context.ts';
 import { ServerMetrics, type RequestLogEntry } from './metrics.ts';
 import { dispatch, errorOutcome } from './routes.ts';
+import { loadSchemas } from './schema.ts';
 
 export type { RequestLogEntry } from './metrics.ts';
 
@@ -40,6 +41,7 @@ export interface ApiServer {
 const BODY_LIMIT = 16 * 1024 * 1024;
 
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
+  await loadSchemas();
   const metrics = new ServerMetrics();
   const streams = new StreamRegistry();
   let url = '';
@@ -79,6 +81,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     },
   };
 }
+
+/** RFC 7234 warning with the API server's agent "-"; quotes and backslashes escaped. */
+const warningHeader = (text: string) => `299 - "${text.replace(/[\\"]/g, '\\$&')}"`;
 
 function headerList(req: FastifyRequest, name: string): string[] | undefined {
   const v = req.raw.headersDistinct[name];
@@ -121,6 +126,7 @@ async function handle(ctx: ServerContext, req: FastifyRequest, reply: FastifyRep
   if (out.streamed) return;
   reply.code(out.code);
   for (const [k, v] of Object.entries(out.headers ?? {})) reply.header(k, v);
+  if (call.warnings?.length) reply.header('Warning', call.warnings.map(warningHeader));
   // Set as a plain header: reply.type() would append a charset the real API server does not send.
   if (out.text !== undefined) {
     reply.header('content-type', out.contentType ?? 'text/plain; charset=utf-8').send(out.text);

@@ -14,7 +14,8 @@ import type { Call, Outcome, ResourceRequest, ServerContext } from './context.ts
 import { eventsV1ToCore, isEventsV1 } from './events-v1.ts';
 import { listObjects } from './list.ts';
 import { fieldManager, stampManagedFields } from './managed.ts';
-import { chooseRendering, dryRunParam, fieldValidationParam, includeObjectParam, intParam } from './negotiate.ts';
+import { chooseRendering, dryRunParam, includeObjectParam, intParam } from './negotiate.ts';
+import { checkApplyBody, decodePatched, decodeWriteBody, patchBodyErrors } from './fieldvalidation.ts';
 import { applyPatch } from './patch.ts';
 import { present, renderObject } from './render.ts';
 
@@ -92,12 +93,18 @@ export function writer(call: Call, type: ResourceType, operation: 'Apply' | 'Upd
   return { manager: fieldManager(call, operation === 'Apply'), operation, apiVersion: apiVersionOf(type) };
 }
 
+/** A create or update body decoded into its type: unknown fields dropped, wrong types refused. */
+function typedBody(call: Call, type: ResourceType): K8sObject {
+  const obj = decodeWriteBody(call, type, decodeObject(call));
+  if (!obj.metadata || typeof obj.metadata !== 'object') obj.metadata = {};
+  return obj;
+}
+
 export function handleCreate(ctx: ServerContext, call: Call, r: ResourceRequest): Outcome {
   if (r.type.namespaced && r.namespace === undefined) {
     throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
   }
-  fieldValidationParam(call.query);
-  const obj = decodeObject(call);
+  const obj = typedBody(call, r.type);
   checkKind(obj, r.type);
   checkIdentity(obj, r.namespace, undefined);
   const created = createObject(ctx, r.type, obj, writer(call, r.type), dryRunOf(call));
@@ -105,8 +112,7 @@ export function handleCreate(ctx: ServerContext, call: Call, r: ResourceRequest)
 }
 
 export function handleUpdate(ctx: ServerContext, call: Call, r: ResourceRequest): Outcome {
-  fieldValidationParam(call.query);
-  const obj = decodeObject(call);
+  const obj = typedBody(call, r.type);
   checkKind(obj, r.type);
   checkIdentity(obj, r.namespace, r.name);
   const dryRun = dryRunOf(call);
@@ -133,20 +139,23 @@ export function patchBody(call: Call, original: K8sObject): K8sObject {
 }
 
 export function handlePatch(ctx: ServerContext, call: Call, r: ResourceRequest): Outcome {
-  fieldValidationParam(call.query);
-  const apply = mediaType(call.contentType) === 'application/apply-patch+yaml';
+  const ct = mediaType(call.contentType);
+  const patchErrors = patchBodyErrors(call, ct);
+  const apply = ct === 'application/apply-patch+yaml';
   const who = writer(call, r.type, apply ? 'Apply' : 'Update');
   const dryRun = dryRunOf(call);
   const current = ctx.store.get(r.type.storage, r.namespace, r.name!);
   if (!current) {
     if (!apply || r.subresource) throw ApiError.notFound(r.type.group, r.type.plural, r.name!);
-    const obj = decodeObject(call);
+    const obj = checkApplyBody(call, r.type, decodeObject(call), r.namespace, r.name!);
     checkKind(obj, r.type);
     checkIdentity(obj, r.namespace, r.name);
     return respond(ctx, call, r.type, 201, createObject(ctx, r.type, obj, who, dryRun));
   }
+  if (apply) checkApplyBody(call, r.type, decodeObject(call), r.namespace, r.name!);
   const original = present(r.type, current);
-  const patched = patchBody(call, structuredClone(original));
+  let patched = patchBody(call, structuredClone(original));
+  if (!apply) patched = decodePatched(call, r.type, ct, patched, patchErrors, parsedPatch(call));
   checkKind(patched, r.type);
   if (!patched.metadata || typeof patched.metadata !== 'object') patched.metadata = {};
   checkIdentity(patched, r.namespace, r.name);
@@ -154,6 +163,15 @@ export function handlePatch(ctx: ServerContext, call: Call, r: ResourceRequest):
   if (!patched.metadata.resourceVersion) patched.metadata.resourceVersion = current.metadata.resourceVersion;
   const sub = r.subresource === 'status' ? 'status' : undefined;
   return respond(ctx, call, r.type, 200, commitUpdate(ctx, r.type, patched, who, { subresource: sub, dryRun }));
+}
+
+/** The patch document as the strategic patch error quotes it (undefined when it is not JSON). */
+function parsedPatch(call: Call): unknown {
+  try {
+    return JSON.parse(call.body ?? '');
+  } catch {
+    return undefined;
+  }
 }
 
 /** DeleteOptions from the body (kubectl) and/or the query (client-node, curl). */
