@@ -13,7 +13,6 @@ import { DEFAULT_CONFIG, type Controller, type ControllerContext, type SandboxCo
 import { allControllers } from './controllers/index.ts';
 import { startApiServer, type ApiServer } from './server/index.ts';
 import { kubeconfigYaml } from './kubeconfig.ts';
-import { findByKind } from './resources.ts';
 import { RESTORE_RV_GAP, STATE_FORMAT, STATE_KIND, checkScenario, readState, restoreBooks, saveBooks, serializeState, type SandboxState, type ScenarioIdentity, type ScenarioProgress } from './state.ts';
 import { StateWriter, type StateWriteStats } from './state-writer.ts';
 
@@ -171,7 +170,7 @@ export class Sandbox {
 
   /** Applies manifests in order, as `kubectl create` would (objects must not exist). */
   apply(objects: K8sObject[]): K8sObject[] {
-    return objects.map((o) => this.store.create(storageOf(o), o));
+    return objects.map((o) => this.store.create(storageOf(o, this.store), o));
   }
 
   /** Stops everything; with a state file, writes it a last time first. */
@@ -276,8 +275,8 @@ function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-export function storageOf(o: K8sObject): string {
-  const t = findByKind(o.apiVersion ?? '', o.kind ?? '');
+export function storageOf(o: K8sObject, store: ObjectStore): string {
+  const t = store.types.byKind(o.apiVersion ?? '', o.kind ?? '');
   if (!t) throw new Error(`unknown kind ${o.apiVersion}/${o.kind}`);
   return t.storage;
 }

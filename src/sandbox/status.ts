@@ -60,8 +60,14 @@ export class ApiError extends Error {
     return new ApiError(410, 'Expired', message);
   }
 
+  /**
+   * errors.NewInvalid: `Deployment.apps "d" is invalid: a` for one error,
+   * `[a, b]` for several (duplicates dropped), the group left out for core kinds.
+   */
   static invalid(kind: string, name: string, group: string, causes: StatusCause[]): ApiError {
-    const msg = `${kind} "${name}" is invalid: ${causes.map((c) => `${c.field ? c.field + ': ' : ''}${c.message}`).join(', ')}`;
-    return new ApiError(422, 'Invalid', msg, { name, group, kind, causes });
+    const texts = [...new Set(causes.map((c) => `${c.field ? c.field + ': ' : ''}${c.message}`))];
+    const qualified = group ? `${kind}.${group}` : kind;
+    const msg = `${qualified} ${JSON.stringify(name)} is invalid: ${texts.length === 1 ? texts[0] : `[${texts.join(', ')}]`}`;
+    return new ApiError(422, 'Invalid', msg, { name, ...(group ? { group } : {}), kind, causes });
   }
 }

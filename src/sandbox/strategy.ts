@@ -5,15 +5,11 @@ import { RESOURCES } from './resources.ts';
 import { ApiError, type StatusCause } from './status.ts';
 import { matchesSelector } from './selectors.ts';
 import type { K8sObject } from './types.ts';
+import { CRD_STORAGE, defaultCrd, validateCrd } from './apiextensions/index.ts';
+import { applyNetworkStorageDefaults, validateNetworkStorage } from './strategy-network-storage.ts';
 
 export interface Lookup {
   list(storage: string, ns?: string): { items: K8sObject[] };
-}
-
-const withStatus = new Set(RESOURCES.filter((t) => t.subresources?.includes('status')).map((t) => t.storage));
-
-export function hasStatusSubresource(storage: string): boolean {
-  return withStatus.has(storage);
 }
 
 export function defaultPodSpec(spec: any): void {
@@ -67,8 +63,12 @@ function applyLimitRanges(pod: K8sObject, store: Lookup): void {
 }
 
 export function applyDefaults(storage: string, obj: K8sObject, store: Lookup, creating: boolean): void {
+  if (applyNetworkStorageDefaults(storage, obj, store, creating)) return;
   const spec = obj.spec;
   switch (storage) {
+    case CRD_STORAGE:
+      defaultCrd(obj, creating);
+      break;
     case 'namespaces':
       obj.spec ??= { finalizers: ['kubernetes'] };
       obj.status ??= { phase: 'Active' };
@@ -159,7 +159,11 @@ export function validate(storage: string, obj: K8sObject, old: K8sObject | undef
     });
   };
   const spec = obj.spec;
+  causes.push(...validateNetworkStorage(storage, obj, old));
   switch (storage) {
+    case CRD_STORAGE:
+      causes.push(...validateCrd(obj, old));
+      break;
     case 'pods':
       podSpec(spec, 'spec');
       if (old && JSON.stringify(stripMutablePodSpec(old.spec)) !== JSON.stringify(stripMutablePodSpec(spec))) {
