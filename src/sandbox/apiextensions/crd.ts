@@ -44,7 +44,7 @@ export function defaultCrd(crd: K8sObject, creating: boolean): void {
   spec.conversion ??= { strategy: 'None' };
   const sv = storageVersion(crd);
   if (creating) {
-    crd.status = { acceptedNames: { kind: '', plural: '' }, storedVersions: sv ? [sv] : [] };
+    crd.status = { acceptedNames: { plural: '', kind: '' }, storedVersions: sv ? [sv] : [] };
   } else if (sv) {
     crd.status ??= {};
     const stored: string[] = (crd.status.storedVersions ??= []);

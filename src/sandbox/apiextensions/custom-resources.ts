@@ -32,13 +32,22 @@ export function validateCustomResource(t: ResourceType, obj: K8sObject, old: K8s
     causes.push({ reason: e.type, field: e.field, message: e.body });
   }
   const scale = t.custom?.scale;
-  if (scale) {
-    const replicas = getPath(obj, scale.specReplicasPath);
-    if (replicas !== undefined && !(Number.isInteger(replicas) && (replicas as number) >= 0)) {
-      causes.push({ reason: 'FieldValueInvalid', field: scale.specReplicasPath.slice(1), message: `Invalid value: ${JSON.stringify(replicas)}: should be a non-negative integer` });
-    }
-  }
+  if (scale) causes.push(...scaleSpecErrors(obj, scale.specReplicasPath));
   if (causes.length) throw ApiError.invalid(t.kind, name, t.group, causes);
+}
+
+/** validateScaleSpec: the replicas the scale subresource reads must be a non-negative int32 (the field keeps its leading dot). */
+function scaleSpecErrors(obj: K8sObject, path: string): StatusCause[] {
+  const v = getPath(obj, path);
+  if (v === undefined) return [];
+  const at = path.replace(/^\./, '');
+  if (typeof v !== 'number' || !Number.isInteger(v)) {
+    const goType = typeof v === 'string' ? 'string' : typeof v === 'number' ? 'float64' : typeof v === 'boolean' ? 'bool' : Array.isArray(v) ? '[]interface {}' : v === null ? '<nil>' : 'map[string]interface {}';
+    return [{ reason: 'FieldValueInvalid', field: path, message: `Invalid value: 0: ${at} accessor error: ${typeof v === 'object' ? JSON.stringify(v) : String(v)} is of the type ${goType}, expected int64` }];
+  }
+  if (v < 0) return [{ reason: 'FieldValueInvalid', field: path, message: `Invalid value: ${v}: should be a non-negative integer` }];
+  if (v > 2147483647) return [{ reason: 'FieldValueInvalid', field: path, message: `Invalid value: ${v}: should be less than or equal to 2147483647` }];
+  return [];
 }
 
 /** `.spec.replicas` → the value there (undefined when a step is missing). */

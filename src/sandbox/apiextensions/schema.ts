@@ -75,12 +75,12 @@ export function validateValue(s: Schema | undefined, value: unknown, path = '', 
   for (const sub of s.allOf ?? []) errs.push(...validateValue(sub, value, path));
   if (t === 'string') checkString(s, value as string, name, add);
   if (t === 'integer' || t === 'number') checkNumber(s, value as number, name, add);
-  if (t === 'array') errs.push(...checkArray(s, value as unknown[], path, name, add, old));
+  if (t === 'array') checkArray(s, value as unknown[], path, name, add, errs, old);
   if (Array.isArray(s.enum) && s.enum.length && !s.enum.some((e: unknown) => deepEqual(e, value))) {
     const values = s.enum.map((e: unknown) => (typeof e === 'string' ? JSON.stringify(e) : JSON.stringify(JSON.stringify(e))));
     add('FieldValueNotSupported', `Unsupported value: ${goValue(value)}: supported values: ${values.join(', ')}`);
   }
-  if (t === 'object') errs.push(...checkObject(s, value as Record<string, unknown>, path, name, add, old));
+  if (t === 'object') checkObject(s, value as Record<string, unknown>, path, name, add, errs, old);
   return errs;
 }
 
@@ -112,28 +112,26 @@ function checkNumber(s: Schema, v: number, name: string, add: Add): void {
   }
 }
 
-function checkArray(s: Schema, v: unknown[], path: string, name: string, add: Add, old?: { value: unknown }): FieldError[] {
-  const errs: FieldError[] = [];
+function checkArray(s: Schema, v: unknown[], path: string, name: string, add: Add, errs: FieldError[], old?: { value: unknown }): void {
   if (isObject(s.items)) {
     const before = old && Array.isArray(old.value) ? old.value : undefined;
     v.forEach((item, i) => errs.push(...validateValue(s.items, item, `${path}[${i}]`, before && i < before.length ? { value: before[i] } : undefined)));
   }
   if (typeof s.minItems === 'number' && v.length < s.minItems) add('FieldValueInvalid', `Invalid value: ${v.length}: ${name} in body should have at least ${s.minItems} items`);
   if (typeof s.maxItems === 'number' && v.length > s.maxItems) add('FieldValueTooMany', `Too many: ${v.length}: must have at most ${s.maxItems} items`);
-  return errs;
 }
 
-function checkObject(s: Schema, v: Record<string, unknown>, path: string, name: string, add: Add, old?: { value: unknown }): FieldError[] {
+/** objectValidator: properties first, then required; errors in the order kube-openapi finds them. */
+function checkObject(s: Schema, v: Record<string, unknown>, path: string, name: string, add: Add, errs: FieldError[], old?: { value: unknown }): void {
   const keys = Object.keys(v);
   if (typeof s.minProperties === 'number' && keys.length < s.minProperties) {
     add('FieldValueInvalid', `Invalid value: ${keys.length}: ${name} in body should have at least ${s.minProperties} properties`);
-    return [];
+    return;
   }
   if (typeof s.maxProperties === 'number' && keys.length > s.maxProperties) {
     add('FieldValueTooMany', `Too many: ${keys.length}: must have at most ${s.maxProperties} items`);
-    return [];
+    return;
   }
-  const errs: FieldError[] = [];
   const before = old && isObject(old.value) ? old.value : undefined;
   const props: Record<string, Schema> = isObject(s.properties) ? (s.properties as Record<string, Schema>) : {};
   for (const [k, ps] of Object.entries(props)) {
@@ -147,7 +145,6 @@ function checkObject(s: Schema, v: Record<string, unknown>, path: string, name: 
   for (const k of Array.isArray(s.required) ? s.required : []) {
     if (!(k in v)) add('FieldValueRequired', 'Required value', child(path, k));
   }
-  return errs;
 }
 
 /**

@@ -13,6 +13,7 @@ import { HpaController } from './hpa.ts';
 import { DisruptionController } from './disruption.ts';
 import { NodeAgentController } from './node-agent.ts';
 import { NodeLifecycleController } from './node-lifecycle.ts';
+import { CrdController } from './crd.ts';
 
 export type { Controller, ControllerContext, SandboxConfig, KubeletConfig } from './controller.ts';
 export { DEFAULT_CONFIG } from './controller.ts';
@@ -21,6 +22,7 @@ export function allControllers(): Controller[] {
   return [
     new NamespaceController(),
     new GarbageCollector(),
+    new CrdController(),
     new DeploymentController(),
     new ReplicaSetController(),
     new StatefulSetController(),
