@@ -267,6 +267,13 @@ export class Sandbox {
       this.store.create('namespaces', { metadata: { name: ns } });
     }
     for (const n of this.opts.nodes ?? DEFAULT_NODES) this.addNode(n);
+    // kind's default StorageClass: claims without a class get it, and a volume once a pod uses them.
+    this.store.create('storage.k8s.io/storageclasses', {
+      metadata: { name: 'standard', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
+      provisioner: 'rancher.io/local-path',
+      reclaimPolicy: 'Delete',
+      volumeBindingMode: 'WaitForFirstConsumer',
+    });
   }
 }
 

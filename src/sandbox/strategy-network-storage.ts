@@ -26,6 +26,12 @@ export function isDefaultStorageClass(sc: K8sObject | undefined): boolean {
   return sc?.metadata.annotations?.[DEFAULT_SC] === 'true';
 }
 
+/** StorageObjectInUseProtection admission: claims and volumes in use cannot vanish under a pod. */
+function addFinalizer(obj: K8sObject, f: string): void {
+  const list = obj.metadata.finalizers ?? [];
+  if (!list.includes(f)) obj.metadata.finalizers = [...list, f];
+}
+
 /** Returns true when it handled `storage`. */
 export function applyNetworkStorageDefaults(storage: string, obj: K8sObject, store: ClassLookup, creating: boolean): boolean {
   const spec = obj.spec;
@@ -38,13 +44,19 @@ export function applyNetworkStorageDefaults(storage: string, obj: K8sObject, sto
         const sc = defaultClass(store, 'storage.k8s.io/storageclasses');
         if (sc) obj.spec.storageClassName = sc;
       }
-      if (creating) obj.status = { phase: 'Pending' };
+      if (creating) {
+        obj.status = { phase: 'Pending' };
+        addFinalizer(obj, 'kubernetes.io/pvc-protection');
+      }
       return true;
     case 'persistentvolumes':
       obj.spec ??= {};
       obj.spec.persistentVolumeReclaimPolicy ??= 'Retain';
       obj.spec.volumeMode ??= 'Filesystem';
-      if (creating) obj.status = { phase: 'Pending' };
+      if (creating) {
+        obj.status = { phase: 'Pending' };
+        addFinalizer(obj, 'kubernetes.io/pv-protection');
+      }
       return true;
     case 'storage.k8s.io/storageclasses':
       obj.reclaimPolicy ??= 'Delete';
