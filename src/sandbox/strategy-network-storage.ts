@@ -174,8 +174,8 @@ function validateIngress(spec: any, causes: StatusCause[], invalid: Invalid, req
     if (!b.service) return;
     if (!b.service.name) required(`${at}.service.name`);
     const port = b.service.port ?? {};
-    if (port.name && port.number) invalid(`${at}.service.port`, port, 'cannot set both port name & port number');
-    else if (!port.name && !port.number) invalid(`${at}.service.port`, port, 'port name or number is required');
+    if (port.name && port.number) invalid(`${at}.service.port`, '', 'cannot set both port name & port number');
+    else if (!port.name && !port.number) required(`${at}.service.port`, 'port name or number is required');
   };
   if (spec.defaultBackend) backend(spec.defaultBackend, 'spec.defaultBackend');
   rules.forEach((rule, i) => {

@@ -123,7 +123,7 @@ function checkArray(s: Schema, v: unknown[], path: string, name: string, add: Ad
 
 /** objectValidator: properties first, then required; errors in the order kube-openapi finds them. */
 function checkObject(s: Schema, v: Record<string, unknown>, path: string, name: string, add: Add, errs: FieldError[], old?: { value: unknown }): void {
-  const keys = Object.keys(v);
+  const keys = Object.keys(v).filter((k) => v[k] !== undefined);
   if (typeof s.minProperties === 'number' && keys.length < s.minProperties) {
     add('FieldValueInvalid', `Invalid value: ${keys.length}: ${name} in body should have at least ${s.minProperties} properties`);
     return;
@@ -135,15 +135,15 @@ function checkObject(s: Schema, v: Record<string, unknown>, path: string, name: 
   const before = old && isObject(old.value) ? old.value : undefined;
   const props: Record<string, Schema> = isObject(s.properties) ? (s.properties as Record<string, Schema>) : {};
   for (const [k, ps] of Object.entries(props)) {
-    if (k in v) errs.push(...validateValue(ps, v[k], child(path, k), before && k in before ? { value: before[k] } : undefined));
+    if (v[k] !== undefined) errs.push(...validateValue(ps, v[k], child(path, k), before && k in before ? { value: before[k] } : undefined));
   }
   if (isObject(s.additionalProperties)) {
     for (const k of keys) {
-      if (!(k in props)) errs.push(...validateValue(s.additionalProperties, v[k], child(path, k), before && k in before ? { value: before[k] } : undefined));
+      if (!(k in props) && v[k] !== undefined) errs.push(...validateValue(s.additionalProperties, v[k], child(path, k), before && k in before ? { value: before[k] } : undefined));
     }
   }
   for (const k of Array.isArray(s.required) ? s.required : []) {
-    if (!(k in v)) add('FieldValueRequired', 'Required value', child(path, k));
+    if (v[k] === undefined) add('FieldValueRequired', 'Required value', child(path, k));
   }
 }
 
