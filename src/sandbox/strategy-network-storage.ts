@@ -181,8 +181,9 @@ function validateIngress(spec: any, causes: StatusCause[], invalid: Invalid, req
   rules.forEach((rule, i) => {
     (rule?.http?.paths ?? []).forEach((p: any, j: number) => {
       const at = `spec.rules[${i}].http.paths[${j}]`;
-      if (!p?.pathType) required(`${at}.pathType`, 'pathType must be specified');
-      else if (!['Exact', 'ImplementationSpecific', 'Prefix'].includes(p.pathType)) unsupported(`${at}.pathType`, p.pathType, ['Exact', 'ImplementationSpecific', 'Prefix']);
+      // Without a pathType nothing else of the path is checked (validateHTTPIngressPath returns early).
+      if (!p?.pathType) return required(`${at}.pathType`, 'pathType must be specified');
+      if (!['Exact', 'ImplementationSpecific', 'Prefix'].includes(p.pathType)) unsupported(`${at}.pathType`, p.pathType, ['Exact', 'ImplementationSpecific', 'Prefix']);
       if ((p?.pathType === 'Exact' || p?.pathType === 'Prefix') && !String(p.path ?? '').startsWith('/')) invalid(`${at}.path`, p.path ?? '', 'must be an absolute path');
       backend(p?.backend, `${at}.backend`);
     });

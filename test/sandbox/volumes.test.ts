@@ -79,6 +79,15 @@ describe('persistent volumes: binding, provisioning and scheduling', { timeout: 
     assert.equal(h.events('ProvisioningFailed', 'ghost')[0].message, 'storageclass.storage.k8s.io "nope" not found');
   });
 
+  it('a volume created after its claim is found for it once Available', async () => {
+    claim('early', { storageClassName: 'manual' });
+    await settle();
+    manualPV('late', '1Gi');
+    await settle();
+    assert.equal(getClaim('early').spec.volumeName, 'late');
+    assert.equal(getClaim('early').status.phase, 'Bound');
+  });
+
   it('pods whose claim is missing, deleting or unbound-Immediate stay Pending with the scheduler\'s messages', async () => {
     pod('orphan', 'missing');
     claim('never', { storageClassName: 'manual' });

@@ -66,12 +66,18 @@ export class VolumeController implements Controller {
       this.queue.add(`volume ${o.metadata.name}`);
       const ref = o.spec?.claimRef;
       if (ref?.name) this.queue.add(`claim ${ref.namespace}/${ref.name}`);
+      // A volume becoming Available may be the one a waiting claim needs.
+      else if (o.status?.phase === 'Available') this.queuePendingClaims();
     } else if (ev.storage === SC && ev.type === 'ADDED') {
-      for (const c of this.ctx.store.list(PVC).items) if (!c.spec?.volumeName) this.queue.add(`claim ${objectKey(c.metadata)}`);
+      this.queuePendingClaims();
     } else if (ev.storage === 'pods') {
       // A pod finishing or going away may release a claim waiting on its protection finalizer.
       for (const claim of podClaims(ev.old ?? o)) this.queue.add(`claim ${o.metadata.namespace}/${claim}`);
     }
+  }
+
+  private queuePendingClaims(): void {
+    for (const c of this.ctx.store.list(PVC).items) if (!c.spec?.volumeName) this.queue.add(`claim ${objectKey(c.metadata)}`);
   }
 
   private sync(item: string): void {
