@@ -14,7 +14,6 @@ import { DEFAULT_CONFIG, type Controller, type ControllerContext, type SandboxCo
 import { allControllers } from './controllers/index.ts';
 import { startApiServer, type ApiServer } from './server/index.ts';
 import { kubeconfigYaml } from './kubeconfig.ts';
-import { findByKind } from './resources.ts';
 import { RESTORE_RV_GAP, STATE_FORMAT, STATE_KIND, checkScenario, readState, restoreBooks, saveBooks, serializeState, type SandboxState, type ScenarioIdentity, type ScenarioProgress } from './state.ts';
 import { StateWriter, type StateWriteStats } from './state-writer.ts';
 
@@ -172,7 +171,7 @@ export class Sandbox {
 
   /** Applies manifests in order, as `kubectl create` would (objects must not exist). */
   apply(objects: K8sObject[]): K8sObject[] {
-    return objects.map((o) => this.store.create(storageOf(o), o));
+    return objects.map((o) => this.store.create(storageOf(o, this.store), o));
   }
 
   /** Stops everything; with a state file, writes it a last time first. */
@@ -269,6 +268,13 @@ export class Sandbox {
       this.store.create('namespaces', { metadata: { name: ns } });
     }
     for (const n of this.opts.nodes ?? DEFAULT_NODES) this.addNode(n);
+    // kind's default StorageClass: claims without a class get it, and a volume once a pod uses them.
+    this.store.create('storage.k8s.io/storageclasses', {
+      metadata: { name: 'standard', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
+      provisioner: 'rancher.io/local-path',
+      reclaimPolicy: 'Delete',
+      volumeBindingMode: 'WaitForFirstConsumer',
+    });
   }
 }
 
@@ -277,8 +283,8 @@ function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-export function storageOf(o: K8sObject): string {
-  const t = findByKind(o.apiVersion ?? '', o.kind ?? '');
+export function storageOf(o: K8sObject, store: ObjectStore): string {
+  const t = store.types.byKind(o.apiVersion ?? '', o.kind ?? '');
   if (!t) throw new Error(`unknown kind ${o.apiVersion}/${o.kind}`);
   return t.storage;
 }

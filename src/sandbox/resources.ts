@@ -1,6 +1,7 @@
-// The resource types the sandbox serves. Discovery documents, routing and the
-// store's keys are all derived from this one table, so adding a type here is
-// what makes kubectl see it.
+// The built-in resource types the sandbox serves. Discovery documents,
+// routing and the store's keys are derived from this table plus the custom
+// resources a sandbox's CRDs add (api-types.ts, one registry per store), so
+// adding a type here is what makes kubectl see it.
 
 export interface ResourceType {
   group: string; // '' for the core group
@@ -18,6 +19,32 @@ export interface ResourceType {
    * and events.k8s.io/v1 Events are one stored object shown two ways).
    */
   storage: string;
+  /** Set for custom resources: what their CRD says about them. */
+  custom?: CustomInfo;
+}
+
+/** A printer column of a CRD version (additionalPrinterColumns). */
+export interface PrinterColumn {
+  name: string;
+  type: string;
+  format?: string;
+  description?: string;
+  priority?: number;
+  jsonPath: string;
+}
+
+/** What a custom resource type carries beyond the built-in fields, from its CRD. */
+export interface CustomInfo {
+  /** The CRD's name, `<plural>.<group>`. */
+  crd: string;
+  /** The version's openAPIV3Schema (structural). */
+  schema: Record<string, any> | undefined;
+  scale?: { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath?: string };
+  columns: PrinterColumn[];
+  /** The version objects are stored in; the others are shown by rewriting apiVersion (conversion "None"). */
+  storage: boolean;
+  /** The CRD is being deleted: its objects may be read and deleted, not created. */
+  terminating: boolean;
 }
 
 const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -57,6 +84,9 @@ export const RESOURCES: readonly ResourceType[] = Object.freeze([
   r('', 'v1', 'LimitRange', 'limitranges', true, { shortNames: ['limits'] }),
   r('', 'v1', 'ResourceQuota', 'resourcequotas', true, { shortNames: ['quota'], subresources: ['status'] }),
   r('', 'v1', 'ServiceAccount', 'serviceaccounts', true, { shortNames: ['sa'] }),
+  r('', 'v1', 'Endpoints', 'endpoints', true, { singular: 'endpoints', shortNames: ['ep'] }),
+  r('', 'v1', 'PersistentVolumeClaim', 'persistentvolumeclaims', true, { shortNames: ['pvc'], subresources: ['status'] }),
+  r('', 'v1', 'PersistentVolume', 'persistentvolumes', false, { shortNames: ['pv'], subresources: ['status'] }),
   r('apps', 'v1', 'Deployment', 'deployments', true, {
     shortNames: ['deploy'],
     categories: ['all'],
@@ -83,6 +113,16 @@ export const RESOURCES: readonly ResourceType[] = Object.freeze([
   r('coordination.k8s.io', 'v1', 'Lease', 'leases', true),
   r('policy', 'v1', 'PodDisruptionBudget', 'poddisruptionbudgets', true, { shortNames: ['pdb'], subresources: ['status'] }),
   r('events.k8s.io', 'v1', 'Event', 'events', true, { shortNames: ['ev'], storage: 'events' }),
+  r('discovery.k8s.io', 'v1', 'EndpointSlice', 'endpointslices', true),
+  r('networking.k8s.io', 'v1', 'Ingress', 'ingresses', true, { shortNames: ['ing'], subresources: ['status'] }),
+  r('networking.k8s.io', 'v1', 'IngressClass', 'ingressclasses', false),
+  r('networking.k8s.io', 'v1', 'NetworkPolicy', 'networkpolicies', true, { shortNames: ['netpol'] }),
+  r('storage.k8s.io', 'v1', 'StorageClass', 'storageclasses', false, { shortNames: ['sc'] }),
+  r('apiextensions.k8s.io', 'v1', 'CustomResourceDefinition', 'customresourcedefinitions', false, {
+    shortNames: ['crd', 'crds'],
+    categories: ['api-extensions'],
+    subresources: ['status'],
+  }),
 ]);
 
 export const VERBS = ALL_VERBS;

@@ -62,11 +62,14 @@ export class ApiError extends Error {
     return new ApiError(410, 'Expired', message);
   }
 
-  /** `Deployment.apps "web" is invalid: [spec.a: …, spec.b: …]` as NewInvalid words it (brackets only for several causes). */
+  /**
+   * errors.NewInvalid: `Deployment.apps "d" is invalid: a` for one error,
+   * `[a, b]` for several (duplicates dropped), the group left out for core kinds.
+   */
   static invalid(kind: string, name: string, group: string, causes: StatusCause[]): ApiError {
-    const each = causes.map((c) => `${c.field ? c.field + ': ' : ''}${c.message}`);
-    const all = each.length === 1 ? each[0] : `[${each.join(', ')}]`;
-    const msg = `${group ? `${kind}.${group}` : kind} "${name}" is invalid: ${all}`;
+    const texts = [...new Set(causes.map((c) => `${c.field ? c.field + ': ' : ''}${c.message}`))];
+    const qualified = group ? `${kind}.${group}` : kind;
+    const msg = `${qualified} ${JSON.stringify(name)} is invalid: ${texts.length === 1 ? texts[0] : `[${texts.join(', ')}]`}`;
     return new ApiError(422, 'Invalid', msg, { name, ...(group ? { group } : {}), kind, causes });
   }
 }

@@ -5,10 +5,12 @@
 import { randomUUID } from 'node:crypto';
 import { type Clock, k8sTime } from '../common/index.ts';
 import { ApiError } from './status.ts';
-import { typeOfStorage } from './resources.ts';
-import { applyDefaults, validate, hasStatusSubresource } from './strategy.ts';
+import { applyDefaults, validate } from './strategy.ts';
 import { fillStructZeros } from './struct-zeros.ts';
 import { semanticallyEqual } from './canonical.ts';
+import { TypeRegistry } from './api-types.ts';
+import type { ResourceType } from './resources.ts';
+import { CRD_STORAGE, markCrdDeleting, prepareCustomResource, typesFromCrd, validateCustomResource } from './apiextensions/index.ts';
 import type { K8sObject, StoreEvent } from './types.ts';
 
 export interface DeleteOptions {
@@ -51,6 +53,8 @@ export class ObjectStore {
   private readonly lastRVs = new Map<string, number>();
   /** Counts writes by verb and storage, so tests can prove nothing mutated. */
   readonly writes = new Map<string, number>();
+  /** The types this store serves: the built-in ones and those its CRDs establish. */
+  readonly types = new TypeRegistry();
 
   constructor(opts: { clock: Clock; historyLimit?: number }) {
     this.clock = opts.clock;
@@ -80,8 +84,15 @@ export class ObjectStore {
     return { items, resourceVersion: String(this.rv) };
   }
 
+  /** The canonical type of a storage key (a custom resource's storage version). */
+  typeOf(storage: string): ResourceType {
+    const t = this.types.byStorage(storage);
+    if (!t) throw new Error(`internal: unknown storage ${storage}`);
+    return t;
+  }
+
   create(storage: string, input: K8sObject, opts: WriteOptions = {}): K8sObject {
-    const t = typeOfStorage(storage);
+    const t = this.typeOf(storage);
     const obj = structuredClone(input);
     obj.metadata ??= {};
     const meta = obj.metadata;
@@ -99,17 +110,24 @@ export class ObjectStore {
     meta.creationTimestamp = k8sTime(this.clock.now());
     delete meta.deletionTimestamp;
     delete meta.deletionGracePeriodSeconds;
-    if (obj.spec !== undefined || storage === 'pods') meta.generation = 1;
-    applyDefaults(storage, obj, this, true);
-    fillStructZeros(storage, obj);
-    validate(storage, obj, undefined);
+    if (t.custom) {
+      if (t.custom.terminating) throw new ApiError(405, 'MethodNotAllowed', 'create not allowed while custom resource definition is terminating');
+      meta.generation = 1;
+      prepareCustomResource(t, obj);
+      validateCustomResource(t, obj, undefined);
+    } else {
+      if (obj.spec !== undefined || storage === 'pods') meta.generation = 1;
+      applyDefaults(storage, obj, this, true);
+      fillStructZeros(storage, obj);
+      validate(storage, obj, undefined);
+    }
     if (opts.dryRun) return obj;
     return this.commit(storage, 'create', obj, undefined);
   }
 
   /** A client update: optimistic concurrency on metadata.resourceVersion when given. */
   update(storage: string, input: K8sObject, opts: WriteOptions = {}): K8sObject {
-    const t = typeOfStorage(storage);
+    const t = this.typeOf(storage);
     const ns = t.namespaced ? input.metadata?.namespace || 'default' : undefined;
     const name = input.metadata?.name ?? '';
     const old = this.bucket(storage).get(key(ns, name));
@@ -122,7 +140,8 @@ export class ObjectStore {
       throw ApiError.conflict(t.group, t.plural, name, `Precondition failed: UID in precondition: ${input.metadata.uid}, UID in object meta: ${old.metadata.uid}`);
     }
     const next = this.merge(storage, old, structuredClone(input), opts.subresource);
-    validate(storage, next, old);
+    if (t.custom) validateCustomResource(t, next, old);
+    else validate(storage, next, old);
     if (opts.dryRun) return next;
     if (semanticallyEqual(next, old)) return structuredClone(old); // a no-op write keeps its resourceVersion
     return this.finishUpdate(storage, next, old);
@@ -143,7 +162,7 @@ export class ObjectStore {
   }
 
   delete(storage: string, ns: string | undefined, name: string, opts: DeleteOptions = {}): K8sObject {
-    const t = typeOfStorage(storage);
+    const t = this.typeOf(storage);
     const nsKey = t.namespaced ? ns || 'default' : undefined;
     const old = this.bucket(storage).get(key(nsKey, name));
     if (!old) throw ApiError.notFound(t.group, t.plural, name);
@@ -156,6 +175,10 @@ export class ObjectStore {
     }
     if (opts.dryRun) return structuredClone(old);
 
+    // The CRD registry adds its cleanup finalizer on the first delete, so its objects go first.
+    if (storage === CRD_STORAGE && !old.metadata.deletionTimestamp) {
+      return this.mutate(storage, undefined, name, (o) => markCrdDeleting(o, this.clock.now()))!;
+    }
     const finalizers = [...(old.metadata.finalizers ?? [])];
     if (opts.propagationPolicy === 'Foreground' && !finalizers.includes('foregroundDeletion')) finalizers.push('foregroundDeletion');
     if (opts.propagationPolicy === 'Orphan' && !finalizers.includes('orphan')) finalizers.push('orphan');
@@ -190,6 +213,7 @@ export class ObjectStore {
     this.rv++;
     gone.metadata.resourceVersion = String(this.rv);
     this.count('delete', storage);
+    if (storage === CRD_STORAGE) this.types.setCustom(gone.metadata.name!, []);
     this.publish({ type: 'DELETED', storage, object: gone, old: structuredClone(old), rv: this.rv });
     return structuredClone(gone);
   }
@@ -246,8 +270,10 @@ export class ObjectStore {
    */
   load(resourceVersion: number, objects: Record<string, K8sObject[]>): void {
     if (this.rv !== 1 || this.data.size) throw new Error('load() needs an empty store');
+    // CRDs first: their custom resources' storages exist only once they are served.
+    for (const crd of objects[CRD_STORAGE] ?? []) this.types.setCustom(crd.metadata.name!, typesFromCrd(crd));
     for (const [storage, items] of Object.entries(objects)) {
-      typeOfStorage(storage); // throws on a storage this sandbox does not serve
+      this.typeOf(storage); // throws on a storage this sandbox does not serve
       const b = this.bucket(storage);
       for (const o of items) b.set(key(o.metadata.namespace, o.metadata.name!), o);
     }
@@ -285,6 +311,7 @@ export class ObjectStore {
 
   /** Builds the next stored object: status and spec split as the API server does. */
   private merge(storage: string, old: K8sObject, input: K8sObject, sub: 'status' | undefined, internal = false): K8sObject {
+    const t = this.typeOf(storage);
     let next: K8sObject;
     if (sub === 'status') {
       next = structuredClone(old);
@@ -292,7 +319,7 @@ export class ObjectStore {
       if (internal) next.metadata = input.metadata; // controllers may touch annotations with status
     } else {
       next = input;
-      if (!internal && hasStatusSubresource(storage)) next.status = structuredClone(old.status);
+      if (!internal && t.subresources?.includes('status')) next.status = structuredClone(old.status);
     }
     const m = next.metadata;
     // Server-owned metadata never comes from the client.
@@ -309,6 +336,12 @@ export class ObjectStore {
     next.apiVersion = old.apiVersion;
     next.kind = old.kind;
     m.generation = old.metadata.generation;
+    if (t.custom) {
+      prepareCustomResource(t, next);
+      // Without a status subresource every change but metadata is a new generation.
+      if (specChanged(old, next, !t.subresources?.includes('status'))) m.generation = (old.metadata.generation ?? 0) + 1;
+      return next;
+    }
     if (m.generation !== undefined && specChanged(old, next)) m.generation = (old.metadata.generation ?? 0) + 1;
     if (sub !== 'status') {
       // PrepareForUpdate keeps what the server allocated when an update omits it.
@@ -336,6 +369,8 @@ export class ObjectStore {
     obj.metadata.resourceVersion = String(this.rv);
     this.bucket(storage).set(key(obj.metadata.namespace, obj.metadata.name!), obj);
     this.count(verb, storage);
+    // Served from the moment its Established condition is stored, as the CRD handler does.
+    if (storage === CRD_STORAGE) this.types.setCustom(obj.metadata.name!, typesFromCrd(obj));
     this.publish({
       type: old ? 'MODIFIED' : 'ADDED',
       storage,
@@ -380,10 +415,10 @@ export class ObjectStore {
   }
 }
 
-function specChanged(a: K8sObject, b: K8sObject): boolean {
+function specChanged(a: K8sObject, b: K8sObject, withStatus = false): boolean {
   const strip = (o: K8sObject) => {
-    const { metadata: _m, status: _s, ...rest } = o;
-    return rest;
+    const { metadata: _m, status, ...rest } = o;
+    return withStatus ? { ...rest, status } : rest;
   };
   return !semanticallyEqual(strip(a), strip(b));
 }

@@ -6,15 +6,11 @@ import { ApiError, type StatusCause } from './status.ts';
 import { matchesSelector } from './selectors.ts';
 import { forbidden, goLabelSelector, goValue, immutableDataCauses, invalid, metadataCauses, podSpecCauses, required, same, serviceCauses, templateCauses } from './validation.ts';
 import type { K8sObject } from './types.ts';
+import { CRD_STORAGE, defaultCrd, validateCrd } from './apiextensions/index.ts';
+import { applyNetworkStorageDefaults, validateNetworkStorage } from './strategy-network-storage.ts';
 
 export interface Lookup {
   list(storage: string, ns?: string): { items: K8sObject[] };
-}
-
-const withStatus = new Set(RESOURCES.filter((t) => t.subresources?.includes('status')).map((t) => t.storage));
-
-export function hasStatusSubresource(storage: string): boolean {
-  return withStatus.has(storage);
 }
 
 export function defaultPodSpec(spec: any): void {
@@ -68,8 +64,12 @@ function applyLimitRanges(pod: K8sObject, store: Lookup): void {
 }
 
 export function applyDefaults(storage: string, obj: K8sObject, store: Lookup, creating: boolean): void {
+  if (applyNetworkStorageDefaults(storage, obj, store, creating)) return;
   const spec = obj.spec;
   switch (storage) {
+    case CRD_STORAGE:
+      defaultCrd(obj, creating);
+      break;
     case 'namespaces':
       obj.spec ??= { finalizers: ['kubernetes'] };
       obj.status ??= { phase: 'Active' };
@@ -153,7 +153,11 @@ const STS_MUTABLE = ['replicas', 'ordinals', 'template', 'updateStrategy', 'revi
 export function validate(storage: string, obj: K8sObject, old: K8sObject | undefined): void {
   const causes: StatusCause[] = metadataCauses(storage, obj);
   const spec = obj.spec;
+  causes.push(...validateNetworkStorage(storage, obj, old));
   switch (storage) {
+    case CRD_STORAGE:
+      causes.push(...validateCrd(obj, old));
+      break;
     case 'pods':
       causes.push(...podSpecCauses(spec, 'spec', 'pod'));
       if (old && !same(stripMutablePodSpec(old.spec), stripMutablePodSpec(spec))) {

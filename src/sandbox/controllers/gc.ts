@@ -3,7 +3,6 @@
 // owner references for orphaning deletes. Cascades (Deployment -> ReplicaSet
 // -> Pod) follow from each level's own deletion.
 import { ApiError } from '../status.ts';
-import { findByKind } from '../resources.ts';
 import type { K8sObject, OwnerReference, StoreEvent } from '../types.ts';
 import type { Controller, ControllerContext } from './controller.ts';
 import { WorkQueue } from './workqueue.ts';
@@ -103,7 +102,7 @@ export class GarbageCollector implements Controller {
   }
 
   private ownerRef(dependent: K8sObject, r: OwnerReference): ItemRef | undefined {
-    const t = findByKind(r.apiVersion, r.kind);
+    const t = this.ctx.store.types.byKind(r.apiVersion, r.kind);
     if (!t) return undefined;
     return { storage: t.storage, namespace: t.namespaced ? dependent.metadata.namespace : undefined, name: r.name };
   }

@@ -13,6 +13,9 @@ import { HpaController } from './hpa.ts';
 import { DisruptionController } from './disruption.ts';
 import { NodeAgentController } from './node-agent.ts';
 import { NodeLifecycleController } from './node-lifecycle.ts';
+import { CrdController } from './crd.ts';
+import { EndpointsController } from './endpoints.ts';
+import { VolumeController } from './volumes.ts';
 
 export type { Controller, ControllerContext, SandboxConfig, KubeletConfig } from './controller.ts';
 export { DEFAULT_CONFIG } from './controller.ts';
@@ -21,6 +24,7 @@ export function allControllers(): Controller[] {
   return [
     new NamespaceController(),
     new GarbageCollector(),
+    new CrdController(),
     new DeploymentController(),
     new ReplicaSetController(),
     new StatefulSetController(),
@@ -28,6 +32,8 @@ export function allControllers(): Controller[] {
     new JobController(),
     new HpaController(),
     new DisruptionController(),
+    new EndpointsController(),
+    new VolumeController(),
     new SchedulerController(),
     // The kubelet before the node agent: on a shared tick the kernel's OOM
     // killer acts before the eviction manager, as it does on a real node.

@@ -2,15 +2,16 @@
 // deleted, reports what remains in its status conditions (as `kubectl
 // describe ns` shows them), and is removed once nothing is left.
 import { k8sTime } from '../../common/index.ts';
-import { RESOURCES } from '../resources.ts';
 import { ApiError } from '../status.ts';
 import type { K8sObject, StoreEvent } from '../types.ts';
 import type { Controller, ControllerContext } from './controller.ts';
 import { WorkQueue } from './workqueue.ts';
 import { canonicalJson } from './hash.ts';
 
-/** Each namespaced storage once (core and events.k8s.io Events share one), with its `resource.group` name. */
-const NAMESPACED = [...new Map(RESOURCES.filter((t) => t.namespaced).map((t) => [t.storage, `${t.plural}.${t.group}`])).entries()];
+/** Each namespaced storage once (core and events.k8s.io Events share one), with its `resource.group` name; custom resources included. */
+function namespacedStorages(ctx: ControllerContext): [string, string][] {
+  return [...new Map(ctx.store.types.all().filter((t) => t.namespaced).map((t) => [t.storage, `${t.plural}.${t.group}`])).entries()];
+}
 
 interface Condition {
   type: string;
@@ -66,7 +67,7 @@ export class NamespaceController implements Controller {
     if (!ns?.metadata.deletionTimestamp) return;
     const remaining: string[] = [];
     const finalizers = new Map<string, number>();
-    for (const [storage, resource] of NAMESPACED) {
+    for (const [storage, resource] of namespacedStorages(this.ctx)) {
       for (const o of store.list(storage, name).items) {
         if (o.metadata.deletionTimestamp) continue;
         try {

@@ -23,6 +23,12 @@ export function matchesNodeSelection(pod: K8sObject, node: K8sObject): boolean {
   for (const [k, v] of Object.entries<string>(pod.spec?.nodeSelector ?? {})) if (labels[k] !== v) return false;
   const terms: any[] | undefined = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
   if (!terms) return true;
+  return matchesNodeSelectorTerms(terms, node);
+}
+
+/** A NodeSelector's terms (ORed; an empty term matches nothing), as pods and PersistentVolumes use them. */
+export function matchesNodeSelectorTerms(terms: any[], node: K8sObject): boolean {
+  const labels: Record<string, string> = node.metadata.labels ?? {};
   return terms.some((t) => {
     const exprs: Expr[] = t.matchExpressions ?? [];
     const fields: Expr[] = t.matchFields ?? [];

@@ -12,6 +12,7 @@ import { objectKey, splitKey } from './workqueue.ts';
 import { filterNode, isTerminal, nodeAllocatable, podsByNode, podScoringRequests, sumRequests, type FitResult } from './resources-fit.ts';
 import { pinnedNodeNames } from './node-affinity.ts';
 import { preemptionDryRun } from './preemption.ts';
+import { checkPodVolumes, selectNodeForClaims } from './scheduler-volumes.ts';
 
 const SCHEDULER_NAME = 'default-scheduler';
 const SOURCE = { component: SCHEDULER_NAME };
@@ -58,6 +59,13 @@ export class SchedulerController implements Controller {
   }
 
   private onEvent(ev: StoreEvent): void {
+    // A claim created or bound, a volume or class added: pods waiting on their volumes may go on.
+    const volumeEvent = (ev.storage === 'persistentvolumeclaims' && (ev.type === 'ADDED' || ev.old?.status?.phase !== ev.object.status?.phase))
+      || ((ev.storage === 'persistentvolumes' || ev.storage === 'storage.k8s.io/storageclasses') && ev.type === 'ADDED');
+    if (volumeEvent) {
+      this.moveAllToActive();
+      return;
+    }
     if (ev.storage === 'nodes') {
       if (ev.type === 'ADDED' || (ev.type === 'MODIFIED' && nodeSchedulingChanged(ev.old!, ev.object))) this.moveAllToActive();
       return;
@@ -152,17 +160,32 @@ export class SchedulerController implements Controller {
     const key = objectKey(pod.metadata);
     const nodes = this.ctx.store.list('nodes').items;
     const byNode = podsByNode(this.ctx.store.list('pods').items);
+    const volumes = checkPodVolumes(this.ctx.store, pod);
+    if (volumes.error && nodes.length) {
+      // VolumeBinding's PreFilter rejects the pod on every node; preemption cannot help.
+      const n = nodes.length;
+      this.recordFailure(pod, `0/${n} nodes are available: ${volumes.error}. preemption: 0/${n} nodes are available: ${n} Preemption is not helpful for scheduling.`, null);
+      return;
+    }
     const pinned = pinnedNodeNames(pod);
     const candidates = pinned ? nodes.filter((n) => pinned.has(n.metadata.name!)) : nodes;
     const failures = new Map<string, FitResult>();
     const feasible: K8sObject[] = [];
     for (const node of candidates) {
-      const fit = filterNode(pod, node, byNode.get(node.metadata.name!) ?? []);
+      const conflict = volumes.nodeConflict(node);
+      const fit: FitResult | undefined = conflict ? { reasons: [conflict], resolvable: false } : filterNode(pod, node, byNode.get(node.metadata.name!) ?? []);
       if (fit) failures.set(node.metadata.name!, fit);
       else feasible.push(node);
     }
     if (feasible.length > 0) {
-      this.bind(pod, pickNode(pod, feasible, byNode));
+      const chosen = pickNode(pod, feasible, byNode);
+      if (volumes.waitFor.length) {
+        // PreBind: the claims get the node; the pod is bound once they are (a claim event brings it back).
+        selectNodeForClaims(this.ctx.store, volumes.waitFor, chosen.metadata.name!);
+        this.parkForVolumes(key);
+        return;
+      }
+      this.bind(pod, chosen);
       this.forget(key);
       return;
     }
@@ -183,6 +206,13 @@ export class SchedulerController implements Controller {
       const keepNomination = post.message?.includes('nominated node');
       this.recordFailure(pod, `${message} preemption: ${post.message}`, keepNomination ? undefined : null);
     }
+  }
+
+  /** Waits without a failure: binding the claims is under way. */
+  private parkForVolumes(key: string): void {
+    const w = this.waiting.get(key) ?? { attempts: 0, lastAttempt: this.ctx.clock.now() };
+    this.cancelTimers(w);
+    this.waiting.set(key, w);
   }
 
   /** Evicts the victims (DisruptionTarget, graceful delete) and nominates the node. */

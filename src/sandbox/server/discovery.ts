@@ -1,9 +1,11 @@
-// Discovery documents, all derived from RESOURCES: /version, the legacy
-// /api, /api/v1, /apis, /apis/{group}[/{version}] documents, and the
-// aggregated apidiscovery.k8s.io/v2 form that kubectl 1.32 asks for first
-// (one request for every group instead of one per group version). With
-// `metricsApi`, metrics.k8s.io is listed last, as the aggregator adds it.
-import { RESOURCES, VERBS, groups, type ResourceType } from '../resources.ts';
+// Discovery documents, all derived from the served types (the built-in ones
+// and those the sandbox's CRDs establish): /version, the legacy /api,
+// /api/v1, /apis, /apis/{group}[/{version}] documents, and the aggregated
+// apidiscovery.k8s.io/v2 form that kubectl 1.32 asks for first (one request
+// for every group instead of one per group version). With `metricsApi`,
+// metrics.k8s.io is listed last, as the aggregator adds it.
+import type { TypeRegistry } from '../api-types.ts';
+import { VERBS, type ResourceType } from '../resources.ts';
 import { ApiError } from '../status.ts';
 import type { Outcome } from './context.ts';
 import { parseAccept } from './negotiate.ts';
@@ -41,12 +43,16 @@ function subresourceInfo(t: ResourceType, sub: string): SubresourceInfo {
   }
 }
 
+/** The order apiextensions-apiserver lists a custom resource's verbs in. */
+const CUSTOM_VERBS = ['delete', 'deletecollection', 'get', 'list', 'patch', 'create', 'update', 'watch'];
+
 function verbsOf(t: ResourceType): string[] {
+  if (t.custom) return [...CUSTOM_VERBS];
   // Namespaces are deleted one by one (their contents are drained first).
   return t.plural === 'namespaces' ? VERBS.filter((v) => v !== 'deletecollection') : [...VERBS];
 }
 
-const typesIn = (group: string, version: string) => RESOURCES.filter((t) => t.group === group && t.version === version);
+const typesIn = (types: TypeRegistry, group: string, version: string) => types.all().filter((t) => t.group === group && t.version === version);
 
 function metricsResourceList(): Record<string, unknown> {
   const resources = METRICS_RESOURCES.map((m) => ({ name: m.plural, singularName: '', namespaced: m.namespaced, kind: m.kind, verbs: [...m.verbs] }));
@@ -65,13 +71,13 @@ function metricsDiscoveryVersion(): Record<string, unknown> {
 }
 
 /** Served groups and their versions, the metrics API last when it is served. */
-function servedGroups(metricsApi: boolean): { name: string; versions: string[] }[] {
-  return metricsApi ? [...groups(), { name: METRICS_GROUP, versions: [METRICS_VERSION] }] : groups();
+function servedGroups(types: TypeRegistry, metricsApi: boolean): { name: string; versions: string[] }[] {
+  return metricsApi ? [...types.groups(), { name: METRICS_GROUP, versions: [METRICS_VERSION] }] : types.groups();
 }
 
-function apiResourceList(group: string, version: string): Record<string, unknown> {
+function apiResourceList(types: TypeRegistry, group: string, version: string): Record<string, unknown> {
   const resources: Record<string, unknown>[] = [];
-  for (const t of typesIn(group, version)) {
+  for (const t of typesIn(types, group, version)) {
     resources.push({
       name: t.plural,
       singularName: t.singular,
@@ -102,8 +108,8 @@ function apiGroup(name: string, versions: string[]): Record<string, unknown> {
   return { name, versions: vs, preferredVersion: vs[0] };
 }
 
-function discoveryVersion(group: string, version: string): Record<string, unknown> {
-  const resources = typesIn(group, version).map((t) => ({
+function discoveryVersion(types: TypeRegistry, group: string, version: string): Record<string, unknown> {
+  const resources = typesIn(types, group, version).map((t) => ({
     resource: t.plural,
     responseKind: { group: t.group, version: t.version, kind: t.kind },
     scope: t.namespaced ? 'Namespaced' : 'Cluster',
@@ -123,11 +129,11 @@ function discoveryVersion(group: string, version: string): Record<string, unknow
   return { version, resources, freshness: 'Current' };
 }
 
-function aggregated(apiVersion: string, legacy: boolean, metricsApi: boolean): Record<string, unknown> {
-  const version = (g: string, v: string) => (g === METRICS_GROUP ? metricsDiscoveryVersion() : discoveryVersion(g, v));
+function aggregated(types: TypeRegistry, apiVersion: string, legacy: boolean, metricsApi: boolean): Record<string, unknown> {
+  const version = (g: string, v: string) => (g === METRICS_GROUP ? metricsDiscoveryVersion() : discoveryVersion(types, g, v));
   const items = legacy
-    ? [{ metadata: { creationTimestamp: null }, versions: [discoveryVersion('', 'v1')] }]
-    : servedGroups(metricsApi).map((g) => ({ metadata: { name: g.name, creationTimestamp: null }, versions: g.versions.map((v) => version(g.name, v)) }));
+    ? [{ metadata: { creationTimestamp: null }, versions: [discoveryVersion(types, '', 'v1')] }]
+    : servedGroups(types, metricsApi).map((g) => ({ metadata: { name: g.name, creationTimestamp: null }, versions: g.versions.map((v) => version(g.name, v)) }));
   return { kind: 'APIGroupDiscoveryList', apiVersion, metadata: {}, items };
 }
 
@@ -144,11 +150,11 @@ function discoveryFormat(accept: string | undefined): { aggregated?: 'v2' | 'v2b
 }
 
 /** Answers a discovery path, or undefined when the path is not a discovery document. */
-export function discovery(path: string, accept: string | undefined, address: string, metricsApi = false): Outcome | undefined {
+export function discovery(path: string, accept: string | undefined, address: string, types: TypeRegistry, metricsApi = false): Outcome | undefined {
   const p = path.replace(/\/+$/, '') || '/';
   if (p === '/version') return { code: 200, body: VERSION_INFO };
   if (p === '/') {
-    const paths = ['/api', '/api/v1', '/apis', ...servedGroups(metricsApi).flatMap((g) => [`/apis/${g.name}`, ...g.versions.map((v) => `/apis/${g.name}/${v}`)]), '/healthz', '/livez', '/metrics', '/openapi/v3', '/readyz', '/version'];
+    const paths = ['/api', '/api/v1', '/apis', ...servedGroups(types, metricsApi).flatMap((g) => [`/apis/${g.name}`, ...g.versions.map((v) => `/apis/${g.name}/${v}`)]), '/healthz', '/livez', '/metrics', '/openapi/v3', '/readyz', '/version'];
     return { code: 200, body: { paths } };
   }
   if (p === '/api' || p === '/apis') {
@@ -158,7 +164,7 @@ export function discovery(path: string, accept: string | undefined, address: str
       const v = format.aggregated;
       return {
         code: 200,
-        body: aggregated(`apidiscovery.k8s.io/${v}`, p === '/api', metricsApi),
+        body: aggregated(types, `apidiscovery.k8s.io/${v}`, p === '/api', metricsApi),
         contentType: `application/json;g=apidiscovery.k8s.io;v=${v};as=APIGroupDiscoveryList`,
         headers: vary,
       };
@@ -167,19 +173,19 @@ export function discovery(path: string, accept: string | undefined, address: str
       const body = { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: address }] };
       return { code: 200, body, headers: vary };
     }
-    return { code: 200, body: { kind: 'APIGroupList', apiVersion: 'v1', groups: servedGroups(metricsApi).map((g) => apiGroup(g.name, g.versions)) }, headers: vary };
+    return { code: 200, body: { kind: 'APIGroupList', apiVersion: 'v1', groups: servedGroups(types, metricsApi).map((g) => apiGroup(g.name, g.versions)) }, headers: vary };
   }
-  if (p === '/api/v1') return { code: 200, body: apiResourceList('', 'v1') };
+  if (p === '/api/v1') return { code: 200, body: apiResourceList(types, '', 'v1') };
   const m = p.match(/^\/apis\/([^/]+)(?:\/([^/]+))?$/);
   if (!m) return undefined;
-  const g = servedGroups(metricsApi).find((x) => x.name === m[1]);
+  const g = servedGroups(types, metricsApi).find((x) => x.name === m[1]);
   if (!g) return undefined;
   if (!m[2]) return { code: 200, body: { kind: 'APIGroup', apiVersion: 'v1', ...apiGroup(g.name, g.versions) } };
   if (!g.versions.includes(m[2])) return undefined;
-  return { code: 200, body: g.name === METRICS_GROUP ? metricsResourceList() : apiResourceList(g.name, m[2]) };
+  return { code: 200, body: g.name === METRICS_GROUP ? metricsResourceList() : apiResourceList(types, g.name, m[2]) };
 }
 
-export const groupVersions = (): { group: string; version: string }[] => [
+export const groupVersions = (types: TypeRegistry): { group: string; version: string }[] => [
   { group: '', version: 'v1' },
-  ...groups().flatMap((g) => g.versions.map((version) => ({ group: g.name, version }))),
+  ...types.groups().flatMap((g) => g.versions.map((version) => ({ group: g.name, version }))),
 ];

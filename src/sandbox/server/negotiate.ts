@@ -54,9 +54,10 @@ export function includeObjectParam(q: URLSearchParams): 'None' | 'Metadata' | 'O
   throw ApiError.badRequest(`includeObject: Unsupported value: "${v}": supported values: "Metadata", "None", "Object"`);
 }
 
+/** runtime.Convert_Slice_string_To_bool: present and not "0" or "false" (any case) is true, so Python's `watch=True` watches. */
 export function boolParam(q: URLSearchParams, name: string): boolean {
   const v = q.get(name);
-  return v === 'true' || v === '1' || (v === '' && q.has(name));
+  return v !== null && v !== '0' && v.toLowerCase() !== 'false';
 }
 
 /** A non-negative integer query parameter, 400 when malformed as on a real server. */

@@ -6,7 +6,8 @@
 // computes strategic merge patches from its built-in types as it does for any
 // server without them.
 import { createHash } from 'node:crypto';
-import { RESOURCES, type ResourceType } from '../resources.ts';
+import type { TypeRegistry } from '../api-types.ts';
+import type { ResourceType } from '../resources.ts';
 import type { Outcome } from './context.ts';
 import { VERSION_INFO, groupVersions } from './discovery.ts';
 
@@ -77,38 +78,54 @@ function pathsFor(t: ResourceType): Record<string, unknown> {
   return paths;
 }
 
-function gvDocument(group: string, version: string): string {
+/** A custom resource's schema under its reversed-domain name, as the CRD OpenAPI builder publishes it. */
+function customSchema(t: ResourceType): Record<string, unknown> {
+  const name = `${t.group.split('.').reverse().join('.')}.${t.version}.${t.kind}`;
+  const gvk = [{ group: t.group, version: t.version, kind: t.kind }];
+  return { [name]: { ...(t.custom?.schema ?? { type: 'object' }), 'x-kubernetes-group-version-kind': gvk } };
+}
+
+function gvDocument(types: TypeRegistry, group: string, version: string): string {
   const paths: Record<string, unknown> = {};
-  for (const t of RESOURCES) if (t.group === group && t.version === version) Object.assign(paths, pathsFor(t));
+  const schemas: Record<string, unknown> = {};
+  for (const t of types.all()) {
+    if (t.group !== group || t.version !== version) continue;
+    Object.assign(paths, pathsFor(t));
+    if (t.custom) Object.assign(schemas, customSchema(t));
+  }
   return JSON.stringify({
     openapi: '3.0.0',
     info: { title: 'Kubernetes', version: VERSION_INFO.gitVersion },
     paths,
-    components: { schemas: {} },
+    components: { schemas },
   });
 }
 
-let cache: Map<string, { body: string; hash: string }> | undefined;
+type Docs = Map<string, { body: string; hash: string }>;
+/** Per registry, rebuilt when its CRDs change what it serves. */
+const cache = new WeakMap<TypeRegistry, { generation: number; docs: Docs }>();
 
-function documents(): Map<string, { body: string; hash: string }> {
-  if (cache) return cache;
-  cache = new Map();
-  for (const { group, version } of groupVersions()) {
-    const body = gvDocument(group, version);
-    cache.set(gvPath(group, version), { body, hash: createHash('sha512').update(body).digest('hex').slice(0, 128).toUpperCase() });
+function documents(types: TypeRegistry): Docs {
+  const hit = cache.get(types);
+  if (hit && hit.generation === types.generation) return hit.docs;
+  const docs: Docs = new Map();
+  for (const { group, version } of groupVersions(types)) {
+    const body = gvDocument(types, group, version);
+    docs.set(gvPath(group, version), { body, hash: createHash('sha512').update(body).digest('hex').slice(0, 128).toUpperCase() });
   }
-  return cache;
+  cache.set(types, { generation: types.generation, docs });
+  return docs;
 }
 
 /** /openapi/v3 and /openapi/v3/{api|apis}/...; undefined for other paths. */
-export function openapi(path: string): Outcome | undefined {
+export function openapi(path: string, types: TypeRegistry): Outcome | undefined {
   const p = path.replace(/\/+$/, '');
   if (p === '/openapi/v3') {
-    const paths = Object.fromEntries([...documents()].map(([k, d]) => [k, { serverRelativeURL: `/openapi/v3/${k}?hash=${d.hash}` }]));
+    const paths = Object.fromEntries([...documents(types)].map(([k, d]) => [k, { serverRelativeURL: `/openapi/v3/${k}?hash=${d.hash}` }]));
     return { code: 200, body: { paths } };
   }
   if (!p.startsWith('/openapi/v3/')) return undefined;
-  const doc = documents().get(p.slice('/openapi/v3/'.length));
+  const doc = documents(types).get(p.slice('/openapi/v3/'.length));
   if (!doc) return undefined;
   return { code: 200, text: doc.body, contentType: 'application/json', headers: { Etag: `"${doc.hash}"`, 'Cache-Control': 'public, immutable' } };
 }

@@ -1,7 +1,8 @@
 // Maps request paths onto resource types the way the API server's routes do:
 // /api/v1/namespaces/{ns}/{plural}/{name}/{sub}, /apis/{group}/{version}/...,
 // cluster-wide /api/v1/{plural}, and the deprecated /watch/ prefix.
-import { RESOURCES, findResource } from '../resources.ts';
+import type { TypeRegistry } from '../api-types.ts';
+import { RESOURCES } from '../resources.ts';
 import { ApiError } from '../status.ts';
 import type { ResourceRequest } from './context.ts';
 
@@ -18,7 +19,7 @@ const NAMESPACE_SUBS = new Set(RESOURCES.find((t) => t.plural === 'namespaces')?
  * undefined when the path is not under /api or /apis (a non-resource URL);
  * throws 404 for resource-shaped paths that name nothing this server serves.
  */
-export function parseResourcePath(path: string): ParsedPath | undefined {
+export function parseResourcePath(path: string, types: TypeRegistry): ParsedPath | undefined {
   const segs = path.split('/').filter(Boolean).map(decodeURIComponent);
   let group: string;
   let version: string;
@@ -48,7 +49,7 @@ export function parseResourcePath(path: string): ParsedPath | undefined {
   }
   if (rest.length < 1 || rest.length > 3) throw notFoundPath();
   const [plural, name, subresource] = rest;
-  const type = findResource(group, version, plural);
+  const type = types.find(group, version, plural);
   if (!type) throw notFoundPath();
   if (namespace !== undefined && !type.namespaced) throw notFoundPath();
   // A namespaced object is only addressable inside its namespace.

@@ -5,7 +5,13 @@ import { apiVersionOf, type ResourceType } from '../resources.ts';
 import type { K8sObject } from '../types.ts';
 import { coreToEventsV1, isEventsV1 } from './events-v1.ts';
 import type { Rendering } from './negotiate.ts';
-import { toTable } from './tables.ts';
+import { customTable } from '../apiextensions/index.ts';
+import { toTable as builtinTable } from './tables.ts';
+
+/** A Table of one type's objects: its printer, or the CRD's printer columns for custom resources. */
+function toTable(type: ResourceType, objects: K8sObject[], now: number, includeObject: RenderOptions['includeObject']): Record<string, unknown> {
+  return type.custom ? customTable(type.custom.columns, objects, now, includeObject) : builtinTable(type.storage, objects, now, includeObject);
+}
 
 export interface ListMeta {
   resourceVersion: string;
@@ -33,7 +39,7 @@ export function partialMetadata(obj: K8sObject): K8sObject {
 
 export function renderObject(type: ResourceType, obj: K8sObject, opts: RenderOptions): Record<string, unknown> {
   if (opts.rendering === 'table') {
-    return toTable(type.storage, [present(type, obj)], opts.now, opts.includeObject);
+    return toTable(type, [present(type, obj)], opts.now, opts.includeObject);
   }
   const shown = present(type, obj);
   return opts.rendering === 'metadata' ? partialMetadata(shown) : shown;
@@ -43,7 +49,7 @@ export function renderList(type: ResourceType, items: K8sObject[], meta: ListMet
   const listMeta = cleanMeta(meta);
   const shown = items.map((o) => present(type, o));
   if (opts.rendering === 'table') {
-    const table = toTable(type.storage, shown, opts.now, opts.includeObject);
+    const table = toTable(type, shown, opts.now, opts.includeObject);
     return { ...table, metadata: { ...((table.metadata as object | undefined) ?? {}), ...listMeta } };
   }
   if (opts.rendering === 'metadata') {

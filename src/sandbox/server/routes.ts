@@ -66,11 +66,11 @@ export async function dispatch(ctx: ServerContext, call: Call, entry: RequestLog
     return { code: 200, text: m.body, contentType: m.contentType };
   }
   if (call.method === 'GET') {
-    const doc = discovery(path, call.headers.accept, ctx.address(), Boolean(ctx.usage)) ?? openapi(path);
+    const doc = discovery(path, call.headers.accept, ctx.address(), ctx.store.types, Boolean(ctx.usage)) ?? openapi(path, ctx.store.types);
     if (doc) return doc;
   }
   if (ctx.usage && isResourceMetricsPath(path)) return handleResourceMetrics(ctx, ctx.usage, call, entry);
-  const r = parseResourcePath(path);
+  const r = parseResourcePath(path, ctx.store.types);
   if (!r) throw notFoundPath();
   entry.resource = resourceLabel(r);
   if (r.namespace !== undefined) entry.namespace = r.namespace;

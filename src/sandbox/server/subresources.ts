@@ -10,6 +10,7 @@ import { checkIdentity, checkKind, decodeObject } from './body.ts';
 import type { Call, Outcome, ResourceRequest, ServerContext } from './context.ts';
 import { dryRunParam, fieldValidationParam } from './negotiate.ts';
 import { commitUpdate, patchBody, respond, writer } from './write.ts';
+import { getPath, setPath } from '../apiextensions/index.ts';
 
 const SCALE = { apiVersion: 'autoscaling/v1', kind: 'Scale' };
 
@@ -19,11 +20,24 @@ function current(ctx: ServerContext, r: ResourceRequest): K8sObject {
   return obj;
 }
 
-export function toScale(obj: K8sObject): K8sObject {
+export function toScale(obj: K8sObject, type?: ResourceType): K8sObject {
   const m = obj.metadata;
+  const metadata = { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion, creationTimestamp: m.creationTimestamp };
+  const custom = type?.custom?.scale;
+  if (custom) {
+    // A custom resource's scale reads the paths its CRD names; the selector is already a string there.
+    const selector = custom.labelSelectorPath ? getPath(obj, custom.labelSelectorPath) : undefined;
+    const spec = getPath(obj, custom.specReplicasPath);
+    return {
+      ...SCALE,
+      metadata,
+      spec: typeof spec === 'number' ? { replicas: spec } : {},
+      status: { replicas: Number(getPath(obj, custom.statusReplicasPath) ?? 0), ...(typeof selector === 'string' ? { selector } : {}) },
+    };
+  }
   return {
     ...SCALE,
-    metadata: { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion, creationTimestamp: m.creationTimestamp },
+    metadata,
     spec: { replicas: obj.spec?.replicas ?? 0 },
     status: { replicas: obj.status?.replicas ?? 0, selector: selectorToString(obj.spec?.selector) },
   };
@@ -31,7 +45,7 @@ export function toScale(obj: K8sObject): K8sObject {
 
 export function handleGetSubresource(ctx: ServerContext, call: Call, r: ResourceRequest): Outcome {
   const obj = current(ctx, r);
-  if (r.subresource === 'scale') return { code: 200, body: toScale(obj) };
+  if (r.subresource === 'scale') return { code: 200, body: toScale(obj, r.type) };
   if (r.subresource === 'status') return respond(ctx, call, r.type, 200, obj);
   throw methodNotAllowed();
 }
@@ -46,11 +60,12 @@ function writeScale(ctx: ServerContext, call: Call, type: ResourceType, parent: 
     throw ApiError.invalid('Scale', parent.metadata.name!, 'autoscaling', [{ field: 'spec.replicas', message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`, reason: 'FieldValueInvalid' }]);
   }
   const next = structuredClone(parent);
-  next.spec = { ...(next.spec ?? {}), replicas };
+  if (type.custom?.scale) setPath(next, type.custom.scale.specReplicasPath, replicas);
+  else next.spec = { ...(next.spec ?? {}), replicas };
   next.metadata.resourceVersion = scale.metadata?.resourceVersion || parent.metadata.resourceVersion;
   const who = { ...writer(call, type), subresource: 'scale' };
   const dryRun = dryRunParam(call.query.getAll('dryRun'));
-  return { code: 200, body: toScale(commitUpdate(ctx, type, next, who, { dryRun })) };
+  return { code: 200, body: toScale(commitUpdate(ctx, type, next, who, { dryRun }), type) };
 }
 
 export function handleUpdateSubresource(ctx: ServerContext, call: Call, r: ResourceRequest): Outcome {
@@ -68,7 +83,7 @@ export function handlePatchSubresource(ctx: ServerContext, call: Call, r: Resour
   fieldValidationParam(call.query);
   if (r.subresource !== 'scale') throw methodNotAllowed();
   const parent = current(ctx, r);
-  const scale = toScale(parent);
+  const scale = toScale(parent, r.type);
   const patched = patchBody(call, structuredClone(scale));
   if (!patched.metadata || typeof patched.metadata !== 'object') patched.metadata = {};
   checkIdentity(patched, r.namespace, r.name);

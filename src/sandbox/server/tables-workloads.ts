@@ -25,7 +25,7 @@ function selectorString(sel: LabelSelector | undefined): string {
 }
 
 /** metav1.FormatLabelSelector: like selectorString but "<none>" when empty. */
-const formatSelector = (sel: LabelSelector | undefined) => selectorString(sel) || '<none>';
+export const formatSelector = (sel: LabelSelector | undefined) => selectorString(sel) || '<none>';
 
 function containerCells(containers: { name?: string; image?: string }[] | undefined): [string, string] {
   const cs = containers ?? [];

@@ -8,8 +8,9 @@ import type { K8sObject } from '../types.ts';
 import { AGE_DOC, NAME, col, type Printer } from './tables-format.ts';
 import { CORE_PRINTERS } from './tables-core.ts';
 import { WORKLOAD_PRINTERS } from './tables-workloads.ts';
+import { NETWORK_STORAGE_PRINTERS } from './tables-network-storage.ts';
 
-const PRINTERS: Record<string, Printer> = { ...CORE_PRINTERS, ...WORKLOAD_PRINTERS };
+const PRINTERS: Record<string, Printer> = { ...CORE_PRINTERS, ...WORKLOAD_PRINTERS, ...NETWORK_STORAGE_PRINTERS };
 
 /** The API server's default convertor for types without a printer (e.g. LimitRange). */
 const defaultPrinter: Printer = {

@@ -18,6 +18,7 @@ import { chooseRendering, dryRunParam, includeObjectParam, intParam } from './ne
 import { checkApplyBody, decodePatched, decodeWriteBody, patchBodyErrors } from './fieldvalidation.ts';
 import { applyPatch } from './patch.ts';
 import { present, renderObject } from './render.ts';
+import { strictDecodingError, unknownFields } from '../apiextensions/index.ts';
 
 /** Types whose PUT creates a missing object (AllowCreateOnUpdate in their strategies). */
 const CREATE_ON_UPDATE = new Set(['events', 'coordination.k8s.io/leases']);
@@ -30,6 +31,25 @@ export const PATCH_TYPES = [
   'application/apply-patch+yaml',
   'application/strategic-merge-patch+json',
 ];
+/** Custom resources have no strategic merge keys, so the API server does not offer that patch type for them. */
+const CUSTOM_PATCH_TYPES = PATCH_TYPES.slice(0, 3);
+
+/**
+ * fieldValidation for a custom resource's body: fields its schema does not
+ * know are a 400 with Strict, a Warning header each with Warn (the default),
+ * and silently dropped with Ignore. They are pruned in every case.
+ */
+export function customFieldValidation(call: Call, type: ResourceType, obj: K8sObject): Record<string, string> {
+  if (!type.custom) return {};
+  const directive = call.query.get('fieldValidation') || 'Warn';
+  if (directive === 'Ignore') return {};
+  const unknown = unknownFields(type, obj);
+  if (!unknown.length) return {};
+  if (directive === 'Strict') throw strictDecodingError(type, unknown);
+  return { Warning: unknown.map((f) => `299 - ${JSON.stringify(`unknown field ${JSON.stringify(f)}`)}`).join(', ') };
+}
+
+const withHeaders = (out: Outcome, headers: Record<string, string>): Outcome => (Object.keys(headers).length ? { ...out, headers: { ...(out.headers ?? {}), ...headers } } : out);
 
 export interface Writer {
   manager: string;
@@ -107,14 +127,16 @@ export function handleCreate(ctx: ServerContext, call: Call, r: ResourceRequest)
   const obj = typedBody(call, r.type);
   checkKind(obj, r.type);
   checkIdentity(obj, r.namespace, undefined);
+  const warnings = customFieldValidation(call, r.type, obj);
   const created = createObject(ctx, r.type, obj, writer(call, r.type), dryRunOf(call));
-  return respond(ctx, call, r.type, 201, created);
+  return withHeaders(respond(ctx, call, r.type, 201, created), warnings);
 }
 
 export function handleUpdate(ctx: ServerContext, call: Call, r: ResourceRequest): Outcome {
   const obj = typedBody(call, r.type);
   checkKind(obj, r.type);
   checkIdentity(obj, r.namespace, r.name);
+  const warnings = customFieldValidation(call, r.type, obj);
   const dryRun = dryRunOf(call);
   const who = writer(call, r.type);
   if (!r.subresource && CREATE_ON_UPDATE.has(r.type.storage) && !ctx.store.get(r.type.storage, r.namespace, r.name!)) {
@@ -122,19 +144,22 @@ export function handleUpdate(ctx: ServerContext, call: Call, r: ResourceRequest)
     return respond(ctx, call, r.type, 201, createObject(ctx, r.type, obj, who, dryRun));
   }
   const sub = r.subresource === 'status' ? 'status' : undefined;
-  return respond(ctx, call, r.type, 200, commitUpdate(ctx, r.type, obj, who, { subresource: sub, dryRun }));
+  return withHeaders(respond(ctx, call, r.type, 200, commitUpdate(ctx, r.type, obj, who, { subresource: sub, dryRun })), warnings);
 }
 
 /** Applies a PATCH body of any supported type to `original` (already in the requested version). */
-export function patchBody(call: Call, original: K8sObject): K8sObject {
+export function patchBody(call: Call, original: K8sObject, type?: ResourceType): K8sObject {
   const ct = mediaType(call.contentType);
-  if (!PATCH_TYPES.includes(ct)) {
-    throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${PATCH_TYPES.join(', ')}`);
+  const accepted = type?.custom ? CUSTOM_PATCH_TYPES : PATCH_TYPES;
+  if (!accepted.includes(ct)) {
+    throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')}`);
   }
-  const body = decodeBody(call, PATCH_TYPES.join(', '));
+  const body = decodeBody(call, accepted.join(', '));
   // Server-side apply is modelled as a strategic merge: lists of containers,
-  // ports, env … merge by their keys much as field ownership would.
-  const as = ct === 'application/apply-patch+yaml' ? 'application/strategic-merge-patch+json' : ct;
+  // ports, env … merge by their keys much as field ownership would. Custom
+  // resources have no merge keys: their lists are atomic, a JSON merge.
+  const apply = type?.custom ? 'application/merge-patch+json' : 'application/strategic-merge-patch+json';
+  const as = ct === 'application/apply-patch+yaml' ? apply : ct;
   return applyPatch(as, original, body);
 }
 
@@ -150,19 +175,22 @@ export function handlePatch(ctx: ServerContext, call: Call, r: ResourceRequest):
     const obj = checkApplyBody(call, r.type, decodeObject(call), r.namespace, r.name!);
     checkKind(obj, r.type);
     checkIdentity(obj, r.namespace, r.name);
-    return respond(ctx, call, r.type, 201, createObject(ctx, r.type, obj, who, dryRun));
+    const warnings = customFieldValidation(call, r.type, obj);
+    return withHeaders(respond(ctx, call, r.type, 201, createObject(ctx, r.type, obj, who, dryRun)), warnings);
   }
   if (apply) checkApplyBody(call, r.type, decodeObject(call), r.namespace, r.name!);
   const original = present(r.type, current);
-  let patched = patchBody(call, structuredClone(original));
-  if (!apply) patched = decodePatched(call, r.type, ct, patched, patchErrors, parsedPatch(call));
+  let patched = patchBody(call, structuredClone(original), r.type);
+  // Custom resources are decoded against their CRD's schema by their own strategy.
+  if (!apply && !r.type.custom) patched = decodePatched(call, r.type, ct, patched, patchErrors, parsedPatch(call));
   checkKind(patched, r.type);
   if (!patched.metadata || typeof patched.metadata !== 'object') patched.metadata = {};
   checkIdentity(patched, r.namespace, r.name);
   // A patch that does not mention resourceVersion applies to the current object.
   if (!patched.metadata.resourceVersion) patched.metadata.resourceVersion = current.metadata.resourceVersion;
+  const warnings = customFieldValidation(call, r.type, patched);
   const sub = r.subresource === 'status' ? 'status' : undefined;
-  return respond(ctx, call, r.type, 200, commitUpdate(ctx, r.type, patched, who, { subresource: sub, dryRun }));
+  return withHeaders(respond(ctx, call, r.type, 200, commitUpdate(ctx, r.type, patched, who, { subresource: sub, dryRun })), warnings);
 }
 
 /** The patch document as the strategic patch error quotes it (undefined when it is not JSON). */
