@@ -23,6 +23,8 @@ export interface ApiServerOptions {
   usage?: UsageBook;
   /** Real milliseconds between watch bookmarks (default 60000, as kube-apiserver); for tests. */
   bookmarkEveryMs?: number;
+  /** kube-apiserver's --min-request-timeout (default 1800): a watch without timeoutSeconds ends after 1–2× this many real seconds. */
+  minRequestTimeoutSeconds?: number;
   host?: string;
   /** 0 (the default) picks a free port. */
   port?: number;
@@ -52,6 +54,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     faults: opts.faults,
     usage: opts.usage,
     bookmarkEveryMs: opts.bookmarkEveryMs,
+    minRequestTimeoutSeconds: opts.minRequestTimeoutSeconds,
     metrics,
     streams,
     address: () => url.replace(/^http:\/\//, ''),

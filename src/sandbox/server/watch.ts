@@ -18,8 +18,8 @@ import { renderObject, type RenderOptions } from './render.ts';
 
 /** The cacher's bookmarkFrequency. */
 export const BOOKMARK_EVERY_MS = 60_000;
-// kube-apiserver's --min-request-timeout: watches without timeoutSeconds end
-// after a random time between it and twice it.
+// kube-apiserver's --min-request-timeout default: watches without
+// timeoutSeconds end after a random time between it and twice it.
 const MIN_REQUEST_TIMEOUT_S = 1800;
 
 type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
@@ -50,7 +50,7 @@ export function handleWatch(ctx: ServerContext, call: Call, r: ResourceRequest):
   const initial = o.sendInitialEvents ?? (o.resourceVersion === '' || o.resourceVersion === '0');
   const listWatch = o.sendInitialEvents === true && o.allowWatchBookmarks;
   const timeoutMs = o.timeoutSeconds === undefined || o.timeoutSeconds === 0
-    ? MIN_REQUEST_TIMEOUT_S * (1 + Math.random()) * 1000
+    ? (ctx.minRequestTimeoutSeconds ?? MIN_REQUEST_TIMEOUT_S) * (1 + Math.random()) * 1000
     : Math.max(0, o.timeoutSeconds * 1000);
   const deadline = Date.now() + timeoutMs;
   const inScope = (x: K8sObject) =>
