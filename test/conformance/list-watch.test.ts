@@ -6,6 +6,8 @@
 // field selectors, and watch bookmarks.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { hasKubectl } from '../helpers/kubectl.ts';
 import { pythonSkip, runPython } from '../helpers/python-client.ts';
 import { events, readStream, startCluster, type ConformanceCluster } from './sandbox-clients.ts';
 
@@ -312,5 +314,47 @@ describe('watch semantics: raw HTTP', { timeout: 120_000 }, () => {
     assert.equal(r.status, 500);
     assert.equal(r.json.reason, undefined);
     assert.equal(r.json.message, 'resourceVersion: Invalid value: "abc": strconv.ParseUint: parsing "abc": invalid syntax');
+  });
+});
+
+describe('watch semantics: kubectl', { skip: hasKubectl ? false : 'kubectl is not on PATH', timeout: 120_000 }, () => {
+  let c: ConformanceCluster;
+  before(async () => {
+    c = await startCluster();
+  });
+  after(async () => c?.stop());
+
+  /** Runs a long-lived kubectl while `during` acts, then stops it; resolves with what it printed. */
+  async function watching(args: string[], during: () => Promise<void>): Promise<string> {
+    const child = spawn('kubectl', ['--kubeconfig', c.kubeconfig, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    await new Promise((r) => setTimeout(r, 1500));
+    await during();
+    await new Promise((r) => setTimeout(r, 1500));
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    return out;
+  }
+
+  it('kubectl get --watch lists, then prints each change from the list\'s resourceVersion on', async () => {
+    await c.http('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'before' } });
+    const out = await watching(['get', 'configmaps', '--watch', '-o', 'name'], async () => {
+      await c.http('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'during' } });
+      await c.http('PATCH', '/api/v1/namespaces/default/configmaps/before', { data: { x: '1' } }, 'application/merge-patch+json');
+    });
+    assert.deepEqual(out.trim().split('\n').filter((l) => l.includes('before') || l.includes('during')), [
+      'configmap/before', 'configmap/during', 'configmap/before',
+    ]);
+  });
+
+  it('kubectl get --watch-only --output-watch-events prints only the changes, typed', async () => {
+    const out = await watching(['get', 'configmaps', '--watch-only', '--output-watch-events'], async () => {
+      await c.http('DELETE', '/api/v1/namespaces/default/configmaps/during');
+    });
+    assert.match(out, /^EVENT\s+NAME\s+DATA\s+AGE$/m);
+    assert.match(out, /^DELETED\s+during\s+0\s+\d+s$/m);
+    assert.doesNotMatch(out, /ADDED/);
   });
 });
