@@ -141,8 +141,11 @@ export class Sandbox {
     return this;
   }
 
-  /** Serves the Kubernetes API on host:port (0 picks a free port). */
-  async listen(opts: { port?: number; host?: string } = {}): Promise<{ url: string }> {
+  /**
+   * Serves the Kubernetes API on host:port (0 picks a free port). Tests may
+   * shorten the watch bookmark period and --min-request-timeout (real time).
+   */
+  async listen(opts: { port?: number; host?: string; bookmarkEveryMs?: number; minRequestTimeoutSeconds?: number } = {}): Promise<{ url: string }> {
     this.start();
     this.server = await startApiServer({
       store: this.store,
@@ -152,6 +155,8 @@ export class Sandbox {
       usage: this.usage,
       host: opts.host ?? '127.0.0.1',
       port: opts.port ?? 0,
+      bookmarkEveryMs: opts.bookmarkEveryMs,
+      minRequestTimeoutSeconds: opts.minRequestTimeoutSeconds,
     });
     return { url: this.server.url };
   }

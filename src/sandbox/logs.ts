@@ -1,6 +1,6 @@
 // Container logs kept by the kubelet model and served by `pods/{name}/log`.
 // Each container keeps its current and previous instance, like a real node.
-import { type Clock, k8sMicroTime } from '../common/index.ts';
+import type { Clock } from '../common/index.ts';
 
 export interface LogLine {
   time: number;
@@ -15,6 +15,11 @@ export interface ReadOptions {
 }
 
 const MAX_LINES = 5000;
+
+/** The kubelet's timestamps=true prefix: RFC3339NanoFixed, nine fractional digits. */
+export function logTimestamp(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000000Z');
+}
 
 export interface ContainerLog {
   current: LogLine[];
@@ -61,7 +66,7 @@ export class LogBook {
       out = out.filter((l) => l.time >= from);
     }
     if (opts.tailLines !== undefined) out = opts.tailLines <= 0 ? [] : out.slice(-opts.tailLines);
-    return out.map((l) => (opts.timestamps ? `${k8sMicroTime(l.time)} ${l.text}` : l.text));
+    return out.map((l) => (opts.timestamps ? `${logTimestamp(l.time)} ${l.text}` : l.text));
   }
 
   /** Calls fn with each new line until the returned function is called. */

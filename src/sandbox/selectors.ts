@@ -1,6 +1,5 @@
 // Label and field selectors with the grammar the API server accepts, so that
 // kubectl's `-l` and `--field-selector` behave as on a real cluster.
-import type { K8sObject } from './types.ts';
 import { ApiError } from './status.ts';
 
 export type Labels = Record<string, string>;
@@ -95,68 +94,4 @@ export function selectorToString(sel: LabelSelector | undefined): string {
     if (e.operator === 'DoesNotExist') parts.push(`!${e.key}`);
   }
   return parts.join(',');
-}
-
-/** Fields each storage supports in field selectors, beyond metadata.name/namespace. */
-const FIELDS: Record<string, string[]> = {
-  pods: ['spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName', 'spec.serviceAccountName', 'status.phase', 'status.podIP', 'status.nominatedNodeName'],
-  events: [
-    'involvedObject.kind', 'involvedObject.namespace', 'involvedObject.name', 'involvedObject.uid',
-    'involvedObject.apiVersion', 'involvedObject.resourceVersion', 'involvedObject.fieldPath',
-    'reason', 'reportingComponent', 'source', 'type',
-  ],
-  nodes: ['spec.unschedulable'],
-  namespaces: ['status.phase'],
-  secrets: ['type'],
-  'batch/jobs': ['status.successful'],
-  'apps/replicasets': ['status.replicas'],
-};
-
-/** events.k8s.io/v1 field names map onto the stored core/v1 fields. */
-const EVENT_ALIASES: Record<string, string> = {
-  'regarding.kind': 'involvedObject.kind',
-  'regarding.namespace': 'involvedObject.namespace',
-  'regarding.name': 'involvedObject.name',
-  'regarding.uid': 'involvedObject.uid',
-  'regarding.apiVersion': 'involvedObject.apiVersion',
-  'regarding.resourceVersion': 'involvedObject.resourceVersion',
-  'regarding.fieldPath': 'involvedObject.fieldPath',
-  reportingController: 'reportingComponent',
-  'deprecatedSource.component': 'source',
-};
-
-function fieldValue(obj: K8sObject, path: string): string {
-  if (path === 'source') {
-    const src = (obj as { source?: { component?: string } }).source;
-    return src?.component ?? '';
-  }
-  let cur: unknown = obj;
-  for (const seg of path.split('.')) {
-    if (cur == null || typeof cur !== 'object') return '';
-    cur = (cur as Record<string, unknown>)[seg];
-  }
-  if (cur == null) return '';
-  return String(cur);
-}
-
-export type ObjectMatcher = (obj: K8sObject) => boolean;
-
-/** Parses `a=b,c!=d`; unknown fields are a 400 as on a real server. */
-export function parseFieldSelector(input: string | undefined, storage: string, kindForError: string): ObjectMatcher {
-  if (!input || !input.trim()) return () => true;
-  const allowed = new Set(['metadata.name', 'metadata.namespace', ...(FIELDS[storage] ?? [])]);
-  const reqs: { path: string; neg: boolean; value: string }[] = [];
-  for (const raw of input.split(',')) {
-    const p = raw.trim();
-    if (!p) continue;
-    const m = p.match(/^([\w.]+)\s*(==|=|!=)\s*(.*)$/);
-    if (!m) throw ApiError.badRequest(`invalid selector: '${input}'; can't understand '${p}'`);
-    let path = m[1];
-    if (storage === 'events' && EVENT_ALIASES[path]) path = EVENT_ALIASES[path];
-    if (!allowed.has(path)) {
-      throw ApiError.badRequest(`"${m[1]}" is not a known field selector: only "${[...allowed].join('", "')}"`, kindForError);
-    }
-    reqs.push({ path, neg: m[2] === '!=', value: m[3] });
-  }
-  return (obj) => reqs.every((q) => (fieldValue(obj, q.path) === q.value) !== q.neg);
 }

@@ -6,12 +6,12 @@ export type StatusReason =
   | 'BadRequest' | 'Unauthorized' | 'Forbidden' | 'NotFound' | 'AlreadyExists' | 'Conflict'
   | 'Gone' | 'Expired' | 'Invalid' | 'MethodNotAllowed' | 'NotAcceptable' | 'UnsupportedMediaType'
   | 'TooManyRequests' | 'InternalError' | 'Timeout'
-  // No reason: what the server sends for errors it does not classify (server-side apply's schema errors).
+  // StatusReasonUnknown: errors the API server never turned into a Status (sent with no reason).
   | '';
 
 export interface StatusCause { reason?: string; message: string; field?: string }
 
-export interface StatusDetails { name?: string; group?: string; kind?: string; causes?: StatusCause[]; retryAfterSeconds?: number }
+export interface StatusDetails { name?: string; group?: string; kind?: string; uid?: string; causes?: StatusCause[]; retryAfterSeconds?: number }
 
 export class ApiError extends Error {
   readonly code: number;
@@ -33,7 +33,7 @@ export class ApiError extends Error {
       status: 'Failure',
       message: this.message,
       ...(this.reason ? { reason: this.reason } : {}),
-      ...(this.details ? { details: this.details } : {}),
+      ...(this.details ? { details: cleanDetails(this.details) } : {}),
       code: this.code,
     };
   }
@@ -62,14 +62,25 @@ export class ApiError extends Error {
     return new ApiError(410, 'Expired', message);
   }
 
-  /**
-   * errors.NewInvalid: `Deployment.apps "d" is invalid: a` for one error,
-   * `[a, b]` for several (duplicates dropped), the group left out for core kinds.
-   */
+  /** errors.NewInvalid: `Deployment.apps "web" is invalid: [a, b]` (one cause unbracketed, repeats dropped). */
   static invalid(kind: string, name: string, group: string, causes: StatusCause[]): ApiError {
-    const texts = [...new Set(causes.map((c) => `${c.field ? c.field + ': ' : ''}${c.message}`))];
-    const qualified = group ? `${kind}.${group}` : kind;
-    const msg = `${qualified} ${JSON.stringify(name)} is invalid: ${texts.length === 1 ? texts[0] : `[${texts.join(', ')}]`}`;
+    const all = [...new Set(causes.map((c) => `${c.field ?? ''}: ${c.message}`))];
+    const list = all.length === 1 ? all[0] : `[${all.join(', ')}]`;
+    const msg = `${group ? `${kind}.${group}` : kind} ${JSON.stringify(name)} is invalid${all.length ? `: ${list}` : ''}`;
     return new ApiError(422, 'Invalid', msg, { name, ...(group ? { group } : {}), kind, causes });
   }
+}
+
+/** StatusDetails as Go encodes it: every field is omitempty, so "" and empty lists are absent. */
+function cleanDetails(d: StatusDetails): StatusDetails {
+  const out: StatusDetails = {};
+  if (d.name) out.name = d.name;
+  if (d.group) out.group = d.group;
+  if (d.kind) out.kind = d.kind;
+  if (d.uid) out.uid = d.uid;
+  if (d.causes?.length) {
+    out.causes = d.causes.map((c) => ({ ...(c.reason ? { reason: c.reason } : {}), ...(c.message ? { message: c.message } : {}), ...(c.field ? { field: c.field } : {}) }) as StatusCause);
+  }
+  if (d.retryAfterSeconds) out.retryAfterSeconds = d.retryAfterSeconds;
+  return out;
 }

@@ -224,7 +224,7 @@ export class ObjectStore {
    */
   watch(storage: string | undefined, fromRV: number, listener: Listener): () => void {
     if (fromRV < this.compactedRV) {
-      throw ApiError.gone(`too old resource version: ${fromRV} (${this.compactedRV + 1})`);
+      throw ApiError.gone(`too old resource version: ${fromRV} (${this.compactedRV})`);
     }
     // Events still queued for delivery reach the new listener through the
     // queue; replaying them too would deliver them twice.
@@ -243,6 +243,15 @@ export class ObjectStore {
   subscribe(listener: Listener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Every change after `fromRV` in one storage, oldest first; undefined when
+   * history no longer reaches back to it (what etcd calls compacted).
+   */
+  changesSince(storage: string, fromRV: number): StoreEvent[] | undefined {
+    if (fromRV < this.compactedRV) return undefined;
+    return this.history.filter((ev) => ev.rv > fromRV && ev.storage === storage);
   }
 
   /** Forgets all history: every watch from an older resourceVersion now gets 410. */

@@ -63,6 +63,39 @@ function applyLimitRanges(pod: K8sObject, store: Lookup): void {
   }
 }
 
+interface TolerationLike { key?: string; operator?: string; effect?: string; value?: string; tolerationSeconds?: number }
+
+/**
+ * The DefaultTolerationSeconds admission plugin (pods, on create and update):
+ * 300s for not-ready and unreachable NoExecute, unless the pod tolerates them already.
+ */
+export function withDefaultTolerations<T extends TolerationLike>(tolerations: T[]): (T | TolerationLike)[] {
+  const covers = (key: string) => tolerations.some((t) => (!t.key || t.key === key) && (!t.effect || t.effect === 'NoExecute'));
+  const out: (T | TolerationLike)[] = [...tolerations];
+  for (const key of ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable']) {
+    if (!covers(key)) out.push({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 });
+  }
+  return out;
+}
+
+function admitDefaultTolerations(spec: any): void {
+  if (!spec) return;
+  const next = withDefaultTolerations(spec.tolerations ?? []);
+  if (next.length !== (spec.tolerations ?? []).length) spec.tolerations = next;
+}
+
+/**
+ * The Priority admission plugin on create, for a pod without a
+ * priorityClassName and no global default class: priority 0, and the
+ * preemption policy that goes with it. A priority the pod states is kept
+ * (the sandbox serves no PriorityClasses to check it against).
+ */
+function admitPriority(spec: any): void {
+  if (!spec || spec.priorityClassName) return;
+  spec.priority ??= 0;
+  spec.preemptionPolicy ??= 'PreemptLowerPriority';
+}
+
 export function applyDefaults(storage: string, obj: K8sObject, store: Lookup, creating: boolean): void {
   if (applyNetworkStorageDefaults(storage, obj, store, creating)) return;
   const spec = obj.spec;
@@ -77,7 +110,11 @@ export function applyDefaults(storage: string, obj: K8sObject, store: Lookup, cr
       break;
     case 'pods':
       defaultPodSpec(spec);
+      // SetDefaults_Pod (not templates): service links are on unless turned off.
+      if (spec) spec.enableServiceLinks ??= true;
+      admitDefaultTolerations(spec);
       if (creating) {
+        admitPriority(spec);
         applyLimitRanges(obj, store);
         obj.status = { phase: 'Pending', qosClass: qosClass(spec) };
       }

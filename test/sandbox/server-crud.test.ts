@@ -49,7 +49,8 @@ describe('sandbox API server with @kubernetes/client-node: CRUD', () => {
     const web = await core.listNamespacedPod({ namespace: NS, labelSelector: 'app=sel,tier in (web)' });
     assert.deepEqual(web.items.map((p) => p.metadata?.name), ['sel-a']);
     assert.equal(web.kind, 'PodList');
-    assert.equal(web.items[0].kind, 'Pod', 'items carry kind');
+    // A typed list's items carry no kind or apiVersion (kube-apiserver encodes them so).
+    assert.equal(web.items[0].kind, undefined, 'items carry no kind');
     const onNode = await core.listPodForAllNamespaces({ fieldSelector: 'spec.nodeName=node-1' });
     assert.deepEqual(onNode.items.map((p) => p.metadata?.name), ['sel-a']);
     const all = await core.listPodForAllNamespaces({ labelSelector: 'app=sel' });
@@ -192,7 +193,8 @@ describe('sandbox API server with @kubernetes/client-node: CRUD', () => {
       namespace: NS,
       body: {
         metadata: { name: 'ev-2' },
-        eventTime: new Date(clock.now()),
+        // MicroTime: a plain Date serializes with three digits, which kube-apiserver refuses.
+        eventTime: new k8s.V1MicroTime(clock.now()),
         reportingController: 'kubemend.dev/remediator',
         reportingInstance: 'kubemend-0',
         action: 'Restart',

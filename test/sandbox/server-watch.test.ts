@@ -63,8 +63,8 @@ describe('sandbox API server with @kubernetes/client-node: watches', { timeout: 
     assert.equal(w.events[0].obj.reason, 'Expired');
   });
 
-  it('sends bookmarks with the latest resourceVersion when asked', async () => {
-    const w = await collect(kc, `/api/v1/namespaces/${NS}/pods`, { resourceVersion: String(store.resourceVersion()), allowWatchBookmarks: true });
+  it('sends a bookmark with the latest resourceVersion 2s before the watch times out', async () => {
+    const w = await collect(kc, `/api/v1/namespaces/${NS}/pods`, { resourceVersion: String(store.resourceVersion()), allowWatchBookmarks: true, timeoutSeconds: 3 });
     await core.createNamespacedConfigMap({ namespace: NS, body: { metadata: { name: 'bookmark-bump' } } });
     await until(() => w.events.some((e) => e.type === 'BOOKMARK'), 'a bookmark', 3000);
     const bm = w.events.find((e) => e.type === 'BOOKMARK')!;

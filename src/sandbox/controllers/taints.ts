@@ -1,5 +1,6 @@
 // Taints and tolerations, shared by the scheduler's TaintToleration filter,
 // the node lifecycle controller and the node agent.
+import { withDefaultTolerations as admittedTolerations } from '../strategy.ts';
 import type { K8sObject } from '../types.ts';
 
 export interface Taint {
@@ -42,12 +43,8 @@ export function tolerationsOf(pod: K8sObject): Toleration[] {
  * 300s for not-ready and unreachable NoExecute unless the pod already has its own.
  */
 export function withDefaultTolerations(tolerations: Toleration[]): Toleration[] {
-  const covers = (key: string) => tolerations.some((t) => (!t.key || t.key === key) && (!t.effect || t.effect === 'NoExecute'));
-  const out = [...tolerations];
-  for (const key of [TAINT_NOT_READY, TAINT_UNREACHABLE]) {
-    if (!covers(key)) out.push({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: DEFAULT_TOLERATION_SECONDS });
-  }
-  return out;
+  // The API server adds these when a pod is written; pods saved before it did may lack them.
+  return admittedTolerations(tolerations) as Toleration[];
 }
 
 export function nodeTaints(node: K8sObject): Taint[] {

@@ -19,6 +19,10 @@ export interface ServerContext {
   faults?: FaultBook;
   /** Container usage: with it the server also serves metrics.k8s.io (as a cluster with metrics-server does). */
   usage?: UsageBook;
+  /** Real milliseconds between watch bookmarks (the cacher's bookmarkFrequency, a minute); tests shorten it. */
+  bookmarkEveryMs?: number;
+  /** --min-request-timeout in seconds (1800 unless set): how long a watch without timeoutSeconds lasts, 1–2× this. */
+  minRequestTimeoutSeconds?: number;
   /** `http://127.0.0.1:PORT`, for discovery's serverAddressByClientCIDRs. */
   address(): string;
 }

@@ -22,6 +22,10 @@ export interface ApiServerOptions {
   faults?: FaultBook;
   /** Serve metrics.k8s.io (`kubectl top`) from this usage; without it the API is absent, as on a cluster without metrics-server. */
   usage?: UsageBook;
+  /** Real milliseconds between watch bookmarks (default 60000, as kube-apiserver); for tests. */
+  bookmarkEveryMs?: number;
+  /** kube-apiserver's --min-request-timeout (default 1800): a watch without timeoutSeconds ends after 1–2× this many real seconds. */
+  minRequestTimeoutSeconds?: number;
   host?: string;
   /** 0 (the default) picks a free port. */
   port?: number;
@@ -51,6 +55,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     logs: opts.logs,
     faults: opts.faults,
     usage: opts.usage,
+    bookmarkEveryMs: opts.bookmarkEveryMs,
+    minRequestTimeoutSeconds: opts.minRequestTimeoutSeconds,
     metrics,
     streams,
     address: () => url.replace(/^http:\/\//, ''),
@@ -63,7 +69,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
     const code = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
     const reason = code === 413 ? 'RequestEntityTooLarge' : code === 415 ? 'UnsupportedMediaType' : code < 500 ? 'BadRequest' : 'InternalError';
-    reply.code(code).type('application/json').send({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: err.message, reason, code });
+    sendRaw(reply.code(code), 'application/json', JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: err.message, reason, code }));
   });
   app.all('/*', (req, reply) => handle(ctx, req, reply));
 
@@ -127,10 +133,17 @@ async function handle(ctx: ServerContext, req: FastifyRequest, reply: FastifyRep
   reply.code(out.code);
   for (const [k, v] of Object.entries(out.headers ?? {})) reply.header(k, v);
   if (call.warnings?.length) reply.header('Warning', call.warnings.map(warningHeader));
-  // Set as a plain header: reply.type() would append a charset the real API server does not send.
   if (out.text !== undefined) {
-    reply.header('content-type', out.contentType ?? 'text/plain; charset=utf-8').send(out.text);
+    sendRaw(reply, out.contentType ?? 'text/plain; charset=utf-8', out.text);
     return;
   }
-  reply.header('content-type', out.contentType ?? 'application/json').send(JSON.stringify(out.body));
+  sendRaw(reply, out.contentType ?? 'application/json', JSON.stringify(out.body));
+}
+
+/**
+ * Sends bytes under exactly this Content-Type: fastify appends "; charset=utf-8"
+ * to JSON and text sent as strings, which kube-apiserver does not.
+ */
+function sendRaw(reply: FastifyReply, contentType: string, text: string): void {
+  reply.header('content-type', contentType).send(Buffer.from(text));
 }

@@ -54,18 +54,32 @@ export function includeObjectParam(q: URLSearchParams): 'None' | 'Metadata' | 'O
   throw ApiError.badRequest(`includeObject: Unsupported value: "${v}": supported values: "Metadata", "None", "Object"`);
 }
 
-/** runtime.Convert_Slice_string_To_bool: present and not "0" or "false" (any case) is true, so Python's `watch=True` watches. */
+/**
+ * A boolean query parameter as runtime.Convert_Slice_string_To_bool reads it:
+ * absent is false; otherwise its first value is true unless it is "0" or
+ * "false" in any case (an empty value is true). The Python client sends `True`.
+ */
 export function boolParam(q: URLSearchParams, name: string): boolean {
   const v = q.get(name);
-  return v !== null && v !== '0' && v.toLowerCase() !== 'false';
+  if (v === null) return false;
+  return v !== '0' && v.toLowerCase() !== 'false';
 }
 
-/** A non-negative integer query parameter, 400 when malformed as on a real server. */
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * An integer query parameter as strconv.ParseInt(v, 10, 64) reads it (the
+ * first value; present but empty is an error), refused with Go's message in
+ * a 400, as the API server's parameter decoding does.
+ */
 export function intParam(q: URLSearchParams, name: string): number | undefined {
   const v = q.get(name);
-  if (v === null || v === '') return undefined;
-  if (!/^-?\d+$/.test(v)) throw ApiError.badRequest(`${name}: Invalid value: "${v}": must be an integer`);
-  return Number(v);
+  if (v === null) return undefined;
+  if (!/^[+-]?\d+$/.test(v)) throw ApiError.badRequest(`strconv.ParseInt: parsing ${JSON.stringify(v)}: invalid syntax`);
+  const n = BigInt(v);
+  if (n < INT64_MIN || n > INT64_MAX) throw ApiError.badRequest(`strconv.ParseInt: parsing ${JSON.stringify(v)}: value out of range`);
+  return Number(n);
 }
 
 /** `dryRun=All` in the query (`dryRun` may repeat); anything else is rejected. */

@@ -11,7 +11,9 @@ export interface ParsedPath extends ResourceRequest {
   watchPrefix: boolean;
 }
 
-export const notFoundPath = () => new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+// NewGenericServerResponse leaves details empty but present (`"details": {}`).
+export const notFoundPath = () => new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
+export const methodNotAllowed = () => new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource', {});
 
 const NAMESPACE_SUBS = new Set(RESOURCES.find((t) => t.plural === 'namespaces')?.subresources ?? []);
 

@@ -2,8 +2,9 @@
 // kubelet give (several containers and none named, a container that never
 // started, no previous instance), tail/since/timestamps/limitBytes, and
 // follow=true streaming until the container stops or the pod goes away.
-import { k8sMicroTime } from '../../common/index.ts';
-import { ApiError } from '../status.ts';
+import { RFC3339, parseGoTime } from '../gotime.ts';
+import { logTimestamp } from '../logs.ts';
+import { ApiError, type StatusCause } from '../status.ts';
 import type { K8sObject, StoreEvent } from '../types.ts';
 import type { Call, Outcome, ResourceRequest, ServerContext } from './context.ts';
 import { boolParam, intParam } from './negotiate.ts';
@@ -46,20 +47,50 @@ function noLogError(pod: K8sObject, container: string, previous: boolean): ApiEr
   return ApiError.badRequest(`container "${container}" in pod "${podName}" is waiting to start - no logs yet`);
 }
 
-function sinceSeconds(call: Call, now: number): number | undefined {
-  const s = intParam(call.query, 'sinceSeconds');
-  const t = call.query.get('sinceTime');
-  if (s !== undefined && t) throw ApiError.badRequest('at most one of `sinceTime` or `sinceSeconds` may be specified');
-  if (s !== undefined) {
-    if (s < 1) throw ApiError.badRequest('sinceSeconds: Invalid value: must be greater than 0');
-    return s;
+interface LogOptions {
+  container: string | null;
+  follow: boolean;
+  previous: boolean;
+  timestamps: boolean;
+  sinceSeconds?: number;
+  sinceTime?: number;
+  tailLines?: number;
+  limitBytes?: number;
+}
+
+/** PodLogOptions from the query: Go's conversion (400 when malformed), then ValidatePodLogOptions (422). */
+function logOptions(q: URLSearchParams, podName: string): LogOptions {
+  const since = q.get('sinceTime');
+  let sinceTime: number | undefined;
+  // UnmarshalQueryParameter tolerates "null" from old clients that JSON-encoded the value.
+  if (since && since !== 'null') {
+    try {
+      const t = parseGoTime(since, RFC3339);
+      sinceTime = t.seconds * 1000 + Math.floor(t.nanos / 1e6);
+    } catch (err) {
+      throw ApiError.badRequest((err as Error).message);
+    }
   }
-  if (t) {
-    const ms = Date.parse(t);
-    if (Number.isNaN(ms)) throw ApiError.badRequest(`sinceTime: Invalid value: "${t}": must be RFC3339`);
-    return Math.max(0, (now - ms) / 1000);
+  const o: LogOptions = {
+    container: q.get('container'),
+    follow: boolParam(q, 'follow'),
+    previous: boolParam(q, 'previous'),
+    timestamps: boolParam(q, 'timestamps'),
+    sinceSeconds: intParam(q, 'sinceSeconds'),
+    sinceTime,
+    tailLines: intParam(q, 'tailLines'),
+    limitBytes: intParam(q, 'limitBytes'),
+  };
+  const causes: StatusCause[] = [];
+  if (o.tailLines !== undefined && o.tailLines < 0) causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${o.tailLines}: must be greater than or equal to 0`, field: 'tailLines' });
+  if (o.limitBytes !== undefined && o.limitBytes < 1) causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${o.limitBytes}: must be greater than 0`, field: 'limitBytes' });
+  if (o.sinceSeconds !== undefined && o.sinceTime !== undefined) {
+    causes.push({ reason: 'FieldValueForbidden', message: 'Forbidden: at most one of `sinceTime` or `sinceSeconds` may be specified', field: '' });
+  } else if (o.sinceSeconds !== undefined && o.sinceSeconds < 1) {
+    causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${o.sinceSeconds}: must be greater than 0`, field: 'sinceSeconds' });
   }
-  return undefined;
+  if (causes.length) throw ApiError.invalid('PodLogOptions', podName, '', causes);
+  return o;
 }
 
 /** The stream of this container instance ends when it stops running or its pod is deleted. */
@@ -75,27 +106,23 @@ function instanceEnded(ev: StoreEvent, container: string): boolean {
 export function handleLog(ctx: ServerContext, call: Call, r: ResourceRequest): Outcome {
   const ns = r.namespace!;
   const podName = r.name!;
+  const o = logOptions(call.query, podName);
   const pod = ctx.store.get('pods', ns, podName);
   if (!pod) throw ApiError.notFound('', 'pods', podName);
-  const container = pickContainer(pod, call.query.get('container'));
-  const previous = boolParam(call.query, 'previous');
-  const follow = boolParam(call.query, 'follow');
-  const timestamps = boolParam(call.query, 'timestamps');
-  const tailLines = intParam(call.query, 'tailLines');
-  const limitBytes = intParam(call.query, 'limitBytes');
-  if (tailLines !== undefined && tailLines < 0) throw ApiError.badRequest('tailLines: Invalid value: must be greater than or equal to 0');
-  if (limitBytes !== undefined && limitBytes < 1) throw ApiError.badRequest('limitBytes: Invalid value: must be greater than 0');
+  const container = pickContainer(pod, o.container);
   // An unscheduled pod has no kubelet to ask: the API server answers with nothing.
   if (!pod.spec?.nodeName) return { code: 200, text: '', contentType: 'text/plain' };
-  const lines = ctx.logs.read(ns, podName, container, { previous, tailLines, sinceSeconds: sinceSeconds(call, ctx.clock.now()), timestamps });
+  const now = ctx.clock.now();
+  const sinceSeconds = o.sinceSeconds ?? (o.sinceTime !== undefined ? Math.max(0, (now - o.sinceTime) / 1000) : undefined);
+  const lines = ctx.logs.read(ns, podName, container, { previous: o.previous, tailLines: o.tailLines, sinceSeconds, timestamps: o.timestamps });
   if (!lines) {
-    const err = noLogError(pod, container, previous);
+    const err = noLogError(pod, container, o.previous);
     if (err) throw err;
   }
   let text = (lines ?? []).map((l) => `${l}\n`).join('');
-  if (limitBytes !== undefined) text = Buffer.from(text).subarray(0, limitBytes).toString();
-  if (!follow || previous) return { code: 200, text, contentType: 'text/plain' };
-  return followLog(ctx, call, { ns, podName, container, timestamps, initial: text, limitBytes });
+  if (o.limitBytes !== undefined) text = Buffer.from(text).subarray(0, o.limitBytes).toString();
+  if (!o.follow || o.previous) return { code: 200, text, contentType: 'text/plain' };
+  return followLog(ctx, call, { ns, podName, container, timestamps: o.timestamps, initial: text, limitBytes: o.limitBytes });
 }
 
 function followLog(
@@ -126,7 +153,7 @@ function followLog(
   res.on('close', finish);
   write(o.initial);
   stops.push(ctx.logs.follow(o.ns, o.podName, o.container, (line) => {
-    write(`${o.timestamps ? `${k8sMicroTime(ctx.clock.now())} ` : ''}${line}\n`);
+    write(`${o.timestamps ? `${logTimestamp(ctx.clock.now())} ` : ''}${line}\n`);
   }));
   stops.push(ctx.store.subscribe((ev) => {
     if (ev.storage !== 'pods' || ev.object.metadata.namespace !== o.ns || ev.object.metadata.name !== o.podName) return;

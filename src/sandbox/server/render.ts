@@ -12,6 +12,7 @@ import { toTable as builtinTable } from './tables.ts';
 function toTable(type: ResourceType, objects: K8sObject[], now: number, includeObject: RenderOptions['includeObject']): Record<string, unknown> {
   return type.custom ? customTable(type.custom.columns, objects, now, includeObject) : builtinTable(type.storage, objects, now, includeObject);
 }
+import { isBuiltInGroup } from '../groups.ts';
 
 export interface ListMeta {
   resourceVersion: string;
@@ -33,6 +34,17 @@ export function present(type: ResourceType, obj: K8sObject): K8sObject {
   return { apiVersion: apiVersionOf(type), kind: type.kind, ...rest } as K8sObject;
 }
 
+/**
+ * An item of a typed list: built-in types encode list items without kind and
+ * apiVersion (custom resources, unstructured, keep theirs).
+ */
+export function listItem(type: ResourceType, obj: K8sObject): K8sObject {
+  const shown = present(type, obj);
+  if (!isBuiltInGroup(type.group)) return shown;
+  const { apiVersion: _v, kind: _k, ...rest } = shown;
+  return rest as K8sObject;
+}
+
 export function partialMetadata(obj: K8sObject): K8sObject {
   return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj.metadata };
 }
@@ -47,15 +59,15 @@ export function renderObject(type: ResourceType, obj: K8sObject, opts: RenderOpt
 
 export function renderList(type: ResourceType, items: K8sObject[], meta: ListMeta, opts: RenderOptions): Record<string, unknown> {
   const listMeta = cleanMeta(meta);
+  if (opts.rendering === 'object') {
+    return { kind: `${type.kind}List`, apiVersion: apiVersionOf(type), metadata: listMeta, items: items.map((o) => listItem(type, o)) };
+  }
   const shown = items.map((o) => present(type, o));
   if (opts.rendering === 'table') {
     const table = toTable(type, shown, opts.now, opts.includeObject);
     return { ...table, metadata: { ...((table.metadata as object | undefined) ?? {}), ...listMeta } };
   }
-  if (opts.rendering === 'metadata') {
-    return { kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: listMeta, items: shown.map(partialMetadata) };
-  }
-  return { kind: `${type.kind}List`, apiVersion: apiVersionOf(type), metadata: listMeta, items: shown };
+  return { kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: listMeta, items: shown.map(partialMetadata) };
 }
 
 function cleanMeta(meta: ListMeta): ListMeta {

@@ -3,7 +3,8 @@
 // cluster-wide /pods) and NodeMetrics, label and metadata field selectors,
 // Tables for `kubectl get`, no watch. Values come from metrics-view.ts.
 import { listNodeMetrics, listPodMetrics, nodeMetricsOf, podMetricsOf, sumUsage, type NodeMetrics, type PodMetrics } from '../metrics-view.ts';
-import { parseFieldSelector, parseLabelSelector } from '../selectors.ts';
+import { parseFieldSelector } from '../field-selectors.ts';
+import { parseLabelSelector } from '../selectors.ts';
 import { ApiError, type StatusDetails } from '../status.ts';
 import type { K8sObject } from '../types.ts';
 import type { UsageBook } from '../usage.ts';
@@ -72,7 +73,7 @@ export function handleResourceMetrics(ctx: ServerContext, usage: UsageBook, call
   }
   // metrics-server filters the pods (or nodes) it knows, then looks up their metrics.
   const labels = parseLabelSelector(call.query.get('labelSelector') ?? '');
-  const fields = parseFieldSelector(call.query.get('fieldSelector') ?? '', `${METRICS_GROUP}/${r.plural}`, kind);
+  const fields = parseFieldSelector(call.query.get('fieldSelector') ?? '', kind, METRICS_GROUP);
   const keep = (o: K8sObject) => labels(o.metadata.labels) && fields(o);
   const items: (PodMetrics | NodeMetrics)[] = r.plural === 'pods'
     ? listPodMetrics(ctx.store, usage, r.namespace, keep, now)

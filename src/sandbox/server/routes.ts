@@ -19,7 +19,7 @@ import { handleGet } from './get.ts';
 
 const HEALTH = new Set(['/healthz', '/readyz', '/livez']);
 
-type Handler = (ctx: ServerContext, call: Call, r: ParsedPath) => Outcome;
+type Handler = (ctx: ServerContext, call: Call, r: ParsedPath) => Outcome | Promise<Outcome>;
 
 /** The verb and handler for a resource request, or a 405 for methods the resource does not serve. */
 function route(call: Call, r: ParsedPath): { verb: Verb; handler: Handler } {

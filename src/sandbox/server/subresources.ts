@@ -8,6 +8,7 @@ import type { K8sObject } from '../types.ts';
 import { k8sTime } from '../../common/index.ts';
 import { checkIdentity, checkKind, decodeObject } from './body.ts';
 import type { Call, Outcome, ResourceRequest, ServerContext } from './context.ts';
+import { methodNotAllowed } from './paths.ts';
 import { dryRunParam, fieldValidationParam } from './negotiate.ts';
 import { commitUpdate, patchBody, respond, writer } from './write.ts';
 import { getPath, setPath } from '../apiextensions/index.ts';
@@ -50,7 +51,7 @@ export function handleGetSubresource(ctx: ServerContext, call: Call, r: Resource
   throw methodNotAllowed();
 }
 
-export const methodNotAllowed = () => new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+export { methodNotAllowed };
 
 /** Writes a Scale's spec.replicas to its parent, honouring the Scale's resourceVersion as a precondition. */
 function writeScale(ctx: ServerContext, call: Call, type: ResourceType, parent: K8sObject, scale: K8sObject): Outcome {

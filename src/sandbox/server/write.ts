@@ -14,11 +14,13 @@ import type { Call, Outcome, ResourceRequest, ServerContext } from './context.ts
 import { eventsV1ToCore, isEventsV1 } from './events-v1.ts';
 import { listObjects } from './list.ts';
 import { fieldManager, stampManagedFields } from './managed.ts';
-import { chooseRendering, dryRunParam, includeObjectParam, intParam } from './negotiate.ts';
+import { boolParam, chooseRendering, dryRunParam, includeObjectParam, intParam } from './negotiate.ts';
 import { checkApplyBody, decodePatched, decodeWriteBody, patchBodyErrors } from './fieldvalidation.ts';
 import { applyPatch } from './patch.ts';
-import { present, renderObject } from './render.ts';
+import { methodNotAllowed } from './paths.ts';
+import { listItem, present, renderObject } from './render.ts';
 import { strictDecodingError, unknownFields } from '../apiextensions/index.ts';
+import { normalizeTimestamps } from '../timestamps.ts';
 
 /** Types whose PUT creates a missing object (AllowCreateOnUpdate in their strategies). */
 const CREATE_ON_UPDATE = new Set(['events', 'coordination.k8s.io/leases']);
@@ -70,8 +72,17 @@ export function respond(ctx: ServerContext, call: Call, type: ResourceType, code
 
 const dryRunOf = (call: Call) => dryRunParam(call.query.getAll('dryRun'));
 
-/** Stored form of a body sent to `type` (events.k8s.io Events are stored as core Events). */
-const toStored = (type: ResourceType, obj: K8sObject) => (isEventsV1(type.group, type.storage) ? eventsV1ToCore(obj) : obj);
+/**
+ * Stored form of a body sent to `type`: its timestamps decoded and re-encoded
+ * as the API server does, and events.k8s.io Events stored as core Events.
+ */
+function toStored(type: ResourceType, obj: K8sObject): K8sObject {
+  normalizeTimestamps(obj, { kind: type.kind, version: type.version, group: type.group });
+  return isEventsV1(type.group, type.storage) ? eventsV1ToCore(obj) : obj;
+}
+
+/** The NamespaceLifecycle admission plugin's immortal namespaces. */
+const IMMORTAL_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
 
 export function createObject(ctx: ServerContext, type: ResourceType, obj: K8sObject, who: Writer, dryRun: boolean): K8sObject {
   if (obj.metadata.resourceVersion) {
@@ -122,7 +133,7 @@ function typedBody(call: Call, type: ResourceType): K8sObject {
 
 export function handleCreate(ctx: ServerContext, call: Call, r: ResourceRequest): Outcome {
   if (r.type.namespaced && r.namespace === undefined) {
-    throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+    throw methodNotAllowed();
   }
   const obj = typedBody(call, r.type);
   checkKind(obj, r.type);
@@ -210,8 +221,8 @@ export function deleteOptions(call: Call): DeleteOptions & { dryRun: boolean } {
     if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) body = parsed as Record<string, any>;
   }
   const grace = intParam(call.query, 'gracePeriodSeconds') ?? body.gracePeriodSeconds;
-  const orphan = call.query.get('orphanDependents') ?? body.orphanDependents;
-  const policy = call.query.get('propagationPolicy') ?? body.propagationPolicy ?? (orphan === true || orphan === 'true' ? 'Orphan' : undefined);
+  const orphan = call.query.has('orphanDependents') ? boolParam(call.query, 'orphanDependents') : body.orphanDependents;
+  const policy = call.query.get('propagationPolicy') ?? body.propagationPolicy ?? (orphan === true ? 'Orphan' : undefined);
   if (policy !== undefined && !['Foreground', 'Background', 'Orphan'].includes(policy)) {
     throw ApiError.invalid('DeleteOptions', '', 'meta.k8s.io', [{ field: 'propagationPolicy', message: `Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan"`, reason: 'FieldValueNotSupported' }]);
   }
@@ -235,7 +246,8 @@ function successStatus(type: ResourceType, obj: K8sObject): Record<string, unkno
     apiVersion: 'v1',
     metadata: {},
     status: 'Success',
-    details: { name: obj.metadata.name, group: type.group, kind: type.plural, uid: obj.metadata.uid },
+    // Go omits an empty group (core types).
+    details: { name: obj.metadata.name, ...(type.group ? { group: type.group } : {}), kind: type.plural, uid: obj.metadata.uid },
   };
 }
 
@@ -247,19 +259,23 @@ export function deleteOne(ctx: ServerContext, type: ResourceType, ns: string | u
 }
 
 export function handleDelete(ctx: ServerContext, call: Call, r: ResourceRequest): Outcome {
+  // Admission runs before the object is looked up.
+  if (r.type.storage === 'namespaces' && IMMORTAL_NAMESPACES.has(r.name!)) {
+    throw new ApiError(403, 'Forbidden', `namespaces ${JSON.stringify(r.name)} is forbidden: this namespace may not be deleted`, { name: r.name, kind: 'namespaces' });
+  }
   const opts = deleteOptions(call);
   const { obj, pending } = deleteOne(ctx, r.type, r.namespace, r.name!, opts);
   if (pending || RETURN_DELETED.has(r.type.storage)) return respond(ctx, call, r.type, 200, obj);
   return { code: 200, body: successStatus(r.type, obj) };
 }
 
-export function handleDeleteCollection(ctx: ServerContext, call: Call, r: ResourceRequest): Outcome {
+export async function handleDeleteCollection(ctx: ServerContext, call: Call, r: ResourceRequest): Promise<Outcome> {
   const opts = deleteOptions(call);
-  const { items, resourceVersion } = listObjects(ctx.store, r, call.query);
+  const { items, resourceVersion } = await listObjects(ctx.store, r, call.query);
   const deleted: K8sObject[] = [];
   for (const o of items) {
     try {
-      deleted.push(present(r.type, deleteOne(ctx, r.type, o.metadata.namespace, o.metadata.name!, opts).obj));
+      deleted.push(listItem(r.type, deleteOne(ctx, r.type, o.metadata.namespace, o.metadata.name!, opts).obj));
     } catch (err) {
       // Deleted meanwhile (e.g. by the garbage collector): nothing left to do.
       if (!(err instanceof ApiError && err.code === 404)) throw err;
