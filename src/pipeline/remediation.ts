@@ -5,6 +5,7 @@
 import type { Clock } from '../common/index.ts';
 import type { Identity, KubeHttp } from '../kube/index.ts';
 import type { RunRecord, Store } from '../store/index.ts';
+import type { Detection } from '../rules/index.ts';
 import { ACTIONS, ApprovalBook, type BudgetConfig, RunbookExecutor, type LoadedRunbook, AuditedNotifier, CollectingNotifier, Remediator, type Notifier, viewOf, type RunbookView } from '../runbooks/index.ts';
 import { RemediationSink } from './remediation-sink.ts';
 
@@ -81,35 +82,29 @@ export function buildRemediation(o: RemediationSettings & {
     },
     log: o.log,
   });
+  // What the remediator decided about a detection instead of starting a run, on record as the rule's decision.
+  const ruleRecord = (d: Detection, action: string, data: Record<string, unknown>) => o.store.audit.append({
+    time: o.clock.now(),
+    actor: { type: 'rule', name: d.rule },
+    action,
+    target: { cluster: d.cluster, kind: d.subject.kind, namespace: d.subject.namespace, name: d.subject.name },
+    outcome: 'info',
+    detectionId: d.id,
+    data,
+  });
   remediator = new Remediator({
     executor,
     clock: o.clock,
     retriggerAfterMs: o.retriggerAfterMs,
     onSkip: (d, runbook, reason) => {
       o.log?.(`not starting ${runbook} for ${d.rule} on ${d.subject.kind}/${d.subject.name}: ${reason}`);
-      track(o.store.audit.append({
-        time: o.clock.now(),
-        actor: { type: 'rule', name: d.rule },
-        action: 'runbook.run.skipped',
-        target: { cluster: d.cluster, kind: d.subject.kind, namespace: d.subject.namespace, name: d.subject.name },
-        outcome: 'info',
-        detectionId: d.id,
-        data: { runbook, reason },
-      }).catch((err: unknown) => o.log?.(`error: could not audit a skipped run: ${(err as Error).message}`)));
+      track(ruleRecord(d, 'runbook.run.skipped', { runbook, reason }).catch((err: unknown) => o.log?.(`error: could not audit a skipped run: ${(err as Error).message}`)));
     },
     // Offered, not started: the offer is on record and in front of people, who decide.
     onOffer: (d, runbook) => {
       const target = `${d.subject.kind.toLowerCase()}/${d.subject.namespace ? `${d.subject.namespace}/` : ''}${d.subject.name}`;
       o.log?.(`offering ${runbook} for ${d.rule} on ${target}: the rule offers it, a person starts it`);
-      const audited = o.store.audit.append({
-        time: o.clock.now(),
-        actor: { type: 'rule', name: d.rule },
-        action: 'runbook.run.offered',
-        target: { cluster: d.cluster, kind: d.subject.kind, namespace: d.subject.namespace, name: d.subject.name },
-        outcome: 'info',
-        detectionId: d.id,
-        data: { runbook, params: d.action?.params ?? {}, reason: `the rule ${d.rule} offers runbook ${runbook} (action.mode: offer): it is not started automatically` },
-      });
+      const audited = ruleRecord(d, 'runbook.run.offered', { runbook, params: d.action?.params ?? {}, reason: `the rule ${d.rule} offers runbook ${runbook} (action.mode: offer): it is not started automatically` });
       const sent = notifier.send({
         channel: o.escalationChannel ?? 'default',
         severity: d.severity,
