@@ -7,6 +7,7 @@ import { type Clock, k8sTime } from '../common/index.ts';
 import { ApiError } from './status.ts';
 import { typeOfStorage } from './resources.ts';
 import { applyDefaults, validate, hasStatusSubresource } from './strategy.ts';
+import { admitCreate, admitUpdate } from './admission.ts';
 import type { K8sObject, StoreEvent } from './types.ts';
 
 export interface DeleteOptions {
@@ -85,6 +86,7 @@ export class ObjectStore {
     const meta = obj.metadata;
     if (!t.namespaced) delete meta.namespace;
     else meta.namespace ||= 'default';
+    const requestedName = meta.name || meta.generateName || '';
     if (!meta.name && meta.generateName) meta.name = meta.generateName + randomSuffix();
     if (!meta.name) {
       throw ApiError.invalid(t.kind, '', t.group, [{ field: 'metadata.name', message: 'Required value: name or generateName is required', reason: 'FieldValueRequired' }]);
@@ -99,6 +101,7 @@ export class ObjectStore {
     delete meta.deletionGracePeriodSeconds;
     if (obj.spec !== undefined || storage === 'pods') meta.generation = 1;
     applyDefaults(storage, obj, this, true);
+    admitCreate(storage, obj, this, requestedName);
     validate(storage, obj, undefined);
     if (opts.dryRun) return obj;
     return this.commit(storage, 'create', obj, undefined);
@@ -119,6 +122,7 @@ export class ObjectStore {
       throw ApiError.conflict(t.group, t.plural, name, `Precondition failed: UID in precondition: ${input.metadata.uid}, UID in object meta: ${old.metadata.uid}`);
     }
     const next = this.merge(storage, old, structuredClone(input), opts.subresource);
+    if (opts.subresource !== 'status') admitUpdate(storage, next, old, this);
     validate(storage, next, old);
     if (opts.dryRun) return next;
     if (JSON.stringify(next) === JSON.stringify(old)) return structuredClone(old); // a no-op write keeps its resourceVersion

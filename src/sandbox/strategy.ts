@@ -5,6 +5,10 @@ import { RESOURCES } from './resources.ts';
 import { ApiError, type StatusCause } from './status.ts';
 import { matchesSelector } from './selectors.ts';
 import type { K8sObject } from './types.ts';
+import { DEFAULT_CPU_UTILIZATION } from './hpa-v1.ts';
+import {
+  defaultBinding, defaultCronJob, defaultPriorityClass, validateBinding, validateCronJob, validatePriorityClass, validateRole,
+} from './strategy-apis.ts';
 
 export interface Lookup {
   list(storage: string, ns?: string): { items: K8sObject[] };
@@ -121,6 +125,18 @@ export function applyDefaults(storage: string, obj: K8sObject, store: Lookup, cr
       break;
     case 'autoscaling/horizontalpodautoscalers':
       spec.minReplicas ??= 1;
+      // autoscaling/v2's SetDefaults_HorizontalPodAutoscaler.
+      if (!spec.metrics?.length) spec.metrics = [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: DEFAULT_CPU_UTILIZATION } } }];
+      break;
+    case 'batch/cronjobs':
+      defaultCronJob(spec, defaultPodSpec);
+      break;
+    case 'scheduling.k8s.io/priorityclasses':
+      defaultPriorityClass(obj);
+      break;
+    case 'rbac.authorization.k8s.io/rolebindings':
+    case 'rbac.authorization.k8s.io/clusterrolebindings':
+      defaultBinding(obj);
       break;
     case 'secrets':
       obj.type ??= 'Opaque';
@@ -194,6 +210,20 @@ export function validate(storage: string, obj: K8sObject, old: K8sObject | undef
       if (spec?.maxReplicas && spec.minReplicas > spec.maxReplicas) {
         causes.push({ field: 'spec.maxReplicas', message: `Invalid value: ${spec.maxReplicas}: must be greater than or equal to \`minReplicas\``, reason: 'FieldValueInvalid' });
       }
+      break;
+    case 'batch/cronjobs':
+      validateCronJob(obj, causes, podSpec);
+      break;
+    case 'scheduling.k8s.io/priorityclasses':
+      validatePriorityClass(obj, old, causes);
+      break;
+    case 'rbac.authorization.k8s.io/roles':
+    case 'rbac.authorization.k8s.io/clusterroles':
+      validateRole(obj, storage === 'rbac.authorization.k8s.io/roles', causes);
+      break;
+    case 'rbac.authorization.k8s.io/rolebindings':
+    case 'rbac.authorization.k8s.io/clusterrolebindings':
+      validateBinding(obj, old, storage === 'rbac.authorization.k8s.io/rolebindings', causes);
       break;
   }
   if (causes.length) {

@@ -10,7 +10,7 @@ import { WorkQueue } from './workqueue.ts';
 import { canonicalJson } from './hash.ts';
 
 /** Each namespaced storage once (core and events.k8s.io Events share one), with its `resource.group` name. */
-const NAMESPACED = [...new Map(RESOURCES.filter((t) => t.namespaced).map((t) => [t.storage, `${t.plural}.${t.group}`])).entries()];
+const NAMESPACED = [...new Map(RESOURCES.filter((t) => t.namespaced && !t.virtual).map((t) => [t.storage, `${t.plural}.${t.group}`])).entries()];
 
 interface Condition {
   type: string;

@@ -3,7 +3,7 @@
 // aggregated apidiscovery.k8s.io/v2 form that kubectl 1.32 asks for first
 // (one request for every group instead of one per group version). With
 // `metricsApi`, metrics.k8s.io is listed last, as the aggregator adds it.
-import { RESOURCES, VERBS, groups, type ResourceType } from '../resources.ts';
+import { RESOURCES, groups, verbsOf, type ResourceType } from '../resources.ts';
 import { ApiError } from '../status.ts';
 import type { Outcome } from './context.ts';
 import { parseAccept } from './negotiate.ts';
@@ -37,13 +37,9 @@ function subresourceInfo(t: ResourceType, sub: string): SubresourceInfo {
     case 'eviction': return { group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create'] };
     case 'binding': return { kind: 'Binding', verbs: ['create'] };
     case 'finalize': return { kind: 'Namespace', verbs: ['update'] };
+    case 'token': return { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest', verbs: ['create'] };
     default: return { kind: t.kind, verbs: ['get'] };
   }
-}
-
-function verbsOf(t: ResourceType): string[] {
-  // Namespaces are deleted one by one (their contents are drained first).
-  return t.plural === 'namespaces' ? VERBS.filter((v) => v !== 'deletecollection') : [...VERBS];
 }
 
 const typesIn = (group: string, version: string) => RESOURCES.filter((t) => t.group === group && t.version === version);

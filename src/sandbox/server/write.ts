@@ -10,12 +10,13 @@ import type { DeleteOptions } from '../store.ts';
 import type { K8sObject } from '../types.ts';
 import { checkIdentity, checkKind, decodeBody, decodeObject, mediaType } from './body.ts';
 import type { Call, Outcome, ResourceRequest, ServerContext } from './context.ts';
+import { hpaFromV1 } from '../hpa-v1.ts';
 import { eventsV1ToCore, isEventsV1 } from './events-v1.ts';
 import { listObjects } from './list.ts';
 import { fieldManager, stampManagedFields } from './managed.ts';
 import { chooseRendering, dryRunParam, fieldValidationParam, includeObjectParam, intParam } from './negotiate.ts';
 import { applyPatch } from './patch.ts';
-import { present, renderObject } from './render.ts';
+import { isHpaV1, present, renderObject } from './render.ts';
 
 /** Types whose PUT creates a missing object (AllowCreateOnUpdate in their strategies). */
 const CREATE_ON_UPDATE = new Set(['events', 'coordination.k8s.io/leases']);
@@ -48,8 +49,12 @@ export function respond(ctx: ServerContext, call: Call, type: ResourceType, code
 
 const dryRunOf = (call: Call) => dryRunParam(call.query.getAll('dryRun'));
 
-/** Stored form of a body sent to `type` (events.k8s.io Events are stored as core Events). */
-const toStored = (type: ResourceType, obj: K8sObject) => (isEventsV1(type.group, type.storage) ? eventsV1ToCore(obj) : obj);
+/** Stored form of a body sent to `type` (events.k8s.io Events are stored as core Events, autoscaling/v1 HPAs as v2). */
+export function toStored(type: ResourceType, obj: K8sObject): K8sObject {
+  if (isEventsV1(type.group, type.storage)) return eventsV1ToCore(obj);
+  if (isHpaV1(type)) return hpaFromV1(obj);
+  return obj;
+}
 
 export function createObject(ctx: ServerContext, type: ResourceType, obj: K8sObject, who: Writer, dryRun: boolean): K8sObject {
   if (obj.metadata.resourceVersion) {
