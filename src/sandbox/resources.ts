@@ -132,9 +132,9 @@ export function findResource(group: string, version: string, plural: string): Re
   return RESOURCES.find((t) => t.group === group && t.version === version && t.plural === plural);
 }
 
-/** The type for an object's apiVersion + kind, as written in a manifest. */
+/** The stored type for an object's apiVersion + kind, as written in a manifest (reviews are never stored). */
 export function findByKind(apiVersion: string, kind: string): ResourceType | undefined {
-  return RESOURCES.find((t) => apiVersionOf(t) === apiVersion && t.kind === kind);
+  return RESOURCES.find((t) => !t.virtual && apiVersionOf(t) === apiVersion && t.kind === kind);
 }
 
 /** The canonical type of a storage key (core Event for 'events', autoscaling/v2 for HPAs). */

@@ -38,6 +38,15 @@ describe('authentication.k8s.io: who a request is, and service account tokens', 
     assert.deepEqual(core.find((r: any) => r.name === 'serviceaccounts').shortNames, ['sa']);
     // Only POST: a review is answered, never stored.
     assert.equal((await c.http('GET', '/apis/authentication.k8s.io/v1/tokenreviews')).code, 405);
+    const agg = (await c.http('GET', '/apis', undefined, { accept: 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList' })).body;
+    const names = agg.items.map((g: any) => g.metadata.name);
+    assert.ok(names.indexOf('events.k8s.io') < names.indexOf('authentication.k8s.io') && names.indexOf('authorization.k8s.io') < names.indexOf('autoscaling')
+      && names.indexOf('rbac.authorization.k8s.io') < names.indexOf('scheduling.k8s.io'), `kube-apiserver's group order: ${names.join(' ')}`);
+    const reviews = agg.items.find((g: any) => g.metadata.name === 'authentication.k8s.io').versions[0].resources;
+    assert.deepEqual(reviews.map((r: any) => [r.resource, r.scope, r.verbs]), [['selfsubjectreviews', 'Cluster', ['create']], ['tokenreviews', 'Cluster', ['create']]]);
+    const legacy = (await c.http('GET', '/api', undefined, { accept: 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList' })).body;
+    const sas = legacy.items[0].versions[0].resources.find((r: any) => r.resource === 'serviceaccounts');
+    assert.deepEqual(sas.subresources, [{ subresource: 'token', responseKind: { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' }, verbs: ['create'] }]);
   });
 
   it('kubectl auth whoami: kubectl sends no credentials over plain HTTP, so it is system:unsecured; --as impersonates', async () => {
