@@ -130,6 +130,8 @@ export function applyDefaults(storage: string, obj: K8sObject, store: Lookup, cr
       break;
     case 'batch/cronjobs':
       defaultCronJob(spec, defaultPodSpec);
+      // PrepareForCreate: a new CronJob's status is empty, whatever was sent.
+      if (creating) obj.status = {};
       break;
     case 'scheduling.k8s.io/priorityclasses':
       defaultPriorityClass(obj);

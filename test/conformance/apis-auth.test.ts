@@ -291,6 +291,13 @@ describe('RBAC enforcement (new Sandbox({ rbac: "enforce" }))', { skip, timeout:
     const imp = await c.http('GET', '/api/v1/namespaces/default/pods', undefined, { ...bearer(token), 'Impersonate-User': 'alice' });
     assert.equal(imp.code, 403);
     assert.equal(imp.body.message, 'users "alice" is forbidden: User "system:serviceaccount:default:reader" cannot impersonate resource "users" in API group "" at the cluster scope');
+    // Allowed to impersonate users but not groups: alice alone passes (and is then held to her own RBAC), alice in devs does not.
+    await c.kubectl('create', 'clusterrole', 'impersonate-users', '--verb=impersonate', '--resource=users');
+    await c.kubectl('create', 'clusterrolebinding', 'reader-impersonates', '--clusterrole=impersonate-users', '--serviceaccount=default:reader');
+    const asAlice = await c.http('GET', '/api/v1/namespaces/default/pods', undefined, { ...bearer(token), 'Impersonate-User': 'alice' });
+    assert.deepEqual([asAlice.code, asAlice.body.message], [403, 'pods is forbidden: User "alice" cannot list resource "pods" in API group "" in the namespace "default"']);
+    const inDevs = await c.http('GET', '/api/v1/namespaces/default/pods', undefined, { ...bearer(token), 'Impersonate-User': 'alice', 'Impersonate-Group': 'devs' });
+    assert.equal(inDevs.body.message, 'groups "devs" is forbidden: User "system:serviceaccount:default:reader" cannot impersonate resource "groups" in API group "" at the cluster scope');
   });
 
   it('the Python client with a service account token gets the 403 as an ApiException', { skip: skipPy }, async () => {
