@@ -146,7 +146,8 @@ const KINDS: Record<string, Schema> = {
     5: ['jobTemplate', () => msg({ 1: ['metadata', () => ObjectMeta], 2: ['spec', () => JobSpec] })],
     6: 'successfulJobsHistoryLimit:int?', 7: 'failedJobsHistoryLimit:int?',
   })),
-  HorizontalPodAutoscaler: object(() => msg({
+  // Only v1's (what `kubectl autoscale` sends); v2 is another message with the same kind.
+  'autoscaling/v1/HorizontalPodAutoscaler': object(() => msg({
     1: ['scaleTargetRef', () => msg({ 1: 'kind', 2: 'name', 3: 'apiVersion' })], 2: 'minReplicas:int?', 3: 'maxReplicas:int', 4: 'targetCPUUtilizationPercentage:int?',
   })),
   TokenRequest: object(() => msg({ 1: 'audiences:string[]', 4: 'expirationSeconds:int?', 3: ['boundObjectRef', () => msg({ 1: 'kind', 2: 'apiVersion', 3: 'name', 4: 'uid' })] })),
@@ -306,7 +307,7 @@ export function decodeK8sProtobuf(buf: Buffer): K8sObject {
     throw ApiError.badRequest(`unable to decode protobuf envelope: ${(err as Error).message}`);
   }
   const kind = env.typeMeta?.kind ?? '';
-  const schema = KINDS[kind];
+  const schema = KINDS[`${env.typeMeta?.apiVersion ?? ''}/${kind}`] ?? KINDS[kind];
   if (!schema) {
     throw new ApiError(415, 'UnsupportedMediaType', `the sandbox cannot decode ${kind || 'this object'} from application/vnd.kubernetes.protobuf - send application/json instead`);
   }
