@@ -17,6 +17,8 @@ const GUARDRAIL_KINDS = new Set(['LimitRange', 'ResourceQuota', 'PodDisruptionBu
 /** Taints the node lifecycle controller sets and clears by itself: state, not someone's change. */
 const CONTROLLER_TAINT = /^node\.(kubernetes\.io|cloudprovider\.kubernetes\.io)\//;
 const CHANGE_CAUSE = 'kubernetes.io/change-cause';
+/** ConfigMaps Kubernetes itself keeps in every namespace (root-ca-cert-publisher): bookkeeping, not anyone's change. */
+const CLUSTER_CONFIGMAPS = new Set(['kube-root-ca.crt']);
 
 export interface ChangeFeedOptions {
   /** Entries kept (oldest dropped first). Default 2000. */
@@ -55,6 +57,7 @@ export class ChangeFeed {
     const o = signal.object;
     const kind = o.kind ?? '';
     if (!FEED_KINDS.includes(kind)) return undefined;
+    if (kind === 'ConfigMap' && CLUSTER_CONFIGMAPS.has(o.metadata.name ?? '')) return undefined;
     let d: Described | undefined;
     if (signal.operation === 'create') {
       const created = Date.parse(o.metadata.creationTimestamp ?? '');

@@ -3,7 +3,7 @@
 // one registry, so a CRD created in one sandbox is never served by another
 // in the same process. Routing, discovery, OpenAPI and the store's keys all
 // ask this registry rather than the static table.
-import { RESOURCES, apiVersionOf, type ResourceType } from './resources.ts';
+import { RESOURCES, apiVersionOf, groups as builtinGroups, type ResourceType } from './resources.ts';
 
 export type ServedType = ResourceType;
 export type { CustomInfo, PrinterColumn } from './resources.ts';
@@ -44,14 +44,15 @@ export class TypeRegistry {
   }
 
   byKind(apiVersion: string, kind: string): ServedType | undefined {
-    return this.served.find((t) => apiVersionOf(t) === apiVersion && t.kind === kind);
+    // Reviews are never stored, so a manifest never names one.
+    return this.served.find((t) => !t.virtual && apiVersionOf(t) === apiVersion && t.kind === kind);
   }
 
   /** The canonical type of a storage key: the built-in one, or a custom resource's storage version. */
   byStorage(storage: string): ServedType | undefined {
     let first: ServedType | undefined;
     for (const t of this.served) {
-      if (t.storage !== storage) continue;
+      if (t.storage !== storage || t.virtual) continue;
       if (!t.custom || t.custom.storage) return t;
       first ??= t;
     }
@@ -86,7 +87,7 @@ export class TypeRegistry {
       if (!m.has(t.group)) m.set(t.group, new Set());
       m.get(t.group)!.add(t.version);
     }
-    const out = [...builtin].map(([name, versions]) => ({ name, versions: [...versions] }));
+    const out = builtinGroups().filter((g) => builtin.has(g.name));
     for (const name of [...custom.keys()].sort()) {
       if (builtin.has(name)) continue;
       out.push({ name, versions: [...custom.get(name)!].sort(compareKubeVersions) });

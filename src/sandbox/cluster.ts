@@ -14,8 +14,12 @@ import { DEFAULT_CONFIG, type Controller, type ControllerContext, type SandboxCo
 import { allControllers } from './controllers/index.ts';
 import { startApiServer, type ApiServer } from './server/index.ts';
 import { kubeconfigYaml } from './kubeconfig.ts';
+import { storedForm } from './hpa-v1.ts';
 import { RESTORE_RV_GAP, STATE_FORMAT, STATE_KIND, checkScenario, readState, restoreBooks, saveBooks, serializeState, type SandboxState, type ScenarioIdentity, type ScenarioProgress } from './state.ts';
 import { StateWriter, type StateWriteStats } from './state-writer.ts';
+import { TokenIssuer } from './tokens.ts';
+import { ensureBootstrap } from './bootstrap.ts';
+import type { RbacMode } from './server/context.ts';
 
 export interface NodeSpec {
   name: string;
@@ -54,6 +58,12 @@ export interface SandboxOptions {
    * check waits for a ScenarioRunner to start.
    */
   scenario?: ScenarioIdentity | null;
+  /**
+   * 'enforce': the API server authorizes every request by RBAC, as a real
+   * one does (system:masters, which the sandbox's kubeconfig user is in, may
+   * do anything). 'off' (the default): RBAC only answers access reviews.
+   */
+  rbac?: RbacMode;
 }
 
 /** What a sandbox restored from its state file. */
@@ -84,6 +94,8 @@ export class Sandbox {
   readonly nodeHealth = new NodeHealth();
   /** API failures to inject (tests, scenario `fault` steps). */
   readonly faults = new FaultBook();
+  /** Signs service account tokens (TokenRequest); its key is kept in the state file. */
+  readonly tokens: TokenIssuer;
   readonly config: SandboxConfig;
   /** Set when the sandbox was restored from its state file. */
   readonly restored?: RestoredState;
@@ -113,6 +125,7 @@ export class Sandbox {
     this.images = createCatalog(opts.images);
     this.logs = new LogBook(this.clock);
     this.usage = new UsageBook();
+    this.tokens = new TokenIssuer(this.clock);
     this.config = {
       ...DEFAULT_CONFIG,
       ...opts.config,
@@ -120,6 +133,8 @@ export class Sandbox {
     };
     if (state) this.restored = this.restore(state);
     else this.bootstrap();
+    // What the API server creates at start, missing from a state file written before it did.
+    ensureBootstrap(this.store);
   }
 
   get context(): ControllerContext {
@@ -153,6 +168,8 @@ export class Sandbox {
       logs: this.logs,
       faults: this.faults,
       usage: this.usage,
+      tokens: this.tokens,
+      rbac: this.opts.rbac,
       host: opts.host ?? '127.0.0.1',
       port: opts.port ?? 0,
       bookmarkEveryMs: opts.bookmarkEveryMs,
@@ -176,7 +193,7 @@ export class Sandbox {
 
   /** Applies manifests in order, as `kubectl create` would (objects must not exist). */
   apply(objects: K8sObject[]): K8sObject[] {
-    return objects.map((o) => this.store.create(storageOf(o, this.store), o));
+    return objects.map((o) => this.store.create(storageOf(o, this.store), storedForm(o)));
   }
 
   /** Stops everything; with a state file, writes it a last time first. */

@@ -14,6 +14,10 @@ export interface ResourceType {
   categories?: string[];
   /** Subresources served as `<plural>/<sub>`. */
   subresources?: string[];
+  /** Verbs when not all eight (the review APIs only take `create`). */
+  verbs?: string[];
+  /** Nothing is stored: each create is answered and forgotten (TokenReview, SubjectAccessReview …). */
+  virtual?: boolean;
   /**
    * Where the objects live. Two API types can share storage (core/v1 Events
    * and events.k8s.io/v1 Events are one stored object shown two ways).
@@ -83,7 +87,7 @@ export const RESOURCES: readonly ResourceType[] = Object.freeze([
   r('', 'v1', 'Secret', 'secrets', true),
   r('', 'v1', 'LimitRange', 'limitranges', true, { shortNames: ['limits'] }),
   r('', 'v1', 'ResourceQuota', 'resourcequotas', true, { shortNames: ['quota'], subresources: ['status'] }),
-  r('', 'v1', 'ServiceAccount', 'serviceaccounts', true, { shortNames: ['sa'] }),
+  r('', 'v1', 'ServiceAccount', 'serviceaccounts', true, { shortNames: ['sa'], subresources: ['token'] }),
   r('', 'v1', 'Endpoints', 'endpoints', true, { singular: 'endpoints', shortNames: ['ep'] }),
   r('', 'v1', 'PersistentVolumeClaim', 'persistentvolumeclaims', true, { shortNames: ['pvc'], subresources: ['status'] }),
   r('', 'v1', 'PersistentVolume', 'persistentvolumes', false, { shortNames: ['pv'], subresources: ['status'] }),
@@ -105,10 +109,18 @@ export const RESOURCES: readonly ResourceType[] = Object.freeze([
   }),
   r('apps', 'v1', 'ControllerRevision', 'controllerrevisions', true),
   r('batch', 'v1', 'Job', 'jobs', true, { categories: ['all'], subresources: ['status'] }),
+  r('batch', 'v1', 'CronJob', 'cronjobs', true, { shortNames: ['cj'], categories: ['all'], subresources: ['status'] }),
+  // v2 first: it is the stored and preferred version; v1 is served by conversion (convert.ts).
   r('autoscaling', 'v2', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers', true, {
     shortNames: ['hpa'],
     categories: ['all'],
     subresources: ['status'],
+  }),
+  r('autoscaling', 'v1', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers', true, {
+    shortNames: ['hpa'],
+    categories: ['all'],
+    subresources: ['status'],
+    storage: 'autoscaling/horizontalpodautoscalers',
   }),
   r('coordination.k8s.io', 'v1', 'Lease', 'leases', true),
   r('policy', 'v1', 'PodDisruptionBudget', 'poddisruptionbudgets', true, { shortNames: ['pdb'], subresources: ['status'] }),
@@ -123,7 +135,32 @@ export const RESOURCES: readonly ResourceType[] = Object.freeze([
     categories: ['api-extensions'],
     subresources: ['status'],
   }),
+  review('authentication.k8s.io', 'SelfSubjectReview', 'selfsubjectreviews', false),
+  review('authentication.k8s.io', 'TokenReview', 'tokenreviews', false),
+  review('authorization.k8s.io', 'LocalSubjectAccessReview', 'localsubjectaccessreviews', true),
+  review('authorization.k8s.io', 'SelfSubjectAccessReview', 'selfsubjectaccessreviews', false),
+  review('authorization.k8s.io', 'SelfSubjectRulesReview', 'selfsubjectrulesreviews', false),
+  review('authorization.k8s.io', 'SubjectAccessReview', 'subjectaccessreviews', false),
+  r('rbac.authorization.k8s.io', 'v1', 'ClusterRoleBinding', 'clusterrolebindings', false),
+  r('rbac.authorization.k8s.io', 'v1', 'ClusterRole', 'clusterroles', false),
+  r('rbac.authorization.k8s.io', 'v1', 'RoleBinding', 'rolebindings', true),
+  r('rbac.authorization.k8s.io', 'v1', 'Role', 'roles', true),
+  r('scheduling.k8s.io', 'v1', 'PriorityClass', 'priorityclasses', false, { shortNames: ['pc'] }),
 ]);
+
+function review(group: string, kind: string, plural: string, namespaced: boolean): ResourceType {
+  return r(group, 'v1', kind, plural, namespaced, { verbs: ['create'], virtual: true });
+}
+
+/**
+ * The order kube-apiserver 1.32 lists its groups in (/apis, aggregated
+ * discovery); groups not named here follow in the order RESOURCES has them.
+ */
+const GROUP_ORDER = [
+  'apiregistration.k8s.io', 'apps', 'events.k8s.io', 'authentication.k8s.io', 'authorization.k8s.io', 'autoscaling', 'batch',
+  'certificates.k8s.io', 'networking.k8s.io', 'policy', 'rbac.authorization.k8s.io', 'storage.k8s.io', 'admissionregistration.k8s.io',
+  'apiextensions.k8s.io', 'scheduling.k8s.io', 'coordination.k8s.io', 'node.k8s.io', 'discovery.k8s.io', 'flowcontrol.apiserver.k8s.io',
+];
 
 export const VERBS = ALL_VERBS;
 
@@ -135,19 +172,19 @@ export function findResource(group: string, version: string, plural: string): Re
   return RESOURCES.find((t) => t.group === group && t.version === version && t.plural === plural);
 }
 
-/** The type for an object's apiVersion + kind, as written in a manifest. */
+/** The stored type for an object's apiVersion + kind, as written in a manifest (reviews are never stored). */
 export function findByKind(apiVersion: string, kind: string): ResourceType | undefined {
-  return RESOURCES.find((t) => apiVersionOf(t) === apiVersion && t.kind === kind);
+  return RESOURCES.find((t) => !t.virtual && apiVersionOf(t) === apiVersion && t.kind === kind);
 }
 
-/** The canonical type of a storage key (core Event for 'events'). */
+/** The canonical type of a storage key (core Event for 'events', autoscaling/v2 for HPAs). */
 export function typeOfStorage(storage: string): ResourceType {
-  const t = RESOURCES.find((x) => x.storage === storage);
+  const t = RESOURCES.find((x) => x.storage === storage && !x.virtual);
   if (!t) throw new Error(`unknown storage ${storage}`);
   return t;
 }
 
-/** Groups in discovery order, each with its versions. */
+/** Groups in discovery order, each with its versions, the preferred one first. */
 export function groups(): { name: string; versions: string[] }[] {
   const out = new Map<string, Set<string>>();
   for (const t of RESOURCES) {
@@ -155,5 +192,14 @@ export function groups(): { name: string; versions: string[] }[] {
     if (!out.has(t.group)) out.set(t.group, new Set());
     out.get(t.group)!.add(t.version);
   }
-  return [...out].map(([name, versions]) => ({ name, versions: [...versions] }));
+  const rank = (g: string) => (GROUP_ORDER.includes(g) ? GROUP_ORDER.indexOf(g) : GROUP_ORDER.length);
+  const all = [...out].map(([name, versions]) => ({ name, versions: [...versions] }));
+  return all.map((g, i) => ({ g, i })).sort((a, b) => rank(a.g.name) - rank(b.g.name) || a.i - b.i).map((x) => x.g);
+}
+
+/** The verbs a type serves. */
+export function verbsOf(t: ResourceType): string[] {
+  if (t.verbs) return [...t.verbs];
+  // Namespaces are deleted one by one (their contents are drained first).
+  return t.plural === 'namespaces' ? ALL_VERBS.filter((v) => v !== 'deletecollection') : [...ALL_VERBS];
 }

@@ -13,6 +13,7 @@ import type { ImageCatalog } from './images.ts';
 import type { LogBook } from './logs.ts';
 import type { NodeHealth } from './nodehealth.ts';
 import type { UsageBook } from './usage.ts';
+import type { TokenIssuer } from './tokens.ts';
 
 export const STATE_KIND = 'KubemendSandboxState';
 /** Bumped whenever a field changes meaning; other versions are refused, never guessed at. */
@@ -69,6 +70,7 @@ export interface Books {
   nodeHealth: NodeHealth;
   faults: FaultBook;
   events: EventRecorder;
+  tokens: TokenIssuer;
 }
 
 // Images are saved because scenario steps change the catalogue; the event
@@ -81,6 +83,7 @@ export function saveBooks(b: Books): Record<string, unknown> {
     nodeHealth: b.nodeHealth.save(),
     faults: b.faults.save(),
     events: b.events.save(),
+    tokens: b.tokens.save(),
   };
 }
 
@@ -96,6 +99,7 @@ export function restoreBooks(b: Books, saved: Record<string, unknown>): void {
   b.nodeHealth.restore(s.nodeHealth ?? []);
   b.faults.restore(s.faults ?? []);
   b.events.restore(s.events ?? { seq: 0 });
+  b.tokens.restore(s.tokens);
 }
 
 export function scenarioIdentity(s: { metadata: { name: string }; spec: unknown }): ScenarioIdentity {

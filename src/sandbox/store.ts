@@ -11,6 +11,7 @@ import { semanticallyEqual } from './canonical.ts';
 import { TypeRegistry } from './api-types.ts';
 import type { ResourceType } from './resources.ts';
 import { CRD_STORAGE, markCrdDeleting, prepareCustomResource, typesFromCrd, validateCustomResource } from './apiextensions/index.ts';
+import { admitCreate, admitUpdate } from './admission.ts';
 import type { K8sObject, StoreEvent } from './types.ts';
 
 export interface DeleteOptions {
@@ -98,6 +99,7 @@ export class ObjectStore {
     const meta = obj.metadata;
     if (!t.namespaced) delete meta.namespace;
     else meta.namespace ||= 'default';
+    const requestedName = meta.name || meta.generateName || '';
     if (!meta.name && meta.generateName) meta.name = meta.generateName + randomSuffix();
     if (!meta.name) {
       throw ApiError.invalid(t.kind, '', t.group, [{ field: 'metadata.name', message: 'Required value: name or generateName is required', reason: 'FieldValueRequired' }]);
@@ -118,6 +120,7 @@ export class ObjectStore {
     } else {
       if (obj.spec !== undefined || storage === 'pods') meta.generation = 1;
       applyDefaults(storage, obj, this, true);
+      admitCreate(storage, obj, this, requestedName);
       fillStructZeros(storage, obj);
       validate(storage, obj, undefined);
     }
@@ -141,7 +144,10 @@ export class ObjectStore {
     }
     const next = this.merge(storage, old, structuredClone(input), opts.subresource);
     if (t.custom) validateCustomResource(t, next, old);
-    else validate(storage, next, old);
+    else {
+      if (opts.subresource !== 'status') admitUpdate(storage, next, old, this);
+      validate(storage, next, old);
+    }
     if (opts.dryRun) return next;
     if (semanticallyEqual(next, old)) return structuredClone(old); // a no-op write keeps its resourceVersion
     return this.finishUpdate(storage, next, old);

@@ -8,6 +8,10 @@ import { forbidden, goLabelSelector, goValue, immutableDataCauses, invalid, meta
 import type { K8sObject } from './types.ts';
 import { CRD_STORAGE, defaultCrd, validateCrd } from './apiextensions/index.ts';
 import { applyNetworkStorageDefaults, validateNetworkStorage } from './strategy-network-storage.ts';
+import { DEFAULT_CPU_UTILIZATION } from './hpa-v1.ts';
+import {
+  defaultBinding, defaultCronJob, defaultPriorityClass, validateBinding, validateCronJob, validatePriorityClass, validateRole,
+} from './strategy-apis.ts';
 
 export interface Lookup {
   list(storage: string, ns?: string): { items: K8sObject[] };
@@ -84,18 +88,6 @@ function admitDefaultTolerations(spec: any): void {
   if (next.length !== (spec.tolerations ?? []).length) spec.tolerations = next;
 }
 
-/**
- * The Priority admission plugin on create, for a pod without a
- * priorityClassName and no global default class: priority 0, and the
- * preemption policy that goes with it. A priority the pod states is kept
- * (the sandbox serves no PriorityClasses to check it against).
- */
-function admitPriority(spec: any): void {
-  if (!spec || spec.priorityClassName) return;
-  spec.priority ??= 0;
-  spec.preemptionPolicy ??= 'PreemptLowerPriority';
-}
-
 export function applyDefaults(storage: string, obj: K8sObject, store: Lookup, creating: boolean): void {
   if (applyNetworkStorageDefaults(storage, obj, store, creating)) return;
   const spec = obj.spec;
@@ -114,7 +106,6 @@ export function applyDefaults(storage: string, obj: K8sObject, store: Lookup, cr
       if (spec) spec.enableServiceLinks ??= true;
       admitDefaultTolerations(spec);
       if (creating) {
-        admitPriority(spec);
         applyLimitRanges(obj, store);
         obj.status = { phase: 'Pending', qosClass: qosClass(spec) };
       }
@@ -158,6 +149,20 @@ export function applyDefaults(storage: string, obj: K8sObject, store: Lookup, cr
       break;
     case 'autoscaling/horizontalpodautoscalers':
       spec.minReplicas ??= 1;
+      // autoscaling/v2's SetDefaults_HorizontalPodAutoscaler.
+      if (!spec.metrics?.length) spec.metrics = [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: DEFAULT_CPU_UTILIZATION } } }];
+      break;
+    case 'batch/cronjobs':
+      defaultCronJob(spec, defaultPodSpec);
+      // PrepareForCreate: a new CronJob's status is empty, whatever was sent.
+      if (creating) obj.status = {};
+      break;
+    case 'scheduling.k8s.io/priorityclasses':
+      defaultPriorityClass(obj);
+      break;
+    case 'rbac.authorization.k8s.io/rolebindings':
+    case 'rbac.authorization.k8s.io/clusterrolebindings':
+      defaultBinding(obj);
       break;
     case 'secrets':
       obj.type ??= 'Opaque';
@@ -253,6 +258,20 @@ export function validate(storage: string, obj: K8sObject, old: K8sObject | undef
       if (spec?.maxReplicas && spec.minReplicas > spec.maxReplicas) {
         causes.push(invalid('spec.maxReplicas', String(spec.maxReplicas), 'must be greater than or equal to `minReplicas`'));
       }
+      break;
+    case 'batch/cronjobs':
+      validateCronJob(obj, causes, (tmpl, path) => causes.push(...templateCauses(tmpl, path, 'job')));
+      break;
+    case 'scheduling.k8s.io/priorityclasses':
+      validatePriorityClass(obj, old, causes);
+      break;
+    case 'rbac.authorization.k8s.io/roles':
+    case 'rbac.authorization.k8s.io/clusterroles':
+      validateRole(obj, storage === 'rbac.authorization.k8s.io/roles', causes);
+      break;
+    case 'rbac.authorization.k8s.io/rolebindings':
+    case 'rbac.authorization.k8s.io/clusterrolebindings':
+      validateBinding(obj, old, storage === 'rbac.authorization.k8s.io/rolebindings', causes);
       break;
   }
   if (causes.length) {

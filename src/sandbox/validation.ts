@@ -80,7 +80,14 @@ const notSupported = (field: string, value: string, supported: string[]) => ({ r
 function nameRule(storage: string): (v: string) => string[] {
   if (storage === 'namespaces') return dns1123Label;
   if (storage === 'services') return dns1035Label;
+  if (storage.startsWith('rbac.authorization.k8s.io/')) return pathSegmentName;
   return dns1123Subdomain;
+}
+
+/** path.IsValidPathSegmentName, RBAC's name rule (so `system:aggregate-to-admin` is valid). */
+function pathSegmentName(v: string): string[] {
+  if (v === '.' || v === '..') return [`may not be '${v}'`];
+  return ['/', '%'].filter((c) => v.includes(c)).map((c) => `may not contain '${c}'`);
 }
 
 function labelCauses(labels: unknown, field: string): StatusCause[] {
@@ -112,8 +119,11 @@ function restartPolicyCauses(spec: any, path: string, owner: PodOwner): StatusCa
   const rp = spec?.restartPolicy;
   const field = `${path}.restartPolicy`;
   if (owner === 'workload') return rp === 'Always' ? [] : [notSupported(field, rp ?? '', ['Always'])];
-  // A Job has no default: a missing policy defaults to Always, which it refuses as missing.
-  if (owner === 'job') return rp === 'OnFailure' || rp === 'Never' ? [] : [required(field, 'valid values: "OnFailure", "Never"')];
+  // batch's validateJobSpec: Always or none is Required, another unknown one NotSupported.
+  if (owner === 'job') {
+    if (rp === 'OnFailure' || rp === 'Never') return [];
+    return rp && rp !== 'Always' ? [notSupported(field, rp, ['OnFailure', 'Never'])] : [required(field, 'valid values: "OnFailure", "Never"')];
+  }
   if (rp === undefined || rp === '') return [required(field)];
   return ['Always', 'OnFailure', 'Never'].includes(rp) ? [] : [notSupported(field, rp, ['Always', 'OnFailure', 'Never'])];
 }

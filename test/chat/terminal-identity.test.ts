@@ -1,6 +1,6 @@
 // The terminal chat on clusters is who the kubeconfig says (SelfSubjectReview,
-// else the context's user name — the sandbox serves no SelfSubjectReview, so
-// these tests take the fallback): --user/--groups are refused, /user is for
+// else the context's user name; the sandbox answers SelfSubjectReview with the
+// user its kubeconfig's token names): --user/--groups are refused, /user is for
 // the sandbox trial only, and one terminal (one OS user at one host) can
 // never make both halves of a four-eyes approval, whatever kubeconfig it uses.
 import { test } from 'node:test';
@@ -47,17 +47,17 @@ test('kubemend chat on a cluster acts as the kubeconfig user: --user is refused,
       '',
     ].join('\n'));
     await runChat(flags, { input, output, interactive: false });
-    assert.match(out, /kubemend chat: you are kubemend-sandbox-admin in #ops/);
-    assert.match(out, new RegExp(`identity: kubemend-sandbox-admin from the kubeconfig context's user name \\(the API server serves no SelfSubjectReview\\), at terminal:${SEAT.replace(/[.]/g, '\\.')}`));
+    assert.match(out, /kubemend chat: you are kubemend-sandbox-admin \(groups: system:masters\) in #ops/);
+    assert.match(out, new RegExp(`identity: kubemend-sandbox-admin from the API server's SelfSubjectReview, at terminal:${SEAT.replace(/[.]/g, '\\.')}`));
     assert.match(out, /\/user works only on the sandbox: here you are kubemend-sandbox-admin/);
     assert.match(out, /kubemend: deployment shop\/web on cluster kubemend-sandbox: 2\/2 ready/);
-    assert.match(out, /KM-CHAT-001 [a-z2-9]{6}: not allowed — kubemend-sandbox-admin may not restart anywhere/);
+    assert.match(out, /KM-CHAT-001 [a-z2-9]{6}: not allowed — kubemend-sandbox-admin \(groups: system:masters\) may not restart anywhere/);
 
     const store = await openStore({ dataDir: join(dir, 'data') });
     try {
       const [asked] = await store.audit.list({ action: 'chat.status.requested' });
       assert.deepEqual(asked.actor, { type: 'user', name: 'kubemend-sandbox-admin' });
-      assert.deepEqual(asked.data?.user, { platform: 'terminal', id: SEAT, displayName: SEAT, subject: 'kubemend-sandbox-admin', mapping: 'mapped', session: `terminal:${SEAT}` });
+      assert.deepEqual(asked.data?.user, { platform: 'terminal', id: SEAT, displayName: SEAT, subject: 'kubemend-sandbox-admin', groups: ['system:masters'], mapping: 'mapped', session: `terminal:${SEAT}` });
     } finally {
       await store.close();
     }

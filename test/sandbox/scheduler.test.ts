@@ -23,6 +23,11 @@ interface PodOpts {
 
 function pod(h: Harness, name: string, o: PodOpts = {}): K8sObject {
   const requests: Record<string, string> = {};
+  // Pods get their priority from a PriorityClass (the Priority admission plugin refuses a bare spec.priority).
+  const priorityClass = o.priority ? `priority-${o.priority}` : undefined;
+  if (priorityClass && !h.store.get('scheduling.k8s.io/priorityclasses', undefined, priorityClass)) {
+    h.store.create('scheduling.k8s.io/priorityclasses', { metadata: { name: priorityClass }, value: o.priority });
+  }
   if (o.cpu) requests.cpu = o.cpu;
   if (o.memory) requests.memory = o.memory;
   return h.store.create('pods', {
@@ -31,7 +36,7 @@ function pod(h: Harness, name: string, o: PodOpts = {}): K8sObject {
       containers: [{ name: 'app', image: 'nginx', resources: { requests } }],
       ...(o.nodeSelector ? { nodeSelector: o.nodeSelector } : {}),
       ...(o.tolerations ? { tolerations: o.tolerations } : {}),
-      ...(o.priority !== undefined ? { priority: o.priority } : {}),
+      ...(priorityClass ? { priorityClassName: priorityClass } : {}),
       ...(o.affinity ? { affinity: o.affinity } : {}),
     },
   });

@@ -9,6 +9,8 @@ import { SchedulerController } from './scheduler.ts';
 import { StatefulSetController } from './statefulset.ts';
 import { DaemonSetController } from './daemonset.ts';
 import { JobController } from './job.ts';
+import { CronJobController } from './cronjob.ts';
+import { NamespaceDefaultsController } from './namespace-defaults.ts';
 import { HpaController } from './hpa.ts';
 import { DisruptionController } from './disruption.ts';
 import { NodeAgentController } from './node-agent.ts';
@@ -23,6 +25,7 @@ export { DEFAULT_CONFIG } from './controller.ts';
 export function allControllers(): Controller[] {
   return [
     new NamespaceController(),
+    new NamespaceDefaultsController(),
     new GarbageCollector(),
     new CrdController(),
     new DeploymentController(),
@@ -30,6 +33,7 @@ export function allControllers(): Controller[] {
     new StatefulSetController(),
     new DaemonSetController(),
     new JobController(),
+    new CronJobController(),
     new HpaController(),
     new DisruptionController(),
     new EndpointsController(),

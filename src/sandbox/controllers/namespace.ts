@@ -10,7 +10,7 @@ import { canonicalJson } from './hash.ts';
 
 /** Each namespaced storage once (core and events.k8s.io Events share one), with its `resource.group` name; custom resources included. */
 function namespacedStorages(ctx: ControllerContext): [string, string][] {
-  return [...new Map(ctx.store.types.all().filter((t) => t.namespaced).map((t) => [t.storage, `${t.plural}.${t.group}`])).entries()];
+  return [...new Map(ctx.store.types.all().filter((t) => t.namespaced && !t.virtual).map((t) => [t.storage, `${t.plural}.${t.group}`])).entries()];
 }
 
 interface Condition {

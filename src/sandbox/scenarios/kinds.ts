@@ -3,5 +3,5 @@
 import { RESOURCES, apiVersionOf, type ResourceType } from '../resources.ts';
 
 export function findKind(kind: string, apiVersion?: string): ResourceType | undefined {
-  return RESOURCES.find((t) => t.kind === kind && (!apiVersion || apiVersionOf(t) === apiVersion));
+  return RESOURCES.find((t) => !t.virtual && t.kind === kind && (!apiVersion || apiVersionOf(t) === apiVersion));
 }

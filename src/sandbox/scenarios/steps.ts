@@ -3,6 +3,7 @@
 // client's write (managedFields), and `kubectl-client-side-apply` leaves the
 // last-applied-configuration annotation `kubectl apply` writes, so change
 // history reads like a real cluster's.
+import { storedForm } from '../hpa-v1.ts';
 import { KubemendError, Errors } from '../../common/index.ts';
 import type { Sandbox } from '../cluster.ts';
 import { apiVersionOf } from '../resources.ts';
@@ -58,7 +59,7 @@ export function applyStep(sb: Sandbox, step: ScenarioStep): void {
       const t = findKind(m.kind!, m.apiVersion)!;
       const ns = t.namespaced ? m.metadata.namespace ?? 'default' : undefined;
       const cur = store.get(t.storage, ns, m.metadata.name!);
-      let obj = structuredClone(m) as K8sObject;
+      let obj = storedForm(structuredClone(m) as K8sObject);
       if (manager) obj = authored({ ...obj, metadata: { ...obj.metadata, ...(ns ? { namespace: ns } : {}) } }, m, cur, { manager, apiVersion: apiVersionOf(t) }, now);
       if (!cur) store.create(t.storage, obj);
       else store.update(t.storage, { ...obj, metadata: { ...obj.metadata, resourceVersion: cur.metadata.resourceVersion } });

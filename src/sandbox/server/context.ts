@@ -7,6 +7,8 @@ import type { ResourceType } from '../resources.ts';
 import type { FaultBook } from '../faults.ts';
 import type { ObjectStore } from '../store.ts';
 import type { UsageBook } from '../usage.ts';
+import type { UserInfo } from '../authn.ts';
+import type { TokenIssuer } from '../tokens.ts';
 import type { ServerMetrics } from './metrics.ts';
 
 export interface ServerContext {
@@ -25,7 +27,13 @@ export interface ServerContext {
   minRequestTimeoutSeconds?: number;
   /** `http://127.0.0.1:PORT`, for discovery's serverAddressByClientCIDRs. */
   address(): string;
+  /** Signs and checks service account tokens (TokenRequest, bearer tokens, TokenReview). */
+  tokens: TokenIssuer;
+  /** 'enforce': every request must be allowed by RBAC (or come from system:masters); 'off': RBAC only answers reviews. */
+  rbac: RbacMode;
 }
+
+export type RbacMode = 'off' | 'enforce';
 
 /** A request for a resource path, e.g. GET /apis/apps/v1/namespaces/web/deployments/api/scale. */
 export interface ResourceRequest {
@@ -48,6 +56,8 @@ export interface Call {
   userAgent: string;
   /** Texts sent as `Warning: 299 - "…"` headers with the answer (strict decoding under fieldValidation=Warn). */
   warnings?: string[];
+  /** Who the request acts as (after impersonation); set by dispatch before any handler runs. */
+  user: UserInfo;
   /** Takes over the HTTP response for streaming; no Outcome is sent afterwards. */
   hijack(): ServerResponse;
 }

@@ -5,7 +5,7 @@
 // for every group instead of one per group version). With `metricsApi`,
 // metrics.k8s.io is listed last, as the aggregator adds it.
 import type { TypeRegistry } from '../api-types.ts';
-import { VERBS, type ResourceType } from '../resources.ts';
+import { verbsOf as builtinVerbs, type ResourceType } from '../resources.ts';
 import { ApiError } from '../status.ts';
 import type { Outcome } from './context.ts';
 import { parseAccept } from './negotiate.ts';
@@ -39,6 +39,7 @@ function subresourceInfo(t: ResourceType, sub: string): SubresourceInfo {
     case 'eviction': return { group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create'] };
     case 'binding': return { kind: 'Binding', verbs: ['create'] };
     case 'finalize': return { kind: 'Namespace', verbs: ['update'] };
+    case 'token': return { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest', verbs: ['create'] };
     default: return { kind: t.kind, verbs: ['get'] };
   }
 }
@@ -47,9 +48,7 @@ function subresourceInfo(t: ResourceType, sub: string): SubresourceInfo {
 const CUSTOM_VERBS = ['delete', 'deletecollection', 'get', 'list', 'patch', 'create', 'update', 'watch'];
 
 function verbsOf(t: ResourceType): string[] {
-  if (t.custom) return [...CUSTOM_VERBS];
-  // Namespaces are deleted one by one (their contents are drained first).
-  return t.plural === 'namespaces' ? VERBS.filter((v) => v !== 'deletecollection') : [...VERBS];
+  return t.custom ? [...CUSTOM_VERBS] : builtinVerbs(t);
 }
 
 const typesIn = (types: TypeRegistry, group: string, version: string) => types.all().filter((t) => t.group === group && t.version === version);

@@ -8,7 +8,9 @@ import type { LogBook } from '../logs.ts';
 import type { FaultBook } from '../faults.ts';
 import type { ObjectStore } from '../store.ts';
 import type { UsageBook } from '../usage.ts';
-import { StreamRegistry, type Call, type Outcome, type ServerContext } from './context.ts';
+import { UNSECURED } from '../authn.ts';
+import { TokenIssuer } from '../tokens.ts';
+import { StreamRegistry, type Call, type Outcome, type RbacMode, type ServerContext } from './context.ts';
 import { ServerMetrics, type RequestLogEntry } from './metrics.ts';
 import { dispatch, errorOutcome } from './routes.ts';
 import { loadSchemas } from './schema.ts';
@@ -29,6 +31,10 @@ export interface ApiServerOptions {
   host?: string;
   /** 0 (the default) picks a free port. */
   port?: number;
+  /** Issues and checks service account tokens; shared with the sandbox so its state file keeps the key. */
+  tokens?: TokenIssuer;
+  /** 'enforce' authorizes every request by RBAC; 'off' (the default) lets every request through. */
+  rbac?: RbacMode;
 }
 
 export interface ApiServer {
@@ -60,6 +66,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     metrics,
     streams,
     address: () => url.replace(/^http:\/\//, ''),
+    tokens: opts.tokens ?? new TokenIssuer(opts.clock),
+    rbac: opts.rbac ?? 'off',
   };
 
   const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT, forceCloseConnections: true, return503OnClosing: false });
@@ -115,6 +123,7 @@ async function handle(ctx: ServerContext, req: FastifyRequest, reply: FastifyRep
     rawBody: Buffer.isBuffer(req.body) ? req.body : undefined,
     contentType: String(req.headers['content-type'] ?? ''),
     userAgent,
+    user: UNSECURED,
     hijack: () => {
       reply.hijack();
       return reply.raw;

@@ -49,6 +49,8 @@ function pathsFor(t: ResourceType): Record<string, unknown> {
   const gvk = { group: t.group, version: t.version, kind: t.kind };
   const id = `${t.group.split('.')[0]}${t.version}${t.kind}`;
   const nsParams = t.namespaced ? [pathParam('namespace')] : [];
+  // Review APIs are a collection to POST to, nothing more.
+  if (t.virtual) return { [coll]: { post: op('post', `create${id}`, gvk, WRITE_PARAMS), parameters: nsParams } };
   const paths: Record<string, unknown> = {
     [coll]: {
       get: op('list', `list${id}`, gvk, LIST_PARAMS),
@@ -66,6 +68,13 @@ function pathsFor(t: ResourceType): Record<string, unknown> {
   };
   if (t.namespaced) paths[`${base}/${t.plural}`] = { get: op('list', `list${id}ForAllNamespaces`, gvk, LIST_PARAMS) };
   for (const sub of t.subresources ?? []) {
+    if (sub === 'token') {
+      paths[`${coll}/{name}/token`] = {
+        post: op('post', `create${id}Token`, { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' }, WRITE_PARAMS),
+        parameters: [pathParam('name'), ...nsParams],
+      };
+      continue;
+    }
     if (sub !== 'status' && sub !== 'scale') continue;
     const sgvk = sub === 'scale' ? { group: 'autoscaling', version: 'v1', kind: 'Scale' } : gvk;
     paths[`${coll}/{name}/${sub}`] = {

@@ -10,7 +10,7 @@ import { k8sMicroTime, k8sTime } from '../../common/index.ts';
 import { ApiError } from '../status.ts';
 import type { K8sObject } from '../types.ts';
 
-type Scalar = 'string' | 'bytes' | 'int' | 'bool' | 'time' | 'microtime' | 'quantity' | 'intstr';
+type Scalar = 'string' | 'bytes' | 'int' | 'bool' | 'time' | 'microtime' | 'quantity' | 'intstr' | 'strings';
 
 interface FieldDef {
   name: string;
@@ -24,7 +24,7 @@ interface FieldDef {
 }
 type Schema = Map<number, FieldDef>;
 
-/** `name`, `name:int?` (pointer), `cmd:string[]`, `labels:map`, `limits:map<quantity>`; `[spec, Msg]`, `[items[], Msg]`, `[handler~, Msg]`. */
+/** `name`, `name:int?` (pointer), `cmd:string[]`, `labels:map`, `limits:map<quantity>`, `extra:map<strings>` (map of ExtraValue); `[spec, Msg]`, `[items[], Msg]`, `[handler~, Msg]`. */
 function msg(fields: Record<number, string | [string, () => Schema]>): Schema {
   const out: Schema = new Map();
   for (const [n, spec] of Object.entries(fields)) {
@@ -56,6 +56,7 @@ const Time = msg({ 1: 'seconds:int', 2: 'nanos:int' });
 const Quantity = msg({ 1: 'string' });
 const IntOrString = msg({ 1: 'type:int', 2: 'intVal:int', 3: 'strVal' });
 const TypeMeta = msg({ 1: 'apiVersion', 2: 'kind' });
+const ExtraValue = msg({ 1: 'items:string[]' });
 const Unknown = msg({ 1: ['typeMeta', () => TypeMeta], 2: 'raw:bytes', 3: 'contentEncoding', 4: 'contentType' });
 
 const OwnerReference = msg({ 1: 'kind', 3: 'name', 4: 'uid', 5: 'apiVersion', 6: 'controller:bool?', 7: 'blockOwnerDeletion:bool?' });
@@ -115,6 +116,20 @@ const PodSpec = msg({
 });
 const PodTemplateSpec = msg({ 1: ['metadata', () => ObjectMeta], 2: ['spec', () => PodSpec] });
 
+const JobSpec = msg({
+  1: 'parallelism:int?', 2: 'completions:int?', 3: 'activeDeadlineSeconds:int?', 4: ['selector', () => LabelSelector], 5: 'manualSelector:bool?',
+  6: ['template', () => PodTemplateSpec], 7: 'backoffLimit:int?', 8: 'ttlSecondsAfterFinished:int?', 9: 'completionMode?', 10: 'suspend:bool?',
+});
+const ResourceAttributes = msg({ 1: 'namespace', 2: 'verb', 3: 'group', 4: 'version', 5: 'resource', 6: 'subresource', 7: 'name' });
+const NonResourceAttributes = msg({ 1: 'path', 2: 'verb' });
+const SubjectAccessReviewSpec = msg({
+  1: ['resourceAttributes', () => ResourceAttributes], 2: ['nonResourceAttributes', () => NonResourceAttributes],
+  3: 'user', 4: 'groups:string[]', 5: 'extra:map<strings>', 6: 'uid',
+});
+const PolicyRule = msg({ 1: 'verbs:string[]', 2: 'apiGroups:string[]', 3: 'resources:string[]', 4: 'resourceNames:string[]', 5: 'nonResourceURLs:string[]' });
+const Subject = msg({ 1: 'kind', 2: 'apiGroup', 3: 'name', 4: 'namespace' });
+const RoleRef = msg({ 1: 'apiGroup', 2: 'kind', 3: 'name' });
+
 const object = (spec: () => Schema, extra: Record<number, string | [string, () => Schema]> = {}) =>
   msg({ 1: ['metadata', () => ObjectMeta], 2: ['spec', spec], 3: ['status', () => msg({})], ...extra });
 
@@ -125,10 +140,31 @@ const KINDS: Record<string, Schema> = {
     5: 'minReadySeconds:int', 6: 'revisionHistoryLimit:int?', 7: 'paused:bool', 9: 'progressDeadlineSeconds:int?',
   })),
   ReplicaSet: object(() => msg({ 1: 'replicas:int?', 2: ['selector', () => LabelSelector], 3: ['template', () => PodTemplateSpec], 4: 'minReadySeconds:int' })),
-  Job: object(() => msg({
-    1: 'parallelism:int?', 2: 'completions:int?', 3: 'activeDeadlineSeconds:int?', 4: ['selector', () => LabelSelector], 5: 'manualSelector:bool?',
-    6: ['template', () => PodTemplateSpec], 7: 'backoffLimit:int?', 8: 'ttlSecondsAfterFinished:int?', 9: 'completionMode?', 10: 'suspend:bool?',
+  Job: object(() => JobSpec),
+  CronJob: object(() => msg({
+    1: 'schedule', 8: 'timeZone?', 2: 'startingDeadlineSeconds:int?', 3: 'concurrencyPolicy', 4: 'suspend:bool?',
+    5: ['jobTemplate', () => msg({ 1: ['metadata', () => ObjectMeta], 2: ['spec', () => JobSpec] })],
+    6: 'successfulJobsHistoryLimit:int?', 7: 'failedJobsHistoryLimit:int?',
   })),
+  // Only v1's (what `kubectl autoscale` sends); v2 is another message with the same kind.
+  'autoscaling/v1/HorizontalPodAutoscaler': object(() => msg({
+    1: ['scaleTargetRef', () => msg({ 1: 'kind', 2: 'name', 3: 'apiVersion' })], 2: 'minReplicas:int?', 3: 'maxReplicas:int', 4: 'targetCPUUtilizationPercentage:int?',
+  })),
+  TokenRequest: object(() => msg({ 1: 'audiences:string[]', 4: 'expirationSeconds:int?', 3: ['boundObjectRef', () => msg({ 1: 'kind', 2: 'apiVersion', 3: 'name', 4: 'uid' })] })),
+  TokenReview: object(() => msg({ 1: 'token', 2: 'audiences:string[]' })),
+  SelfSubjectReview: msg({ 1: ['metadata', () => ObjectMeta] }),
+  SelfSubjectAccessReview: object(() => msg({ 1: ['resourceAttributes', () => ResourceAttributes], 2: ['nonResourceAttributes', () => NonResourceAttributes] })),
+  SubjectAccessReview: object(() => SubjectAccessReviewSpec),
+  LocalSubjectAccessReview: object(() => SubjectAccessReviewSpec),
+  SelfSubjectRulesReview: object(() => msg({ 1: 'namespace' })),
+  Role: msg({ 1: ['metadata', () => ObjectMeta], 2: ['rules[]', () => PolicyRule] }),
+  ClusterRole: msg({
+    1: ['metadata', () => ObjectMeta], 2: ['rules[]', () => PolicyRule],
+    3: ['aggregationRule', () => msg({ 1: ['clusterRoleSelectors[]', () => LabelSelector] })],
+  }),
+  RoleBinding: msg({ 1: ['metadata', () => ObjectMeta], 2: ['subjects[]', () => Subject], 3: ['roleRef', () => RoleRef] }),
+  ClusterRoleBinding: msg({ 1: ['metadata', () => ObjectMeta], 2: ['subjects[]', () => Subject], 3: ['roleRef', () => RoleRef] }),
+  PriorityClass: msg({ 1: ['metadata', () => ObjectMeta], 2: 'value:int', 3: 'globalDefault:bool', 4: 'description', 5: 'preemptionPolicy?' }),
   Pod: object(() => PodSpec),
   Namespace: object(() => msg({ 1: 'finalizers:string[]' })),
   Service: object(() => msg({
@@ -192,6 +228,7 @@ function scalar(type: Scalar, r: Reader): unknown {
     case 'string': return r.bytes().toString('utf8');
     case 'bytes': return r.bytes().toString('base64');
     case 'quantity': return (decode(Quantity, r.bytes()) as { string?: string }).string ?? '0';
+    case 'strings': return (decode(ExtraValue, r.bytes()) as { items?: string[] }).items ?? [];
     case 'time':
     case 'microtime': {
       const t = decode(Time, r.bytes()) as { seconds?: number; nanos?: number };
@@ -270,7 +307,7 @@ export function decodeK8sProtobuf(buf: Buffer): K8sObject {
     throw ApiError.badRequest(`unable to decode protobuf envelope: ${(err as Error).message}`);
   }
   const kind = env.typeMeta?.kind ?? '';
-  const schema = KINDS[kind];
+  const schema = KINDS[`${env.typeMeta?.apiVersion ?? ''}/${kind}`] ?? KINDS[kind];
   if (!schema) {
     throw new ApiError(415, 'UnsupportedMediaType', `the sandbox cannot decode ${kind || 'this object'} from application/vnd.kubernetes.protobuf - send application/json instead`);
   }

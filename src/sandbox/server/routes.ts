@@ -16,6 +16,10 @@ import { handleBinding, handleGetSubresource, handlePatchSubresource, handleUpda
 import { handleWatch } from './watch.ts';
 import { handleCreate, handleDelete, handleDeleteCollection, handlePatch, handleUpdate } from './write.ts';
 import { handleGet } from './get.ts';
+import { InternalPlainError } from '../authn.ts';
+import { admitRequest } from './authz.ts';
+import { handleReview } from './reviews.ts';
+import { handleTokenRequest } from './token.ts';
 
 const HEALTH = new Set(['/healthz', '/readyz', '/livez']);
 
@@ -33,10 +37,16 @@ function route(call: Call, r: ParsedPath): { verb: Verb; handler: Handler } {
       eviction: { POST: ['create', handleEviction] },
       binding: { POST: ['create', handleBinding] },
       finalize: { PUT: ['update', handleUpdateSubresource] },
+      token: { POST: ['create', handleTokenRequest] },
     };
     const hit = allowed[sub]?.[m];
     if (!hit) throw methodNotAllowed();
     return { verb: hit[0], handler: hit[1] };
+  }
+  if (r.type.virtual) {
+    // Review APIs are a collection to POST to and nothing else.
+    if (m !== 'POST' || r.name !== undefined || r.watchPrefix || (r.type.namespaced && r.namespace === undefined)) throw methodNotAllowed();
+    return { verb: 'create', handler: handleReview };
   }
   if (r.watchPrefix || (m === 'GET' && boolParam(call.query, 'watch'))) {
     if (m !== 'GET') throw methodNotAllowed();
@@ -60,6 +70,13 @@ function route(call: Call, r: ParsedPath): { verb: Verb; handler: Handler } {
 
 export async function dispatch(ctx: ServerContext, call: Call, entry: RequestLogEntry): Promise<Outcome> {
   const path = call.path;
+  try {
+    call.user = admitRequest(ctx, call);
+  } catch (err) {
+    // The impersonation filter answers a malformed request with a bare http.Error.
+    if (err instanceof InternalPlainError) return { code: 500, text: `Internal Server Error: ${JSON.stringify(path)}: ${err.message}\n`, contentType: 'text/plain; charset=utf-8' };
+    throw err;
+  }
   if (HEALTH.has(path.replace(/\/+$/, ''))) return { code: 200, text: 'ok', contentType: 'text/plain; charset=utf-8' };
   if (path === '/metrics') {
     const m = await ctx.metrics.text();

@@ -8,7 +8,7 @@ const CONTAINERS = col('Containers', 'string', 'Names of each container in the t
 const IMAGES = col('Images', 'string', 'Images referenced by each container in the template.', 1);
 const SELECTOR = col('Selector', 'string', 'Label query over pods that should match the replica count.', 1);
 
-interface LabelSelector { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] }
+export interface LabelSelector { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] }
 
 /** labels.Selector.String() of metav1.LabelSelectorAsSelector: requirements sorted by key. */
 function selectorString(sel: LabelSelector | undefined): string {
@@ -27,7 +27,7 @@ function selectorString(sel: LabelSelector | undefined): string {
 /** metav1.FormatLabelSelector: like selectorString but "<none>" when empty. */
 export const formatSelector = (sel: LabelSelector | undefined) => selectorString(sel) || '<none>';
 
-function containerCells(containers: { name?: string; image?: string }[] | undefined): [string, string] {
+export function containerCells(containers: { name?: string; image?: string }[] | undefined): [string, string] {
   const cs = containers ?? [];
   return [cs.map((c) => c.name ?? '').join(','), cs.map((c) => c.image ?? '').join(',')];
 }

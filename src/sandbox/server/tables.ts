@@ -9,8 +9,9 @@ import { AGE_DOC, NAME, col, type Printer } from './tables-format.ts';
 import { CORE_PRINTERS } from './tables-core.ts';
 import { WORKLOAD_PRINTERS } from './tables-workloads.ts';
 import { NETWORK_STORAGE_PRINTERS } from './tables-network-storage.ts';
+import { API_PRINTERS } from './tables-apis.ts';
 
-const PRINTERS: Record<string, Printer> = { ...CORE_PRINTERS, ...WORKLOAD_PRINTERS, ...NETWORK_STORAGE_PRINTERS };
+const PRINTERS: Record<string, Printer> = { ...CORE_PRINTERS, ...WORKLOAD_PRINTERS, ...NETWORK_STORAGE_PRINTERS, ...API_PRINTERS };
 
 /** The API server's default convertor for types without a printer (e.g. LimitRange). */
 const defaultPrinter: Printer = {
@@ -21,20 +22,26 @@ const defaultPrinter: Printer = {
   },
 };
 
-/** Renders objects of one storage as a meta.k8s.io/v1 Table; the caller sets metadata.resourceVersion. */
+/**
+ * Renders objects of one storage as a meta.k8s.io/v1 Table; the caller sets
+ * metadata.resourceVersion. Cells come from the stored objects (the real
+ * server prints its internal version, so autoscaling/v1 and v2 HPAs print
+ * alike); `show` gives each row's object in the version asked for.
+ */
 export function toTable(
   storage: string,
   objects: K8sObject[],
   now: number,
   includeObject: 'None' | 'Metadata' | 'Object',
+  show: (o: K8sObject) => K8sObject = (o) => o,
 ): Record<string, unknown> {
   const printer = PRINTERS[storage] ?? defaultPrinter;
   const rows = objects.map((o) => {
     const row: Record<string, unknown> = { cells: printer.cells(o, now) };
     const conditions = printer.conditions?.(o);
     if (conditions) row.conditions = conditions;
-    if (includeObject === 'Object') row.object = o;
-    else if (includeObject === 'Metadata') row.object = { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata };
+    if (includeObject === 'Object') row.object = show(o);
+    else if (includeObject === 'Metadata') row.object = { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: show(o).metadata };
     return row;
   });
   return { kind: 'Table', apiVersion: 'meta.k8s.io/v1', metadata: {}, columnDefinitions: printer.columns.map((c) => ({ ...c })), rows };

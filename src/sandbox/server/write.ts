@@ -11,6 +11,7 @@ import type { DeleteOptions } from '../store.ts';
 import type { K8sObject } from '../types.ts';
 import { checkIdentity, checkKind, decodeBody, decodeObject, mediaType } from './body.ts';
 import type { Call, Outcome, ResourceRequest, ServerContext } from './context.ts';
+import { hpaFromV1 } from '../hpa-v1.ts';
 import { eventsV1ToCore, isEventsV1 } from './events-v1.ts';
 import { listObjects } from './list.ts';
 import { fieldManager, stampManagedFields } from './managed.ts';
@@ -18,7 +19,7 @@ import { boolParam, chooseRendering, dryRunParam, includeObjectParam, intParam }
 import { checkApplyBody, decodePatched, decodeWriteBody, patchBodyErrors } from './fieldvalidation.ts';
 import { applyPatch } from './patch.ts';
 import { methodNotAllowed } from './paths.ts';
-import { listItem, present, renderObject } from './render.ts';
+import { isHpaV1, listItem, present, renderObject } from './render.ts';
 import { strictDecodingError, unknownFields } from '../apiextensions/index.ts';
 import { normalizeTimestamps } from '../timestamps.ts';
 
@@ -74,11 +75,14 @@ const dryRunOf = (call: Call) => dryRunParam(call.query.getAll('dryRun'));
 
 /**
  * Stored form of a body sent to `type`: its timestamps decoded and re-encoded
- * as the API server does, and events.k8s.io Events stored as core Events.
+ * as the API server does, events.k8s.io Events stored as core Events and
+ * autoscaling/v1 HPAs as v2.
  */
-function toStored(type: ResourceType, obj: K8sObject): K8sObject {
+export function toStored(type: ResourceType, obj: K8sObject): K8sObject {
   normalizeTimestamps(obj, { kind: type.kind, version: type.version, group: type.group });
-  return isEventsV1(type.group, type.storage) ? eventsV1ToCore(obj) : obj;
+  if (isEventsV1(type.group, type.storage)) return eventsV1ToCore(obj);
+  if (isHpaV1(type)) return hpaFromV1(obj);
+  return obj;
 }
 
 /** The NamespaceLifecycle admission plugin's immortal namespaces. */
