@@ -3,7 +3,8 @@
 // start. Every step happens at an explicit cluster time, so the pod worker
 // only has to ask "what is due now?" and "when is the next step?".
 import { randomBytes } from 'node:crypto';
-import { lookupImage, type ImageBehaviour } from '../images.ts';
+import { imageNameError, lookupImage, parseImage, type ImageBehaviour } from '../images.ts';
+import { pullFailure } from '../registry.ts';
 import { containerUsage, memoryLimitBytes, oomKillAt } from './kubelet-memory.ts';
 import { imageSizeOf, normalizeImage } from './kubelet-images.ts';
 import { containerRestartPolicy, emit, goDuration, podRef, type ContainerRuntime, type PodEnv, type Terminated } from './kubelet-runtime.ts';
@@ -23,6 +24,17 @@ const MIN_BACKOFF_MS = 100;
 /** Ensures the image (events as EnsureImageExists emits them), then starts or schedules the pull. */
 export function beginPull(env: PodEnv, c: ContainerRuntime, now: number): void {
   const image = String(c.spec.image ?? '');
+  const invalid = imageNameError(image);
+  if (invalid) {
+    // applyDefaultImageTag fails before any pull; the pod worker retries on every sync.
+    const message = `Failed to apply default image tag "${image}": couldn't parse image name "${image}": ${invalid}`;
+    emit(env, c, 'Warning', 'InspectFailed', message);
+    emit(env, c, 'Warning', 'Failed', 'Error: InvalidImageName');
+    c.stage = 'neverPull';
+    c.waiting = { reason: 'InvalidImageName', message };
+    c.dueAt = now + NEVER_PULL_RETRY_MS;
+    return;
+  }
   const ref = normalizeImage(image);
   const policy = c.spec.imagePullPolicy ?? 'IfNotPresent';
   const present = env.images.has(ref);
@@ -62,7 +74,7 @@ function finishPull(env: PodEnv, c: ContainerRuntime, now: number): void {
     startContainer(env, c, pull.behaviour, now);
     return;
   }
-  const detail = `rpc error: code = NotFound desc = failed to pull and unpack image "${ref}": failed to resolve reference "${ref}": ${ref}: not found`;
+  const detail = pullFailure(ref, parseImage(image).repo);
   emit(env, c, 'Warning', 'Failed', `Failed to pull image "${image}": ${detail}`);
   emit(env, c, 'Warning', 'Failed', 'Error: ErrImagePull');
   const max = env.ctx.config.kubelet.maxImagePullBackoffSeconds * 1000;
