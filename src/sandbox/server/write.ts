@@ -12,8 +12,9 @@ import { checkIdentity, checkKind, decodeBody, decodeObject, mediaType } from '.
 import type { Call, Outcome, ResourceRequest, ServerContext } from './context.ts';
 import { eventsV1ToCore, isEventsV1 } from './events-v1.ts';
 import { listObjects } from './list.ts';
-import { fieldManager, stampManagedFields } from './managed.ts';
-import { chooseRendering, dryRunParam, fieldValidationParam, includeObjectParam, intParam } from './negotiate.ts';
+import { applyConfiguration, canonicalManagedFields, fieldManager, recordUpdate } from './managed.ts';
+import { deepEqual } from './ssa-typed.ts';
+import { boolParam, chooseRendering, dryRunParam, fieldValidationParam, includeObjectParam, intParam } from './negotiate.ts';
 import { applyPatch } from './patch.ts';
 import { present, renderObject } from './render.ts';
 
@@ -51,12 +52,17 @@ const dryRunOf = (call: Call) => dryRunParam(call.query.getAll('dryRun'));
 /** Stored form of a body sent to `type` (events.k8s.io Events are stored as core Events). */
 const toStored = (type: ResourceType, obj: K8sObject) => (isEventsV1(type.group, type.storage) ? eventsV1ToCore(obj) : obj);
 
-export function createObject(ctx: ServerContext, type: ResourceType, obj: K8sObject, who: Writer, dryRun: boolean): K8sObject {
+export function createObject(ctx: ServerContext, type: ResourceType, obj: K8sObject, who: Writer, dryRun: boolean, applied = false): K8sObject {
   if (obj.metadata.resourceVersion) {
     throw new ApiError(500, 'InternalError', 'Internal error occurred: resourceVersion should not be set on objects to be created');
   }
   const stored = toStored(type, obj);
-  stored.metadata.managedFields = stampManagedFields(undefined, who, ctx.clock.now());
+  if (!applied) {
+    // The creator owns what the object holds once defaulted, as the field manager sees a create.
+    const requested = stored.metadata.managedFields;
+    const preview = ctx.store.create(type.storage, structuredClone({ ...stored, metadata: { ...stored.metadata, managedFields: undefined } }), { dryRun: true });
+    stored.metadata.managedFields = recordUpdate(undefined, { ...preview, metadata: { ...preview.metadata, managedFields: requested } }, who, ctx.clock.now());
+  }
   return ctx.store.create(type.storage, stored, { dryRun });
 }
 
@@ -70,11 +76,16 @@ export function commitUpdate(ctx: ServerContext, type: ResourceType, input: K8sO
   const { namespace, name } = stored.metadata;
   const old = ctx.store.get(storage, type.namespaced ? namespace : undefined, name ?? '');
   if (!old) throw ApiError.notFound(type.group, type.plural, name ?? '');
+  // An apply brings its managedFields worked out; any other write is recorded here.
+  const requested = stored.metadata.managedFields;
   stored.metadata.managedFields = old.metadata.managedFields;
   const preview = ctx.store.update(storage, structuredClone(stored), { subresource: opts.subresource, dryRun: true });
+  const managed = who.operation === 'Apply'
+    ? (requested as unknown[])
+    : recordUpdate(old, { ...preview, metadata: { ...preview.metadata, managedFields: requested } }, { ...who, subresource: who.subresource ?? opts.subresource }, ctx.clock.now());
+  preview.metadata.managedFields = managed;
   if (opts.dryRun) return preview;
-  if (JSON.stringify(preview) === JSON.stringify(old)) return old;
-  const managed = stampManagedFields(old.metadata.managedFields, { ...who, subresource: who.subresource ?? opts.subresource }, ctx.clock.now());
+  if (deepEqual(JSON.parse(JSON.stringify(preview)), JSON.parse(JSON.stringify({ ...old, metadata: { ...old.metadata, managedFields: canonicalManagedFields(old.metadata.managedFields) } })))) return old;
   if (opts.subresource === 'status') {
     // The store keeps metadata from the stored object on status writes; this
     // is the API server's own bookkeeping, so it goes in with the status.
@@ -118,41 +129,58 @@ export function handleUpdate(ctx: ServerContext, call: Call, r: ResourceRequest)
   return respond(ctx, call, r.type, 200, commitUpdate(ctx, r.type, obj, who, { subresource: sub, dryRun }));
 }
 
-/** Applies a PATCH body of any supported type to `original` (already in the requested version). */
+/** Applies a PATCH body of any supported type but apply to `original` (already in the requested version). */
 export function patchBody(call: Call, original: K8sObject): K8sObject {
   const ct = mediaType(call.contentType);
   if (!PATCH_TYPES.includes(ct)) {
     throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${PATCH_TYPES.join(', ')}`);
   }
   const body = decodeBody(call, PATCH_TYPES.join(', '));
-  // Server-side apply is modelled as a strategic merge: lists of containers,
-  // ports, env … merge by their keys much as field ownership would.
-  const as = ct === 'application/apply-patch+yaml' ? 'application/strategic-merge-patch+json' : ct;
+  // Only the scale subresource gets here with an apply body; it takes the replicas it names.
+  const as = ct === 'application/apply-patch+yaml' ? 'application/merge-patch+json' : ct;
   return applyPatch(as, original, body);
 }
 
 export function handlePatch(ctx: ServerContext, call: Call, r: ResourceRequest): Outcome {
   fieldValidationParam(call.query);
   const apply = mediaType(call.contentType) === 'application/apply-patch+yaml';
+  if (!apply && call.query.has('force')) {
+    throw ApiError.invalid('PatchOptions', '', 'meta.k8s.io', [{ field: 'force', message: 'Forbidden: may not be specified for non-apply patch', reason: 'FieldValueForbidden' }]);
+  }
   const who = writer(call, r.type, apply ? 'Apply' : 'Update');
   const dryRun = dryRunOf(call);
   const current = ctx.store.get(r.type.storage, r.namespace, r.name!);
-  if (!current) {
-    if (!apply || r.subresource) throw ApiError.notFound(r.type.group, r.type.plural, r.name!);
-    const obj = decodeObject(call);
-    checkKind(obj, r.type);
-    checkIdentity(obj, r.namespace, r.name);
-    return respond(ctx, call, r.type, 201, createObject(ctx, r.type, obj, who, dryRun));
-  }
-  const original = present(r.type, current);
+  if (!current && (!apply || r.subresource)) throw ApiError.notFound(r.type.group, r.type.plural, r.name!);
+  if (apply) return serverSideApply(ctx, call, r, who, current, dryRun);
+  const original = present(r.type, current!);
   const patched = patchBody(call, structuredClone(original));
   checkKind(patched, r.type);
   if (!patched.metadata || typeof patched.metadata !== 'object') patched.metadata = {};
   checkIdentity(patched, r.namespace, r.name);
   // A patch that does not mention resourceVersion applies to the current object.
-  if (!patched.metadata.resourceVersion) patched.metadata.resourceVersion = current.metadata.resourceVersion;
+  if (!patched.metadata.resourceVersion) patched.metadata.resourceVersion = current!.metadata.resourceVersion;
   const sub = r.subresource === 'status' ? 'status' : undefined;
   return respond(ctx, call, r.type, 200, commitUpdate(ctx, r.type, patched, who, { subresource: sub, dryRun }));
+}
+
+/** PATCH with application/apply-patch+yaml: field ownership decides what changes (managed.ts). */
+function serverSideApply(ctx: ServerContext, call: Call, r: ResourceRequest, who: Writer, current: K8sObject | undefined, dryRun: boolean): Outcome {
+  const config = decodeObject(call);
+  checkKind(config, r.type);
+  checkIdentity(config, r.namespace, r.name);
+  const force = boolParam(call.query, 'force');
+  const sub = r.subresource === 'status' ? 'status' : undefined;
+  const live = current
+    ? present(r.type, current)
+    : ({ apiVersion: apiVersionOf(r.type), kind: r.type.kind, metadata: { name: r.name, ...(r.namespace ? { namespace: r.namespace } : {}) } } as K8sObject);
+  const { object } = applyConfiguration(live, config, { ...who, subresource: sub }, force, ctx.clock.now());
+  if (!current) {
+    delete object.metadata.resourceVersion;
+    return respond(ctx, call, r.type, 201, createObject(ctx, r.type, object, who, dryRun, true));
+  }
+  // An applied resourceVersion is a precondition; without one the apply is to the current object.
+  object.metadata.resourceVersion = config.metadata.resourceVersion || current.metadata.resourceVersion;
+  return respond(ctx, call, r.type, 200, commitUpdate(ctx, r.type, object, who, { subresource: sub, dryRun }));
 }
 
 /** DeleteOptions from the body (kubectl) and/or the query (client-node, curl). */
