@@ -14,7 +14,7 @@ import { eventsV1ToCore, isEventsV1 } from './events-v1.ts';
 import { listObjects } from './list.ts';
 import { applyConfiguration, canonicalManagedFields, fieldManager, recordUpdate } from './managed.ts';
 import { deepEqual } from './ssa-typed.ts';
-import { boolParam, chooseRendering, dryRunParam, fieldValidationParam, includeObjectParam, intParam } from './negotiate.ts';
+import { chooseRendering, dryRunParam, fieldValidationParam, includeObjectParam, intParam } from './negotiate.ts';
 import { applyPatch } from './patch.ts';
 import { present, renderObject } from './render.ts';
 
@@ -145,7 +145,9 @@ export function handlePatch(ctx: ServerContext, call: Call, r: ResourceRequest):
   fieldValidationParam(call.query);
   const apply = mediaType(call.contentType) === 'application/apply-patch+yaml';
   if (!apply && call.query.has('force')) {
-    throw ApiError.invalid('PatchOptions', '', 'meta.k8s.io', [{ field: 'force', message: 'Forbidden: may not be specified for non-apply patch', reason: 'FieldValueForbidden' }]);
+    throw new ApiError(422, 'Invalid', 'PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be specified for non-apply patch', {
+      group: 'meta.k8s.io', kind: 'PatchOptions', causes: [{ reason: 'FieldValueForbidden', message: 'Forbidden: may not be specified for non-apply patch', field: 'force' }],
+    });
   }
   const who = writer(call, r.type, apply ? 'Apply' : 'Update');
   const dryRun = dryRunOf(call);
@@ -168,7 +170,9 @@ function serverSideApply(ctx: ServerContext, call: Call, r: ResourceRequest, who
   const config = decodeObject(call);
   checkKind(config, r.type);
   checkIdentity(config, r.namespace, r.name);
-  const force = boolParam(call.query, 'force');
+  // The apiserver's query conversion: anything but empty, 0 or false (any case) is true — the Python client sends `True`.
+  const f = call.query.get('force');
+  const force = f !== null && f !== '' && f !== '0' && f.toLowerCase() !== 'false';
   const sub = r.subresource === 'status' ? 'status' : undefined;
   const live = current
     ? present(r.type, current)
