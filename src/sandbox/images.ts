@@ -89,6 +89,17 @@ export function createCatalog(extra: Record<string, ImageBehaviour> = {}): Image
   return new Map(Object.entries({ ...BUILTIN_IMAGES, ...extra }));
 }
 
+/** Whether the catalogue has any tag of the image's repository: then the repository exists and a missing tag is "not found". */
+export function knowsRepository(catalog: ImageCatalog, ref: string): boolean {
+  const names = new Set([parseImage(ref).repo, shortRepo(parseImage(ref).repo)]);
+  for (const key of catalog.keys()) {
+    const at = key.indexOf('@');
+    const repo = at >= 0 ? key.slice(0, at) : parseImage(key).repo;
+    if (names.has(repo) || names.has(shortRepo(repo)) || names.has(key)) return true;
+  }
+  return false;
+}
+
 /**
  * Finds how an image behaves: an exact `repo:tag` entry, then `repo:*` or a
  * bare `repo` (any tag — any published tag for a repository whose tags the

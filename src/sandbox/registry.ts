@@ -63,10 +63,15 @@ function hostOf(normalized: string): string {
   return normalized.split('/')[0];
 }
 
-/** `rpc error: …` as the kubelet reports a failed pull of `normalized` (containerd's wording). */
-export function pullFailure(normalized: string, repo: string): string {
+/**
+ * `rpc error: …` as the kubelet reports a failed pull of `normalized`
+ * (containerd's wording). `repositoryExists`: the registry has the
+ * repository (some of its tags are known), so only the tag is missing.
+ */
+export function pullFailure(normalized: string, repo: string, repositoryExists = false): string {
   const unpack = `failed to pull and unpack image "${normalized}": failed to resolve reference "${normalized}"`;
   const host = hostOf(normalized);
+  if (repositoryExists) return `rpc error: code = NotFound desc = ${unpack}: ${normalized}: not found`;
   if (host === 'docker.io') {
     if (isPublished(repo, 'latest') !== undefined) return `rpc error: code = NotFound desc = ${unpack}: ${normalized}: not found`;
     return `rpc error: code = Unknown desc = ${unpack}: pull access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed`;

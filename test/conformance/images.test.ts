@@ -66,10 +66,11 @@ describe('images', { timeout: 180_000 }, () => {
     for (const [i, image] of images.entries()) assert.equal(await status(`pub-${i}`), 'Running', image);
   });
 
-  it('private and unknown repositories and registries fail as containerd reports them', { skip: needs('kubectl') }, async () => {
+  it('private and unknown repositories, missing tags of declared ones, and unknown registries fail as containerd reports them', { skip: needs('kubectl') }, async () => {
     const cases: [string, string][] = [
       ['acme/private:1', 'rpc error: code = Unknown desc = failed to pull and unpack image "docker.io/acme/private:1": failed to resolve reference "docker.io/acme/private:1": pull access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed'],
       ['registry.example.com/team/api:2.0', 'rpc error: code = Unknown desc = failed to pull and unpack image "registry.example.com/team/api:2.0": failed to resolve reference "registry.example.com/team/api:2.0": failed to do request: Head "https://registry.example.com/v2/team/api/manifests/2.0": dial tcp: lookup registry.example.com: no such host'],
+      ['shop/web:2', 'rpc error: code = NotFound desc = failed to pull and unpack image "docker.io/shop/web:2": failed to resolve reference "docker.io/shop/web:2": docker.io/shop/web:2: not found'],
       ['registry.k8s.io/pause:9.9', 'rpc error: code = NotFound desc = failed to pull and unpack image "registry.k8s.io/pause:9.9": failed to resolve reference "registry.k8s.io/pause:9.9": registry.k8s.io/pause:9.9: not found'],
     ];
     for (const [i, [image]] of cases.entries()) await ok(['run', `priv-${i}`, `--image=${image}`]);

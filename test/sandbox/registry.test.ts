@@ -1,7 +1,7 @@
 // The registry model: vendored published tags, catalogue lookups, pull errors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createCatalog, imageNameError, isImageReference, lookupImage } from '../../src/sandbox/images.ts';
+import { createCatalog, imageNameError, isImageReference, knowsRepository, lookupImage } from '../../src/sandbox/images.ts';
 import { isPublished, pullFailure, trackedRepos } from '../../src/sandbox/registry.ts';
 
 test('the vendored tag lists cover the widely used public images, with real tags only', () => {
@@ -36,6 +36,14 @@ test('pull failures are worded by where the image would come from', () => {
   assert.match(pullFailure('quay.io/acme/x:1', 'quay.io/acme/x'), /code = NotFound .*quay\.io\/acme\/x:1: not found$/);
   assert.match(pullFailure('registry.example.com/a/b:1', 'registry.example.com/a/b'), /Head "https:\/\/registry\.example\.com\/v2\/a\/b\/manifests\/1": dial tcp: lookup registry\.example\.com: no such host$/);
   assert.match(pullFailure('localhost:5000/a:1', 'localhost:5000/a'), /dial tcp 127\.0\.0\.1:5000: connect: connection refused$/);
+  // A repository the registry has (a scenario declared other tags of it) only lacks the tag.
+  assert.match(pullFailure('docker.io/shop/cart:2.0.l', 'shop/cart', true), /code = NotFound .*: docker\.io\/shop\/cart:2\.0\.l: not found$/);
+  const catalog = createCatalog({ 'shop/cart:2.0.0': {}, 'registry.example.com/team/api:*': {} });
+  assert.equal(knowsRepository(catalog, 'shop/cart:2.0.l'), true);
+  assert.equal(knowsRepository(catalog, 'docker.io/shop/cart:9'), true);
+  assert.equal(knowsRepository(catalog, 'registry.example.com/team/api:1'), true);
+  assert.equal(knowsRepository(catalog, 'shop/carts:1'), false);
+  assert.equal(knowsRepository(catalog, 'nginx:1.999'), true);
 });
 
 test('image references: distribution/reference grammar, lower-case repositories', () => {

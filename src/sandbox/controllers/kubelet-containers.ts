@@ -3,7 +3,7 @@
 // start. Every step happens at an explicit cluster time, so the pod worker
 // only has to ask "what is due now?" and "when is the next step?".
 import { randomBytes } from 'node:crypto';
-import { imageNameError, lookupImage, parseImage, type ImageBehaviour } from '../images.ts';
+import { imageNameError, knowsRepository, lookupImage, parseImage, type ImageBehaviour } from '../images.ts';
 import { pullFailure } from '../registry.ts';
 import { containerUsage, memoryLimitBytes, oomKillAt } from './kubelet-memory.ts';
 import { commandOf, runProgram } from './kubelet-commands.ts';
@@ -75,7 +75,7 @@ function finishPull(env: PodEnv, c: ContainerRuntime, now: number): void {
     startContainer(env, c, pull.behaviour, now);
     return;
   }
-  const detail = pullFailure(ref, parseImage(image).repo);
+  const detail = pullFailure(ref, parseImage(image).repo, knowsRepository(env.ctx.images, image));
   emit(env, c, 'Warning', 'Failed', `Failed to pull image "${image}": ${detail}`);
   emit(env, c, 'Warning', 'Failed', 'Error: ErrImagePull');
   const max = env.ctx.config.kubelet.maxImagePullBackoffSeconds * 1000;
