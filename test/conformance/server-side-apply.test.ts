@@ -196,6 +196,26 @@ describe('server-side apply', { timeout: 120_000 }, () => {
     assert.equal(refused.json().message, 'Apply failed with 1 conflict: conflict with "before-first-apply" using v1: .data.a');
   });
 
+  it('raw HTTP: an apply in another version or carrying managedFields is a 400', async () => {
+    const path = '/api/v1/namespaces/default/configmaps/strict?fieldManager=flux';
+    const version = await c.http('PATCH', path, { headers: APPLY, body: { apiVersion: 'v2', kind: 'ConfigMap', metadata: { name: 'strict' } } });
+    assert.equal(version.status, 400);
+    assert.equal(version.json().message, 'Incorrect version specified in apply patch. Specified patch version: v2, expected: v1');
+    const managedFields = await c.http('PATCH', path, { headers: APPLY, body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'strict', managedFields: [] } } });
+    assert.equal(managedFields.status, 400);
+    assert.equal(managedFields.json().message, 'metadata.managedFields must be nil');
+  });
+
+  it('kubectl: what `kubectl create --dry-run=client -o yaml` prints applies server-side (its nulls are dropped)', { skip: needs('kubectl') }, async () => {
+    const manifest = await ok(['create', 'deployment', 'gen', '--image=nginx:1.27', '--dry-run=client', '-o', 'yaml']);
+    assert.match(manifest, /creationTimestamp: null/);
+    assert.equal((await ok(['apply', '--server-side', '-f', '-'], manifest)).trim(), 'deployment.apps/gen serverside-applied');
+    const d = JSON.parse(await ok(['get', 'deploy', 'gen', '-o', 'json']));
+    assert.match(d.metadata.creationTimestamp, /^\d{4}-/);
+    assert.equal(d.spec.template.metadata.creationTimestamp, undefined);
+    await ok(['delete', 'deploy', 'gen']);
+  });
+
   it('raw HTTP: an object nobody applied belongs to "before-first-apply"', async () => {
     c.sandbox.store.create('configmaps', { metadata: { name: 'legacy', namespace: 'default' }, data: { level: 'info' } });
     const r = await c.http('PATCH', '/api/v1/namespaces/default/configmaps/legacy?fieldManager=flux', { headers: APPLY, body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'legacy' }, data: { level: 'debug' } } });

@@ -170,7 +170,8 @@ export interface Applied {
 export function applyConfiguration(live: K8sObject, config: K8sObject, who: Who, force: boolean, now: number): Applied {
   const shape = shapeForKind(live.kind);
   const keep = scopeFilter(who.subresource);
-  const cfg = scoped(strip(config) as K8sObject, who.subresource);
+  // Typed decoding drops nulls (`creationTimestamp: null` from `kubectl create --dry-run -o yaml`).
+  const cfg = scoped(dropNulls(strip(config)) as K8sObject, who.subresource);
   let managers = decode(live.metadata.managedFields);
   if (!managers.size) {
     // ProbabilisticSkipNonAppliedManager: what was there before the first apply belongs to "before-first-apply".
@@ -216,6 +217,12 @@ export function applyConfiguration(live: K8sObject, config: K8sObject, who: Who,
     object.metadata.annotations = { ...object.metadata.annotations, [LAST_APPLIED]: sortedJson(withoutAnnotation(config)) };
   }
   return { object, changed: dataChanged };
+}
+
+function dropNulls(v: unknown): unknown {
+  if (Array.isArray(v)) return v.filter((x) => x !== null).map(dropNulls);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null).map(([k, x]) => [k, dropNulls(x)]));
+  return v;
 }
 
 /** The part of an applied configuration the endpoint takes: status through /status, the rest elsewhere. */

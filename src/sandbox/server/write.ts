@@ -168,7 +168,12 @@ export function handlePatch(ctx: ServerContext, call: Call, r: ResourceRequest):
 /** PATCH with application/apply-patch+yaml: field ownership decides what changes (managed.ts). */
 function serverSideApply(ctx: ServerContext, call: Call, r: ResourceRequest, who: Writer, current: K8sObject | undefined, dryRun: boolean): Outcome {
   const config = decodeObject(call);
+  const expected = apiVersionOf(r.type);
+  if (config.apiVersion && config.apiVersion !== expected) {
+    throw ApiError.badRequest(`Incorrect version specified in apply patch. Specified patch version: ${config.apiVersion}, expected: ${expected}`);
+  }
   checkKind(config, r.type);
+  if (config.metadata.managedFields != null) throw ApiError.badRequest('metadata.managedFields must be nil');
   checkIdentity(config, r.namespace, r.name);
   // The apiserver's query conversion: anything but empty, 0 or false (any case) is true — the Python client sends `True`.
   const f = call.query.get('force');
