@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import type { Command } from 'commander';
 import { formatDuration, KubemendError, Errors } from '../common/index.ts';
 import { Sandbox, resolveScenario, ScenarioRunner, sandboxOptionsFor, type LoadedScenario } from '../sandbox/index.ts';
-import { parsePort, parseSpeed } from './flags.ts';
+import { parseImageRef, parsePort, parseSpeed } from './flags.ts';
 
 export interface SandboxFlags {
   port: number;
@@ -16,6 +16,7 @@ export interface SandboxFlags {
   speed?: number;
   exitWhenDone?: boolean;
   stateFile?: string;
+  image?: string[];
 }
 
 export function registerSandbox(program: Command): void {
@@ -28,6 +29,7 @@ export function registerSandbox(program: Command): void {
     .option('--scenario <name|file>', 'replay a scenario: a name from scenarios/ or a path to a scenario YAML file')
     .option('--speed <x>', 'virtual time runs x times faster than real time (default: the scenario\'s, else 1)', parseSpeed)
     .option('--exit-when-done', 'exit when the scenario has finished (exit 1 if a milestone was missed)')
+    .option('--image <ref>', 'an image the sandbox registry serves besides the public ones it knows (a private image, a tag not yet published): runs until stopped; repeat for more; `repo:*` for every tag', parseImageRef)
     .option('--state-file <path>', 'keep the cluster (and the scenario\'s progress) in this file: restored from it when it exists, saved while running, so a restart continues where the last run stopped')
     .action(async (flags: SandboxFlags) => {
       await runSandbox(flags);
@@ -39,6 +41,8 @@ export async function runSandbox(flags: SandboxFlags, out: (line: string) => voi
   const speed = flags.speed ?? loaded?.scenario.spec.speed ?? 1;
   const stateFile = flags.stateFile && resolve(flags.stateFile);
   const sandbox = new Sandbox(loaded ? sandboxOptionsFor(loaded.scenario, { speed, stateFile }) : { speed, stateFile, scenario: null });
+  // After a restore too: the flag adds to whatever the saved registry holds.
+  for (const ref of flags.image ?? []) if (!sandbox.images.has(ref)) sandbox.images.set(ref, {});
   let url: string;
   try {
     ({ url } = await sandbox.listen({ port: flags.port, host: flags.host }));

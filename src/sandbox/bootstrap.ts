@@ -6,7 +6,7 @@
 // creates whichever is missing, on a fresh sandbox and after a restore, as
 // the real post-start hooks do. The admin/edit/view rules cover the resources
 // a 1.32 cluster grants them; they are stored already aggregated.
-import { stampManagedFields } from './server/managed.ts';
+import { recordUpdate } from './server/managed.ts';
 import { RBAC_GROUP, SYSTEM_PRIORITY_CLASSES } from './strategy-apis.ts';
 import type { ObjectStore } from './store.ts';
 import type { K8sObject } from './types.ts';
@@ -144,7 +144,7 @@ export function ensureBootstrap(store: ObjectStore): void {
   if (store.get('namespaces', undefined, 'default')) items.push(['services', kubernetesService()]);
   for (const [storage, obj] of items) {
     if (store.get(storage, obj.metadata.namespace, obj.metadata.name!)) continue;
-    obj.metadata.managedFields = stampManagedFields(undefined, { manager: 'kube-apiserver', operation: 'Update', apiVersion: obj.apiVersion! }, now);
+    obj.metadata.managedFields = recordUpdate(undefined, obj, { manager: 'kube-apiserver', operation: 'Update', apiVersion: obj.apiVersion! }, now);
     store.create(storage, obj);
   }
 }

@@ -9,3 +9,4 @@ export {
 } from './scenarios/index.ts';
 export type { Scenario } from './scenarios/schema.ts';
 export { findKind } from './scenarios/kinds.ts';
+export { isImageReference } from './images.ts';

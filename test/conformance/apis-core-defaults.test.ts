@@ -45,7 +45,8 @@ describe('default ServiceAccounts, kube-root-ca.crt and default/kubernetes', { s
       return r.code === 0 && JSON.parse(r.stdout).metadata.uid !== uid;
     });
     const sa = JSON.parse(await c.kubectl('get', 'sa', 'default', '-n', 'shop', '-o', 'json', '--show-managed-fields'));
-    assert.deepEqual(sa.metadata.managedFields.map((m: any) => m.manager), ['kube-controller-manager']);
+    // It sets no field beyond its name, so the field manager may record nothing; what it records is the controller's.
+    for (const m of sa.metadata.managedFields ?? []) assert.equal(m.manager, 'kube-controller-manager');
   });
 
   it('kube-root-ca.crt holds the cluster CA in every namespace and is put back when edited', async () => {

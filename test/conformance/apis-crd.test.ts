@@ -208,7 +208,10 @@ describe('CustomResourceDefinitions (kubectl, Python, HTTP)', { skip: hasKubectl
     const err = await c.kubectlFails('patch', 'wd', 'w1', '-p', '{"spec":{"color":"blue"}}');
     assert.match(err, /application\/strategic-merge-patch\+json is not supported by example\.com\/v1, Kind=Widget: the body of the request was in an unknown format - accepted media types include: application\/json-patch\+json, application\/merge-patch\+json, application\/apply-patch\+yaml/);
     await c.kubectl('patch', 'wd', 'w1', '--type', 'json', '-p', '[{"op":"replace","path":"/spec/color","value":"blue"}]');
-    await c.kubectl('apply', '--server-side', '--field-manager', 'me', '-f', c.file('w1-apply.yaml', 'apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w1}\nspec: {color: red, tags: [x]}\n'));
+    // kubectl-patch owns spec.color now: a server-side apply that sets it conflicts until forced.
+    const apply = ['apply', '--server-side', '--field-manager', 'me', '-f', c.file('w1-apply.yaml', 'apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w1}\nspec: {color: red, tags: [x]}\n')];
+    assert.match(await c.kubectlFails(...apply), /Apply failed with 1 conflict: conflict with "kubectl-patch" using example\.com\/v1: \.spec\.color/);
+    await c.kubectl(...apply, '--force-conflicts');
     const w = (await c.http('GET', `${WIDGETS_PATH}/w1`)).body;
     assert.equal(w.spec.color, 'red');
     assert.deepEqual(w.spec.tags, ['x']);

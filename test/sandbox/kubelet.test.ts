@@ -84,7 +84,8 @@ test('an unknown image goes ErrImagePull then ImagePullBackOff, retried with a g
   const t0 = h.clock.now();
   createPod(h, 'bad', [{ name: 'app', image: 'nope:1' }]);
   await h.advance(1_000);
-  const detail = 'rpc error: code = NotFound desc = failed to pull and unpack image "docker.io/library/nope:1": failed to resolve reference "docker.io/library/nope:1": docker.io/library/nope:1: not found';
+  // Docker Hub answers a repository that does not exist (or is private) with "pull access denied".
+  const detail = 'rpc error: code = Unknown desc = failed to pull and unpack image "docker.io/library/nope:1": failed to resolve reference "docker.io/library/nope:1": pull access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed';
   assert.deepEqual(status(h, 'bad').state.waiting, { reason: 'ErrImagePull', message: detail });
   assert.deepEqual(h.events('Failed').map((e) => e.message), [`Failed to pull image "nope:1": ${detail}`, 'Error: ErrImagePull']);
 

@@ -271,3 +271,25 @@ test('a state write that fails is reported once, retried, and fails a flush', TI
   await writer.close();
   assert.equal(readFileSync(file, 'utf8'), '{}', 'the next batch after the disk is back writes it');
 });
+
+test('a container\'s command carries on after a restore: the loop where it was, the exit when due', TIMEOUT, async () => {
+  const file = join(tmp(), 'state.json');
+  const clock = new ManualClock();
+  const a = new Sandbox({ clock, stateFile: file, scenario: null }).start();
+  a.store.create('pods', { metadata: { name: 'job', namespace: 'default' }, spec: { nodeName: 'node-1', restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox', command: ['sh', '-c', 'for i in 1 2 3 4; do echo "step $i"; sleep 10; done; exit 4'] }] } });
+  for (let i = 0; i < 25; i++) await clock.advance(1000);
+  assert.deepEqual(a.logs.read('default', 'job', 'c'), ['step 1', 'step 2', 'step 3']);
+  await a.stop();
+
+  const bClock = new ManualClock(savedVirtualTime(file));
+  const b = new Sandbox({ clock: bClock, stateFile: file, scenario: null }).start();
+  try {
+    for (let i = 0; i < 30; i++) await bClock.advance(1000);
+    assert.deepEqual(b.logs.read('default', 'job', 'c'), ['step 1', 'step 2', 'step 3', 'step 4']);
+    const t = b.store.get('pods', 'default', 'job')!.status.containerStatuses[0].state.terminated;
+    assert.deepEqual([t.exitCode, t.reason], [4, 'Error']);
+    assert.equal(Date.parse(t.finishedAt) - Date.parse(t.startedAt), 40_000, 'the command ran its 40 seconds across the restart');
+  } finally {
+    await b.stop();
+  }
+});

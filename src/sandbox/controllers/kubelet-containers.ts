@@ -3,8 +3,10 @@
 // start. Every step happens at an explicit cluster time, so the pod worker
 // only has to ask "what is due now?" and "when is the next step?".
 import { randomBytes } from 'node:crypto';
-import { lookupImage, type ImageBehaviour } from '../images.ts';
+import { imageNameError, knowsRepository, lookupImage, parseImage, type ImageBehaviour } from '../images.ts';
+import { pullFailure } from '../registry.ts';
 import { containerUsage, memoryLimitBytes, oomKillAt } from './kubelet-memory.ts';
+import { commandOf, runProgram } from './kubelet-commands.ts';
 import { imageSizeOf, normalizeImage } from './kubelet-images.ts';
 import { containerRestartPolicy, emit, goDuration, podRef, type ContainerRuntime, type PodEnv, type Terminated } from './kubelet-runtime.ts';
 
@@ -23,6 +25,17 @@ const MIN_BACKOFF_MS = 100;
 /** Ensures the image (events as EnsureImageExists emits them), then starts or schedules the pull. */
 export function beginPull(env: PodEnv, c: ContainerRuntime, now: number): void {
   const image = String(c.spec.image ?? '');
+  const invalid = imageNameError(image);
+  if (invalid) {
+    // applyDefaultImageTag fails before any pull; the pod worker retries on every sync.
+    const message = `Failed to apply default image tag "${image}": couldn't parse image name "${image}": ${invalid}`;
+    emit(env, c, 'Warning', 'InspectFailed', message);
+    emit(env, c, 'Warning', 'Failed', 'Error: InvalidImageName');
+    c.stage = 'neverPull';
+    c.waiting = { reason: 'InvalidImageName', message };
+    c.dueAt = now + NEVER_PULL_RETRY_MS;
+    return;
+  }
   const ref = normalizeImage(image);
   const policy = c.spec.imagePullPolicy ?? 'IfNotPresent';
   const present = env.images.has(ref);
@@ -62,7 +75,7 @@ function finishPull(env: PodEnv, c: ContainerRuntime, now: number): void {
     startContainer(env, c, pull.behaviour, now);
     return;
   }
-  const detail = `rpc error: code = NotFound desc = failed to pull and unpack image "${ref}": failed to resolve reference "${ref}": ${ref}: not found`;
+  const detail = pullFailure(ref, parseImage(image).repo, knowsRepository(env.ctx.images, image));
   emit(env, c, 'Warning', 'Failed', `Failed to pull image "${image}": ${detail}`);
   emit(env, c, 'Warning', 'Failed', 'Error: ErrImagePull');
   const max = env.ctx.config.kubelet.maxImagePullBackoffSeconds * 1000;
@@ -85,19 +98,30 @@ function enterImagePullBackOff(env: PodEnv, c: ContainerRuntime): void {
   c.dueAt = c.retryAt;
 }
 
-function startContainer(env: PodEnv, c: ContainerRuntime, b: ImageBehaviour, now: number): void {
+function startContainer(env: PodEnv, c: ContainerRuntime, image: ImageBehaviour, now: number): void {
   const { ctx } = env;
   const ns = env.pod.metadata.namespace!;
   const pod = env.pod.metadata.name!;
   const ref = normalizeImage(String(c.spec.image ?? ''));
+  const command = commandOf(env, c);
+  // A command the model plays replaces the image's own process: its logs and exit.
+  const b: ImageBehaviour = command.kind === 'program' ? { ...image, logs: undefined, exitLogs: undefined, exitAfterSeconds: undefined } : image;
   emit(env, c, 'Normal', 'Created', `Created container: ${c.name}`);
   if (c.instances > 0) ctx.logs.rotate(ns, pod, c.name);
   c.instances++;
   c.behaviour = b;
+  c.program = undefined;
   c.imageRef = ref;
   c.containerID = `containerd://${randomBytes(32).toString('hex')}`;
-  c.pid = env.nextPid();
   c.startedAt = now;
+  if (command.kind === 'startError') {
+    // The runtime created the container but could not exec its command.
+    emit(env, c, 'Warning', 'Failed', `Error: ${command.message}`);
+    c.stage = 'running';
+    exitContainer(env, c, now, 128, 'StartError', false, { message: command.message, startedAt: 0 });
+    return;
+  }
+  c.pid = env.nextPid();
   c.stage = 'running';
   c.waiting = undefined;
   c.terminated = undefined;
@@ -121,6 +145,11 @@ function startContainer(env: PodEnv, c: ContainerRuntime, b: ImageBehaviour, now
   c.exitAt = b.exitAfterSeconds !== undefined ? now + b.exitAfterSeconds * 1000 : Infinity;
   c.oomAt = oomKillAt(b, now, memoryLimitBytes(c.spec));
   ctx.usage.set(ns, pod, env.node, c.name, containerUsage(b, now, now));
+  if (command.kind === 'program') {
+    const { ops, loop, status } = command.program;
+    c.program = { ops, loop, status, pc: 0, nextAt: now };
+    runProgram(env, c, now);
+  }
 }
 
 function probeFailure(env: PodEnv, probe: any): string {
@@ -134,12 +163,17 @@ function probeFailure(env: PodEnv, probe: any): string {
  * The container stopped. `natural` exits write the image's exit logs first.
  * Restarts per policy go through the crash-loop back-off.
  */
-export function exitContainer(env: PodEnv, c: ContainerRuntime, now: number, exitCode: number, reason: string, natural: boolean): void {
+export function exitContainer(
+  env: PodEnv, c: ContainerRuntime, now: number, exitCode: number, reason: string, natural: boolean,
+  detail: { message?: string; startedAt?: number } = {},
+): void {
   const { ctx } = env;
   const ns = env.pod.metadata.namespace!;
   const pod = env.pod.metadata.name!;
   if (natural) for (const line of c.behaviour?.exitLogs ?? []) ctx.logs.append(ns, pod, c.name, line.replaceAll('{pod}', pod).replaceAll('{container}', c.name));
-  const term: Terminated = { exitCode, reason, startedAt: c.startedAt, finishedAt: now, containerID: c.containerID };
+  const term: Terminated = { exitCode, reason, startedAt: detail.startedAt ?? c.startedAt, finishedAt: now, containerID: c.containerID };
+  if (detail.message) term.message = detail.message;
+  c.program = undefined;
   ctx.usage.clearContainer(ns, pod, c.name);
   c.ready = false;
   c.readyAt = c.exitAt = c.oomAt = c.nextProbeAt = Infinity;
@@ -174,6 +208,7 @@ export function killContainer(env: PodEnv, c: ContainerRuntime, now: number, exi
     if (c.last) c.last = undefined;
   }
   c.stage = 'done';
+  c.program = undefined;
   c.ready = false;
   c.waiting = undefined;
   c.dueAt = c.readyAt = c.exitAt = c.oomAt = c.nextProbeAt = Infinity;
@@ -204,8 +239,9 @@ export function stepContainer(env: PodEnv, c: ContainerRuntime, now: number): bo
         exitContainer(env, c, now, 137, 'OOMKilled', false);
         return true;
       }
+      if (runProgram(env, c, now)) return true;
       if (now >= c.exitAt) {
-        const code = c.behaviour?.exitCode ?? 1;
+        const code = c.program?.exitCode ?? c.behaviour?.exitCode ?? 1;
         exitContainer(env, c, now, code, code === 0 ? 'Completed' : 'Error', true);
         return true;
       }
@@ -229,7 +265,7 @@ export function stepContainer(env: PodEnv, c: ContainerRuntime, now: number): bo
 
 /** When this container next needs the pod worker. */
 export function nextDue(c: ContainerRuntime): number {
-  if (c.stage === 'running') return Math.min(c.oomAt, c.exitAt, c.ready ? Infinity : c.readyAt, c.nextProbeAt);
+  if (c.stage === 'running') return Math.min(c.oomAt, c.exitAt, c.ready ? Infinity : c.readyAt, c.nextProbeAt, c.program?.nextAt ?? Infinity);
   if (c.stage === 'idle') return -Infinity;
   return c.dueAt;
 }

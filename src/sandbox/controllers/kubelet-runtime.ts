@@ -4,6 +4,7 @@
 import type { ImageBehaviour } from '../images.ts';
 import type { K8sObject } from '../types.ts';
 import type { ControllerContext } from './controller.ts';
+import type { ProgramState } from './kubelet-commands.ts';
 
 export type Stage = 'idle' | 'pulling' | 'errImagePull' | 'imagePullBackOff' | 'neverPull' | 'running' | 'backOff' | 'done';
 
@@ -33,6 +34,8 @@ export interface ContainerRuntime {
   retryAt: number;
   pullError?: string;
   behaviour?: ImageBehaviour;
+  /** The running command, when the command model interprets it (else the image's behaviour runs). */
+  program?: ProgramState;
   imageRef?: string;
   containerID?: string;
   pid?: number;

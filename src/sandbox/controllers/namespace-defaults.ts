@@ -6,7 +6,7 @@
 // stamped as kube-controller-manager's, as on a real cluster. The API
 // server's own default/kubernetes Service is put back here too when deleted
 // (its bootstrap controller reconciles it).
-import { stampManagedFields } from '../server/managed.ts';
+import { recordUpdate } from '../server/managed.ts';
 import { ROOT_CA_PEM } from '../root-ca.ts';
 import { kubernetesService } from '../bootstrap.ts';
 import { ApiError } from '../status.ts';
@@ -62,15 +62,16 @@ export class NamespaceDefaultsController implements Controller {
     if (!cm) this.create('configmaps', want);
     else if (cm.data?.['ca.crt'] !== ROOT_CA_PEM || cm.metadata.annotations?.['kubernetes.io/description'] !== DESCRIPTION) {
       this.ctx.store.mutate('configmaps', ns, ROOT_CA_CONFIGMAP, (c) => {
+        const before = structuredClone(c);
         c.data = { ...want.data };
         c.metadata.annotations = { ...(c.metadata.annotations ?? {}), ...want.metadata.annotations };
-        c.metadata.managedFields = stampManagedFields(c.metadata.managedFields, { manager: 'kube-controller-manager', operation: 'Update', apiVersion: 'v1' }, this.ctx.clock.now());
+        c.metadata.managedFields = recordUpdate(before, c, { manager: 'kube-controller-manager', operation: 'Update', apiVersion: 'v1' }, this.ctx.clock.now());
       });
     }
   }
 
   private create(storage: string, obj: K8sObject, manager = 'kube-controller-manager'): void {
-    obj.metadata.managedFields = stampManagedFields(undefined, { manager, operation: 'Update', apiVersion: 'v1' }, this.ctx.clock.now());
+    obj.metadata.managedFields = recordUpdate(undefined, obj, { manager, operation: 'Update', apiVersion: 'v1' }, this.ctx.clock.now());
     try {
       this.ctx.store.create(storage, obj);
     } catch (err) {

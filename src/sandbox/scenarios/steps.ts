@@ -8,7 +8,7 @@ import { KubemendError, Errors } from '../../common/index.ts';
 import type { Sandbox } from '../cluster.ts';
 import { apiVersionOf } from '../resources.ts';
 import type { K8sObject } from '../types.ts';
-import { stampManagedFields } from '../server/managed.ts';
+import { recordUpdate } from '../server/managed.ts';
 import { applyPatch } from '../server/patch.ts';
 import { findKind } from './kinds.ts';
 import type { ScenarioStep } from './schema.ts';
@@ -40,13 +40,18 @@ function lastApplied(manifest: K8sObject, namespace: string | undefined): string
   return `${sortedJson({ ...manifest, metadata })}\n`;
 }
 
-/** The object as `manager` writes it: its managedFields entry, and for kubectl apply the annotation. */
-function authored(obj: K8sObject, manifest: K8sObject | undefined, previous: K8sObject | undefined, who: { manager: string; apiVersion: string }, now: number): K8sObject {
+/**
+ * The object as `manager` writes it: for kubectl apply the annotation, and
+ * the managedFields entry owning what the write changed once the object is
+ * defaulted (`preview` is the store's dry run of the write).
+ */
+function authored(obj: K8sObject, manifest: K8sObject | undefined, previous: K8sObject | undefined, who: { manager: string; apiVersion: string }, now: number, preview: (o: K8sObject) => K8sObject): K8sObject {
   const { manager, apiVersion } = who;
-  obj.metadata.managedFields = stampManagedFields(previous?.metadata.managedFields, { manager, operation: 'Update', apiVersion }, now);
   if (manifest && manager === CLIENT_SIDE_APPLY) {
     obj.metadata.annotations = { ...(obj.metadata.annotations ?? {}), [LAST_APPLIED]: lastApplied(manifest, obj.metadata.namespace) };
   }
+  const defaulted = preview(structuredClone(obj));
+  obj.metadata.managedFields = recordUpdate(previous, { ...defaulted, metadata: { ...defaulted.metadata, managedFields: obj.metadata.managedFields } }, { manager, operation: 'Update', apiVersion }, now);
   return obj;
 }
 
@@ -60,9 +65,11 @@ export function applyStep(sb: Sandbox, step: ScenarioStep): void {
       const ns = t.namespaced ? m.metadata.namespace ?? 'default' : undefined;
       const cur = store.get(t.storage, ns, m.metadata.name!);
       let obj = storedForm(structuredClone(m) as K8sObject);
-      if (manager) obj = authored({ ...obj, metadata: { ...obj.metadata, ...(ns ? { namespace: ns } : {}) } }, m, cur, { manager, apiVersion: apiVersionOf(t) }, now);
-      if (!cur) store.create(t.storage, obj);
-      else store.update(t.storage, { ...obj, metadata: { ...obj.metadata, resourceVersion: cur.metadata.resourceVersion } });
+      const write = (o: K8sObject, dryRun = false) => (cur
+        ? store.update(t.storage, { ...o, metadata: { ...o.metadata, resourceVersion: cur.metadata.resourceVersion } }, { dryRun })
+        : store.create(t.storage, o, { dryRun }));
+      if (manager) obj = authored({ ...obj, metadata: { ...obj.metadata, ...(ns ? { namespace: ns } : {}) } }, m, cur, { manager, apiVersion: apiVersionOf(t) }, now, (o) => write(o, true));
+      write(obj);
     }
   } else if (step.patch) {
     const p = step.patch;
@@ -71,7 +78,7 @@ export function applyStep(sb: Sandbox, step: ScenarioStep): void {
     const cur = store.get(t.storage, ns, p.name);
     if (!cur) throw new KubemendError(Errors.SCENARIO_INVALID, `scenario patch: ${p.kind} ${ns ? `${ns}/` : ''}${p.name} does not exist`);
     const patched = applyPatch(PATCH_TYPES[p.type], cur, p.patch);
-    store.update(t.storage, manager ? authored(patched, undefined, cur, { manager, apiVersion: apiVersionOf(t) }, now) : patched);
+    store.update(t.storage, manager ? authored(patched, undefined, cur, { manager, apiVersion: apiVersionOf(t) }, now, (o) => store.update(t.storage, o, { dryRun: true })) : patched);
   } else if (step.delete) {
     const d = step.delete;
     const t = findKind(d.kind, d.apiVersion)!;

@@ -14,7 +14,7 @@ import type { Call, Outcome, ResourceRequest, ServerContext } from './context.ts
 import { hpaFromV1 } from '../hpa-v1.ts';
 import { eventsV1ToCore, isEventsV1 } from './events-v1.ts';
 import { listObjects } from './list.ts';
-import { fieldManager, stampManagedFields } from './managed.ts';
+import { applyConfiguration, canonicalManagedFields, fieldManager, recordUpdate } from './managed.ts';
 import { boolParam, chooseRendering, dryRunParam, includeObjectParam, intParam } from './negotiate.ts';
 import { checkApplyBody, decodePatched, decodeWriteBody, patchBodyErrors } from './fieldvalidation.ts';
 import { applyPatch } from './patch.ts';
@@ -88,12 +88,17 @@ export function toStored(type: ResourceType, obj: K8sObject): K8sObject {
 /** The NamespaceLifecycle admission plugin's immortal namespaces. */
 const IMMORTAL_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
 
-export function createObject(ctx: ServerContext, type: ResourceType, obj: K8sObject, who: Writer, dryRun: boolean): K8sObject {
+export function createObject(ctx: ServerContext, type: ResourceType, obj: K8sObject, who: Writer, dryRun: boolean, applied = false): K8sObject {
   if (obj.metadata.resourceVersion) {
     throw new ApiError(500, 'InternalError', 'Internal error occurred: resourceVersion should not be set on objects to be created');
   }
   const stored = toStored(type, obj);
-  stored.metadata.managedFields = stampManagedFields(undefined, who, ctx.clock.now());
+  if (!applied) {
+    // The creator owns what the object holds once defaulted, as the field manager sees a create.
+    const requested = stored.metadata.managedFields;
+    const preview = ctx.store.create(type.storage, structuredClone({ ...stored, metadata: { ...stored.metadata, managedFields: undefined } }), { dryRun: true });
+    stored.metadata.managedFields = recordUpdate(undefined, { ...preview, metadata: { ...preview.metadata, managedFields: requested } }, who, ctx.clock.now());
+  }
   return ctx.store.create(type.storage, stored, { dryRun });
 }
 
@@ -107,11 +112,16 @@ export function commitUpdate(ctx: ServerContext, type: ResourceType, input: K8sO
   const { namespace, name } = stored.metadata;
   const old = ctx.store.get(storage, type.namespaced ? namespace : undefined, name ?? '');
   if (!old) throw ApiError.notFound(type.group, type.plural, name ?? '');
+  // An apply brings its managedFields worked out; any other write is recorded here.
+  const requested = stored.metadata.managedFields;
   stored.metadata.managedFields = old.metadata.managedFields;
   const preview = ctx.store.update(storage, structuredClone(stored), { subresource: opts.subresource, dryRun: true });
+  const managed = who.operation === 'Apply'
+    ? (requested as unknown[])
+    : recordUpdate(old, { ...preview, metadata: { ...preview.metadata, managedFields: requested } }, { ...who, subresource: who.subresource ?? opts.subresource }, ctx.clock.now());
+  preview.metadata.managedFields = managed;
   if (opts.dryRun) return preview;
-  if (semanticallyEqual(preview, old)) return old;
-  const managed = stampManagedFields(old.metadata.managedFields, { ...who, subresource: who.subresource ?? opts.subresource }, ctx.clock.now());
+  if (semanticallyEqual(preview, { ...old, metadata: { ...old.metadata, managedFields: canonicalManagedFields(old.metadata.managedFields) } })) return old;
   if (opts.subresource === 'status') {
     // The store keeps metadata from the stored object on status writes; this
     // is the API server's own bookkeeping, so it goes in with the status.
@@ -162,7 +172,7 @@ export function handleUpdate(ctx: ServerContext, call: Call, r: ResourceRequest)
   return withHeaders(respond(ctx, call, r.type, 200, commitUpdate(ctx, r.type, obj, who, { subresource: sub, dryRun })), warnings);
 }
 
-/** Applies a PATCH body of any supported type to `original` (already in the requested version). */
+/** Applies a PATCH body of any supported type but apply to `original` (already in the requested version). */
 export function patchBody(call: Call, original: K8sObject, type?: ResourceType): K8sObject {
   const ct = mediaType(call.contentType);
   const accepted = type?.custom ? CUSTOM_PATCH_TYPES : PATCH_TYPES;
@@ -170,11 +180,8 @@ export function patchBody(call: Call, original: K8sObject, type?: ResourceType):
     throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')}`);
   }
   const body = decodeBody(call, accepted.join(', '));
-  // Server-side apply is modelled as a strategic merge: lists of containers,
-  // ports, env … merge by their keys much as field ownership would. Custom
-  // resources have no merge keys: their lists are atomic, a JSON merge.
-  const apply = type?.custom ? 'application/merge-patch+json' : 'application/strategic-merge-patch+json';
-  const as = ct === 'application/apply-patch+yaml' ? apply : ct;
+  // Only the scale subresource gets here with an apply body; it takes the replicas it names.
+  const as = ct === 'application/apply-patch+yaml' ? 'application/merge-patch+json' : ct;
   return applyPatch(as, original, body);
 }
 
@@ -182,27 +189,25 @@ export function handlePatch(ctx: ServerContext, call: Call, r: ResourceRequest):
   const ct = mediaType(call.contentType);
   const patchErrors = patchBodyErrors(call, ct);
   const apply = ct === 'application/apply-patch+yaml';
+  if (!apply && call.query.has('force')) {
+    throw new ApiError(422, 'Invalid', 'PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be specified for non-apply patch', {
+      group: 'meta.k8s.io', kind: 'PatchOptions', causes: [{ reason: 'FieldValueForbidden', message: 'Forbidden: may not be specified for non-apply patch', field: 'force' }],
+    });
+  }
   const who = writer(call, r.type, apply ? 'Apply' : 'Update');
   const dryRun = dryRunOf(call);
   const current = ctx.store.get(r.type.storage, r.namespace, r.name!);
-  if (!current) {
-    if (!apply || r.subresource) throw ApiError.notFound(r.type.group, r.type.plural, r.name!);
-    const obj = checkApplyBody(call, r.type, decodeObject(call), r.namespace, r.name!);
-    checkKind(obj, r.type);
-    checkIdentity(obj, r.namespace, r.name);
-    const warnings = customFieldValidation(call, r.type, obj);
-    return withHeaders(respond(ctx, call, r.type, 201, createObject(ctx, r.type, obj, who, dryRun)), warnings);
-  }
-  if (apply) checkApplyBody(call, r.type, decodeObject(call), r.namespace, r.name!);
-  const original = present(r.type, current);
+  if (!current && (!apply || r.subresource)) throw ApiError.notFound(r.type.group, r.type.plural, r.name!);
+  if (apply) return serverSideApply(ctx, call, r, who, current, dryRun);
+  const original = present(r.type, current!);
   let patched = patchBody(call, structuredClone(original), r.type);
   // Custom resources are decoded against their CRD's schema by their own strategy.
-  if (!apply && !r.type.custom) patched = decodePatched(call, r.type, ct, patched, patchErrors, parsedPatch(call));
+  if (!r.type.custom) patched = decodePatched(call, r.type, ct, patched, patchErrors, parsedPatch(call));
   checkKind(patched, r.type);
   if (!patched.metadata || typeof patched.metadata !== 'object') patched.metadata = {};
   checkIdentity(patched, r.namespace, r.name);
   // A patch that does not mention resourceVersion applies to the current object.
-  if (!patched.metadata.resourceVersion) patched.metadata.resourceVersion = current.metadata.resourceVersion;
+  if (!patched.metadata.resourceVersion) patched.metadata.resourceVersion = current!.metadata.resourceVersion;
   const warnings = customFieldValidation(call, r.type, patched);
   const sub = r.subresource === 'status' ? 'status' : undefined;
   return withHeaders(respond(ctx, call, r.type, 200, commitUpdate(ctx, r.type, patched, who, { subresource: sub, dryRun })), warnings);
@@ -215,6 +220,33 @@ function parsedPatch(call: Call): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** PATCH with application/apply-patch+yaml: field ownership decides what changes (managed.ts). */
+function serverSideApply(ctx: ServerContext, call: Call, r: ResourceRequest, who: Writer, current: K8sObject | undefined, dryRun: boolean): Outcome {
+  const config = decodeObject(call);
+  const expected = apiVersionOf(r.type);
+  if (config.apiVersion && config.apiVersion !== expected) {
+    throw ApiError.badRequest(`Incorrect version specified in apply patch. Specified patch version: ${config.apiVersion}, expected: ${expected}`);
+  }
+  checkKind(config, r.type);
+  if (config.metadata.managedFields != null) throw ApiError.badRequest('metadata.managedFields must be nil');
+  checkIdentity(config, r.namespace, r.name);
+  checkApplyBody(call, r.type, config, r.namespace, r.name!);
+  const warnings = customFieldValidation(call, r.type, config);
+  const force = boolParam(call.query, 'force');
+  const sub = r.subresource === 'status' ? 'status' : undefined;
+  const live = current
+    ? present(r.type, current)
+    : ({ apiVersion: apiVersionOf(r.type), kind: r.type.kind, metadata: { name: r.name, ...(r.namespace ? { namespace: r.namespace } : {}) } } as K8sObject);
+  const { object } = applyConfiguration(live, config, { ...who, subresource: sub }, force, ctx.clock.now());
+  if (!current) {
+    delete object.metadata.resourceVersion;
+    return withHeaders(respond(ctx, call, r.type, 201, createObject(ctx, r.type, object, who, dryRun, true)), warnings);
+  }
+  // An applied resourceVersion is a precondition; without one the apply is to the current object.
+  object.metadata.resourceVersion = config.metadata.resourceVersion || current.metadata.resourceVersion;
+  return withHeaders(respond(ctx, call, r.type, 200, commitUpdate(ctx, r.type, object, who, { subresource: sub, dryRun })), warnings);
 }
 
 /** DeleteOptions from the body (kubectl) and/or the query (client-node, curl). */
