@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { Duration, formatBytes, tryQuantity } from '../../common/index.ts';
 import { type KubeObject, listPath, pathOf } from '../../kube/index.ts';
 import { ActionError, type Action, type ActionContext, type PlannedCall } from '../types.ts';
-import { chooseLimit, mib, containerEvidence, oomVictims, pickCulprit, verdictOf, type ContainerEvidence, type Culprit } from './memory-evidence.ts';
+import { chooseLimit, mib, containerEvidence, oomVictims, pickCulprit, verdictOf, type ContainerEvidence, type Culprit, type UsageSample } from './memory-evidence.ts';
 import { Name, getOptional, kube, sleep } from './util.ts';
 
 const Params = z.object({
@@ -45,15 +45,17 @@ function roomBeside(evidence: ContainerEvidence[], culprit: ContainerEvidence, a
 }
 
 /** Working set per `ns/pod/container`; undefined when the cluster serves no metrics API. */
-async function podUsage(ctx: ActionContext, namespaces: string[]): Promise<Map<string, number> | undefined> {
-  const out = new Map<string, number>();
+/** Usage per container, with the time metrics-server says it was measured (the kubelet's report). */
+async function podUsage(ctx: ActionContext, namespaces: string[]): Promise<Map<string, UsageSample> | undefined> {
+  const out = new Map<string, UsageSample>();
   for (const ns of namespaces) {
     const list = await getOptional<{ items: any[] }>(ctx, `${METRICS}/namespaces/${ns}/pods`);
     if (!list) return undefined;
     for (const pm of list.items ?? []) {
+      const at = Date.parse(pm.timestamp ?? '');
       for (const c of pm.containers ?? []) {
         const bytes = tryQuantity(c.usage?.memory);
-        if (bytes !== undefined) out.set(`${ns}/${pm.metadata?.name}/${c.name}`, bytes);
+        if (bytes !== undefined) out.set(`${ns}/${pm.metadata?.name}/${c.name}`, { bytes, ...(Number.isFinite(at) ? { at } : {}) });
       }
     }
   }
@@ -103,9 +105,14 @@ export const findMemoryCulprit: Action<FindMemoryCulpritParams> = {
     if (first && p.sample > 0) {
       await sleep(ctx, p.sample);
       second = await podUsage(ctx, namespaces);
-      // A container the kernel just killed has no metrics until it has run a while (two kubelet reports): one more sample gives its growth.
+      // A container the kernel just killed has no metrics until it has run a while (two kubelet reports),
+      // and two samples may see one report: one more sample gives its growth.
       const unlimited = pods.flatMap((pod) => (pod.spec?.containers ?? []).filter((c: any) => !c.resources?.limits?.memory).map((c: any) => `${pod.metadata.namespace}/${pod.metadata.name}/${c.name}`));
-      for (let extra = 0; extra < 2 && second && unlimited.some((k) => !first!.has(k) || !second!.has(k) || second!.get(k)! < first!.get(k)!); extra++) {
+      const unknown = (k: string) => {
+        const [a, b] = [first!.get(k), second!.get(k)];
+        return !a || !b || b.bytes < a.bytes || (a.at !== undefined && a.at === b.at);
+      };
+      for (let extra = 0; extra < 2 && second && unlimited.some(unknown); extra++) {
         await sleep(ctx, p.sample);
         [first, second] = [second, await podUsage(ctx, namespaces)];
       }

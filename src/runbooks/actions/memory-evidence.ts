@@ -58,8 +58,26 @@ function processNames(c: any): string[] {
   return [c.name, base(c.command?.[0]), base(c.image)].filter(Boolean);
 }
 
-/** One record per running container on the node, usage from two PodMetrics samples `ms` apart. */
-export function containerEvidence(pods: KubeObject[], first: Map<string, number>, second: Map<string, number>, ms: number, victims: Set<string>): ContainerEvidence[] {
+/** A container's memory in one PodMetrics sample, and when the kubelet measured it. */
+export interface UsageSample {
+  bytes: number;
+  at?: number;
+}
+
+/**
+ * Growth per minute between two samples, over the time between the kubelet's
+ * measurements (a sample's request time is not when the usage was measured,
+ * and reports are periodic: dividing by the time between requests would be
+ * off by up to a report period). Samples without times fall back to `ms`.
+ */
+function growthPerMinute(a: UsageSample | undefined, b: UsageSample | undefined, ms: number): number | undefined {
+  if (!a || !b || b.bytes < a.bytes) return undefined; // a restart between the samples: no growth is known
+  const elapsed = a.at !== undefined && b.at !== undefined ? b.at - a.at : ms;
+  return elapsed > 0 ? ((b.bytes - a.bytes) * 60_000) / elapsed : undefined;
+}
+
+/** One record per running container on the node, usage from two PodMetrics samples about `ms` apart. */
+export function containerEvidence(pods: KubeObject[], first: Map<string, UsageSample>, second: Map<string, UsageSample>, ms: number, victims: Set<string>): ContainerEvidence[] {
   const out: ContainerEvidence[] = [];
   for (const pod of pods) {
     if (pod.status?.phase !== 'Running' && pod.status?.phase !== 'Pending') continue;
@@ -75,9 +93,8 @@ export function containerEvidence(pods: KubeObject[], first: Map<string, number>
         pod: pod.metadata.name!,
         namespace: ns,
         container: c.name,
-        usageBytes: b ?? a,
-        // A restart between the samples makes the difference negative: no growth is known then.
-        growthPerMinute: a !== undefined && b !== undefined && ms > 0 && b >= a ? ((b - a) * 60_000) / ms : undefined,
+        usageBytes: (b ?? a)?.bytes,
+        growthPerMinute: growthPerMinute(a, b, ms),
         hasLimit: tryQuantity(c.resources?.limits?.memory) !== undefined,
         ...(tryQuantity(c.resources?.limits?.memory) !== undefined ? { limitBytes: tryQuantity(c.resources?.limits?.memory) } : {}),
         oomVictim: oomKilled || processNames(c).some((n) => victims.has(n)),
