@@ -7,10 +7,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/common/clock.ts';
-import { bearer, hasKubectl, hasPythonClient, startCluster, type Cluster } from './harness-apis-a.ts';
+import { type Cluster, bearer, skipKubectl, skipPython, startCluster } from './cluster.ts';
 
-const skip = hasKubectl ? false : 'kubectl is not on PATH';
-const skipPy = hasKubectl && hasPythonClient ? false : 'kubectl or python3-kubernetes is missing';
+const skip = skipKubectl;
+const skipPy = skipPython;
 
 const claims = (token: string) => JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8'));
 const whoami = (c: Cluster, headers: Record<string, string> = {}) =>

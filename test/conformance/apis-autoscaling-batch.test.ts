@@ -6,10 +6,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/common/clock.ts';
-import { hasKubectl, hasPythonClient, startCluster, type Cluster } from './harness-apis-a.ts';
+import { type Cluster, skipKubectl, skipPython, startCluster } from './cluster.ts';
 
-const skip = hasKubectl ? false : 'kubectl is not on PATH';
-const skipPy = hasKubectl && hasPythonClient ? false : 'kubectl or python3-kubernetes is missing';
+const skip = skipKubectl;
+const skipPy = skipPython;
 
 describe('autoscaling/v1 HorizontalPodAutoscalers', { skip, timeout: 120_000 }, () => {
   let c: Cluster;

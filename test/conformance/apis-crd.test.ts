@@ -7,7 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse as parseYaml } from 'yaml';
-import { type Cluster, eventually, hasKubectl, hasPythonClient, startCluster } from './harness-apis-b.ts';
+import { type Cluster, eventually, skipKubectl, skipPython, startCluster } from './cluster.ts';
 
 const WIDGETS = `apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
@@ -69,7 +69,7 @@ const widget = (name: string, spec: Record<string, unknown>) => ({ apiVersion: '
 const WIDGETS_PATH = '/apis/example.com/v1/namespaces/default/widgets';
 const AGGREGATED = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json';
 
-describe('CustomResourceDefinitions (kubectl, Python, HTTP)', { skip: hasKubectl ? false : 'kubectl is not on PATH', timeout: 180_000 }, () => {
+describe('CustomResourceDefinitions (kubectl, Python, HTTP)', { skip: skipKubectl, timeout: 180_000 }, () => {
   let c: Cluster;
 
   before(async () => {
@@ -217,7 +217,7 @@ describe('CustomResourceDefinitions (kubectl, Python, HTTP)', { skip: hasKubectl
     assert.deepEqual(w.spec.tags, ['x']);
   });
 
-  it('the Python client creates, lists and watches custom resources (CustomObjectsApi)', { skip: hasPythonClient ? false : 'python3-kubernetes is not installed' }, async () => {
+  it('the Python client creates, lists and watches custom resources (CustomObjectsApi)', { skip: skipPython }, async () => {
     const out = await c.python(`
 api = client.CustomObjectsApi()
 made = api.create_namespaced_custom_object('example.com', 'v1', 'default', 'widgets', {'apiVersion': 'example.com/v1', 'kind': 'Widget', 'metadata': {'name': 'py1'}, 'spec': {'color': 'blue'}})

@@ -6,7 +6,7 @@
 // kubernetes.io/service-name label and managed-by, ownership and clean-up.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { type Cluster, eventually, hasKubectl, hasPythonClient, startCluster } from './harness-apis-b.ts';
+import { type Cluster, eventually, skipKubectl, skipPython, startCluster } from './cluster.ts';
 
 const WEB = `apiVersion: apps/v1
 kind: Deployment
@@ -46,7 +46,7 @@ spec:
 
 const SLICES = '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices';
 
-describe('Endpoints and EndpointSlices (kubectl, Python, HTTP)', { skip: hasKubectl ? false : 'kubectl is not on PATH', timeout: 180_000 }, () => {
+describe('Endpoints and EndpointSlices (kubectl, Python, HTTP)', { skip: skipKubectl, timeout: 180_000 }, () => {
   let c: Cluster;
   const slicesOf = async (svc: string) => (await c.http('GET', `${SLICES}?labelSelector=${encodeURIComponent(`kubernetes.io/service-name=${svc}`)}`)).body.items;
   const endpointsOf = async (svc: string) => (await c.http('GET', `/api/v1/namespaces/default/endpoints/${svc}`)).body;
@@ -132,7 +132,7 @@ describe('Endpoints and EndpointSlices (kubectl, Python, HTTP)', { skip: hasKube
     await c.kubectl('delete', 'pod', 'gated', '--grace-period=0', '--force');
   });
 
-  it('the Python client reads them (DiscoveryV1Api, CoreV1Api)', { skip: hasPythonClient ? false : 'python3-kubernetes is not installed' }, async () => {
+  it('the Python client reads them (DiscoveryV1Api, CoreV1Api)', { skip: skipPython }, async () => {
     const out = await c.python(`
 d = client.DiscoveryV1Api().list_namespaced_endpoint_slice('default', label_selector='kubernetes.io/service-name=web')
 every = client.DiscoveryV1Api().list_endpoint_slice_for_all_namespaces()

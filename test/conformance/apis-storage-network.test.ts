@@ -5,7 +5,7 @@
 // and checked against what kube-apiserver and the controllers of 1.32 do.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { type Cluster, eventually, hasKubectl, hasPythonClient, startCluster } from './harness-apis-b.ts';
+import { type Cluster, eventually, skipKubectl, skipPython, startCluster } from './cluster.ts';
 
 const CLAIM_AND_POD = `apiVersion: v1
 kind: PersistentVolumeClaim
@@ -49,7 +49,7 @@ spec:
   ingress: [{from: [{podSelector: {matchLabels: {role: client}}}], ports: [{port: 80}]}]
 `;
 
-describe('storage and networking APIs (kubectl, Python, HTTP)', { skip: hasKubectl ? false : 'kubectl is not on PATH', timeout: 180_000 }, () => {
+describe('storage and networking APIs (kubectl, Python, HTTP)', { skip: skipKubectl, timeout: 180_000 }, () => {
   let c: Cluster;
   before(async () => {
     c = await startCluster();
@@ -159,7 +159,7 @@ describe('storage and networking APIs (kubectl, Python, HTTP)', { skip: hasKubec
     assert.equal(empty.body.message, 'Ingress.networking.k8s.io "empty" is invalid: spec: Invalid value: []networking.IngressRule(nil): either `defaultBackend` or `rules` must be specified');
   });
 
-  it('the Python client reads claims, volumes, classes, ingresses and policies with its typed models', { skip: hasPythonClient ? false : 'python3-kubernetes is not installed' }, async () => {
+  it('the Python client reads claims, volumes, classes, ingresses and policies with its typed models', { skip: skipPython }, async () => {
     const out = await c.python(`
 core = client.CoreV1Api()
 print(json.dumps({

@@ -1,32 +1,27 @@
-// What the conformance checks of the autoscaling, batch, auth and core-default
-// APIs share: a sandbox (on a manual clock when a check needs cluster time to
-// pass) and three clients nobody here wrote — kubectl 1.32, Debian's
-// python3-kubernetes and raw HTTP.
-import { execFile, execFileSync } from 'node:child_process';
+// A second call style over the conformance harness, for checks that read like
+// a shell session: `await c.kubectl('get', 'sa')` resolves with stdout and
+// rejects with stderr, `c.python(script)` parses what the script prints as
+// JSON, `c.http(...)` sends no credentials unless asked (so the RBAC checks can
+// be anonymous). The sandbox runs on real time at speed 1 unless `opts` say
+// otherwise. Missing tools fail loudly as in harness.ts (needs()).
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Sandbox, type SandboxOptions } from '../../src/sandbox/cluster.ts';
-import { hasKubectl } from '../helpers/kubectl.ts';
+import { KUBECTL, PYTHON, needs } from './harness.ts';
 
 const run = promisify(execFile);
 
-export { hasKubectl };
-
-/** Debian's python3-kubernetes, seen by /usr/bin/python3 (the pyenv python3 on PATH cannot see it). */
-export const hasPythonClient: boolean = (() => {
-  try {
-    execFileSync('/usr/bin/python3', ['-c', 'import kubernetes'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+/** The `skip` option of a check that needs kubectl; of one that also needs python3-kubernetes. */
+export const skipKubectl = needs('kubectl');
+export const skipPython = skipKubectl || needs('python3-kubernetes');
 
 export interface HttpAnswer {
   code: number;
   headers: Headers;
+  /** The body parsed as JSON; undefined when it is not JSON. */
   body: any;
   text: string;
 }
@@ -34,6 +29,7 @@ export interface HttpAnswer {
 export interface Cluster {
   sandbox: Sandbox;
   url: string;
+  dir: string;
   /** Runs kubectl; rejects with its stderr. */
   kubectl(...args: string[]): Promise<string>;
   /** stdout, stderr and exit code, for commands whose failure is the answer (`auth can-i`). */
@@ -42,9 +38,9 @@ export interface Cluster {
   kubectlFails(...args: string[]): Promise<string>;
   /** Writes a file into the cluster's directory and returns its path. */
   file(name: string, text: string): string;
-  /** Runs Python with `client` configured from the sandbox's kubeconfig; parses what it prints as JSON. */
+  /** Runs Python with `client`, `watch` and `ApiException` configured from the sandbox's kubeconfig; parses what it prints as JSON. */
   python(script: string): Promise<any>;
-  /** A raw HTTP request; the body is sent as JSON unless it is a string. */
+  /** A raw HTTP request without credentials unless `headers` carry them; the body is sent as JSON unless it is a string. */
   http(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<HttpAnswer>;
   stop(): Promise<void>;
 }
@@ -52,22 +48,24 @@ export interface Cluster {
 export async function startCluster(opts: SandboxOptions = {}): Promise<Cluster> {
   const sandbox = new Sandbox({ speed: 1, ...opts });
   const { url } = await sandbox.listen();
-  const dir = mkdtempSync(join(tmpdir(), 'kubemend-conformance-a-'));
+  const dir = mkdtempSync(join(tmpdir(), 'kubemend-conformance-'));
   const kubeconfig = join(dir, 'kubeconfig');
-  writeFileSync(kubeconfig, sandbox.kubeconfig());
+  writeFileSync(kubeconfig, sandbox.kubeconfig(), { mode: 0o600 });
+  // A cache per cluster: discovery cached for another sandbox on a reused port would mislead kubectl.
   const base = ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache')];
   const kubectlResult = async (...args: string[]) => {
     try {
-      const { stdout, stderr } = await run('kubectl', [...base, ...args], { timeout: 60_000 });
+      const { stdout, stderr } = await run(KUBECTL, [...base, ...args], { timeout: 60_000, maxBuffer: 64 << 20 });
       return { stdout, stderr, code: 0 };
     } catch (err) {
-      const e = err as { stdout?: string; stderr?: string; code?: number };
-      return { stdout: e.stdout ?? '', stderr: e.stderr ?? '', code: typeof e.code === 'number' ? e.code : -1 };
+      const e = err as { stdout?: string; stderr?: string; code?: number; message: string };
+      return { stdout: e.stdout ?? '', stderr: e.stderr || e.message, code: typeof e.code === 'number' ? e.code : -1 };
     }
   };
   return {
     sandbox,
     url,
+    dir,
     kubectlResult,
     async kubectl(...args) {
       const r = await kubectlResult(...args);
@@ -85,8 +83,14 @@ export async function startCluster(opts: SandboxOptions = {}): Promise<Cluster> 
       return p;
     },
     async python(script) {
-      const prelude = `import json, sys\nfrom kubernetes import client, config\nfrom kubernetes.client.rest import ApiException\nconfig.load_kube_config(${JSON.stringify(kubeconfig)})\n`;
-      const { stdout } = await run('/usr/bin/python3', ['-c', prelude + script], { timeout: 60_000 });
+      const prelude = [
+        'import json, sys, threading, time',
+        'from kubernetes import client, config, watch',
+        'from kubernetes.client.rest import ApiException',
+        `config.load_kube_config(${JSON.stringify(kubeconfig)})`,
+        '',
+      ].join('\n');
+      const { stdout } = await run(PYTHON, ['-c', prelude + script], { timeout: 60_000, maxBuffer: 64 << 20 });
       return JSON.parse(stdout);
     },
     async http(method, path, body, headers = {}) {
@@ -114,3 +118,19 @@ export async function startCluster(opts: SandboxOptions = {}): Promise<Cluster> 
 
 /** A bearer token header. */
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+/** Polls `check` until it returns a value other than undefined/false (real time; the sandbox runs at speed 1). */
+export async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 20_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined && v !== false) return v as T;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
