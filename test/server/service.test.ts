@@ -39,15 +39,16 @@ async function withServe(args: string[], env: NodeJS.ProcessEnv, fn: (s: ServePr
   }
 }
 
-test('a silence created while serve runs suppresses the next matching remediation, and both are audited', { timeout: 120_000 }, async () => {
+test('a silence created while serve runs suppresses the next matching remediation, and both are audited', { timeout: 180_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'km-svc-silence-'));
   const data = join(dir, 'data');
   const cfg = config(dir, '  silences: { syncInterval: 1s }\n');
-  await withServe(['--config', cfg, '--sandbox', '--scenario', crashloopAt(dir, '4m'), '--speed', '20', '--listen', '127.0.0.1:0', '--data-dir', data], {}, async (s) => {
+  await withServe(['--config', cfg, '--sandbox', '--scenario', crashloopAt(dir, '10m'), '--speed', '20', '--listen', '127.0.0.1:0', '--data-dir', data], {}, async (s) => {
     execFileSync(process.execPath, [BIN, 'silence', 'add', '--matcher', 'namespace=shop', '--matcher', 'rule=~"crash.*"', '--duration', '2h', '--comment', 'OPS-7 known bad build', '--author', 'alice', '--data-dir', data]);
     await s.waitFor(/silences: 1 active \(from the store\)/, 'the running service to pick the silence up');
     assert.doesNotMatch(s.output(), /checkout 1\.5\.0 is deployed/, 'the silence arrived before the bad deploy (else this test proves nothing)');
-    await s.waitFor(/detection silenced: crashloop-backoff deployment\/shop\/checkout/, 'the crash loop detected as silenced');
+    // The bad deploy comes 10 virtual minutes in (30 s): the silence had that long to be created and synced, even on a busy machine.
+    await s.waitFor(/detection silenced: crashloop-backoff deployment\/shop\/checkout/, 'the crash loop detected as silenced', 90_000);
     assert.ok(metric(await scrape(s.base), 'kubemend_suppressed_total', { reason: 'silence' }) >= 1, 'counted as suppressed by a silence');
     // Another virtual minute for a remediation to start, if the silence had not held.
     await new Promise((r) => setTimeout(r, 3000));

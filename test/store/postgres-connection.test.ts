@@ -78,14 +78,22 @@ describe('PostgreSQL sessions terminated under load', { skip: pgSkip }, () => {
     const { store, app } = await open({ witnesses: [witness] });
     let killing = true;
     let kills = 0;
-    const killer = (async () => {
-      while (killing) {
-        kills += await terminate(app);
-        await new Promise((res) => setTimeout(res, 20 + Math.random() * 80));
-      }
-    })();
     type Outcome = { what: 'append' | 'transition'; tag: string; ok: boolean; code?: string };
     const outcomes: Outcome[] = [];
+    // Sessions die at a pace set by the writes' progress (one kill per three
+    // outcomes, at a random moment within the next ~100 ms), not by the wall
+    // clock: on a slow machine a fixed kill rate would hit each write more
+    // often and exhaust retries that hold on any normal machine.
+    const killer = (async () => {
+      let at = 0;
+      while (killing) {
+        if (outcomes.length >= at + 3) {
+          at = outcomes.length;
+          await new Promise((res) => setTimeout(res, Math.random() * 100));
+          kills += await terminate(app);
+        } else await new Promise((res) => setTimeout(res, 5));
+      }
+    })();
     const attempt = async (what: Outcome['what'], tag: string, fn: () => Promise<unknown>) => {
       try {
         await fn();
