@@ -19,7 +19,8 @@ const BIN = here('../../bin/kubemend.js');
 /** The crashloop scenario with the bad deploy at `at` (virtual), so a test has time to act before it. */
 function crashloopAt(dir: string, at: string): string {
   const file = join(dir, 'crashloop.yaml');
-  writeFileSync(file, readFileSync(here('../../scenarios/crashloop.yaml'), 'utf8').replace('- at: 1m', `- at: ${at}`));
+  // The scenario lasts 6m: a later bad deploy needs a longer scenario.
+  writeFileSync(file, readFileSync(here('../../scenarios/crashloop.yaml'), 'utf8').replace('- at: 1m', `- at: ${at}`).replace('duration: 6m', 'duration: 20m'));
   return file;
 }
 
