@@ -84,6 +84,25 @@ function convertPathItem(spec: Swagger, item: Json): Json {
   return { ...out, ...extensionsOf(item) };
 }
 
+/**
+ * The two types whose Go code declares OpenAPIV3OneOfTypes
+ * (apimachinery's resource.Quantity and intstr.IntOrString): kube-openapi's
+ * generator gives their v3 definition `oneOf` those types where v2 has one
+ * `type` (kubectl explain then names them, `<map[string]Quantity>`).
+ */
+const V3_ONE_OF: Record<string, string[]> = {
+  'io.k8s.apimachinery.pkg.api.resource.Quantity': ['string', 'number'],
+  'io.k8s.apimachinery.pkg.util.intstr.IntOrString': ['integer', 'string'],
+};
+
+function builtinV3(name: string, def: Json): Json {
+  const out = convertSchema(def);
+  const oneOf = V3_ONE_OF[name];
+  if (!oneOf) return out;
+  const { type: _type, ...rest } = out;
+  return { ...rest, oneOf: oneOf.map((type) => ({ type })) };
+}
+
 /** Built-in definitions never change: each is converted once per process. */
 const converted = new Map<string, Json>();
 
@@ -120,7 +139,7 @@ export function buildV3(v2: Swagger, types: Pick<TypeRegistry, 'all'>, version: 
     if (!def) return undefined;
     if (def !== spec.definitions[name]) return convertSchema(def);
     let hit = converted.get(name);
-    if (!hit) converted.set(name, (hit = convertSchema(def)));
+    if (!hit) converted.set(name, (hit = builtinV3(name, def)));
     return hit;
   };
   const docs = new Map<string, Json>();
