@@ -43,6 +43,10 @@ export interface CustomInfo {
   crd: string;
   /** The version's openAPIV3Schema (structural). */
   schema: Record<string, any> | undefined;
+  /** names.listKind, for the list's OpenAPI schema. */
+  listKind?: string;
+  /** The version's selectableFields' JSONPaths (published in OpenAPI; field selectors on them are not modelled). */
+  selectableFields?: string[];
   scale?: { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath?: string };
   columns: PrinterColumn[];
   /** The version objects are stored in; the others are shown by rewriting apiVersion (conversion "None"). */

@@ -173,6 +173,8 @@ export function typesFromCrd(crd: K8sObject): ResourceType[] {
       custom: {
         crd: crd.metadata.name!,
         schema: v.schema?.openAPIV3Schema,
+        ...(names.listKind ? { listKind: names.listKind } : {}),
+        ...(v.selectableFields?.length ? { selectableFields: v.selectableFields.map((f: any) => String(f?.jsonPath ?? '')) } : {}),
         ...(scale ? { scale: { specReplicasPath: scale.specReplicasPath, statusReplicasPath: scale.statusReplicasPath, ...(scale.labelSelectorPath ? { labelSelectorPath: scale.labelSelectorPath } : {}) } } : {}),
         columns: v.additionalPrinterColumns?.length ? v.additionalPrinterColumns : DEFAULT_COLUMNS,
         storage: v.storage === true,

@@ -68,6 +68,8 @@ export interface Outcome {
   body?: unknown;
   /** Sent as-is instead of JSON (logs, metrics, health checks). */
   text?: string;
+  /** Bytes sent as-is (OpenAPI documents, protobuf); without contentType, no Content-Type header at all. */
+  raw?: Buffer;
   contentType?: string;
   headers?: Record<string, string>;
   streamed?: boolean;

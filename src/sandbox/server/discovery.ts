@@ -153,7 +153,7 @@ export function discovery(path: string, accept: string | undefined, address: str
   const p = path.replace(/\/+$/, '') || '/';
   if (p === '/version') return { code: 200, body: VERSION_INFO };
   if (p === '/') {
-    const paths = ['/api', '/api/v1', '/apis', ...servedGroups(types, metricsApi).flatMap((g) => [`/apis/${g.name}`, ...g.versions.map((v) => `/apis/${g.name}/${v}`)]), '/healthz', '/livez', '/metrics', '/openapi/v3', '/readyz', '/version'];
+    const paths = ['/api', '/api/v1', '/apis', ...servedGroups(types, metricsApi).flatMap((g) => [`/apis/${g.name}`, ...g.versions.map((v) => `/apis/${g.name}/${v}`)]), '/healthz', '/livez', '/metrics', '/openapi/v2', '/openapi/v3', '/openapi/v3/', '/readyz', '/version'];
     return { code: 200, body: { paths } };
   }
   if (p === '/api' || p === '/apis') {

@@ -142,6 +142,12 @@ async function handle(ctx: ServerContext, req: FastifyRequest, reply: FastifyRep
   reply.code(out.code);
   for (const [k, v] of Object.entries(out.headers ?? {})) reply.header(k, v);
   if (call.warnings?.length) reply.header('Warning', call.warnings.map(warningHeader));
+  if (out.raw !== undefined) {
+    // An empty answer without a type (Go's bare WriteHeader) must not get fastify's octet-stream.
+    if (out.contentType) reply.header('content-type', out.contentType);
+    reply.send(out.raw.length || out.contentType ? out.raw : undefined);
+    return;
+  }
   if (out.text !== undefined) {
     sendRaw(reply, out.contentType ?? 'text/plain; charset=utf-8', out.text);
     return;

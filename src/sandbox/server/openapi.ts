@@ -1,140 +1,168 @@
-// OpenAPI v3 documents, just enough for kubectl: `create`/`apply`/`edit` look
-// for the `fieldValidation` query parameter on each kind's PATCH operation to
-// decide that the server validates (so kubectl sends fieldValidation=Strict
-// instead of validating client-side against a full schema). Paths and
-// operations mirror the real ones; component schemas are omitted, so kubectl
-// computes strategic merge patches from its built-in types as it does for any
-// server without them.
+// /openapi/v2 and /openapi/v3[/<group version>], served as kube-apiserver
+// 1.32's handlers serve them (kube-openapi handler and handler3, behind the
+// aggregator): content negotiation on Accept, ETags (hex SHA-512 of the JSON)
+// with If-None-Match, and for v3 group versions a `hash` that, when right,
+// makes the answer immutable (Cache-Control, Expires a year on) and, when
+// stale, redirects to the current one.
+//
+// kubectl needs all of it: `explain` reads the v3 documents (and the v2 one in
+// protobuf for --output=plaintext-openapiv2); create/apply/edit look for the
+// `fieldValidation` parameter on each kind's PATCH operation to decide that
+// the server validates (so kubectl sends fieldValidation=Strict instead of
+// validating client-side); apply builds strategic merge patches from the v3
+// schemas. Documents are built on first request and shared by every sandbox
+// of the process that serves the same types.
 import { createHash } from 'node:crypto';
-import type { TypeRegistry } from '../api-types.ts';
-import type { ResourceType } from '../resources.ts';
-import type { Outcome } from './context.ts';
-import { VERSION_INFO, groupVersions } from './discovery.ts';
+import type { Clock } from '../../common/index.ts';
+import type { ServedType, TypeRegistry } from '../api-types.ts';
+import type { Call, Outcome } from './context.ts';
+import { VERSION_INFO } from './discovery.ts';
+import { parseAccept } from './negotiate.ts';
+import { encodeV2 } from './openapi-proto.ts';
+import { buildV2, openapiSignature } from './openapi-v2.ts';
+import { buildV3 } from './openapi-v3.ts';
 
-const gvPath = (group: string, version: string) => (group ? `apis/${group}/${version}` : `api/${version}`);
+const JSON_TYPE = 'application/json';
+/** kube-openapi answers both protobuf spellings with the dotted one. */
+const PROTO_V2 = 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf';
+const PROTO_V2_TYPES = new Set(['com.github.proto-openapi.spec.v2@v1.0+protobuf', 'com.github.proto-openapi.spec.v2.v1.0+protobuf']);
 
-const queryParam = (name: string, type: 'string' | 'boolean' | 'integer', description: string) => ({
-  name,
-  in: 'query',
-  description,
-  schema: { type, uniqueItems: true },
-});
-
-const WRITE_PARAMS = [
-  queryParam('dryRun', 'string', 'When present, indicates that modifications should not be persisted.'),
-  queryParam('fieldManager', 'string', 'fieldManager is a name associated with the actor or entity that is making these changes.'),
-  queryParam('fieldValidation', 'string', 'fieldValidation instructs the server on how to handle objects in the request containing unknown or duplicate fields. Valid values are: Ignore, Warn, Strict.'),
-];
-const LIST_PARAMS = ['allowWatchBookmarks', 'continue', 'fieldSelector', 'labelSelector', 'limit', 'resourceVersion', 'resourceVersionMatch', 'sendInitialEvents', 'timeoutSeconds', 'watch'].map((n) =>
-  queryParam(n, n === 'limit' || n === 'timeoutSeconds' ? 'integer' : n === 'watch' || n === 'allowWatchBookmarks' || n === 'sendInitialEvents' ? 'boolean' : 'string', n),
-);
-const PATCH_CONTENT = ['application/json-patch+json', 'application/merge-patch+json', 'application/apply-patch+yaml'];
-
-function op(action: string, id: string, gvk: Record<string, string>, params: unknown[], patch = false): Record<string, unknown> {
-  return {
-    operationId: id,
-    parameters: [...params, ...(action === 'patch' ? [queryParam('force', 'boolean', 'Force is going to "force" Apply requests.')] : [])],
-    ...(patch ? { requestBody: { content: Object.fromEntries(PATCH_CONTENT.map((c) => [c, { schema: { type: 'object' } }])), required: true } } : {}),
-    responses: { '200': { description: 'OK' }, '401': { description: 'Unauthorized' } },
-    'x-kubernetes-action': action,
-    'x-kubernetes-group-version-kind': gvk,
-  };
+interface Body {
+  bytes: Buffer;
+  etag: string;
 }
 
-const pathParam = (name: string) => ({ name, in: 'path', required: true, description: `${name} of the object`, schema: { type: 'string', uniqueItems: true } });
+const etagOf = (b: Buffer) => createHash('sha512').update(b).digest('hex').toUpperCase();
+const body = (text: string): Body => {
+  const bytes = Buffer.from(text, 'utf8');
+  return { bytes, etag: etagOf(bytes) };
+};
 
-function pathsFor(t: ResourceType): Record<string, unknown> {
-  const base = `/${gvPath(t.group, t.version)}`;
-  const coll = t.namespaced ? `${base}/namespaces/{namespace}/${t.plural}` : `${base}/${t.plural}`;
-  const gvk = { group: t.group, version: t.version, kind: t.kind };
-  const id = `${t.group.split('.')[0]}${t.version}${t.kind}`;
-  const nsParams = t.namespaced ? [pathParam('namespace')] : [];
-  // Review APIs are a collection to POST to, nothing more.
-  if (t.virtual) return { [coll]: { post: op('post', `create${id}`, gvk, WRITE_PARAMS), parameters: nsParams } };
-  const paths: Record<string, unknown> = {
-    [coll]: {
-      get: op('list', `list${id}`, gvk, LIST_PARAMS),
-      post: op('post', `create${id}`, gvk, WRITE_PARAMS),
-      delete: op('deletecollection', `deletecollection${id}`, gvk, LIST_PARAMS),
-      parameters: nsParams,
-    },
-    [`${coll}/{name}`]: {
-      get: op('get', `read${id}`, gvk, []),
-      put: op('put', `replace${id}`, gvk, WRITE_PARAMS),
-      patch: op('patch', `patch${id}`, gvk, WRITE_PARAMS, true),
-      delete: op('delete', `delete${id}`, gvk, [queryParam('dryRun', 'string', 'dryRun'), queryParam('gracePeriodSeconds', 'integer', 'gracePeriodSeconds'), queryParam('propagationPolicy', 'string', 'propagationPolicy')]),
-      parameters: [pathParam('name'), ...nsParams],
-    },
-  };
-  if (t.namespaced) paths[`${base}/${t.plural}`] = { get: op('list', `list${id}ForAllNamespaces`, gvk, LIST_PARAMS) };
-  for (const sub of t.subresources ?? []) {
-    if (sub === 'token') {
-      paths[`${coll}/{name}/token`] = {
-        post: op('post', `create${id}Token`, { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' }, WRITE_PARAMS),
-        parameters: [pathParam('name'), ...nsParams],
-      };
-      continue;
-    }
-    if (sub !== 'status' && sub !== 'scale') continue;
-    const sgvk = sub === 'scale' ? { group: 'autoscaling', version: 'v1', kind: 'Scale' } : gvk;
-    paths[`${coll}/{name}/${sub}`] = {
-      get: op('get', `read${id}${sub}`, sgvk, []),
-      put: op('put', `replace${id}${sub}`, sgvk, WRITE_PARAMS),
-      patch: op('patch', `patch${id}${sub}`, sgvk, WRITE_PARAMS, true),
-      parameters: [pathParam('name'), ...nsParams],
-    };
+/** The documents for one set of served types, each built when first asked for. */
+class Documents {
+  private v2?: ReturnType<typeof buildV2>;
+  private v2Json?: Body;
+  private v2Proto?: Buffer;
+  private v3?: Map<string, Body>;
+  private readonly types: Pick<TypeRegistry, 'all'>;
+
+  constructor(served: readonly ServedType[]) {
+    // A snapshot: the registry may serve other types by the time a document is built.
+    this.types = { all: () => served };
   }
-  return paths;
-}
 
-/** A custom resource's schema under its reversed-domain name, as the CRD OpenAPI builder publishes it. */
-function customSchema(t: ResourceType): Record<string, unknown> {
-  const name = `${t.group.split('.').reverse().join('.')}.${t.version}.${t.kind}`;
-  const gvk = [{ group: t.group, version: t.version, kind: t.kind }];
-  return { [name]: { ...(t.custom?.schema ?? { type: 'object' }), 'x-kubernetes-group-version-kind': gvk } };
-}
-
-function gvDocument(types: TypeRegistry, group: string, version: string): string {
-  const paths: Record<string, unknown> = {};
-  const schemas: Record<string, unknown> = {};
-  for (const t of types.all()) {
-    if (t.group !== group || t.version !== version) continue;
-    Object.assign(paths, pathsFor(t));
-    if (t.custom) Object.assign(schemas, customSchema(t));
+  private v2doc() {
+    return (this.v2 ??= buildV2(this.types, VERSION_INFO.gitVersion));
   }
-  return JSON.stringify({
-    openapi: '3.0.0',
-    info: { title: 'Kubernetes', version: VERSION_INFO.gitVersion },
-    paths,
-    components: { schemas },
-  });
+
+  json(): Body {
+    return (this.v2Json ??= body(JSON.stringify(this.v2doc())));
+  }
+
+  proto(): Buffer {
+    return (this.v2Proto ??= encodeV2(this.v2doc()));
+  }
+
+  groupVersions(): Map<string, Body> {
+    this.v3 ??= new Map([...buildV3(this.v2doc(), this.types, VERSION_INFO.gitVersion)].map(([k, d]) => [k, body(JSON.stringify(d))]));
+    return this.v3;
+  }
 }
 
-type Docs = Map<string, { body: string; hash: string }>;
-/** Per registry, rebuilt when its CRDs change what it serves. */
-const cache = new WeakMap<TypeRegistry, { generation: number; docs: Docs }>();
+/** Recently served type sets; tests start many sandboxes serving the same built-in types. */
+const recent = new Map<string, Documents>();
+const perRegistry = new WeakMap<TypeRegistry, { generation: number; docs: Documents }>();
 
-function documents(types: TypeRegistry): Docs {
-  const hit = cache.get(types);
+function documents(types: TypeRegistry): Documents {
+  const hit = perRegistry.get(types);
   if (hit && hit.generation === types.generation) return hit.docs;
-  const docs: Docs = new Map();
-  for (const { group, version } of groupVersions(types)) {
-    const body = gvDocument(types, group, version);
-    docs.set(gvPath(group, version), { body, hash: createHash('sha512').update(body).digest('hex').slice(0, 128).toUpperCase() });
-  }
-  cache.set(types, { generation: types.generation, docs });
+  const signature = openapiSignature(types);
+  let docs = recent.get(signature);
+  if (docs) recent.delete(signature);
+  else docs = new Documents(types.all());
+  recent.set(signature, docs);
+  // A few sets at a time: each holds up to ~15 MB of rendered documents.
+  while (recent.size > 3) recent.delete(recent.keys().next().value!);
+  perRegistry.set(types, { generation: types.generation, docs });
   return docs;
 }
 
-/** /openapi/v3 and /openapi/v3/{api|apis}/...; undefined for other paths. */
-export function openapi(path: string, types: TypeRegistry): Outcome | undefined {
-  const p = path.replace(/\/+$/, '');
+/** Accept's media ranges as goautoneg orders them: by quality, then the more specific first. */
+function clauses(accept: string | undefined): { type: string; subtype: string }[] {
+  const ranges = parseAccept(accept || '*/*').map((r, i) => {
+    const [type, subtype = ''] = r.type.split('/');
+    const q = r.params.q === undefined ? 1 : Number(r.params.q);
+    return { type, subtype, q: Number.isNaN(q) ? 0 : q, i };
+  });
+  const rank = (c: { type: string; subtype: string }) => (c.type === '*' ? 2 : c.subtype === '*' ? 1 : 0);
+  return ranges.sort((a, b) => b.q - a.q || rank(a) - rank(b) || a.i - b.i);
+}
+
+/** The first of `offered` (subtypes of application/) that the best acceptable clause allows. */
+function negotiate(accept: string | undefined, offered: string[]): string | undefined {
+  for (const c of clauses(accept)) {
+    for (const sub of offered) {
+      if ((c.type === 'application' || c.type === '*') && (c.subtype === sub || c.subtype === '*')) return sub;
+    }
+  }
+  return undefined;
+}
+
+/** http.ServeContent's If-None-Match check: any listed tag (weak or strong) or `*`. */
+function notModified(call: Call, etag: string): boolean {
+  const header = call.headers['if-none-match'];
+  if (typeof header !== 'string') return false;
+  return header.split(',').map((s) => s.trim().replace(/^W\//, '')).some((t) => t === '*' || t === `"${etag}"`);
+}
+
+const empty = (code: number, headers: Record<string, string> = {}): Outcome => ({ code, raw: Buffer.alloc(0), headers });
+
+function serve(call: Call, bytes: Buffer, etag: string, contentType: string, headers: Record<string, string>): Outcome {
+  const h = { ...headers, Etag: `"${etag}"` };
+  if (notModified(call, etag)) return empty(304, h);
+  return { code: 200, raw: bytes, contentType, headers: { ...h, 'Accept-Ranges': 'bytes' } };
+}
+
+/** GET /openapi/v2, /openapi/v3 and /openapi/v3/{api|apis}/...; undefined for other paths. */
+export function openapi(call: Call, types: TypeRegistry, clock: Clock): Outcome | undefined {
+  const p = call.path;
+  if (p === '/openapi/v2') {
+    const vary = { Vary: 'Accept' };
+    const sub = negotiate(call.headers.accept, ['json', ...PROTO_V2_TYPES]);
+    if (!sub) return empty(406, vary);
+    const docs = documents(types);
+    // One ETag for both forms: Vary tells caches apart (as kube-openapi does).
+    const { bytes, etag } = docs.json();
+    return sub === 'json' ? serve(call, bytes, etag, JSON_TYPE, vary) : serve(call, docs.proto(), etag, PROTO_V2, vary);
+  }
   if (p === '/openapi/v3') {
-    const paths = Object.fromEntries([...documents(types)].map(([k, d]) => [k, { serverRelativeURL: `/openapi/v3/${k}?hash=${d.hash}` }]));
-    return { code: 200, body: { paths } };
+    const index = Object.fromEntries([...documents(types).groupVersions()].map(([k, d]) => [k, { serverRelativeURL: `/openapi/v3/${k}?hash=${d.etag}` }]));
+    // The aggregator sets no Content-Type: Go sniffs the JSON as plain text.
+    return { code: 200, raw: Buffer.from(JSON.stringify({ paths: index })), contentType: 'text/plain; charset=utf-8', headers: { 'Accept-Ranges': 'bytes' } };
   }
   if (!p.startsWith('/openapi/v3/')) return undefined;
-  const doc = documents(types).get(p.slice('/openapi/v3/'.length));
-  if (!doc) return undefined;
-  return { code: 200, text: doc.body, contentType: 'application/json', headers: { Etag: `"${doc.hash}"`, 'Cache-Control': 'public, immutable' } };
+  const key = p.slice('/openapi/v3/'.length);
+  const doc = documents(types).groupVersions().get(key);
+  if (!doc) return empty(404);
+  const headers: Record<string, string> = { Vary: 'Accept' };
+  // Only JSON here: the v3 protobuf form is not served, so an Accept that wants nothing else is a 406.
+  const sub = negotiate(call.headers.accept, ['json']);
+  if (!sub) return empty(406, headers);
+  const hash = call.query.get('hash');
+  if (hash) {
+    if (hash !== doc.etag) {
+      // http.Redirect writes no body once the handler has set a Content-Type.
+      return { code: 301, raw: Buffer.alloc(0), contentType: JSON_TYPE, headers: { ...headers, Etag: `"${doc.etag}"`, Location: `/openapi/v3/${key}?hash=${doc.etag}` } };
+    }
+    headers['Cache-Control'] = 'public, immutable';
+    headers.Expires = aYearOn(clock.now());
+  }
+  return serve(call, doc.bytes, doc.etag, JSON_TYPE, headers);
+}
+
+/** time.Now().AddDate(1, 0, 0) in Go's time.RFC1123 (`Mon, 02 Jan 2006 15:04:05 UTC`). */
+function aYearOn(ms: number): string {
+  const d = new Date(ms);
+  d.setUTCFullYear(d.getUTCFullYear() + 1);
+  return d.toUTCString().replace(/GMT$/, 'UTC');
 }

@@ -83,7 +83,7 @@ export async function dispatch(ctx: ServerContext, call: Call, entry: RequestLog
     return { code: 200, text: m.body, contentType: m.contentType };
   }
   if (call.method === 'GET') {
-    const doc = discovery(path, call.headers.accept, ctx.address(), ctx.store.types, Boolean(ctx.usage)) ?? openapi(path, ctx.store.types);
+    const doc = discovery(path, call.headers.accept, ctx.address(), ctx.store.types, Boolean(ctx.usage)) ?? openapi(call, ctx.store.types, ctx.clock);
     if (doc) return doc;
   }
   if (ctx.usage && isResourceMetricsPath(path)) return handleResourceMetrics(ctx, ctx.usage, call, entry);
