@@ -99,7 +99,10 @@ export function handleWatch(ctx: ServerContext, call: Call, r: ResourceRequest):
     if (at === undefined || closed) return;
     bookmarkTimer = setTimeout(() => {
       send('BOOKMARK', bookmark(r.type, ctx.store.resourceVersion(), opts));
-      scheduleBookmark();
+      // The one before the timeout is the last. Timers run on a monotonic clock
+      // and Date.now() may read a millisecond behind it: asking again could
+      // schedule that last bookmark a second time.
+      if (at < deadline - 2000) scheduleBookmark();
     }, at - Date.now());
     bookmarkTimer.unref();
   };
