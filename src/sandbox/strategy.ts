@@ -221,7 +221,7 @@ export function validate(storage: string, obj: K8sObject, old: K8sObject | undef
       if (spec?.selector && !matchesSelector(spec.selector, spec.template?.metadata?.labels)) {
         causes.push(invalid('spec.template.metadata.labels', goStringMap(spec.template?.metadata?.labels), '`selector` does not match template `labels`'));
       }
-      causes.push(...templateCauses(spec?.template, 'spec.template', 'workload'));
+      causes.push(...templateCauses(spec?.template, 'spec.template', storage === 'apps/statefulsets' ? 'statefulset' : 'workload'));
       if (old && !same(old.spec?.selector, spec?.selector)) {
         causes.push(invalid('spec.selector', goLabelSelector(spec?.selector), 'field is immutable'));
       }

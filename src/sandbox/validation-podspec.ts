@@ -13,8 +13,14 @@ import { affinityCauses, labelsCauses, tolerationsCauses, topologySpreadCauses }
 import { hostUsersCauses, podSecurityCauses } from './validation-security.ts';
 import { volumesCauses } from './validation-volumes.ts';
 
-/** Where a pod spec appears, which decides the restart policies it may have. */
-export type PodOwner = 'pod' | 'workload' | 'job';
+/**
+ * Where a pod spec appears, which decides the restart policies it may have.
+ * A StatefulSet's template is not a validated pod spec in 1.32 (only its
+ * labels, annotations and restart policy; ValidatePodTemplateSpecForStatefulSet
+ * leaves the rest to the pods, whose creation then fails — kubernetes#131790
+ * added the check in 1.34).
+ */
+export type PodOwner = 'pod' | 'workload' | 'statefulset' | 'job';
 
 const MAX_INT32 = 2147483647;
 
@@ -81,6 +87,7 @@ function ownerCauses(s: any, path: string, owner: PodOwner): StatusCause[] {
   const field = `${path}.restartPolicy`;
   switch (owner) {
     case 'workload':
+    case 'statefulset':
       return rp === 'Always' ? [] : [notSupported(field, rp, ['Always'])];
     case 'job':
       // SetDefaults_PodSpec has made an unset policy Always, so Always reads as "not given".
@@ -98,10 +105,12 @@ function ownerCauses(s: any, path: string, owner: PodOwner): StatusCause[] {
   }
 }
 
-/** ValidatePodTemplateSpec: the template's labels and annotation keys (on `<path>.labels`, not `.metadata.labels`), then its spec. */
+/** ValidatePodTemplateSpec: the template's labels and annotation keys (on `<path>.labels`, not `.metadata.labels`), then its spec (not a StatefulSet's). */
 export function templateCauses(template: any, path: string, owner: PodOwner): StatusCause[] {
   const annotations = template?.metadata?.annotations;
   const annotationCauses = annotations && typeof annotations === 'object'
     ? Object.keys(annotations).flatMap((k) => each(qualifiedName(k.toLowerCase()), `${path}.annotations`, k)) : [];
-  return [...labelsCauses(template?.metadata?.labels, `${path}.labels`), ...annotationCauses, ...podSpecCauses(template?.spec, `${path}.spec`, owner)];
+  const meta = [...labelsCauses(template?.metadata?.labels, `${path}.labels`), ...annotationCauses];
+  if (owner === 'statefulset') return [...meta, ...ownerCauses(template?.spec ?? {}, `${path}.spec`, owner)];
+  return [...meta, ...podSpecCauses(template?.spec, `${path}.spec`, owner)];
 }
