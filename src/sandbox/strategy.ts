@@ -9,6 +9,7 @@ import type { K8sObject } from './types.ts';
 import { CRD_STORAGE, defaultCrd, validateCrd } from './apiextensions/index.ts';
 import { applyNetworkStorageDefaults, validateNetworkStorage } from './strategy-network-storage.ts';
 import { DEFAULT_CPU_UTILIZATION } from './hpa-v1.ts';
+import { defaultHostNetworkPorts, defaultPodSpecLists } from './pod-defaults.ts';
 import {
   defaultBinding, defaultCronJob, defaultPriorityClass, validateBinding, validateCronJob, validatePriorityClass, validateRole,
 } from './strategy-apis.ts';
@@ -31,6 +32,7 @@ export function defaultPodSpec(spec: any): void {
     c.terminationMessagePolicy ??= 'File';
     c.resources ??= {};
   }
+  defaultPodSpecLists(spec);
 }
 
 function defaultRollingUpdate(spec: any, kind: 'Deployment' | 'DaemonSet'): void {
@@ -104,6 +106,7 @@ export function applyDefaults(storage: string, obj: K8sObject, store: Lookup, cr
       defaultPodSpec(spec);
       // SetDefaults_Pod (not templates): service links are on unless turned off.
       if (spec) spec.enableServiceLinks ??= true;
+      defaultHostNetworkPorts(spec);
       admitDefaultTolerations(spec);
       if (creating) {
         applyLimitRanges(obj, store);
@@ -201,7 +204,7 @@ export function validate(storage: string, obj: K8sObject, old: K8sObject | undef
       causes.push(...validateCrd(obj, old));
       break;
     case 'pods':
-      causes.push(...podSpecCauses(spec, 'spec', 'pod'));
+      causes.push(...podSpecCauses(spec, 'spec', 'pod', obj.metadata.name));
       if (old && !same(stripMutablePodSpec(old.spec), stripMutablePodSpec(spec))) {
         // The real message goes on with a diff of the two specs.
         causes.push(forbidden('spec', 'pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)'));
@@ -218,7 +221,7 @@ export function validate(storage: string, obj: K8sObject, old: K8sObject | undef
       if (spec?.selector && !matchesSelector(spec.selector, spec.template?.metadata?.labels)) {
         causes.push(invalid('spec.template.metadata.labels', goStringMap(spec.template?.metadata?.labels), '`selector` does not match template `labels`'));
       }
-      causes.push(...templateCauses(spec?.template, 'spec.template', 'workload'));
+      causes.push(...templateCauses(spec?.template, 'spec.template', storage === 'apps/statefulsets' ? 'statefulset' : 'workload'));
       if (old && !same(old.spec?.selector, spec?.selector)) {
         causes.push(invalid('spec.selector', goLabelSelector(spec?.selector), 'field is immutable'));
       }

@@ -1,80 +1,16 @@
 // The API server's validators (k8s.io/kubernetes pkg/apis/{core,apps,batch}/
 // validation and apimachinery's name and label checks) for what a manifest
-// most often gets wrong: names, labels, containers, restart policies,
-// requests above limits, Services without ports and immutable fields. Causes
-// are worded as field.Error's ErrorBody, so `kubectl apply` prints what a
-// real cluster prints.
-import { tryQuantity } from '../common/index.ts';
+// most often gets wrong: names, labels, Services without ports and immutable
+// fields here; pod specs (containers, probes, ports, env, volumes, resources,
+// security contexts, affinity, tolerations) in validation-podspec.ts and the
+// validation-*.ts files it calls. Causes are worded as field.Error's
+// ErrorBody, so `kubectl apply` prints what a real cluster prints.
 import type { StatusCause } from './status.ts';
 import type { K8sObject } from './types.ts';
+import { dns1035Label, dns1123Label, dns1123Subdomain, forbidden, goValue, invalid, labelValue, qualifiedName, required } from './validation-rules.ts';
 
-const regexError = (msg: string, fmt: string, ...examples: string[]) =>
-  `${msg} (e.g. ${examples.map((e) => `'${e}', `).join(' or ')}regex used for validation is '${fmt}')`;
-
-const DNS1123_LABEL = '[a-z0-9]([-a-z0-9]*[a-z0-9])?';
-const DNS1123_SUBDOMAIN = `${DNS1123_LABEL}(\\.${DNS1123_LABEL})*`;
-const DNS1035_LABEL = '[a-z]([-a-z0-9]*[a-z0-9])?';
-const QUALIFIED_NAME = '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]';
-const LABEL_VALUE = `(${QUALIFIED_NAME})?`;
-const full = (re: string) => new RegExp(`^${re}$`);
-
-export function dns1123Subdomain(v: string): string[] {
-  const errs: string[] = [];
-  if (v.length > 253) errs.push('must be no more than 253 characters');
-  if (!full(DNS1123_SUBDOMAIN).test(v)) errs.push(regexError("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character", DNS1123_SUBDOMAIN, 'example.com'));
-  return errs;
-}
-
-export function dns1123Label(v: string): string[] {
-  const errs: string[] = [];
-  if (v.length > 63) errs.push('must be no more than 63 characters');
-  if (!full(DNS1123_LABEL).test(v)) {
-    errs.push(full(DNS1123_SUBDOMAIN).test(v) ? 'must not contain dots' : regexError("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character", DNS1123_LABEL, 'my-name', '123-abc'));
-  }
-  return errs;
-}
-
-export function dns1035Label(v: string): string[] {
-  const errs: string[] = [];
-  if (v.length > 63) errs.push('must be no more than 63 characters');
-  if (!full(DNS1035_LABEL).test(v)) errs.push(regexError("a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character", DNS1035_LABEL, 'my-name', 'abc-123'));
-  return errs;
-}
-
-const QN_MSG = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
-
-export function qualifiedName(v: string): string[] {
-  const parts = v.split('/');
-  const errs: string[] = [];
-  let name = parts[0];
-  if (parts.length === 2) {
-    name = parts[1];
-    if (!parts[0]) errs.push('prefix part must be non-empty');
-    else errs.push(...dns1123Subdomain(parts[0]).map((m) => `prefix part ${m}`));
-  } else if (parts.length > 2) {
-    return [`a qualified name ${regexError(QN_MSG, QUALIFIED_NAME, 'MyName', 'my.name', '123-abc')} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')`];
-  }
-  if (!name) errs.push('name part must be non-empty');
-  else if (name.length > 63) errs.push('name part must be no more than 63 characters');
-  if (!full(QUALIFIED_NAME).test(name)) errs.push(`name part ${regexError(QN_MSG, QUALIFIED_NAME, 'MyName', 'my.name', '123-abc')}`);
-  return errs;
-}
-
-export function labelValue(v: string): string[] {
-  const errs: string[] = [];
-  if (v.length > 63) errs.push('must be no more than 63 characters');
-  if (!full(LABEL_VALUE).test(v)) errs.push(regexError("a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character", LABEL_VALUE, 'MyValue', 'my_value', '12345'));
-  return errs;
-}
-
-/** Go's %q for a string, %v for numbers and booleans: how field.Invalid shows a bad value. */
-export const goValue = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : typeof v === 'number' || typeof v === 'boolean' ? String(v) : v == null ? 'null' : JSON.stringify(v));
-
-export const invalid = (field: string, value: string, detail: string): StatusCause => ({ reason: 'FieldValueInvalid', message: `Invalid value: ${value}: ${detail}`, field });
-export const required = (field: string, detail = ''): StatusCause => ({ reason: 'FieldValueRequired', message: detail ? `Required value: ${detail}` : 'Required value', field });
-export const forbidden = (field: string, detail: string): StatusCause => ({ reason: 'FieldValueForbidden', message: `Forbidden: ${detail}`, field });
-const duplicate = (field: string, value: string): StatusCause => ({ reason: 'FieldValueDuplicate', message: `Duplicate value: ${JSON.stringify(value)}`, field });
-const notSupported = (field: string, value: string, supported: string[]) => ({ reason: 'FieldValueNotSupported', message: `Unsupported value: ${JSON.stringify(value)}: supported values: ${supported.map((s) => JSON.stringify(s)).join(', ')}`, field });
+export { dns1035Label, dns1123Label, dns1123Subdomain, forbidden, goValue, invalid, labelValue, qualifiedName, required } from './validation-rules.ts';
+export { podSpecCauses, templateCauses, type PodOwner } from './validation-podspec.ts';
 
 /** Which name rule a kind's metadata.name follows (its registry strategy's ValidateNameFunc). */
 function nameRule(storage: string): (v: string) => string[] {
@@ -110,65 +46,6 @@ export function metadataCauses(storage: string, obj: K8sObject): StatusCause[] {
     for (const msg of qualifiedName(k)) out.push(invalid('metadata.annotations', goValue(k), msg));
   }
   return out;
-}
-
-/** The restart policies a pod spec may have where it appears. */
-export type PodOwner = 'pod' | 'workload' | 'job';
-
-function restartPolicyCauses(spec: any, path: string, owner: PodOwner): StatusCause[] {
-  const rp = spec?.restartPolicy;
-  const field = `${path}.restartPolicy`;
-  if (owner === 'workload') return rp === 'Always' ? [] : [notSupported(field, rp ?? '', ['Always'])];
-  // batch's validateJobSpec: Always or none is Required, another unknown one NotSupported.
-  if (owner === 'job') {
-    if (rp === 'OnFailure' || rp === 'Never') return [];
-    return rp && rp !== 'Always' ? [notSupported(field, rp, ['OnFailure', 'Never'])] : [required(field, 'valid values: "OnFailure", "Never"')];
-  }
-  if (rp === undefined || rp === '') return [required(field)];
-  return ['Always', 'OnFailure', 'Never'].includes(rp) ? [] : [notSupported(field, rp, ['Always', 'OnFailure', 'Never'])];
-}
-
-function resourceCauses(c: any, path: string): StatusCause[] {
-  const out: StatusCause[] = [];
-  const req = c?.resources?.requests ?? {};
-  const lim = c?.resources?.limits ?? {};
-  for (const [name, q] of Object.entries(req)) {
-    const r = tryQuantity(q);
-    const l = tryQuantity(lim[name]);
-    if (r !== undefined && l !== undefined && r > l) {
-      out.push(invalid(`${path}.resources.requests`, goValue(String(q)), `must be less than or equal to ${name} limit of ${String(lim[name])}`));
-    }
-  }
-  return out;
-}
-
-/** ValidatePodSpec for the fields manifests get wrong: containers, names, images, resources, restartPolicy. */
-export function podSpecCauses(spec: any, path: string, owner: PodOwner): StatusCause[] {
-  const out: StatusCause[] = [];
-  const names = new Set<string>();
-  const containers = (list: unknown, key: string) => {
-    (Array.isArray(list) ? list : []).forEach((c: any, i: number) => {
-      const p = `${path}.${key}[${i}]`;
-      if (!c?.name) out.push(required(`${p}.name`));
-      else {
-        for (const m of dns1123Label(c.name)) out.push(invalid(`${p}.name`, goValue(c.name), m));
-        if (names.has(c.name)) out.push(duplicate(`${p}.name`, c.name));
-        names.add(c.name);
-      }
-      if (!c?.image) out.push(required(`${p}.image`));
-      out.push(...resourceCauses(c, p));
-    });
-  };
-  containers(spec?.initContainers, 'initContainers');
-  if (!Array.isArray(spec?.containers) || spec.containers.length === 0) out.push(required(`${path}.containers`));
-  containers(spec?.containers, 'containers');
-  out.push(...restartPolicyCauses(spec, path, owner));
-  return out;
-}
-
-/** A pod template: its labels and its pod spec. */
-export function templateCauses(template: any, path: string, owner: PodOwner): StatusCause[] {
-  return [...labelCauses(template?.metadata?.labels, `${path}.metadata.labels`), ...podSpecCauses(template?.spec, `${path}.spec`, owner)];
 }
 
 /** Go's %#v of a metav1.LabelSelector, as immutable-selector errors print it. */
