@@ -3,7 +3,7 @@
 // the limit chosen for it comes from the namespace first and never exceeds the cap.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chooseLimit, containerEvidence, oomVictims, pickCulprit, verdictOf } from '../../src/runbooks/actions/memory-evidence.ts';
+import { chooseLimit, containerEvidence, mibRate, oomVictims, pickCulprit, verdictOf } from '../../src/runbooks/actions/memory-evidence.ts';
 
 const MI = 2 ** 20;
 const GI = 2 ** 30;
@@ -45,6 +45,16 @@ test('growth is measured between the kubelet\'s reports, not between the request
   assert.equal(containerEvidence([pod('leaker', 'worker')] as any, first, second, 20_000, new Set())[0].growthPerMinute, 2 * GI);
   const same = new Map([['ns/leaker/worker', { bytes: 2 * GI, at: 1_030_000 }]]);
   assert.equal(containerEvidence([pod('leaker', 'worker')] as any, same, second, 20_000, new Set())[0].growthPerMinute, undefined, 'one report seen twice: no rate');
+});
+
+test('a growth rate is shown to two significant digits: the samples are not more precise than that', { timeout: 10_000 }, () => {
+  assert.equal(mibRate(1500.5 * MI), '1.5Gi');
+  assert.equal(mibRate(1501 * MI), '1.5Gi');
+  assert.equal(mibRate(1000 * MI), '1000Mi');
+  assert.equal(mibRate(999.4 * MI), '1000Mi');
+  assert.equal(mibRate(64.4 * MI), '64Mi');
+  assert.equal(mibRate(3 * GI), '3Gi');
+  assert.equal(mibRate(2.4 * MI), '2Mi');
 });
 
 test('verdicts: a culprit means the workload; none and NotReady means the node; none and Ready is unclear', { timeout: 10_000 }, () => {

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { Duration, formatBytes, tryQuantity } from '../../common/index.ts';
 import { type KubeObject, listPath, pathOf } from '../../kube/index.ts';
 import { ActionError, type Action, type ActionContext, type PlannedCall } from '../types.ts';
-import { chooseLimit, mib, containerEvidence, oomVictims, pickCulprit, verdictOf, type ContainerEvidence, type Culprit, type UsageSample } from './memory-evidence.ts';
+import { chooseLimit, mib, mibRate, containerEvidence, oomVictims, pickCulprit, verdictOf, type ContainerEvidence, type Culprit, type UsageSample } from './memory-evidence.ts';
 import { Name, getOptional, kube, sleep } from './util.ts';
 
 const Params = z.object({
@@ -137,7 +137,7 @@ export const findMemoryCulprit: Action<FindMemoryCulpritParams> = {
         container: c.container,
         pods: [...new Set(siblings)],
         ...(c.usageBytes !== undefined ? { usage: mib(c.usageBytes) } : {}),
-        ...(c.growthPerMinute !== undefined ? { growthPerMinute: mib(c.growthPerMinute) } : {}),
+        ...(c.growthPerMinute !== undefined ? { growthPerMinute: mibRate(c.growthPerMinute) } : {}),
         oomVictim: c.oomVictim,
         why,
       };

@@ -38,6 +38,19 @@ export type Verdict = 'workload' | 'node' | 'unclear';
 /** Whole MiB: metrics come in Ki, people read Mi and Gi. */
 export const mib = (bytes: number) => formatBytes(Math.round(bytes / 2 ** 20) * 2 ** 20);
 
+/**
+ * A growth rate per minute, to two significant digits in MiB: usage samples
+ * are page-rounded, noisy by a few hundred KiB and stamped to the second, so
+ * more digits than that are noise (and would make two replays disagree).
+ */
+export function mibRate(bytesPerMinute: number): string {
+  const [unit, size] = bytesPerMinute >= 2 ** 30 ? ['Gi', 2 ** 30] : ['Mi', 2 ** 20];
+  const v = bytesPerMinute / size;
+  if (v < 10 && unit === 'Mi') return mib(bytesPerMinute);
+  const step = 10 ** (Math.floor(Math.log10(v)) - 1);
+  return `${Number((Math.round(v / step) * step).toPrecision(2))}${unit}`;
+}
+
 /** Thresholds relative to the node's allocatable memory. */
 export const GROWTH_SHARE_PER_MINUTE = 0.05;
 export const USAGE_SHARE = 0.3;
@@ -119,7 +132,7 @@ export function suspicion(c: ContainerEvidence, allocatable: number): { score: n
     score += 2;
   }
   if (c.growthPerMinute !== undefined && allocatable > 0 && c.growthPerMinute >= allocatable * GROWTH_SHARE_PER_MINUTE) {
-    why.push(`its memory grows ${mib(c.growthPerMinute)}/min`);
+    why.push(`its memory grows ${mibRate(c.growthPerMinute)}/min`);
     score += 2 + c.growthPerMinute / allocatable;
   }
   if (c.usageBytes !== undefined && allocatable > 0 && c.usageBytes >= allocatable * USAGE_SHARE) {
