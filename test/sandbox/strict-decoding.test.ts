@@ -12,8 +12,8 @@ import { ManualClock } from '../../src/common/clock.ts';
 import { ObjectStore } from '../../src/sandbox/store.ts';
 import type { ApiError } from '../../src/sandbox/status.ts';
 
-const decode = (json: string, model = 'V1Deployment') => decodeTyped(parseEntries(json), model);
-const mismatch = (json: string, model = 'V1Deployment') => {
+const decode = (json: string, model = 'io.k8s.api.apps.v1.Deployment') => decodeTyped(parseEntries(json), model);
+const mismatch = (json: string, model = 'io.k8s.api.apps.v1.Deployment') => {
   try {
     decode(json, model);
   } catch (err) {
@@ -28,9 +28,14 @@ describe('typed decoding', () => {
 
   it('every served type has a model, and kinds two groups share get their own', () => {
     for (const t of RESOURCES) assert.ok(modelFor(t), `${t.group}/${t.version} ${t.kind}`);
-    assert.equal(modelFor({ group: '', version: 'v1', kind: 'Event' }), 'CoreV1Event');
-    assert.equal(modelFor({ group: 'events.k8s.io', version: 'v1', kind: 'Event' }), 'EventsV1Event');
-    assert.equal(modelFor({ group: 'autoscaling', version: 'v2', kind: 'HorizontalPodAutoscaler' }), 'V2HorizontalPodAutoscaler');
+    assert.equal(modelFor({ group: '', version: 'v1', kind: 'Event' }), 'io.k8s.api.core.v1.Event');
+    assert.equal(modelFor({ group: 'events.k8s.io', version: 'v1', kind: 'Event' }), 'io.k8s.api.events.v1.Event');
+    assert.equal(modelFor({ group: 'autoscaling', version: 'v2', kind: 'HorizontalPodAutoscaler' }), 'io.k8s.api.autoscaling.v2.HorizontalPodAutoscaler');
+  });
+
+  it('knows the fields of 1.32, not of later releases (hostnameOverride came in 1.34)', () => {
+    const d = decode('{"spec":{"hostnameOverride":"x","hostname":"h","containers":[{"name":"a","restartPolicyRules":[]}]}}', 'io.k8s.api.core.v1.Pod');
+    assert.deepEqual(d.strict, ['unknown field "spec.hostnameOverride"', 'unknown field "spec.containers[0].restartPolicyRules"']);
   });
 
   it('names fields case-sensitively and with list indices; drops them and nulls', () => {
@@ -40,10 +45,10 @@ describe('typed decoding', () => {
   });
 
   it('quantities accept numbers (stored as strings) and refuse what ParseQuantity refuses', () => {
-    const d = decode('{"spec":{"containers":[{"name":"a","resources":{"requests":{"cpu":0.5,"memory":"64Mi"}}}]}}', 'V1Pod');
+    const d = decode('{"spec":{"containers":[{"name":"a","resources":{"requests":{"cpu":0.5,"memory":"64Mi"}}}]}}', 'io.k8s.api.core.v1.Pod');
     assert.deepEqual((d.value as any).spec.containers[0].resources.requests, { cpu: '0.5', memory: '64Mi' });
-    assert.equal(mismatch('{"spec":{"containers":[{"name":"a","resources":{"limits":{"memory":"lots"}}}]}}', 'V1Pod'), "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'");
-    assert.equal(mismatch('{"spec":{"containers":[{"name":"a","resources":{"limits":{"memory":"1Mk"}}}]}}', 'V1Pod'), "unable to parse quantity's suffix");
+    assert.equal(mismatch('{"spec":{"containers":[{"name":"a","resources":{"limits":{"memory":"lots"}}}]}}', 'io.k8s.api.core.v1.Pod'), "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'");
+    assert.equal(mismatch('{"spec":{"containers":[{"name":"a","resources":{"limits":{"memory":"1Mk"}}}]}}', 'io.k8s.api.core.v1.Pod'), "unable to parse quantity's suffix");
   });
 
   it('words type errors as Go\'s json: the innermost struct, the field path without indices, the Go type', () => {
@@ -54,7 +59,7 @@ describe('typed decoding', () => {
     assert.equal(mismatch('{"spec":{"template":{"spec":{"containers":[{"name":"a","args":[1]}]}}}}'), 'json: cannot unmarshal number into Go struct field Container.spec.template.spec.containers.args of type string');
     assert.equal(mismatch('{"spec":"x"}'), 'json: cannot unmarshal string into Go struct field Deployment.spec of type v1.DeploymentSpec');
     assert.equal(mismatch('{"spec":{"strategy":{"rollingUpdate":{"maxSurge":{}}}}}'), 'json: cannot unmarshal object into Go value of type int32');
-    assert.equal(mismatch('{"spec":{"minReplicas":1,"maxReplicas":"3"}}', 'V2HorizontalPodAutoscaler'), 'json: cannot unmarshal string into Go struct field HorizontalPodAutoscalerSpec.spec.maxReplicas of type int32');
+    assert.equal(mismatch('{"spec":{"minReplicas":1,"maxReplicas":"3"}}', 'io.k8s.api.autoscaling.v2.HorizontalPodAutoscaler'), 'json: cannot unmarshal string into Go struct field HorizontalPodAutoscalerSpec.spec.maxReplicas of type int32');
   });
 
   it('leaves untyped parts (managedFields fieldsV1) unchecked', () => {

@@ -1,14 +1,10 @@
 // Which fields each API type has, and of what type, for the strict decoding
 // the API server does (unknown and duplicate fields, wrong JSON types). The
-// field tables come from @kubernetes/client-node's models, which the
-// Kubernetes client project generates from the official OpenAPI
-// specification; no maintained package ships the specification itself. The
-// models are of a newer Kubernetes than 1.32, so a field added since is
-// accepted here where a 1.32 server would call it unknown.
+// field tables come from Kubernetes 1.32's own OpenAPI document (vendored,
+// openapi-spec.ts), so a field a 1.32 server does not know is unknown here too.
+// A "model" is a definition's name (io.k8s.api.apps.v1.Deployment).
 import type { ResourceType } from '../resources.ts';
-
-interface Attribute { name: string; baseName: string; type: string; format: string }
-type Model = { getAttributeTypeMap(): Attribute[] };
+import { officialSpec, V2_PREFIX, type Json } from './openapi-spec.ts';
 
 /** A field's type as the decoder sees it. */
 export type FieldType =
@@ -21,83 +17,85 @@ export type FieldType =
 
 export interface StructField { name: string; type: FieldType }
 
-let models: Record<string, Model> | undefined;
+let definitions: Record<string, Json> | undefined;
 const structs = new Map<string, Map<string, StructField> | undefined>();
+let byGvk: Map<string, string> | undefined;
 
-/** Loads the model tables once (about 300 ms); the API server awaits it at start. */
+/** Parses the vendored document once (a few hundred ms); the API server awaits it at start. */
 export async function loadSchemas(): Promise<void> {
-  if (models) return;
-  models = (await import('@kubernetes/client-node/dist/gen/models/all.js')) as unknown as Record<string, Model>;
+  definitions ??= officialSpec().definitions;
 }
 
 export function schemasLoaded(): boolean {
-  return models !== undefined;
+  return definitions !== undefined;
 }
 
-// resource.Quantity fields, which the generated client types as strings: a
-// number is a valid quantity on the server, so these accept both.
-const QUANTITY_MAPS = new Set(['limits', 'requests', 'hard', 'used', 'capacity', 'allocatable', 'max', 'min', 'default', 'defaultRequest', 'maxLimitRequestRatio', 'allocatedResources']);
-const QUANTITY_FIELDS = new Set(['V1EmptyDirVolumeSource.sizeLimit', 'V2MetricTarget.averageValue', 'V2MetricTarget.value', 'V2MetricValueStatus.averageValue', 'V2MetricValueStatus.value']);
+/** Definitions the decoder treats as one value, not as a struct of fields. */
+const SCALARS: Record<string, FieldType> = {
+  'io.k8s.apimachinery.pkg.api.resource.Quantity': { kind: 'quantity' },
+  'io.k8s.apimachinery.pkg.apis.meta.v1.Time': { kind: 'time' },
+  'io.k8s.apimachinery.pkg.util.intstr.IntOrString': { kind: 'intOrString' },
+};
 
-function parseType(type: string, format: string, owner: string, field: string): FieldType {
-  let m = /^Array<(.+)>$/.exec(type);
-  if (m) return { kind: 'array', of: parseType(m[1], '', owner, field) };
-  m = /^\{ \[key: string\]: (.+); \}$/.exec(type);
-  if (m) {
-    if (m[1] === 'string' && QUANTITY_MAPS.has(field)) return { kind: 'map', of: { kind: 'quantity' } };
-    return { kind: 'map', of: parseType(m[1], '', owner, field) };
+function parseSchema(schema: Json): FieldType {
+  const ref: string | undefined = schema.$ref ?? schema.allOf?.[0]?.$ref;
+  if (ref) {
+    const name = ref.slice(V2_PREFIX.length);
+    if (SCALARS[name]) return SCALARS[name];
+    // MicroTime, RawExtension, FieldsV1, apiextensions JSON …: decoded by their own code, not checked here.
+    return definitions?.[name]?.properties ? { kind: 'struct', name } : { kind: 'any' };
   }
-  switch (type) {
+  switch (schema.type) {
     case 'string':
-      return QUANTITY_FIELDS.has(`${owner}.${field}`) ? { kind: 'quantity' } : { kind: 'string' };
+      return schema.format === 'int-or-string' ? { kind: 'intOrString' } : { kind: 'string' };
     case 'boolean':
       return { kind: 'bool' };
+    case 'integer':
+      return { kind: 'int', bits: schema.format === 'int64' ? 64 : 32 };
     case 'number':
-      if (format === 'double' || format === 'float') return { kind: 'float' };
-      return { kind: 'int', bits: format === 'int64' ? 64 : 32 };
-    case 'Date':
-      return { kind: 'time' };
-    case 'IntOrString':
-      return { kind: 'intOrString' };
-    case 'any':
-      return { kind: 'any' };
+      return { kind: 'float' };
+    case 'array':
+      return { kind: 'array', of: schema.items ? parseSchema(schema.items) : { kind: 'any' } };
+    case 'object':
+      return schema.additionalProperties && typeof schema.additionalProperties === 'object'
+        ? { kind: 'map', of: parseSchema(schema.additionalProperties) }
+        : { kind: 'any' };
     default:
-      // A type the models do not describe (MicroTime, RawExtension …) is not checked.
-      return models?.[type]?.getAttributeTypeMap ? { kind: 'struct', name: type } : { kind: 'any' };
+      return { kind: 'any' };
   }
 }
 
-/** The fields of one model class, by JSON name; undefined when the class is unknown. */
+/** The fields of one definition, by JSON name; undefined when it has none. */
 export function structFields(name: string): Map<string, StructField> | undefined {
   if (structs.has(name)) return structs.get(name);
-  const model = models?.[name];
+  const props: Record<string, Json> | undefined = definitions?.[name]?.properties;
   let fields: Map<string, StructField> | undefined;
-  if (model?.getAttributeTypeMap) {
+  if (props) {
     fields = new Map();
-    for (const a of model.getAttributeTypeMap()) fields.set(a.baseName, { name: a.baseName, type: parseType(a.type, a.format, name, a.baseName) });
+    for (const [k, schema] of Object.entries(props)) fields.set(k, { name: k, type: parseSchema(schema) });
   }
   structs.set(name, fields);
   return fields;
 }
 
-const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
-
-/** The model class of a resource type's objects (V1Deployment, CoreV1Event, V2HorizontalPodAutoscaler …). */
+/** The definition of a resource type's objects, by its x-kubernetes-group-version-kind. */
 export function modelFor(t: Pick<ResourceType, 'group' | 'version' | 'kind'>): string | undefined {
-  const version = cap(t.version);
-  const groupPrefix = cap((t.group || 'core').split('.')[0]);
-  // client-node prefixes a class with its group where two groups share a kind (CoreV1Event, EventsV1Event).
-  for (const name of [`${groupPrefix}${version}${t.kind}`, `${version}${t.kind}`]) {
-    const fields = structFields(name);
-    if (fields?.has('apiVersion') && fields.has('metadata')) return name;
+  if (!definitions) return undefined;
+  if (!byGvk) {
+    byGvk = new Map();
+    for (const [name, d] of Object.entries(definitions)) {
+      const gvks: Json[] = d['x-kubernetes-group-version-kind'] ?? [];
+      // Lists and options carry a GVK too; an object has metadata.
+      if (gvks.length === 1 && d.properties?.metadata && !d.properties?.items) byGvk.set(`${gvks[0].group}/${gvks[0].version}/${gvks[0].kind}`, name);
+    }
   }
-  return undefined;
+  return byGvk.get(`${t.group}/${t.version}/${t.kind}`);
 }
 
-/** Go's name for a model class: V1PodSpec → v1.PodSpec (client-node prefixes some with their group). */
+/** Go's package and type name of a definition: io.k8s.api.core.v1.PodSpec → v1.PodSpec. */
 export function goStructName(model: string): { pkg: string; name: string } {
-  const m = /^(?:[A-Z][a-z]+)?(V\d+(?:(?:alpha|beta)\d+)?)([A-Z].*)$/.exec(model);
-  return m ? { pkg: m[1].toLowerCase(), name: m[2] } : { pkg: 'v1', name: model };
+  const parts = model.split('.');
+  return parts.length >= 2 ? { pkg: parts[parts.length - 2], name: parts[parts.length - 1] } : { pkg: 'v1', name: model };
 }
 
 /** The Go type in json's "cannot unmarshal … of type T" messages. */
