@@ -33,6 +33,7 @@ while (($#)); do
 done
 
 die() { echo "build-image: $*" >&2; exit 1; }
+trap 'echo "build-image: failed (exit $?) at line $LINENO: $BASH_COMMAND" >&2' ERR
 for tool in buildah mmdebstrap; do
   command -v "$tool" >/dev/null || die "$tool is not installed (Debian: apt-get install -y buildah mmdebstrap)"
 done
@@ -70,12 +71,14 @@ start=$SECONDS
 if ((rebuild)) || [[ ! -f "$base" ]]; then
   echo "build-image: making the base root filesystem ($packages) with mmdebstrap" >&2
   mkdir -p "$cache"
-  # extract: unpack exactly these packages, run no maintainer script; /dev is
-  # the runtime's to populate. The .debs stay for rootfs.sh's package records.
-  mmdebstrap --quiet --variant=extract --include="$packages" --skip=output/dev --skip=cleanup/apt/cache \
+  # extract: unpack exactly these packages, run no maintainer script. The
+  # .debs stay for rootfs.sh's package records.
+  mmdebstrap --quiet --variant=extract --include="$packages" --skip=cleanup/apt/cache \
     --format=directory bookworm "$work/rootfs" "$sources"
   sh scripts/image/rootfs.sh "$work/rootfs"
-  tar --create --file "$work/base.tar" --directory "$work/rootfs" --numeric-owner --sort=name --mtime="@$epoch" .
+  # /dev is the runtime's to populate: mmdebstrap's device nodes stay out.
+  tar --create --file "$work/base.tar" --directory "$work/rootfs" --exclude='./dev/*' \
+    --numeric-owner --sort=name --mtime="@$epoch" .
   mv "$work/base.tar" "$base" # atomic: a concurrent build sees the old file or the whole new one
   rm -rf "$work/rootfs"
 fi
@@ -108,6 +111,9 @@ args=(--quiet --rm --timestamp "$epoch")
 id="$(buildah commit "${args[@]}" "$ctr" "${tags[0]}")"
 ctr="" # --rm removed it
 for t in "${tags[@]:1}"; do buildah tag "$id" "$t"; done
-size="$(buildah images --noheading --format '{{.Size}}' "$id" | head -1)"
+# One line per name the ID has (identical builds share it): the first. Not
+# `| head -1`, whose early exit would fail the pipeline.
+size="$(buildah images --noheading --format '{{.Size}}' "$id")"
+size="${size%%$'\n'*}"
 echo "build-image: built ${tags[*]} (${id:0:12}, $size) in $((SECONDS - start))s" >&2
 echo "$id"

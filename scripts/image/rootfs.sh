@@ -18,9 +18,12 @@ for deb in var/cache/apt/archives/*.deb; do
   echo >> var/lib/dpkg/status
 done
 
-# No apt in the image: its configuration, lists and downloads are dead weight.
-# resolv.conf and hostname are the build host's; the runtime provides its own.
-rm -rf etc/apt var/lib/apt var/cache/apt var/log/apt etc/resolv.conf etc/hostname
+# No apt in the image: its configuration, lists and downloads are dead weight,
+# as is the rest of dpkg's database and what mmdebstrap sets up for a system
+# that boots (fstab). resolv.conf and hostname are the build host's; the
+# runtime provides its own.
+rm -rf etc/apt var/lib/apt var/cache/apt var/log/apt etc/resolv.conf etc/hostname etc/fstab etc/dpkg/dpkg.cfg.d
+find var/lib/dpkg -mindepth 1 -maxdepth 1 ! -name status -exec rm -rf {} +
 # glibc's iconv modules (8 MB): Node converts text with its own ICU, never iconv.
 rm -rf usr/lib/x86_64-linux-gnu/gconv usr/lib/aarch64-linux-gnu/gconv
 # Documentation, keeping each package's copyright notice (licence compliance);

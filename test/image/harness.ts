@@ -41,6 +41,9 @@ export const skipImage: string | false = (() => {
   return mapped ? false : `not root and /etc/subuid has no range for ${user || 'this user'} (rootless buildah and mmdebstrap need one)`;
 })();
 
+/** The in-cluster test also makes a TLS certificate. */
+export const skipInCluster: string | false = skipImage || (onPath('openssl') ? false : 'openssl is not installed (apt-get install -y openssl)');
+
 export async function buildah(...args: string[]): Promise<string> {
   try {
     return (await run('buildah', args, { env: ENV, maxBuffer: 64 << 20 })).stdout;

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { buildImage, runIn, skipImage, startIn, type BuiltImage } from './harness.ts';
+import { buildImage, runIn, skipInCluster, startIn, type BuiltImage } from './harness.ts';
 import { startInClusterSandbox, type InClusterSandbox } from './in-cluster.ts';
 
 const SA = 'system:serviceaccount:kubemend:kubemend';
@@ -33,12 +33,13 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
   }
 }
 
-describe('the image in a cluster, as a ServiceAccount', { skip: skipImage, timeout: 600_000 }, () => {
+describe('the image in a cluster, as a ServiceAccount', { skip: skipInCluster, timeout: 600_000 }, () => {
   let image: BuiltImage;
   let cluster: InClusterSandbox;
   let configDir: string;
   before(async () => {
-    [image, cluster] = await Promise.all([
+    // Both are kept even when the other fails, so after() stops the sandbox (its timers would keep this file running).
+    const [built, started] = await Promise.allSettled([
       buildImage('in-cluster'),
       // `view` reads namespaced workloads; nodes are cluster-scoped, so a role of their own.
       // Nothing grants node metrics (metrics.k8s.io), which serve also reads.
@@ -47,6 +48,9 @@ describe('the image in a cluster, as a ServiceAccount', { skip: skipImage, timeo
         bindings: [{ clusterRole: 'view' }, { clusterRole: 'node-reader', rules: [{ apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] }] }],
       }),
     ]);
+    if (built.status === 'fulfilled') image = built.value;
+    if (started.status === 'fulfilled') cluster = started.value;
+    for (const r of [built, started]) if (r.status === 'rejected') throw r.reason;
     configDir = join(cluster.dir, 'config');
     mkdirSync(configDir, { mode: 0o755 });
     // client-node names the in-cluster context inClusterContext; chat acts there by default.

@@ -40,14 +40,15 @@ export async function startInClusterSandbox(o: { namespace: string; name: string
   const dir = mkdtempSync(join(tmpdir(), 'kubemend-image-'));
   // The container runs as 65532: everything it reads must be readable by others.
   chmodSync(dir, 0o755);
-  const sandbox = new Sandbox({ rbac: 'enforce', speed: 1 });
-  const { url } = await sandbox.listen({ host: '127.0.0.1' });
   const saDir = join(dir, 'serviceaccount');
   mkdirSync(saDir, { mode: 0o755 });
   await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
     '-subj', '/CN=kube-apiserver', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:kubernetes.default.svc',
     '-keyout', join(dir, 'tls.key'), '-out', join(saDir, 'ca.crt')]);
-  const upstream = Number(new URL(url).port);
+  chmodSync(join(saDir, 'ca.crt'), 0o644);
+
+  const sandbox = new Sandbox({ rbac: 'enforce', speed: 1 });
+  let upstream = 0;
   const sockets = new Set<Socket>();
   const front = createTlsServer({ key: readFileSync(join(dir, 'tls.key')), cert: readFileSync(join(saDir, 'ca.crt')) }, (client) => {
     const server = connect(upstream, '127.0.0.1');
@@ -59,48 +60,54 @@ export async function startInClusterSandbox(o: { namespace: string; name: string
     server.on('error', () => client.destroy());
     client.on('error', () => server.destroy());
   });
-  await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
-  const port = (front.address() as AddressInfo).port;
-
-  // Set up as the sandbox's admin (any token it did not issue is that user, in system:masters).
-  const post = async (path: string, body: unknown) => {
-    const res = await fetch(url + path, { method: 'POST', headers: { authorization: 'Bearer kubemend-image-test-admin', 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    const json = (await res.json()) as any;
-    if (res.status !== 201) throw new Error(`POST ${path}: ${res.status} ${JSON.stringify(json)}`);
-    return json;
+  const stop = async () => {
+    // Watches held open by a process that was killed would keep close() waiting.
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((resolve) => front.close(() => resolve()));
+    await sandbox.stop();
+    rmSync(dir, { recursive: true, force: true });
   };
-  await post('/api/v1/namespaces', { metadata: { name: o.namespace } });
-  await post(`/api/v1/namespaces/${o.namespace}/serviceaccounts`, { metadata: { name: o.name } });
-  for (const b of o.bindings) {
-    if (b.rules) await post(`/apis/${RBAC}/v1/clusterroles`, { metadata: { name: b.clusterRole }, rules: b.rules });
-    await post(`/apis/${RBAC}/v1/clusterrolebindings`, {
-      metadata: { name: `${o.name}-${b.clusterRole}` },
-      roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: b.clusterRole },
-      subjects: [{ kind: 'ServiceAccount', name: o.name, namespace: o.namespace }],
+  try {
+    const { url } = await sandbox.listen({ host: '127.0.0.1' });
+    upstream = Number(new URL(url).port);
+    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+    const port = (front.address() as AddressInfo).port;
+
+    // Set up as the sandbox's admin (any token it did not issue is that user, in system:masters).
+    const post = async (path: string, body: unknown) => {
+      const res = await fetch(url + path, { method: 'POST', headers: { authorization: 'Bearer kubemend-image-test-admin', 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const json = (await res.json()) as any;
+      if (res.status !== 201) throw new Error(`POST ${path}: ${res.status} ${JSON.stringify(json)}`);
+      return json;
+    };
+    await post('/api/v1/namespaces', { metadata: { name: o.namespace } });
+    await post(`/api/v1/namespaces/${o.namespace}/serviceaccounts`, { metadata: { name: o.name } });
+    for (const b of o.bindings) {
+      if (b.rules) await post(`/apis/${RBAC}/v1/clusterroles`, { metadata: { name: b.clusterRole }, rules: b.rules });
+      await post(`/apis/${RBAC}/v1/clusterrolebindings`, {
+        metadata: { name: `${o.name}-${b.clusterRole}` },
+        roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: b.clusterRole },
+        subjects: [{ kind: 'ServiceAccount', name: o.name, namespace: o.namespace }],
+      });
+    }
+    const review = await post(`/api/v1/namespaces/${o.namespace}/serviceaccounts/${o.name}/token`, {
+      apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { audiences: [], expirationSeconds: 3600 },
     });
+    writeFileSync(join(saDir, 'token'), review.status.token, { mode: 0o644 });
+    writeFileSync(join(saDir, 'namespace'), o.namespace, { mode: 0o644 });
+    return {
+      sandbox,
+      port,
+      serviceAccountDir: saDir,
+      dir,
+      pod: {
+        env: { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String(port) },
+        volumes: [`${saDir}:/var/run/secrets/kubernetes.io/serviceaccount:ro`],
+      },
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
   }
-  const review = await post(`/api/v1/namespaces/${o.namespace}/serviceaccounts/${o.name}/token`, {
-    apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { audiences: [], expirationSeconds: 3600 },
-  });
-  writeFileSync(join(saDir, 'token'), review.status.token, { mode: 0o644 });
-  writeFileSync(join(saDir, 'namespace'), o.namespace, { mode: 0o644 });
-  chmodSync(join(saDir, 'ca.crt'), 0o644);
-
-  return {
-    sandbox,
-    port,
-    serviceAccountDir: saDir,
-    dir,
-    pod: {
-      env: { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String(port) },
-      volumes: [`${saDir}:/var/run/secrets/kubernetes.io/serviceaccount:ro`],
-    },
-    async stop() {
-      // Watches held open by a process that was killed would keep close() waiting.
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => front.close(() => resolve()));
-      await sandbox.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
 }
