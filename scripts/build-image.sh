@@ -16,7 +16,9 @@
 # root filesystem is kept, keyed by everything it is made from, so later
 # builds skip mmdebstrap; KUBEMEND_IMAGE_SOURCES: the apt sources it uses
 # (default: this machine's); SOURCE_DATE_EPOCH: the image's creation time
-# (default: the last commit's), which makes rebuilds of a commit identical.
+# (default: the last commit's), which makes rebuilds of a commit identical;
+# buildah's own, e.g. STORAGE_DRIVER=vfs inside a container that cannot
+# mount overlays.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"

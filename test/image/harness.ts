@@ -87,7 +87,8 @@ export async function buildImage(name: string): Promise<BuiltImage> {
     id: out.stdout.trim().split('\n').at(-1)!,
     seconds: (performance.now() - started) / 1000,
     summary: out.stderr.trim().split('\n').at(-1)!,
-    remove: async () => void (await buildah('rmi', '--force', tag).catch(() => '')),
+    // Not --force: the other test file's identical build shares the image ID (and maybe a running container); this only drops our name.
+    remove: async () => void (await buildah('rmi', tag).catch(() => '')),
   };
 }
 
