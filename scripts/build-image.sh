@@ -55,7 +55,8 @@ revision="$(git rev-parse HEAD 2>/dev/null || echo unknown)"
 
 # --- the base root filesystem, cached ---------------------------------------
 sources="${KUBEMEND_IMAGE_SOURCES:-/etc/apt/sources.list.d/debian.sources}"
-[[ -f "$sources" ]] || sources=/etc/apt/sources.list
+# Older Debian installs keep the one-line format; a path given explicitly is used as given.
+[[ -f "$sources" || -n "${KUBEMEND_IMAGE_SOURCES:-}" ]] || sources=/etc/apt/sources.list
 [[ -f "$sources" ]] || die "no apt sources at $sources; set KUBEMEND_IMAGE_SOURCES to a sources.list or deb822 file naming a bookworm mirror"
 packages="$(grep -v '^#' scripts/image/packages | paste -sd, -)"
 cache="${KUBEMEND_IMAGE_CACHE:-/var/tmp/kubemend-image}"
