@@ -1,5 +1,6 @@
 // kubemend's command line. Each command lives in its own file; this one only
 // wires them into commander and turns errors into exit codes.
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { KubemendError } from '../common/index.ts';
 import { exitWhenFlushed, stopWithNpmParent, tolerateClosedPipes } from './lifecycle.ts';
@@ -25,14 +26,17 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   serve: async () => (await import('./serve.ts')).registerServe,
 };
 
-/** The program with every command, or only `command` when it is a known one. */
+/** The package's version: one place to bump it (the image and `--version` read it). */
+export const VERSION: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
+
+/** The program with every command, only `command` when it is a known one, none for `--version`. */
 export async function buildProgram(command?: string): Promise<Command> {
   const program = new Command('kubemend')
     .description('Keeps Kubernetes workloads healthy: watch, detect, remediate through audited runbooks.')
-    .version('0.1.0')
+    .version(VERSION)
     .showHelpAfterError()
     .exitOverride();
-  const names = command && command in COMMANDS ? [command] : Object.keys(COMMANDS);
+  const names = command && command in COMMANDS ? [command] : command === '--version' || command === '-V' ? [] : Object.keys(COMMANDS);
   for (const register of await Promise.all(names.map((n) => COMMANDS[n]()))) register(program);
   return program;
 }
