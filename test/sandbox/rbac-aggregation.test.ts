@@ -26,7 +26,7 @@ test('a role labelled aggregate-to-view reaches view, edit and admin; unlabelled
     for (const role of ['view', 'edit', 'admin']) assert.ok(hasWidgets(s, role), `${role} holds the widgets rule`);
     const view = s.store.get(CR, undefined, 'view')!;
     assert.deepEqual(view.rules.at(-1), widgets, 'system:aggregate-to-view sorts before widgets-view');
-    const manager = view.metadata.managedFields.find((m: any) => m.manager === 'clusterrole-aggregation-controller');
+    const manager: any = (view.metadata.managedFields ?? []).find((m: any) => m.manager === 'clusterrole-aggregation-controller');
     assert.deepEqual([manager?.operation, Object.keys(manager?.fieldsV1 ?? {})], ['Apply', ['f:rules']]);
     const bob = { username: 'bob', groups: ['system:authenticated'] };
     s.store.create('rbac.authorization.k8s.io/clusterrolebindings', {
