@@ -34,7 +34,7 @@ export function apiReason(status: number): ActionReason {
  */
 export function toActionError(err: unknown): ActionError {
   if (err instanceof ActionError) return err;
-  if (err instanceof KubeApiError) return new ActionError(apiReason(err.status), err.message, { cause: err });
+  if (err instanceof KubeApiError) return new ActionError(err.denied ? 'RBAC_DENIED' : apiReason(err.status), err.message, { cause: err });
   if (err instanceof UnknownKindError) return new ActionError('INVALID', err.message, { cause: err });
   if ((err as Error)?.name === 'AbortError') return new ActionError('ABORTED', 'the step was cancelled or timed out', { cause: err });
   if (err instanceof KubemendError) return new ActionError('ERROR', `${err.code} ${err.message}`, { cause: err });
