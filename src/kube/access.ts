@@ -92,7 +92,7 @@ export function normalizeAccess(rules: Iterable<Pick<ApiAccess, 'group' | 'resou
   }
   return [...grouped.values()]
     .map((a) => ({ group: a.group, resources: [...a.resources].sort(), verbs: a.verbs }))
-    .sort((a, b) => (a.group + a.resources[0]).localeCompare(b.group + b.resources[0]));
+    .sort((a, b) => (a.group === b.group ? (a.resources[0] < b.resources[0] ? -1 : 1) : a.group < b.group ? -1 : 1));
 }
 
 /** Every (group, resource, verb) a set of rules grants, as `verb group/resource` strings: what two sets are compared by. */
