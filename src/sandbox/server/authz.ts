@@ -72,8 +72,9 @@ export function forbidden(a: Attributes, reason = ''): ApiError {
  * enforced, impersonating needs the `impersonate` verb and the request needs
  * its own verb, else 403 as from the real authorizer.
  */
-export function admitRequest(ctx: ServerContext, call: Call): UserInfo {
+export function admitRequest(ctx: ServerContext, call: Call, onAuthenticated?: (u: UserInfo) => void): UserInfo {
   const authenticated = authenticate(call.headers, tokenAuth(ctx));
+  onAuthenticated?.(authenticated);
   const imp = impersonation(call.headers);
   const enforce = ctx.rbac === 'enforce';
   if (imp && enforce) {
