@@ -26,7 +26,7 @@ import { cluster, deployment, IMAGES, rolledOut, until } from './actions-fixture
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const without = (a: Action, resource: string): Action => ({ ...a, access: a.access.map((x) => ({ ...x, resources: x.resources.filter((r) => r !== resource) })) });
 
-test('requestInfo reads verb, group and resource as kube-apiserver\'s RequestInfoFactory does', () => {
+test('requestInfo reads verb, group and resource as kube-apiserver\'s RequestInfoFactory does', { timeout: 10_000 }, () => {
   assert.deepEqual(requestInfo('GET', '/apis/apps/v1/namespaces/shop/deployments'), { verb: 'list', group: 'apps', resource: 'deployments', namespace: 'shop' });
   assert.deepEqual(requestInfo('GET', '/api/v1/pods', { watch: true }), { verb: 'watch', group: '', resource: 'pods' });
   assert.deepEqual(requestInfo('PATCH', '/apis/apps/v1/namespaces/shop/deployments/web/scale'), { verb: 'patch', group: 'apps', resource: 'deployments/scale', namespace: 'shop', name: 'web' });
