@@ -28,3 +28,24 @@ export function parseImageRef(v: string, previous: string[] = []): string[] {
   }
   return [...previous, v];
 }
+
+/** `--rbac enforce|off`. */
+export function parseRbacMode(v: string): 'enforce' | 'off' {
+  if (v !== 'enforce' && v !== 'off') throw badValue(`"${v}" is not an RBAC mode; use enforce (authorize every request, as kube-apiserver does) or off (serve every request).`);
+  return v;
+}
+
+export interface StaticUserFlag {
+  name: string;
+  token: string;
+  groups?: string[];
+}
+
+/** `--user NAME:TOKEN[:GROUP,GROUP…]`: a static token user, as a line of kube-apiserver's token file names one. */
+export function parseStaticUser(v: string, previous: StaticUserFlag[] = []): StaticUserFlag[] {
+  const m = /^([^:\s]+):([^:\s]+)(?::([^:\s]*))?$/.exec(v);
+  if (!m) throw badValue(`"${v}" is not a user; use NAME:TOKEN or NAME:TOKEN:GROUP,GROUP (e.g. carol:carol-token:shop,devs); no spaces or extra colons.`);
+  const groups = (m[3] ?? '').split(',').filter(Boolean);
+  if (previous.some((u) => u.token === m[2])) throw badValue(`the token of "${m[1]}" is already another --user's; each user needs a token of their own.`);
+  return [...previous, { name: m[1], token: m[2], ...(groups.length ? { groups } : {}) }];
+}

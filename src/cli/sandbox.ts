@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import type { Command } from 'commander';
 import { formatDuration, KubemendError, Errors } from '../common/index.ts';
 import { Sandbox, resolveScenario, ScenarioRunner, sandboxOptionsFor, type LoadedScenario } from '../sandbox/index.ts';
-import { parseImageRef, parsePort, parseSpeed } from './flags.ts';
+import { parseImageRef, parsePort, parseRbacMode, parseSpeed, parseStaticUser, type StaticUserFlag } from './flags.ts';
 
 export interface SandboxFlags {
   port: number;
@@ -17,6 +17,8 @@ export interface SandboxFlags {
   exitWhenDone?: boolean;
   stateFile?: string;
   image?: string[];
+  rbac?: 'enforce' | 'off';
+  user?: StaticUserFlag[];
 }
 
 export function registerSandbox(program: Command): void {
@@ -30,6 +32,8 @@ export function registerSandbox(program: Command): void {
     .option('--speed <x>', 'virtual time runs x times faster than real time (default: the scenario\'s, else 1)', parseSpeed)
     .option('--exit-when-done', 'exit when the scenario has finished (exit 1 if a milestone was missed)')
     .option('--image <ref>', 'an image the sandbox registry serves besides the public ones it knows (a private image, a tag not yet published): runs until stopped; repeat for more; `repo:*` for every tag', parseImageRef)
+    .option('--rbac <mode>', 'enforce (the default, unless the scenario says off): every request is authorized by RBAC, as kube-apiserver does; off: every request is served', parseRbacMode)
+    .option('--user <name:token[:groups]>', 'a static token user (repeatable): whoever sends the bearer token is NAME, in the comma-separated GROUPS', parseStaticUser)
     .option('--state-file <path>', 'keep the cluster (and the scenario\'s progress) in this file: restored from it when it exists, saved while running, so a restart continues where the last run stopped')
     .action(async (flags: SandboxFlags) => {
       await runSandbox(flags);
@@ -40,7 +44,11 @@ export async function runSandbox(flags: SandboxFlags, out: (line: string) => voi
   const loaded: LoadedScenario | undefined = flags.scenario ? resolveScenario(flags.scenario) : undefined;
   const speed = flags.speed ?? loaded?.scenario.spec.speed ?? 1;
   const stateFile = flags.stateFile && resolve(flags.stateFile);
-  const sandbox = new Sandbox(loaded ? sandboxOptionsFor(loaded.scenario, { speed, stateFile }) : { speed, stateFile, scenario: null });
+  // A cluster you start to try things on enforces RBAC as a real one does; a scenario may say it does not care.
+  const rbac = flags.rbac ?? loaded?.scenario.spec.rbac ?? 'enforce';
+  const users = [...(loaded?.scenario.spec.users ?? []), ...(flags.user ?? [])];
+  const base = loaded ? sandboxOptionsFor(loaded.scenario, { speed, stateFile }) : { speed, stateFile, scenario: null };
+  const sandbox = new Sandbox({ ...base, rbac, users });
   // After a restore too: the flag adds to whatever the saved registry holds.
   for (const ref of flags.image ?? []) if (!sandbox.images.has(ref)) sandbox.images.set(ref, {});
   let url: string;
@@ -64,6 +72,10 @@ export async function runSandbox(flags: SandboxFlags, out: (line: string) => voi
   out(`kubemend sandbox listening on ${url}`);
   out(`kubeconfig: ${kubeconfig}`);
   out(`speed: ${speed}x virtual time`);
+  out(rbac === 'enforce'
+    ? 'rbac: enforced — kubectl sends no credentials over plain HTTP, so it is system:unsecured (system:masters): use --as to act as someone; a client sending a bearer token (a service account\'s, a --user\'s) is held to its RBAC; --rbac off serves every request'
+    : 'rbac: off — every request is served; access reviews (kubectl auth can-i) still answer from RBAC');
+  for (const u of users) out(`user: ${u.name}${u.groups?.length ? ` (groups ${u.groups.join(', ')})` : ''} authenticates with its token`);
   if (stateFile) {
     const r = sandbox.restored;
     out(r ? `state: restored ${r.objectCount} objects from ${stateFile} (saved at ${new Date(r.savedAt).toISOString()} virtual)` : `state: saving to ${stateFile}`);

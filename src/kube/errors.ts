@@ -29,17 +29,49 @@ export function kubeErrorInfo(status: number): ErrorInfo {
   }
 }
 
+/** What the RBAC authorizer refused: who, and the permission missing (responsewriters.forbiddenMessage's parts). */
+export interface RbacDenial {
+  user: string;
+  verb: string;
+  /** With the subresource: `deployments/scale`. */
+  resource: string;
+  group: string;
+  /** Absent for a cluster-scope request. */
+  namespace?: string;
+}
+
+// kube-apiserver words every authorization refusal the same way (its
+// forbiddenMessage); admission refusals (quota, PodSecurity, a terminating
+// namespace) are 403 too but read otherwise, so only these are RBAC's.
+const DENIAL = /User "((?:[^"\\]|\\.)*)" cannot (\S+) resource "([^"]*)" in API group "([^"]*)" (?:in the namespace "([^"]*)"|at the cluster scope)/;
+
+/** The denial a 403's message states, when the authorizer refused it. */
+export function rbacDenial(message: string): RbacDenial | undefined {
+  const m = DENIAL.exec(message);
+  if (!m) return undefined;
+  return { user: JSON.parse(`"${m[1]}"`), verb: m[2], resource: m[3], group: m[4], ...(m[5] !== undefined ? { namespace: m[5] } : {}) };
+}
+
+/** `"alice" may not patch deployments (API group "apps") in namespace "shop"`: the missing permission, in one phrase. */
+export function describeDenial(d: RbacDenial): string {
+  const where = d.namespace !== undefined ? `in namespace "${d.namespace}"` : 'at the cluster scope';
+  return `${JSON.stringify(d.user)} may not ${d.verb} ${d.resource} (API group "${d.group}") ${where}`;
+}
+
 export class KubeApiError extends KubemendError {
   readonly status: number;
+  /** Set when RBAC refused the request: the permission the identity lacks. */
+  readonly denied?: RbacDenial;
   /** The Kubernetes Status reason (NotFound, Conflict …), or the status as text. */
   readonly reason: string;
   readonly retryAfterSeconds?: number;
   readonly body?: unknown;
 
-  constructor(message: string, status: number, reason: string, opts: { retryAfterSeconds?: number; body?: unknown; cause?: unknown } = {}) {
-    super(kubeErrorInfo(status), message, { cause: opts.cause });
+  constructor(message: string, status: number, reason: string, opts: { retryAfterSeconds?: number; body?: unknown; cause?: unknown; denied?: RbacDenial } = {}) {
+    super(opts.denied ? Errors.KUBE_RBAC_DENIED : kubeErrorInfo(status), message, { cause: opts.cause });
     this.name = 'KubeApiError';
     this.status = status;
+    if (opts.denied) this.denied = opts.denied;
     this.reason = reason;
     this.retryAfterSeconds = opts.retryAfterSeconds;
     this.body = opts.body;
@@ -52,9 +84,13 @@ export class KubeApiError extends KubemendError {
   static fromResponse(method: string, path: string, status: number, body: unknown, retryAfter: string | null): KubeApiError {
     const s = body && typeof body === 'object' ? (body as { message?: string; reason?: string }) : {};
     const msg = s.message ?? (typeof body === 'string' ? body.slice(0, 200) : `HTTP ${status}`);
-    return new KubeApiError(`${method} ${path}: ${msg}`, status, s.reason ?? String(status), {
+    const denied = status === 403 ? rbacDenial(msg) : undefined;
+    // A refusal leads with the permission to grant; the API server's own words follow for searching.
+    const text = denied ? `missing RBAC permission: ${describeDenial(denied)} — ${method} ${path}: ${msg}` : `${method} ${path}: ${msg}`;
+    return new KubeApiError(text, status, s.reason ?? String(status), {
       retryAfterSeconds: retryAfter ? Number(retryAfter) : undefined,
       body,
+      denied,
     });
   }
 

@@ -2,7 +2,8 @@
 // the built-in kinds and their paths, kubeconfig contexts, and the generic
 // workload reads that the runbook actions and chat's status share.
 export { KubeHttp, type Identity, type RequestOptions } from './http.ts';
-export { KubeApiError, UnknownKindError, kubeErrorInfo } from './errors.ts';
+export { KubeApiError, UnknownKindError, kubeErrorInfo, rbacDenial, describeDenial, type RbacDenial } from './errors.ts';
+export { requestInfo, grants, describeAccess, normalizeAccess, accessTriples, type ApiAccess, type RequestInfo } from './access.ts';
 export { Informer, type Change, type ChangeType, type InformerOptions } from './informer.ts';
 export { KINDS, kindRef, collectionPath, objectPath, type KindRef } from './kinds.ts';
 export { stripBulk, projectManagedFields, managedFieldsOf, MANAGED_FIELDS_KEPT } from './transform.ts';

@@ -439,10 +439,11 @@ export class RunbookExecutor {
       const handle = step.timeoutMs ? this.o.clock.setTimeout(() => timer.abort(new ActionError('TIMEOUT', `step ${stepId} timed out after ${step.timeoutMs}ms`)), step.timeoutMs) : undefined;
       this.stepping.set(run.id, { action, abort: timer });
       try {
-        const ctx = this.context(run, stepId, operationKey, timer.signal);
+        const ctx = this.context(run, stepId, operationKey, timer.signal, action);
         const result: ActionResult = run.dryRun && !(action.runsInDryRun && !action.mutates)
           ? { outputs: {}, mutated: false, calls: await action.plan(params, ctx) }
           : await abortable(action.run(params, ctx), timer.signal);
+        if (ctx.access?.violations.length) throw new ActionError('INTERNAL', ctx.access.violations[0]);
         if (action.mutates && !run.dryRun) await this.o.durable?.(run.cluster);
         // Outputs are kept (run, transition, audit) and feed later steps: masked once, here, for all of them.
         const outputs = redactDeep(result.outputs);
@@ -486,7 +487,7 @@ export class RunbookExecutor {
     if (!action.mutates || run.dryRun) return undefined; // reads are safe to repeat
     if (!action.check) return 'escalate';
     const params = action.params.parse(this.runbooks.get(run.runbook)!.render(stepId, this.vars(run)));
-    const res = await action.check(params, this.context(run, stepId, last.operationKey ?? `${run.id}.${stepId}`, new AbortController().signal));
+    const res = await action.check(params, this.context(run, stepId, last.operationKey ?? `${run.id}.${stepId}`, new AbortController().signal, action));
     if (res.state === 'done') {
       const outputs = redactDeep(res.outputs ?? {});
       run.outputs = { ...run.outputs, [stepId]: { status: 'succeeded', outputs } };
@@ -502,7 +503,7 @@ export class RunbookExecutor {
     return 'escalate';
   }
 
-  private context(run: RunRecord, stepId: string, operationKey: string, signal: AbortSignal): ActionContext {
+  private context(run: RunRecord, stepId: string, operationKey: string, signal: AbortSignal, action?: Action): ActionContext {
     const kube = this.o.kube(run.cluster);
     if (!kube) throw new ActionError('NO_CLUSTER', `no API access configured for cluster "${run.cluster}"`);
     return {
@@ -521,6 +522,7 @@ export class RunbookExecutor {
       notifier: this.o.notifier,
       approvals: this.o.approvals,
       log: (m) => this.o.log?.(`[${run.runbook} ${run.id.slice(0, 8)} ${stepId}] ${m}`),
+      ...(action ? { access: { action: action.name, rules: action.access, violations: [] } } : {}),
     };
   }
 

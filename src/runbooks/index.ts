@@ -9,6 +9,7 @@ export { ApprovalBook, type PendingApproval } from './approvals.ts';
 export { describeRefusal, Budgets, PAUSED, RESUMED } from './budgets.ts';
 export { LineNotifier } from './notifiers.ts';
 export { ACTIONS } from './actions/index.ts';
+export { runbookAccess } from './access.ts';
 export type { BudgetConfig } from './budgets.ts';
 export { Remediator } from './remediation.ts';
 export { AuditedNotifier, CollectingNotifier } from './notifiers.ts';

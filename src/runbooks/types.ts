@@ -3,7 +3,7 @@
 // ordering, retries, timeouts, locks, budgets, persistence and audit.
 import type { z } from 'zod';
 import { type Clock, KubemendError, actionErrorInfo, type ActionReason } from '../common/index.ts';
-import type { KubeHttp, Identity, KubeObject } from '../kube/index.ts';
+import type { ApiAccess, KubeHttp, Identity, KubeObject } from '../kube/index.ts';
 import type { Detection } from '../rules/index.ts';
 import type { AuditTarget } from '../audit/index.ts';
 
@@ -60,6 +60,12 @@ export interface ActionContext {
   notifier: Notifier;
   approvals: ApprovalGate;
   log: (message: string) => void;
+  /**
+   * The running action's declared API access: a request outside it fails the
+   * step as a kubemend bug (INTERNAL) before it is sent, so declarations —
+   * and the ClusterRoles derived from them — cannot fall behind the code.
+   */
+  access?: { action: string; rules: readonly ApiAccess[]; violations: string[] };
 }
 
 export interface ActionResult {
@@ -81,6 +87,13 @@ export interface Action<P = any> {
   /** zod schema of the (templated) `with` parameters; validated before run. */
   readonly params: z.ZodType<P>;
   readonly mutates: boolean;
+  /**
+   * Every Kubernetes API request the action can make, as RBAC rules (group,
+   * resources, verbs): what the identity it acts as must be granted. The
+   * deployment's ClusterRole for kubemend's service identity is derived from
+   * the declarations of the actions the shipped runbooks use (test/deploy).
+   */
+  readonly access: readonly ApiAccess[];
   /**
    * Only reads, and later steps branch on what it finds: a dry run runs it
    * for real (k8s.collect, k8s.findMemoryCulprit), so the plan shows the

@@ -1,13 +1,16 @@
 // Who a request is, the way kube-apiserver's authentication and impersonation
-// filters decide it. A bearer token the sandbox issued (TokenRequest) is that
-// service account, while its account (and bound pod or secret) still exists
-// with the same uid; any other bearer token stands for the user it names, in
-// system:masters (the sandbox's kubeconfig carries `kubemend-sandbox-admin`),
-// as a static token file would. The sandbox serves plain HTTP on loopback and
-// kubectl sends no credentials over plain HTTP, so a request without any is
-// what kube-apiserver's old insecure port made of it: system:unsecured, in
-// system:masters. Impersonate-* headers then replace the user, as for a real
-// cluster (`kubectl --as`).
+// filters decide it. Tokens are tried as the API server's union authenticator
+// tries them: the static users first (a token file: the sandbox's own admin,
+// `kubemend-sandbox-admin` in system:masters, and those a scenario or
+// `--user` declares), then service account tokens the sandbox issued
+// (TokenRequest), which hold while their account (and bound pod or secret)
+// still exists with the same uid. Any other token is refused (401) when RBAC
+// is enforced, as on a real cluster; with RBAC off it stands for the user it
+// names, in system:masters, so clients that invent a token keep working. The
+// sandbox serves plain HTTP on loopback and kubectl sends no credentials over
+// plain HTTP, so a request without any is what kube-apiserver's old insecure
+// port made of it: system:unsecured, in system:masters. Impersonate-* headers
+// then replace the user, as for a real cluster (`kubectl --as`).
 import type { IncomingHttpHeaders } from 'node:http';
 import { ApiError } from './status.ts';
 import type { ObjectStore } from './store.ts';
@@ -32,6 +35,27 @@ const SA_PREFIX = 'system:serviceaccount:';
 export const serviceAccountUser = (ns: string, name: string) => `${SA_PREFIX}${ns}:${name}`;
 export const serviceAccountGroups = (ns: string) => ['system:serviceaccounts', `system:serviceaccounts:${ns}`];
 
+/** A user of the static token file (kube-apiserver --token-auth-file): the token authenticates as `name` in `groups`. */
+export interface StaticUser {
+  name: string;
+  token: string;
+  groups?: string[];
+  uid?: string;
+}
+
+/** The sandbox kubeconfig's user: an administrator, as the kubeconfig of a new cluster's creator is. */
+export const ADMIN_TOKEN = 'kubemend-sandbox-admin';
+export const ADMIN_USER: StaticUser = { name: ADMIN_TOKEN, token: ADMIN_TOKEN, groups: [MASTERS] };
+
+/** How bearer tokens are checked: the static users, and whether a token nobody issued is refused. */
+export interface TokenAuth {
+  tokens: TokenIssuer;
+  store: ObjectStore;
+  users: readonly StaticUser[];
+  /** Refuse tokens that are neither a static user's nor issued by the sandbox (RBAC enforced), as kube-apiserver does. */
+  strict: boolean;
+}
+
 /** `system:serviceaccount:ns:name` → its parts, else undefined. */
 export function splitServiceAccount(username: string): { namespace: string; name: string } | undefined {
   if (!username.startsWith(SA_PREFIX)) return undefined;
@@ -39,12 +63,24 @@ export function splitServiceAccount(username: string): { namespace: string; name
   return parts.length === 2 && parts[0] && parts[1] ? { namespace: parts[0], name: parts[1] } : undefined;
 }
 
-/** The user a token authenticates as, or why it does not (as TokenReview reports it). */
-export function userOfToken(token: string, tokens: TokenIssuer, store: ObjectStore, audiences?: string[]): { user: UserInfo } | { error: string } {
-  const v = tokens.verify(token, audiences);
-  if (v === undefined) return { user: { username: token, groups: [MASTERS, ALL_AUTHENTICATED] } };
+/**
+ * The user a token authenticates as, or why it does not (as TokenReview
+ * reports it: `error` for a token an authenticator claimed but refused, none
+ * for a token no authenticator knows).
+ */
+export function userOfToken(token: string, auth: TokenAuth, audiences?: string[]): { user: UserInfo } | { error?: string } {
+  // Tokens are compared whole, as the token file authenticator's map lookup does.
+  const known = [ADMIN_USER, ...auth.users].find((u) => u.token === token);
+  if (known) {
+    // The authenticated group is added to every user by the API server, after its own groups.
+    const user: UserInfo = { username: known.name, groups: [...(known.groups ?? []).filter((g) => g !== ALL_AUTHENTICATED), ALL_AUTHENTICATED] };
+    if (known.uid) user.uid = known.uid;
+    return { user };
+  }
+  const v = auth.tokens.verify(token, audiences);
+  if (v === undefined) return auth.strict ? {} : { user: { username: token, groups: [MASTERS, ALL_AUTHENTICATED] } };
   if ('error' in v) return { error: `[invalid bearer token, ${v.error}]` };
-  const stale = staleBinding(v.claims, store);
+  const stale = staleBinding(v.claims, auth.store);
   if (stale) return { error: `[invalid bearer token, ${stale}]` };
   return { user: serviceAccountUserInfo(v.claims) };
 }
@@ -89,13 +125,13 @@ function serviceAccountUserInfo(claims: TokenClaims): UserInfo {
 
 export const unauthorized = () => new ApiError(401, 'Unauthorized', 'Unauthorized');
 
-/** The authenticated user of a request (before impersonation); 401 for a token of ours that no longer holds. */
-export function authenticate(headers: IncomingHttpHeaders, tokens: TokenIssuer, store: ObjectStore): UserInfo {
-  const auth = headers.authorization;
-  const m = typeof auth === 'string' ? auth.match(/^\s*bearer\s+(\S+)\s*$/i) : null;
+/** The authenticated user of a request (before impersonation); 401 for a token that does not authenticate. */
+export function authenticate(headers: IncomingHttpHeaders, auth: TokenAuth): UserInfo {
+  const header = headers.authorization;
+  const m = typeof header === 'string' ? header.match(/^\s*bearer\s+(\S+)\s*$/i) : null;
   if (!m) return UNSECURED;
-  const r = userOfToken(m[1], tokens, store);
-  if ('error' in r) throw unauthorized();
+  const r = userOfToken(m[1], auth);
+  if (!('user' in r)) throw unauthorized();
   return r.user;
 }
 

@@ -5,7 +5,10 @@
 // every authenticated user) and the default/kubernetes Service. ensureBootstrap
 // creates whichever is missing, on a fresh sandbox and after a restore, as
 // the real post-start hooks do. The admin/edit/view rules cover the resources
-// a 1.32 cluster grants them; they are stored already aggregated.
+// a 1.32 cluster grants them; they are stored already aggregated, in the
+// order the clusterrole-aggregation controller writes them
+// (controllers/clusterrole-aggregation.ts), so it finds nothing to change at
+// start and requests made before it first runs see the full roles.
 import { recordUpdate } from './server/managed.ts';
 import { RBAC_GROUP, SYSTEM_PRIORITY_CLASSES } from './strategy-apis.ts';
 import type { ObjectStore } from './store.ts';
@@ -81,7 +84,8 @@ const group = (name: string) => ({ kind: 'Group', name });
 function rbacDefaults(): [string, K8sObject][] {
   const roles = [
     clusterRole('cluster-admin', [rule(['*'], ['*'], ['*']), urls(['*'], ['*'])]),
-    clusterRole('admin', [...ADMIN_RULES, ...EDIT_RULES, ...VIEW_RULES], {}, 'admin'),
+    // Matched roles in name order: edit (itself edit's then view's rules) before system:aggregate-to-admin.
+    clusterRole('admin', [...EDIT_RULES, ...VIEW_RULES, ...ADMIN_RULES], {}, 'admin'),
     clusterRole('edit', [...EDIT_RULES, ...VIEW_RULES], { 'rbac.authorization.k8s.io/aggregate-to-admin': 'true' }, 'edit'),
     clusterRole('view', VIEW_RULES, { 'rbac.authorization.k8s.io/aggregate-to-edit': 'true' }, 'view'),
     clusterRole('system:aggregate-to-admin', ADMIN_RULES, { 'rbac.authorization.k8s.io/aggregate-to-admin': 'true' }),

@@ -20,6 +20,7 @@ import { StateWriter, type StateWriteStats } from './state-writer.ts';
 import { TokenIssuer } from './tokens.ts';
 import { ensureBootstrap } from './bootstrap.ts';
 import type { RbacMode } from './server/context.ts';
+import type { StaticUser } from './authn.ts';
 
 export interface NodeSpec {
   name: string;
@@ -64,6 +65,8 @@ export interface SandboxOptions {
    * do anything). 'off' (the default): RBAC only answers access reviews.
    */
   rbac?: RbacMode;
+  /** Users of the static token file: each token authenticates as its user, in its groups (system:masters makes an administrator). */
+  users?: StaticUser[];
 }
 
 /** What a sandbox restored from its state file. */
@@ -170,6 +173,7 @@ export class Sandbox {
       usage: this.usage,
       tokens: this.tokens,
       rbac: this.opts.rbac,
+      users: this.opts.users,
       host: opts.host ?? '127.0.0.1',
       port: opts.port ?? 0,
       bookmarkEveryMs: opts.bookmarkEveryMs,

@@ -7,9 +7,10 @@
 // the API server as it is to the kubeconfig. kubectl sends no token over
 // plain HTTP: to the sandbox it is system:unsecured (src/sandbox/authn.ts).
 import { stringify } from 'yaml';
+import { ADMIN_TOKEN } from './authn.ts';
 
 export const SANDBOX_CONTEXT = 'kubemend-sandbox';
-export const SANDBOX_TOKEN = 'kubemend-sandbox-admin';
+export const SANDBOX_TOKEN = ADMIN_TOKEN;
 
 export function kubeconfigObject(url: string, name = SANDBOX_CONTEXT): Record<string, unknown> {
   return {

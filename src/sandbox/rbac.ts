@@ -177,11 +177,14 @@ export function rulesFor(store: ObjectStore, user: UserInfo, namespace: string):
     : { resourceRules, nonResourceRules, incomplete: false };
 }
 
-/** The Forbidden error the API server answers a denied request with (responsewriters.Forbidden). */
+/** What responsewriters.Forbidden keeps from looking like HTML: `&`, `<` and `>` escaped, quotes kept. */
+const sanitize = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** The Forbidden error the API server answers a denied request with (responsewriters.forbiddenMessage). */
 export function forbiddenMessage(a: Attributes): string {
-  const who = `User "${a.user.username}"`;
-  if (!a.resourceRequest) return `${who} cannot ${a.verb} path "${a.path}"`;
-  const resource = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
-  const where = a.namespace ? `in the namespace "${a.namespace}"` : 'at the cluster scope';
-  return `${who} cannot ${a.verb} resource "${resource}" in API group "${a.apiGroup ?? ''}" ${where}`;
+  const who = `User ${JSON.stringify(a.user.username)}`;
+  if (!a.resourceRequest) return sanitize(`${who} cannot ${a.verb} path ${JSON.stringify(a.path ?? '')}`);
+  const resource = a.subresource ? `${a.resource}/${a.subresource}` : a.resource ?? '';
+  const where = a.namespace ? `in the namespace ${JSON.stringify(a.namespace)}` : 'at the cluster scope';
+  return sanitize(`${who} cannot ${a.verb} resource ${JSON.stringify(resource)} in API group ${JSON.stringify(a.apiGroup ?? '')} ${where}`);
 }

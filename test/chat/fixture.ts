@@ -10,7 +10,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { openStore, type SqlStore } from '../../src/store/index.ts';
 import { Authorizer, parseCsvPolicy } from '../../src/authz/index.ts';
 import { KubeHttp } from '../../src/kube/http.ts';
-import { Sandbox } from '../../src/sandbox/cluster.ts';
+import { Sandbox, type SandboxOptions } from '../../src/sandbox/cluster.ts';
 import { chatSettings, type ChatSettingsInput } from '../../src/chat/settings.ts';
 import { buildChatEngine } from '../../src/chat/wiring.ts';
 import { chatRunbooks } from '../../src/chat/operations.ts';
@@ -59,8 +59,14 @@ export interface ChatFixture {
   close(): Promise<void>;
 }
 
-export async function chatFixture(o: { speed?: number; settings?: ChatSettingsInput; tickets?: TicketChecker; policy?: string; runbooks?: LoadedRunbook[] } = {}): Promise<ChatFixture> {
-  const sandbox = new Sandbox({ speed: o.speed ?? 50, images: IMAGES });
+export async function chatFixture(o: {
+  speed?: number; settings?: ChatSettingsInput; tickets?: TicketChecker; policy?: string; runbooks?: LoadedRunbook[];
+  /** More sandbox options (rbac: 'enforce'). */
+  sandbox?: Partial<SandboxOptions>;
+  /** The kubeconfig kubemend talks to the sandbox with, once the workloads are up (default: the sandbox's administrator). */
+  kubeconfig?: (sandbox: Sandbox) => Promise<string>;
+} = {}): Promise<ChatFixture> {
+  const sandbox = new Sandbox({ speed: o.speed ?? 50, images: IMAGES, ...o.sandbox });
   await sandbox.listen();
   sandbox.apply([
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } },
@@ -70,7 +76,7 @@ export async function chatFixture(o: { speed?: number; settings?: ChatSettingsIn
   ]);
   await until(() => rolledOut(sandbox, 'shop', 'web') && rolledOut(sandbox, 'prod', 'web'), 'web rolled out in shop and prod');
   const kc = new KubeConfig();
-  kc.loadFromString(sandbox.kubeconfig());
+  kc.loadFromString(o.kubeconfig ? await o.kubeconfig(sandbox) : sandbox.kubeconfig());
   const kube = new KubeHttp(kc);
   const store = await openStore({ dataDir: mkdtempSync(join(tmpdir(), 'km-chat-')), clock: sandbox.clock });
   const settings = chatSettings({

@@ -52,6 +52,46 @@ test('sandbox writes a kubeconfig, serves the API, and exits 0 on SIGINT', { tim
   assert.match(cli.output(), /sandbox stopped/);
 });
 
+test('sandbox enforces RBAC by default: --user tokens are held to their bindings, unknown tokens are 401; --rbac off serves them', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'km-cli-rbac-'));
+  const kc = join(dir, 'kc');
+  const get = async (url: string, token: string) => (await fetch(`${url}/api/v1/namespaces/default/pods`, { headers: { authorization: `Bearer ${token}` } })).status;
+  const cli = startCli(['sandbox', '--kubeconfig-out', kc, '--user', 'carol:carol-token:shop,devs']);
+  try {
+    const out = await cli.waitFor(/kubeconfig: /);
+    await cli.waitFor(/user: carol/);
+    assert.match(cli.output(), /rbac: enforced/);
+    assert.match(cli.output(), /user: carol \(groups shop, devs\) authenticates with its token/);
+    const url = /listening on (http:\S+)/.exec(out)![1];
+    assert.equal(await get(url, 'carol-token'), 403);
+    assert.equal(await get(url, 'kubemend-sandbox-admin'), 200, 'the kubeconfig\'s admin');
+    assert.equal(await get(url, 'guessed'), 401);
+    if (hasKubectl) {
+      const canI = (...args: string[]) => execFileSync('kubectl', ['--kubeconfig', kc, 'auth', 'can-i', ...args], { encoding: 'utf8' }).trim();
+      assert.match(canI('--list', '--as=carol', '--as-group=shop'), /selfsubjectaccessreviews\.authorization\.k8s\.io/);
+      assert.throws(() => canI('list', 'pods', '--as=carol'), (e: any) => e.status === 1 && String(e.stdout).trim() === 'no');
+    }
+  } finally {
+    cli.child.kill('SIGINT');
+  }
+  assert.equal(await cli.exited, 0, cli.errors());
+
+  const off = startCli(['sandbox', '--kubeconfig-out', kc, '--rbac', 'off', '--user', 'carol:carol-token']);
+  try {
+    const out = await off.waitFor(/kubeconfig: /);
+    await off.waitFor(/user: carol/);
+    assert.match(off.output(), /rbac: off/);
+    const url = /listening on (http:\S+)/.exec(out)![1];
+    assert.equal(await get(url, 'carol-token'), 200);
+  } finally {
+    off.child.kill('SIGINT');
+  }
+  assert.equal(await off.exited, 0, off.errors());
+  const bad = startCli(['sandbox', '--rbac', 'maybe']);
+  assert.notEqual(await bad.exited, 0);
+  assert.match(bad.errors(), /--rbac.*KM-CLI-001 "maybe" is not an RBAC mode/s);
+});
+
 test('an unknown scenario exits 1 with KM-SANDBOX-001', { timeout: 120_000 }, async () => {
   const cli = startCli(['sandbox', '--scenario', 'no-such-scenario']);
   assert.equal(await cli.exited, 1);

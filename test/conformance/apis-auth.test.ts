@@ -7,7 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/common/clock.ts';
-import { type Cluster, bearer, skipKubectl, skipPython, startCluster } from './cluster.ts';
+import { type Cluster, bearer, eventually, skipKubectl, skipPython, startCluster } from './cluster.ts';
 
 const skip = skipKubectl;
 const skipPy = skipPython;
@@ -254,7 +254,7 @@ describe('RBAC enforcement (new Sandbox({ rbac: "enforce" }))', { skip, timeout:
   let c: Cluster;
   let token = '';
   before(async () => {
-    c = await startCluster({ rbac: 'enforce' });
+    c = await startCluster({ rbac: 'enforce', users: [{ name: 'carol', token: 'carol-token', groups: ['shop'] }] });
     await c.kubectl('create', 'serviceaccount', 'reader');
     token = (await c.kubectl('create', 'token', 'reader')).trim();
   });
@@ -298,6 +298,50 @@ describe('RBAC enforcement (new Sandbox({ rbac: "enforce" }))', { skip, timeout:
     assert.deepEqual([asAlice.code, asAlice.body.message], [403, 'pods is forbidden: User "alice" cannot list resource "pods" in API group "" in the namespace "default"']);
     const inDevs = await c.http('GET', '/api/v1/namespaces/default/pods', undefined, { ...bearer(token), 'Impersonate-User': 'alice', 'Impersonate-Group': 'devs' });
     assert.equal(inDevs.body.message, 'groups "devs" is forbidden: User "system:serviceaccount:default:reader" cannot impersonate resource "groups" in API group "" at the cluster scope');
+  });
+
+  it('a token nobody issued is 401 Unauthorized, as kube-apiserver answers; TokenReview says it authenticates nobody', async () => {
+    const r = await c.http('GET', '/api/v1/namespaces/default/pods', undefined, bearer('made-up'));
+    assert.equal(r.code, 401);
+    assert.deepEqual(r.body, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 });
+    const review = await c.http('POST', '/apis/authentication.k8s.io/v1/tokenreviews', { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token: 'made-up' } });
+    assert.deepEqual(review.body.status, { user: {} });
+    assert.equal((await c.http('GET', '/version', undefined, bearer('kubemend-sandbox-admin'))).code, 200, 'the kubeconfig\'s admin token still works');
+  });
+
+  it('a static user (token file) is its name and groups; RBAC holds it to what its groups are bound to', async () => {
+    const me = await c.http('POST', '/apis/authentication.k8s.io/v1/selfsubjectreviews', { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' }, bearer('carol-token'));
+    assert.deepEqual(me.body.status.userInfo, { username: 'carol', groups: ['shop', 'system:authenticated'] });
+    await c.kubectl('create', 'namespace', 'shop');
+    const denied = await c.http('GET', '/apis/apps/v1/namespaces/shop/deployments', undefined, bearer('carol-token'));
+    assert.deepEqual([denied.code, denied.body.message], [403, 'deployments.apps is forbidden: User "carol" cannot list resource "deployments" in API group "apps" in the namespace "shop"']);
+    await c.kubectl('create', 'rolebinding', 'shop-view', '-n', 'shop', '--clusterrole=view', '--group=shop');
+    assert.equal((await c.http('GET', '/apis/apps/v1/namespaces/shop/deployments', undefined, bearer('carol-token'))).code, 200);
+    const scale = await c.http('PATCH', '/apis/apps/v1/namespaces/shop/deployments/web/scale', { spec: { replicas: 2 } }, { ...bearer('carol-token'), 'content-type': 'application/merge-patch+json' });
+    assert.deepEqual([scale.code, scale.body.message, scale.body.details], [403,
+      'deployments.apps "web" is forbidden: User "carol" cannot patch resource "deployments/scale" in API group "apps" in the namespace "shop"',
+      { name: 'web', group: 'apps', kind: 'deployments' }]);
+    assert.equal((await c.kubectlResult('auth', 'can-i', 'list', 'deployments.apps', '-n', 'shop', '--as=carol', '--as-group=shop')).stdout.trim(), 'yes');
+    assert.equal((await c.kubectlResult('auth', 'can-i', 'patch', 'deployments.apps', '--subresource=scale', '-n', 'shop', '--as=carol', '--as-group=shop')).stdout.trim(), 'no');
+  });
+
+  it('a ClusterRole labelled aggregate-to-view is aggregated into view, so those bound to view may use it (the aggregation controller)', async () => {
+    await c.kubectl('create', 'clusterrolebinding', 'dan-view', '--clusterrole=view', '--user=dan');
+    assert.equal((await c.kubectlResult('auth', 'can-i', 'list', 'nodes', '--as=dan')).stdout.trim(), 'no');
+    const role = c.file('nodes-view.yaml', [
+      'apiVersion: rbac.authorization.k8s.io/v1', 'kind: ClusterRole',
+      'metadata: { name: nodes-view, labels: { rbac.authorization.k8s.io/aggregate-to-view: "true" } }',
+      'rules: [{ apiGroups: [""], resources: [nodes], verbs: [get, list, watch] }]', '',
+    ].join('\n'));
+    await c.kubectl('apply', '-f', role);
+    await eventually(async () => (await c.kubectlResult('auth', 'can-i', 'list', 'nodes', '--as=dan')).stdout.trim() === 'yes', 'view to aggregate the nodes rule');
+    assert.equal((await c.kubectlResult('auth', 'can-i', 'delete', 'nodes', '--as=dan')).stdout.trim(), 'no');
+    await eventually(async () => JSON.parse(await c.kubectl('get', 'clusterrole', 'admin', '-o', 'json')).rules.some((r: any) => r.resources?.includes('nodes')), 'view → edit → admin');
+    const admin = JSON.parse(await c.kubectl('get', 'clusterrole', 'admin', '-o', 'json'));
+    assert.deepEqual(admin.aggregationRule, { clusterRoleSelectors: [{ matchLabels: { 'rbac.authorization.k8s.io/aggregate-to-admin': 'true' } }] });
+    assert.match(await c.kubectl('auth', 'can-i', '--list', '--as=dan'), /^nodes\s+\[\]\s+\[\]\s+\[get list watch\]/m);
+    await c.kubectl('label', 'clusterrole', 'nodes-view', 'rbac.authorization.k8s.io/aggregate-to-view-');
+    await eventually(async () => (await c.kubectlResult('auth', 'can-i', 'list', 'nodes', '--as=dan')).stdout.trim() === 'no', 'the rule to leave view with the label');
   });
 
   it('the Python client with a service account token gets the 403 as an ApiException', { skip: skipPy }, async () => {

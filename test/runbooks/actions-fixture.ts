@@ -59,14 +59,25 @@ export async function cluster(opts: SandboxOptions & { manual?: boolean; decide?
     notifications,
     logs,
     ctx,
-    run: (action, raw, over) => action.run(action.params.parse(raw), ctx(over)),
-    plan: (action, raw, over) => action.plan(action.params.parse(raw), ctx(over)),
-    check: (action, raw, over) => action.check!(action.params.parse(raw), ctx(over)),
+    // Every request an action makes here is checked against its access declaration (the deployment's ClusterRole comes from it).
+    run: (action, raw, over) => declared(action, (c) => action.run(action.params.parse(raw), c), ctx(over)),
+    plan: (action, raw, over) => declared(action, (c) => action.plan(action.params.parse(raw), c), ctx(over)),
+    check: (action, raw, over) => declared(action, (c) => action.check!(action.params.parse(raw), c), ctx(over)),
     mark: () => log().length,
     mutationsSince: (mark) => log().slice(mark).filter((e) => e.method !== 'GET'),
     writes: () => JSON.stringify([...sandbox.store.writes].sort()),
     close: () => sandbox.stop(),
   };
+}
+
+/** Runs `fn` with the action's declared access in force; a request outside it fails the test even when the action tolerated the failure. */
+async function declared<T>(action: Action, fn: (c: ActionContext) => Promise<T>, c: ActionContext): Promise<T> {
+  const access = c.access ?? { action: action.name, rules: action.access, violations: [] };
+  try {
+    return await fn({ ...c, access });
+  } finally {
+    if (access.violations.length) throw new Error(access.violations.join('\n'));
+  }
 }
 
 /** Polls a condition in real time (the sandbox runs on its own clock). */

@@ -48,3 +48,18 @@ test('other failures inside a step: aborts, kubemend errors and bugs are final',
   assert.equal(toActionError(own), own);
   assert.deepEqual([own.code, own.fix, own.retryable], [Errors.ACTION_PDB_BLOCKED.code, Errors.ACTION_PDB_BLOCKED.fix, true]);
 });
+
+test("an RBAC refusal names the missing permission (who, verb, resource, group, namespace); other 403s stay FORBIDDEN", () => {
+  const msg = 'deployments.apps "checkout" is forbidden: User "system:serviceaccount:kubemend:remediator" cannot patch resource "deployments" in API group "apps" in the namespace "shop"';
+  const e = KubeApiError.fromResponse('PATCH', '/apis/apps/v1/namespaces/shop/deployments/checkout', 403, { kind: 'Status', message: msg, reason: 'Forbidden', code: 403 }, null);
+  assert.equal(e.code, Errors.KUBE_RBAC_DENIED.code);
+  assert.equal(e.status, 403, 'callers that test the status still see 403');
+  assert.deepEqual(e.denied, { user: 'system:serviceaccount:kubemend:remediator', verb: 'patch', resource: 'deployments', group: 'apps', namespace: 'shop' });
+  assert.equal(e.message, `missing RBAC permission: "system:serviceaccount:kubemend:remediator" may not patch deployments (API group "apps") in namespace "shop" — PATCH /apis/apps/v1/namespaces/shop/deployments/checkout: ${msg}`);
+  const step = toActionError(e);
+  assert.deepEqual([step.reason, step.code, step.retryable], ['RBAC_DENIED', Errors.ACTION_RBAC_DENIED.code, false]);
+  const cluster = KubeApiError.fromResponse('POST', '/api/v1/namespaces/a/pods/p/eviction', 403, { message: 'users "carol" is forbidden: User "system:serviceaccount:kubemend:kubemend" cannot impersonate resource "users" in API group "" at the cluster scope' }, null);
+  assert.deepEqual(cluster.denied, { user: 'system:serviceaccount:kubemend:kubemend', verb: 'impersonate', resource: 'users', group: '' });
+  const quota = KubeApiError.fromResponse('POST', '/api/v1/namespaces/a/pods', 403, { message: 'pods "p" is forbidden: exceeded quota: compute, requested: pods=1, used: pods=5, limited: pods=5' }, null);
+  assert.deepEqual([quota.code, quota.denied, toActionError(quota).reason], [Errors.KUBE_FORBIDDEN.code, undefined, 'FORBIDDEN'], 'admission refusals are not RBAC\'s');
+});

@@ -26,7 +26,7 @@ const FIXTURES = join(ROOT, 'test/fixtures/runbooks');
 /** The loader only reads names and parameter schemas: these stand in for the registry in fixture tests. */
 function action(name: string, params: z.ZodType): Action {
   const never = () => Promise.reject(new Error('not run in loader tests'));
-  return { name, description: name, params, mutates: false, plan: never, run: never };
+  return { name, description: name, params, access: [], mutates: false, plan: never, run: never };
 }
 const Ref = { kind: z.string().default('Deployment'), namespace: z.string().optional(), name: z.string().optional() };
 const ACTIONS = new Map<string, Action>([

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/common/clock.ts';
 import { authorize, ruleAllows, type Attributes } from '../../src/sandbox/rbac.ts';
-import { impersonation, userOfToken, type UserInfo } from '../../src/sandbox/authn.ts';
+import { authenticate, impersonation, userOfToken, type TokenAuth, type UserInfo } from '../../src/sandbox/authn.ts';
 import { ObjectStore } from '../../src/sandbox/store.ts';
 import { TokenIssuer } from '../../src/sandbox/tokens.ts';
 import { requestAttributes } from '../../src/sandbox/server/authz.ts';
@@ -59,19 +59,34 @@ test('service account tokens: forged or altered ones are refused, a valid one is
   store.create('namespaces', { metadata: { name: 'default' } });
   const sa = store.create('serviceaccounts', { metadata: { name: 'bot', namespace: 'default' } });
   const issuer = new TokenIssuer(clock);
+  const auth = (strict = false): TokenAuth => ({ tokens: issuer, store, users: [{ name: 'carol', token: 'carol-token', groups: ['devs'], uid: 'c-1' }], strict });
   const { token } = issuer.issue({ namespace: 'default', serviceAccount: { name: 'bot', uid: sa.metadata.uid! }, audiences: ['https://kubernetes.default.svc.cluster.local'], expirationSeconds: 600 });
-  const ok = userOfToken(token, issuer, store);
+  const ok = userOfToken(token, auth());
   assert.ok('user' in ok && ok.user.username === 'system:serviceaccount:default:bot');
   const [h, p, s] = token.split('.');
   const claims = JSON.parse(Buffer.from(p, 'base64url').toString());
   const forged = [h, Buffer.from(JSON.stringify({ ...claims, sub: 'system:serviceaccount:kube-system:admin', 'kubernetes.io': { ...claims['kubernetes.io'], namespace: 'kube-system' } })).toString('base64url'), s].join('.');
-  assert.deepEqual(userOfToken(forged, issuer, store), { error: '[invalid bearer token, square/go-jose: error in cryptographic primitive]' });
+  assert.deepEqual(userOfToken(forged, auth()), { error: '[invalid bearer token, square/go-jose: error in cryptographic primitive]' });
   const otherIssuer = new TokenIssuer(clock);
   const foreign = otherIssuer.issue({ namespace: 'default', serviceAccount: { name: 'bot', uid: sa.metadata.uid! }, audiences: ['https://kubernetes.default.svc.cluster.local'], expirationSeconds: 600 }).token;
-  assert.ok('error' in userOfToken(foreign, issuer, store), 'a token signed by another key');
-  assert.deepEqual(userOfToken(token, issuer, store, ['vault']), { error: '[invalid bearer token, token audiences ["https://kubernetes.default.svc.cluster.local"] is invalid for the target audiences ["vault"]]' });
-  // A token the sandbox did not issue names a system:masters user, as a static token file would.
-  assert.deepEqual(userOfToken('alice-token', issuer, store), { user: { username: 'alice-token', groups: ['system:masters', 'system:authenticated'] } });
+  assert.ok('error' in userOfToken(foreign, auth()), 'a token signed by another key');
+  assert.deepEqual(userOfToken(token, auth(), ['vault']), { error: '[invalid bearer token, token audiences ["https://kubernetes.default.svc.cluster.local"] is invalid for the target audiences ["vault"]]' });
+  // With RBAC off, a token nobody issued names a system:masters user; enforced, it authenticates nobody (401), as on a real cluster.
+  assert.deepEqual(userOfToken('alice-token', auth()), { user: { username: 'alice-token', groups: ['system:masters', 'system:authenticated'] } });
+  assert.deepEqual(userOfToken('alice-token', auth(true)), {});
+  assert.deepEqual(userOfToken(token, auth(true)), ok, 'issued tokens hold either way');
+});
+
+test('static users: their token is their name, groups (system:authenticated last) and uid; the admin token is system:masters', () => {
+  const clock = new ManualClock();
+  const store = new ObjectStore({ clock });
+  const auth: TokenAuth = { tokens: new TokenIssuer(clock), store, users: [{ name: 'carol', token: 'carol-token', groups: ['devs', 'system:authenticated'], uid: 'c-1' }], strict: true };
+  assert.deepEqual(userOfToken('carol-token', auth), { user: { username: 'carol', uid: 'c-1', groups: ['devs', 'system:authenticated'] } });
+  assert.deepEqual(userOfToken('kubemend-sandbox-admin', auth), { user: { username: 'kubemend-sandbox-admin', groups: ['system:masters', 'system:authenticated'] } });
+  assert.deepEqual(userOfToken('carol-token ', auth), {}, 'tokens are compared whole');
+  assert.deepEqual(authenticate({ authorization: 'Bearer carol-token' }, auth).username, 'carol');
+  assert.throws(() => authenticate({ authorization: 'Bearer guess' }, auth), (e: any) => e.code === 401 && e.message === 'Unauthorized');
+  assert.equal(authenticate({}, auth).username, 'system:unsecured', 'no credentials: the insecure port\'s user, as kubectl over plain HTTP');
 });
 
 test('impersonation headers: a service account\'s fixed groups, system:authenticated added, the targets to authorize', () => {

@@ -67,3 +67,26 @@ test('steps out of time order are rejected', { timeout: 60_000 }, () => {
   const p = problemsOf(fixture('bad-order.yaml'));
   assert.match(p[0], /spec\.steps\[1\]\.at: steps must be in time order/);
 });
+
+test('a scenario may turn RBAC off or on and declare static users; left out, the fingerprint does not change', { timeout: 60_000 }, async () => {
+  const { mkdtempSync, writeFileSync, readFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const { sandboxOptionsFor } = await import('../../src/sandbox/scenarios/index.ts');
+  const shipped = fileURLToPath(new URL('../../scenarios/crashloop.yaml', import.meta.url));
+  const text = readFileSync(shipped, 'utf8');
+  const dir = mkdtempSync(join(tmpdir(), 'km-scn-rbac-'));
+  const file = join(dir, 'crashloop-users.yaml');
+  writeFileSync(file, text.replace(/^spec:\n/m, 'spec:\n  rbac: off\n  users:\n    - { name: carol, token: carol-token, groups: [shop] }\n'));
+  const o = sandboxOptionsFor(loadScenarioFile(file).scenario);
+  assert.equal(o.rbac, 'off');
+  assert.deepEqual(o.users, [{ name: 'carol', token: 'carol-token', groups: ['shop'] }]);
+  const plain = sandboxOptionsFor(resolveScenario('crashloop').scenario);
+  assert.equal('rbac' in plain || 'users' in plain, false, 'shipped scenarios leave both to the command');
+  assert.equal(plain.scenario!.fingerprint, sandboxOptionsFor(loadScenarioFile(shipped).scenario).scenario!.fingerprint);
+  const bad = join(dir, 'bad-users.yaml');
+  writeFileSync(bad, text.replace(/^spec:\n/m, 'spec:\n  rbac: maybe\n  users:\n    - { name: carol, token: "carol token" }\n'));
+  const p = problemsOf(bad);
+  assert.ok(p.some((x) => /spec\.rbac: /.test(x)), p.join('\n'));
+  assert.ok(p.some((x) => /spec\.users\[0\]\.token: a bearer token: no spaces/.test(x)), p.join('\n'));
+});

@@ -18,6 +18,7 @@ export const approval: Action<ApprovalParams> = {
   name: 'approval',
   description: 'Wait for a named group to approve; denial or time-out follows the failure edge.',
   params: Params,
+  access: [],
   mutates: false,
   async plan(p) {
     return [describe(p)];

@@ -14,7 +14,7 @@ import { redact, redactDeep } from '../../common/index.ts';
 import { type KubeObject, imagesOf, listPath, pathOf, revisionOf, readWorkload, summarizePod, type PodSummary, type WorkloadView } from '../../kube/index.ts';
 import type { Action, ActionContext } from '../types.ts';
 import { learnLiteralEnv, learnMountedSecrets } from './secret-values.ts';
-import { Name, kube, reads, kubeText, objName } from './util.ts';
+import { Name, kube, reads, kubeText, objName, allow } from './util.ts';
 
 const Params = z.object({
   kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'Pod', 'Node']).default('Deployment'),
@@ -96,6 +96,15 @@ export const collect: Action<CollectParams> = {
   name: 'k8s.collect',
   description: 'Gather evidence: events, pod status, log tails of failing containers, revision history.',
   params: Params,
+  access: [
+    // The object (any collectable kind), its pods and ReplicaSets (revisions), events, failing containers' logs.
+    allow('apps', ['daemonsets', 'deployments', 'replicasets', 'statefulsets'], ['get']),
+    allow('batch', ['jobs'], ['get']),
+    allow('', ['nodes', 'pods', 'pods/log'], ['get']),
+    allow('', ['events', 'pods'], ['list']),
+    allow('apps', ['replicasets'], ['list']),
+    allow('', ['secrets'], ['get'], 'readSecrets'),
+  ],
   mutates: false,
   runsInDryRun: true,
   async plan(p) {

@@ -7,8 +7,8 @@ import { z } from 'zod';
 import { Duration } from '../../common/index.ts';
 import { KubeApiError, type KubeObject, listPath, pathOf } from '../../kube/index.ts';
 import { ActionError, type ActionContext, type PlannedCall } from '../types.ts';
-import { prepareCordon } from './nodes.ts';
-import { Name, getOptional, kube, mutating, sleep } from './util.ts';
+import { CORDON_ACCESS, prepareCordon } from './nodes.ts';
+import { Name, getOptional, kube, mutating, sleep, allow } from './util.ts';
 
 const Params = z.object({
   node: Name,
@@ -133,6 +133,11 @@ export const drain = mutating<DrainParams>({
   name: 'k8s.drain',
   description: 'Cordon a node and evict its pods through the Eviction API, respecting PodDisruptionBudgets (kubectl drain).',
   params: Params,
+  access: [
+    ...CORDON_ACCESS,
+    allow('', ['pods'], ['get', 'list']),
+    allow('', ['pods/eviction'], ['create']),
+  ],
   async prepare(p, ctx) {
     const cordoned = await prepareCordon(ctx, p.node, true, p.maxUnschedulableFraction);
     const sel = await podsToEvict(ctx, p);

@@ -54,6 +54,7 @@ export const httpRequest: Action<HttpRequestParams> = {
   name: 'http.request',
   description: 'Make an HTTP request and check its status.',
   params: Params,
+  access: [],
   // It may change another system; dry-run never sends it.
   mutates: true,
   async plan(p) {

@@ -8,7 +8,7 @@ import { Duration, redact } from '../../common/index.ts';
 import { type KubeObject, listPath, pathOf } from '../../kube/index.ts';
 import { ActionError, type Action, type ActionContext, type CheckResult, type PlannedCall } from '../types.ts';
 import { learnLiteralEnv } from './secret-values.ts';
-import { Name, OPERATION_ANNOTATION, getOptional, kube, kubeText, poll } from './util.ts';
+import { Name, OPERATION_ANNOTATION, getOptional, kube, kubeText, poll, allow } from './util.ts';
 
 const Template = z.union([
   z.object({ configMap: z.object({ name: Name, key: Name.default('job.yaml') }) }),
@@ -86,6 +86,11 @@ export const jobRun: Action<JobRunParams> = {
   name: 'job.run',
   description: 'Create a Job from a template (inline, a ConfigMap or an existing Job) and wait for it to complete.',
   params: Params,
+  access: [
+    allow('', ['configmaps', 'pods/log'], ['get']),
+    allow('batch', ['jobs'], ['create', 'get']),
+    allow('', ['pods'], ['list']),
+  ],
   mutates: true,
   plan: planJob,
   async run(p, ctx) {

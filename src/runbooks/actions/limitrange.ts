@@ -8,8 +8,8 @@
 import { z } from 'zod';
 import { type KubeObject, listPath, pathOf } from '../../kube/index.ts';
 import { ActionError } from '../types.ts';
-import { Name, OPERATION_ANNOTATION, getOptional, kube, mutating, operationOf } from './util.ts';
-import { LimitRangeParams, limitRangeProposal } from './propose.ts';
+import { Name, OPERATION_ANNOTATION, getOptional, kube, mutating, operationOf, allow } from './util.ts';
+import { LimitRangeParams, PROPOSE_LIMITRANGE_ACCESS, limitRangeProposal } from './propose.ts';
 
 /** Only a LimitRange's own fields pass; anything else in the object is dropped, not sent. */
 const LimitRangeObject = z.object({
@@ -41,6 +41,11 @@ export const createLimitRange = mutating<CreateLimitRangeParams>({
   name: 'k8s.createLimitRange',
   description: 'Create a LimitRange in a namespace that has none (the approved proposal of k8s.proposeLimitRange).',
   params: Params,
+  access: [
+    allow('', ['limitranges'], ['create', 'get', 'list']),
+    // Without an approved object it sizes the proposal itself, as k8s.proposeLimitRange reads.
+    ...PROPOSE_LIMITRANGE_ACCESS,
+  ],
   async prepare(p, ctx) {
     let obj: z.infer<typeof LimitRangeObject> | undefined = p.limitRange;
     if (!obj) {

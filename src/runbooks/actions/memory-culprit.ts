@@ -10,7 +10,7 @@ import { Duration, formatBytes, tryQuantity } from '../../common/index.ts';
 import { type KubeObject, listPath, pathOf } from '../../kube/index.ts';
 import { ActionError, type Action, type ActionContext, type PlannedCall } from '../types.ts';
 import { chooseLimit, mib, mibRate, containerEvidence, oomVictims, pickCulprit, verdictOf, type ContainerEvidence, type Culprit, type UsageSample } from './memory-evidence.ts';
-import { Name, getOptional, kube, sleep } from './util.ts';
+import { Name, getOptional, kube, sleep, allow } from './util.ts';
 
 const Params = z.object({
   node: Name,
@@ -86,6 +86,12 @@ export const findMemoryCulprit: Action<FindMemoryCulpritParams> = {
   name: 'k8s.findMemoryCulprit',
   description: 'Decide whether a workload (a pod without a memory limit, growing or OOM-killed) or the node itself is at fault, and the limit to contain it.',
   params: Params,
+  access: [
+    allow('', ['namespaces', 'nodes'], ['get']),
+    allow('', ['events', 'limitranges', 'pods'], ['list']),
+    allow('apps', ['replicasets'], ['get']),
+    allow('metrics.k8s.io', ['pods'], ['list']),
+  ],
   mutates: false,
   runsInDryRun: true,
   async plan(p) {

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { type KubeObject, pathOf } from '../../kube/index.ts';
 import { ActionError, type Action, type ActionContext } from '../types.ts';
-import { STRATEGIC, Name, kube, mutating, type Prepared } from './util.ts';
+import { STRATEGIC, Name, allow, kube, mutating, type Prepared } from './util.ts';
 
 /**
  * The share of nodes that may be unschedulable (cordoned or not Ready) once
@@ -52,11 +52,16 @@ async function guardCapacity(ctx: ActionContext, node: string, maxFraction: numb
   }
 }
 
+/** cordon lists every node for its capacity guard; uncordon reads and patches only its own. */
+export const CORDON_ACCESS = [allow('', ['nodes'], ['get', 'list', 'patch'])];
+const UNCORDON_ACCESS = [allow('', ['nodes'], ['get', 'patch'])];
+
 function nodeAction(name: string, unschedulable: boolean, description: string): Action<NodeParams> {
   return mutating<NodeParams>({
     name,
     description,
     params: Params,
+    access: unschedulable ? CORDON_ACCESS : UNCORDON_ACCESS,
     prepare: (p, ctx) => prepareCordon(ctx, p.node, unschedulable, p.maxUnschedulableFraction),
     async check(p, ctx) {
       const obj = await kube<KubeObject>(ctx, 'GET', pathOf('Node', undefined, p.node));

@@ -17,6 +17,7 @@ export const notify: Action<NotifyParams> = {
   name: 'notify',
   description: 'Send a message to a notification channel.',
   params: Params,
+  access: [],
   mutates: false,
   async plan(p) {
     return [describe(p)];

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { type KubeObject, pathOf } from '../../kube/index.ts';
 import type { CheckResult } from '../types.ts';
-import { MERGE, Name, OPERATION_ANNOTATION, getOptional, kube, mutating, objName, operationOf } from './util.ts';
+import { MERGE, Name, OPERATION_ANNOTATION, getOptional, kube, mutating, objName, operationOf, allow } from './util.ts';
 
 const Params = z.object({
   namespace: Name,
@@ -17,6 +17,7 @@ export const deletePod = mutating<DeletePodParams>({
   name: 'k8s.deletePod',
   description: 'Delete a pod (its controller creates a replacement).',
   params: Params,
+  access: [allow('', ['pods'], ['delete', 'get', 'patch'])],
   async prepare(p, ctx) {
     const path = pathOf('Pod', p.namespace, p.name);
     const pod = await getOptional(ctx, path);

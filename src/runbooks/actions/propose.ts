@@ -11,7 +11,7 @@ import { parseQuantity, tryQuantity } from '../../common/index.ts';
 import { celHelpers } from '../../rules/index.ts';
 import { type KubeObject, type PodMetrics, containerMemory, listPath, pathOf, readWorkload, memoryBytes, podMemoryBytes, type NodeMetrics } from '../../kube/index.ts';
 import { ActionError, type ActionContext, type PlannedCall } from '../types.ts';
-import { Name, getOptional, kube, readOnly, reads } from './util.ts';
+import { Name, getOptional, kube, readOnly, reads, allow } from './util.ts';
 import {
   type ContainerProposal, type LimitRangeDefaults, type SizingOptions, LIMITRANGE_NAME, fmt, kubectlPatch, limitRangeDefaults, limitRangeObject,
   memoryPatch, ownerMarks, sizeContainer, sizeLimitRange, toYaml, unlimited,
@@ -147,6 +147,16 @@ export const proposeMemoryLimits = readOnly<ProposeMemoryParams>({
   name: 'k8s.proposeMemoryLimits',
   description: 'Propose memory requests and limits for containers without a limit (a workload, or the heaviest ones on a node), with the owner and a LimitRange; changes nothing.',
   params: MemoryParams,
+  access: [
+    // The workload (any kind, or a node and what runs on it), its namespace, LimitRanges and usage.
+    allow('apps', ['daemonsets', 'deployments', 'replicasets', 'statefulsets'], ['get']),
+    allow('batch', ['jobs'], ['get']),
+    allow('', ['namespaces', 'nodes', 'pods'], ['get']),
+    allow('', ['limitranges', 'pods'], ['list']),
+    allow('apps', ['replicasets'], ['list']),
+    allow('metrics.k8s.io', ['nodes'], ['get']),
+    allow('metrics.k8s.io', ['pods'], ['list']),
+  ],
   plan: async (p) => memoryPlan(p),
   async run(p, ctx) {
     const o = options(p);
@@ -231,10 +241,18 @@ export async function limitRangeProposal(ctx: ActionContext, p: ProposeLimitRang
   return { ...proposeLimitRange(facts, p.name, { ...options(p), defaultRequest: parseQuantity(p.defaultRequest) }), metrics: facts.metricsNote ?? 'available' };
 }
 
+/** What a LimitRange proposal reads: the namespace, its LimitRanges and pods, and their usage. */
+export const PROPOSE_LIMITRANGE_ACCESS = [
+  allow('', ['namespaces'], ['get']),
+  allow('', ['limitranges', 'pods'], ['list']),
+  allow('metrics.k8s.io', ['pods'], ['list']),
+];
+
 export const proposeLimitRangeAction = readOnly<ProposeLimitRangeParams>({
   name: 'k8s.proposeLimitRange',
   description: "Propose a LimitRange with memory defaults for a namespace that has none, sized from its containers' observed usage; changes nothing.",
   params: LimitRangeParams,
+  access: PROPOSE_LIMITRANGE_ACCESS,
   plan: async (p) => limitRangePlan(p),
   async run(p, ctx) {
     return { outputs: await limitRangeProposal(ctx, p), mutated: false, calls: limitRangePlan(p) };

@@ -3,9 +3,9 @@
 // and a retry that finds its own stamp changes nothing.
 import { z } from 'zod';
 import { formatBytes, formatCpu, parseQuantity, tryQuantity } from '../../common/index.ts';
-import { type KubeObject, pathOf } from '../../kube/index.ts';
+import { KINDS, type KubeObject, pathOf } from '../../kube/index.ts';
 import { ActionError } from '../types.ts';
-import { MERGE, Name, OPERATION_ANNOTATION, STRATEGIC, WorkloadKind, checkStamped, kube, mutating, objName, operationOf } from './util.ts';
+import { MERGE, Name, OPERATION_ANNOTATION, STRATEGIC, WorkloadKind, checkStamped, kube, mutating, objName, operationOf, allow } from './util.ts';
 
 const Quantity = z.string().refine((q) => tryQuantity(q) !== undefined, { message: 'expected a quantity such as 512Mi, 1Gi, 250m or 2' });
 /** An absolute value, or a factor of the current value bounded by max (raising) or min (lowering). */
@@ -68,6 +68,7 @@ export const patchResources = mutating<PatchResourcesParams>({
   name: 'k8s.patchResources',
   description: "Change a workload's container resources, e.g. raise a memory limit by a factor up to a cap.",
   params: Params,
+  access: [allow('apps', ['daemonsets', 'deployments', 'statefulsets'], ['get', 'patch'])],
   async prepare(p, ctx) {
     const path = pathOf(p.kind, p.namespace, p.name);
     const obj = await kube<KubeObject>(ctx, 'GET', path);
@@ -135,6 +136,8 @@ export const annotate = mutating<AnnotateParams>({
   name: 'k8s.annotate',
   description: 'Set or remove annotations on any object (kubectl annotate).',
   params: AnnotateParams,
+  // Any object kubemend knows the kind of (the metrics API's are read-only).
+  access: KINDS.filter((k) => !k.polled).map((k) => allow(k.apiVersion.includes('/') ? k.apiVersion.split('/')[0] : '', [k.plural], ['get', 'patch'])),
   async prepare(p, ctx) {
     const path = pathOf(p.kind, p.namespace, p.name);
     const obj = await kube<KubeObject>(ctx, 'GET', path);

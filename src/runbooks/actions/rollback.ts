@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { type KubeObject, imagesOf, pathOf, revisionOf, templatesEqual, withoutHash, ownedReplicaSets } from '../../kube/index.ts';
 import { ActionError } from '../types.ts';
-import { JSON_PATCH, Name, OPERATION_ANNOTATION, checkStamped, kube, mutating, objName, operationOf, reads } from './util.ts';
+import { JSON_PATCH, Name, OPERATION_ANNOTATION, checkStamped, kube, mutating, objName, operationOf, reads, allow } from './util.ts';
 
 /** Annotations describing the Deployment itself, never copied from a ReplicaSet (kubectl's annotationsToSkip). */
 const SKIP = new Set([
@@ -43,6 +43,10 @@ export const rollback = mutating<RollbackParams>({
   name: 'k8s.rollback',
   description: "Roll a Deployment back to its previous (or a named) revision's pod template (kubectl rollout undo).",
   params: Params,
+  access: [
+    allow('apps', ['deployments'], ['get', 'patch']),
+    allow('apps', ['replicasets'], ['list']),
+  ],
   async prepare(p, ctx) {
     const path = pathOf('Deployment', p.namespace, p.name);
     const dep = await kube<KubeObject>(ctx, 'GET', path);

@@ -7,7 +7,7 @@ import { Duration, k8sTime } from '../../common/index.ts';
 import { type KubeHttp, type KubeObject, imagesOf, pathOf } from '../../kube/index.ts';
 import { ActionError, type ActionContext, type PlannedCall } from '../types.ts';
 import { type SourceHealth, describeHealth, sourceHealth } from './source-health.ts';
-import { OPERATION_ANNOTATION, STRATEGIC, Name, WorkloadKind, checkStamped, kube, mutating, objName, operationOf, toActionError } from './util.ts';
+import { OPERATION_ANNOTATION, STRATEGIC, Name, WorkloadKind, checkDeclared, checkStamped, kube, mutating, objName, operationOf, toActionError, allow } from './util.ts';
 
 const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
 
@@ -19,6 +19,7 @@ export const rolloutRestart = mutating<RestartParams>({
   name: 'k8s.rolloutRestart',
   description: 'Restart every pod of a Deployment, StatefulSet or DaemonSet through a rollout (kubectl rollout restart).',
   params: RestartParams,
+  access: [allow('apps', ['daemonsets', 'deployments', 'statefulsets'], ['get', 'patch'])],
   async prepare(p, ctx) {
     const path = pathOf(p.kind, p.namespace, p.name);
     const obj = await kube<KubeObject>(ctx, 'GET', path);
@@ -76,6 +77,7 @@ function sourceOf(p: PromoteParams, ctx: ActionContext): { api: KubeHttp; namesp
 
 async function sourceImages(p: PromoteParams, ctx: ActionContext): Promise<Record<string, string>> {
   const { api, namespace } = sourceOf(p, ctx);
+  checkDeclared(ctx, 'GET', pathOf(p.kind, namespace, p.name));
   try {
     // Reading the source is not a mutation; it still goes out as the run's identity.
     const src = await api.request<KubeObject>('GET', pathOf(p.kind, namespace, p.name), { signal: ctx.signal }, ctx.as);
@@ -109,6 +111,12 @@ export const promote = mutating<PromoteParams>({
   name: 'k8s.promote',
   description: "Set a workload's container images from the same-named workload in another namespace or cluster, if that one is healthy.",
   params: PromoteParams,
+  access: [
+    allow('apps', ['daemonsets', 'deployments', 'statefulsets'], ['get', 'patch']),
+    // The source's health: its pods, and a Deployment's ReplicaSets.
+    allow('', ['pods'], ['list']),
+    allow('apps', ['replicasets'], ['list']),
+  ],
   async prepare(p, ctx) {
     const path = pathOf(p.kind, p.namespace, p.name);
     const [target, from] = await Promise.all([kube<KubeObject>(ctx, 'GET', path), sourceImages(p, ctx)]);

@@ -2,7 +2,7 @@
 // same for every scalable kind and never touches the rest of the spec.
 import { z } from 'zod';
 import { type KubeObject, pathOf } from '../../kube/index.ts';
-import { MERGE, Name, kube, mutating, objName } from './util.ts';
+import { MERGE, Name, kube, mutating, objName, allow } from './util.ts';
 
 const Params = z.object({
   kind: z.enum(['Deployment', 'StatefulSet', 'ReplicaSet']).default('Deployment'),
@@ -16,6 +16,7 @@ export const scale = mutating<ScaleParams>({
   name: 'k8s.scale',
   description: 'Set the replica count of a Deployment, StatefulSet or ReplicaSet (kubectl scale).',
   params: Params,
+  access: [allow('apps', ['deployments/scale', 'replicasets/scale', 'statefulsets/scale'], ['get', 'patch'])],
   async prepare(p, ctx) {
     const path = pathOf(p.kind, p.namespace, p.name, 'scale');
     const current = await kube<KubeObject>(ctx, 'GET', path);

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { Duration } from '../../common/index.ts';
 import { type KubeObject, isPodReady, pathOf, currentPods, readWorkload } from '../../kube/index.ts';
 import { ActionError } from '../types.ts';
-import { Name, WorkloadKind, objName, readOnly, reads, sleep } from './util.ts';
+import { Name, WorkloadKind, objName, readOnly, reads, sleep, allow } from './util.ts';
 
 const STUCK = new Set(['CrashLoopBackOff', 'ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError', 'RunContainerError']);
 
@@ -52,6 +52,11 @@ export const smokeCheck = readOnly<SmokeCheckParams>({
   name: 'k8s.smokeCheck',
   description: "For a window after a change, fail if the workload's pods restart, get OOMKilled or lose readiness.",
   params: Params,
+  access: [
+    allow('apps', ['daemonsets', 'deployments', 'statefulsets'], ['get']),
+    allow('apps', ['replicasets'], ['list']),
+    allow('', ['pods'], ['list']),
+  ],
   async plan(p) {
     return [{ method: 'WAIT', path: pathOf(p.kind, p.namespace, p.name), description: `watch ${objName(p.kind, p.namespace, p.name)} for ${Math.round(p.window / 1000)}s: no restarts, OOMKills or readiness failures` }];
   },

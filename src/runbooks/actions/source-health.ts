@@ -7,7 +7,7 @@
 import { type KubeGet, type KubeHttp, type KubeObject, currentPods, readWorkload } from '../../kube/index.ts';
 import type { ActionContext } from '../types.ts';
 import { rolloutStatus } from './wait.ts';
-import { type WorkloadKind, objName, toActionError } from './util.ts';
+import { type WorkloadKind, checkDeclared, objName, toActionError } from './util.ts';
 
 /** Waiting reasons that mean a container cannot run the image (the smoke check's list). */
 const STUCK = new Set(['CrashLoopBackOff', 'ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError', 'RunContainerError']);
@@ -37,6 +37,7 @@ export function describeEvidence(e: Evidence): string {
 /** The source's reads, as the run's identity, on the source's cluster. */
 function sourceReads(api: KubeHttp, ctx: ActionContext): KubeGet {
   return async (path, query) => {
+    checkDeclared(ctx, 'GET', path, query);
     try {
       return await api.request('GET', path, { query, signal: ctx.signal }, ctx.as);
     } catch (err) {

@@ -4,7 +4,7 @@
 // gives every mutating action a dry-run plan built from the same code path
 // as the real run.
 import { z } from 'zod';
-import { KubeApiError, UnknownKindError, type KubeGet, type KubeObject, type RequestOptions } from '../../kube/index.ts';
+import { KubeApiError, UnknownKindError, describeAccess, grants, requestInfo, type ApiAccess, type KubeGet, type KubeObject, type RequestOptions } from '../../kube/index.ts';
 import { KubemendError, type ActionReason } from '../../common/index.ts';
 import { ActionError, type Action, type ActionContext, type ActionResult, type CheckResult, type PlannedCall } from '../types.ts';
 
@@ -34,7 +34,7 @@ export function apiReason(status: number): ActionReason {
  */
 export function toActionError(err: unknown): ActionError {
   if (err instanceof ActionError) return err;
-  if (err instanceof KubeApiError) return new ActionError(apiReason(err.status), err.message, { cause: err });
+  if (err instanceof KubeApiError) return new ActionError(err.denied ? 'RBAC_DENIED' : apiReason(err.status), err.message, { cause: err });
   if (err instanceof UnknownKindError) return new ActionError('INVALID', err.message, { cause: err });
   if ((err as Error)?.name === 'AbortError') return new ActionError('ABORTED', 'the step was cancelled or timed out', { cause: err });
   if (err instanceof KubemendError) return new ActionError('ERROR', `${err.code} ${err.message}`, { cause: err });
@@ -43,9 +43,21 @@ export function toActionError(err: unknown): ActionError {
 
 const aborted = () => new ActionError('ABORTED', 'the step was cancelled or timed out');
 
+/** Refuses a request the running action did not declare (ActionContext.access), before it is sent. */
+export function checkDeclared(ctx: ActionContext, method: string, path: string, query: RequestOptions['query'] = {}): void {
+  if (!ctx.access) return;
+  const info = requestInfo(method, path, query);
+  if (!info || grants(ctx.access.rules, info)) return;
+  const message = `internal: ${ctx.access.action} made a request its access declaration does not list (${describeAccess(info)}: ${method} ${path}); declare it in the action's access so the deployment's ClusterRole grants it`;
+  // Kept as well as thrown: an action that tolerates a failed read (a log tail) must not hide it.
+  ctx.access.violations.push(message);
+  throw new ActionError('INTERNAL', message);
+}
+
 /** One Kubernetes request as the run's identity, cancelled with the step. */
 export async function kube<T = any>(ctx: ActionContext, method: string, path: string, opts: Omit<RequestOptions, 'signal'> = {}): Promise<T> {
   if (ctx.signal.aborted) throw aborted();
+  checkDeclared(ctx, method, path, opts.query);
   try {
     return await ctx.kube.request<T>(method, path, { ...opts, signal: ctx.signal }, ctx.as);
   } catch (err) {
@@ -56,6 +68,7 @@ export async function kube<T = any>(ctx: ActionContext, method: string, path: st
 
 /** A GET whose answer is text (pod logs): never parsed as JSON, even when a log line is JSON. */
 export async function kubeText(ctx: ActionContext, path: string, query: RequestOptions['query'] = {}): Promise<string> {
+  checkDeclared(ctx, 'GET', path, query);
   try {
     const res = await ctx.kube.raw('GET', path, { query, signal: ctx.signal }, ctx.as);
     const text = await res.text();
@@ -144,6 +157,7 @@ export function mutating<P>(def: {
   name: string;
   description: string;
   params: z.ZodType<P>;
+  access: readonly ApiAccess[];
   prepare: (p: P, ctx: ActionContext) => Promise<Prepared>;
   check: (p: P, ctx: ActionContext) => Promise<CheckResult>;
 }): Action<P> {
@@ -151,6 +165,7 @@ export function mutating<P>(def: {
     name: def.name,
     description: def.description,
     params: def.params,
+    access: def.access,
     mutates: true,
     plan: async (p, ctx) => (await def.prepare(p, ctx)).calls,
     async run(p, ctx): Promise<ActionResult> {
@@ -193,3 +208,6 @@ export function redactHeaders(h: Record<string, string> | undefined): Record<str
 }
 
 export const objName = (kind: string, namespace: string | undefined, name: string) => `${kind.toLowerCase()} ${namespace ? `${namespace}/` : ''}${name}`;
+
+/** Access shorthand for action declarations: `read('apps', ['deployments'])` is get on them. */
+export const allow = (group: string, resources: string[], verbs: string[], when?: string): ApiAccess => ({ group, resources, verbs, ...(when ? { when } : {}) });

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { Duration } from '../../common/index.ts';
 import { type KubeObject, pathOf } from '../../kube/index.ts';
 import { ActionError } from '../types.ts';
-import { Name, WorkloadKind, kube, objName, poll, readOnly } from './util.ts';
+import { Name, WorkloadKind, kube, objName, poll, readOnly, allow } from './util.ts';
 
 export type RolloutState = { done: true; message: string } | { done: false; message: string };
 
@@ -63,6 +63,7 @@ export const waitRollout = readOnly<WaitRolloutParams>({
   name: 'k8s.waitRollout',
   description: 'Wait until a workload has rolled out (kubectl rollout status); fails on a progress deadline or after the timeout.',
   params: Params,
+  access: [allow('apps', ['daemonsets', 'deployments', 'statefulsets'], ['get'])],
   async plan(p) {
     return [{ method: 'WAIT', path: pathOf(p.kind, p.namespace, p.name), description: `wait up to ${Math.round(p.timeout / 1000)}s for ${objName(p.kind, p.namespace, p.name)} to roll out` }];
   },

@@ -18,6 +18,7 @@ import { NodeLifecycleController } from './node-lifecycle.ts';
 import { CrdController } from './crd.ts';
 import { EndpointsController } from './endpoints.ts';
 import { VolumeController } from './volumes.ts';
+import { ClusterRoleAggregationController } from './clusterrole-aggregation.ts';
 
 export type { Controller, ControllerContext, SandboxConfig, KubeletConfig } from './controller.ts';
 export { DEFAULT_CONFIG } from './controller.ts';
@@ -28,6 +29,7 @@ export function allControllers(): Controller[] {
     new NamespaceDefaultsController(),
     new GarbageCollector(),
     new CrdController(),
+    new ClusterRoleAggregationController(),
     new DeploymentController(),
     new ReplicaSetController(),
     new StatefulSetController(),

@@ -41,6 +41,8 @@ export function sandboxOptionsFor(s: Scenario, over: Pick<SandboxOptions, 'clock
     nodes: s.spec.nodes?.map((n) => ({ ...n, labels: n.labels && { ...n.labels } })),
     images: structuredClone(s.spec.images) as SandboxOptions['images'],
     config: s.spec.kubelet ? { kubelet: { ...s.spec.kubelet } } : undefined,
+    ...(s.spec.rbac ? { rbac: s.spec.rbac } : {}),
+    ...(s.spec.users ? { users: s.spec.users.map((u) => ({ ...u, groups: u.groups && [...u.groups] })) } : {}),
   };
 }
 

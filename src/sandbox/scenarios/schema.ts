@@ -98,6 +98,13 @@ const NodeSchema = z.strictObject({
   systemReservedMemory: z.string().optional(),
 });
 
+const StaticUserSchema = z.strictObject({
+  name: z.string().min(1),
+  token: z.string().regex(/^\S+$/, 'a bearer token: no spaces'),
+  groups: z.array(z.string().min(1)).optional(),
+  uid: z.string().optional(),
+});
+
 export const ScenarioSchema = z.strictObject({
   apiVersion: z.literal('kubemend.dev/v1alpha1', { error: 'apiVersion must be kubemend.dev/v1alpha1' }),
   kind: z.literal('Scenario', { error: 'kind must be Scenario' }),
@@ -117,6 +124,15 @@ export const ScenarioSchema = z.strictObject({
       maxImagePullBackoffSeconds: z.number().positive().optional(),
     }).optional(),
     images: z.record(z.string(), ImageBehaviourSchema).default({}),
+    /**
+     * RBAC enforcement: `kubemend sandbox` enforces it unless this (or
+     * --rbac) says off; in-process sessions only when this says enforce.
+     * Optional without a default, so scenarios that leave it out keep their
+     * fingerprint (state files).
+     */
+    rbac: z.enum(['enforce', 'off']).optional(),
+    /** Static token users (a token file): whoever sends the token is that user, in those groups. */
+    users: z.array(StaticUserSchema).optional(),
     steps: z.array(Step).min(1),
     milestones: z.array(Milestone).default([]),
   }),

@@ -6,7 +6,7 @@
 import { authenticate, impersonation, type UserInfo } from '../authn.ts';
 import { authorize, forbiddenMessage, type Attributes } from '../rbac.ts';
 import { ApiError } from '../status.ts';
-import type { Call, ServerContext } from './context.ts';
+import { tokenAuth, type Call, type ServerContext } from './context.ts';
 import { boolParam } from './negotiate.ts';
 
 const NAMESPACE_SUBRESOURCES = new Set(['status', 'finalize']);
@@ -72,8 +72,9 @@ export function forbidden(a: Attributes, reason = ''): ApiError {
  * enforced, impersonating needs the `impersonate` verb and the request needs
  * its own verb, else 403 as from the real authorizer.
  */
-export function admitRequest(ctx: ServerContext, call: Call): UserInfo {
-  const authenticated = authenticate(call.headers, ctx.tokens, ctx.store);
+export function admitRequest(ctx: ServerContext, call: Call, onAuthenticated?: (u: UserInfo) => void): UserInfo {
+  const authenticated = authenticate(call.headers, tokenAuth(ctx));
+  onAuthenticated?.(authenticated);
   const imp = impersonation(call.headers);
   const enforce = ctx.rbac === 'enforce';
   if (imp && enforce) {

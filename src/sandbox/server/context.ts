@@ -7,7 +7,7 @@ import type { ResourceType } from '../resources.ts';
 import type { FaultBook } from '../faults.ts';
 import type { ObjectStore } from '../store.ts';
 import type { UsageBook } from '../usage.ts';
-import type { UserInfo } from '../authn.ts';
+import type { StaticUser, TokenAuth, UserInfo } from '../authn.ts';
 import type { TokenIssuer } from '../tokens.ts';
 import type { ServerMetrics } from './metrics.ts';
 
@@ -31,6 +31,13 @@ export interface ServerContext {
   tokens: TokenIssuer;
   /** 'enforce': every request must be allowed by RBAC (or come from system:masters); 'off': RBAC only answers reviews. */
   rbac: RbacMode;
+  /** Users of the static token file (a scenario's `users`, `kubemend sandbox --user`). */
+  users: readonly StaticUser[];
+}
+
+/** How this server checks bearer tokens: unknown ones are refused once RBAC is enforced. */
+export function tokenAuth(ctx: ServerContext): TokenAuth {
+  return { tokens: ctx.tokens, store: ctx.store, users: ctx.users, strict: ctx.rbac === 'enforce' };
 }
 
 export type RbacMode = 'off' | 'enforce';

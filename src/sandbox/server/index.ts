@@ -8,7 +8,7 @@ import type { LogBook } from '../logs.ts';
 import type { FaultBook } from '../faults.ts';
 import type { ObjectStore } from '../store.ts';
 import type { UsageBook } from '../usage.ts';
-import { UNSECURED } from '../authn.ts';
+import { UNSECURED, type StaticUser } from '../authn.ts';
 import { TokenIssuer } from '../tokens.ts';
 import { StreamRegistry, type Call, type Outcome, type RbacMode, type ServerContext } from './context.ts';
 import { ServerMetrics, type RequestLogEntry } from './metrics.ts';
@@ -35,6 +35,8 @@ export interface ApiServerOptions {
   tokens?: TokenIssuer;
   /** 'enforce' authorizes every request by RBAC; 'off' (the default) lets every request through. */
   rbac?: RbacMode;
+  /** Static token users besides the sandbox's admin. */
+  users?: readonly StaticUser[];
 }
 
 export interface ApiServer {
@@ -68,6 +70,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     address: () => url.replace(/^http:\/\//, ''),
     tokens: opts.tokens ?? new TokenIssuer(opts.clock),
     rbac: opts.rbac ?? 'off',
+    users: opts.users ?? [],
   };
 
   const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT, forceCloseConnections: true, return503OnClosing: false });

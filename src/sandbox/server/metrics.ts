@@ -24,6 +24,8 @@ export interface RequestLogEntry {
   user?: string;
   /** Impersonate-Group headers. */
   groups?: string[];
+  /** Who the request's credentials authenticated (before impersonation); absent when authentication failed (401). */
+  authenticated?: string;
   code: number;
 }
 

@@ -12,7 +12,7 @@ import { ApiError, type StatusCause } from '../status.ts';
 import { ISSUER } from '../tokens.ts';
 import type { K8sObject } from '../types.ts';
 import { checkIdentity, checkKind, decodeObject } from './body.ts';
-import type { Call, Outcome, ResourceRequest, ServerContext } from './context.ts';
+import { tokenAuth, type Call, type Outcome, type ResourceRequest, type ServerContext } from './context.ts';
 import { dryRunParam, fieldValidationParam } from './negotiate.ts';
 
 const invalid = (kind: string, group: string, causes: StatusCause[], name = '') => ApiError.invalid(kind, name, group, causes);
@@ -79,8 +79,8 @@ export function handleReview(ctx: ServerContext, call: Call, r: ResourceRequest)
     case 'TokenReview': {
       if (!spec.token) throw ApiError.badRequest('token is required for TokenReview in authentication');
       const audiences: string[] = spec.audiences?.length ? spec.audiences : [ISSUER];
-      const res = userOfToken(spec.token, ctx.tokens, ctx.store, audiences);
-      status = 'error' in res ? { user: {}, error: res.error } : { authenticated: true, user: userInfoJson(res.user), audiences };
+      const res = userOfToken(spec.token, tokenAuth(ctx), audiences);
+      status = 'user' in res ? { authenticated: true, user: userInfoJson(res.user), audiences } : { user: {}, ...(res.error ? { error: res.error } : {}) };
       break;
     }
     case 'SelfSubjectAccessReview':

@@ -71,7 +71,7 @@ function route(call: Call, r: ParsedPath): { verb: Verb; handler: Handler } {
 export async function dispatch(ctx: ServerContext, call: Call, entry: RequestLogEntry): Promise<Outcome> {
   const path = call.path;
   try {
-    call.user = admitRequest(ctx, call);
+    call.user = admitRequest(ctx, call, (u) => void (entry.authenticated = u.username));
   } catch (err) {
     // The impersonation filter answers a malformed request with a bare http.Error.
     if (err instanceof InternalPlainError) return { code: 500, text: `Internal Server Error: ${JSON.stringify(path)}: ${err.message}\n`, contentType: 'text/plain; charset=utf-8' };
