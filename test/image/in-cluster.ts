@@ -73,9 +73,10 @@ export async function startInClusterSandbox(o: { namespace: string; name: string
     await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
     const port = (front.address() as AddressInfo).port;
 
-    // Set up as the sandbox's admin (any token it did not issue is that user, in system:masters).
+    // Set up as the sandbox's admin, with the token its kubeconfig carries (system:masters).
+    const admin = /token: (\S+)/.exec(sandbox.kubeconfig())?.[1] ?? '';
     const post = async (path: string, body: unknown) => {
-      const res = await fetch(url + path, { method: 'POST', headers: { authorization: 'Bearer kubemend-image-test-admin', 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const res = await fetch(url + path, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
       const json = (await res.json()) as any;
       if (res.status !== 201) throw new Error(`POST ${path}: ${res.status} ${JSON.stringify(json)}`);
       return json;
