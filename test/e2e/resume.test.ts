@@ -28,7 +28,10 @@ test('a run interrupted by SIGKILL resumes after a restart and does not repeat t
   const rulesDir = join(dir, 'rules');
   mkdirSync(rulesDir);
   // The shipped rule with a short smoke window, so the run is mid-smoke-check for a few real seconds.
-  writeFileSync(join(rulesDir, 'crashloop.yaml'), readFileSync(here('../../rules/crashloop-backoff.yaml'), 'utf8').replace('action: { runbook: bad-deploy }', 'action: { runbook: bad-deploy, params: { smokeWindow: 6s } }'));
+  const shipped = readFileSync(here('../../rules/crashloop-backoff.yaml'), 'utf8');
+  const rule = shipped.replace(/^(\s+)runbook: bad-deploy\n/m, '$1runbook: bad-deploy\n$1params: { smokeWindow: 6s }\n');
+  assert.notEqual(rule, shipped, 'the rule file still names its runbook as this test expects');
+  writeFileSync(join(rulesDir, 'crashloop.yaml'), rule);
   const { scenario } = resolveScenario('crashloop');
   const sandbox = new Sandbox(sandboxOptionsFor(scenario, { speed: 30 }));
   await sandbox.listen();
