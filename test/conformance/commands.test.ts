@@ -9,19 +9,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/common/clock.ts';
-import { needs, startConformance, type Conformance } from './harness.ts';
+import { advanceBy, type Conformance, kubectlOk, needs, startConformance } from './harness.ts';
 
 describe('container commands', { timeout: 180_000 }, () => {
   let c: Conformance;
   const clock = new ManualClock();
-  const advance = async (ms: number) => {
-    for (let t = 0; t < ms; t += 1000) await clock.advance(Math.min(1000, ms - t));
-  };
-  const ok = async (args: string[], stdin?: string) => {
-    const r = await c.kubectl(args, { stdin });
-    assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const advance = (ms: number) => advanceBy(clock, ms);
+  const ok = (args: string[], stdin?: string) => kubectlOk(c, args, stdin);
   const pod = async (name: string) => JSON.parse(await ok(['get', 'pod', name, '-o', 'json']));
   const status = async (name: string) => (await ok(['get', 'pod', name, '--no-headers'])).trim().split(/\s+/)[2];
 

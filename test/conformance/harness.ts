@@ -59,6 +59,18 @@ export function gate(present: boolean, message: string, env: NodeJS.ProcessEnv =
   throw new Error(message);
 }
 
+/** Moves a manual clock on a second at a time, so every controller tick in between runs. */
+export async function advanceBy(clock: ManualClock, ms: number): Promise<void> {
+  for (let t = 0; t < ms; t += 1000) await clock.advance(Math.min(1000, ms - t));
+}
+
+/** Runs kubectl and fails the check when it exits non-zero; resolves with stdout. */
+export async function kubectlOk(c: Pick<Conformance, 'kubectl'>, args: string[], stdin?: string): Promise<string> {
+  const r = await c.kubectl(args, { stdin });
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+  return r.stdout;
+}
+
 /** An object with its bookkeeping dropped and every RFC 3339 time written alike, to compare what it says. */
 export function meaning(o: any): unknown {
   const walk = (v: any): any => {
@@ -143,9 +155,7 @@ export async function startEveryKind(): Promise<Conformance & { clock: ManualClo
     'example/crasher': { readySeconds: 1, exitAfterSeconds: 5, exitCode: 1, exitLogs: ['panic: cannot reach the database'] },
     'example/leaky': { memoryMi: 64, leakMiPerMinute: 64 },
   } } });
-  const advance = async (ms: number) => {
-    for (let t = 0; t < ms; t += 1000) await clock.advance(1000);
-  };
+  const advance = (ms: number) => advanceBy(clock, ms);
   try {
     for (const args of [
       ['create', '-f', EVERY_KIND],

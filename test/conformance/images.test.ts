@@ -12,21 +12,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '../../src/common/clock.ts';
-import { KUBECTL, needs, startConformance, type Conformance } from './harness.ts';
+import { advanceBy, type Conformance, KUBECTL, kubectlOk, needs, startConformance } from './harness.ts';
 
 const NOT_FOUND = 'rpc error: code = NotFound desc = failed to pull and unpack image "docker.io/library/nginx:1.999": failed to resolve reference "docker.io/library/nginx:1.999": docker.io/library/nginx:1.999: not found';
 
 describe('images', { timeout: 180_000 }, () => {
   let c: Conformance;
   const clock = new ManualClock();
-  const advance = async (ms: number) => {
-    for (let t = 0; t < ms; t += 1000) await clock.advance(Math.min(1000, ms - t));
-  };
-  const ok = async (args: string[], stdin?: string) => {
-    const r = await c.kubectl(args, { stdin });
-    assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const advance = (ms: number) => advanceBy(clock, ms);
+  const ok = (args: string[], stdin?: string) => kubectlOk(c, args, stdin);
   const status = async (name: string) => (await ok(['get', 'pod', name, '--no-headers'])).trim().split(/\s+/)[2];
   const waiting = async (name: string) => JSON.parse(await ok(['get', 'pod', name, '-o', 'json'])).status.containerStatuses[0].state.waiting;
 

@@ -7,7 +7,7 @@
 // and k8s.io/apimachinery/pkg/util/managedfields.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { needs, startConformance, type Conformance } from './harness.ts';
+import { type Conformance, kubectlOk, needs, startConformance } from './harness.ts';
 
 const deployment = (replicas: number, containers = [{ name: 'web', image: 'nginx:1.27' }]) => ({
   apiVersion: 'apps/v1',
@@ -28,11 +28,7 @@ describe('server-side apply', { timeout: 120_000 }, () => {
     const r = await c.kubectl(args, { stdin });
     return r;
   };
-  const ok = async (args: string[], stdin?: string) => {
-    const r = await kubectl(args, stdin);
-    assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const ok = (args: string[], stdin?: string) => kubectlOk(c, args, stdin);
   const managed = async (resource: string, ns = 'default') =>
     JSON.parse(await ok(['get', resource, '-n', ns, '-o', 'json', '--show-managed-fields'])).metadata.managedFields as any[];
 
