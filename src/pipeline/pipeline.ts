@@ -189,7 +189,15 @@ export class Pipeline {
     if (this.started) throw new Error('internal: pipeline already started');
     this.started = true;
     await this.silenceSync?.start();
-    await Promise.all([...this.kubeSources.values()].map((s) => s.start((sig) => this.ingest(sig))));
+    // Level-based, as controller-runtime starts no worker before every cache
+    // has synced: a rule reads other kinds through owner() and the action's
+    // `when` (a Deployment's earlier ReplicaSets), so the objects the first
+    // lists find are evaluated once all of them are in, in the order they came.
+    const early: Signal[] = [];
+    let to: (sig: Signal) => void = (sig) => void early.push(sig);
+    await Promise.all([...this.kubeSources.values()].map((s) => s.start((sig) => to(sig))));
+    to = (sig) => this.ingest(sig);
+    for (const sig of early) this.ingest(sig);
     // Only resumed runs need to know which cluster is which; detection alone makes no GET.
     if (this.remediation) await this.readClusterUids();
     this.syncRollouts();
