@@ -13,3 +13,4 @@ export { ScenarioSession, SANDBOX_CLUSTER, type ScenarioSessionOptions } from '.
 export { playRules, type PlaybackOptions, type PlaybackResult } from './playback.ts';
 export { replayIncidents, type ReplayOptions, type ReplayResult } from './replay.ts';
 export { Reloader, fingerprint, type Watched } from './reload.ts';
+export { Leadership, type LeaderElectionOptions, type LeaderInfo } from './leadership.ts';

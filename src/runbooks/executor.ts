@@ -7,7 +7,7 @@
 // only the leader drives runs: a follower queues them, and a deposed leader
 // abandons its step instead of completing it (fencing.ts).
 import { randomUUID } from 'node:crypto';
-import { type Clock, escalationsTotal, redact, redactDeep, runsTotal, stepDurationSeconds } from '../common/index.ts';
+import { type Clock, Errors, escalationsTotal, redact, redactDeep, runsTotal, stepDurationSeconds } from '../common/index.ts';
 import type { Identity, KubeHttp } from '../kube/index.ts';
 import type { Actor, AuditInput, AuditTarget } from '../audit/index.ts';
 import { ACTIVE_RUN_STATUSES, TargetLockedError, sameFence, type RunRecord, type StepTransition, type StopRequest, type Store, type WriteFence } from '../store/index.ts';
@@ -95,7 +95,7 @@ const SUSPEND = Object.freeze({ code: 'SUSPENDED', message: 'the process is shut
 /** The abort reason when this process stops leading: the step under way is abandoned, the run left to the new leader. */
 const DEPOSED = Object.freeze({ code: 'DEPOSED', message: 'this replica is no longer the leader' });
 
-const isFenced = (err: unknown) => (err as { code?: string }).code === 'KM-STORE-007';
+const isFenced = (err: unknown) => (err as { code?: string }).code === Errors.STORE_FENCED.code;
 
 export class RunbookExecutor {
   readonly budgets: Budgets;
