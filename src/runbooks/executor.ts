@@ -274,8 +274,12 @@ export class RunbookExecutor {
       this.follower.unfollow(run.id);
       const from = fence ? { term: fence.term, from: stored.fence ? `${stored.fence.holder} (term ${stored.fence.term})` : 'queued by a follower' } : {};
       await this.audit({ actor: SYSTEM, action: 'runbook.run.resumed', target: run.target, outcome: 'info', runId: run.id, detectionId: run.detectionId, data: { step: run.currentStep, ...from } });
+      // Asked to stop before this process took it (a cancel on a follower): it stops before its next step.
+      if (run.stop) {
+        this.stops.set(run.id, { ...run.stop });
+        this.storedStops.set(run.id, stopKey(run)!);
+      }
       this.launch(run, true);
-      this.applyStoredStop(run);
     }
     return { resumed, abandoned };
   }
@@ -469,7 +473,7 @@ export class RunbookExecutor {
     const p = this.drive(run, resumed)
       .catch((err) => {
         // Another term adopted the run (this process was deposed while a write was on its way): it is theirs now.
-        if (isFenced(err)) return this.o.log?.(`run ${run.id}: ${(err as Error).message}; this replica stopped driving it`);
+        if (isFenced(err)) return this.leftToNewLeader(run, run.currentStep ?? 'end', err as Error);
         this.o.log?.(`run ${run.id} crashed: ${(err as Error).stack ?? err}`);
       })
       .finally(() => {
@@ -723,10 +727,23 @@ export class RunbookExecutor {
     try {
       await this.transition(run, { stepId, attempt, status: 'abandoned', error: `${e.reason}: ${e.message}`, output: { landed } }, action);
     } catch (err) {
-      // Already adopted: the new leader's term owns the record now.
       if (!isFenced(err)) throw err;
+      return this.leftToNewLeader(run, stepId, err as Error, { attempt, action: action.name, landed });
     }
     this.o.log?.(`[${run.runbook} ${run.id.slice(0, 8)} ${stepId}] abandoned: ${e.message}`);
+  }
+
+  /**
+   * The store refused a write for `run` because another term adopted it: the
+   * run's transitions are the new term's to write (an old one among them
+   * would mislead its resume), so this replica's abandonment is kept in the
+   * audit log only.
+   */
+  private async leftToNewLeader(run: RunRecord, stepId: string, refusal: Error, data: Record<string, unknown> = {}): Promise<void> {
+    const e = new ActionError('DEPOSED', `this replica is no longer the leader (term ${run.fence?.term ?? 'none'}) and the new leader has adopted the run`);
+    this.o.log?.(`[${run.runbook} ${run.id.slice(0, 8)} ${stepId}] abandoned: ${e.message}`);
+    await this.audit({ actor: this.actorOf(run), action: 'runbook.step.abandoned', target: run.target, outcome: 'failure', runId: run.id, detectionId: run.detectionId, incidentId: run.incidentId, data: { runbook: run.runbook, step: stepId, ...data, error: `${e.reason}: ${e.message}`, adoptedBy: refusal.message } })
+      .catch((err: unknown) => this.o.log?.(`error: could not audit the abandonment of run ${run.id}: ${(err as Error).message}`));
   }
 
   private actorOf(run: RunRecord): Actor {
