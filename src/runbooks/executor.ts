@@ -585,13 +585,15 @@ export class RunbookExecutor {
       const timer = new AbortController();
       const onRunAbort = () => timer.abort(runSignal.reason);
       runSignal.addEventListener('abort', onRunAbort, { once: true });
+      // Aborted while the step was being set up (a stop or step-down just after the start): the listener alone would never hear it.
+      if (runSignal.aborted) onRunAbort();
       const handle = step.timeoutMs ? this.o.clock.setTimeout(() => timer.abort(new ActionError('TIMEOUT', `step ${stepId} timed out after ${step.timeoutMs}ms`)), step.timeoutMs) : undefined;
       this.stepping.set(run.id, { action, abort: timer });
       try {
         const ctx = this.context(run, stepId, operationKey, timer.signal);
         const result: ActionResult = run.dryRun && !(action.runsInDryRun && !action.mutates)
           ? { outputs: {}, mutated: false, calls: await action.plan(params, ctx) }
-          : await abortable(action.run(params, ctx), timer.signal);
+          : await abortable(() => action.run(params, ctx), timer.signal);
         if (action.mutates && !run.dryRun) await this.o.durable?.(run.cluster);
         // Outputs are kept (run, transition, audit) and feed later steps: masked once, here, for all of them.
         const outputs = redactDeep(result.outputs);
@@ -772,8 +774,10 @@ export class RunbookExecutor {
   }
 }
 
-function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+/** Starts `start` unless `signal` is already aborted (an action begun with a dead signal would never hear it), and rejects when it aborts. */
+function abortable<T>(start: () => Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason);
+  const p = start();
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
