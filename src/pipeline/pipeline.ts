@@ -139,6 +139,7 @@ export class Pipeline {
         kube: (c) => this.kube.get(c),
         clusters: o.clusters.map((c) => c.name),
         log: o.log,
+        replicas: o.leaderElection !== undefined,
       });
     }
     if (o.incidents) {
