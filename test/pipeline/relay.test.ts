@@ -1,7 +1,8 @@
 // Two pipelines on one store and one Lease (leader election): an alert that
 // reaches the follower is relayed through the store and acted on by the
 // leader, once; the follower's own sinks (recorder, remediation, incidents)
-// stay quiet, so the detection is recorded once, by the leader.
+// stay quiet, so the detection is recorded once, by the leader; and when the
+// follower takes over, it carries on with that record instead of a new one.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -91,6 +92,17 @@ test('an alert received by the follower is relayed to the leader, which records 
     assert.equal((await store.listDetections({})).length, 1);
     assert.equal((await store.audit.list({ action: 'detection.opened' })).length, 1);
     assert.equal((await store.relayedSignals(0)).length, 0, 'taken and forgotten');
+
+    // The leader stops (releasing the lease); the follower takes over and catches up on the open detection:
+    // it keeps the recorded id (no second record) instead of recording its own as new.
+    await a.pipeline.stop();
+    await advance(b.clock, 2_000);
+    await until('the follower to lead', () => b.pipeline.leading);
+    await until('the takeover to be recorded', async () => (await store.audit.list({ action: 'leader.elected' })).length === 2);
+    await b.pipeline.flush();
+    assert.equal(b.pipeline.engine.detections()[0].id, d.id);
+    assert.equal((await store.listDetections({})).length, 1);
+    assert.equal((await store.audit.list({ action: 'detection.opened' })).length, 1);
   } finally {
     await b.pipeline.stop();
     await a.pipeline.stop();
