@@ -178,7 +178,8 @@ export class LeaderElector {
       const onDeadline = () => attempt.abort();
       this.abortAttempt = onDeadline;
       const ok = await this.tryAcquireOrRenew(attempt.signal).catch((err: unknown) => {
-        const msg = (err as Error).message;
+        const code = (err as { code?: unknown }).code;
+        const msg = `${typeof code === 'string' ? `${code} ` : ''}${(err as Error).message}`;
         if (msg !== this.lastError) this.o.log?.(`leader election: ${msg}`);
         this.lastError = msg;
         return false;

@@ -166,3 +166,25 @@ test('stop() releases the lease: the follower takes it at its next try, with the
     await sandbox.stop();
   }
 });
+
+test('a Lease it may not read: KM-LEADER-001 naming the Lease, logged once while it keeps failing; the replica stays a follower', { timeout: 60_000 }, async () => {
+  const { sandbox, http, events } = await setup();
+  const clock = new ManualClock(T0);
+  const logs: string[] = [];
+  const e = new LeaderElector({ kube: http, clock, namespace: 'default', name: 'kubemend', identity: 'a', ...TIMING, log: (l) => logs.push(l), onStartedLeading: () => events.push('a leads') });
+  try {
+    sandbox.faults.add({ verb: 'get', resource: 'coordination.k8s.io/leases', code: 403, message: 'leases.coordination.k8s.io "kubemend" is forbidden: User "system:serviceaccount:kubemend:kubemend" cannot get resource "leases"' });
+    await assert.rejects(e.tryAcquireOrRenew(), (err: unknown) => (err as { code?: string }).code === 'KM-LEADER-001' && /cannot read Lease default\/kubemend: .*cannot get resource "leases"/.test((err as Error).message));
+    e.start();
+    await run(clock, 6_000);
+    assert.deepEqual(events, []);
+    assert.equal(e.leading, false);
+    assert.equal(logs.filter((l) => l.includes('KM-LEADER-001')).length, 1, logs.join('\n'));
+    sandbox.faults.clear();
+    await run(clock, 2_500);
+    assert.deepEqual(events, ['a leads'], 'allowed again: it leads');
+  } finally {
+    await e.stop();
+    await sandbox.stop();
+  }
+});
