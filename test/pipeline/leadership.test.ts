@@ -231,4 +231,31 @@ describe('replicas on one database and one Lease', { skip: pgSkip, timeout: 120_
     const cancelled = await a.store.audit.list({ action: 'runbook.run.cancelled' });
     assert.equal(cancelled[0]?.actor.name, 'alice');
   });
+
+  it("a person's confirmed action on a follower pre-empts the leader's automatic run on the same target, through the store", async () => {
+    const w = await world();
+    const a = await w.replica('a');
+    const b = await w.replica('b');
+    a.leadership.start();
+    await advance(a.clock, 500);
+    b.leadership.start();
+    await advance(b.clock, 500);
+    const auto = await a.rem.executor.trigger(touch('cm-1'));
+    assert.ok('run' in auto && !('refused' in auto));
+    await until('the automatic run waits for approval', () => a.rem.approvals.list().length === 1);
+
+    let waitingFor: string | undefined;
+    const mine = b.rem.executor.trigger({ ...touch('cm-1', { type: 'user', name: 'alice' }), preempt: { timeoutMs: 60_000, reason: "pre-empted by alice's chat touch", onWaiting: (holder, o) => void (waitingFor = `${holder.id} ${o.step} ${o.interrupting}`) } });
+    await until('the stop request to be stored', async () => (await b.store.getRun(auto.run.id))?.stop?.status === 'preempted');
+    assert.equal(waitingFor, `${auto.run.id} ask true`, 'its step only waits: it is interrupted');
+    await advance(a.clock, 2_000); // the leader applies the stored request
+    const res = await mine;
+    assert.ok('run' in res && !('refused' in res), JSON.stringify(res));
+    assert.equal((await a.store.getRun(auto.run.id))?.status, 'preempted');
+    assert.equal((await a.store.audit.list({ action: 'runbook.run.preempted' }))[0]?.actor.name, 'alice');
+    await advance(a.clock, 2_000); // and picks the queued run up
+    await a.approve();
+    await until("alice's run to finish", async () => (await a.store.getRun(res.run.id))?.status === 'succeeded');
+    assert.equal(w.patches('cm-1').length, 1, "only alice's run changed it");
+  });
 });
