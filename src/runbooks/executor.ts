@@ -115,6 +115,8 @@ export class RunbookExecutor {
   private readonly listeners: RunListener[] = [];
   /** The stop request (stopKey) read from the store and applied to each run this process drives. */
   private readonly storedStops = new Map<string, string>();
+  /** Runs stored by trigger() and not yet launched: the leader's periodic adoption must not take them meanwhile. */
+  private readonly starting = new Set<string>();
   private readonly follower: RunFollower;
 
   constructor(o: ExecutorOptions) {
@@ -194,23 +196,29 @@ export class RunbookExecutor {
       };
       const uid = this.o.clusterUid?.(run.cluster);
       if (uid) run.clusterUid = uid;
+      this.starting.add(run.id);
       try {
         // The admission above read the store; this insert is what decides, atomically, across processes.
         await this.o.store.createRun(run);
       } catch (err) {
+        this.starting.delete(run.id);
         if (err instanceof TargetLockedError) return this.refuse(req, view, target, { kind: 'locked', runId: err.holder ?? 'that has just ended' });
         throw err;
       }
-      await this.audit({ actor: req.startedBy, action: 'runbook.run.started', target, outcome: 'pending', runId: run.id, detectionId: run.detectionId, incidentId: run.incidentId, data: { runbook: run.runbook, params, dryRun, ...(queued ? { queued: 'this replica follows: the leader runs it' } : {}) } });
-      if (queued) {
-        await this.follower.follow(run, 0);
+      try {
+        await this.audit({ actor: req.startedBy, action: 'runbook.run.started', target, outcome: 'pending', runId: run.id, detectionId: run.detectionId, incidentId: run.incidentId, data: { runbook: run.runbook, params, dryRun, ...(queued ? { queued: 'this replica follows: the leader runs it' } : {}) } });
+        if (queued) {
+          await this.follower.follow(run, 0);
+          return { run };
+        }
+        this.identities.set(run.id, req.as);
+        this.detections.set(run.id, req.detection);
+        this.views.set(run.id, view);
+        this.launch(run);
         return { run };
+      } finally {
+        this.starting.delete(run.id);
       }
-      this.identities.set(run.id, req.as);
-      this.detections.set(run.id, req.detection);
-      this.views.set(run.id, view);
-      this.launch(run);
-      return { run };
     } finally {
       if (exclusive) this.claimed.delete(key);
     }
@@ -250,6 +258,7 @@ export class RunbookExecutor {
     let resumed = 0;
     let abandoned = 0;
     for (const stored of runs) {
+      if (this.starting.has(stored.id)) continue;
       if (this.inFlight.has(stored.id)) {
         this.applyStoredStop(stored);
         continue;

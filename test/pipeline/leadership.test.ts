@@ -84,7 +84,7 @@ describe('replicas on one database and one Lease', { skip: pgSkip, timeout: 120_
       let rem: ReturnType<typeof buildRemediation> | undefined;
       const log = (l: string) => void logs.push(`${identity}: ${l}`);
       const leadership = new Leadership({ ...LEASE, identity, clock }, kube, { store, clock, executor: () => rem?.executor, ingest: () => {}, takeOver: async () => {}, log });
-      rem = buildRemediation({ store, clock: realClock, runbooks, kube: () => kube, approvers: () => true, fencing: leadership, log });
+      rem = buildRemediation({ store, clock: realClock, runbooks, kube: () => kube, approvers: () => true, fencing: leadership, log, budgets: { concurrentPerNamespace: 100, concurrentPerCluster: 100 } });
       const r = rem;
       cleanups.push(async () => {
         await leadership.stop();
@@ -230,6 +230,32 @@ describe('replicas on one database and one Lease', { skip: pgSkip, timeout: 120_
     assert.equal(w.patches('cm-3').length, 0);
     const cancelled = await a.store.audit.list({ action: 'runbook.run.cancelled' });
     assert.equal(cancelled[0]?.actor.name, 'alice');
+  });
+
+  it("the leader's periodic adoption never takes a run its own trigger is still starting (one drive per run)", async () => {
+    const w = await world();
+    const a = await w.replica('a');
+    a.leadership.start();
+    await advance(a.clock, 500);
+    const names = Array.from({ length: 12 }, (_, i) => `race-${i}`);
+    for (const name of names) await w.kube.request('POST', '/api/v1/namespaces/default/configmaps', { body: { metadata: { name, namespace: 'default' }, data: {} } });
+    let adopting = true;
+    // The adoption a retry period runs, as often as it can, while the triggers store and launch their runs.
+    const adoption = (async () => {
+      while (adopting) await a.rem.executor.resumeInFlight();
+    })();
+    const runs = await Promise.all(names.map((n) => a.rem.executor.trigger(touch(n))));
+    adopting = false;
+    await adoption;
+    await until('every run to ask once', () => a.rem.approvals.list().length >= names.length);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(a.rem.approvals.list().length, names.length, 'one approval request per run: no run is driven twice');
+    for (const r of runs) {
+      assert.ok('run' in r && !('refused' in r));
+      const ts = await a.store.transitions(r.run.id);
+      assert.equal(ts.filter((t) => t.stepId === 'ask' && t.status === 'started').length, 1);
+    }
+    assert.equal((await a.store.audit.list({ action: 'runbook.run.resumed' })).length, 0);
   });
 
   it("a person's confirmed action on a follower pre-empts the leader's automatic run on the same target, through the store", async () => {
