@@ -72,6 +72,8 @@ export async function runServe(f: ServeFlags, out: (l: string) => void = (l) => 
   if (f.stateFile && !f.sandbox) throw new KubemendError(Errors.BAD_FLAG, '--state-file keeps the embedded sandbox\'s state: use it with --sandbox');
   if (onClusters && !kubeconfig && !f.config) throw new KubemendError(Errors.BAD_FLAG, 'pass --sandbox to try kubemend on the embedded sandbox, or --config FILE (kind Config) naming the clusters, what is production and who approves');
   if (onClusters && !f.config && !f.chatConfig) throw new KubemendError(Errors.BAD_FLAG, 'on real clusters pass --config FILE (or --chat-config): production and approvers must be configured, never assumed');
+  // Replicas elect a leader on a Lease in a cluster they share; each --sandbox process has a cluster of its own.
+  if (config.leaderElection.enabled && f.sandbox) throw new KubemendError(Errors.BAD_FLAG, 'leaderElection.enabled needs a cluster the replicas share, and --sandbox embeds one per process: run `kubemend sandbox --kubeconfig-out PATH` and point every replica at PATH (clusters.kubeconfig)');
   const [host, port] = splitListen(f.listen ?? config.server.listen);
   const spec: ServerSpec = f.serverConfig ? loadServerConfig(f.serverConfig) : structuredClone(config.server) as ServerSpec;
   // On the sandbox the console talks in #ops, where the shipped policy lets SREs act.
