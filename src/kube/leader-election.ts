@@ -6,10 +6,10 @@
 // when *it* saw the record change, never from the holder's timestamps, so
 // clocks need not agree. The leader steps down when it has not renewed for
 // renewDeadline (< leaseDuration), so it stops acting before anyone else may
-// take over. Two differences: candidates retry every retryPeriod without
-// jitter (a handful of replicas, and it bounds failover by leaseDuration +
-// retryPeriod), and losing the lease makes this process a follower again
-// instead of exiting.
+// take over. Two differences: candidates retry every retryPeriod on a fixed
+// cadence, without jitter (a handful of replicas, and it bounds failover by
+// leaseDuration + retryPeriod), and losing the lease makes this process a
+// follower again instead of exiting.
 import { type Clock, type TimerHandle, Errors, KubemendError, k8sMicroTime } from '../common/index.ts';
 import { KubeApiError } from './errors.ts';
 import type { KubeHttp } from './http.ts';
@@ -173,6 +173,9 @@ export class LeaderElector {
 
   private async loop(): Promise<void> {
     while (this.running) {
+      // A fixed cadence (not retryPeriod after each attempt ends): slow round trips do not add up, so a follower
+      // tries again at the moment the lease it saw expires, and failover stays within leaseDuration + retryPeriod.
+      const began = this.o.clock.now();
       const attempt = new AbortController();
       // A renewal still hanging at the deadline is abandoned with the leadership.
       const onDeadline = () => attempt.abort();
@@ -199,7 +202,7 @@ export class LeaderElector {
         this.stepDown(`${this.holder ?? 'another replica'} holds ${this.where()} now`);
       }
       await new Promise<void>((r) => {
-        const t = this.o.clock.setTimeout(r, this.o.retryPeriodMs);
+        const t = this.o.clock.setTimeout(r, Math.max(0, began + this.o.retryPeriodMs - this.o.clock.now()));
         this.wake = () => {
           t.cancel();
           r();
