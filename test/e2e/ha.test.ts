@@ -45,7 +45,8 @@ test('two serve replicas on one PostgreSQL: kill -9 the leader mid-run, the foll
   const { scenario } = resolveScenario('crashloop');
   const sandbox = new Sandbox(sandboxOptionsFor(scenario, { speed: 30 }));
   await sandbox.listen();
-  const runner = new ScenarioRunner(sandbox, scenario).start();
+  // Started once both replicas serve: a slow start (a busy machine) must not let the leader finish before the kill.
+  const runner = new ScenarioRunner(sandbox, scenario);
   const kc = join(dir, 'kubeconfig');
   writeFileSync(kc, sandbox.kubeconfig());
   const db = await createPgDatabase();
@@ -80,6 +81,7 @@ test('two serve replicas on one PostgreSQL: kill -9 the leader mid-run, the foll
     const ready = await (await fetch(`${b.base}/readyz`)).json() as { leader?: LeaderView };
     assert.equal(ready.leader?.leading, false, '/readyz shows a follower (ready: it serves chat and webhooks)');
     assert.equal(metric(await scrape(b.base), 'kubemend_leader'), 0);
+    runner.start();
 
     // The leader remediates: wait until the rollback has landed and the smoke check is under way.
     const run = await until('a bad-deploy run in its smoke check', async () => {
