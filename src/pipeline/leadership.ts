@@ -154,11 +154,18 @@ export class Leadership implements Fencing {
       if (abandoned) this.o.log?.(`leader: abandoned ${abandoned} run(s) that cannot resume here (kubemend audit list --action runbook.run.abandoned)`);
     }
     const relayed = await this.o.store.relayedSignals(this.relayCursor);
+    // A signal that waited longer than two failovers was relayed while no replica led: the world has moved on
+    // (a still-firing alert is sent again by Alertmanager), so it is dropped rather than acted on late.
+    const { leaseDurationMs, retryPeriodMs } = this.elector.o;
+    const oldest = this.o.clock.now() - 2 * (leaseDurationMs + retryPeriodMs);
+    let stale = 0;
     for (const r of relayed) {
       if (!this.leading) return;
-      this.o.ingest(r.signal as Signal);
+      if (r.time >= oldest) this.o.ingest(r.signal as Signal);
+      else stale++;
       this.relayCursor = r.seq;
     }
+    if (stale) this.o.log?.(`leader: dropped ${stale} relayed webhook signal(s) older than ${2 * (leaseDurationMs + retryPeriodMs)}ms`);
     if (relayed.length) await this.o.store.dropRelayedSignals(this.relayCursor);
   }
 }

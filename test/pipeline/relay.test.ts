@@ -78,8 +78,11 @@ test('an alert received by the follower is relayed to the leader, which records 
     assert.deepEqual([a.pipeline.leading, b.pipeline.leading], [true, false]);
     assert.deepEqual(b.pipeline.leaderInfo(), { enabled: true, leading: false, identity: 'b', holder: 'a', term: undefined, lease: 'default/kubemend' });
 
+    // One relayed long ago, while no replica led: too late to act on.
+    const old = Date.now() - 10 * 60_000;
+    await store.relaySignal(old, { source: 'alert', cluster: 'sandbox', time: old, alert: { status: 'firing', labels: { alertname: 'LongGone', severity: 'critical', namespace: 'shop' }, annotations: {} } });
     assert.equal(await b.pipeline.webhooks!.receiveAlerts(ALERT as never), 1);
-    await until('the relayed signal in the store', async () => (await store.relayedSignals(0)).length === 1);
+    await until('the relayed signal in the store', async () => (await store.relayedSignals(0)).length === 2);
     assert.equal(b.pipeline.engine.detections().length, 1, "the follower's engine saw it (warm for a takeover)");
     assert.equal((await store.listDetections({})).length, 0, 'the follower recorded nothing');
 
@@ -89,7 +92,7 @@ test('an alert received by the follower is relayed to the leader, which records 
     assert.equal(d.subject.name, 'PodDown');
     await a.pipeline.flush();
     await b.pipeline.flush();
-    assert.equal((await store.listDetections({})).length, 1);
+    assert.equal((await store.listDetections({})).length, 1, 'the stale alert was dropped, not acted on');
     assert.equal((await store.audit.list({ action: 'detection.opened' })).length, 1);
     assert.equal((await store.relayedSignals(0)).length, 0, 'taken and forgotten');
 
