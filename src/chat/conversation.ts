@@ -155,8 +155,9 @@ export class RequestBook {
   }
 
   /** Requests an earlier process left waiting: they expire (nobody should act on a confirmation given to a process that died). */
-  async expireOrphans(now: number): Promise<ChatRequestRecord[]> {
-    const orphans = (await this.store.listChatRequests({ status: [...OPEN] })).filter((r) => !this.live.has(r.id));
+  /** Requests left waiting by a process that is gone; with `idleMs`, only those not updated for that long. */
+  async expireOrphans(now: number, idleMs = 0): Promise<ChatRequestRecord[]> {
+    const orphans = (await this.store.listChatRequests({ status: [...OPEN] })).filter((r) => !this.live.has(r.id) && now - r.updatedAt >= idleMs);
     for (const r of orphans) {
       r.status = 'expired';
       r.updatedAt = now;

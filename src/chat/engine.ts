@@ -40,6 +40,8 @@ export interface ChatEngineOptions {
   /** Pending `approval` steps of runbook runs, decided here with approve/deny. */
   runbookApprovals?: ApprovalBook;
   log?: (line: string) => void;
+  /** Other replicas share the store (leader election): see start(). */
+  replicas?: boolean;
 }
 
 export class KubemendChatEngine implements ChatEngine {
@@ -76,7 +78,10 @@ export class KubemendChatEngine implements ChatEngine {
         reply: (msg, text, o) => this.reply(msg, text, o),
       });
     }
-    const orphans = await this.book.expireOrphans(this.o.clock.now());
+    // Beside other replicas, a request still waiting may be another replica's, live in its memory: only one idle
+    // longer than any wait could last (its replica's own timer would have expired it) is surely an orphan.
+    const s = this.o.settings;
+    const orphans = await this.book.expireOrphans(this.o.clock.now(), this.o.replicas ? Math.max(s.conversationTimeout, s.approval.timeout) : 0);
     if (orphans.length) this.o.log?.(`expired ${orphans.length} chat request(s) left waiting by an earlier process`);
   }
 

@@ -114,7 +114,8 @@ export class Executions {
   async stop(c: Conversation, by: ChatUser, reply: (text: string) => ChatReply): Promise<ChatReply[]> {
     const id = c.record.id;
     const runId = c.record.runId!;
-    const stopping = this.o.executor.stopAfterStep(runId, { type: 'user', name: by.name }, { reason: `cancelled in chat by ${by.name} (request ${id})`, data: { request: id, user: auditIdentity(by) } });
+    // Wherever the run is driven: with leader election, perhaps by another replica.
+    const stopping = await this.o.executor.requestStop(runId, { type: 'user', name: by.name }, { reason: `cancelled in chat by ${by.name} (request ${id})`, data: { request: id, user: auditIdentity(by) } });
     if (!stopping) return [reply(`${id} has finished running; there is nothing left to cancel (its result is posted here).`)];
     c.stoppedBy = by;
     const p = await this.steps(runId, c.op!.runbook);

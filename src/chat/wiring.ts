@@ -29,6 +29,8 @@ export interface ChatEngineWiring {
   alerts?: AlertChecker;
   env?: NodeJS.ProcessEnv;
   log?: (line: string) => void;
+  /** Other replicas share the store (leader election): their requests in progress are not this process's orphans. */
+  replicas?: boolean;
 }
 
 /** The engine, not yet started (call `start()` before serving). */
@@ -45,6 +47,7 @@ export function buildChatEngine(o: ChatEngineWiring): KubemendChatEngine {
     alerts: o.alerts ?? alertChecker(o.settings, o.env ?? process.env),
     runbookApprovals: o.approvals,
     log: o.log,
+    replicas: o.replicas,
   });
 }
 

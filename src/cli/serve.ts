@@ -14,7 +14,7 @@ import { chatSettings, loadChatConfig, type ChatSettings } from '../chat/index.t
 import { loadRules } from '../rules/index.ts';
 import { ACTIONS, checkRuleRunbooks, loadRunbooks, LineNotifier } from '../runbooks/index.ts';
 import { LinePrinter, Pipeline, printRuns, Reloader, fingerprint } from '../pipeline/index.ts';
-import { createApp, loadServerConfig, resolveAdapters, type ServerSpec, loadServiceConfig, type ServiceConfig, resolveWebhooks, auditRefusals, auditStoreOptions } from '../server/index.ts';
+import { createApp, loadServerConfig, resolveAdapters, type ServerSpec, loadServiceConfig, type ServiceConfig, resolveWebhooks, auditRefusals, auditStoreOptions, leaseNamespace } from '../server/index.ts';
 import { parseSpeed } from './flags.ts';
 import { DEFAULT_POLICY, SHIPPED_RULES, SHIPPED_RUNBOOKS, splitListen, untilSignal } from './shared.ts';
 import { clusterTarget, sandboxTarget, type Target } from './targets.ts';
@@ -72,6 +72,8 @@ export async function runServe(f: ServeFlags, out: (l: string) => void = (l) => 
   if (f.stateFile && !f.sandbox) throw new KubemendError(Errors.BAD_FLAG, '--state-file keeps the embedded sandbox\'s state: use it with --sandbox');
   if (onClusters && !kubeconfig && !f.config) throw new KubemendError(Errors.BAD_FLAG, 'pass --sandbox to try kubemend on the embedded sandbox, or --config FILE (kind Config) naming the clusters, what is production and who approves');
   if (onClusters && !f.config && !f.chatConfig) throw new KubemendError(Errors.BAD_FLAG, 'on real clusters pass --config FILE (or --chat-config): production and approvers must be configured, never assumed');
+  // Replicas elect a leader on a Lease in a cluster they share; each --sandbox process has a cluster of its own.
+  if (config.leaderElection.enabled && f.sandbox) throw new KubemendError(Errors.BAD_FLAG, 'leaderElection.enabled needs a cluster the replicas share, and --sandbox embeds one per process: run `kubemend sandbox --kubeconfig-out PATH` and point every replica at PATH (clusters.kubeconfig)');
   const [host, port] = splitListen(f.listen ?? config.server.listen);
   const spec: ServerSpec = f.serverConfig ? loadServerConfig(f.serverConfig) : structuredClone(config.server) as ServerSpec;
   // On the sandbox the console talks in #ops, where the shipped policy lets SREs act.
@@ -119,6 +121,10 @@ export async function runServe(f: ServeFlags, out: (l: string) => void = (l) => 
     if (!target.clusters.some((c) => c.name === settings.defaultCluster)) {
       throw new KubemendError(Errors.BAD_FLAG, `the chat settings' defaultCluster "${settings.defaultCluster}" is not one of the clusters (${target.clusters.map((c) => c.name).join(', ')})`);
     }
+    const le = config.leaderElection;
+    if (le.enabled && le.context && !target.clusters.some((c) => c.name === le.context)) {
+      throw new KubemendError(Errors.BAD_FLAG, `leaderElection.context "${le.context}" is not one of the clusters (${target.clusters.map((c) => c.name).join(', ')})`);
+    }
     const auditCluster = hooks.kubernetesAudit?.cluster;
     if (auditCluster && !target.clusters.some((c) => c.name === auditCluster)) {
       throw new KubemendError(Errors.BAD_FLAG, `webhooks.kubernetesAudit.cluster "${auditCluster}" is not one of the clusters (${target.clusters.map((c) => c.name).join(', ')})`);
@@ -149,10 +155,20 @@ export async function runServe(f: ServeFlags, out: (l: string) => void = (l) => 
       chat: { settings, authorizer, env },
       sinks: [new LinePrinter(out)],
       log: out,
+      ...(le.enabled ? {
+        leaderElection: {
+          namespace: leaseNamespace(le.namespace, env),
+          name: le.name,
+          cluster: le.context,
+          leaseDurationMs: le.leaseDuration,
+          renewDeadlineMs: le.renewDeadline,
+          retryPeriodMs: le.retryPeriod,
+        },
+      } : {}),
     });
     printRuns(pipeline.remediation!.executor, out);
     await pipeline.start();
-    leaderStatus.set(1);
+    if (!le.enabled) leaderStatus.set(1);
     const p = pipeline;
     ({ app } = await createApp({
       engine: p.chat,
@@ -165,6 +181,7 @@ export async function runServe(f: ServeFlags, out: (l: string) => void = (l) => 
         ...(hooks.kubernetesAudit ? { kubernetesAudit: { ...hooks.kubernetesAudit, trail: p.kubeAudit!, clusters: [...p.kubeSources.keys()] } } : {}),
       },
       ready: () => readiness(p, store),
+      leader: () => ({ ...p.leaderInfo() }),
       // Refusals are counted in real time: a flood arrives at wall-clock speed, even on the sandbox.
       refusals: auditRefusals(store.audit, { clock: realClock, log: out }),
       logger: { level: f.logLevel ?? config.server.logLevel, stream: process.stderr },
@@ -217,6 +234,7 @@ function announce(out: (l: string) => void, base: string, c: ServiceConfig, p: P
   if (slack) out(`  slack       ${base}/slack/events, /slack/commands, /slack/interactions`);
   if (mattermost) out(`  mattermost  ${base}/mattermost/command`);
   if (webhooks) out(`  webhooks    ${base}/webhooks/alertmanager, ${base}/webhooks/<name>${c.webhooks.kubernetesAudit ? `, ${base}/webhooks/kubernetes-audit (the API server's audit log)` : ''}`);
+  if (c.leaderElection.enabled) out(`  leader      ${base}/leader   (replicas elect one on ${p.leaderInfo().lease}; only the leader remediates)`);
   out(`  metrics     ${base}/metrics   health ${base}/healthz   ready ${base}/readyz`);
 }
 
@@ -264,7 +282,7 @@ function watchForChanges(o: { config: ServiceConfig; flags: ServeFlags; pipeline
         const next = loadServiceConfig(o.flags.config, { rules: o.config.rules, runbooks: o.config.runbooks, policy: o.policy });
         const applied = o.pipeline.setBudgets({ ...next.budgets, failureWindowMs: next.budgets.failureWindow }, next.budgets.coolDown);
         o.pipeline.setSmokeWindow(next.smoke.window);
-        const restart = ['clusters', 'server', 'store', 'webhooks', 'rules', 'runbooks', 'policy', 'chat', 'incidents', 'changes', 'remediation', 'cel']
+        const restart = ['clusters', 'server', 'store', 'webhooks', 'rules', 'runbooks', 'policy', 'chat', 'incidents', 'changes', 'remediation', 'cel', 'leaderElection']
           .filter((k) => JSON.stringify((next as unknown as Record<string, unknown>)[k]) !== JSON.stringify((o.config as unknown as Record<string, unknown>)[k]));
         return `${applied}; smoke window ${next.smoke.window ? formatDuration(next.smoke.window) : 'off'}${restart.length ? `; changes to ${restart.join(', ')} take effect at the next restart` : ''}`;
       },

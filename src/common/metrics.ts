@@ -102,6 +102,12 @@ export const leaderStatus = once('kubemend_leader', () => new Gauge({
   help: '1 while this process is the one that remediates (always 1 without leader election), else 0.',
 }));
 
+export const leaderTransitionsTotal = once('kubemend_leader_transitions_total', () => new Counter({
+  name: 'kubemend_leader_transitions_total',
+  help: 'Times this process became the leader (to="leader") or stopped being it (to="follower").',
+  labelNames: ['to'] as const,
+}));
+
 export const configReloadsTotal = once('kubemend_config_reloads_total', () => new Counter({
   name: 'kubemend_config_reloads_total',
   help: 'Reloads of rules, runbooks, policy or config from disk, by what and result (applied, refused).',

@@ -17,3 +17,4 @@ export { readWorkload, ownedReplicaSets, currentPods, summarizePod, type Workloa
 export { whoAmI, type KubeUser } from './whoami.ts';
 export { PolledList, type PolledListOptions } from './poller.ts';
 export { METRICS_API, memoryBytes, containerMemory, podMemoryBytes, type NodeMetrics, type PodMetrics, type Usage } from './metrics.ts';
+export { LeaderElector, type LeaderElectorOptions, type LeaderElectionSettings, type LeaderTerm, type LeaseSpec } from './leader-election.ts';

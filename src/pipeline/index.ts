@@ -14,3 +14,4 @@ export { playRules, type PlaybackOptions, type PlaybackResult } from './playback
 export { replayIncidents, type ReplayOptions, type ReplayResult } from './replay.ts';
 export { Reloader, fingerprint, type Watched } from './reload.ts';
 export { serviceAccess, watchedKinds, IMPERSONATE_ACCESS } from './access.ts';
+export { Leadership, type LeaderElectionOptions, type LeaderInfo } from './leadership.ts';

@@ -25,6 +25,7 @@ import { IncidentSink } from './incidents-sink.ts';
 import { buildRemediation, type Remediation, type RemediationSettings } from './remediation.ts';
 import { SilenceSync } from './silences.ts';
 import type { Sink } from './sink.ts';
+import { Leadership, lastRunFor, type LeaderElectionOptions, type LeaderInfo } from './leadership.ts';
 
 export interface ClusterConn {
   /** What detections, runs and policies call the cluster (the kubeconfig context name). */
@@ -70,8 +71,14 @@ export interface PipelineOptions {
    * list when chat is on, else labels only.
    */
   production?: (cluster: string, namespace: string) => boolean;
-  /** More sinks (printer, notifiers, collectors), after the built-in ones. */
+  /** More sinks (printer, notifiers, collectors), after the built-in ones; every replica's get every call. */
   sinks?: Sink[];
+  /**
+   * High availability: replicas elect a leader on a Lease in the first (or
+   * the named) cluster; only the leader's recorder, remediation and incident
+   * sinks act, and only it drives runs (leadership.ts). Needs a store.
+   */
+  leaderElection?: LeaderElectionOptions;
   /** Warnings and progress for operators. */
   log?: (line: string) => void;
 }
@@ -92,6 +99,10 @@ export class Pipeline {
   readonly recorder?: DetectionRecorder;
   readonly chat?: KubemendChatEngine;
   readonly sinks: Sink[];
+  /** Set with leader election; absent, this process always leads. */
+  readonly leadership?: Leadership;
+  /** The sinks that act on the world (store, runs, incidents): only the leader's get calls. */
+  private readonly leaderSinks = new Set<Sink>();
   private readonly o: PipelineOptions;
   private rules: LoadedRule[];
   private schedules: ScheduleSource[] = [];
@@ -108,13 +119,14 @@ export class Pipeline {
     const sinks: Sink[] = [];
     if (o.store && (o.record ?? true)) sinks.push((this.recorder = new DetectionRecorder({ store: o.store, clock: o.clock, log: o.log })));
     for (const c of o.clusters) this.kube.set(c.name, new KubeHttp(c.kubeconfig));
+    if (o.leaderElection) this.leadership = this.elect(o.leaderElection);
     const remediation: RemediationSettings | undefined = o.chat
       // Chat runs need the executor even where detections do not remediate; approval-group membership and RBAC are the chat engine's to check.
       ? { ...(o.remediation || { runbooks: [], auto: false }), runbooks: [...chatRunbooks(), ...(o.remediation ? o.remediation.runbooks : [])], approvers: () => true }
       : o.remediation || undefined;
     if (remediation) {
       if (!o.store) throw new Error('internal: remediation needs a store');
-      this.remediation = buildRemediation({ ...remediation, store: o.store, clock: o.clock, kube: (c) => this.kube.get(c), clusterUid: (c) => this.clusterUids.get(c), durable: async (c) => o.clusters.find((x) => x.name === c)?.durable?.(), log: o.log, onRunEnd: (run) => this.incidents?.runEnded(run) });
+      this.remediation = buildRemediation({ ...remediation, store: o.store, clock: o.clock, kube: (c) => this.kube.get(c), clusterUid: (c) => this.clusterUids.get(c), durable: async (c) => o.clusters.find((x) => x.name === c)?.durable?.(), log: o.log, onRunEnd: (run) => this.incidents?.runEnded(run), fencing: this.leadership });
       sinks.push(this.remediation.sink);
     }
     if (o.chat && this.remediation && o.store) {
@@ -127,6 +139,7 @@ export class Pipeline {
         kube: (c) => this.kube.get(c),
         clusters: o.clusters.map((c) => c.name),
         log: o.log,
+        replicas: o.leaderElection !== undefined,
       });
     }
     if (o.incidents) {
@@ -147,6 +160,7 @@ export class Pipeline {
       });
       sinks.push(this.incidents);
     }
+    for (const s of sinks) this.leaderSinks.add(s);
     sinks.push(...(o.sinks ?? []));
     this.sinks = sinks;
     if (o.webhooks !== false && o.webhooks !== undefined) {
@@ -204,8 +218,19 @@ export class Pipeline {
     for (const s of this.sinks) await s.start?.();
     await this.chat?.start();
     this.startSchedules();
-    this.webhooks?.start((sig) => this.ingest(sig));
+    this.webhooks?.start((sig) => this.received(sig));
+    this.leadership?.start();
     this.unprovide = provideInformerSizes(() => [...this.kubeSources.values()].flatMap((src) => src.kinds().map((k) => ({ cluster: src.cluster, kind: k.kind, objects: src.list(k.kind).length }))));
+  }
+
+  /** Whether this process acts (always, without leader election). */
+  get leading(): boolean {
+    return !this.leadership || this.leadership.leading;
+  }
+
+  /** For /leader and /readyz. */
+  leaderInfo(): LeaderInfo {
+    return this.leadership?.info() ?? { enabled: false, leading: true };
   }
 
   /** Whether every informer has synced (for /readyz). */
@@ -217,7 +242,8 @@ export class Pipeline {
   ingest(signal: Signal): void {
     this.rollouts.observe(signal);
     for (const s of this.sinks) {
-      if (!s.observe) continue;
+      // The incident tracker's change feed stays warm on followers; the recorder's smoke records are the leader's to write.
+      if (!s.observe || (s === this.recorder && !this.leading)) continue;
       try {
         s.observe(signal);
       } catch (err) {
@@ -283,6 +309,8 @@ export class Pipeline {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    // First: runs in flight are abandoned under this term and the lease released, so a follower takes over at once.
+    await this.leadership?.stop();
     this.unprovide?.();
     this.silenceSync?.stop();
     for (const s of this.schedules) s.stop();
@@ -308,12 +336,66 @@ export class Pipeline {
   }
 
   private each(fn: (s: Sink) => void): void {
+    const leading = this.leading;
     for (const s of this.sinks) {
+      if (!leading && this.leaderSinks.has(s)) continue;
       try {
         fn(s);
       } catch (err) {
         this.o.log?.(`warning: sink ${s.name}: ${(err as Error).message}`);
       }
+    }
+  }
+
+  private elect(settings: LeaderElectionOptions): Leadership {
+    const cluster = settings.cluster ?? this.o.clusters[0]?.name;
+    const kube = cluster === undefined ? undefined : this.kube.get(cluster);
+    if (!kube) throw new Error(`internal: leader election's cluster "${cluster}" is not one of the pipeline's`);
+    if (!this.o.store) throw new Error('internal: leader election needs a store');
+    return new Leadership(settings, kube, {
+      store: this.o.store,
+      clock: this.o.clock,
+      executor: () => this.remediation?.executor,
+      ingest: (sig) => this.ingest(sig),
+      takeOver: () => this.takeOver(),
+      log: this.o.log,
+    });
+  }
+
+  /**
+   * A signal from a webhook. A follower feeds its own engine (warm for a
+   * takeover) and relays it through the store for the leader, whose sinks
+   * act: the sender may have reached any replica.
+   */
+  private received(sig: Signal): void {
+    this.ingest(sig);
+    if (this.leading || !this.o.store) return;
+    this.o.store.relaySignal(sig.time, sig).catch((err: unknown) => this.o.log?.(`error: relaying a ${sig.source} signal to the leader: ${(err as Error).message}`));
+  }
+
+  /**
+   * A new leader's sinks catch up with the detections its engine holds open:
+   * one the store already has open (recorded by the last leader) keeps that
+   * record's id, so it is updated, not duplicated, and its runs are found;
+   * the recorder records the others; the remediator counts the last
+   * leader's run for each as its own (Remediator.adopt); the incident
+   * tracker, whose state is in memory, sees each as opened.
+   */
+  private async takeOver(): Promise<void> {
+    const store = this.o.store!;
+    const open = this.engine.detections().filter((d) => d.status === 'open');
+    if (!open.length) return;
+    const recorded = new Map((await store.listDetections({ status: 'open' })).map((d) => [d.fingerprint, d]));
+    for (const d of open) {
+      const prior = recorded.get(d.fingerprint);
+      if (prior) {
+        d.id = prior.id;
+        d.firstSeen = Math.min(d.firstSeen, prior.firstSeen);
+      } else {
+        this.recorder?.onDetection(d, 'opened');
+      }
+      this.remediation?.sink.adopt(d, await lastRunFor(store, d));
+      this.incidents?.onDetection(d, 'opened');
     }
   }
 

@@ -5,6 +5,7 @@
 // that were in flight when the last process stopped.
 import type { DetectionChange, Detection, Notification } from '../rules/index.ts';
 import type { Remediator, RunbookExecutor } from '../runbooks/index.ts';
+import type { RunRecord } from '../store/index.ts';
 import type { Sink } from './sink.ts';
 
 export class RemediationSink implements Sink {
@@ -33,6 +34,11 @@ export class RemediationSink implements Sink {
 
   onDetection(d: Detection, change: DetectionChange): void {
     this.remediator?.onDetection(d, change);
+  }
+
+  /** A new leader's catch-up on a detection opened before it led (Remediator.adopt). */
+  adopt(d: Detection, last: RunRecord | undefined): void {
+    this.remediator?.adopt(d, last);
   }
 
   /** The engine's notifications for rules whose action is `notify`; only when detections remediate (a chat-only executor sends none). */

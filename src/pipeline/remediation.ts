@@ -6,7 +6,7 @@ import type { Clock } from '../common/index.ts';
 import type { Identity, KubeHttp } from '../kube/index.ts';
 import type { RunRecord, Store } from '../store/index.ts';
 import type { Detection } from '../rules/index.ts';
-import { ACTIONS, ApprovalBook, type BudgetConfig, RunbookExecutor, type LoadedRunbook, AuditedNotifier, CollectingNotifier, Remediator, type Notifier, viewOf, type RunbookView } from '../runbooks/index.ts';
+import { type Fencing, ACTIONS, ApprovalBook, type BudgetConfig, RunbookExecutor, type LoadedRunbook, AuditedNotifier, CollectingNotifier, Remediator, type Notifier, viewOf, type RunbookView } from '../runbooks/index.ts';
 import { RemediationSink } from './remediation-sink.ts';
 
 /** The identity runbook mutations are made as, unless a chat user started the run. */
@@ -51,6 +51,8 @@ export function buildRemediation(o: RemediationSettings & {
   log?: (line: string) => void;
   /** Every run's end, after the remediator has seen it (the incident tracker's mitigation). */
   onRunEnd?: (run: RunRecord) => void;
+  /** Leader election: only the leader drives runs (runbooks/fencing.ts). */
+  fencing?: Fencing;
 }): Remediation {
   const notifications = new CollectingNotifier(o.clock);
   const notifier = new AuditedNotifier(o.store.audit, o.clock, notifications, ...(o.notifiers ?? []));
@@ -81,6 +83,7 @@ export function buildRemediation(o: RemediationSettings & {
       o.onRunEnd?.(run);
     },
     log: o.log,
+    fencing: o.fencing,
   });
   // What the remediator decided about a detection instead of starting a run, on record as the rule's decision.
   const ruleRecord = (d: Detection, action: string, data: Record<string, unknown>) => o.store.audit.append({

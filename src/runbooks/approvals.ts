@@ -32,6 +32,8 @@ export class ApprovalBook implements ApprovalGate {
   request(req: { runId: string; stepId: string; group: string; summary: string; timeoutMs: number; signal: AbortSignal; requester?: string }): Promise<ApprovalDecision> {
     const id = randomUUID();
     const now = this.clock.now();
+    // Asked with a signal already aborted: nobody waits for an answer, so nothing is put to the approvers.
+    if (req.signal.aborted) return Promise.reject(req.signal.reason);
     return new Promise<ApprovalDecision>((resolve, reject) => {
       const timer = this.clock.setTimeout(() => settle({ decision: 'timeout' }), req.timeoutMs);
       const settle = (d: ApprovalDecision) => {

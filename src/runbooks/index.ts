@@ -14,4 +14,5 @@ export type { BudgetConfig } from './budgets.ts';
 export { Remediator } from './remediation.ts';
 export { AuditedNotifier, CollectingNotifier } from './notifiers.ts';
 export { viewOf } from './view.ts';
+export type { Fencing } from './fencing.ts';
 export type { RunbookView } from './view.ts';

@@ -96,6 +96,19 @@ export class Remediator {
       });
   }
 
+  /**
+   * A new leader catching up on a detection that was open before it led: the
+   * newest run another replica started for it counts as this remediator's
+   * own (in flight, or ended with its cool-down and escalation), so a
+   * failover neither starts a second run nor forgets the first; with none,
+   * the detection is new to remediation.
+   */
+  adopt(d: Detection, last: RunRecord | undefined): void {
+    if (!last) return this.onDetection(d, 'opened');
+    const ended = !['pending', 'running', 'waiting-approval'].includes(last.status);
+    this.tracks.set(d.fingerprint, { runId: last.id, ...(ended ? { endedAt: last.updatedAt, lastStatus: last.status } : {}) });
+  }
+
   /** Feed every finished run here (the executor's onRunEnd hook). */
   onRunEnd(run: RunRecord): void {
     for (const t of this.tracks.values()) {

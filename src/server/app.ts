@@ -1,4 +1,4 @@
-// kubemend's one HTTP server: /healthz, /readyz, /metrics, the web console,
+// kubemend's one HTTP server: /healthz, /readyz, /leader, /metrics, the web console,
 // the Slack and Mattermost endpoints, and the Alertmanager and generic
 // webhook receivers — `serve` and `watch --listen` both build it here.
 // Each adapter and plugin is registered in its own encapsulated
@@ -39,6 +39,8 @@ export interface AppOptions {
   logger?: false | { level?: string; stream?: DestinationStream };
   /** Audits refused requests at every door (webhooks, chat adapters); closed, with its summaries written, when the app closes. */
   refusals?: RefusalRecorder;
+  /** Leader election's state, served at /leader and in /readyz (a follower is ready: it serves chat and webhooks). */
+  leader?: () => { enabled: boolean; leading: boolean } & Record<string, unknown>;
 }
 
 export interface KubemendServer {
@@ -79,8 +81,9 @@ export async function createApp(opts: AppOptions = {}): Promise<KubemendServer> 
       r = false;
     }
     const res = typeof r === 'boolean' ? { ready: r, checks: {} } : r;
-    return reply.code(res.ready ? 200 : 503).send({ status: res.ready ? 'ready' : 'not ready', checks: res.checks });
+    return reply.code(res.ready ? 200 : 503).send({ status: res.ready ? 'ready' : 'not ready', checks: res.checks, ...(opts.leader ? { leader: opts.leader() } : {}) });
   });
+  app.get('/leader', async () => opts.leader?.() ?? { enabled: false, leading: true });
   app.get('/metrics', async (_req, reply) => reply.type(register.contentType).send(await register.metrics()));
 
   const route = async (reply: ChatReply) => {

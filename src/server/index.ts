@@ -9,3 +9,4 @@ export type { ServiceConfig } from './service-config.ts';
 export { auditStoreOptions, type AuditStoreOptions } from './audit-options.ts';
 export { resolveWebhooks, webhookRoutes } from './webhook-config.ts';
 export { auditRefusals, type RefusalAuditOptions } from './refusal-audit.ts';
+export { LeaderElectionSchema, leaseNamespace, type LeaderElectionConfig } from './leader-config.ts';

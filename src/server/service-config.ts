@@ -12,6 +12,7 @@ import { ChatSettingsSchema, type ChatSettings } from '../chat/index.ts';
 import { DEFAULT_EXPECTED_MANAGERS } from '../incidents/index.ts';
 import { ServerSpecSchema } from './serve-config.ts';
 import { WebhooksConfigSchema } from './webhook-config.ts';
+import { LeaderElectionSchema } from './leader-config.ts';
 
 const Listen = z.string().regex(/^(?:\[[^\]]+\]|[^:]*):\d{1,5}$/, 'HOST:PORT, e.g. 0.0.0.0:8080 (port 0 picks a free one)');
 const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
@@ -113,6 +114,8 @@ export const ServiceSpecSchema = z.strictObject({
     /** How often the store's silences are re-read. */
     syncInterval: Duration.default(5_000),
   }).prefault({}),
+  /** Replicas elect a leader on a Lease; only the leader acts (docs/ha.md). */
+  leaderElection: LeaderElectionSchema.prefault({}),
   reload: z.strictObject({
     /** Apply changes to rules, runbooks, policy and this file without a restart. */
     enabled: z.boolean().default(true),

@@ -129,6 +129,25 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX incidents_opened ON incidents (opened_at)',
     ],
   },
+  {
+    version: 3,
+    name: 'atomic per-target run locks, relayed webhook signals',
+    up: (t) => [
+      // Set while a run is active, NULL once it ends. NULLs never collide in a
+      // unique index (SQLite and PostgreSQL agree), so the index holds exactly
+      // one active run per target, decided by the database, not by a read
+      // before the insert. Runs active before this migration keep NULL (they
+      // are still found by the budgets' check) rather than fail the index.
+      'ALTER TABLE runs ADD COLUMN lock_key TEXT',
+      'CREATE UNIQUE INDEX runs_lock_key ON runs (lock_key)',
+      // Webhook signals a follower received, until the leader ingests them.
+      `CREATE TABLE relayed_signals (
+        seq ${t.serialKey},
+        time ${t.bigint} NOT NULL,
+        doc TEXT NOT NULL
+      )`,
+    ],
+  },
 ];
 
 /** An arbitrary constant naming kubemend's migration lock among other advisory-lock users. */

@@ -3,10 +3,11 @@
 // on copied into columns, so adding a field to a record type needs no
 // migration while queries stay indexed. Every write is one statement or one
 // transaction.
-import { type Clock, Errors, KubemendError, dialectSql, type SqlDb, type SqlValue } from '../common/index.ts';
+import { type Clock, num, type SqlDb, type SqlValue } from '../common/index.ts';
 import { SqlAuditLog, type AuditKeys, type AuditLogOptions } from '../audit/index.ts';
 import { migrate } from './migrations.ts';
-import type { ChatRequestRecord, Detection, IncidentRecord, RunRecord, RunStatus, Silence, StepTransition, Store } from './types.ts';
+import { adoptRun, addTransition, insertRun, updateRun } from './runs-sql.ts';
+import type { ChatRequestRecord, Detection, Fence, IncidentRecord, RunRecord, RunStatus, Silence, StepTransition, Store, WriteFence } from './types.ts';
 
 type Doc = { doc: string };
 
@@ -107,38 +108,17 @@ export class SqlStore implements Store {
     return parse<Silence>(await this.db.query<Doc>(`SELECT doc FROM silences${w.sql()} ORDER BY starts_at, id`, w.params));
   }
 
-  async createRun(r: RunRecord): Promise<void> {
-    await this.db.exec('INSERT INTO runs (id, runbook, status, detection_id, incident_id, created_at, updated_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', [
-      r.id,
-      r.runbook,
-      r.status,
-      r.detectionId ?? null,
-      r.incidentId ?? null,
-      r.createdAt,
-      r.updatedAt,
-      JSON.stringify(r),
-    ]);
+  /** Atomic with its target lock: see runs-sql.ts. */
+  createRun(r: RunRecord): Promise<void> {
+    return insertRun(this.db, r);
   }
 
-  /** Read-modify-write under a row lock, so two executors patching one run never lose each other's fields. */
-  async updateRun(id: string, patch: Partial<Omit<RunRecord, 'id'>>): Promise<void> {
-    const forUpdate = dialectSql(this.db.dialect).forUpdate;
-    await this.db.transaction(async (tx) => {
-      const [row] = await tx.query<Doc>(`SELECT doc FROM runs WHERE id = ?${forUpdate}`, [id]);
-      if (!row) throw new KubemendError(Errors.STORE_NOT_FOUND, `no runbook run ${id}`);
-      const run: RunRecord = { ...(JSON.parse(row.doc) as RunRecord), ...patch, id };
-      if (patch.updatedAt === undefined) run.updatedAt = this.clock.now();
-      await tx.exec('UPDATE runs SET runbook = ?, status = ?, detection_id = ?, incident_id = ?, created_at = ?, updated_at = ?, doc = ? WHERE id = ?', [
-        run.runbook,
-        run.status,
-        run.detectionId ?? null,
-        run.incidentId ?? null,
-        run.createdAt,
-        run.updatedAt,
-        JSON.stringify(run),
-        id,
-      ]);
-    });
+  updateRun(id: string, patch: Partial<Omit<RunRecord, 'id'>>, o?: WriteFence): Promise<void> {
+    return updateRun(this.db, this.clock, id, patch, o);
+  }
+
+  adoptRun(id: string, from: Fence | undefined, to: Fence, patch?: Partial<Omit<RunRecord, 'id' | 'fence'>>): Promise<RunRecord | undefined> {
+    return adoptRun(this.db, this.clock, id, from, to, patch);
   }
 
   async getRun(id: string): Promise<RunRecord | undefined> {
@@ -150,8 +130,8 @@ export class SqlStore implements Store {
     return parse<RunRecord>(await this.db.query<Doc>(`SELECT doc FROM runs${w.sql()} ORDER BY created_at DESC, id${limitSql(q.limit)}`, w.params));
   }
 
-  async addTransition(t: StepTransition): Promise<void> {
-    await this.db.exec('INSERT INTO step_transitions (run_id, step_id, attempt, status, time, doc) VALUES (?, ?, ?, ?, ?, ?)', [t.runId, t.stepId, t.attempt, t.status, t.time, JSON.stringify(t)]);
+  addTransition(t: StepTransition, o?: WriteFence): Promise<void> {
+    return addTransition(this.db, t, o);
   }
 
   async transitions(runId: string): Promise<StepTransition[]> {
@@ -169,6 +149,19 @@ export class SqlStore implements Store {
   async listChatRequests(q: { status?: ChatRequestRecord['status'][]; user?: string; limit?: number } = {}): Promise<ChatRequestRecord[]> {
     const w = new Where().in('status', q.status).eq('user_name', q.user);
     return parse<ChatRequestRecord>(await this.db.query<Doc>(`SELECT doc FROM chat_requests${w.sql()} ORDER BY created_at DESC, id${limitSql(q.limit)}`, w.params));
+  }
+
+  async relaySignal(time: number, signal: unknown): Promise<void> {
+    await this.db.exec('INSERT INTO relayed_signals (time, doc) VALUES (?, ?)', [time, JSON.stringify(signal)]);
+  }
+
+  async relayedSignals(afterSeq: number, limit = 500): Promise<{ seq: number; time: number; signal: unknown }[]> {
+    const rows = await this.db.query<{ seq: unknown; time: unknown; doc: string }>(`SELECT seq, time, doc FROM relayed_signals WHERE seq > ? ORDER BY seq${limitSql(limit)}`, [afterSeq]);
+    return rows.map((r) => ({ seq: num(r.seq), time: num(r.time), signal: JSON.parse(r.doc) as unknown }));
+  }
+
+  async dropRelayedSignals(uptoSeq: number): Promise<void> {
+    await this.db.exec('DELETE FROM relayed_signals WHERE seq <= ?', [uptoSeq]);
   }
 
   async putIncident(i: IncidentRecord): Promise<void> {

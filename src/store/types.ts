@@ -133,7 +133,29 @@ export interface Silence {
 
 /** preempted: an automatic run stopped at a step boundary so that a person's confirmed chat action on its target could run. */
 export type RunStatus = 'pending' | 'running' | 'waiting-approval' | 'succeeded' | 'failed' | 'escalated' | 'cancelled' | 'preempted' | 'dry-run' | 'abandoned';
-export type StepStatus = 'pending' | 'started' | 'succeeded' | 'failed' | 'timed-out' | 'skipped' | 'unknown';
+/** abandoned: the process driving the run stopped leading while the step was under way (or before it began); the next leader re-checks it. */
+export type StepStatus = 'pending' | 'started' | 'succeeded' | 'failed' | 'timed-out' | 'skipped' | 'unknown' | 'abandoned';
+
+/** Runs in these states hold their target's lock and are driven (or waiting to be driven) by a process. */
+export const ACTIVE_RUN_STATUSES: readonly RunStatus[] = ['pending', 'running', 'waiting-approval'];
+
+/**
+ * The leader term a run is driven under: the Lease's holder and its
+ * transition count when it was acquired. A new leader's term differs in
+ * both, so the store can refuse the writes of a deposed one.
+ */
+export interface Fence {
+  holder: string;
+  term: number;
+}
+
+/** A stop asked of whichever process drives the run (a chat cancel or pre-emption taken on another replica). */
+export interface StopRequest {
+  by: Actor;
+  reason: string;
+  data?: Record<string, unknown>;
+  status: 'cancelled' | 'preempted';
+}
 
 export interface RunRecord {
   id: string;
@@ -154,6 +176,18 @@ export interface RunRecord {
   /** Current step id (null when finished). */
   currentStep?: string | null;
   outputs: Record<string, unknown>;
+  /**
+   * The target lock this run holds while it is active (kept in a unique
+   * column, so two runs can never hold one target); absent for runs that
+   * change nothing (dry runs, read-only runbooks).
+   */
+  lockKey?: string;
+  /** The leader term driving the run (leader election on); the store refuses writes made under another. */
+  fence?: Fence;
+  /** The identity mutations impersonate (a chat user with their groups), so any process can drive the run. */
+  as?: { user: string; groups?: string[] };
+  /** Asked to stop at the next step boundary; the process driving the run applies it. */
+  stop?: StopRequest;
 }
 
 export interface StepTransition {
@@ -201,6 +235,11 @@ export interface IncidentRecord {
   data: Record<string, unknown>;
 }
 
+/** A write made on behalf of a leader term (see Fence). */
+export interface WriteFence {
+  fence?: Fence;
+}
+
 /** The one persistence interface; SQLite and PostgreSQL implement it. */
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
@@ -216,17 +255,32 @@ export interface Store {
   putSilence(s: Silence): Promise<void>;
   listSilences(q?: { activeAt?: number }): Promise<Silence[]>;
 
+  /** Fails with KM-STORE-006 (TargetLockedError) when an active run already holds `r.lockKey`: atomic, across processes. */
   createRun(r: RunRecord): Promise<void>;
-  updateRun(id: string, patch: Partial<Omit<RunRecord, 'id'>>): Promise<void>;
+  /** With `fence`: fails with KM-STORE-007 unless the run is still driven under that term. */
+  updateRun(id: string, patch: Partial<Omit<RunRecord, 'id'>>, o?: WriteFence): Promise<void>;
+  /**
+   * Takes a run over for a new leader term: sets `fence` to `to` only if the
+   * stored fence is still `from` (compare-and-set) and the run is active.
+   * Returns the run as adopted, or undefined when another process got there first.
+   */
+  adoptRun(id: string, from: Fence | undefined, to: Fence, patch?: Partial<Omit<RunRecord, 'id' | 'fence'>>): Promise<RunRecord | undefined>;
   getRun(id: string): Promise<RunRecord | undefined>;
   listRuns(q?: { status?: RunStatus[]; runbook?: string; since?: number; limit?: number }): Promise<RunRecord[]>;
-  /** Appends a step transition (never updates one). */
-  addTransition(t: StepTransition): Promise<void>;
+  /** Appends a step transition (never updates one); with `fence`, only while the run is driven under that term. */
+  addTransition(t: StepTransition, o?: WriteFence): Promise<void>;
   transitions(runId: string): Promise<StepTransition[]>;
 
   putChatRequest(r: ChatRequestRecord): Promise<void>;
   getChatRequest(id: string): Promise<ChatRequestRecord | undefined>;
   listChatRequests(q?: { status?: ChatRequestRecord['status'][]; user?: string; limit?: number }): Promise<ChatRequestRecord[]>;
+
+  /** A webhook signal a follower received, for the leader to ingest (leader election on). */
+  relaySignal(time: number, signal: unknown): Promise<void>;
+  /** Relayed signals after `afterSeq`, oldest first. */
+  relayedSignals(afterSeq: number, limit?: number): Promise<{ seq: number; time: number; signal: unknown }[]>;
+  /** Forgets relayed signals up to and including `seq` (the leader has ingested them). */
+  dropRelayedSignals(uptoSeq: number): Promise<void>;
 
   putIncident(i: IncidentRecord): Promise<void>;
   getIncident(id: string): Promise<IncidentRecord | undefined>;

@@ -143,3 +143,19 @@ test('a read-only run (reads, approvals, notifications) takes no lock and no con
     await s.close();
   }
 });
+
+test('a run stopped while its first step is being set up ends at once (a step-down right after a start must not leave it waiting)', { timeout: 60_000 }, async () => {
+  const s = await setup();
+  try {
+    const first = await s.trigger('checkout', 'ask');
+    assert.ok('run' in first && first.run);
+    // Before the approval step has begun to wait: the abort comes while it reads the run's transitions.
+    s.rem.executor.cancelAll();
+    const ended = await Promise.race([s.rem.executor.idle().then(() => true), new Promise((r) => setTimeout(() => r(false), 5_000))]);
+    assert.equal(ended, true, 'the run ended, instead of waiting for an approval nobody was asked for');
+    assert.ok(!['pending', 'running', 'waiting-approval'].includes((await s.store.getRun(first.run.id))!.status));
+    assert.equal(s.rem.approvals.list().length, 0, 'no approval was left pending for a run that is gone');
+  } finally {
+    await s.close();
+  }
+});

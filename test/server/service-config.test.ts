@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadServiceConfig } from '../../src/server/service-config.ts';
 import { resolveWebhooks } from '../../src/server/webhook-config.ts';
+import { leaseNamespace } from '../../src/server/leader-config.ts';
 import { fixtureTests } from '../helpers/config-fixtures.ts';
 
 const DEFAULTS = { rules: '/shipped/rules', runbooks: '/shipped/runbooks', policy: '/shipped/policy.csv' };
@@ -32,6 +33,9 @@ fixtureTests(FIXTURES, {
   'witness-bad-configmap.yaml': [6, 'spec.store.auditWitness.configMap', /NAMESPACE\/NAME/],
   'bad-expected-manager.yaml': [7, 'spec.changes.expectedManagers[1]', /a field manager name: printable, no spaces/],
   'audit-webhook-reserved-name.yaml': [7, 'spec.webhooks.generic.kubernetes-audit', /"kubernetes-audit" is a built-in receiver/],
+  'leader-renew-too-long.yaml': [7, 'spec.leaderElection.renewDeadline', /must be shorter than leaseDuration \(15000ms\): a leader must step down before a follower may take over/],
+  'leader-retry-too-long.yaml': [7, 'spec.leaderElection.retryPeriod', /1\.2 × retryPeriod shorter than renewDeadline \(2000ms\)/],
+  'leader-lease-fraction.yaml': [6, 'spec.leaderElection.leaseDuration', /whole seconds, at least 1s/],
 }, (file) => loadServiceConfig(file, DEFAULTS));
 
 /** A Config file with these spec lines, in a fresh directory. */
@@ -116,6 +120,18 @@ test('the example config in config/ loads', () => {
   assert.equal(c.webhooks.generic['argo-cd'].secretEnv, 'KUBEMEND_ARGOCD_SECRET');
   assert.equal(c.webhooks.kubernetesAudit?.bearerTokenEnv, 'KUBEMEND_APISERVER_AUDIT_TOKEN');
   assert.deepEqual(c.changes.expectedManagers, loadServiceConfig(undefined, DEFAULTS).changes.expectedManagers, 'the example lists the defaults');
+});
+
+test('leaderElection: off by default with controller-runtime\'s timings; the Lease namespace is the pod\'s unless named', () => {
+  assert.deepEqual(loadServiceConfig(undefined, DEFAULTS).leaderElection, { enabled: false, name: 'kubemend', leaseDuration: 15_000, renewDeadline: 10_000, retryPeriod: 2_000 });
+  const c = loadServiceConfig(configFile(['  leaderElection: { enabled: true, namespace: ops, leaseDuration: 3s, renewDeadline: 2s, retryPeriod: 500ms }']).file, DEFAULTS);
+  assert.deepEqual(c.leaderElection, { enabled: true, namespace: 'ops', name: 'kubemend', leaseDuration: 3_000, renewDeadline: 2_000, retryPeriod: 500 });
+  assert.equal(leaseNamespace('ops', { POD_NAMESPACE: 'kubemend' }), 'ops');
+  assert.equal(leaseNamespace(undefined, { POD_NAMESPACE: 'kubemend' }), 'kubemend');
+  const sa = join(mkdtempSync(join(tmpdir(), 'km-sa-')), 'namespace');
+  writeFileSync(sa, 'kubemend-system\n');
+  assert.equal(leaseNamespace(undefined, {}, sa), 'kubemend-system');
+  assert.equal(leaseNamespace(undefined, {}, join(tmpdir(), 'no-such-file')), 'default');
 });
 
 test('smoke.window: 5m by default, any duration, or off (0) for no window where no annotation sets one', () => {
