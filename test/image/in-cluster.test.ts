@@ -76,7 +76,7 @@ describe('the image in a cluster, as a ServiceAccount', { skip: skipInCluster, t
       });
       const seconds = (performance.now() - started) / 1000;
       t.diagnostic(`serve ready ${seconds.toFixed(1)} s after buildah run started (its ~1 s container set-up included)`);
-      assert.deepEqual(ready, { status: 'ready', checks: { informersSynced: true, store: true } });
+      assert.deepEqual(ready, { status: 'ready', checks: { informersSynced: true, store: true }, leader: { enabled: false, leading: true } });
       assert.match(serve.output(), /clusters inClusterContext/, 'serve says which cluster it watches');
 
       const refusal = `nodes.metrics.k8s.io is forbidden: User "${SA}" cannot list resource "nodes" in API group "metrics.k8s.io" at the cluster scope`;
