@@ -3,7 +3,7 @@
 // chat user → report. Adapters (Slack, Mattermost, web console, terminal)
 // only translate messages; every decision is made here, once, the same way.
 import type { ApprovalBook, RunbookExecutor } from '../runbooks/index.ts';
-import { RunbookApprovals } from './runbook-approvals.ts';
+import { RunbookApprovals, type RunbookApprovalListener } from './runbook-approvals.ts';
 import type { Store } from '../store/index.ts';
 import { type Clock, Errors, KubemendError, chatCommandsTotal, formatDuration, withCode } from '../common/index.ts';
 import { KubeApiError, pathOf, type KubeHttp } from '../kube/index.ts';
@@ -39,6 +39,8 @@ export interface ChatEngineOptions {
   redactor?: Redactor;
   /** Pending `approval` steps of runbook runs, decided here with approve/deny. */
   runbookApprovals?: ApprovalBook;
+  /** Told of runbook approval requests and decisions (the notification routes post them with buttons). */
+  onRunbookApproval?: RunbookApprovalListener;
   log?: (line: string) => void;
   /** Other replicas share the store (leader election): see start(). */
   replicas?: boolean;
@@ -75,6 +77,7 @@ export class KubemendChatEngine implements ChatEngine {
         authorizer: this.o.authorizer,
         room: this.o.settings.approval.room,
         emit: (r) => this.emit(r),
+        listener: this.o.onRunbookApproval,
         reply: (msg, text, o) => this.reply(msg, text, o),
       });
     }

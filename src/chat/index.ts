@@ -12,9 +12,11 @@ export { chatRunbooks, CHAT_RUNBOOK_DIR } from './operations.ts';
 export { workloadStatus } from './status.ts';
 export { TerminalAdapter, trialUser, type TerminalOptions } from './terminal.ts';
 export {
-  SlackAdapter, MattermostAdapter, ConsoleAdapter, chatAdapterErrorsTotal,
+  SlackAdapter, MattermostAdapter, ConsoleAdapter, chatAdapterErrorsTotal, SlackPoster, MattermostPoster, PosterError,
+  type ThreadPoster, type SlackPosterOptions,
   type SlackAdapterOptions, type MattermostAdapterOptions, type ConsoleAdapterOptions, type ConsoleUser, type HttpChatAdapter,
 } from './adapters/index.ts';
 export { buildChatEngine, ticketChecker, alertChecker, type ChatEngineWiring } from './wiring.ts';
+export type { RunbookApprovalListener } from './runbook-approvals.ts';
 export { AlertmanagerChecker, alertOfLink, parseMatchers, type AlertChecker, type AlertVerdict, type AlertmanagerSite } from './alerts.ts';
 export { mapIdentity, platformId, sameIdentity, samePerson, describeUser, auditIdentity, PLATFORMS, type IdentityMapping, type GuestRole } from './identity.ts';

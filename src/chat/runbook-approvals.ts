@@ -23,7 +23,14 @@ export interface RunbookApprovalOptions {
   /** Where requests are posted; without one they are only listed by `help` and time out unanswered. */
   room?: string;
   emit: (r: ChatReply) => void;
+  /** Told of each request (with the id people answer with) and decision, for the notification routes. */
+  listener?: RunbookApprovalListener;
   reply: (msg: ChatMessage, text: string, o?: { ephemeral?: boolean }) => ChatReply;
+}
+
+export interface RunbookApprovalListener {
+  requested(p: PendingApproval, short: string): void;
+  decided(p: PendingApproval, decision: 'approved' | 'denied', by: string): void;
 }
 
 export class RunbookApprovals {
@@ -72,6 +79,7 @@ export class RunbookApprovals {
     const res = this.o.approvals.decide(p.id, who.name, decision === 'approve' ? 'approved' : 'denied', comment);
     if (!res.ok) return refuse(res.reason);
     this.byShort.delete(id);
+    this.o.listener?.decided(p, decision === 'approve' ? 'approved' : 'denied', who.name);
     await audit(`runbook.approval.${decision === 'approve' ? 'approved' : 'denied'}`, decision === 'approve' ? 'success' : 'denied', { rule: rbac.rule.source });
     return [this.o.reply(msg, `${id}: ${decision === 'approve' ? 'approved' : 'denied'} by ${who.name}; run ${p.runId.slice(0, 8)} ${decision === 'approve' ? 'continues' : 'follows its failure edge'}.`)];
   }
@@ -81,6 +89,7 @@ export class RunbookApprovals {
     do short = Array.from({ length: 6 }, () => ALPHABET[randomInt(ALPHABET.length)]).join('');
     while (this.byShort.has(short));
     this.byShort.set(short, p);
+    this.o.listener?.requested(p, short);
     if (!this.o.room) return;
     this.o.emit({
       room: this.o.room,

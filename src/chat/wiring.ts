@@ -12,6 +12,7 @@ import { JiraTicketChecker } from './jira.ts';
 import { StaticTicketChecker, type TicketChecker } from './justification.ts';
 import { AlertmanagerChecker, type AlertChecker } from './alerts.ts';
 import type { ChatSettings } from './settings.ts';
+import type { RunbookApprovalListener } from './runbook-approvals.ts';
 
 export interface ChatEngineWiring {
   store: Store;
@@ -20,6 +21,8 @@ export interface ChatEngineWiring {
   executor: RunbookExecutor;
   /** Pending runbook `approval` steps, decided in chat. */
   approvals?: ApprovalBook;
+  /** Told of runbook approval requests and decisions. */
+  onRunbookApproval?: RunbookApprovalListener;
   authorizer: Authorizer;
   kube: (cluster: string) => KubeHttp | undefined;
   clusters?: string[];
@@ -46,6 +49,7 @@ export function buildChatEngine(o: ChatEngineWiring): KubemendChatEngine {
     tickets: o.tickets ?? ticketChecker(o.settings, o.env ?? process.env),
     alerts: o.alerts ?? alertChecker(o.settings, o.env ?? process.env),
     runbookApprovals: o.approvals,
+    onRunbookApproval: o.onRunbookApproval,
     log: o.log,
     replicas: o.replicas,
   });

@@ -14,11 +14,11 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { type Clock, provideInformerSizes, suppressedTotal } from '../common/index.ts';
 import { KubeHttp, kindRef, type Identity, type KubeObject } from '../kube/index.ts';
-import type { Store, IncidentRecord } from '../store/index.ts';
+import type { Store, IncidentRecord, RunRecord } from '../store/index.ts';
 import { DetectionEngine, kindsToWatch, type LoadedRule, KubeSource, ScheduleSource, type ScheduleSignal, WebhookSource, RolloutWatcher, type Signal } from '../rules/index.ts';
 import type { LoadedRunbook, BudgetConfig } from '../runbooks/index.ts';
 import { contextRule, KubeAuditTrail } from '../incidents/index.ts';
-import { chatRunbooks, buildChatEngine, isProduction, type KubemendChatEngine, type ChatSettings, type TicketChecker } from '../chat/index.ts';
+import { chatRunbooks, buildChatEngine, isProduction, type KubemendChatEngine, type ChatSettings, type TicketChecker, type RunbookApprovalListener } from '../chat/index.ts';
 import type { Authorizer } from '../authz/index.ts';
 import { DetectionRecorder } from './recorder.ts';
 import { IncidentSink } from './incidents-sink.ts';
@@ -26,6 +26,8 @@ import { buildRemediation, type Remediation, type RemediationSettings } from './
 import { SilenceSync } from './silences.ts';
 import type { Sink } from './sink.ts';
 import { Leadership, lastRunFor, type LeaderElectionOptions, type LeaderInfo } from './leadership.ts';
+import { NotifyBridge } from './notify-bridge.ts';
+import type { NotifyEvent } from '../notify/index.ts';
 
 export interface ClusterConn {
   /** What detections, runs and policies call the cluster (the kubeconfig context name). */
@@ -71,6 +73,12 @@ export interface PipelineOptions {
    * list when chat is on, else labels only.
    */
   production?: (cluster: string, namespace: string) => boolean;
+  /**
+   * Where notification events go (the routes and outbox of src/notify/):
+   * incidents' state changes, runs and their steps, approvals, escalations,
+   * runbook notify steps. Only the leader emits them.
+   */
+  notify?: { emit(e: NotifyEvent): void };
   /** More sinks (printer, notifiers, collectors), after the built-in ones; every replica's get every call. */
   sinks?: Sink[];
   /**
@@ -98,6 +106,8 @@ export class Pipeline {
   readonly kubeAudit?: KubeAuditTrail;
   readonly recorder?: DetectionRecorder;
   readonly chat?: KubemendChatEngine;
+  /** Describes what happens as notification events (when `notify` is set). */
+  readonly notifyBridge?: NotifyBridge;
   readonly sinks: Sink[];
   /** Set with leader election; absent, this process always leads. */
   readonly leadership?: Leadership;
@@ -120,14 +130,29 @@ export class Pipeline {
     if (o.store && (o.record ?? true)) sinks.push((this.recorder = new DetectionRecorder({ store: o.store, clock: o.clock, log: o.log })));
     for (const c of o.clusters) this.kube.set(c.name, new KubeHttp(c.kubeconfig));
     if (o.leaderElection) this.leadership = this.elect(o.leaderElection);
+    if (o.notify) {
+      const notify = o.notify;
+      this.notifyBridge = new NotifyBridge({
+        clock: o.clock,
+        // Every replica sees the runs and detections; one tells people about them.
+        emit: (e) => this.leading && notify.emit(e),
+        openIncidents: () => this.incidents?.tracker.openIncidents() ?? [],
+        annotations: (cluster, kind, ns, name) => {
+          const inf = this.kubeSources.get(cluster)?.informer(kind);
+          return (inf?.get(ns, name) as KubeObject | undefined)?.metadata?.annotations;
+        },
+      });
+    }
     const remediation: RemediationSettings | undefined = o.chat
       // Chat runs need the executor even where detections do not remediate; approval-group membership and RBAC are the chat engine's to check.
       ? { ...(o.remediation || { runbooks: [], auto: false }), runbooks: [...chatRunbooks(), ...(o.remediation ? o.remediation.runbooks : [])], approvers: () => true }
       : o.remediation || undefined;
     if (remediation) {
       if (!o.store) throw new Error('internal: remediation needs a store');
-      this.remediation = buildRemediation({ ...remediation, store: o.store, clock: o.clock, kube: (c) => this.kube.get(c), clusterUid: (c) => this.clusterUids.get(c), durable: async (c) => o.clusters.find((x) => x.name === c)?.durable?.(), log: o.log, onRunEnd: (run) => this.incidents?.runEnded(run), fencing: this.leadership });
+      const notifiers = [...(remediation.notifiers ?? []), ...(this.notifyBridge ? [this.notifyBridge] : [])];
+      this.remediation = buildRemediation({ ...remediation, notifiers, store: o.store, clock: o.clock, kube: (c) => this.kube.get(c), clusterUid: (c) => this.clusterUids.get(c), durable: async (c) => o.clusters.find((x) => x.name === c)?.durable?.(), log: o.log, onRunEnd: (run) => this.incidents?.runEnded(run), fencing: this.leadership });
       sinks.push(this.remediation.sink);
+      if (this.notifyBridge) this.remediation.executor.on(this.notifyBridge);
     }
     if (o.chat && this.remediation && o.store) {
       this.chat = buildChatEngine({
@@ -140,14 +165,21 @@ export class Pipeline {
         clusters: o.clusters.map((c) => c.name),
         log: o.log,
         replicas: o.leaderElection !== undefined,
+        ...(this.notifyBridge ? { onRunbookApproval: this.approvalNews(o.store, this.notifyBridge) } : {}),
       });
     }
     if (o.incidents) {
       if (!o.store) throw new Error('internal: incident tracking needs a store');
       const { expectedManagers, kubeAudit, ...tracking } = o.incidents;
       if (kubeAudit) this.kubeAudit = new KubeAuditTrail({ ...kubeAudit, clock: o.clock });
+      const onIncident = tracking.onIncident;
+      const bridge = this.notifyBridge;
       this.incidents = new IncidentSink({
         ...tracking,
+        onIncident: (i, change) => {
+          onIncident?.(i, change);
+          bridge?.incidentChanged(i, change);
+        },
         changes: { expectedManagers, audit: this.kubeAudit },
         store: o.store,
         clock: o.clock,
@@ -161,6 +193,8 @@ export class Pipeline {
       sinks.push(this.incidents);
     }
     for (const s of sinks) this.leaderSinks.add(s);
+    // Labels of detections, for the events of runs and incidents; its events are gated on leading.
+    if (this.notifyBridge) sinks.push(this.notifyBridge);
     sinks.push(...(o.sinks ?? []));
     this.sinks = sinks;
     if (o.webhooks !== false && o.webhooks !== undefined) {
@@ -221,6 +255,14 @@ export class Pipeline {
     this.webhooks?.start((sig) => this.received(sig));
     this.leadership?.start();
     this.unprovide = provideInformerSizes(() => [...this.kubeSources.values()].flatMap((src) => src.kinds().map((k) => ({ cluster: src.cluster, kind: k.kind, objects: src.list(k.kind).length }))));
+  }
+
+  private approvalNews(store: Store, bridge: NotifyBridge): RunbookApprovalListener {
+    const withRun = (id: string, f: (run: RunRecord | undefined) => void) => void store.getRun(id).then(f, (err: unknown) => this.o.log?.(`warning: approval notification: ${(err as Error).message}`));
+    return {
+      requested: (p, short) => withRun(p.runId, (run) => bridge.approvalRequested(p, short, run)),
+      decided: (p, decision, by) => withRun(p.runId, (run) => bridge.approvalDecided(p, decision, by, run)),
+    };
   }
 
   /** Whether this process acts (always, without leader election). */

@@ -111,6 +111,7 @@ export function buildRemediation(o: RemediationSettings & {
       const sent = notifier.send({
         channel: o.escalationChannel ?? 'default',
         severity: d.severity,
+        kind: 'offer',
         title: `Offered: runbook ${runbook} for ${target}`,
         text: `${d.summary}. The rule ${d.rule} offers runbook ${runbook} and does not start it by itself: a person decides (detection ${d.id}).`,
         detectionId: d.id,

@@ -229,7 +229,7 @@ export class RunbookExecutor {
     runsTotal.inc({ runbook: req.runbook, outcome: 'refused' });
     if (refusal.kind === 'repeated-failures') {
       escalationsTotal.inc({ runbook: req.runbook });
-      await this.o.notifier.send({ channel: this.o.escalationChannel ?? view.escalationChannel, title: `Escalation: ${req.runbook} on ${targetKey(target)}`, text: describeRefusal(refusal), severity: 'critical', detectionId: req.detection?.id });
+      await this.o.notifier.send({ channel: this.o.escalationChannel ?? view.escalationChannel, kind: 'escalation', title: `Escalation: ${req.runbook} on ${targetKey(target)}`, text: describeRefusal(refusal), severity: 'critical', detectionId: req.detection?.id });
     }
     return { refused: refusal };
   }
@@ -772,7 +772,7 @@ export class RunbookExecutor {
     runsTotal.inc({ runbook: run.runbook, outcome: status });
     if (status === 'escalated') {
       escalationsTotal.inc({ runbook: run.runbook });
-      await this.o.notifier.send({ channel: this.o.escalationChannel ?? this.runbooks.get(run.runbook)?.escalationChannel ?? 'default', title: `Escalation: ${run.runbook} on ${targetKey(run.target)}`, text: reason, severity: 'critical', runId: run.id, detectionId: run.detectionId });
+      await this.o.notifier.send({ channel: this.o.escalationChannel ?? this.runbooks.get(run.runbook)?.escalationChannel ?? 'default', kind: 'escalation', title: `Escalation: ${run.runbook} on ${targetKey(run.target)}`, text: reason, severity: 'critical', runId: run.id, detectionId: run.detectionId });
     }
     this.identities.delete(run.id);
     this.detections.delete(run.id);

@@ -1,7 +1,7 @@
 // Remediation: runbook loading and checking, templates, the executor with its
 // budgets, locks and approvals, notifiers and the action catalogue
 // (runbooks/actions/).
-export type { Action, ActionContext, Notifier } from './types.ts';
+export type { Action, ActionContext, Notifier, Notification as RunbookNotification } from './types.ts';
 export { loadRunbooks, checkRuleRunbooks, type LoadedRunbook } from './loader.ts';
 export { closest } from './graph.ts';
 export { RunbookExecutor, type TriggerResult, type Preemption } from './executor.ts';

@@ -25,6 +25,8 @@ export interface Notification {
   severity?: 'info' | 'warning' | 'critical';
   runId?: string;
   detectionId?: string;
+  /** What it is, for routing: a runbook `notify` step or rule (default), an escalation, or an offered runbook. */
+  kind?: 'notify' | 'escalation' | 'offer';
 }
 
 export interface Notifier {

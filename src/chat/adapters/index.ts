@@ -10,3 +10,6 @@ export {
   BaseAdapter, RecentIds, chatMessagesTotal, chatRepliesTotal, chatAdapterErrorsTotal,
   type HttpChatAdapter, type ChatIdentity,
 } from './shared/base.ts';
+export { PosterError, type ThreadPoster } from './shared/poster.ts';
+export { SlackPoster, type SlackPosterOptions } from './slack/poster.ts';
+export { MattermostPoster } from './mattermost/poster.ts';

@@ -18,6 +18,8 @@ export interface MmPost {
   user_id: string;
   props: { attachments?: { actions?: MmAction[] }[] } & Record<string, unknown>;
   ephemeralFor?: string;
+  /** How many times the post was patched. */
+  edited?: number;
 }
 
 export interface MmAction {
@@ -55,6 +57,17 @@ export class FakeMattermost {
     this.app.post('/api/v4/posts', async (req, reply) => {
       const post = this.validate(req.body, reply);
       return post && this.created(reply, post);
+    });
+    // PUT /api/v4/posts/{post_id}/patch: the fields given replace the post's (message, props); only the author's posts.
+    this.app.put<{ Params: { id: string } }>('/api/v4/posts/:id/patch', async (req, reply) => {
+      const post = this.posts.find((p) => p.id === req.params.id);
+      if (!post) return appError(reply, 404, 'app.post.get.app_error', 'Unable to get the post.');
+      const b = req.body as { message?: unknown; props?: MmPost['props'] } | undefined;
+      if (b?.message !== undefined && typeof b.message !== 'string') return appError(reply, 400, 'api.context.invalid_body_param.app_error', 'Invalid or missing message in request body.');
+      if (typeof b?.message === 'string') post.message = b.message;
+      if (b?.props !== undefined) post.props = b.props;
+      post.edited = (post.edited ?? 0) + 1;
+      return reply.code(200).header('content-type', 'application/json').send(Buffer.from(JSON.stringify({ ...post, update_at: Date.now(), edit_at: Date.now() })));
     });
     this.app.post('/api/v4/posts/ephemeral', async (req, reply) => {
       const b = req.body as { user_id?: unknown; post?: unknown } | undefined;
@@ -142,11 +155,12 @@ export class FakeMattermost {
   private created(reply: FastifyReply, post: MmPost) {
     this.posts.push(post);
     const now = Date.now();
-    // Client4 only parses bodies whose Content-Type is exactly application/json, as the real server sends.
-    return reply.code(201).header('content-type', 'application/json').send(JSON.stringify({ ...post, create_at: now, update_at: now, edit_at: 0, delete_at: 0, is_pinned: false, type: '', hashtags: '', metadata: {} }));
+    // Client4 only parses bodies whose Content-Type is exactly application/json, as the real server sends
+    // (a Buffer, so fastify adds no charset).
+    return reply.code(201).header('content-type', 'application/json').send(Buffer.from(JSON.stringify({ ...post, create_at: now, update_at: now, edit_at: 0, delete_at: 0, is_pinned: false, type: '', hashtags: '', metadata: {} })));
   }
 }
 
 function appError(reply: FastifyReply, status: number, id: string, message: string) {
-  return reply.code(status).header('content-type', 'application/json').send(JSON.stringify({ id, message, detailed_error: '', request_id: mmId(), status_code: status }));
+  return reply.code(status).header('content-type', 'application/json').send(Buffer.from(JSON.stringify({ id, message, detailed_error: '', request_id: mmId(), status_code: status })));
 }

@@ -35,6 +35,8 @@ export class FakeSlack {
   readonly responses: { id: string; body: Record<string, unknown> }[] = [];
   /** Messages the bot posted (by `channel/ts`), as chat.update left them. */
   readonly messages = new Map<string, SlackMessage>();
+  /** Answer this many Web API calls with HTTP 429 and Retry-After, as Slack rate-limits a method. */
+  rateLimitNext = 0;
   private readonly responseUses = new Map<string, { uses: number; first: number }>();
   /** Channels the bot is not a member of: chat.postMessage answers not_in_channel. */
   readonly notInChannel = new Set<string>();
@@ -50,7 +52,7 @@ export class FakeSlack {
     this.app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
       try { done(null, JSON.parse(body as string)); } catch (e) { done(e as Error, undefined); }
     });
-    this.app.post<{ Params: { method: string } }>('/api/:method', async (req) => {
+    this.app.post<{ Params: { method: string } }>('/api/:method', async (req, reply) => {
       const args = { ...(req.body as Record<string, unknown> ?? {}) };
       const contentType = String(req.headers['content-type'] ?? '');
       const bearer = /^Bearer (.+)$/.exec(String(req.headers.authorization ?? ''))?.[1];
@@ -59,6 +61,10 @@ export class FakeSlack {
       if (token !== this.token) return { ok: false, error: 'invalid_auth' };
       delete args.token;
       this.calls.push({ method: req.params.method, args, contentType });
+      if (this.rateLimitNext > 0) {
+        this.rateLimitNext--;
+        return reply.code(429).header('retry-after', '7').send({ ok: false, error: 'ratelimited' });
+      }
       return this.method(req.params.method, args);
     });
     this.app.post<{ Params: { id: string } }>('/response/:id', async (req, reply) => {

@@ -83,6 +83,13 @@ export class MattermostAdapter extends BaseAdapter {
   }
 
   async deliver(reply: ChatReply): Promise<void> {
+    const post = this.postOf(reply);
+    if (reply.ephemeralTo) await this.client.createPostEphemeral(reply.ephemeralTo, post as Post);
+    else await this.client.createPost(post);
+  }
+
+  /** The post a reply becomes: escaped text, thread, and buttons whose presses come back signed for this channel. */
+  postOf(reply: ChatReply): Partial<Post> & Pick<Post, 'channel_id' | 'message'> {
     const post: Partial<Post> & Pick<Post, 'channel_id' | 'message'> = {
       channel_id: this.channelOf(reply.room),
       message: mattermostText(reply),
@@ -101,8 +108,7 @@ export class MattermostAdapter extends BaseAdapter {
         }],
       };
     }
-    if (reply.ephemeralTo) await this.client.createPostEphemeral(reply.ephemeralTo, post as Post);
-    else await this.client.createPost(post);
+    return post;
   }
 
   private async onCommand(req: FastifyRequest, reply: FastifyReply) {
