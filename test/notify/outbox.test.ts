@@ -58,13 +58,13 @@ async function metric(name: string, labels: Record<string, string>): Promise<num
   return m.values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))?.value ?? 0;
 }
 
-test('back-off doubles from the minimum up to the maximum, with jitter between half and all of it', () => {
+test('back-off doubles from the minimum up to the maximum, with jitter between half and all of it', { timeout: 10_000 }, () => {
   assert.deepEqual([1, 2, 3, 4].map((a) => backoff(a, 1000, 5000, () => 1)), [1000, 2000, 4000, 5000]);
   assert.deepEqual([1, 2, 3].map((a) => backoff(a, 1000, 5000, () => 0)), [500, 1000, 2000]);
 });
 
 forEachDialect((env) => {
-  it('delivers one key in order, one at a time, while other keys go on', async () => {
+  it('delivers one key in order, one at a time, while other keys go on', { timeout: 60_000 }, async () => {
     const { store, place } = await env.store();
     const clock = place.clock;
     const gates = new Map<string, () => void>();
@@ -83,7 +83,7 @@ forEachDialect((env) => {
     assert.deepEqual(await store.listDeliveries(), [], 'delivered rows are removed');
   });
 
-  it('retries with back-off and Retry-After, audits the first failure once and the delivery, counts them', async () => {
+  it('retries with back-off and Retry-After, audits the first failure once and the delivery, counts them', { timeout: 60_000 }, async () => {
     const { store, place } = await env.store();
     const clock = place.clock;
     const answers: DeliveryResult[] = [{ ok: false, retryable: true, error: 'HTTP 503' }, { ok: false, retryable: true, error: 'HTTP 429', retryAfterMs: 7_000 }, { ok: true, ref: 'x' }];
@@ -113,7 +113,7 @@ forEachDialect((env) => {
     assert.equal(await metric('kubemend_notify_deliveries_total', { receiver: 'hook', outcome: 'failed' }), before + 2);
   });
 
-  it('dead-letters refusals and deliveries past maxAge; a dead row does not block its key', async () => {
+  it('dead-letters refusals and deliveries past maxAge; a dead row does not block its key', { timeout: 60_000 }, async () => {
     const { store, place } = await env.store();
     const clock = place.clock;
     const rcv = new Scripted('hook', (d) => (d.id === 'bad' ? { ok: false, retryable: false, error: 'HTTP 400: invalid' } : d.id === 'slow' ? { ok: false, retryable: true, error: 'HTTP 502' } : { ok: true }));
@@ -157,7 +157,7 @@ forEachDialect((env) => {
     assert.deepEqual(await store.listDeliveries(), []);
   });
 
-  it('waits while canDeliver() is false; a receiver that throws is retried; secrets stay out of the audit log and the log', async () => {
+  it('waits while canDeliver() is false; a receiver that throws is retried; secrets stay out of the audit log and the log', { timeout: 60_000 }, async () => {
     const { store, place } = await env.store();
     const clock = place.clock;
     const secret = 'hunter2-notify-secret-7f3a';
