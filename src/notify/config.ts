@@ -189,7 +189,7 @@ export function receiverType(r: ReceiverConfig): ReceiverType {
 
 /** Default event kinds per receiver type: pages and mail only for what needs a person; chat and webhooks get everything. */
 export const DEFAULT_EVENTS: Record<ReceiverType, readonly NotifyEventKind[]> = {
-  pagerduty: ['incident.opened', 'incident.updated', 'incident.acknowledged', 'incident.mitigated', 'incident.reopened', 'incident.resolved', 'run.escalated', 'approval.requested', 'notify'],
+  pagerduty: ['incident.opened', 'incident.updated', 'incident.acknowledged', 'incident.mitigated', 'incident.reopened', 'incident.resolved', 'run.escalated', 'run.ended', 'approval.requested', 'notify'],
   email: ['incident.opened', 'incident.mitigated', 'incident.resolved', 'run.escalated', 'approval.requested'],
   webhook: NOTIFY_EVENT_KINDS,
   slack: NOTIFY_EVENT_KINDS,
