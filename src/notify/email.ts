@@ -81,7 +81,8 @@ export class EmailReceiver implements Receiver {
       return { ok: true, ref: `${info.messageId}${rejected.length ? ` (rejected: ${rejected.join(', ')})` : ''}` };
     } catch (err) {
       const e = err as Error & { responseCode?: number; code?: string; response?: string };
-      const permanent = (e.responseCode !== undefined && e.responseCode >= 500) || e.code === 'EAUTH' || e.code === 'EENVELOPE';
+      // The server's reply code decides (4xx: try later); without one, a refused login or envelope is final.
+      const permanent = e.responseCode !== undefined ? e.responseCode >= 500 : e.code === 'EAUTH' || e.code === 'EENVELOPE';
       return { ok: false, retryable: !permanent, error: `SMTP ${this.o.smtp.host}:${this.o.smtp.port}: ${e.code ? `${e.code} ` : ''}${e.response ?? e.message}` };
     }
   }
