@@ -1,8 +1,9 @@
 // The notification outbox in SQL (migration 4). Claiming is a lease set by
-// compare-and-set (`lease_until <= now` in the UPDATE's WHERE): on
-// PostgreSQL a second process's UPDATE of the same row waits for the first
-// to commit, then re-checks the WHERE and changes nothing; on SQLite the
-// write lock serializes them. Only the oldest pending row of a (receiver,
+// compare-and-set (`lease_until <= now` in the UPDATE's WHERE). On
+// PostgreSQL the candidates are read FOR UPDATE SKIP LOCKED, so a second
+// process claiming at the same moment takes the next free rows instead of
+// waiting for (and then losing) the same ones; on SQLite the write lock
+// serializes claims. Only the oldest pending row of a (receiver,
 // dkey) is claimable, so a key's deliveries go out in order even across
 // processes; dead rows are left out, so one undeliverable row never blocks
 // its key for good.
@@ -50,7 +51,7 @@ export async function claimDeliveries(db: SqlDb, q: OutboxClaim): Promise<Outbox
       `SELECT ${COLS.split(', ').map((c) => `o.${c}`).join(', ')} FROM notify_outbox o
        WHERE o.status = 'pending' AND o.next_at <= ? AND o.lease_until <= ?${notIn}
          AND NOT EXISTS (SELECT 1 FROM notify_outbox p WHERE p.receiver = o.receiver AND p.dkey = o.dkey AND p.status = 'pending' AND p.seq < o.seq)
-       ORDER BY o.seq LIMIT ${Math.floor(q.limit)}`,
+       ORDER BY o.seq LIMIT ${Math.floor(q.limit)}${tx.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : ''}`,
       [q.now, q.now, ...exclude],
     );
     const claimed: OutboxRecord[] = [];

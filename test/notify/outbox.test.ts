@@ -5,7 +5,7 @@
 import { it, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { redactor } from '../../src/common/redact.ts';
@@ -72,9 +72,10 @@ forEachDialect((env) => {
     const rcv = new Scripted('hook', (d) => (d.id === 'a1' ? hold('a1') : { ok: true }));
     await enqueue(store, clock, [['a1', 'A'], ['a2', 'A'], ['b1', 'B'], ['a3', 'A'], ['b2', 'B']]);
     const outbox = new Outbox({ store, clock, receivers: () => rcv, concurrency: 4 });
-    await outbox.tick();
-    await new Promise((r) => setTimeout(r, 50));
-    for (let i = 0; i < 5; i++) await outbox.tick();
+    for (let i = 0; i < 500 && !rcv.log.includes('end b2'); i++) {
+      await outbox.tick();
+      await new Promise((r) => setTimeout(r, 10));
+    }
     assert.ok(rcv.log.includes('end b2'), 'key B finished while a1 is held');
     assert.deepEqual(rcv.calls.map((c) => c.id).filter((id) => id.startsWith('a')), ['a1'], 'a2 waits for a1');
     gates.get('a1')!();
@@ -145,7 +146,10 @@ forEachDialect((env) => {
     await enqueue(store, clock, items);
     const logFile = join(place.dataDir, 'drain.log');
     writeFileSync(logFile, '');
-    await Promise.all([0, 1].map(() => runChild(['drain', place.dataDir, place.db ?? '', logFile, String(clock.now())])));
+    const children = [0, 1].map(() => runChild(['drain', place.dataDir, place.db ?? '', logFile, String(clock.now())]));
+    for (let i = 0; i < 3000 && readdirSync(place.dataDir).filter((f) => f.startsWith('drain.log.ready-')).length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    writeFileSync(`${logFile}.go`, '');
+    await Promise.all(children);
     const lines = readFileSync(logFile, 'utf8').trim().split('\n').map((l) => l.split(' '));
     const seen = lines.map(([, id]) => id);
     assert.deepEqual([...seen].sort(), items.map(([id]) => id), 'each exactly once');
