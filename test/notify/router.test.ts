@@ -147,3 +147,15 @@ test("receivers get only the event kinds they subscribe to (email's defaults lea
   assert.deepEqual((await r.route(event({ kind: 'run.step', runId: 'r1' }))).suppressed, [{ receiver: 'mail', reason: 'not-subscribed' }]);
   assert.equal((await r.route(event({ kind: 'run.escalated', runId: 'r1' }))).deliveries[0].key, 'run/r1');
 });
+
+test('days of the month count from the end when negative; months and years by name or number', { timeout: 10_000 }, async () => {
+  const { compileInterval, intervalContains } = await import('../../src/notify/time-intervals.ts');
+  const lastDays = compileInterval({ days_of_month: ['-2:-1'], months: ['february'], years: ['2028'], location: 'Asia/Tokyo' });
+  assert.equal(intervalContains(lastDays, Date.UTC(2028, 1, 28, 0)), true, '28 Feb 2028 09:00 in Tokyo: the second-to-last day of a leap February');
+  assert.equal(intervalContains(lastDays, Date.UTC(2028, 1, 27, 12)), false, '27 Feb 21:00 in Tokyo');
+  assert.equal(intervalContains(lastDays, Date.UTC(2028, 1, 29, 16)), false, '1 March in Tokyo already');
+  assert.equal(intervalContains(lastDays, Date.UTC(2027, 1, 27, 0)), false, 'another year');
+  const endOfDay = compileInterval({ times: [{ start_time: '23:00', end_time: '24:00' }], months: ['1:3'] });
+  assert.equal(intervalContains(endOfDay, Date.UTC(2026, 2, 31, 23, 59)), true);
+  assert.equal(intervalContains(endOfDay, Date.UTC(2026, 3, 1, 0, 0)), false, 'end exclusive, and April is out');
+});
