@@ -144,6 +144,27 @@ export const celSlowEvaluationsTotal = once('kubemend_cel_slow_evaluations_total
   labelNames: ['kind', 'name'] as const,
 }));
 
+export const notifyDeliveriesTotal = once('kubemend_notify_deliveries_total', () => new Counter({
+  name: 'kubemend_notify_deliveries_total',
+  help: 'Notification delivery attempts by receiver and outcome: delivered, failed (retried later) or dead (given up, audited as notify.delivery.dead).',
+  labelNames: ['receiver', 'outcome'] as const,
+}));
+
+export const notifyQueuePending = once('kubemend_notify_queue_pending', () => new Gauge({
+  name: 'kubemend_notify_queue_pending',
+  help: 'Notification deliveries queued in the outbox and not yet taken by their receiver.',
+}));
+
+export const notifyOldestPendingSeconds = once('kubemend_notify_oldest_pending_seconds', () => new Gauge({
+  name: 'kubemend_notify_oldest_pending_seconds',
+  help: 'Age of the oldest queued notification delivery (0 when none waits): a receiver that keeps failing shows here first.',
+}));
+
+export const notifyDeadLetters = once('kubemend_notify_dead_letters', () => new Gauge({
+  name: 'kubemend_notify_dead_letters',
+  help: 'Notification deliveries given up and kept in the outbox with status dead.',
+}));
+
 export interface InformerSize {
   cluster: string;
   kind: string;

@@ -10,18 +10,13 @@
 // store), so threads survive restarts and any replica continues them. A
 // crash between posting a parent and storing its reference posts a second
 // parent when the delivery is retried: at least once, never lost.
+import type { ReceiverState } from './notifications.ts';
 import type { Delivery, DeliveryResult, NotifyButton, NotifyEvent, Receiver, IncidentState } from './types.ts';
 
 /** What a chat platform offers (implemented in src/chat by SlackPoster and MattermostPoster). */
 export interface ThreadPoster {
   post(m: { channel: string; text: string; thread?: string; buttons?: NotifyButton[] }): Promise<string>;
   update(m: { channel: string; ref: string; text: string; buttons?: NotifyButton[] }): Promise<void>;
-}
-
-/** Where a receiver keeps small values across restarts (the outbox's notify_state). */
-export interface ReceiverState {
-  get(key: string): Promise<string | undefined>;
-  put(key: string, value: string): Promise<void>;
 }
 
 export interface ChatThreadReceiverOptions {

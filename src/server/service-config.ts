@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { ConfigError, deepFreeze, loadConfigFile, Duration } from '../common/index.ts';
 import { ChatSettingsSchema, type ChatSettings } from '../chat/index.ts';
 import { DEFAULT_EXPECTED_MANAGERS } from '../incidents/index.ts';
+import { NotificationsSchema } from '../notify/index.ts';
 import { ServerSpecSchema } from './serve-config.ts';
 import { WebhooksConfigSchema } from './webhook-config.ts';
 import { LeaderElectionSchema } from './leader-config.ts';
@@ -114,6 +115,8 @@ export const ServiceSpecSchema = z.strictObject({
     /** How often the store's silences are re-read. */
     syncInterval: Duration.default(5_000),
   }).prefault({}),
+  /** Where notifications go: routes, receivers, time intervals, delivery limits (docs/notifications.md); absent: none are sent. */
+  notifications: NotificationsSchema.optional(),
   /** Replicas elect a leader on a Lease; only the leader acts (docs/ha.md). */
   leaderElection: LeaderElectionSchema.prefault({}),
   reload: z.strictObject({

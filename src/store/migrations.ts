@@ -148,6 +148,42 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 4,
+    name: 'notification outbox, receivers\' state',
+    up: (t) => [
+      // One row per queued delivery of an event to a receiver, deleted once
+      // the receiver took it; `dead` rows stay for inspection. A row is
+      // claimed by setting lease_until (compare-and-set), so two processes
+      // never deliver it at once, and only the oldest pending row of its
+      // (receiver, dkey) is claimable, which keeps a key's deliveries in order.
+      `CREATE TABLE notify_outbox (
+        seq ${t.serialKey},
+        id TEXT NOT NULL UNIQUE,
+        receiver TEXT NOT NULL,
+        dkey TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        created_at ${t.bigint} NOT NULL,
+        next_at ${t.bigint} NOT NULL,
+        lease_until ${t.bigint} NOT NULL,
+        lease_owner TEXT,
+        last_error TEXT,
+        doc TEXT NOT NULL
+      )`,
+      'CREATE INDEX notify_outbox_due ON notify_outbox (status, next_at)',
+      'CREATE INDEX notify_outbox_key ON notify_outbox (receiver, dkey, seq)',
+      // What receivers keep between deliveries (a thread's parent message per
+      // incident), and the router's memory (which receivers follow an incident).
+      `CREATE TABLE notify_state (
+        receiver TEXT NOT NULL,
+        skey TEXT NOT NULL,
+        value TEXT NOT NULL,
+        updated_at ${t.bigint} NOT NULL,
+        PRIMARY KEY (receiver, skey)
+      )`,
+    ],
+  },
 ];
 
 /** An arbitrary constant naming kubemend's migration lock among other advisory-lock users. */

@@ -7,7 +7,8 @@ import { type Clock, num, type SqlDb, type SqlValue } from '../common/index.ts';
 import { SqlAuditLog, type AuditKeys, type AuditLogOptions } from '../audit/index.ts';
 import { migrate } from './migrations.ts';
 import { adoptRun, addTransition, insertRun, updateRun } from './runs-sql.ts';
-import type { ChatRequestRecord, Detection, Fence, IncidentRecord, RunRecord, RunStatus, Silence, StepTransition, Store, WriteFence } from './types.ts';
+import * as outbox from './outbox-sql.ts';
+import type { ChatRequestRecord, Detection, Fence, IncidentRecord, OutboxClaim, OutboxRecord, RunRecord, RunStatus, Silence, StepTransition, Store, WriteFence } from './types.ts';
 
 type Doc = { doc: string };
 
@@ -175,6 +176,43 @@ export class SqlStore implements Store {
   async listIncidents(q: { status?: IncidentRecord['status']; since?: number; limit?: number } = {}): Promise<IncidentRecord[]> {
     const w = new Where().eq('status', q.status).gte('opened_at', q.since);
     return parse<IncidentRecord>(await this.db.query<Doc>(`SELECT doc FROM incidents${w.sql()} ORDER BY opened_at DESC, id${limitSql(q.limit)}`, w.params));
+  }
+
+  /** The notification outbox and receivers' state: see outbox-sql.ts. */
+  enqueueDeliveries(rows: Omit<OutboxRecord, 'status' | 'attempts' | 'lastError'>[]): Promise<void> {
+    return outbox.enqueueDeliveries(this.db, rows);
+  }
+
+  claimDeliveries(q: OutboxClaim): Promise<OutboxRecord[]> {
+    return outbox.claimDeliveries(this.db, q);
+  }
+
+  completeDelivery(id: string): Promise<void> {
+    return outbox.completeDelivery(this.db, id);
+  }
+
+  retryDelivery(id: string, u: { attempts: number; nextAt: number; error: string }): Promise<void> {
+    return outbox.retryDelivery(this.db, id, u);
+  }
+
+  deadLetterDelivery(id: string, u: { attempts: number; error: string }): Promise<void> {
+    return outbox.deadLetterDelivery(this.db, id, u);
+  }
+
+  listDeliveries(q?: { status?: OutboxRecord['status']; receiver?: string; limit?: number }): Promise<OutboxRecord[]> {
+    return outbox.listDeliveries(this.db, q);
+  }
+
+  outboxStats(): Promise<{ pending: number; dead: number; oldestPendingAt?: number }> {
+    return outbox.outboxStats(this.db);
+  }
+
+  getNotifyState(receiver: string, key: string): Promise<string | undefined> {
+    return outbox.getNotifyState(this.db, receiver, key);
+  }
+
+  putNotifyState(receiver: string, key: string, value: string, time: number): Promise<void> {
+    return outbox.putNotifyState(this.db, receiver, key, value, time);
   }
 
   /** INSERT … ON CONFLICT (id) DO UPDATE: the same upsert syntax in SQLite ≥ 3.24 and PostgreSQL. */

@@ -235,6 +235,34 @@ export interface IncidentRecord {
   data: Record<string, unknown>;
 }
 
+/** A queued delivery of a notification to a receiver (the outbox, src/notify/). */
+export interface OutboxRecord {
+  id: string;
+  receiver: string;
+  /** Deliveries of one (receiver, key) go out one at a time, oldest first. */
+  key: string;
+  /** The notification (a NotifyEvent), kept as JSON. */
+  event: unknown;
+  status: 'pending' | 'dead';
+  attempts: number;
+  createdAt: number;
+  /** Not before this time (back-off, group_wait). */
+  nextAt: number;
+  lastError?: string;
+}
+
+export interface OutboxClaim {
+  now: number;
+  /** Most rows to claim. */
+  limit: number;
+  /** The claim holds until now + leaseMs; a process that dies with it lets it lapse. */
+  leaseMs: number;
+  /** Who claims (a process id), kept for inspection. */
+  owner: string;
+  /** Ids this process already has in flight (never claimed twice by one process). */
+  exclude?: string[];
+}
+
 /** A write made on behalf of a leader term (see Fence). */
 export interface WriteFence {
   fence?: Fence;
@@ -281,6 +309,25 @@ export interface Store {
   relayedSignals(afterSeq: number, limit?: number): Promise<{ seq: number; time: number; signal: unknown }[]>;
   /** Forgets relayed signals up to and including `seq` (the leader has ingested them). */
   dropRelayedSignals(uptoSeq: number): Promise<void>;
+
+  /** Queues deliveries (one transaction); ids are unique, a repeated id is ignored. */
+  enqueueDeliveries(rows: Omit<OutboxRecord, 'status' | 'attempts' | 'lastError'>[]): Promise<void>;
+  /**
+   * Claims due pending deliveries, each the oldest pending one of its
+   * (receiver, key), by a lease: safe with several processes on one database.
+   */
+  claimDeliveries(q: OutboxClaim): Promise<OutboxRecord[]>;
+  /** The receiver took it: the row is removed. */
+  completeDelivery(id: string): Promise<void>;
+  /** Back to pending at `nextAt`, its lease released. */
+  retryDelivery(id: string, u: { attempts: number; nextAt: number; error: string }): Promise<void>;
+  /** Given up: kept with status dead (no longer blocks its key). */
+  deadLetterDelivery(id: string, u: { attempts: number; error: string }): Promise<void>;
+  listDeliveries(q?: { status?: OutboxRecord['status']; receiver?: string; limit?: number }): Promise<OutboxRecord[]>;
+  /** Pending deliveries and the creation time of the oldest. */
+  outboxStats(): Promise<{ pending: number; dead: number; oldestPendingAt?: number }>;
+  getNotifyState(receiver: string, key: string): Promise<string | undefined>;
+  putNotifyState(receiver: string, key: string, value: string, time: number): Promise<void>;
 
   putIncident(i: IncidentRecord): Promise<void>;
   getIncident(id: string): Promise<IncidentRecord | undefined>;

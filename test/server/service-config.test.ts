@@ -2,7 +2,7 @@
 // frozen; every bad input names file:line path and the problem.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +36,15 @@ fixtureTests(FIXTURES, {
   'leader-renew-too-long.yaml': [7, 'spec.leaderElection.renewDeadline', /must be shorter than leaseDuration \(15000ms\): a leader must step down before a follower may take over/],
   'leader-retry-too-long.yaml': [7, 'spec.leaderElection.retryPeriod', /1\.2 × retryPeriod shorter than renewDeadline \(2000ms\)/],
   'leader-lease-fraction.yaml': [6, 'spec.leaderElection.leaseDuration', /whole seconds, at least 1s/],
+  'notify-unknown-receiver.yaml': [9, 'spec.notifications.route.routes[0].receiver', /no receiver named "pager" \(receivers: oncall\)/],
+  'notify-bad-matcher.yaml': [8, 'spec.notifications.route.routes[0].matchers[1]', /bad matcher format: team/],
+  'notify-two-types.yaml': [7, 'spec.notifications.receivers[0]', /give exactly one of pagerduty, email, webhook, slack, mattermost \(found webhook, slack\)/],
+  'notify-bad-time.yaml': [12, 'spec.notifications.time_intervals[0].time_intervals[0].times[0].end_time', /"25:00" is not a time of day/],
+  'notify-bad-timezone.yaml': [13, 'spec.notifications.time_intervals[0].time_intervals[0].location', /"Europe\/Atlantis" is not an IANA time zone/],
+  'notify-bad-weekday.yaml': [12, 'spec.notifications.time_intervals[0].time_intervals[0].weekdays[0]', /the start day is after the end day/],
+  'notify-secret-header.yaml': [11, 'spec.notifications.receivers[0].webhook.headers.Authorization', /carries a credential: put it in an environment variable/],
+  'notify-unknown-interval.yaml': [9, 'spec.notifications.route.routes[0].mute_time_intervals[0]', /no time interval named "weekend"/],
+  'notify-pagerduty-key-in-file.yaml': [9, 'spec.notifications.receivers[0].pagerduty.routingKeyEnv', /expected string/],
 }, (file) => loadServiceConfig(file, DEFAULTS));
 
 /** A Config file with these spec lines, in a fresh directory. */
@@ -139,4 +148,19 @@ test('smoke.window: 5m by default, any duration, or off (0) for no window where 
   assert.equal(loadServiceConfig(configFile(['  smoke: { window: 90s }']).file, DEFAULTS).smoke.window, 90_000);
   assert.equal(loadServiceConfig(configFile(['  smoke: { window: off }']).file, DEFAULTS).smoke.window, 0);
   assert.throws(() => loadServiceConfig(configFile(['  smoke: { window: soon }']).file, DEFAULTS), /spec\.smoke\.window/);
+});
+
+test('the full notifications example in docs/notifications.md loads', { timeout: 10_000 }, () => {
+  const doc = readFileSync(fileURLToPath(new URL('../../docs/notifications.md', import.meta.url)), 'utf8');
+  const yaml = /```yaml\n([\s\S]*?)```/.exec(doc)![1];
+  const dir = mkdtempSync(join(tmpdir(), 'km-cfg-'));
+  writeFileSync(join(dir, 'kubemend.yaml'), yaml);
+  const c = loadServiceConfig(join(dir, 'kubemend.yaml'), DEFAULTS);
+  const n = c.notifications!;
+  assert.deepEqual(n.receivers.map((r) => r.name), ['ops-slack', 'shop-mattermost', 'pagerduty-prod', 'payments-mail', 'audit-sink']);
+  assert.equal(n.route.routes[0].continue, true);
+  assert.equal(n.route.group_interval, 60_000);
+  assert.equal(n.delivery.maxAge, 86_400_000);
+  assert.equal(n.receivers[2].pagerduty?.url, 'https://events.pagerduty.com/v2/enqueue');
+  assert.equal(loadServiceConfig(undefined, DEFAULTS).notifications, undefined, 'off unless configured');
 });
