@@ -15,3 +15,4 @@ export { primaryOf } from './primary.ts';
 export { authorOf, authorText, changeAuthorText, expectedManagers, DEFAULT_EXPECTED_MANAGERS, KUBERNETES_MANAGERS, KUBEMEND_MANAGER } from './authors.ts';
 export { KubeAuditTrail, checkEventList, type KubeAuditEntry, type KubeAuditTrailOptions, type AuditQuery } from './kube-audit.ts';
 export { changedObjects, rootCause, userImpact, runEffects, findLessons, type RootCause, type RunEffect, type Lesson } from './lessons.ts';
+export { applyAction, mergePeople, findIncident, markPostmortem, isClosed, closedByPerson, isOccurrence, NOTE_MAX_CHARS, NOTES_MAX, RESOLVED_QUIET, RESOLVED_MERGED, type IncidentChange, type PersonAction, type ActionEffect } from './lifecycle.ts';

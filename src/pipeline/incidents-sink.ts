@@ -4,7 +4,7 @@
 import type { Clock } from '../common/index.ts';
 import type { IncidentRecord, RunRecord, Store } from '../store/index.ts';
 import type { DetectionChange, Detection, Signal } from '../rules/index.ts';
-import { IncidentTracker, changedObjects, type IncidentTrackerOptions, type CacheLookup } from '../incidents/index.ts';
+import { IncidentTracker, changedObjects, type IncidentTrackerOptions, type CacheLookup, type IncidentChange } from '../incidents/index.ts';
 import type { KubeObject } from '../kube/index.ts';
 import type { Sink } from './sink.ts';
 
@@ -14,7 +14,7 @@ export interface IncidentSinkOptions extends Partial<IncidentTrackerOptions> {
   lookup: CacheLookup;
   /** Pods already cached at start: where placements begin (they are not changes). */
   podsAtStart: () => { cluster: string; pods: KubeObject[] }[];
-  onIncident?: (incident: IncidentRecord, change: 'opened' | 'updated' | 'resolved') => void;
+  onIncident?: (incident: IncidentRecord, change: IncidentChange) => void;
 }
 
 export class IncidentSink implements Sink {

@@ -17,7 +17,7 @@ import { KubeHttp, kindRef, type Identity, type KubeObject } from '../kube/index
 import type { Store, IncidentRecord } from '../store/index.ts';
 import { DetectionEngine, kindsToWatch, type LoadedRule, KubeSource, ScheduleSource, type ScheduleSignal, WebhookSource, RolloutWatcher, type Signal } from '../rules/index.ts';
 import type { LoadedRunbook, BudgetConfig } from '../runbooks/index.ts';
-import { contextRule, KubeAuditTrail } from '../incidents/index.ts';
+import { contextRule, KubeAuditTrail, type IncidentChange } from '../incidents/index.ts';
 import { chatRunbooks, buildChatEngine, isProduction, type KubemendChatEngine, type ChatSettings, type TicketChecker } from '../chat/index.ts';
 import type { Authorizer } from '../authz/index.ts';
 import { DetectionRecorder } from './recorder.ts';
@@ -49,7 +49,7 @@ export interface PipelineOptions {
   incidents?: false | {
     windowMs?: number;
     resolveAfterMs?: number;
-    onIncident?: (i: IncidentRecord, change: 'opened' | 'updated' | 'resolved') => void;
+    onIncident?: (i: IncidentRecord, change: IncidentChange) => void;
     /** The GitOps/CI field managers; changes by others are flagged outside the pipeline (default DEFAULT_EXPECTED_MANAGERS). */
     expectedManagers?: readonly string[];
     /** Keep the API server's audit events (fed by the server's audit webhook route) to name the user behind each change. */
