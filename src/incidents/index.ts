@@ -5,7 +5,8 @@ export { ChangeFeed, FEED_KINDS, type ChangeFeedOptions } from './change-feed.ts
 export { ObservationLog, workloadOf, isMonitoringPod, MONITORING_NAMES, EVICTION_REASONS, type ObservationLogOptions } from './observations.ts';
 export { PlacementIndex, touchOf, unionTouch, relation, scopeOf, keys, type Touch, type Scope } from './correlate.ts';
 export { checkGuardrails, type GuardrailInput, type GuardrailResult } from './guardrails.ts';
-export { IncidentTracker, incidentId, type IncidentTrackerOptions } from './tracker.ts';
+export { IncidentTracker, type IncidentTrackerOptions } from './tracker.ts';
+export { incidentId } from './tracker-parts.ts';
 export { contextRule, INCIDENT_KINDS, CONTEXT_RULE } from './context-rule.ts';
 export { gatherIncident, buildTimeline, attribute, clock, type IncidentContext, type TimelineEntry, type TimelineSource } from './timeline.ts';
 export { findUncaught, type UncaughtSignal } from './uncaught.ts';

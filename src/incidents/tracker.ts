@@ -24,10 +24,8 @@
 // read-modify-write of the stored record, so it holds whichever replica
 // drives the live incident; the tracker's own writes carry the people's
 // fields over from the store (docs/incidents.md, "Lifecycle").
-import { createHash } from 'node:crypto';
 import type { Clock, TimerHandle } from '../common/index.ts';
 import type { Actor } from '../audit/index.ts';
-import { kindRef } from '../kube/index.ts';
 import type { AuditInput } from '../audit/index.ts';
 import type { IncidentRecord, Store } from '../store/index.ts';
 import type { DetectionChange, Detection, Signal } from '../rules/index.ts';
@@ -35,6 +33,7 @@ import { ChangeFeed, type ChangeFeedOptions } from './change-feed.ts';
 import { PlacementIndex, relation, touchOf } from './correlate.ts';
 import { ObservationLog } from './observations.ts';
 import { buildData, detectionRef, incidentTouch } from './snapshot.ts';
+import { CHANGES, incidentId, mitigable, opens, subjectKeys, titleOf } from './tracker-parts.ts';
 import type { CacheLookup, DetectionRef, GuardrailFinding } from './types.ts';
 import { RESOLVED_MERGED, RESOLVED_QUIET, actionAudit, applyAction, closedByPerson, findIncident, isClosed, isOccurrence, markPostmortem, mergePeople, reopenedStatus, type ActionEffect, type IncidentChange, type PersonAction } from './lifecycle.ts';
 
@@ -171,7 +170,8 @@ export class IncidentTracker {
         mine.lastActivity = now;
         this.armResolve(mine);
       }
-      if (change === 'opened') this.reopenIfNew(mine, d);
+      // A repeat of an occurrence (another OOM, another eviction) is new harm too; a condition repeats while it holds.
+      if (change === 'opened' || change === 'reopened' || isOccurrence(d)) this.reopenIfNew(mine, d);
       this.later(mine);
       return;
     }
@@ -429,36 +429,4 @@ export class IncidentTracker {
       })
       .catch((err) => this.o.onError?.(err));
   }
-}
-
-/** The keys a detection's subject goes by in EndedRun.changed. */
-function subjectKeys(s: Detection['subject']): string[] {
-  const plural = kindRef(s.kind)?.plural ?? `${s.kind.toLowerCase()}s`;
-  return [`${plural}/${s.namespace ?? ''}/${s.name}`];
-}
-
-const CHANGES: Record<string, IncidentChange> = { 'incident.opened': 'opened', 'incident.resolved': 'resolved', 'incident.mitigated': 'mitigated', 'incident.reopened': 'reopened' };
-
-/** Still under way, and not mitigated yet. */
-function mitigable(r: IncidentRecord): boolean {
-  return r.status === 'open' || r.status === 'acknowledged';
-}
-
-function opens(d: Detection): boolean {
-  return d.severity !== 'info' && d.status !== 'silenced';
-}
-
-/** Readable, sortable and the same on every replay: inc-20260101-000150-<hash of the opening detection>. */
-export function incidentId(cluster: string, fingerprint: string, time: number): string {
-  const stamp = new Date(time).toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return `inc-${stamp}-${createHash('sha256').update(`${cluster}\u0000${fingerprint}\u0000${time}`).digest('hex').slice(0, 6)}`;
-}
-
-function titleOf(root: Detection | undefined, entities: string[]): string {
-  if (!root) return 'incident';
-  const s = root.subject;
-  const count = (type: string) => entities.filter((e) => e.startsWith(`${type}:`)).length;
-  const [nodes, workloads] = [count('node'), count('workload')];
-  const scope = [nodes && `${nodes} node${nodes > 1 ? 's' : ''}`, workloads && `${workloads} workload${workloads > 1 ? 's' : ''}`].filter(Boolean).join(', ');
-  return `${root.rule} on ${s.kind.toLowerCase()}/${s.namespace ? `${s.namespace}/` : ''}${s.name}${scope ? ` (${scope})` : ''}`;
 }
