@@ -18,3 +18,5 @@ export {
 export { buildChatEngine, ticketChecker, alertChecker, type ChatEngineWiring } from './wiring.ts';
 export { AlertmanagerChecker, alertOfLink, parseMatchers, type AlertChecker, type AlertVerdict, type AlertmanagerSite } from './alerts.ts';
 export { mapIdentity, platformId, sameIdentity, samePerson, describeUser, auditIdentity, PLATFORMS, type IdentityMapping, type GuestRole } from './identity.ts';
+export type { IncidentDesk } from './desk.ts';
+export { INCIDENT_USAGE, RUN_USAGE, type DeskCommand, type IncidentCommand, type RunCommand, type ListCommand } from './desk-grammar.ts';

@@ -22,6 +22,7 @@ import { chatRunbooks, buildChatEngine, isProduction, type KubemendChatEngine, t
 import type { Authorizer } from '../authz/index.ts';
 import { DetectionRecorder } from './recorder.ts';
 import { IncidentSink } from './incidents-sink.ts';
+import { incidentDesk } from './incident-desk.ts';
 import { buildRemediation, type Remediation, type RemediationSettings } from './remediation.ts';
 import { SilenceSync } from './silences.ts';
 import type { Sink } from './sink.ts';
@@ -129,19 +130,6 @@ export class Pipeline {
       this.remediation = buildRemediation({ ...remediation, store: o.store, clock: o.clock, kube: (c) => this.kube.get(c), clusterUid: (c) => this.clusterUids.get(c), durable: async (c) => o.clusters.find((x) => x.name === c)?.durable?.(), log: o.log, onRunEnd: (run) => this.incidents?.runEnded(run), fencing: this.leadership });
       sinks.push(this.remediation.sink);
     }
-    if (o.chat && this.remediation && o.store) {
-      this.chat = buildChatEngine({
-        ...o.chat,
-        store: o.store,
-        clock: o.clock,
-        executor: this.remediation.executor,
-        approvals: this.remediation.approvals,
-        kube: (c) => this.kube.get(c),
-        clusters: o.clusters.map((c) => c.name),
-        log: o.log,
-        replicas: o.leaderElection !== undefined,
-      });
-    }
     if (o.incidents) {
       if (!o.store) throw new Error('internal: incident tracking needs a store');
       const { expectedManagers, kubeAudit, ...tracking } = o.incidents;
@@ -159,6 +147,20 @@ export class Pipeline {
         onError: (err) => o.log?.(`incident tracker error: ${(err as Error).message}`),
       });
       sinks.push(this.incidents);
+    }
+    if (o.chat && this.remediation && o.store) {
+      this.chat = buildChatEngine({
+        ...o.chat,
+        store: o.store,
+        clock: o.clock,
+        executor: this.remediation.executor,
+        approvals: this.remediation.approvals,
+        kube: (c) => this.kube.get(c),
+        clusters: o.clusters.map((c) => c.name),
+        log: o.log,
+        replicas: o.leaderElection !== undefined,
+        incidents: this.incidents && incidentDesk(this.incidents, o.store),
+      });
     }
     for (const s of sinks) this.leaderSinks.add(s);
     sinks.push(...(o.sinks ?? []));
