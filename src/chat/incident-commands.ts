@@ -28,12 +28,13 @@ export class IncidentCommands {
     const all = await this.desk.list({ all: cmd.all, limit: 200 });
     const v = await visible(this.ctx, msg, 'incidents', all, incidentScope);
     if (v.refused) return refuse(this.ctx, msg, 'incidents', v.refused, { data: { command: 'incidents', hidden: v.hidden } });
-    const what = cmd.all ? 'incidents' : 'incidents under way';
-    if (!v.shown.length) return [this.ctx.reply(msg, `No ${what}.${cmd.all ? '' : ' (incidents --all lists resolved ones too)'}`)];
+    const n = v.shown.length;
+    const what = `${n === 1 ? 'incident' : 'incidents'}${cmd.all ? '' : ' under way'}`;
+    if (!n) return [this.ctx.reply(msg, `No incidents${cmd.all ? '' : ' under way'}.${cmd.all ? '' : ' (incidents --all lists resolved ones too)'}`)];
     const lines = v.shown.slice(0, SHOWN).map((i) => `${i.id}  ${age(this.ctx, i.openedAt)}  ${i.status}  ${i.severity}  ${clip(i.title, 80)}${i.owner ? `  owner ${i.owner}` : ''}`);
     const more = v.shown.length > SHOWN ? `\n…and ${v.shown.length - SHOWN} more` : '';
     const hidden = v.hidden ? `\n(${v.hidden} more the policy does not let you see)` : '';
-    return [this.ctx.reply(msg, `${v.shown.length} ${what} (id, age, status, severity, title, owner):\n${lines.join('\n')}${more}${hidden}\nincident show ID for one (a unique start of the id is enough)`)];
+    return [this.ctx.reply(msg, `${n} ${what} (id, age, status, severity, title, owner):\n${lines.join('\n')}${more}${hidden}\nincident show ID for one (a unique start of the id is enough)`)];
   }
 
   async handle(msg: ChatMessage, cmd: IncidentCommand): Promise<Out> {

@@ -43,11 +43,12 @@ export class RunCommands {
     const runs = await this.ctx.store.listRuns(cmd.all ? { limit: 200 } : { status: [...ACTIVE_RUN_STATUSES], limit: 200 });
     const v = await visible(this.ctx, msg, 'runs', runs, scopeOf);
     if (v.refused) return refuse(this.ctx, msg, 'runs', v.refused, { data: { command: 'runs', hidden: v.hidden } });
-    const what = cmd.all ? 'recent runs' : 'runs under way';
-    if (!v.shown.length) return [this.ctx.reply(msg, `No ${what}.`)];
+    const n = v.shown.length;
+    if (!n) return [this.ctx.reply(msg, `No ${cmd.all ? 'recent runs' : 'runs under way'}.`)];
+    const what = `${cmd.all ? 'recent ' : ''}${n === 1 ? 'run' : 'runs'}${cmd.all ? '' : ' under way'}`;
     const lines = v.shown.slice(0, SHOWN).map((r) => `${r.id.slice(0, 8)}  ${r.runbook}  ${targetText(r)}  ${r.status}${r.currentStep ? ` at ${r.currentStep}` : ''}  by ${r.startedBy.type} ${r.startedBy.name}  ${age(this.ctx, r.createdAt)}`);
     const hidden = v.hidden ? `\n(${v.hidden} more the policy does not let you see)` : '';
-    return [this.ctx.reply(msg, `${v.shown.length} ${what} (id, runbook, target, status and step, started by, age):\n${lines.join('\n')}${hidden}\nrun show ID for one`)];
+    return [this.ctx.reply(msg, `${n} ${what} (id, runbook, target, status and step, started by, age):\n${lines.join('\n')}${hidden}\nrun show ID for one`)];
   }
 
   async handle(msg: ChatMessage, cmd: RunCommand): Promise<Out> {
