@@ -64,7 +64,7 @@ export class RunCommands {
   private async show(msg: ChatMessage, run: RunRecord): Promise<Out> {
     const last = new Map<string, StepTransition>();
     for (const t of await this.ctx.store.transitions(run.id)) last.set(t.stepId, t);
-    const steps = [...last.values()].map((t) => `  ${t.stepId}: ${t.status}${t.attempt > 1 ? ` (attempt ${t.attempt})` : ''}${t.error ? ` — error: ${clip(t.error, 160)}` : t.output !== undefined ? ` — ${clip(JSON.stringify(t.output), 120)}` : ''}`);
+    const steps = [...last.values()].map((t) => `  ${t.stepId}: ${t.status}${t.attempt > 1 ? ` (attempt ${t.attempt})` : ''}${t.error ? ` — error: ${clip(t.error, 160)}` : t.output !== undefined && t.status === 'succeeded' ? ` — ${clip(JSON.stringify(t.output), 120)}` : ''}`);
     const active = ACTIVE_RUN_STATUSES.includes(run.status);
     const lines = [
       `run ${run.id}: ${run.runbook} on ${targetText(run)} (cluster ${run.cluster})${run.dryRun ? ', dry run' : ''}`,
