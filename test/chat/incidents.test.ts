@@ -100,3 +100,32 @@ test('without an incident tracker the commands say so; bad commands get their us
     await f.close();
   }
 });
+
+test('the web console: incident show returns the Ack and Resolve buttons, and pressing Ack acknowledges', { timeout: 120_000 }, async () => {
+  const { createApp } = await import('../../src/server/app.ts');
+  const f = await chatFixture({ incidents: true, policy: `${POLICY}\np, group:sre, sandbox, *, console*, *\n` });
+  const token = 'erin-console-token-0123456789';
+  const server = await createApp({ engine: f.engine, console: { users: [{ name: 'erin', groups: ['sre'], token }] } });
+  try {
+    await server.app.listen({ host: '127.0.0.1', port: 0 });
+    const base = `http://127.0.0.1:${(server.app.server!.address() as { port: number }).port}`;
+    const say = async (text: string) => {
+      const res = await fetch(`${base}/console/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ text }) });
+      assert.equal(res.status, 200);
+      return ((await res.json()) as { replies: { text: string; buttons?: { label: string; value: string }[] }[] }).replies;
+    };
+    detect(f, 'web');
+    await f.incidents!.flush();
+    const [inc] = f.incidents!.tracker.openIncidents();
+    const [show] = await say(`incident show ${inc.id.slice(0, 22)}`);
+    assert.deepEqual(show.buttons?.map((b) => b.label), ['Ack', 'Resolve']);
+    const [acked] = await say(show.buttons![0].value);
+    assert.equal(acked.text, `${inc.id} acknowledged by erin.`);
+    const [ack] = await f.store.audit.list({ action: 'incident.acknowledged', incidentId: inc.id });
+    assert.deepEqual(ack.actor, { type: 'user', name: 'erin' });
+    assert.deepEqual((await say(`incident show ${inc.id}`))[0].buttons?.map((b) => b.label), ['Resolve']);
+  } finally {
+    await server.app.close();
+    await f.close();
+  }
+});
