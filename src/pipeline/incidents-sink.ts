@@ -57,6 +57,23 @@ export class IncidentSink implements Sink {
       .catch((err: unknown) => this.o.onError?.(err));
   }
 
+  /** People's actions (see IncidentTracker): by id or unique prefix; KM-INCIDENT-0xx when they cannot apply. */
+  ack(id: string, by: string): Promise<IncidentRecord> {
+    return this.tracker.ack(id, by);
+  }
+
+  assign(id: string, owner: string, by: string): Promise<IncidentRecord> {
+    return this.tracker.assign(id, owner, by);
+  }
+
+  note(id: string, by: string, text: string): Promise<IncidentRecord> {
+    return this.tracker.note(id, by, text);
+  }
+
+  resolve(id: string, by: string, reason?: string): Promise<IncidentRecord> {
+    return this.tracker.resolve(id, by, reason);
+  }
+
   async flush(): Promise<void> {
     await this.pendingRuns;
     return this.tracker.flush();
