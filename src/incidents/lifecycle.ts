@@ -106,9 +106,15 @@ export function reopenedStatus(r: IncidentRecord): 'open' | 'acknowledged' {
   return r.acknowledgedBy ? 'acknowledged' : 'open';
 }
 
-/** A detection of something that happened (an Event, a webhook): the engine never resolves it by itself. */
+/**
+ * A detection of something that happened — an Event, a webhook, a smoke
+ * window's verdict on a rollout — rather than a condition that holds: the
+ * engine never resolves the first two, and a rollout's only when a later
+ * window of the workload passes (which a fix that is not a rollout never
+ * brings). It is over once it has not fired again.
+ */
 export function isOccurrence(d: Detection): boolean {
-  return d.evidence.length > 0 && d.evidence.every((e) => e.type === 'event' || e.type === 'webhook');
+  return d.evidence.length > 0 && d.evidence.every((e) => e.type === 'event' || e.type === 'webhook' || e.type === 'rollout');
 }
 
 /** An incident by id or unique prefix, from the store (KM-INCIDENT-001 when none or several match). */
