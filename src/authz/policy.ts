@@ -6,8 +6,12 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError, parseConfig, type ConfigProblem } from '../common/index.ts';
 
-/** What a chat user can be allowed to do. `approve` is approving someone else's production request. */
-export const CHAT_ACTIONS = ['restart', 'rollback', 'promote', 'scale', 'status', 'approve'] as const;
+/**
+ * What a chat user can be allowed to do. `approve` is approving someone else's
+ * production request; `incidents` and `runs` read them (list, show);
+ * `incident` acknowledges, assigns, notes and resolves; `abort` stops a run.
+ */
+export const CHAT_ACTIONS = ['restart', 'rollback', 'promote', 'scale', 'status', 'approve', 'incidents', 'incident', 'runs', 'abort'] as const;
 export type ChatAction = (typeof CHAT_ACTIONS)[number];
 
 export interface PolicyRule {

@@ -21,6 +21,9 @@ import { workloadStatus } from './status.ts';
 import { Executions } from './execution.ts';
 import { Approvals } from './approval.ts';
 import { reply, type Out, type ReplyOptions } from './reply.ts';
+import type { IncidentDesk } from './desk.ts';
+import { IncidentCommands } from './incident-commands.ts';
+import { RunCommands } from './run-commands.ts';
 import type { ChatEngine, ChatMessage, ChatReply, ChatUser } from './types.ts';
 
 export interface ChatEngineOptions {
@@ -44,6 +47,8 @@ export interface ChatEngineOptions {
   log?: (line: string) => void;
   /** Other replicas share the store (leader election): see start(). */
   replicas?: boolean;
+  /** The incident tracker, for `incidents` and `incident …` (absent: incident tracking is off). */
+  incidents?: IncidentDesk;
 }
 
 export class KubemendChatEngine implements ChatEngine {
@@ -54,6 +59,8 @@ export class KubemendChatEngine implements ChatEngine {
   private readonly listeners = new Set<(r: ChatReply) => void>();
   private readonly executions: Executions;
   private readonly approvals: Approvals;
+  private readonly incidentCommands: IncidentCommands;
+  private readonly runCommands: RunCommands;
 
   constructor(o: ChatEngineOptions) {
     this.o = o;
@@ -61,6 +68,9 @@ export class KubemendChatEngine implements ChatEngine {
     this.book = new RequestBook(o.store, o.clock, (s) => this.redactor.redact(s));
     this.executions = new Executions({ executor: o.executor, book: this.book, clock: o.clock, store: o.store, emit: (r) => this.emit(r), preemptTimeoutMs: o.settings.preemptTimeout, log: o.log });
     this.approvals = new Approvals({ arm: (c, ms) => this.arm(c, ms), authorizer: o.authorizer, settings: o.settings, clock: o.clock, book: this.book, executions: this.executions });
+    const desk = { store: o.store, clock: o.clock, authorizer: o.authorizer, book: this.book, reply: (m: ChatMessage, t: string, ro?: ReplyOptions) => this.reply(m, t, ro) };
+    this.incidentCommands = new IncidentCommands(desk, o.incidents);
+    this.runCommands = new RunCommands(desk, o.executor, (r) => this.emit(r));
   }
 
   get settings(): ChatSettings {
@@ -133,6 +143,14 @@ export class KubemendChatEngine implements ChatEngine {
         return [this.reply(msg, helpText(cmd.topic, { statusNeedsJustification: this.o.settings.justification.forStatus }), { ephemeral: true })];
       case 'action':
         return this.request(msg, cmd);
+      case 'incidents':
+        return this.incidentCommands.list(msg, cmd);
+      case 'incident':
+        return this.incidentCommands.handle(msg, cmd);
+      case 'runs':
+        return this.runCommands.list(msg, cmd);
+      case 'run':
+        return this.runCommands.handle(msg, cmd);
       case 'justify':
         return this.withOpen(msg, cmd.id, 'justify', (c) => this.justify(msg, c, { reason: cmd.reason, link: cmd.link }));
       case 'confirm':

@@ -3,7 +3,8 @@
 // fixes the command on the first retry instead of reading docs. Nothing is
 // assumed: the namespace is always explicit (never "default").
 import { closest } from '../runbooks/index.ts';
-import { KubemendError, Errors } from '../common/index.ts';
+import { GrammarError } from './grammar-error.ts';
+import { DESK_USAGE, parseDesk, type DeskCommand } from './desk-grammar.ts';
 
 export const WORKLOAD_ACTIONS = ['restart', 'rollback', 'promote', 'scale', 'status'] as const;
 export type WorkloadAction = (typeof WORKLOAD_ACTIONS)[number];
@@ -44,7 +45,7 @@ export interface HelpCommand {
   topic?: string;
 }
 
-export type Command = ActionCommand | DecisionCommand | JustifyCommand | HelpCommand;
+export type Command = ActionCommand | DecisionCommand | JustifyCommand | HelpCommand | DeskCommand;
 export type Parsed = { ok: true; command: Command } | { ok: false; error: string; usage: string };
 
 const JUSTIFY = '--reason "WHY" --link ALERT-URL|det:ID|TICKET';
@@ -61,6 +62,7 @@ export const USAGE: Record<string, string> = {
   cancel: 'cancel ID',
   approve: 'approve ID [comment]',
   deny: 'deny ID [reason]',
+  ...DESK_USAGE,
   help: 'help [COMMAND]',
 };
 
@@ -96,14 +98,6 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 export const REQUEST_ID = /^[a-z0-9]{6}$/;
 
-/** A message that is not a command; parseCommand turns it into a reply naming the problem and the usage. */
-class GrammarError extends KubemendError {
-  readonly usage: string;
-  constructor(message: string, usage: string) {
-    super(Errors.CHAT_BAD_COMMAND, message);
-    this.usage = usage;
-  }
-}
 
 /** Splits like a shell: "double", 'single' and chat clients' “smart” quotes group words; Slack's <url|label> becomes the url. */
 export function tokenize(text: string): string[] {
@@ -155,6 +149,8 @@ function parse(tokens: string[]): Command {
   if (verb === 'confirm' || verb === 'cancel') return { type: verb, id: requestId(verb, rest, true) };
   if (verb === 'approve' || verb === 'deny') return { type: verb, id: requestId(verb, rest, false), comment: rest.slice(1).join(' ') || undefined };
   if (verb === 'justify') return parseJustify(rest);
+  const desk = parseDesk(verb, rest);
+  if (desk) return desk;
   throw new GrammarError(`unknown command "${tokens[0]}"${closest(verb, COMMANDS)}`, `commands: ${COMMANDS.join(', ')}; "help COMMAND" shows one`);
 }
 
@@ -282,6 +278,8 @@ const NOTES: Record<string, string> = {
   cancel: 'drop your request',
   approve: 'approvers, for production',
   deny: 'approvers, for production',
+  incidents: 'incidents under way (--all: every one)',
+  runs: 'runbook runs under way (--all: the recent ones)',
   help: 'the usage of one command',
 };
 

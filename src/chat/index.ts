@@ -20,3 +20,5 @@ export { buildChatEngine, ticketChecker, alertChecker, type ChatEngineWiring } f
 export type { RunbookApprovalListener } from './runbook-approvals.ts';
 export { AlertmanagerChecker, alertOfLink, parseMatchers, type AlertChecker, type AlertVerdict, type AlertmanagerSite } from './alerts.ts';
 export { mapIdentity, platformId, sameIdentity, samePerson, describeUser, auditIdentity, PLATFORMS, type IdentityMapping, type GuestRole } from './identity.ts';
+export type { IncidentDesk } from './desk.ts';
+export { INCIDENT_USAGE, RUN_USAGE, type DeskCommand, type IncidentCommand, type RunCommand, type ListCommand } from './desk-grammar.ts';

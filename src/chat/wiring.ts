@@ -8,6 +8,7 @@ import type { KubeHttp } from '../kube/index.ts';
 import type { ApprovalBook, RunbookExecutor } from '../runbooks/index.ts';
 import type { Authorizer } from '../authz/index.ts';
 import { KubemendChatEngine } from './engine.ts';
+import type { IncidentDesk } from './desk.ts';
 import { JiraTicketChecker } from './jira.ts';
 import { StaticTicketChecker, type TicketChecker } from './justification.ts';
 import { AlertmanagerChecker, type AlertChecker } from './alerts.ts';
@@ -34,6 +35,8 @@ export interface ChatEngineWiring {
   log?: (line: string) => void;
   /** Other replicas share the store (leader election): their requests in progress are not this process's orphans. */
   replicas?: boolean;
+  /** The incident tracker as chat sees it (the pipeline implements it over its incident sink). */
+  incidents?: IncidentDesk;
 }
 
 /** The engine, not yet started (call `start()` before serving). */
@@ -52,6 +55,7 @@ export function buildChatEngine(o: ChatEngineWiring): KubemendChatEngine {
     onRunbookApproval: o.onRunbookApproval,
     log: o.log,
     replicas: o.replicas,
+    incidents: o.incidents,
   });
 }
 

@@ -2,13 +2,13 @@
 // the incidents in the store, one incident's timeline, its post-mortem draft,
 // and a scenario replayed on the sandbox to draft one.
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { openStore, type IncidentRecord } from '../store/index.ts';
-import { ConfigError, formatDuration } from '../common/index.ts';
-import { type IncidentData, buildTimeline, clock, gatherIncident, draftPostmortem, renderMarkdown } from '../incidents/index.ts';
+import { ConfigError, formatDuration, realClock } from '../common/index.ts';
+import { type IncidentData, buildTimeline, clock, gatherIncident, draftPostmortem, markPostmortem, renderMarkdown } from '../incidents/index.ts';
 import { badValue } from './flags.ts';
 import { jsonOption, storeOptions, type StoreFlags } from './options.ts';
 
@@ -28,15 +28,15 @@ export function registerIncidents(program: Command): void {
   const cmd = program.command('incidents').description('Incidents correlated from detections: list, timeline, post-mortem draft, scenario replay');
 
   jsonOption(storeOptions(cmd.command('list').description('List incidents, newest first')))
-    .option('--status <s>', 'open, mitigated or resolved')
+    .option('--status <s>', 'open, acknowledged, mitigated, resolved or postmortem')
     .option('--limit <n>', 'at most this many', (v) => Number(v), 50)
     .action(async (f: StoreFlags & { status?: IncidentRecord['status']; limit: number; json?: boolean }) => {
       const store = await openStore({ db: f.db, dataDir: f.dataDir });
       try {
         const list = await store.listIncidents({ status: f.status, limit: f.limit });
         if (f.json) return void write(JSON.stringify(list, null, 2));
-        write('ID                          STATUS    SEVERITY  OPENED                DETECTIONS  TITLE');
-        for (const i of list) write(`${i.id.padEnd(26)}  ${i.status.padEnd(8)}  ${i.severity.padEnd(8)}  ${new Date(i.openedAt).toISOString().slice(0, 19).padEnd(20)}  ${String(i.detectionIds.length).padEnd(10)}  ${i.title}`);
+        write('ID                          STATUS        SEVERITY  OPENED                DETECTIONS  OWNER       TITLE');
+        for (const i of list) write(`${i.id.padEnd(26)}  ${i.status.padEnd(12)}  ${i.severity.padEnd(8)}  ${new Date(i.openedAt).toISOString().slice(0, 19).padEnd(20)}  ${String(i.detectionIds.length).padEnd(10)}  ${(i.owner ?? '-').padEnd(10)}  ${i.title}`);
       } finally {
         await store.close();
       }
@@ -74,11 +74,15 @@ export function registerIncidents(program: Command): void {
   storeOptions(cmd.command('postmortem <id>').description('Draft the post-mortem of an incident (Markdown or JSON)'))
     .option('--format <f>', 'md or json', parseFormat, 'md' as Format)
     .option('--out <file>', 'write it to this file instead of standard output')
-    .action(async (id: string, f: StoreFlags & { format: Format; out?: string }) => {
+    .option('--by <name>', 'who drafts it, for the audit log (default: the OS user)')
+    .action(async (id: string, f: StoreFlags & { format: Format; out?: string; by?: string }) => {
       const store = await openStore({ db: f.db, dataDir: f.dataDir });
       try {
-        const model = draftPostmortem(await gatherIncident(store, id));
+        const ctx = await gatherIncident(store, id);
+        const model = draftPostmortem(ctx);
         emit(f.format === 'json' ? JSON.stringify(model, null, 2) : renderMarkdown(model), f.out);
+        // A resolved incident's draft moves it on to `postmortem` (once), audited with who drafted it.
+        await markPostmortem(store, ctx.incident.id, { type: 'user', name: f.by ?? userInfo().username }, realClock.now());
       } finally {
         await store.close();
       }

@@ -11,13 +11,21 @@
 // a quiet period with no new or repeated detection.
 //
 // A run that changed the cluster and succeeded on one of an incident's
-// detections mitigates it (the harm stopped spreading); a new warning or
-// critical detection about anything but what that run changed reopens it.
-// Detections about the object the run contained (a limited leaker now
-// OOM-killed inside its own limit) are the containment working, not new harm.
-import { createHash } from 'node:crypto';
+// detections mitigates it once every warning or critical detection of the
+// incident has settled: resolved by the engine (its condition stopped
+// holding), about an object the run changed (the run is its fix), or an
+// occurrence (an Event, a webhook: never resolved by the engine) that has not
+// fired again since the run ended. A new warning or critical detection about
+// anything but what that run changed reopens it. Detections about the object
+// the run contained (a limited leaker now OOM-killed inside its own limit)
+// are the containment working, not new harm.
+//
+// People act through ack, assign, note and resolve (lifecycle.ts): each is a
+// read-modify-write of the stored record, so it holds whichever replica
+// drives the live incident; the tracker's own writes carry the people's
+// fields over from the store (docs/incidents.md, "Lifecycle").
 import type { Clock, TimerHandle } from '../common/index.ts';
-import { kindRef } from '../kube/index.ts';
+import type { Actor } from '../audit/index.ts';
 import type { AuditInput } from '../audit/index.ts';
 import type { IncidentRecord, Store } from '../store/index.ts';
 import type { DetectionChange, Detection, Signal } from '../rules/index.ts';
@@ -25,7 +33,9 @@ import { ChangeFeed, type ChangeFeedOptions } from './change-feed.ts';
 import { PlacementIndex, relation, touchOf } from './correlate.ts';
 import { ObservationLog } from './observations.ts';
 import { buildData, detectionRef, incidentTouch } from './snapshot.ts';
+import { CHANGES, incidentId, mitigable, opens, subjectKeys, titleOf } from './tracker-parts.ts';
 import type { CacheLookup, DetectionRef, GuardrailFinding } from './types.ts';
+import { RESOLVED_MERGED, RESOLVED_QUIET, actionAudit, applyAction, closedByPerson, findIncident, isClosed, isOccurrence, markPostmortem, mergePeople, reopenedStatus, type ActionEffect, type IncidentChange, type PersonAction } from './lifecycle.ts';
 
 export interface IncidentTrackerOptions {
   store: Store;
@@ -44,7 +54,7 @@ export interface IncidentTrackerOptions {
   /** How the tracker's own feed is built (when `feed` is not given): expected managers, the audit trail. */
   changes?: ChangeFeedOptions;
   observations?: ObservationLog;
-  onIncident?: (incident: IncidentRecord, change: 'opened' | 'updated' | 'resolved') => void;
+  onIncident?: (incident: IncidentRecord, change: IncidentChange) => void;
   onError?: (err: unknown) => void;
 }
 
@@ -64,6 +74,12 @@ interface Live {
   guardrails?: GuardrailFinding[];
   /** Objects the mitigating run changed; detections about them do not reopen the incident. */
   contained?: Set<string>;
+  /** The succeeded run that will mitigate the incident once its detections settle. */
+  mitigation?: { run: string; runbook: string; changed: string[]; endedAt: number };
+  /** Members the engine resolved (and that have not fired since). */
+  resolved: Set<string>;
+  /** When each member last fired (opened or repeated). */
+  firedAt: Map<string, number>;
   members: Detection[];
   refs: Map<string, DetectionRef>;
   lastActivity: number;
@@ -141,15 +157,21 @@ export class IncidentTracker {
     const mine = this.byDetection.get(d.id);
     if (change === 'resolved') {
       this.pool.delete(d.id);
-      if (mine) this.later(mine);
+      if (mine) {
+        mine.resolved.add(d.id);
+        if (!this.checkMitigated(mine)) this.later(mine);
+      }
       return;
     }
     if (mine) {
+      mine.resolved.delete(d.id);
+      mine.firedAt.set(d.id, now);
       if (opens(d)) {
         mine.lastActivity = now;
         this.armResolve(mine);
       }
-      if (change === 'opened') this.reopenIfNew(mine, d);
+      // A repeat of an occurrence (another OOM, another eviction) is new harm too; a condition repeats while it holds.
+      if (change === 'opened' || change === 'reopened' || isOccurrence(d)) this.reopenIfNew(mine, d);
       this.later(mine);
       return;
     }
@@ -179,34 +201,124 @@ export class IncidentTracker {
     this.persist(target.l, { action: 'incident.updated', detectionId: d.id, data: { joined: [d.id, ...pulled], via: target.via, merged: others.map((o) => o.l.record.id) } });
   }
 
-  /** The pipeline's report of a run's end; only a succeeded run that changed something mitigates. */
+  /** The pipeline's report of a run's end; only a succeeded run that changed something mitigates, once the detections settle. */
   onRunEnd(run: EndedRun): void {
     try {
       if (run.status !== 'succeeded' || !run.changed.length || !run.detectionId) return;
       const l = this.byDetection.get(run.detectionId);
-      if (!l || l.record.status !== 'open') return;
+      if (!l || !mitigable(l.record)) return;
       l.contained = new Set(run.changed);
-      l.record.status = 'mitigated';
-      l.record.mitigatedAt = this.o.clock.now();
-      this.persist(l, { action: 'incident.mitigated', data: { run: run.id, runbook: run.runbook, changed: run.changed } }, { mitigatedBy: { run: run.id, runbook: run.runbook, changed: run.changed } });
+      l.mitigation = { run: run.id, runbook: run.runbook, changed: run.changed, endedAt: this.o.clock.now() };
+      if (this.checkMitigated(l)) return;
+      this.persist(l, { action: 'incident.updated', data: { mitigation: 'waiting for the detections to resolve', run: run.id, runbook: run.runbook, waitingFor: this.unsettled(l).map((d) => d.id) } });
     } catch (err) {
       this.o.onError?.(err);
     }
   }
 
+  /** Warning and critical members that keep the incident from being mitigated (see the header). */
+  private unsettled(l: Live): Detection[] {
+    const m = l.mitigation!;
+    return l.members.filter(opens).filter((d) => {
+      if (l.resolved.has(d.id)) return false;
+      if (subjectKeys(d.subject).some((k) => l.contained?.has(k))) return false;
+      return !(isOccurrence(d) && (l.firedAt.get(d.id) ?? 0) <= m.endedAt);
+    });
+  }
+
+  private checkMitigated(l: Live): boolean {
+    const m = l.mitigation;
+    if (!m || !mitigable(l.record) || this.unsettled(l).length) return false;
+    l.record.status = 'mitigated';
+    l.record.mitigatedAt = this.o.clock.now();
+    this.persist(l, { action: 'incident.mitigated', data: { run: m.run, runbook: m.runbook, changed: m.changed } }, { mitigatedBy: { run: m.run, runbook: m.runbook, changed: m.changed } });
+    return true;
+  }
+
+  /** A person acknowledges: open → acknowledged (a mitigated incident keeps its status). */
+  ack(id: string, by: string): Promise<IncidentRecord> {
+    return this.act(id, { kind: 'ack', by });
+  }
+
+  assign(id: string, owner: string, by: string): Promise<IncidentRecord> {
+    return this.act(id, { kind: 'assign', owner, by });
+  }
+
+  /** Redacted; at most NOTE_MAX_CHARS characters and NOTES_MAX notes. */
+  note(id: string, by: string, text: string): Promise<IncidentRecord> {
+    return this.act(id, { kind: 'note', by, text });
+  }
+
+  /** A person resolves it; the next warning or critical detection opens a new incident. */
+  resolve(id: string, by: string, reason?: string): Promise<IncidentRecord> {
+    return this.act(id, { kind: 'resolve', by, reason });
+  }
+
+  /** A post-mortem draft was made: a resolved incident becomes `postmortem` (undefined when it is not resolved, or was marked before). */
+  async postmortemDrafted(id: string, by: Actor): Promise<IncidentRecord | undefined> {
+    await this.writes;
+    const after = await markPostmortem(this.o.store, id, by, this.o.clock.now());
+    if (after) this.o.onIncident?.(after, 'postmortem');
+    return after;
+  }
+
+  /**
+   * A person's action: the tracker's pending writes land first, then the
+   * stored record is changed under its row lock, audited, and the live
+   * incident (when this process drives it) takes the result. Rejects with
+   * a KubemendError (KM-INCIDENT-0xx) when it cannot apply.
+   */
+  private async act(idOrPrefix: string, a: PersonAction): Promise<IncidentRecord> {
+    const live = this.open.get(idOrPrefix);
+    if (live && a.kind === 'resolve') this.persist(live);
+    await this.writes;
+    const { id } = await findIncident(this.o.store, idOrPrefix);
+    const job = this.writes.then(async () => {
+      const now = this.o.clock.now();
+      let effect!: ActionEffect;
+      const after = (await this.o.store.updateIncident(id, (cur) => {
+        if (!cur) return undefined;
+        const r = structuredClone(cur);
+        effect = applyAction(r, a, now);
+        return r;
+      }))!;
+      await this.o.store.audit.append(actionAudit(after, effect, a.by, now));
+      const l = this.open.get(id);
+      if (l) {
+        mergePeople(l.record, after);
+        if (a.kind === 'resolve') this.forget(l, after);
+      }
+      this.o.onIncident?.(after, effect.change);
+      return after;
+    });
+    this.writes = job.then(() => undefined, () => undefined);
+    return job;
+  }
+
+  /** Drops a live incident closed in the store (by a person, here or on another replica). */
+  private forget(l: Live, closed: IncidentRecord): void {
+    l.resolveTimer?.cancel();
+    l.persistTimer?.cancel();
+    l.persistTimer = undefined;
+    this.open.delete(l.record.id);
+    for (const d of l.members) if (this.byDetection.get(d.id) === l) this.byDetection.delete(d.id);
+    Object.assign(l.record, { status: closed.status, resolvedAt: closed.resolvedAt, resolvedBy: closed.resolvedBy, resolveReason: closed.resolveReason });
+  }
+
   private reopenIfNew(l: Live, d: Detection): void {
     if (l.record.status !== 'mitigated' || !opens(d)) return;
     if (l.contained && subjectKeys(d.subject).some((k) => l.contained!.has(k))) return;
-    l.record.status = 'open';
+    l.record.status = reopenedStatus(l.record);
     delete l.record.mitigatedAt;
     l.contained = undefined;
+    l.mitigation = undefined;
     this.persist(l, { action: 'incident.reopened', detectionId: d.id, data: { reason: `${d.rule} opened on ${d.subject.kind}/${d.subject.namespace ? `${d.subject.namespace}/` : ''}${d.subject.name} after the mitigation` } });
   }
 
   private start(d: Detection, now: number): Live {
     const id = incidentId(d.cluster, d.fingerprint, now);
     const record: IncidentRecord = { id, title: '', cluster: d.cluster, status: 'open', severity: d.severity, openedAt: now, detectionIds: [], data: {} };
-    const l: Live = { record, members: [], refs: new Map(), lastActivity: now };
+    const l: Live = { record, members: [], refs: new Map(), lastActivity: now, resolved: new Set(), firedAt: new Map() };
     this.open.set(id, l);
     this.join(l, d, 'opened the incident', now);
     this.armResolve(l);
@@ -218,6 +330,7 @@ export class IncidentTracker {
     l.members.push(d);
     l.refs.set(d.id, detectionRef(d, via, now));
     l.record.detectionIds.push(d.id);
+    l.firedAt.set(d.id, now);
     this.byDetection.set(d.id, l);
     this.pool.delete(d.id);
   }
@@ -243,32 +356,34 @@ export class IncidentTracker {
   private merge(into: Live, from: Live, now: number): void {
     for (const d of from.members) this.join(into, d, `merged from ${from.record.id}: ${from.refs.get(d.id)?.joinedVia ?? ''}`, now);
     into.lastActivity = Math.max(into.lastActivity, from.lastActivity);
-    this.resolve(from, `merged into ${into.record.id}`, { mergedInto: into.record.id });
+    this.close(from, `merged into ${into.record.id}`, { mergedInto: into.record.id });
   }
 
   private armResolve(l: Live): void {
     l.resolveTimer?.cancel();
     const after = this.o.resolveAfterMs ?? 30 * 60_000;
     l.resolveTimer = this.o.clock.setTimeout(() => {
-      if (this.o.clock.now() - l.lastActivity >= after) this.resolve(l, `no new detection for ${Math.round(after / 60_000)}m`);
+      if (this.o.clock.now() - l.lastActivity >= after) this.close(l, `no new detection for ${Math.round(after / 60_000)}m`);
       else this.armResolve(l);
     }, after);
   }
 
-  private resolve(l: Live, because: string, extra: Record<string, unknown> = {}): void {
-    if (l.record.status === 'resolved') return;
+  /** Resolved by nobody: the quiet period passed, or it merged into another incident. */
+  private close(l: Live, because: string, extra: Record<string, unknown> = {}): void {
+    if (isClosed(l.record)) return;
     l.resolveTimer?.cancel();
     l.persistTimer?.cancel();
     this.open.delete(l.record.id);
     for (const d of l.members) if (this.byDetection.get(d.id) === l) this.byDetection.delete(d.id);
     l.record.status = 'resolved';
     l.record.resolvedAt = this.o.clock.now();
+    l.record.resolvedBy = extra.mergedInto ? RESOLVED_MERGED : RESOLVED_QUIET;
     this.persist(l, { action: 'incident.resolved', data: { reason: because, ...extra } }, { resolvedBecause: because, ...extra });
   }
 
   /** Repeats and resolutions are batched: persist at most once per persistEveryMs. */
   private later(l: Live): void {
-    if (l.persistTimer || l.record.status === 'resolved') return;
+    if (l.persistTimer || isClosed(l.record)) return;
     l.persistTimer = this.o.clock.setTimeout(() => {
       l.persistTimer = undefined;
       this.persist(l);
@@ -295,38 +410,23 @@ export class IncidentTracker {
       outcome: 'info',
       incidentId: record.id,
     };
-    const change = audit?.action === 'incident.opened' ? 'opened' : audit?.action === 'incident.resolved' ? 'resolved' : 'updated';
+    const change = CHANGES[audit?.action ?? ''] ?? 'updated';
     this.writes = this.writes
       .then(async () => {
-        await this.o.store.putIncident(record);
-        if (input) await this.o.store.audit.append(input);
-        this.o.onIncident?.(record, change);
+        // A person's fields come from the store; a person's resolution (perhaps on another replica) wins.
+        let closedElsewhere: IncidentRecord | undefined;
+        const written = await this.o.store.updateIncident(record.id, (stored) => {
+          closedElsewhere = stored && closedByPerson(stored) && !isClosed(record) ? stored : undefined;
+          if (closedElsewhere) return undefined;
+          const r = { ...record };
+          mergePeople(r, stored);
+          return r;
+        });
+        if (closedElsewhere) return void (this.open.get(record.id) === l && this.forget(l, closedElsewhere));
+        mergePeople(l.record, written);
+        if (input) await this.o.store.audit.append({ ...input, data: { ...input.data, status: written!.status } });
+        this.o.onIncident?.(written!, change);
       })
       .catch((err) => this.o.onError?.(err));
   }
-}
-
-/** The keys a detection's subject goes by in EndedRun.changed. */
-function subjectKeys(s: Detection['subject']): string[] {
-  const plural = kindRef(s.kind)?.plural ?? `${s.kind.toLowerCase()}s`;
-  return [`${plural}/${s.namespace ?? ''}/${s.name}`];
-}
-
-function opens(d: Detection): boolean {
-  return d.severity !== 'info' && d.status !== 'silenced';
-}
-
-/** Readable, sortable and the same on every replay: inc-20260101-000150-<hash of the opening detection>. */
-export function incidentId(cluster: string, fingerprint: string, time: number): string {
-  const stamp = new Date(time).toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return `inc-${stamp}-${createHash('sha256').update(`${cluster}\u0000${fingerprint}\u0000${time}`).digest('hex').slice(0, 6)}`;
-}
-
-function titleOf(root: Detection | undefined, entities: string[]): string {
-  if (!root) return 'incident';
-  const s = root.subject;
-  const count = (type: string) => entities.filter((e) => e.startsWith(`${type}:`)).length;
-  const [nodes, workloads] = [count('node'), count('workload')];
-  const scope = [nodes && `${nodes} node${nodes > 1 ? 's' : ''}`, workloads && `${workloads} workload${workloads > 1 ? 's' : ''}`].filter(Boolean).join(', ');
-  return `${root.rule} on ${s.kind.toLowerCase()}/${s.namespace ? `${s.namespace}/` : ''}${s.name}${scope ? ` (${scope})` : ''}`;
 }

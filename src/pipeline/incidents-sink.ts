@@ -4,7 +4,7 @@
 import type { Clock } from '../common/index.ts';
 import type { IncidentRecord, RunRecord, Store } from '../store/index.ts';
 import type { DetectionChange, Detection, Signal } from '../rules/index.ts';
-import { IncidentTracker, changedObjects, type IncidentTrackerOptions, type CacheLookup } from '../incidents/index.ts';
+import { IncidentTracker, changedObjects, type IncidentTrackerOptions, type CacheLookup, type IncidentChange } from '../incidents/index.ts';
 import type { KubeObject } from '../kube/index.ts';
 import type { Sink } from './sink.ts';
 
@@ -14,7 +14,7 @@ export interface IncidentSinkOptions extends Partial<IncidentTrackerOptions> {
   lookup: CacheLookup;
   /** Pods already cached at start: where placements begin (they are not changes). */
   podsAtStart: () => { cluster: string; pods: KubeObject[] }[];
-  onIncident?: (incident: IncidentRecord, change: 'opened' | 'updated' | 'resolved') => void;
+  onIncident?: (incident: IncidentRecord, change: IncidentChange) => void;
 }
 
 export class IncidentSink implements Sink {
@@ -55,6 +55,23 @@ export class IncidentSink implements Sink {
         this.tracker.onRunEnd({ id: run.id, runbook: run.runbook, status: run.status, detectionId: run.detectionId, changed });
       })
       .catch((err: unknown) => this.o.onError?.(err));
+  }
+
+  /** People's actions (see IncidentTracker): by id or unique prefix; KM-INCIDENT-0xx when they cannot apply. */
+  ack(id: string, by: string): Promise<IncidentRecord> {
+    return this.tracker.ack(id, by);
+  }
+
+  assign(id: string, owner: string, by: string): Promise<IncidentRecord> {
+    return this.tracker.assign(id, owner, by);
+  }
+
+  note(id: string, by: string, text: string): Promise<IncidentRecord> {
+    return this.tracker.note(id, by, text);
+  }
+
+  resolve(id: string, by: string, reason?: string): Promise<IncidentRecord> {
+    return this.tracker.resolve(id, by, reason);
   }
 
   async flush(): Promise<void> {

@@ -15,3 +15,4 @@ export { replayIncidents, type ReplayOptions, type ReplayResult } from './replay
 export { Reloader, fingerprint, type Watched } from './reload.ts';
 export { serviceAccess, watchedKinds, IMPERSONATE_ACCESS } from './access.ts';
 export { Leadership, type LeaderElectionOptions, type LeaderInfo } from './leadership.ts';
+export { incidentDesk } from './incident-desk.ts';

@@ -17,11 +17,12 @@ import { KubeHttp, kindRef, type Identity, type KubeObject } from '../kube/index
 import type { Store, IncidentRecord, RunRecord } from '../store/index.ts';
 import { DetectionEngine, kindsToWatch, type LoadedRule, KubeSource, ScheduleSource, type ScheduleSignal, WebhookSource, RolloutWatcher, type Signal } from '../rules/index.ts';
 import type { LoadedRunbook, BudgetConfig } from '../runbooks/index.ts';
-import { contextRule, KubeAuditTrail } from '../incidents/index.ts';
+import { contextRule, KubeAuditTrail, type IncidentChange } from '../incidents/index.ts';
 import { chatRunbooks, buildChatEngine, isProduction, type KubemendChatEngine, type ChatSettings, type TicketChecker, type RunbookApprovalListener } from '../chat/index.ts';
 import type { Authorizer } from '../authz/index.ts';
 import { DetectionRecorder } from './recorder.ts';
 import { IncidentSink } from './incidents-sink.ts';
+import { incidentDesk } from './incident-desk.ts';
 import { buildRemediation, type Remediation, type RemediationSettings } from './remediation.ts';
 import { SilenceSync } from './silences.ts';
 import type { Sink } from './sink.ts';
@@ -51,7 +52,7 @@ export interface PipelineOptions {
   incidents?: false | {
     windowMs?: number;
     resolveAfterMs?: number;
-    onIncident?: (i: IncidentRecord, change: 'opened' | 'updated' | 'resolved') => void;
+    onIncident?: (i: IncidentRecord, change: IncidentChange) => void;
     /** The GitOps/CI field managers; changes by others are flagged outside the pipeline (default DEFAULT_EXPECTED_MANAGERS). */
     expectedManagers?: readonly string[];
     /** Keep the API server's audit events (fed by the server's audit webhook route) to name the user behind each change. */
@@ -154,20 +155,6 @@ export class Pipeline {
       sinks.push(this.remediation.sink);
       if (this.notifyBridge) this.remediation.executor.on(this.notifyBridge);
     }
-    if (o.chat && this.remediation && o.store) {
-      this.chat = buildChatEngine({
-        ...o.chat,
-        store: o.store,
-        clock: o.clock,
-        executor: this.remediation.executor,
-        approvals: this.remediation.approvals,
-        kube: (c) => this.kube.get(c),
-        clusters: o.clusters.map((c) => c.name),
-        log: o.log,
-        replicas: o.leaderElection !== undefined,
-        ...(this.notifyBridge ? { onRunbookApproval: this.approvalNews(o.store, this.notifyBridge) } : {}),
-      });
-    }
     if (o.incidents) {
       if (!o.store) throw new Error('internal: incident tracking needs a store');
       const { expectedManagers, kubeAudit, ...tracking } = o.incidents;
@@ -191,6 +178,21 @@ export class Pipeline {
         onError: (err) => o.log?.(`incident tracker error: ${(err as Error).message}`),
       });
       sinks.push(this.incidents);
+    }
+    if (o.chat && this.remediation && o.store) {
+      this.chat = buildChatEngine({
+        ...o.chat,
+        store: o.store,
+        clock: o.clock,
+        executor: this.remediation.executor,
+        approvals: this.remediation.approvals,
+        kube: (c) => this.kube.get(c),
+        clusters: o.clusters.map((c) => c.name),
+        log: o.log,
+        replicas: o.leaderElection !== undefined,
+        incidents: this.incidents && incidentDesk(this.incidents, o.store),
+        ...(this.notifyBridge ? { onRunbookApproval: this.approvalNews(o.store, this.notifyBridge) } : {}),
+      });
     }
     for (const s of sinks) this.leaderSinks.add(s);
     // Labels of detections, for the events of runs and incidents; its events are gated on leading.

@@ -3,7 +3,7 @@
 // `store.audit`. The records it keeps (detections, silences, runs, chat
 // requests, incidents) are defined here so every layer above can use them.
 export type * from './types.ts';
-export { ACTIVE_RUN_STATUSES } from './types.ts';
+export { ACTIVE_RUN_STATUSES, INCIDENT_STATUSES, ACTIVE_INCIDENT_STATUSES } from './types.ts';
 export { TargetLockedError, sameFence } from './runs-sql.ts';
 export { openStore, resolveDb, type OpenStoreOptions, type DbLocation } from './open.ts';
 export { SqlStore } from './store-sql.ts';

@@ -184,6 +184,18 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 6,
+    name: 'incident lifecycle: owner, status index',
+    // The new states (acknowledged, postmortem) fit the status column as it is;
+    // the rest of the lifecycle (who acknowledged, notes, who resolved) lives in
+    // the record's doc. Owner is a column so "mine" is one indexed query.
+    up: () => [
+      'ALTER TABLE incidents ADD COLUMN owner TEXT',
+      'CREATE INDEX incidents_status ON incidents (status)',
+      'CREATE INDEX incidents_owner ON incidents (owner)',
+    ],
+  },
 ];
 
 /** An arbitrary constant naming kubemend's migration lock among other advisory-lock users. */

@@ -3,12 +3,12 @@
 // on copied into columns, so adding a field to a record type needs no
 // migration while queries stay indexed. Every write is one statement or one
 // transaction.
-import { type Clock, num, type SqlDb, type SqlValue } from '../common/index.ts';
+import { type Clock, dialectSql, num, type SqlDb, type SqlExec, type SqlValue } from '../common/index.ts';
 import { SqlAuditLog, type AuditKeys, type AuditLogOptions } from '../audit/index.ts';
 import { migrate } from './migrations.ts';
 import { adoptRun, addTransition, insertRun, updateRun } from './runs-sql.ts';
 import * as outbox from './outbox-sql.ts';
-import type { ChatRequestRecord, Detection, Fence, IncidentRecord, OutboxClaim, OutboxRecord, RunRecord, RunStatus, Silence, StepTransition, Store, WriteFence } from './types.ts';
+import type { ChatRequestRecord, Detection, Fence, IncidentRecord, IncidentStatus, OutboxClaim, OutboxRecord, RunRecord, RunStatus, Silence, StepTransition, Store, WriteFence } from './types.ts';
 
 type Doc = { doc: string };
 
@@ -165,16 +165,27 @@ export class SqlStore implements Store {
     await this.db.exec('DELETE FROM relayed_signals WHERE seq <= ?', [uptoSeq]);
   }
 
-  async putIncident(i: IncidentRecord): Promise<void> {
-    await this.upsert('incidents', { id: i.id, cluster: i.cluster, status: i.status, opened_at: i.openedAt, doc: JSON.stringify(i) });
+  async putIncident(i: IncidentRecord, db: SqlExec = this.db): Promise<void> {
+    await this.upsert('incidents', { id: i.id, cluster: i.cluster, status: i.status, opened_at: i.openedAt, owner: i.owner ?? null, doc: JSON.stringify(i) }, db);
+  }
+
+  /** The row stays locked from the read to the write, so a person's change and the tracker's never overwrite each other. */
+  async updateIncident(id: string, fn: (current: IncidentRecord | undefined) => IncidentRecord | undefined): Promise<IncidentRecord | undefined> {
+    return this.db.transaction(async (tx) => {
+      const [current] = parse<IncidentRecord>(await tx.query<Doc>(`SELECT doc FROM incidents WHERE id = ?${dialectSql(tx.dialect).forUpdate}`, [id]));
+      const next = fn(current);
+      if (!next) return current;
+      await this.putIncident(next, tx);
+      return next;
+    });
   }
 
   async getIncident(id: string): Promise<IncidentRecord | undefined> {
     return parse<IncidentRecord>(await this.db.query<Doc>('SELECT doc FROM incidents WHERE id = ?', [id]))[0];
   }
 
-  async listIncidents(q: { status?: IncidentRecord['status']; since?: number; limit?: number } = {}): Promise<IncidentRecord[]> {
-    const w = new Where().eq('status', q.status).gte('opened_at', q.since);
+  async listIncidents(q: { status?: IncidentStatus | readonly IncidentStatus[]; owner?: string; since?: number; limit?: number } = {}): Promise<IncidentRecord[]> {
+    const w = new Where().in('status', typeof q.status === 'string' ? [q.status] : q.status).eq('owner', q.owner).gte('opened_at', q.since);
     return parse<IncidentRecord>(await this.db.query<Doc>(`SELECT doc FROM incidents${w.sql()} ORDER BY opened_at DESC, id${limitSql(q.limit)}`, w.params));
   }
 
@@ -216,9 +227,9 @@ export class SqlStore implements Store {
   }
 
   /** INSERT … ON CONFLICT (id) DO UPDATE: the same upsert syntax in SQLite ≥ 3.24 and PostgreSQL. */
-  private async upsert(table: string, cols: Record<string, SqlValue>): Promise<void> {
+  private async upsert(table: string, cols: Record<string, SqlValue>, db: SqlExec = this.db): Promise<void> {
     const names = Object.keys(cols);
     const sets = names.filter((n) => n !== 'id').map((n) => `${n} = excluded.${n}`);
-    await this.db.exec(`INSERT INTO ${table} (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')}) ON CONFLICT (id) DO UPDATE SET ${sets.join(', ')}`, Object.values(cols));
+    await db.exec(`INSERT INTO ${table} (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')}) ON CONFLICT (id) DO UPDATE SET ${sets.join(', ')}`, Object.values(cols));
   }
 }

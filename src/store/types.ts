@@ -221,18 +221,49 @@ export interface ChatRequestRecord {
   runId?: string;
 }
 
+/**
+ * open: a detection opened it, nobody has acknowledged it; acknowledged: a
+ * person took it; mitigated: a run that changed the cluster succeeded on it
+ * and its detections resolved (docs/incidents.md, "Lifecycle"); resolved:
+ * quiet for the resolve period, or resolved by a person; postmortem: resolved,
+ * and a post-mortem draft was made of it.
+ */
+export type IncidentStatus = 'open' | 'acknowledged' | 'mitigated' | 'resolved' | 'postmortem';
+export const INCIDENT_STATUSES: readonly IncidentStatus[] = ['open', 'acknowledged', 'mitigated', 'resolved', 'postmortem'];
+/** Incidents still under way: what `incidents` lists by default. */
+export const ACTIVE_INCIDENT_STATUSES: readonly IncidentStatus[] = ['open', 'acknowledged', 'mitigated'];
+
+/** A person's note on an incident (redacted, bounded). */
+export interface IncidentNote {
+  by: string;
+  time: number;
+  text: string;
+}
+
 export interface IncidentRecord {
   id: string;
   title: string;
   cluster: string;
-  /** Mitigated: a run that changed the cluster succeeded on it and nothing new opened since; resolved: quiet for the resolve period. */
-  status: 'open' | 'mitigated' | 'resolved';
+  status: IncidentStatus;
   severity: 'info' | 'warning' | 'critical';
   openedAt: number;
   mitigatedAt?: number;
   resolvedAt?: number;
   detectionIds: string[];
   data: Record<string, unknown>;
+  /** The person assigned to it. */
+  owner?: string;
+  /** The first person who acknowledged it; kept when it mitigates or reopens. */
+  acknowledgedBy?: string;
+  acknowledgedAt?: number;
+  notes?: IncidentNote[];
+  /** Who resolved it: a person, "quiet" (the resolve period passed) or "merged" (it joined another incident). */
+  resolvedBy?: string;
+  /** Why, in the words of whoever resolved it. */
+  resolveReason?: string;
+  /** When a post-mortem draft was first made of it after it resolved, and by whom. */
+  postmortemAt?: number;
+  postmortemBy?: string;
 }
 
 /** A queued delivery of a notification to a receiver (the outbox, src/notify/). */
@@ -331,5 +362,15 @@ export interface Store {
 
   putIncident(i: IncidentRecord): Promise<void>;
   getIncident(id: string): Promise<IncidentRecord | undefined>;
-  listIncidents(q?: { status?: IncidentRecord['status']; since?: number; limit?: number }): Promise<IncidentRecord[]>;
+  /**
+   * Read-modify-write of one incident in one transaction, its row locked: fn
+   * gets the stored record (undefined when there is none) and returns the
+   * record to store, or undefined to leave it as it is; a KubemendError it
+   * throws rolls back and is rethrown. fn may run more than once (a lost
+   * PostgreSQL connection), so it only computes from what it is given.
+   * Resolves with what is stored afterwards.
+   */
+  updateIncident(id: string, fn: (current: IncidentRecord | undefined) => IncidentRecord | undefined): Promise<IncidentRecord | undefined>;
+  /** `status`: one status or any of several; `owner`: assigned to that person. */
+  listIncidents(q?: { status?: IncidentStatus | readonly IncidentStatus[]; owner?: string; since?: number; limit?: number }): Promise<IncidentRecord[]>;
 }

@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Authorizer, loadPolicyFile, parseCsvPolicy } from '../../src/authz/index.ts';
+import { Authorizer, loadPolicyFile, parseCsvPolicy, type ChatAction } from '../../src/authz/index.ts';
 import { ConfigError } from '../../src/common/config.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'km-policy-'));
@@ -32,7 +32,7 @@ test('CSV: every bad line is reported with its line number', () => {
     assert.ok(err instanceof ConfigError);
     assert.deepEqual(err.problems.map((p) => [p.line, p.message]), [
       [1, 'a "p" line has 5 or 6 fields after p (sub, cluster, namespace, room, action[, effect]), got 4'],
-      [2, 'unknown action "reboot"; use one of restart, rollback, promote, scale, status, approve or *'],
+      [2, 'unknown action "reboot"; use one of restart, rollback, promote, scale, status, approve, incidents, incident, runs, abort or *'],
       [3, 'effect is allow or deny, not "maybe"'],
       [4, 'a line starts with p (a permission) or g (a group membership), not "x"'],
       [5, 'a "g" line is g, member, group; got 1 fields after g'],
@@ -71,12 +71,12 @@ spec:
   assert.equal((await authz.check({ user: 'alice', cluster: 'c', namespace: 'kube-system', room: 'ops', action: 'restart' })).allowed, false);
 
   const bad = write('bad.yaml', 'apiVersion: kubemend.dev/v1alpha1\nkind: ChatPolicy\nspec:\n  rules:\n    - subjects: [bob]\n      actions: [reboot]\n');
-  assert.throws(() => loadPolicyFile(bad), /bad\.yaml:6 spec\.rules\[0\]\.actions\[0\]: use one of restart, rollback, promote, scale, status, approve or \*/);
+  assert.throws(() => loadPolicyFile(bad), /bad\.yaml:6 spec\.rules\[0\]\.actions\[0\]: use one of restart, rollback, promote, scale, status, approve, incidents, incident, runs, abort or \*/);
 });
 
 test('the shipped example policy loads and grants what its comments say', async () => {
   const authz = await Authorizer.fromFile(fileURLToPath(new URL('../../config/chat-policy.csv', import.meta.url)));
-  const ask = (user: string, groups: string[], namespace: string, room: string, action: 'restart' | 'status' | 'approve' | 'scale') =>
+  const ask = (user: string, groups: string[], namespace: string, room: string, action: ChatAction) =>
     authz.check({ user, groups, cluster: 'sandbox', namespace, room, action }).then((d) => d.allowed);
   assert.equal(await ask('alice', [], 'shop', 'ops', 'restart'), true, 'alice is in sre (g line)');
   assert.equal(await ask('alice', [], 'kube-system', 'ops', 'restart'), false, 'kube-system is denied');
@@ -87,6 +87,13 @@ test('the shipped example policy loads and grants what its comments say', async 
   assert.equal(await ask('bob', [], 'prod', 'ops', 'approve'), true, 'bob is in sre-leads');
   assert.equal(await ask('carol', [], 'shop', 'anywhere', 'restart'), true, 'carol is in shop');
   assert.equal(await ask('carol', [], 'prod', 'ops', 'restart'), false);
+  assert.equal(await ask('anyone', [], 'shop', 'ops', 'incidents'), true, 'anyone may look at incidents from ops');
+  assert.equal(await ask('anyone', [], 'shop', 'incident-42', 'runs'), true, 'and at runs from an incident room');
+  assert.equal(await ask('anyone', [], 'shop', 'ops', 'incident'), false, 'but not acknowledge or resolve them');
+  assert.equal(await ask('anyone', [], 'shop', 'ops', 'abort'), false, 'nor abort a run');
+  assert.equal(await ask('alice', [], 'shop', 'incident-42', 'abort'), true, 'SREs abort runs');
+  assert.equal(await ask('tom', ['team-a'], 'team-a-web', 'team-a', 'incident'), true, 'team a takes its own incidents');
+  assert.equal(await ask('tom', ['team-a'], 'shop', 'team-a', 'incident'), false);
 });
 
 test('a missing policy file is a config error naming it', () => {

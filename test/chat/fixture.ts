@@ -15,7 +15,7 @@ import { chatSettings, type ChatSettingsInput } from '../../src/chat/settings.ts
 import { buildChatEngine } from '../../src/chat/wiring.ts';
 import { chatRunbooks } from '../../src/chat/operations.ts';
 import type { KubemendChatEngine } from '../../src/chat/engine.ts';
-import { buildRemediation, type Remediation } from '../../src/pipeline/index.ts';
+import { buildRemediation, IncidentSink, incidentDesk, type Remediation } from '../../src/pipeline/index.ts';
 import type { TicketChecker } from '../../src/chat/justification.ts';
 import type { ChatReply, ChatUser } from '../../src/chat/types.ts';
 import { deployment, IMAGES, rolledOut, until } from '../runbooks/actions-fixture.ts';
@@ -49,6 +49,8 @@ export const LINK = 'CHG-100';
 export interface ChatFixture {
   engine: KubemendChatEngine;
   remediation: Remediation;
+  /** The incident tracker behind the `incident` commands (with `incidents: true`). */
+  incidents?: IncidentSink;
   sandbox: Sandbox;
   store: SqlStore;
   async: ChatReply[];
@@ -65,6 +67,8 @@ export async function chatFixture(o: {
   sandbox?: Partial<SandboxOptions>;
   /** The kubeconfig kubemend talks to the sandbox with, once the workloads are up (default: the sandbox's administrator). */
   kubeconfig?: (sandbox: Sandbox) => Promise<string>;
+  /** An incident tracker on the same store and clock, as the pipeline wires it for chat. */
+  incidents?: boolean;
 } = {}): Promise<ChatFixture> {
   const sandbox = new Sandbox({ speed: o.speed ?? 50, images: IMAGES, ...o.sandbox });
   await sandbox.listen();
@@ -90,9 +94,10 @@ export async function chatFixture(o: {
   const kubeOf = (c: string) => (c === 'sandbox' ? kube : undefined);
   // The same parts the pipeline assembles for chat: one executor with the chat runbooks; approvals decided in chat.
   const remediation = buildRemediation({ store, clock: sandbox.clock, runbooks: [...chatRunbooks(), ...(o.runbooks ?? [])], kube: kubeOf, approvers: () => true, auto: false });
-  const engine = buildChatEngine({ store, clock: sandbox.clock, settings, executor: remediation.executor, approvals: remediation.approvals, kube: kubeOf, clusters: ['sandbox'], authorizer, tickets: o.tickets });
+  const incidents = o.incidents ? new IncidentSink({ store, clock: sandbox.clock, lookup: () => undefined, podsAtStart: () => [] }) : undefined;
+  const engine = buildChatEngine({ store, clock: sandbox.clock, settings, executor: remediation.executor, approvals: remediation.approvals, kube: kubeOf, clusters: ['sandbox'], authorizer, tickets: o.tickets, incidents: incidents && incidentDesk(incidents, store) });
   await engine.start();
-  const wiring = { engine, remediation };
+  const wiring = { engine, remediation, incidents };
   const async: ChatReply[] = [];
   wiring.engine.onAsyncReply((r) => async.push(r));
   return {
@@ -114,6 +119,7 @@ export async function chatFixture(o: {
     },
     async close() {
       wiring.engine.stop();
+      await incidents?.stop();
       wiring.remediation.executor.cancelAll();
       await wiring.remediation.executor.idle();
       await store.close();

@@ -140,6 +140,9 @@ test('a succeeded run that changed the cluster mitigates; harm from what it cont
 
     tracker.onRunEnd({ id: 'run-1', runbook: 'node-unhealthy', status: 'succeeded', detectionId: oom.id, changed: ['deployments/reports/worker'] });
     const [inc] = tracker.openIncidents();
+    assert.equal(inc.status, 'open', 'the node detection has not resolved yet');
+    await clock.advance(MIN);
+    tracker.onDetection(oom, 'resolved');
     assert.equal(inc.status, 'mitigated');
     assert.equal(inc.mitigatedAt, clock.now());
 
