@@ -9,12 +9,13 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { realClock, KubemendError, Errors, ConfigError, leaderStatus, formatDuration } from '../common/index.ts';
 import { openStore, type Store } from '../store/index.ts';
+import type { Notifications } from '../notify/index.ts';
 import { Authorizer } from '../authz/index.ts';
 import { chatSettings, loadChatConfig, type ChatSettings } from '../chat/index.ts';
 import { loadRules } from '../rules/index.ts';
 import { ACTIONS, checkRuleRunbooks, loadRunbooks, LineNotifier } from '../runbooks/index.ts';
 import { LinePrinter, Pipeline, printRuns, Reloader, fingerprint } from '../pipeline/index.ts';
-import { createApp, loadServerConfig, resolveAdapters, type ServerSpec, loadServiceConfig, type ServiceConfig, resolveWebhooks, auditRefusals, auditStoreOptions, leaseNamespace } from '../server/index.ts';
+import { createApp, serviceNotifications, loadServerConfig, resolveAdapters, type ServerSpec, loadServiceConfig, type ServiceConfig, resolveWebhooks, auditRefusals, auditStoreOptions, leaseNamespace } from '../server/index.ts';
 import { parseSpeed } from './flags.ts';
 import { DEFAULT_POLICY, SHIPPED_RULES, SHIPPED_RUNBOOKS, splitListen, untilSignal } from './shared.ts';
 import { clusterTarget, sandboxTarget, type Target } from './targets.ts';
@@ -109,6 +110,8 @@ export async function runServe(f: ServeFlags, out: (l: string) => void = (l) => 
   let pipeline: Pipeline | undefined;
   let reloader: Reloader | undefined;
   let app: Awaited<ReturnType<typeof createApp>>['app'] | undefined;
+  let served: Awaited<ReturnType<typeof createApp>> | undefined;
+  let notifications: Notifications | undefined;
   try {
     if (f.sandbox) {
       const kcPath = join(tmpdir(), `kubemend-serve-sandbox-${process.pid}.kubeconfig`);
@@ -129,6 +132,15 @@ export async function runServe(f: ServeFlags, out: (l: string) => void = (l) => 
     if (auditCluster && !target.clusters.some((c) => c.name === auditCluster)) {
       throw new KubemendError(Errors.BAD_FLAG, `webhooks.kubernetesAudit.cluster "${auditCluster}" is not one of the clusters (${target.clusters.map((c) => c.name).join(', ')})`);
     }
+    if (config.notifications) {
+      notifications = serviceNotifications({
+        config: config.notifications, store, clock: target.clock, env, adapters,
+        mattermost: () => served?.mattermost,
+        canDeliver: () => pipeline?.leading ?? false,
+        log: out,
+      });
+    }
+    const notify = notifications;
     pipeline = new Pipeline({
       clock: target.clock,
       clusters: target.clusters,
@@ -153,6 +165,7 @@ export async function runServe(f: ServeFlags, out: (l: string) => void = (l) => 
       webhooks: hooks.options ? {} : false,
       silences: { intervalMs: config.silences.syncInterval },
       chat: { settings, authorizer, env },
+      ...(notify ? { notify: { emit: (e) => notify.emit(e) } } : {}),
       sinks: [new LinePrinter(out)],
       log: out,
       ...(le.enabled ? {
@@ -170,7 +183,7 @@ export async function runServe(f: ServeFlags, out: (l: string) => void = (l) => 
     await pipeline.start();
     if (!le.enabled) leaderStatus.set(1);
     const p = pipeline;
-    ({ app } = await createApp({
+    (served = await createApp({
       engine: p.chat,
       slack: adapters.slack,
       mattermost: adapters.mattermost,
@@ -186,6 +199,8 @@ export async function runServe(f: ServeFlags, out: (l: string) => void = (l) => 
       refusals: auditRefusals(store.audit, { clock: realClock, log: out }),
       logger: { level: f.logLevel ?? config.server.logLevel, stream: process.stderr },
     }));
+    app = served.app;
+    notify?.start();
     const server = app;
     try {
       await server.listen({ host, port });
@@ -196,6 +211,7 @@ export async function runServe(f: ServeFlags, out: (l: string) => void = (l) => 
     }
     const base = `http://${host.includes(':') ? `[${host}]` : host}:${(server.server.address() as { port: number }).port}`;
     announce(out, base, config, p, policy, adapters.console?.room, oneTimeToken && adapters.console?.users[0].name, oneTimeToken, Boolean(adapters.slack), Boolean(adapters.mattermost), Boolean(hooks.options));
+    if (config.notifications) out(`  notify      ${config.notifications.receivers.map((r) => r.name).join(', ')} (routes in the config; failures in /metrics and the audit log)`);
     if (config.reload.enabled) {
       reloader = watchForChanges({ config, flags: f, pipeline: p, authorizer, policy, store, out, interval: config.reload.interval, prints });
       reloader.start();
@@ -207,6 +223,8 @@ export async function runServe(f: ServeFlags, out: (l: string) => void = (l) => 
     reloader?.stop();
     await app?.close();
     await pipeline?.stop();
+    // After the pipeline: its last events are queued; what is not yet delivered waits in the store for the next start.
+    await notifications?.stop();
     await target?.stop();
     await store.close();
   }

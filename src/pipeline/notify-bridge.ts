@@ -23,7 +23,9 @@ const STEP_NEWS = new Set(['succeeded', 'failed', 'timed-out', 'abandoned', 'unk
 
 export interface NotifyBridgeOptions {
   clock: Clock;
-  emit: (e: NotifyEvent) => void;
+  /** Queues the event durably (the outbox); calls are made one at a time, in order. */
+  emit: (e: NotifyEvent) => unknown;
+  log?: (line: string) => void;
   /** The open incidents (the tracker's live state), to find a run's incident. */
   openIncidents?: () => IncidentRecord[];
   /** An object's annotations from the informer caches, when watched. */
@@ -36,6 +38,8 @@ export class NotifyBridge implements Sink, Notifier {
   private readonly labels = new Map<string, Record<string, string>>();
   private readonly incidentsSeen = new Map<string, { members: number; severity: string }>();
   private readonly runsStarted = new Set<string>();
+  // One emit at a time: a thread's parent is queued before its replies, a PagerDuty trigger before its resolve.
+  private chain: Promise<void> = Promise.resolve();
 
   constructor(o: NotifyBridgeOptions) {
     this.o = o;
@@ -105,7 +109,15 @@ export class NotifyBridge implements Sink, Notifier {
   }
 
   private push(kind: NotifyEventKind, e: Omit<NotifyEvent, 'kind' | 'time'>): void {
-    this.o.emit({ kind, time: this.o.clock.now(), ...e, labels: { ...e.labels, kind } });
+    const event: NotifyEvent = { kind, time: this.o.clock.now(), ...e, labels: { ...e.labels, kind } };
+    this.chain = this.chain
+      .then(async () => { await this.o.emit(event); })
+      .catch((err: unknown) => this.o.log?.(`error: could not queue the notification "${event.title}": ${(err as Error).message}`));
+  }
+
+  /** Resolves once every event so far is queued. */
+  async flush(): Promise<void> {
+    await this.chain;
   }
 
   approvalRequested(p: PendingApproval, short: string, run: RunRecord | undefined): void {

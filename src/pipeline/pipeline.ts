@@ -79,7 +79,7 @@ export interface PipelineOptions {
    * incidents' state changes, runs and their steps, approvals, escalations,
    * runbook notify steps. Only the leader emits them.
    */
-  notify?: { emit(e: NotifyEvent): void };
+  notify?: { emit(e: NotifyEvent): unknown };
   /** More sinks (printer, notifiers, collectors), after the built-in ones; every replica's get every call. */
   sinks?: Sink[];
   /**
@@ -137,6 +137,7 @@ export class Pipeline {
         clock: o.clock,
         // Every replica sees the runs and detections; one tells people about them.
         emit: (e) => this.leading && notify.emit(e),
+        log: o.log,
         openIncidents: () => this.incidents?.tracker.openIncidents() ?? [],
         annotations: (cluster, kind, ns, name) => {
           const inf = this.kubeSources.get(cluster)?.informer(kind);

@@ -10,3 +10,4 @@ export { auditStoreOptions, type AuditStoreOptions } from './audit-options.ts';
 export { resolveWebhooks, webhookRoutes } from './webhook-config.ts';
 export { auditRefusals, type RefusalAuditOptions } from './refusal-audit.ts';
 export { LeaderElectionSchema, leaseNamespace, type LeaderElectionConfig } from './leader-config.ts';
+export { serviceNotifications, type ServiceNotificationsOptions } from './notifications.ts';
