@@ -52,7 +52,9 @@ export class Outbox {
   private again = false;
 
   constructor(opts: OutboxOptions) {
-    this.o = { concurrency: 4, pollMs: 1_000, leaseMs: 5 * 60_000, maxAttempts: 0, maxAgeMs: 24 * 3_600_000, minBackoffMs: 1_000, maxBackoffMs: 5 * 60_000, random: Math.random, ...opts };
+    // An option passed as undefined keeps its default (an undefined poll interval would make the worker spin).
+    const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as OutboxOptions;
+    this.o = { concurrency: 4, pollMs: 1_000, leaseMs: 5 * 60_000, maxAttempts: 0, maxAgeMs: 24 * 3_600_000, minBackoffMs: 1_000, maxBackoffMs: 5 * 60_000, random: Math.random, ...given };
   }
 
   start(): void {

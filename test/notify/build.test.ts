@@ -81,3 +81,20 @@ test('a supplied receiver gets its events; secrets go to the redactor; canDelive
     await s.close();
   }
 });
+
+test('without a poll interval the worker waits the default second between passes (it does not spin on the store)', { timeout: 30_000 }, async () => {
+  const s = await store();
+  const clock = new ManualClock(T0);
+  const n = buildNotifications({ config, store: s, clock, env: ENV, receivers: { ops: new ChatLike() } });
+  let claims = 0;
+  const claim = s.claimDeliveries.bind(s);
+  s.claimDeliveries = (q) => { claims++; return claim(q); };
+  n.start();
+  await new Promise((r) => setTimeout(r, 300));
+  assert.ok(claims <= 2, `one pass at start, then one per second of the clock (saw ${claims} in 300ms of a stopped clock)`);
+  await clock.advance(1_000);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.ok(claims >= 2 && claims <= 3, `a pass after the clock's second (saw ${claims})`);
+  await n.stop();
+  await s.close();
+});

@@ -7,59 +7,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
+import { smtp, SMTP_PASSWORD as PASSWORD } from '../helpers/local-smtp.ts';
 import { ManualClock } from '../../src/common/clock.ts';
 import { openStore } from '../../src/store/index.ts';
 import { NotificationsSchema, buildNotifications, type NotifyEvent } from '../../src/notify/index.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
-const PASSWORD = 'smtp-pass-5d8e2a91c4';
-
-interface Mail { from: string; to: string[]; raw: string; headers: Record<string, string>; body: string; user?: string; secure: boolean }
-
-/** Headers of a raw message, unfolded, names lowercased (first occurrence wins). */
-function parse(raw: string): { headers: Record<string, string>; body: string } {
-  const at = raw.indexOf('\r\n\r\n');
-  const head = raw.slice(0, at).replace(/\r\n[ \t]+/g, ' ');
-  const headers: Record<string, string> = {};
-  for (const line of head.split('\r\n')) {
-    const i = line.indexOf(':');
-    const name = line.slice(0, i).toLowerCase();
-    if (!(name in headers)) headers[name] = line.slice(i + 1).trim();
-  }
-  return { headers, body: raw.slice(at + 4) };
-}
-
-async function smtp(opts: { tls?: boolean; rcptError?: { code: number; message: string } } = {}) {
-  const mails: Mail[] = [];
-  const server = new SMTPServer({
-    authMethods: ['PLAIN', 'LOGIN'],
-    allowInsecureAuth: !opts.tls,
-    disabledCommands: opts.tls ? [] : ['STARTTLS'],
-    logger: false,
-    onAuth(auth, _session, cb) {
-      if (auth.username === 'kubemend' && auth.password === PASSWORD) cb(null, { user: auth.username });
-      else cb(Object.assign(new Error('Invalid username or password'), { responseCode: 535 }));
-    },
-    onRcptTo(_addr, _session, cb) {
-      if (opts.rcptError) cb(Object.assign(new Error(opts.rcptError.message), { responseCode: opts.rcptError.code }));
-      else cb();
-    },
-    onData(stream, session, cb) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        const raw = Buffer.concat(chunks).toString('utf8');
-        mails.push({ from: (session.envelope.mailFrom as { address: string }).address, to: session.envelope.rcptTo.map((r) => r.address), raw, ...parse(raw), user: session.user as string | undefined, secure: session.secure });
-        cb();
-      });
-    },
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.server.address() as AddressInfo).port;
-  return { mails, port, close: () => new Promise<void>((r) => server.close(() => r())) };
-}
 
 async function setup(port: number, smtpCfg: Record<string, unknown> = {}, env: Record<string, string> = { SMTP_USER: 'kubemend', SMTP_PASSWORD: PASSWORD }) {
   const clock = new ManualClock(T0);
