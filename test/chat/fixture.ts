@@ -61,6 +61,8 @@ export interface ChatFixture {
 
 export async function chatFixture(o: {
   speed?: number; settings?: ChatSettingsInput; tickets?: TicketChecker; policy?: string; runbooks?: LoadedRunbook[];
+  /** The environment the wiring reads credentials from (Jira tokens); default process.env. */
+  env?: NodeJS.ProcessEnv;
   /** More sandbox options (rbac: 'enforce'). */
   sandbox?: Partial<SandboxOptions>;
   /** The kubeconfig kubemend talks to the sandbox with, once the workloads are up (default: the sandbox's administrator). */
@@ -90,7 +92,7 @@ export async function chatFixture(o: {
   const kubeOf = (c: string) => (c === 'sandbox' ? kube : undefined);
   // The same parts the pipeline assembles for chat: one executor with the chat runbooks; approvals decided in chat.
   const remediation = buildRemediation({ store, clock: sandbox.clock, runbooks: [...chatRunbooks(), ...(o.runbooks ?? [])], kube: kubeOf, approvers: () => true, auto: false });
-  const engine = buildChatEngine({ store, clock: sandbox.clock, settings, executor: remediation.executor, approvals: remediation.approvals, kube: kubeOf, clusters: ['sandbox'], authorizer, tickets: o.tickets });
+  const engine = buildChatEngine({ store, clock: sandbox.clock, settings, executor: remediation.executor, approvals: remediation.approvals, kube: kubeOf, clusters: ['sandbox'], authorizer, tickets: o.tickets, env: o.env });
   await engine.start();
   const wiring = { engine, remediation };
   const async: ChatReply[] = [];
@@ -114,6 +116,7 @@ export async function chatFixture(o: {
     },
     async close() {
       wiring.engine.stop();
+      await wiring.engine.idle();
       wiring.remediation.executor.cancelAll();
       await wiring.remediation.executor.idle();
       await store.close();
