@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chatFixture, type ChatFixture } from './fixture.ts';
 import { fakeJira, adfProblem, type FakeJira } from './fake-jira.ts';
-import { adf, wiki } from '../../src/chat/jira-write.ts';
+import { adf, wiki, JiraWriter, JiraRequestError } from '../../src/chat/jira-write.ts';
 import { redactor } from '../../src/common/redact.ts';
 
 const PAT = 'jira-pat-Vb7Qm3Xz9Lk2';
@@ -155,4 +155,22 @@ test('jira: wiki markup cannot be injected; ADF never has an empty text node', (
   const doc = adf([[{ text: 'Why: ', strong: true }, { text: '' }, { text: 'x' }]]);
   assert.equal(adfProblem(doc), undefined);
   assert.deepEqual(doc.content[0].content, [{ type: 'text', text: 'Why: ', marks: [{ type: 'strong' }] }, { type: 'text', text: 'x' }]);
+});
+
+test('JiraWriter against the fake: an unknown issue (404) and a body Jira refuses (400) are final, with Jira\'s words', { timeout: 30_000 }, async () => {
+  const jira = await fakeJira({ 'OPS-1': 'Approved' }, { token: PAT });
+  try {
+    const writer = new JiraWriter({ url: jira.url, token: PAT, retries: 3, minTimeoutMs: 10 });
+    await assert.rejects(writer.comment('OPS-404', [[{ text: 'x' }]]), (e: JiraRequestError) => e.code === 'KM-JIRA-001' && e.status === 404 && /Issue does not exist/.test(e.message));
+    await assert.rejects(writer.comment('OPS-1', [[{ text: '' }]]), (e: JiraRequestError) => e.status === 400 && /comment: Comment body can not be empty!/.test(e.message));
+    await assert.rejects(writer.transition('OPS-1', 'Reopen'), /offers no such transition now \(available: Start Progress, Resolve\)/);
+    assert.equal(jira.requests.filter((r) => r.method === 'POST').length, 2, 'no retries of a 4xx');
+    // What the fake refuses, as Jira Cloud does: a v3 body that is not ADF.
+    const res = await fetch(`${jira.url}/rest/api/3/issue/OPS-1/comment`, { method: 'POST', headers: { authorization: `Bearer ${PAT}`, 'content-type': 'application/json' }, body: JSON.stringify({ body: 'plain text' }) });
+    assert.equal(res.status, 400);
+    assert.deepEqual(await res.json(), { errorMessages: ['INVALID_INPUT'], errors: { comment: 'Comment body is not valid! the body is not an ADF document (type doc)' } });
+    assert.match(String(adfProblem({ type: 'doc', version: 1, content: [{ type: 'paragraph', content: [{ type: 'text', text: 'x', marks: [{ type: 'code' }, { type: 'strong' }] }] }] })), /code mark combines only with link/);
+  } finally {
+    await jira.close();
+  }
 });
