@@ -10,6 +10,10 @@
 // problem the tests assert never happens. `disconnect` (reason
 // refresh_requested, warning, link_disabled) asks the app to open a new
 // connection. Slack pings; the ws server answers the app's pings itself.
+//
+// The fake shares its process (and event loop) with the app under test and
+// the sandbox; time in which that loop was stalled — when neither side could
+// run — is not charged to the app's three seconds (measured by a 50 ms tick).
 import { randomUUID } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { FakeSlack } from './fake-slack.ts';
@@ -19,9 +23,13 @@ export const ACK_DEADLINE_MS = 3000;
 export interface Ack {
   envelope_id: string;
   payload?: Record<string, unknown>;
-  /** How long after the envelope the ack came. */
+  /** How long after the envelope the ack came (time the process was stalled left out). */
   ms: number;
+  /** When it came (Date.now()). */
+  at: number;
 }
+
+const TICK_MS = 50;
 
 export class FakeSlackSocket {
   readonly appToken: string;
@@ -34,8 +42,12 @@ export class FakeSlackSocket {
   accepted = 0;
   private readonly wss: WebSocketServer;
   private readonly tickets = new Set<string>();
-  private readonly pending = new Map<string, { at: number; timer: NodeJS.Timeout; resolve: (a: Ack) => void }>();
+  private readonly pending = new Map<string, { at: number; stalledAt: number; timer: NodeJS.Timeout; resolve: (a: Ack) => void; reject: (e: Error) => void; type: string }>();
   private pinger?: NodeJS.Timeout;
+  private ticker?: NodeJS.Timeout;
+  /** Milliseconds the event loop was stalled (ticks late), since the start. */
+  private stalled = 0;
+  private lastTick = Date.now();
   private port = 0;
 
   private constructor(appToken: string, wss: WebSocketServer) {
@@ -61,6 +73,11 @@ export class FakeSlackSocket {
     self.port = (wss.address() as { port: number }).port;
     wss.on('connection', (ws) => self.accept(ws));
     self.pinger = setInterval(() => { for (const c of self.connections) c.ping(); }, 2000);
+    self.ticker = setInterval(() => {
+      const now = Date.now();
+      self.stalled += Math.max(0, now - self.lastTick - TICK_MS);
+      self.lastTick = now;
+    }, TICK_MS);
     slack.socket = self;
     return self;
   }
@@ -99,9 +116,9 @@ export class FakeSlackSocket {
     if (m.payload !== undefined && (typeof m.payload !== 'object' || m.payload === null || Array.isArray(m.payload))) this.problems.push(`ack ${id}: payload is not an object`);
     this.pending.delete(id);
     clearTimeout(p.timer);
-    const ms = Date.now() - p.at;
+    const ms = this.responsive(p);
     if (ms > ACK_DEADLINE_MS) this.problems.push(`ack ${id} came after ${ms} ms (Slack wants it within ${ACK_DEADLINE_MS} ms)`);
-    const ack: Ack = { envelope_id: id, ...(m.payload !== undefined ? { payload: m.payload as Record<string, unknown> } : {}), ms };
+    const ack: Ack = { envelope_id: id, ...(m.payload !== undefined ? { payload: m.payload as Record<string, unknown> } : {}), ms, at: Date.now() };
     this.acks.push(ack);
     p.resolve(ack);
   }
@@ -114,14 +131,31 @@ export class FakeSlackSocket {
     const env: Record<string, unknown> = { envelope_id, type, payload, accepts_response_payload: type !== 'events_api' };
     if (type === 'events_api') Object.assign(env, { retry_attempt: o.retryAttempt ?? 0, retry_reason: o.retryReason ?? '' });
     return new Promise<Ack>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(envelope_id);
-        this.problems.push(`no ack for ${type} envelope ${envelope_id} within ${ACK_DEADLINE_MS} ms`);
-        reject(new Error(`no ack for envelope ${envelope_id}`));
-      }, ACK_DEADLINE_MS);
-      this.pending.set(envelope_id, { at: Date.now(), timer, resolve });
+      const p = { at: Date.now(), stalledAt: this.stalled, timer: setTimeout(() => this.deadline(envelope_id), ACK_DEADLINE_MS), resolve, reject, type };
+      this.pending.set(envelope_id, p);
       ws.send(JSON.stringify(env));
     });
+  }
+
+  /** Time since the envelope was sent in which the process could run. */
+  private responsive(p: { at: number; stalledAt: number }): number {
+    const now = Date.now();
+    const stalledNow = this.stalled + Math.max(0, now - this.lastTick - TICK_MS);
+    return now - p.at - (stalledNow - p.stalledAt);
+  }
+
+  private deadline(id: string): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    const used = this.responsive(p);
+    // A stalled loop delayed this timer as much as the app: give back what the stall took.
+    if (used < ACK_DEADLINE_MS) {
+      p.timer = setTimeout(() => this.deadline(id), ACK_DEADLINE_MS - used + TICK_MS);
+      return;
+    }
+    this.pending.delete(id);
+    this.problems.push(`no ack for ${p.type} envelope ${id} within ${ACK_DEADLINE_MS} ms`);
+    p.reject(new Error(`no ack for envelope ${id}`));
   }
 
   /** Slack's `disconnect` message on the newest connection (Slack closes it soon after if the app does not). */
@@ -131,6 +165,7 @@ export class FakeSlackSocket {
 
   async close(): Promise<void> {
     clearInterval(this.pinger);
+    clearInterval(this.ticker);
     for (const p of this.pending.values()) clearTimeout(p.timer);
     for (const c of this.connections) c.terminate();
     await new Promise<void>((r) => this.wss.close(() => r()));

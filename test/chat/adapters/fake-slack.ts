@@ -16,6 +16,8 @@ export interface SlackCall {
   method: string;
   args: Record<string, unknown>;
   contentType: string;
+  /** When it came (Date.now()). */
+  at: number;
 }
 
 const BLOCK_TYPES = new Set(['section', 'actions', 'context', 'divider', 'header', 'image', 'rich_text']);
@@ -61,7 +63,7 @@ export class FakeSlack {
       if (!token) return { ok: false, error: 'not_authed' };
       // apps.connections.open takes only the app-level token; every other method only the bot token.
       if (req.params.method === 'apps.connections.open') {
-        this.calls.push({ method: req.params.method, args, contentType });
+        this.calls.push({ method: req.params.method, args, contentType, at: Date.now() });
         if (token === this.token) return { ok: false, error: 'not_allowed_token_type' };
         if (!this.socket || token !== this.socket.appToken) return { ok: false, error: 'invalid_auth' };
         return { ok: true, url: this.socket.ticket() };
@@ -69,7 +71,7 @@ export class FakeSlack {
       if (this.socket && token === this.socket.appToken) return { ok: false, error: 'not_allowed_token_type' };
       if (token !== this.token) return { ok: false, error: 'invalid_auth' };
       delete args.token;
-      this.calls.push({ method: req.params.method, args, contentType });
+      this.calls.push({ method: req.params.method, args, contentType, at: Date.now() });
       return this.method(req.params.method, args);
     });
     this.app.post<{ Params: { id: string } }>('/response/:id', async (req, reply) => {

@@ -26,9 +26,11 @@ async function metric(name: string, labels: Record<string, string> = {}): Promis
   return values.filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((a, v) => a + v.value, 0);
 }
 
-function slackOptions(fake: FakeSlack, appToken = APP) {
+// The client pings every pingTimeoutMs and drops a connection whose pong is later than that; on a loaded
+// machine a short one would reconnect mid-test. It is also the first reconnect delay, so the reconnect test shortens it.
+function slackOptions(fake: FakeSlack, appToken = APP, pingTimeoutMs = 3000) {
   return {
-    socketMode: true, appToken, botToken: BOT, slackApiUrl: `${fake.url}/api/`, retryConfig: { retries: 0 }, socketPingTimeoutMs: 300,
+    socketMode: true, appToken, botToken: BOT, slackApiUrl: `${fake.url}/api/`, retryConfig: { retries: 0 }, socketPingTimeoutMs: pingTimeoutMs,
     rooms: { C0OPS: 'ops' }, users: { U0ALICE: { name: 'alice', groups: ['shop'] } },
   };
 }
@@ -67,6 +69,7 @@ test('slack socket mode: a slash command runs end to end; a button press deliver
     assert.deepEqual(ack.payload ?? {}, {}, 'an empty ack: the replies come as bot messages');
     await t.server.slack!.idle();
     const [ask] = t.fake.callsTo('chat.postMessage');
+    assert.ok(ack.at <= ask.at, 'acknowledged before it was handled, not after');
     assert.equal(ask.args.channel, 'C0OPS');
     assert.match(String(ask.args.text), /^[a-z2-9]{6} will restart deployment shop\/web/);
     const blocks = JSON.parse(ask.args.blocks as string);
@@ -123,7 +126,7 @@ test('slack socket mode: after disconnect (refresh_requested, then warning) it r
   await fake.listen();
   const ws = await FakeSlackSocket.start(fake, APP);
   const engine = new ScriptedEngine();
-  const server = await createApp({ engine, slack: slackOptions(fake) });
+  const server = await createApp({ engine, slack: slackOptions(fake, APP, 500) });
   try {
     const before = await metric('kubemend_slack_socket_reconnects_total');
     for (const [i, reason] of (['refresh_requested', 'warning'] as const).entries()) {
