@@ -3,7 +3,7 @@
 // chat.<action>.<verb> in the same step, so the audit trail and the request's
 // state never disagree about what happened, who did it, and why.
 import { randomInt } from 'node:crypto';
-import type { Actor, AuditInput, AuditTarget } from '../audit/index.ts';
+import type { Actor, AuditInput, AuditRecord, AuditTarget } from '../audit/index.ts';
 import type { ChatRequestRecord, Store } from '../store/index.ts';
 import type { Clock, TimerHandle } from '../common/index.ts';
 import type { ActionCommand } from './grammar.ts';
@@ -28,6 +28,17 @@ const OUTCOME: Record<Verb, NonNullable<AuditInput['outcome']>> = {
 };
 
 export const OPEN: readonly RequestStatus[] = ['awaiting-justification', 'awaiting-confirmation', 'awaiting-approval'];
+/** Where a request ends: nothing more happens to it after one of these. */
+export const ENDED: readonly RequestStatus[] = ['executed', 'failed', 'denied', 'cancelled', 'expired'];
+
+/** A request's end, as recorded: who ended it (a person) and the audit record of the end. */
+export interface RequestEnded {
+  c: Conversation;
+  verb: Verb;
+  reason?: string;
+  by?: string;
+  record: AuditRecord;
+}
 
 export interface Conversation {
   record: ChatRequestRecord;
@@ -56,6 +67,8 @@ export class RequestBook {
   private readonly redact: (s: string) => string;
   private readonly live = new Map<string, Conversation>();
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** Told when a request ends (its end recorded), e.g. to write the trace back to its ticket; must not throw. */
+  onEnd?: (e: RequestEnded) => void;
 
   constructor(store: Store, clock: Clock, redact: (s: string) => string) {
     this.store = store;
@@ -125,7 +138,7 @@ export class RequestBook {
     if (o.reason) data.reason = this.redact(o.reason);
     if (c.justification) data.linkKind = c.justification.kind;
     if (c.justification) data.linkDetail = c.justification.detail;
-    await this.store.audit.append({
+    const [record] = await this.store.audit.append({
       time: now,
       actor: by ? { type: 'user', name: by.name } : SYSTEM_ACTOR,
       action: `chat.${r.action}.${verb}`,
@@ -136,6 +149,7 @@ export class RequestBook {
       runId: r.runId,
       data: { ...data, ...(o.data ?? {}) },
     });
+    if (status && ENDED.includes(status)) this.onEnd?.({ c, verb, reason: data.reason as string | undefined, by: by?.name, record });
   }
 
   /**

@@ -14,6 +14,7 @@ import { RequestBook, OPEN, newRecord, type Conversation } from './conversation.
 import { describeUser, platformId, sameIdentity } from './identity.ts';
 import { checkJustification, type TicketChecker } from './justification.ts';
 import type { AlertChecker } from './alerts.ts';
+import type { TicketTrace } from './ticket-trace.ts';
 import { operationFor, preview, readContext } from './operations.ts';
 import { type Redactor, redactor } from './redact.ts';
 import { isProduction, type ChatSettings } from './settings.ts';
@@ -49,6 +50,8 @@ export interface ChatEngineOptions {
   replicas?: boolean;
   /** The incident tracker, for `incidents` and `incident …` (absent: incident tracking is off). */
   incidents?: IncidentDesk;
+  /** Writes the trace of requests justified by a ticket back to it (a Jira comment). */
+  ticketTrace?: TicketTrace;
 }
 
 export class KubemendChatEngine implements ChatEngine {
@@ -67,6 +70,8 @@ export class KubemendChatEngine implements ChatEngine {
     this.redactor = o.redactor ?? redactor;
     this.book = new RequestBook(o.store, o.clock, (s) => this.redactor.redact(s));
     this.executions = new Executions({ executor: o.executor, book: this.book, clock: o.clock, store: o.store, emit: (r) => this.emit(r), preemptTimeoutMs: o.settings.preemptTimeout, log: o.log });
+    // After the end is recorded, never in its way: the trace is written in the background.
+    if (o.ticketTrace) this.book.onEnd = (e) => o.ticketTrace!.ended(e);
     this.approvals = new Approvals({ arm: (c, ms) => this.arm(c, ms), authorizer: o.authorizer, settings: o.settings, clock: o.clock, book: this.book, executions: this.executions });
     const desk = { store: o.store, clock: o.clock, authorizer: o.authorizer, book: this.book, reply: (m: ChatMessage, t: string, ro?: ReplyOptions) => this.reply(m, t, ro) };
     this.incidentCommands = new IncidentCommands(desk, o.incidents);
@@ -101,6 +106,11 @@ export class KubemendChatEngine implements ChatEngine {
   /** Cancels the expiry timers (runs already started continue in the executor). */
   stop(): void {
     for (const c of this.book.open()) c.timer?.cancel();
+  }
+
+  /** Resolves once the background work of ended requests (ticket comments) is done. */
+  async idle(): Promise<void> {
+    await this.o.ticketTrace?.idle();
   }
 
   onAsyncReply(listener: (r: ChatReply) => void): () => void {

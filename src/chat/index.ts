@@ -7,6 +7,8 @@ export { parseCommand, helpText, usageOf, tokenize, USAGE, COMMANDS, WORKLOAD_AC
 export { chatSettings, loadChatConfig, isProduction, ChatSettingsSchema, type ChatSettings, type ChatSettingsInput } from './settings.ts';
 export { checkJustification, splitJustification, StaticTicketChecker, type TicketChecker, type TicketVerdict, type Justification } from './justification.ts';
 export { JiraTicketChecker, type JiraOptions } from './jira.ts';
+export { JiraWriter, JiraRequestError, adf, wiki, type CommentDoc, type JiraWriteOptions } from './jira-write.ts';
+export { TicketTrace, jiraCommentsTotal, jiraTransitionsTotal, type TicketTraceOptions } from './ticket-trace.ts';
 export { Redactor, redact } from './redact.ts';
 export { chatRunbooks, CHAT_RUNBOOK_DIR } from './operations.ts';
 export { workloadStatus } from './status.ts';
@@ -16,7 +18,7 @@ export {
   type ThreadPoster, type SlackPosterOptions,
   type SlackAdapterOptions, type MattermostAdapterOptions, type ConsoleAdapterOptions, type ConsoleUser, type HttpChatAdapter,
 } from './adapters/index.ts';
-export { buildChatEngine, ticketChecker, alertChecker, type ChatEngineWiring } from './wiring.ts';
+export { buildChatEngine, ticketChecker, ticketTrace, alertChecker, type ChatEngineWiring } from './wiring.ts';
 export type { RunbookApprovalListener } from './runbook-approvals.ts';
 export { AlertmanagerChecker, alertOfLink, parseMatchers, type AlertChecker, type AlertVerdict, type AlertmanagerSite } from './alerts.ts';
 export { mapIdentity, platformId, sameIdentity, samePerson, describeUser, auditIdentity, PLATFORMS, type IdentityMapping, type GuestRole } from './identity.ts';

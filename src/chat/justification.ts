@@ -42,6 +42,8 @@ export interface Justification {
   kind: LinkKind;
   /** What was verified, for the confirmation and the audit log: "ticket OPS-1 (Approved)". */
   detail: string;
+  /** The ticket key the tracker accepted (its current key, if the ticket moved): where the trace is written back. */
+  ticket?: string;
 }
 
 export type JustificationResult =
@@ -86,10 +88,10 @@ export async function checkJustification(input: { reason?: string; link?: string
   if (!link) return { ok: false, missing: false, problem: 'a reason needs a link: an alert URL, a detection (det:ID) or an approved ticket' };
   const checked = await checkLink(link, ctx);
   if ('problem' in checked) return { ok: false, missing: false, problem: checked.problem };
-  return { ok: true, justification: { reason, link, kind: checked.kind, detail: checked.detail } };
+  return { ok: true, justification: { reason, link, kind: checked.kind, detail: checked.detail, ...('ticket' in checked && checked.ticket ? { ticket: checked.ticket } : {}) } };
 }
 
-async function checkLink(link: string, ctx: JustificationContext): Promise<{ kind: LinkKind; detail: string } | { problem: string }> {
+async function checkLink(link: string, ctx: JustificationContext): Promise<{ kind: LinkKind; detail: string; ticket?: string } | { problem: string }> {
   const s = ctx.settings.justification;
   if (URL_RE.test(link)) {
     let u: URL;
@@ -127,7 +129,7 @@ async function checkLink(link: string, ctx: JustificationContext): Promise<{ kin
       return { problem: `could not check ticket ${link}: ${(err as Error).message}` };
     }
     if (!v.ok) return { problem: v.reason };
-    return { kind: 'ticket', detail: `ticket ${v.key} (${v.status})` };
+    return { kind: 'ticket', detail: `ticket ${v.key} (${v.status})`, ticket: v.key };
   }
   return { problem: `"${link}" is neither an alert URL, a detection (det:ID) nor a ticket key (${s.ticketPattern})` };
 }

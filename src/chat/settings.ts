@@ -70,6 +70,16 @@ export const ChatSettingsSchema = z.strictObject({
       /** Environment variable holding the Jira user (Jira Cloud: e-mail) for basic auth. */
       userEnv: z.string().min(1).optional(),
       timeout: Duration.default(5_000),
+      /** Comment on the ticket when the action it justified ends: who, what, why, the outcome, the run and audit ids. */
+      comment: z.boolean().default(true),
+      /** After a successful action, move the ticket through this transition (by its name, or the status it leads to), e.g. Done. */
+      transitionOnSuccess: z.string().min(1).optional(),
+      /** REST API for writing: 2 (Data Center / Server: wiki markup) or 3 (Cloud: Atlassian Document Format). Default: 3 with userEnv (Cloud's basic auth), else 2. */
+      apiVersion: z.union([z.literal(2), z.literal(3)]).optional(),
+      /** Retries of a comment or transition that failed on the network, 5xx or 429 (after its Retry-After), with back-off doubling from minBackoff to maxBackoff. */
+      retries: z.number().int().min(0).max(20).default(5),
+      minBackoff: Duration.default(1_000),
+      maxBackoff: Duration.default(60_000),
     }).optional(),
     /** Ticket statuses known without a tracker (trying the bot on the sandbox); a tracker, when configured, wins. */
     tickets: z.record(z.string(), z.string()).default({}),

@@ -10,6 +10,8 @@ import type { Authorizer } from '../authz/index.ts';
 import { KubemendChatEngine } from './engine.ts';
 import type { IncidentDesk } from './desk.ts';
 import { JiraTicketChecker } from './jira.ts';
+import { JiraWriter } from './jira-write.ts';
+import { TicketTrace } from './ticket-trace.ts';
 import { StaticTicketChecker, type TicketChecker } from './justification.ts';
 import { AlertmanagerChecker, type AlertChecker } from './alerts.ts';
 import type { ChatSettings } from './settings.ts';
@@ -37,6 +39,8 @@ export interface ChatEngineWiring {
   replicas?: boolean;
   /** The incident tracker as chat sees it (the pipeline implements it over its incident sink). */
   incidents?: IncidentDesk;
+  /** Default: Jira comments when the settings name a Jira with comment on (the default); false for none. */
+  ticketTrace?: TicketTrace | false;
 }
 
 /** The engine, not yet started (call `start()` before serving). */
@@ -56,7 +60,20 @@ export function buildChatEngine(o: ChatEngineWiring): KubemendChatEngine {
     log: o.log,
     replicas: o.replicas,
     incidents: o.incidents,
+    ticketTrace: o.ticketTrace === false ? undefined : (o.ticketTrace ?? ticketTrace(o.settings, o.env ?? process.env, o)),
   });
+}
+
+/** The Jira comment writer when the settings name a Jira and leave `comment` on; credentials as for the checker. */
+export function ticketTrace(s: ChatSettings, env: NodeJS.ProcessEnv, o: { store: Store; clock: Clock; log?: (line: string) => void }): TicketTrace | undefined {
+  const jira = s.justification.jira;
+  if (!jira?.comment) return undefined;
+  const token = jira.tokenEnv ? env[jira.tokenEnv] : undefined;
+  const user = jira.userEnv ? env[jira.userEnv] : undefined;
+  redactor.addSecret(token);
+  if (user && token) redactor.addSecret(Buffer.from(`${user}:${token}`).toString('base64'));
+  const writer = new JiraWriter({ url: jira.url, token, user, apiVersion: jira.apiVersion, timeoutMs: jira.timeout, retries: jira.retries, minTimeoutMs: jira.minBackoff, maxTimeoutMs: jira.maxBackoff });
+  return new TicketTrace({ writer, store: o.store, clock: o.clock, redact: (t) => redactor.redact(t), transitionOnSuccess: jira.transitionOnSuccess, log: o.log });
 }
 
 /** The settings' Alertmanagers, with their API tokens read from the environment. */

@@ -210,7 +210,7 @@ export async function runServe(f: ServeFlags, out: (l: string) => void = (l) => 
       throw err;
     }
     const base = `http://${host.includes(':') ? `[${host}]` : host}:${(server.server.address() as { port: number }).port}`;
-    announce(out, base, config, p, policy, adapters.console?.room, oneTimeToken && adapters.console?.users[0].name, oneTimeToken, Boolean(adapters.slack), Boolean(adapters.mattermost), Boolean(hooks.options));
+    announce(out, base, config, p, policy, adapters.console?.room, oneTimeToken && adapters.console?.users[0].name, oneTimeToken, adapters.slack ? (adapters.slack.socketMode ? 'socket' : 'http') : false, Boolean(adapters.mattermost), Boolean(hooks.options));
     if (config.notifications) out(`  notify      ${config.notifications.receivers.map((r) => r.name).join(', ')} (routes in the config; failures in /metrics and the audit log)`);
     if (config.reload.enabled) {
       reloader = watchForChanges({ config, flags: f, pipeline: p, authorizer, policy, store, out, interval: config.reload.interval, prints });
@@ -242,14 +242,15 @@ async function readiness(p: Pipeline, store: Store): Promise<{ ready: boolean; c
   return { ready: checks.informersSynced && checks.store, checks };
 }
 
-function announce(out: (l: string) => void, base: string, c: ServiceConfig, p: Pipeline, policy: string, room: string | undefined, user: string | false | undefined, token: string | undefined, slack: boolean, mattermost: boolean, webhooks: boolean): void {
+function announce(out: (l: string) => void, base: string, c: ServiceConfig, p: Pipeline, policy: string, room: string | undefined, user: string | false | undefined, token: string | undefined, slack: false | 'http' | 'socket', mattermost: boolean, webhooks: boolean): void {
   out(`kubemend serving on ${base} (policy ${policy})`);
   out(`  detection   ${p.currentRules().length} rules from ${c.rules}; clusters ${[...p.kubeSources.keys()].join(', ')}`);
   out(`  remediation ${c.remediation.enabled ? `${p.remediation!.executor.runbookNames().length} runbooks from ${c.runbooks}${c.remediation.dryRun ? ' (dry run)' : ''}` : 'off'}`);
   if (p.rollouts.running) out(`  smoke       ${c.smoke.window ? formatDuration(c.smoke.window) : 'no'} window after every rollout (annotation kubemend.dev/smoke-window overrides)`);
   if (room) out(`  console     ${base}/console/  (room ${room})`);
   if (user && token) out(`              sign in as ${user} with the token ${token} (valid for this run only)`);
-  if (slack) out(`  slack       ${base}/slack/events, /slack/commands, /slack/interactions`);
+  if (slack === 'http') out(`  slack       ${base}/slack/events, /slack/commands, /slack/interactions`);
+  if (slack === 'socket') out('  slack       Socket Mode (connected to Slack; no HTTP endpoints)');
   if (mattermost) out(`  mattermost  ${base}/mattermost/command`);
   if (webhooks) out(`  webhooks    ${base}/webhooks/alertmanager, ${base}/webhooks/<name>${c.webhooks.kubernetesAudit ? `, ${base}/webhooks/kubernetes-audit (the API server's audit log)` : ''}`);
   if (c.leaderElection.enabled) out(`  leader      ${base}/leader   (replicas elect one on ${p.leaderInfo().lease}; only the leader remediates)`);

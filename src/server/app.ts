@@ -101,11 +101,17 @@ export async function createApp(opts: AppOptions = {}): Promise<KubemendServer> 
   if (opts.webhooks) await app.register(webhooksPlugin, { ...opts.webhooks, audit: opts.webhooks.audit ?? opts.refusals });
   for (const p of opts.plugins ?? []) await app.register(p.plugin, p.options ?? {});
 
-  for (const a of adapters) await a.start(opts.engine!);
   app.addHook('onClose', async () => {
     for (const a of adapters) await a.stop();
     await opts.refusals?.close();
   });
+  try {
+    // Slack's Socket Mode connects here: a refused app token fails the start, and what started is stopped.
+    for (const a of adapters) await a.start(opts.engine!);
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
   return { app, adapters, slack, mattermost, console: consoleAdapter };
 }
 

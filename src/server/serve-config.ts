@@ -1,6 +1,6 @@
 // What `kubemend serve` serves, from a YAML file (kind ServerConfig) plus the
 // environment. Secrets come only from the environment (SLACK_SIGNING_SECRET,
-// SLACK_BOT_TOKEN, MATTERMOST_TOKEN, MATTERMOST_COMMAND_TOKEN, console tokens
+// SLACK_BOT_TOKEN, SLACK_APP_TOKEN, MATTERMOST_TOKEN, MATTERMOST_COMMAND_TOKEN, console tokens
 // through `tokenEnv`) or as a hash (`tokenSha256`), so the file can be kept
 // in git; the file holds who is who and which channel is which room.
 import { z } from 'zod';
@@ -46,6 +46,12 @@ export const ServerSpecSchema = z.strictObject({
     users: z.array(ConsoleUserSchema).default([]),
   }).prefault({}),
   slack: z.strictObject({
+    /**
+     * Receive over Socket Mode (a WebSocket kubemend opens to Slack) instead of
+     * HTTP requests: no public URL needed; SLACK_APP_TOKEN (xapp-) instead of
+     * SLACK_SIGNING_SECRET, and the /slack/* routes are not served.
+     */
+    socketMode: z.boolean().default(false),
     /** Web API base URL (default https://slack.com/api/). */
     apiUrl: z.url({ protocol: /^https?$/ }).optional(),
     /** Slack channel id → room name (`C0123ABCD: ops`). */
@@ -94,12 +100,20 @@ export function resolveAdapters(spec: ServerSpec, env: NodeJS.ProcessEnv, public
   const out: ResolvedAdapters = { problems };
   const signing = env.SLACK_SIGNING_SECRET;
   const bot = env.SLACK_BOT_TOKEN;
+  const app = env.SLACK_APP_TOKEN;
   // Credentials read here are never shown: the process's redactor masks them in every text it sees.
-  for (const v of [signing, bot, env.MATTERMOST_TOKEN, ...(env.MATTERMOST_COMMAND_TOKEN ?? '').split(',')]) redactor.addSecret(v?.trim());
-  if (signing && bot) {
-    out.slack = { signingSecret: signing, botToken: bot, slackApiUrl: spec.slack.apiUrl ?? env.SLACK_API_URL, rooms: spec.slack.rooms, users: spec.slack.users, guest: spec.slack.guest };
+  for (const v of [signing, bot, app, env.MATTERMOST_TOKEN, ...(env.MATTERMOST_COMMAND_TOKEN ?? '').split(',')]) redactor.addSecret(v?.trim());
+  const slack = { botToken: bot!, slackApiUrl: spec.slack.apiUrl ?? env.SLACK_API_URL, rooms: spec.slack.rooms, users: spec.slack.users, guest: spec.slack.guest };
+  if (spec.slack.socketMode) {
+    // Socket Mode signs nothing: the app-level token opens the connection, so no signing secret is asked for.
+    if (app && bot) out.slack = { ...slack, socketMode: true, appToken: app };
+    else if (app || bot) problems.push(`Slack in Socket Mode needs both SLACK_APP_TOKEN and SLACK_BOT_TOKEN (only ${app ? 'SLACK_APP_TOKEN' : 'SLACK_BOT_TOKEN'} is set)`);
+  } else if (signing && bot) {
+    out.slack = { ...slack, signingSecret: signing };
   } else if (signing || bot) {
-    problems.push(`Slack needs both SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN (only ${signing ? 'SLACK_SIGNING_SECRET' : 'SLACK_BOT_TOKEN'} is set)`);
+    problems.push(`Slack needs both SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN (only ${signing ? 'SLACK_SIGNING_SECRET' : 'SLACK_BOT_TOKEN'} is set)${app ? '; SLACK_APP_TOKEN is for Socket Mode (server.slack.socketMode: true)' : ''}`);
+  } else if (app) {
+    problems.push('SLACK_APP_TOKEN is set but server.slack.socketMode is not true: set it (and SLACK_BOT_TOKEN) to use Socket Mode');
   }
   const mmUrl = spec.mattermost.url ?? env.MATTERMOST_URL;
   const mmToken = env.MATTERMOST_TOKEN;

@@ -63,6 +63,8 @@ export interface ChatFixture {
 
 export async function chatFixture(o: {
   speed?: number; settings?: ChatSettingsInput; tickets?: TicketChecker; policy?: string; runbooks?: LoadedRunbook[];
+  /** The environment the wiring reads credentials from (Jira tokens); default process.env. */
+  env?: NodeJS.ProcessEnv;
   /** More sandbox options (rbac: 'enforce'). */
   sandbox?: Partial<SandboxOptions>;
   /** The kubeconfig kubemend talks to the sandbox with, once the workloads are up (default: the sandbox's administrator). */
@@ -95,7 +97,7 @@ export async function chatFixture(o: {
   // The same parts the pipeline assembles for chat: one executor with the chat runbooks; approvals decided in chat.
   const remediation = buildRemediation({ store, clock: sandbox.clock, runbooks: [...chatRunbooks(), ...(o.runbooks ?? [])], kube: kubeOf, approvers: () => true, auto: false });
   const incidents = o.incidents ? new IncidentSink({ store, clock: sandbox.clock, lookup: () => undefined, podsAtStart: () => [] }) : undefined;
-  const engine = buildChatEngine({ store, clock: sandbox.clock, settings, executor: remediation.executor, approvals: remediation.approvals, kube: kubeOf, clusters: ['sandbox'], authorizer, tickets: o.tickets, incidents: incidents && incidentDesk(incidents, store) });
+  const engine = buildChatEngine({ store, clock: sandbox.clock, settings, executor: remediation.executor, approvals: remediation.approvals, kube: kubeOf, clusters: ['sandbox'], authorizer, tickets: o.tickets, incidents: incidents && incidentDesk(incidents, store), env: o.env });
   await engine.start();
   const wiring = { engine, remediation, incidents };
   const async: ChatReply[] = [];
@@ -119,6 +121,7 @@ export async function chatFixture(o: {
     },
     async close() {
       wiring.engine.stop();
+      await wiring.engine.idle();
       await incidents?.stop();
       wiring.remediation.executor.cancelAll();
       await wiring.remediation.executor.idle();

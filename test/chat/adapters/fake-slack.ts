@@ -7,7 +7,8 @@
 // thirty minutes, `text` or `blocks`, documented response_type and
 // replace_original/delete_original), keeps the messages the bot posted so
 // chat.update works only on one of them, and signs requests to kubemend the
-// way Slack signs them.
+// way Slack signs them. apps.connections.open answers Socket Mode's
+// WebSocket URL (fake-slack-socket.ts) to the app-level token alone.
 import Fastify, { type FastifyInstance } from 'fastify';
 import { slackSignature } from '../../../src/chat/adapters/slack/verify.ts';
 
@@ -15,6 +16,8 @@ export interface SlackCall {
   method: string;
   args: Record<string, unknown>;
   contentType: string;
+  /** When it came (Date.now()). */
+  at: number;
 }
 
 const BLOCK_TYPES = new Set(['section', 'actions', 'context', 'divider', 'header', 'image', 'rich_text']);
@@ -44,6 +47,8 @@ export class FakeSlack {
   private readonly token: string;
   private ts = 1_700_000_000;
   url = '';
+  /** Socket Mode's WebSocket side (fake-slack-socket.ts), when the app has an app-level token. */
+  socket?: { appToken: string; ticket(): string };
 
   constructor(botToken: string) {
     this.token = botToken;
@@ -58,9 +63,17 @@ export class FakeSlack {
       const bearer = /^Bearer (.+)$/.exec(String(req.headers.authorization ?? ''))?.[1];
       const token = bearer ?? (contentType.startsWith('application/json') ? undefined : args.token as string | undefined);
       if (!token) return { ok: false, error: 'not_authed' };
+      // apps.connections.open takes only the app-level token; every other method only the bot token.
+      if (req.params.method === 'apps.connections.open') {
+        this.calls.push({ method: req.params.method, args, contentType, at: Date.now() });
+        if (token === this.token) return { ok: false, error: 'not_allowed_token_type' };
+        if (!this.socket || token !== this.socket.appToken) return { ok: false, error: 'invalid_auth' };
+        return { ok: true, url: this.socket.ticket() };
+      }
+      if (this.socket && token === this.socket.appToken) return { ok: false, error: 'not_allowed_token_type' };
       if (token !== this.token) return { ok: false, error: 'invalid_auth' };
       delete args.token;
-      this.calls.push({ method: req.params.method, args, contentType });
+      this.calls.push({ method: req.params.method, args, contentType, at: Date.now() });
       if (this.rateLimitNext > 0) {
         this.rateLimitNext--;
         return reply.code(429).header('retry-after', '7').send({ ok: false, error: 'ratelimited' });

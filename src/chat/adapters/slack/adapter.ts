@@ -1,5 +1,8 @@
 // Slack: the Events API (app mentions and direct messages), the /kubemend
-// slash command and button presses, all on kubemend's own HTTP server.
+// slash command and button presses — received either on kubemend's own HTTP
+// server (signed requests) or, with `socketMode`, over a WebSocket kubemend
+// opens to Slack (socket.ts). Both transports acknowledge at once and hand
+// the payload to the same handlers (handlers.ts).
 //
 // Plain fastify routes with our own signature check (verify.ts) rather
 // than @slack/bolt: Bolt's receivers own an HTTP server and their own body
@@ -8,98 +11,66 @@
 // the verification and the Web API client (@slack/web-api, used here).
 //
 // Every request is acknowledged at once (Slack wants an answer within three
-// seconds) and handled afterwards. Slack re-sends an event it believes was
-// not acknowledged (X-Slack-Retry-Num); event ids are remembered for an hour
-// so a retried event is acknowledged again but never handled twice. A retry
-// is a new request with its own timestamp and signature; the same signature
-// twice is a captured request played back, refused for as long as its
-// timestamp would pass the five-minute check.
+// seconds) and handled afterwards. A retried event (X-Slack-Retry-Num) is
+// acknowledged again but never handled twice. A retry is a new request with
+// its own timestamp and signature; the same signature twice is a captured
+// request played back, refused for as long as its timestamp would pass the
+// five-minute check.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { WebClient, LogLevel, retryPolicies, type RetryOptions, type Logger as SlackLogger } from '@slack/web-api';
-import { realClock, type Clock, KubemendError, Errors, logSafeUrl } from '../../../common/index.ts';
-import type { ChatMessage, ChatReply, ChatUser } from '../../types.ts';
-import { BaseAdapter, RecentIds, chatAdapterErrorsTotal, rawBodyParsers, type ChatIdentity } from '../shared/base.ts';
-import { mapIdentity, type GuestRole } from '../../identity.ts';
+import { KubemendError, Errors, logSafeUrl } from '../../../common/index.ts';
+import type { ChatEngine } from '../../types.ts';
+import { RecentIds, chatAdapterErrorsTotal, rawBodyParsers } from '../shared/base.ts';
 import { SLACK_MAX_SKEW_SECONDS, verifySlackRequest } from './verify.ts';
-import { slackBlocks, slackTextToPlain, type SlackBlock } from './format.ts';
+import { SlackHandlers, type SlackAdapterOptions, type SlackEventBody, type BlockActionsPayload, type SlashCommand } from './handlers.ts';
+import { SlackSocket, type SlackEnvelope } from './socket.ts';
 
-export interface SlackAdapterOptions {
-  /** The app's signing secret (Basic Information → App Credentials). */
-  signingSecret: string;
-  /** The bot token (xoxb-…) used for chat.postMessage. */
-  botToken: string;
-  /** Web API base URL (default https://slack.com/api/); tests point it at a local fake. */
-  slackApiUrl?: string;
-  clock?: Clock;
-  /** Slack channel id → room name as RBAC policies write it (`C0OPS: ops`); other channels are `slack:<id>`. */
-  rooms?: Record<string, string>;
-  /** Slack user id → the name and groups RBAC and Kubernetes impersonation use; other users are refused… */
-  users?: Record<string, ChatIdentity>;
-  /** …or, when set, act as `slack:<id>` with only these groups. */
-  guest?: GuestRole;
-  /** Web API retries (default: five retries in five minutes, as @slack/web-api recommends). */
-  retryConfig?: RetryOptions;
-}
-
-interface SlackEvent {
-  type?: string;
-  subtype?: string;
-  bot_id?: string;
-  user?: string;
-  text?: string;
-  ts?: string;
-  thread_ts?: string;
-  channel?: string;
-  channel_type?: string;
-}
-
-interface BlockActionsPayload {
-  type?: string;
-  user?: { id?: string };
-  channel?: { id?: string };
-  container?: { type?: string; channel_id?: string; message_ts?: string; thread_ts?: string; is_ephemeral?: boolean };
-  message?: { ts?: string; thread_ts?: string; text?: string; blocks?: SlackBlock[] };
-  response_url?: string;
-  actions?: { type?: string; action_id?: string; action_ts?: string; value?: string; text?: { text?: string } }[];
-}
+export type { SlackAdapterOptions } from './handlers.ts';
 
 // Signatures remembered against replay: far more than a workspace sends in ten minutes.
 const REPLAY_MEMORY = 50_000;
 
-export class SlackAdapter extends BaseAdapter {
-  readonly name = 'slack';
-  readonly web: WebClient;
-  private readonly opts: SlackAdapterOptions;
-  private readonly clock: Clock;
-  private readonly seenEvents: RecentIds;
-  private readonly seenActions: RecentIds;
+export class SlackAdapter extends SlackHandlers {
   private readonly seenSignatures: RecentIds;
+  private readonly socket?: SlackSocket;
 
   constructor(opts: SlackAdapterOptions) {
-    super();
-    if (!opts.signingSecret) throw new KubemendError(Errors.SERVE_ADAPTERS, 'the Slack adapter needs a signing secret (SLACK_SIGNING_SECRET)');
-    if (!opts.botToken) throw new KubemendError(Errors.SERVE_ADAPTERS, 'the Slack adapter needs a bot token (SLACK_BOT_TOKEN)');
-    this.opts = opts;
-    this.nameRooms(opts.rooms);
-    this.clock = opts.clock ?? realClock;
-    this.seenEvents = new RecentIds(this.clock);
-    this.seenActions = new RecentIds(this.clock);
+    super(opts);
+    if (opts.socketMode) {
+      this.socket = new SlackSocket({
+        appToken: opts.appToken ?? '',
+        slackApiUrl: opts.slackApiUrl,
+        retryConfig: opts.retryConfig ? { retries: opts.retryConfig.retries ?? 0 } : undefined,
+        pingTimeoutMs: opts.socketPingTimeoutMs,
+        logger: this.slackLogger(),
+        log: () => this.log, // set by the server after construction
+        handle: (e) => this.onEnvelope(e),
+      });
+    } else if (!opts.signingSecret) {
+      throw new KubemendError(Errors.SERVE_ADAPTERS, 'the Slack adapter needs a signing secret (SLACK_SIGNING_SECRET), or Socket Mode with an app-level token (SLACK_APP_TOKEN)');
+    }
     // A timestamp passes the check from 5 minutes before to 5 minutes after it, so 10 minutes cover every replay.
     this.seenSignatures = new RecentIds(this.clock, 2 * SLACK_MAX_SKEW_SECONDS * 1000, REPLAY_MEMORY);
-    this.web = new WebClient(opts.botToken, {
-      slackApiUrl: opts.slackApiUrl,
-      retryConfig: opts.retryConfig ?? retryPolicies.fiveRetriesInFiveMinutes,
-      timeout: 10_000,
-      logger: this.slackLogger(),
-    });
+  }
+
+  /** Over Socket Mode, the connection to Slack is opened here: a refused token fails the start. */
+  override async start(engine: ChatEngine): Promise<void> {
+    await super.start(engine);
+    await this.socket?.start();
+  }
+
+  override async stop(): Promise<void> {
+    await this.socket?.stop();
+    await super.stop();
   }
 
   async routes(app: FastifyInstance): Promise<void> {
+    // In Socket Mode Slack sends nothing over HTTP; open routes would only be a door nobody watches.
+    if (this.socket) return;
     const rawBody = rawBodyParsers(app);
     // Signatures are over the raw body, so they are checked once it is read.
     app.addHook('preHandler', async (req, reply) => {
       const result = verifySlackRequest({
-        signingSecret: this.opts.signingSecret,
+        signingSecret: this.opts.signingSecret!,
         rawBody: rawBody(req),
         timestamp: header(req, 'x-slack-request-timestamp'),
         signature: header(req, 'x-slack-signature'),
@@ -120,55 +91,16 @@ export class SlackAdapter extends BaseAdapter {
     app.post('/slack/interactions', (req, reply) => this.onInteraction(req, reply));
   }
 
-  async deliver(reply: ChatReply, responseUrl?: string): Promise<void> {
-    const channel = this.channelOf(reply.room);
-    const { text, blocks } = slackBlocks(reply);
-    try {
-      if (reply.ephemeralTo) {
-        await this.web.chat.postEphemeral({ channel, user: reply.ephemeralTo, text, blocks, thread_ts: reply.thread });
-      } else {
-        await this.web.chat.postMessage({ channel, text, blocks, thread_ts: reply.thread, unfurl_links: false, unfurl_media: false });
-      }
-    } catch (err) {
-      // A slash command works in channels the bot is not in; Slack's response_url still reaches them.
-      const code = (err as { data?: { error?: string } }).data?.error;
-      if (!responseUrl || (code !== 'not_in_channel' && code !== 'channel_not_found')) throw err;
-      await this.respond(responseUrl, { response_type: reply.ephemeralTo ? 'ephemeral' : 'in_channel', replace_original: false, text, blocks });
-    }
-  }
-
   private async onEvent(req: FastifyRequest, reply: FastifyReply) {
-    const body = (req.body ?? {}) as { type?: string; challenge?: string; event_id?: string; event?: SlackEvent };
+    const body = (req.body ?? {}) as SlackEventBody;
     if (body.type === 'url_verification') return { challenge: body.challenge };
-    if (body.type !== 'event_callback' || !body.event_id) return reply.code(200).send();
-    const retry = header(req, 'x-slack-retry-num');
-    if (this.seenEvents.seen(body.event_id)) {
-      this.log.info({ adapter: this.name, event_id: body.event_id, retry, reason: header(req, 'x-slack-retry-reason') }, 'Slack event already handled; acknowledged again');
-      return reply.code(200).send();
-    }
-    const msg = this.eventMessage(body.event);
-    if (msg) this.track(this.dispatch(msg).then(() => undefined));
+    this.handleEvent(body, { num: header(req, 'x-slack-retry-num'), reason: header(req, 'x-slack-retry-reason') });
     return reply.code(200).send();
-  }
-
-  private eventMessage(ev: SlackEvent | undefined): ChatMessage | undefined {
-    // Bots (kubemend included) and edits/deletions never start a command: that way lie loops.
-    if (!ev?.user || !ev.channel || ev.bot_id || ev.subtype) return undefined;
-    let thread: string | undefined;
-    if (ev.type === 'app_mention') thread = ev.thread_ts ?? ev.ts; // answer in a thread, not all over the channel
-    else if (ev.type === 'message' && ev.channel_type === 'im') thread = ev.thread_ts;
-    else return undefined; // channel messages arrive as app_mention too; handling both would run commands twice
-    const text = slackTextToPlain(ev.text ?? '').replace(/^(\s*@[UW][A-Z0-9]+\s*)+/, '').trim();
-    return { adapter: this.name, room: this.roomOf(ev.channel), user: this.identity(ev.user), text: text || 'help', thread, time: this.clock.now() };
   }
 
   private async onCommand(req: FastifyRequest, reply: FastifyReply) {
-    const b = (req.body ?? {}) as Record<string, string | undefined>;
-    if (!b.channel_id || !b.user_id) return reply.code(400).send({ error: 'a slash command needs channel_id and user_id' });
-    const text = slackTextToPlain(b.text ?? '').trim() || 'help';
-    const msg: ChatMessage = { adapter: this.name, room: this.roomOf(b.channel_id), user: this.identity(b.user_id, b.user_name), text, time: this.clock.now() };
-    this.track(this.dispatch(msg, (r) => this.postVia(r, b.channel_id!, b.response_url)).then(() => undefined));
-    return reply.code(200).send();
+    const problem = this.handleCommand((req.body ?? {}) as SlashCommand);
+    return problem ? reply.code(400).send({ error: problem }) : reply.code(200).send();
   }
 
   private async onInteraction(req: FastifyRequest, reply: FastifyReply) {
@@ -180,79 +112,20 @@ export class SlackAdapter extends BaseAdapter {
       chatAdapterErrorsTotal.inc({ adapter: this.name, reason: 'bad_request' });
       return reply.code(400).send({ error: 'the payload form field is not JSON' });
     }
-    if (p.type !== 'block_actions') return reply.code(200).send(); // modals, shortcuts: not kubemend's
-    const channel = p.channel?.id ?? p.container?.channel_id;
-    const user = p.user?.id;
-    if (!channel || !user) return reply.code(400).send({ error: 'block_actions payload without channel or user' });
-    for (const a of p.actions ?? []) {
-      if (a.type !== 'button' || typeof a.value !== 'string') continue;
-      if (this.seenActions.seen(`${p.container?.message_ts}:${a.action_id}:${a.action_ts}:${user}`)) continue;
-      const msg: ChatMessage = {
-        adapter: this.name, room: this.roomOf(channel), user: this.identity(user), text: a.value,
-        thread: p.message?.thread_ts ?? p.container?.thread_ts, time: this.clock.now(),
-      };
-      this.track(this.press(p, msg, channel, a.text?.text ?? a.value));
+    const problem = this.handleInteraction(p);
+    return problem ? reply.code(400).send({ error: problem }) : reply.code(200).send();
+  }
+
+  /** A Socket Mode envelope, already acknowledged: the same handling as the HTTP routes. */
+  private onEnvelope(e: SlackEnvelope): void {
+    let problem: string | undefined;
+    if (e.type === 'events_api') this.handleEvent((e.body ?? {}) as SlackEventBody, { num: e.retryNum, reason: e.retryReason });
+    else if (e.type === 'slash_commands') problem = this.handleCommand((e.body ?? {}) as SlashCommand);
+    else if (e.type === 'interactive') problem = this.handleInteraction((e.body ?? {}) as BlockActionsPayload);
+    if (problem) {
+      chatAdapterErrorsTotal.inc({ adapter: this.name, reason: 'bad_request' });
+      this.log.warn({ adapter: this.name, type: e.type, problem }, 'ignored a malformed Slack Socket Mode envelope');
     }
-    return reply.code(200).send();
-  }
-
-  /**
-   * The engine decides first; only a press it took removes the buttons. A
-   * press it refused (its only answers are private ones to the presser: not
-   * the requester, not an approver, nothing to confirm) or could not handle
-   * leaves them for the person who may press them, and the presser is
-   * answered privately.
-   */
-  private async press(p: BlockActionsPayload, msg: ChatMessage, channel: string, label: string): Promise<void> {
-    const { replies, failed } = await this.ask(msg);
-    const refused = replies.length > 0 && replies.every((r) => r.ephemeralTo === msg.user.id);
-    if (!failed && !refused) await this.markPressed(p, channel, p.user!.id!, label);
-    for (const r of replies) {
-      // The failure notice goes to the presser alone: the buttons are still there for everyone.
-      await this.postVia(failed ? { ...r, ephemeralTo: msg.user.id } : r, channel, p.response_url);
-    }
-  }
-
-  /** Replaces a pressed message's buttons with who chose what, so nobody presses a stale button. */
-  private async markPressed(p: BlockActionsPayload, channel: string, user: string, label: string): Promise<void> {
-    if (p.container?.type !== 'message' || p.container.is_ephemeral || !p.message?.ts) return;
-    const kept = (p.message.blocks ?? []).filter((b) => b.type !== 'actions');
-    const chose: SlackBlock = { type: 'context', elements: [{ type: 'mrkdwn', text: `<@${user}> chose *${label.replace(/[*&<>]/g, '')}*` }] };
-    try {
-      await this.web.chat.update({ channel, ts: p.message.ts, text: p.message.text ?? label, blocks: [...kept, chose] });
-    } catch (err) {
-      chatAdapterErrorsTotal.inc({ adapter: this.name, reason: 'update_failed' });
-      this.log.warn({ adapter: this.name, error: (err as { data?: { error?: string } }).data?.error ?? (err as Error).message }, 'could not remove the buttons of a pressed message');
-    }
-  }
-
-  /** Replies to the command's own channel may fall back to its response_url. */
-  private postVia(reply: ChatReply, channel: string, responseUrl: string | undefined): Promise<void> {
-    if (!responseUrl || reply.room !== this.roomOf(channel)) return this.post(reply);
-    return this.post(reply, (r) => this.deliver(r, responseUrl));
-  }
-
-  private async respond(url: string, body: Record<string, unknown>): Promise<void> {
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
-    if (!res.ok) throw new KubemendError(Errors.CHAT_DELIVERY, `Slack response_url answered HTTP ${res.status}`);
-  }
-
-  private identity(id: string, displayName?: string): ChatUser {
-    return mapIdentity({ platform: this.name, id, displayName, users: this.opts.users, guest: this.opts.guest });
-  }
-
-  /** @slack/web-api's logger, routed into ours; it logs method names and error codes, never the token. */
-  private slackLogger(): SlackLogger {
-    let level = LogLevel.WARN;
-    return {
-      debug: () => {},
-      info: () => {},
-      warn: (...m: unknown[]) => this.log.warn({ adapter: this.name }, m.map(String).join(' ')),
-      error: (...m: unknown[]) => this.log.error({ adapter: this.name }, m.map(String).join(' ')),
-      setLevel: (l: LogLevel) => { level = l; },
-      getLevel: () => level,
-      setName: () => {},
-    };
   }
 }
 
