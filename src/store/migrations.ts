@@ -148,6 +148,19 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 5,
+    name: 'audit shipper checkpoints',
+    up: (t) => [
+      // The last audit seq each shipper (e.g. "elasticsearch") has delivered;
+      // in the shared store, so whichever replica leads continues from it.
+      `CREATE TABLE shipper_checkpoints (
+        name TEXT PRIMARY KEY,
+        seq ${t.bigint} NOT NULL,
+        updated_at ${t.bigint} NOT NULL
+      )`,
+    ],
+  },
 ];
 
 /** An arbitrary constant naming kubemend's migration lock among other advisory-lock users. */

@@ -282,6 +282,15 @@ export interface Store {
   /** Forgets relayed signals up to and including `seq` (the leader has ingested them). */
   dropRelayedSignals(uptoSeq: number): Promise<void>;
 
+  /** The last audit seq the named shipper delivered (0: none yet). */
+  shipperCheckpoint(name: string): Promise<number>;
+  /**
+   * Records that the named shipper delivered every audit record up to `seq`.
+   * Only ever moves forward: a deposed leader finishing a batch late cannot
+   * move it back under the new leader. Returns the stored value.
+   */
+  advanceShipperCheckpoint(name: string, seq: number): Promise<number>;
+
   putIncident(i: IncidentRecord): Promise<void>;
   getIncident(id: string): Promise<IncidentRecord | undefined>;
   listIncidents(q?: { status?: IncidentRecord['status']; since?: number; limit?: number }): Promise<IncidentRecord[]>;
