@@ -96,15 +96,23 @@ export class AuditShipper {
     });
   }
 
-  /** Ships until caught up with the head as of now; throws on the first failed request or when items keep being refused. */
-  async flush(maxPasses = 1_000): Promise<PassResult | undefined> {
-    let last: PassResult | undefined;
+  /**
+   * Ships until caught up with the head; returns the passes' totals (and the
+   * last checkpoint and head). Throws on the first failed request, or when
+   * Elasticsearch asks for items to be sent again.
+   */
+  async flush(maxPasses = 1_000): Promise<PassResult> {
+    const total: PassResult = { sent: 0, created: 0, duplicates: 0, rejected: 0, retried: 0, gap: 0, checkpoint: 0, headSeq: 0 };
     for (let i = 0; i < maxPasses; i++) {
-      last = await this.shipOnce();
-      if (last.retried > 0) throw new KubemendError(Errors.TRACE_UNAVAILABLE, `Elasticsearch asked for ${last.retried} audit records to be sent again; the checkpoint is at ${last.checkpoint}`);
-      if (last.checkpoint >= last.headSeq) return last;
+      const r = await this.shipOnce();
+      for (const k of ['sent', 'created', 'duplicates', 'rejected', 'retried', 'gap'] as const) total[k] += r[k];
+      total.checkpoint = r.checkpoint;
+      total.headSeq = r.headSeq;
+      if (r.retried > 0) throw new KubemendError(Errors.TRACE_UNAVAILABLE, `Elasticsearch asked for ${r.retried} audit records to be sent again; the checkpoint is at ${r.checkpoint}`);
+      // A pass that sent something may have appended dead letters after the head it read: one more look.
+      if (r.checkpoint >= r.headSeq && r.sent === 0) break;
     }
-    return last;
+    return total;
   }
 
   private async loop(): Promise<void> {
