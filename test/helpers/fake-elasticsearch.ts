@@ -55,14 +55,19 @@ export class FakeElasticsearch {
   private server?: Server;
   private port = 0;
   private readonly auth?: string;
+  private readonly echoAuth: boolean;
 
-  private constructor(auth?: string) {
+  private constructor(auth?: string, echoAuth = false) {
     this.auth = auth;
+    this.echoAuth = echoAuth;
   }
 
-  /** `auth`: the exact Authorization header required (e.g. "ApiKey abc"), or none. */
-  static async start(opts: { auth?: string } = {}): Promise<FakeElasticsearch> {
-    const es = new FakeElasticsearch(opts.auth);
+  /**
+   * `auth`: the exact Authorization header required (e.g. "ApiKey abc"), or none.
+   * `echoAuth`: a refusal quotes the header it got, as some proxies in front of a cluster do.
+   */
+  static async start(opts: { auth?: string; echoAuth?: boolean } = {}): Promise<FakeElasticsearch> {
+    const es = new FakeElasticsearch(opts.auth, opts.echoAuth);
     await es.listen();
     es.url = `http://127.0.0.1:${es.port}`;
     return es;
@@ -112,7 +117,8 @@ export class FakeElasticsearch {
     };
     if (this.mode === '503') return send(503, esError('unavailable_shards_exception', 'the cluster is not available', 503));
     if (this.auth !== undefined && req.headers.authorization !== this.auth) {
-      return send(401, esError('security_exception', 'unable to authenticate with provided credentials and anonymous access is not allowed for this request', 401), { 'www-authenticate': 'ApiKey, Basic realm="security" charset="UTF-8"' });
+      const echo = this.echoAuth ? ` (got: ${req.headers.authorization ?? 'none'})` : '';
+      return send(401, esError('security_exception', `unable to authenticate with provided credentials and anonymous access is not allowed for this request${echo}`, 401), { 'www-authenticate': 'ApiKey, Basic realm="security" charset="UTF-8"' });
     }
     const bad = (reason: string) => {
       this.problems.push(`${req.method} ${path}: ${reason}`);
@@ -122,7 +128,7 @@ export class FakeElasticsearch {
     const tpl = /^\/_index_template\/([^/]+)$/.exec(path);
     if (req.method === 'PUT' && tpl) return this.putTemplate(decodeURIComponent(tpl[1]), body, send, bad);
     const search = /^\/([^/]+)\/_search$/.exec(path);
-    if ((req.method === 'POST' || req.method === 'GET') && search) return this.search(decodeURIComponent(search[1]), body, send);
+    if ((req.method === 'POST' || req.method === 'GET') && search) return this.search(decodeURIComponent(search[1]), body, send, bad);
     bad(`no handler for ${req.method} ${path}`);
   }
 
@@ -205,8 +211,11 @@ export class FakeElasticsearch {
     send(200, { acknowledged: true });
   }
 
-  private search(index: string, body: string, send: (s: number, v: unknown) => void): void {
-    const q = (body ? JSON.parse(body) : {}) as { size?: number; search_after?: [number, string] };
+  /** Only what the verifier asks: everything sorted by event.sequence then event.id, paged by search_after. */
+  private search(index: string, body: string, send: (s: number, v: unknown) => void, bad: (r: string) => void): void {
+    const q = (body ? JSON.parse(body) : {}) as { size?: number; sort?: unknown; search_after?: [number, string] };
+    if (JSON.stringify(q.sort) !== JSON.stringify([{ 'event.sequence': 'asc' }, { 'event.id': 'asc' }])) return bad(`this fake sorts only by event.sequence, event.id; got ${JSON.stringify(q.sort)}`);
+    if (q.search_after !== undefined && (!Array.isArray(q.search_after) || q.search_after.length !== 2)) return bad('search_after must hold one value per sort field');
     const size = q.size ?? 10;
     const key = (s: Record<string, unknown>): [number, string] => [Number((s.event as { sequence: number }).sequence), String((s.event as { id: string }).id)];
     const cmp = (a: [number, string], b: [number, string]) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0);
