@@ -38,6 +38,8 @@ export class AuditShipper {
   private wake?: () => void;
   private running?: Promise<void>;
   private stopped = true;
+  /** Set when stop() ends a drain: a flush still looping gives up at its next pass. */
+  private closed = false;
   private failures = 0;
   private lastError?: string;
 
@@ -58,18 +60,30 @@ export class AuditShipper {
    * the loop; an unreachable cluster does not fail start, it is retried.
    */
   async start(): Promise<void> {
+    this.closed = false;
     this.connect();
     this.stopped = false;
     this.running = this.loop();
   }
 
-  /** Stops the loop after the pass under way. */
-  async stop(): Promise<void> {
+  /**
+   * Stops the loop after the pass under way; with drainMs, first tries to
+   * ship what is left for at most that long (wall time): what does not make
+   * it is shipped by the next start, from the checkpoint.
+   */
+  async stop(o: { drainMs?: number } = {}): Promise<void> {
+    const wasRunning = !this.stopped;
     this.stopped = true;
     this.timer?.cancel();
     this.wake?.();
     await this.running;
     this.running = undefined;
+    if (wasRunning && o.drainMs && (this.o.canShip?.() ?? true)) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.flush().catch(() => {}), new Promise<void>((r) => (timer = setTimeout(r, o.drainMs).unref()))]);
+      clearTimeout(timer);
+    }
+    this.closed = true;
     await this.lock.run(async () => {});
     this.http?.close();
     this.http = undefined;
@@ -103,7 +117,7 @@ export class AuditShipper {
    */
   async flush(maxPasses = 1_000): Promise<PassResult> {
     const total: PassResult = { sent: 0, created: 0, duplicates: 0, rejected: 0, retried: 0, gap: 0, checkpoint: 0, headSeq: 0 };
-    for (let i = 0; i < maxPasses; i++) {
+    for (let i = 0; i < maxPasses && !this.closed; i++) {
       const r = await this.shipOnce();
       for (const k of ['sent', 'created', 'duplicates', 'rejected', 'retried', 'gap'] as const) total[k] += r[k];
       total.checkpoint = r.checkpoint;

@@ -2,6 +2,8 @@
 // back through _search; any edit, gap, forged head or appended record shows.
 import { after, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { AuditKeys, canonicalJson, chainHash, publicKeyPath } from '../../src/audit/index.ts';
 import { elasticsearchTrace, toDocument, verifyEsCopy, verifyEsDocuments, type EsCopyCheck } from '../../src/notify/index.ts';
 import { FakeElasticsearch } from '../helpers/fake-elasticsearch.ts';
@@ -14,6 +16,17 @@ after(async () => {
 });
 
 const clone = <T>(v: T): T => structuredClone(v);
+const BIN = fileURLToPath(new URL('../../bin/kubemend.js', import.meta.url));
+
+function cli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  const base = { ...process.env };
+  for (const k of ['KUBEMEND_DB', 'KUBEMEND_HOME', 'KUBEMEND_AUDIT_KEY']) delete base[k];
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { env: { ...base, ...env } }, (err, stdout, stderr) => {
+      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
 const bad = (r: EsCopyCheck) => (r.ok ? undefined : r.firstBad);
 
 forEachDialect((env) => {
@@ -81,5 +94,18 @@ forEachDialect((env) => {
     const twin = clone(docs[1]);
     (twin.event as Record<string, unknown>).id = 'other';
     assert.match(bad(verifyEsDocuments([...docs, twin], keys))!.reason, /two different documents hold seq 2/);
+  });
+
+  it('`kubemend audit verify-es` checks the copy with a public key and exits 1 naming a tampered document', { timeout: 60_000 }, async () => {
+    const { fake, store } = await shipped(5);
+    const args = ['audit', 'verify-es', '--url', fake.url, '--api-key-env', 'ES_KEY', '--public-key', publicKeyPath(store.audit.keys.keyFile), '--data-dir', '/nonexistent-kubemend'];
+    const ok = await cli(args, { ES_KEY: KEY });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, new RegExp(`copy in ${DS} ok: 5 records, seq 1–5, signed head verified up to seq 5`));
+    ((fake.docs.get(fake.arrivals[2])!.source.kubemend) as Record<string, unknown>).justification = 'nothing to see';
+    const broken = await cli(args, { ES_KEY: KEY });
+    assert.equal(broken.code, 1);
+    assert.match(broken.stdout, /BROKEN at seq 3/);
+    assert.match(broken.stderr, /KM-TRACE-006/);
   });
 });
