@@ -3,6 +3,7 @@
 // "\n" (the last too); data streams take only `create`. The answer lists one
 // item per action, in request order, each with its own status — HTTP 200 even
 // when some failed (`errors: true`).
+import { Errors, KubemendError } from '../common/index.ts';
 import type { EsDocument } from './es-document.ts';
 
 export const NDJSON = 'application/x-ndjson';
@@ -81,22 +82,24 @@ export function classifyItem(item: BulkItem): ItemOutcome {
 
 /**
  * The items of a 200 answer, matched to the entries sent: by position (the
- * documented order), checked against each item's _id. Throws when the answer
- * is not a bulk answer for this request, so the whole request is retried.
+ * documented order), checked against each item's _id. Throws KM-TRACE-002
+ * when the answer is not a bulk answer for this request, so the whole
+ * request is retried.
  */
 export function parseBulkResponse(text: string, sent: readonly BulkEntry[]): ItemOutcome[] {
+  const notBulk = (why: string) => new KubemendError(Errors.TRACE_UNAVAILABLE, `the _bulk answer ${why}`);
   let parsed: { errors?: unknown; items?: unknown };
   try {
     parsed = JSON.parse(text) as typeof parsed;
   } catch {
-    throw new Error('the _bulk answer is not JSON');
+    throw notBulk('is not JSON');
   }
-  if (!Array.isArray(parsed.items) || typeof parsed.errors !== 'boolean') throw new Error('the _bulk answer has no items/errors');
-  if (parsed.items.length !== sent.length) throw new Error(`the _bulk answer has ${parsed.items.length} items for ${sent.length} documents sent`);
+  if (!Array.isArray(parsed.items) || typeof parsed.errors !== 'boolean') throw notBulk('has no items/errors');
+  if (parsed.items.length !== sent.length) throw notBulk(`has ${parsed.items.length} items for ${sent.length} documents sent`);
   return parsed.items.map((wrapped, i) => {
     const item = (wrapped as { create?: BulkItem }).create;
-    if (!item) throw new Error(`item ${i} of the _bulk answer is not a create result`);
-    if (item._id !== undefined && item._id !== sent[i].id) throw new Error(`item ${i} of the _bulk answer is for _id ${item._id}, not ${sent[i].id}`);
+    if (!item) throw notBulk(`item ${i} is not a create result`);
+    if (item._id !== undefined && item._id !== sent[i].id) throw notBulk(`item ${i} is for _id ${item._id}, not ${sent[i].id}`);
     return classifyItem(item);
   });
 }

@@ -27,6 +27,9 @@ export class EsNetworkError extends Error {
   }
 }
 
+/** One node's connection failing; collected into an EsNetworkError, never shown alone. */
+class NodeFailure extends Error {}
+
 export class EsHttp {
   private readonly c: EsConnection;
   /** The node that answered last is asked first next time. */
@@ -80,8 +83,8 @@ export class EsHttp {
         res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), url: base }));
         res.on('error', reject);
       });
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.c.timeoutMs}ms`)));
-      req.on('error', (err: NodeJS.ErrnoException) => reject(new Error(err.code ? `${err.code} ${err.message}` : err.message)));
+      req.on('timeout', () => req.destroy(new NodeFailure(`no answer within ${this.c.timeoutMs}ms`)));
+      req.on('error', (err: NodeJS.ErrnoException) => reject(new NodeFailure(err.code ? `${err.code} ${err.message}` : err.message)));
       req.end(body);
     });
   }

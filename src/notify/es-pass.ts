@@ -94,7 +94,7 @@ async function sendBulk(c: PassContext, body: string, sent: BulkEntry[], result:
     outcomes = parseBulkResponse(res.text, sent);
   } catch (err) {
     traceRequestFailuresTotal.inc({ shipper: c.name, reason: 'bad-response' });
-    throw new KubemendError(Errors.TRACE_UNAVAILABLE, `${res.url}: ${(err as Error).message}`);
+    throw new KubemendError(Errors.TRACE_UNAVAILABLE, `${res.url}: ${(err as Error).message}`, { cause: err });
   }
   for (let i = 0; i < sent.length; i++) {
     const o = outcomes[i];

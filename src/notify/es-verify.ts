@@ -5,6 +5,7 @@
 // documents carry are checked against the records they name. Everything up to
 // the newest valid head is authenticated; records after it are only linked
 // (anyone can append a well-hashed record; only the key can sign a head).
+import { Errors, KubemendError, redact } from '../common/index.ts';
 import { canonicalJson, GENESIS_HASH, headMessage, recomputeHash, type AuditRecord } from '../audit/index.ts';
 import { documentHead, fromDocument, toDocument, type ChainHead } from './es-document.ts';
 import { resolveEsConnection, type ElasticsearchTraceConfig } from './es-config.ts';
@@ -104,8 +105,16 @@ export async function* readEsDocuments(http: EsHttp, dataStream: string, pageSiz
   let after: unknown[] | undefined;
   for (;;) {
     const body = JSON.stringify({ size: pageSize, sort: [{ 'event.sequence': 'asc' }, { 'event.id': 'asc' }], ...(after ? { search_after: after } : {}) });
-    const res = await http.request('POST', `/${encodeURIComponent(dataStream)}/_search`, body);
-    if (res.status !== 200) throw new Error(`${res.url} answered _search with ${res.status}: ${errorReason(res.text)}`);
+    let res;
+    try {
+      res = await http.request('POST', `/${encodeURIComponent(dataStream)}/_search`, body);
+    } catch (err) {
+      throw new KubemendError(Errors.TRACE_UNAVAILABLE, (err as Error).message, { cause: err });
+    }
+    if (res.status !== 200) {
+      const auth = res.status === 401 || res.status === 403;
+      throw new KubemendError(auth ? Errors.TRACE_UNAUTHORIZED : Errors.TRACE_UNAVAILABLE, `${res.url} answered _search on ${dataStream} with ${res.status}: ${redact(errorReason(res.text)).slice(0, 500)}`);
+    }
     const hits = (JSON.parse(res.text) as { hits?: { hits?: { _source: Record<string, unknown>; sort: unknown[] }[] } }).hits?.hits ?? [];
     for (const h of hits) yield h._source;
     if (hits.length < pageSize) return;
