@@ -4,7 +4,11 @@
 // put (or left alone) as configured.
 import { after, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { KubemendError } from '../../src/common/errors.ts';
+import { loadServiceConfig } from '../../src/server/index.ts';
 import { bulkBody, elasticsearchTrace, ElasticsearchTraceSchema, indexTemplate, resolveEsConnection, toDocument } from '../../src/notify/index.ts';
 import { FakeElasticsearch } from '../helpers/fake-elasticsearch.ts';
 import { forEachDialect } from '../audit/helpers.ts';
@@ -37,6 +41,20 @@ it('the config fills defaults and refuses what cannot work', () => {
   assert.match(problems({ url: 'http://es:9200', dataStream: 'Logs-Upper' }).join(), /dataStream/);
   assert.match(problems({ url: 'http://es:9200', templatePriority: 100 }).join(), /templatePriority/);
   assert.match(problems({ url: 'http://es:9200', extra: 1 }).join(), /extra/);
+});
+
+it('the service config takes spec.trace.elasticsearch, resolves caFile against the file, and names a bad field with file:line', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'km-trace-config-'));
+  const file = join(dir, 'kubemend.yaml');
+  const defaults = { rules: dir, runbooks: dir, policy: join(dir, 'policy.csv') };
+  writeFileSync(file, 'apiVersion: kubemend.dev/v1alpha1\nkind: Config\nspec:\n  trace:\n    elasticsearch:\n      url: https://es:9200\n      caFile: certs/ca.pem\n      flushInterval: 2s\n');
+  const c = loadServiceConfig(file, defaults);
+  assert.equal(c.trace.elasticsearch?.caFile, join(dir, 'certs/ca.pem'));
+  assert.equal(c.trace.elasticsearch?.flushInterval, 2000);
+  assert.equal(c.trace.elasticsearch?.dataStream, DS);
+  assert.equal(loadServiceConfig(undefined, defaults).trace.elasticsearch, undefined, 'off unless configured');
+  writeFileSync(file, 'apiVersion: kubemend.dev/v1alpha1\nkind: Config\nspec:\n  trace:\n    elasticsearch:\n      apiKeyEnv: K\n');
+  assert.throws(() => loadServiceConfig(file, defaults), (e: KubemendError) => e.code === 'KM-CONFIG-001' && /kubemend\.yaml:\d+.*trace\.elasticsearch\.urls: name the cluster/.test(e.message));
 });
 
 it('credentials come from the environment: ApiKey or Basic, and a missing variable is KM-TRACE-005', () => {

@@ -173,6 +173,21 @@ forEachDialect((env) => {
     assert.ok(logs.some((l) => l.startsWith('error: KM-TRACE-003') && l.includes(`record 2 (id ${recs[1].id})`)));
   });
 
+  it('records pruned before they were shipped leave a logged gap (KM-TRACE-007), and the trace goes on after it', { timeout: 60_000 }, async () => {
+    const fake = await fakeEs();
+    const { store, place } = await env.store();
+    const t0 = place.clock.now();
+    await store.audit.append(inputs(3).map((i) => ({ ...i, time: t0 - 60_000 })));
+    const kept = await store.audit.append(inputs(2, 4));
+    assert.equal((await store.audit.prune(t0 - 1)).removed, 3);
+    const logs: string[] = [];
+    const r = await shipper(store, place.clock, fake, {}, { logs }).flush();
+    assert.equal(r.gap, 3);
+    assert.equal(r.checkpoint, 5);
+    assert.deepEqual(fake.arrivals, kept.map((x) => x.id));
+    assert.ok(logs.some((l) => l.startsWith('warning: KM-TRACE-007') && l.includes('records 1–3')));
+  });
+
   it('ships only while canShip says this replica leads', { timeout: 60_000 }, async () => {
     const fake = await fakeEs();
     const { store, place } = await env.store();
