@@ -20,7 +20,7 @@ import { DEFAULT_POLICY, SHIPPED_RULES, SHIPPED_RUNBOOKS, splitListen, untilSign
 import { clusterTarget, sandboxTarget, type Target } from './targets.ts';
 import { collect, storeOptions } from './options.ts';
 import { SANDBOX_SETTINGS } from './chat.ts';
-import { AuditShipper } from '../notify/index.ts';
+import { AuditShipper, resolveEsConnection } from '../notify/index.ts';
 
 export interface ServeFlags {
   config?: string;
@@ -84,6 +84,8 @@ export async function runServe(f: ServeFlags, out: (l: string) => void = (l) => 
   const problems = [...adapters.problems, ...hooks.problems];
   if (hooks.kubernetesAudit && !config.incidents.enabled) problems.push('webhooks.kubernetesAudit: its events name the users behind the incidents\' changes, and incidents.enabled is false');
   if (problems.length) throw new KubemendError(Errors.SERVE_ADAPTERS, `the service is half configured:\n  ${problems.join('\n  ')}`);
+  // The trace's credentials and CA are read now, so a missing one (KM-TRACE-005) stops start-up before anything is opened.
+  if (config.trace.elasticsearch?.enabled) resolveEsConnection(config.trace.elasticsearch, env);
   let oneTimeToken: string | undefined;
   if (adapters.console && !adapters.console.users.length) {
     oneTimeToken = randomBytes(24).toString('base64url');

@@ -3,10 +3,11 @@
 // clean stop drains the rest — every record in the store, in order, once.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../../src/store/index.ts';
+import { runServe } from '../../src/cli/serve.ts';
 import { verifyEsDocuments } from '../../src/notify/index.ts';
 import { FakeElasticsearch } from '../helpers/fake-elasticsearch.ts';
 import { metric, scrape, startServe, until } from '../helpers/serve-process.ts';
@@ -55,4 +56,15 @@ test('serve ships the audit log to Elasticsearch while it runs and drains it on 
   } finally {
     await store.close();
   }
+});
+
+test('serve refuses to start when the trace\'s key variable is unset (KM-TRACE-005), before opening anything', { timeout: 60_000 }, async () => {
+  const config = join(dir, 'missing-key.yaml');
+  writeFileSync(config, 'apiVersion: kubemend.dev/v1alpha1\nkind: Config\nspec:\n  trace:\n    elasticsearch:\n      url: http://127.0.0.1:9\n      apiKeyEnv: ES_KEY_NOT_SET\n');
+  const data = join(dir, 'never');
+  await assert.rejects(
+    runServe({ config, sandbox: true, scenario: 'crashloop', context: [], listen: '127.0.0.1:0', dataDir: data }, () => {}, {}),
+    (e: Error & { code?: string }) => e.code === 'KM-TRACE-005' && /ES_KEY_NOT_SET/.test(e.message),
+  );
+  assert.equal(existsSync(data), false, 'nothing was created in the data directory');
 });
