@@ -11,6 +11,7 @@ import { KubemendError } from '../../src/common/errors.ts';
 import { loadServiceConfig } from '../../src/server/index.ts';
 import { bulkBody, elasticsearchTrace, ElasticsearchTraceSchema, indexTemplate, resolveEsConnection, toDocument } from '../../src/notify/index.ts';
 import { FakeElasticsearch } from '../helpers/fake-elasticsearch.ts';
+import { freePort } from '../helpers/alertmanager.ts';
 import { forEachDialect } from '../audit/helpers.ts';
 import { DS, inputs, KEY, shipper } from './es-helpers.ts';
 
@@ -111,6 +112,19 @@ forEachDialect((env) => {
     for (const l of logs) assert.ok(!l.includes(wrong) && !l.includes(Buffer.from(wrong).toString('base64')), `the key leaked: ${l}`);
     assert.equal(await store.shipperCheckpoint('elasticsearch'), 0);
     assert.equal(fake.docs.size, 0);
+  });
+
+  it('a node that cannot be reached is skipped for the next URL', { timeout: 60_000 }, async () => {
+    const fake = await fakeEs(`ApiKey ${KEY}`);
+    const dead = await freePort();
+    const { store, place } = await env.store();
+    await store.audit.append(inputs(3));
+    const s = shipper(store, place.clock, fake, { url: undefined, urls: [`http://127.0.0.1:${dead}`, fake.url] });
+    assert.equal((await s.flush()).checkpoint, 3);
+    await fake.down('refuse');
+    await store.audit.append(inputs(1, 4));
+    await assert.rejects(s.shipOnce(), (e: KubemendError) => e.code === 'KM-TRACE-002' && e.message.includes(`127.0.0.1:${dead}`) && /ECONNREFUSED/.test(e.message));
+    await s.stop();
   });
 
   it('basic auth is sent as documented', { timeout: 60_000 }, async () => {
