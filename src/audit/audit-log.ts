@@ -110,6 +110,12 @@ export class SqlAuditLog implements AuditLog {
     }
   }
 
+  async head(): Promise<SignedHead | undefined> {
+    const [h] = await this.db.query<{ seq: unknown; hash: string; time: unknown; key_id: string | null; signature: string | null }>('SELECT seq, hash, time, key_id, signature FROM audit_head WHERE id = 1');
+    if (!h || num(h.seq) === 0 || !h.key_id || !h.signature) return undefined;
+    return { seq: num(h.seq), hash: h.hash, time: num(h.time), keyId: h.key_id, signature: h.signature };
+  }
+
   /**
    * The chain, and each witness's heads against it. The witnesses are read
    * first, the snapshot taken after: a head written meanwhile is then in the

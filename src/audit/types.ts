@@ -1,7 +1,7 @@
 // What the audit log records and how it is read: a record is an input plus
 // its place in the hash chain. The Store (src/store/) exposes one AuditLog as
 // `store.audit`; this folder owns the chain and knows nothing of the Store.
-import type { AuditWitness } from './witness.ts';
+import type { AuditWitness, SignedHead } from './witness.ts';
 
 /** Who did something: a person (chat, CLI), a rule, or kubemend itself. */
 export interface Actor {
@@ -92,4 +92,6 @@ export interface AuditLog {
   prune(before: number): Promise<{ removed: number; checkpointSeq?: number }>;
   /** Streams every record in order, for export. */
   iterate(q?: AuditQuery): AsyncIterable<AuditRecord>;
+  /** The signed chain head as stored (undefined before the first record): what a copy elsewhere is verified against. */
+  head(): Promise<SignedHead | undefined>;
 }

@@ -11,6 +11,7 @@ import { openStore, type SqlStore } from '../store/index.ts';
 import { badValue } from './flags.ts';
 import { clusterOptions, collect, jsonOption, storeOptions, type ClusterFlags, type StoreFlags } from './options.ts';
 import { renderTable, type Column } from './table.ts';
+import { registerAuditVerifyEs } from './audit-verify-es.ts';
 
 interface AuditStoreFlags extends StoreFlags {
   publicKey?: string[];
@@ -187,6 +188,8 @@ export function registerAudit(program: Command): void {
         process.exitCode = 1;
       });
     });
+
+  registerAuditVerifyEs(cmd);
 
   queryOptions(storeOptions(cmd.command('export').description('Write audit records, oldest first, for a log shipper (one JSON object per line)')))
     .option('--format <format>', `output format: ${EXPORT_FORMATS.join(', ')}`, 'jsonl')

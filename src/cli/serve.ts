@@ -21,6 +21,7 @@ import { DEFAULT_POLICY, SHIPPED_RULES, SHIPPED_RUNBOOKS, splitListen, untilSign
 import { clusterTarget, sandboxTarget, type Target } from './targets.ts';
 import { collect, storeOptions } from './options.ts';
 import { SANDBOX_SETTINGS } from './chat.ts';
+import { AuditShipper, resolveEsConnection } from '../notify/index.ts';
 
 export interface ServeFlags {
   config?: string;
@@ -84,6 +85,8 @@ export async function runServe(f: ServeFlags, out: (l: string) => void = (l) => 
   const problems = [...adapters.problems, ...hooks.problems];
   if (hooks.kubernetesAudit && !config.incidents.enabled) problems.push('webhooks.kubernetesAudit: its events name the users behind the incidents\' changes, and incidents.enabled is false');
   if (problems.length) throw new KubemendError(Errors.SERVE_ADAPTERS, `the service is half configured:\n  ${problems.join('\n  ')}`);
+  // The trace's credentials and CA are read now, so a missing one (KM-TRACE-005) stops start-up before anything is opened.
+  if (config.trace.elasticsearch?.enabled) resolveEsConnection(config.trace.elasticsearch, env);
   let oneTimeToken: string | undefined;
   if (adapters.console && !adapters.console.users.length) {
     oneTimeToken = randomBytes(24).toString('base64url');
@@ -112,6 +115,7 @@ export async function runServe(f: ServeFlags, out: (l: string) => void = (l) => 
   let app: Awaited<ReturnType<typeof createApp>>['app'] | undefined;
   let served: Awaited<ReturnType<typeof createApp>> | undefined;
   let notifications: Notifications | undefined;
+  let shipper: AuditShipper | undefined;
   try {
     if (f.sandbox) {
       const kcPath = join(tmpdir(), `kubemend-serve-sandbox-${process.pid}.kubeconfig`);
@@ -183,6 +187,12 @@ export async function runServe(f: ServeFlags, out: (l: string) => void = (l) => 
     await pipeline.start();
     if (!le.enabled) leaderStatus.set(1);
     const p = pipeline;
+    const trace = config.trace.elasticsearch;
+    if (trace?.enabled) {
+      // Shipping is wall-clock I/O whatever clock the sandbox runs on; only the leader ships, from the shared checkpoint.
+      shipper = new AuditShipper({ store, clock: realClock, config: trace, env, log: out, canShip: () => p.leading });
+      await shipper.start();
+    }
     (served = await createApp({
       engine: p.chat,
       slack: adapters.slack,
@@ -225,6 +235,7 @@ export async function runServe(f: ServeFlags, out: (l: string) => void = (l) => 
     await pipeline?.stop();
     // After the pipeline: its last events are queued; what is not yet delivered waits in the store for the next start.
     await notifications?.stop();
+    await shipper?.stop({ drainMs: 5_000 });
     await target?.stop();
     await store.close();
   }
@@ -253,6 +264,7 @@ function announce(out: (l: string) => void, base: string, c: ServiceConfig, p: P
   if (slack === 'socket') out('  slack       Socket Mode (connected to Slack; no HTTP endpoints)');
   if (mattermost) out(`  mattermost  ${base}/mattermost/command`);
   if (webhooks) out(`  webhooks    ${base}/webhooks/alertmanager, ${base}/webhooks/<name>${c.webhooks.kubernetesAudit ? `, ${base}/webhooks/kubernetes-audit (the API server's audit log)` : ''}`);
+  if (c.trace.elasticsearch?.enabled) out(`  trace       audit records to ${c.trace.elasticsearch.dataStream} at ${(c.trace.elasticsearch.urls ?? [c.trace.elasticsearch.url]).join(', ')}`);
   if (c.leaderElection.enabled) out(`  leader      ${base}/leader   (replicas elect one on ${p.leaderInfo().lease}; only the leader remediates)`);
   out(`  metrics     ${base}/metrics   health ${base}/healthz   ready ${base}/readyz`);
 }
@@ -301,7 +313,7 @@ function watchForChanges(o: { config: ServiceConfig; flags: ServeFlags; pipeline
         const next = loadServiceConfig(o.flags.config, { rules: o.config.rules, runbooks: o.config.runbooks, policy: o.policy });
         const applied = o.pipeline.setBudgets({ ...next.budgets, failureWindowMs: next.budgets.failureWindow }, next.budgets.coolDown);
         o.pipeline.setSmokeWindow(next.smoke.window);
-        const restart = ['clusters', 'server', 'store', 'webhooks', 'rules', 'runbooks', 'policy', 'chat', 'incidents', 'changes', 'remediation', 'cel', 'leaderElection']
+        const restart = ['clusters', 'server', 'store', 'webhooks', 'rules', 'runbooks', 'policy', 'chat', 'incidents', 'changes', 'remediation', 'cel', 'leaderElection', 'trace']
           .filter((k) => JSON.stringify((next as unknown as Record<string, unknown>)[k]) !== JSON.stringify((o.config as unknown as Record<string, unknown>)[k]));
         return `${applied}; smoke window ${next.smoke.window ? formatDuration(next.smoke.window) : 'off'}${restart.length ? `; changes to ${restart.join(', ')} take effect at the next restart` : ''}`;
       },

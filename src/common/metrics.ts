@@ -91,6 +91,36 @@ export const auditWitnessFailuresTotal = once('kubemend_audit_witness_failures_t
   help: 'Signed audit heads that could not be written to a witness (file or ConfigMap); the next head retries.',
 }));
 
+export const traceRecordsShippedTotal = once('kubemend_trace_records_shipped_total', () => new Counter({
+  name: 'kubemend_trace_records_shipped_total',
+  help: 'Audit records the trace shipper delivered, by shipper (elasticsearch) and result (created, or duplicate: already there, a 409 on create after a re-send).',
+  labelNames: ['shipper', 'result'] as const,
+}));
+
+export const traceRecordsRejectedTotal = once('kubemend_trace_records_rejected_total', () => new Counter({
+  name: 'kubemend_trace_records_rejected_total',
+  help: 'Audit records the trace destination refused for good (a 4xx item other than 409/429), dead-lettered to the audit log as trace.<shipper>.rejected, by shipper and error type.',
+  labelNames: ['shipper', 'type'] as const,
+}));
+
+export const traceRequestFailuresTotal = once('kubemend_trace_request_failures_total', () => new Counter({
+  name: 'kubemend_trace_request_failures_total',
+  help: 'Whole requests of the trace shipper that failed and are retried with back-off, by shipper and reason (network, status code, bad-response), plus bulk items sent again (reason item-429, item-5xx, item-403, item-404 …).',
+  labelNames: ['shipper', 'reason'] as const,
+}));
+
+export const traceLagRecords = once('kubemend_trace_lag_records', () => new Gauge({
+  name: 'kubemend_trace_lag_records',
+  help: 'Audit records not yet delivered by the trace shipper: the chain head seq minus its checkpoint, by shipper.',
+  labelNames: ['shipper'] as const,
+}));
+
+export const traceLastSuccessSeconds = once('kubemend_trace_last_success_timestamp_seconds', () => new Gauge({
+  name: 'kubemend_trace_last_success_timestamp_seconds',
+  help: 'When the trace shipper last delivered a batch (or found nothing to deliver), in seconds since the epoch, by shipper.',
+  labelNames: ['shipper'] as const,
+}));
+
 export const chatCommandsTotal = once('kubemend_chat_commands_total', () => new Counter({
   name: 'kubemend_chat_commands_total',
   help: 'Chat commands handled, by command and outcome.',

@@ -13,3 +13,10 @@ export { EmailReceiver, renderEmail, threadMessageId, type EmailOptions } from '
 export { WebhookReceiver, webhookSignature, WEBHOOK_VERSION, type WebhookOptions } from './webhook.ts';
 export { parseMatchers, type LabelMatcher } from './matchers.ts';
 export { ChatThreadReceiver, parentText, parentButtons, replyText, type ThreadPoster, type ChatThreadReceiverOptions } from './chat-thread.ts';
+export { AuditShipper, type AuditShipperOptions } from './es-shipper.ts';
+export { ElasticsearchTraceSchema, elasticsearchTrace, resolveEsConnection, type ElasticsearchTraceConfig, type ElasticsearchTraceInput, type EsConnection } from './es-config.ts';
+export { toDocument, fromDocument, indexTemplate, ecsOutcome, dataStreamParts, type EsDocument, type ChainHead } from './es-document.ts';
+export { bulkBody, parseBulkResponse, classifyItem, NDJSON, type BulkEntry, type ItemOutcome } from './es-bulk.ts';
+export { EsHttp, EsNetworkError, type EsResponse } from './es-http.ts';
+export { REJECTED_ACTION, type PassResult, type ShipperStore } from './es-pass.ts';
+export { verifyEsDocuments, readEsDocuments, verifyEsCopy, type EsCopyCheck, type HeadChecker } from './es-verify.ts';

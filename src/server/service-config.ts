@@ -14,6 +14,7 @@ import { NotificationsSchema } from '../notify/index.ts';
 import { ServerSpecSchema } from './serve-config.ts';
 import { WebhooksConfigSchema } from './webhook-config.ts';
 import { LeaderElectionSchema } from './leader-config.ts';
+import { ElasticsearchTraceSchema } from '../notify/index.ts';
 
 const Listen = z.string().regex(/^(?:\[[^\]]+\]|[^:]*):\d{1,5}$/, 'HOST:PORT, e.g. 0.0.0.0:8080 (port 0 picks a free one)');
 const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
@@ -119,6 +120,10 @@ export const ServiceSpecSchema = z.strictObject({
   notifications: NotificationsSchema.optional(),
   /** Replicas elect a leader on a Lease; only the leader acts (docs/ha.md). */
   leaderElection: LeaderElectionSchema.prefault({}),
+  /** Where the audit log is also shipped (docs/trace.md). */
+  trace: z.strictObject({
+    elasticsearch: ElasticsearchTraceSchema.optional(),
+  }).prefault({}),
   reload: z.strictObject({
     /** Apply changes to rules, runbooks, policy and this file without a restart. */
     enabled: z.boolean().default(true),
@@ -172,6 +177,7 @@ export function loadServiceConfig(file: string | undefined, defaults: { rules: s
       auditKeyFile: at(spec.store.auditKeyFile),
       auditWitness: spec.store.auditWitness && { ...spec.store.auditWitness, file: at(spec.store.auditWitness.file) },
     },
+    trace: { ...spec.trace, elasticsearch: spec.trace.elasticsearch && { ...spec.trace.elasticsearch, caFile: at(spec.trace.elasticsearch.caFile) } },
     chatSettings: { ...spec.chat, policy },
   });
 }

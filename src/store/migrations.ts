@@ -185,6 +185,19 @@ export const MIGRATIONS: readonly Migration[] = [
     ],
   },
   {
+    version: 5,
+    name: 'audit shipper checkpoints',
+    up: (t) => [
+      // The last audit seq each shipper (e.g. "elasticsearch") has delivered;
+      // in the shared store, so whichever replica leads continues from it.
+      `CREATE TABLE shipper_checkpoints (
+        name TEXT PRIMARY KEY,
+        seq ${t.bigint} NOT NULL,
+        updated_at ${t.bigint} NOT NULL
+      )`,
+    ],
+  },
+  {
     version: 6,
     name: 'incident lifecycle: owner, status index',
     // The new states (acknowledged, postmortem) fit the status column as it is;

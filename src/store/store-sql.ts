@@ -165,6 +165,21 @@ export class SqlStore implements Store {
     await this.db.exec('DELETE FROM relayed_signals WHERE seq <= ?', [uptoSeq]);
   }
 
+  async shipperCheckpoint(name: string): Promise<number> {
+    const [row] = await this.db.query<{ seq: unknown }>('SELECT seq FROM shipper_checkpoints WHERE name = ?', [name]);
+    return row ? num(row.seq) : 0;
+  }
+
+  async advanceShipperCheckpoint(name: string, seq: number): Promise<number> {
+    if (!Number.isSafeInteger(seq) || seq < 0) throw new RangeError(`internal: a shipper checkpoint is a seq, got ${seq}`);
+    // The WHERE of DO UPDATE (SQLite ≥ 3.24, PostgreSQL) keeps it monotonic in one statement, without a read first.
+    await this.db.exec(
+      'INSERT INTO shipper_checkpoints (name, seq, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at WHERE shipper_checkpoints.seq < excluded.seq',
+      [name, seq, this.clock.now()],
+    );
+    return this.shipperCheckpoint(name);
+  }
+
   async putIncident(i: IncidentRecord, db: SqlExec = this.db): Promise<void> {
     await this.upsert('incidents', { id: i.id, cluster: i.cluster, status: i.status, opened_at: i.openedAt, owner: i.owner ?? null, doc: JSON.stringify(i) }, db);
   }

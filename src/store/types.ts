@@ -359,6 +359,14 @@ export interface Store {
   outboxStats(): Promise<{ pending: number; dead: number; oldestPendingAt?: number }>;
   getNotifyState(receiver: string, key: string): Promise<string | undefined>;
   putNotifyState(receiver: string, key: string, value: string, time: number): Promise<void>;
+  /** The last audit seq the named shipper delivered (0: none yet). */
+  shipperCheckpoint(name: string): Promise<number>;
+  /**
+   * Records that the named shipper delivered every audit record up to `seq`.
+   * Only ever moves forward: a deposed leader finishing a batch late cannot
+   * move it back under the new leader. Returns the stored value.
+   */
+  advanceShipperCheckpoint(name: string, seq: number): Promise<number>;
 
   putIncident(i: IncidentRecord): Promise<void>;
   getIncident(id: string): Promise<IncidentRecord | undefined>;
