@@ -56,6 +56,8 @@ export interface IncidentTrackerOptions {
   observations?: ObservationLog;
   onIncident?: (incident: IncidentRecord, change: IncidentChange) => void;
   onError?: (err: unknown) => void;
+  /** Whether a runbook run is under way on any of these detections: an incident does not resolve quietly while one is. */
+  busy?: (detectionIds: readonly string[]) => boolean;
 }
 
 /** A run that ended, as the incident tracker needs it. */
@@ -363,7 +365,9 @@ export class IncidentTracker {
     l.resolveTimer?.cancel();
     const after = this.o.resolveAfterMs ?? 30 * 60_000;
     l.resolveTimer = this.o.clock.setTimeout(() => {
-      if (this.o.clock.now() - l.lastActivity >= after) this.close(l, `no new detection for ${Math.round(after / 60_000)}m`);
+      // A remediation still at work on it is not quiet: its steps and verdict belong to this incident.
+      const working = this.o.busy?.(l.members.map((d) => d.id)) ?? false;
+      if (!working && this.o.clock.now() - l.lastActivity >= after) this.close(l, `no new detection for ${Math.round(after / 60_000)}m`);
       else this.armResolve(l);
     }, after);
   }

@@ -25,9 +25,20 @@ export class IncidentSink implements Sink {
   private watching = false;
   private pendingRuns: Promise<void> = Promise.resolve();
 
+  /** Runs under way, by the detection they remediate. */
+  private readonly working = new Map<string, Set<string>>();
+
   constructor(o: IncidentSinkOptions) {
     this.o = o;
-    this.tracker = new IncidentTracker(o);
+    this.tracker = new IncidentTracker({ ...o, busy: (ids) => ids.some((id) => this.working.has(id)) });
+  }
+
+  /** A run's step began: the incident of its detection is not quiet until the run ends. */
+  runActive(run: RunRecord): void {
+    if (!run.detectionId || this.working.get(run.detectionId)?.has(run.id)) return;
+    const set = this.working.get(run.detectionId) ?? new Set<string>();
+    set.add(run.id);
+    this.working.set(run.detectionId, set);
   }
 
   start(): void {
@@ -48,6 +59,9 @@ export class IncidentSink implements Sink {
 
   /** A run's end: the objects its mutating steps changed, read from its transitions, tell the tracker what it contained. */
   runEnded(run: RunRecord): void {
+    const set = run.detectionId ? this.working.get(run.detectionId) : undefined;
+    set?.delete(run.id);
+    if (set?.size === 0) this.working.delete(run.detectionId!);
     if (run.status !== 'succeeded' || run.dryRun || !run.detectionId) return;
     this.pendingRuns = this.pendingRuns
       .then(async () => {

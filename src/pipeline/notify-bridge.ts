@@ -38,6 +38,9 @@ export class NotifyBridge implements Sink, Notifier {
   private readonly labels = new Map<string, Record<string, string>>();
   private readonly incidentsSeen = new Map<string, { members: number; severity: string }>();
   private readonly runsStarted = new Set<string>();
+  /** The last state of each incident and the incident of each detection, for events that come after it closed. */
+  private readonly incidentStates = new Map<string, IncidentState>();
+  private readonly incidentByDetection = new Map<string, string>();
   // One emit at a time: a thread's parent is queued before its replies, a PagerDuty trigger before its resolve.
   private chain: Promise<void> = Promise.resolve();
 
@@ -62,6 +65,7 @@ export class NotifyBridge implements Sink, Notifier {
     this.incidentsSeen.set(i.id, { members: i.detectionIds.length, severity: i.severity });
     if (change === 'resolved' || change === 'postmortem') this.incidentsSeen.delete(i.id);
     const state = incidentState(i);
+    this.remember(i, state);
     const base = this.detectionLabels(i.detectionIds[0]);
     const who = (i as { owner?: string }).owner;
     this.push(`incident.${change}` as NotifyEventKind, {
@@ -102,17 +106,26 @@ export class NotifyBridge implements Sink, Notifier {
       text: n.text,
       severity: n.severity ?? 'info',
       labels: { ...this.detectionLabels(n.detectionId), channel: n.channel, ...(n.kind === 'offer' ? { offer: 'true' } : {}), ...(n.severity ? { severity: n.severity } : {}) },
-      ...(incident ? { incident: incidentState(incident) } : {}),
+      ...(incident ? { incident } : {}),
       ...(run ? { runId: run } : {}),
       ...(n.detectionId ? { detectionId: n.detectionId } : {}),
     });
   }
 
   private push(kind: NotifyEventKind, e: Omit<NotifyEvent, 'kind' | 'time'>): void {
-    const event: NotifyEvent = { kind, time: this.o.clock.now(), ...e, labels: { ...e.labels, kind } };
+    const time = this.o.clock.now();
     this.chain = this.chain
-      .then(async () => { await this.o.emit(event); })
-      .catch((err: unknown) => this.o.log?.(`error: could not queue the notification "${event.title}": ${(err as Error).message}`));
+      .then(async () => {
+        // The incident is looked up when the event is queued, not when it was made: a detection's first
+        // news (an offer) comes from remediation, which sees the detection before the tracker files it.
+        const incident = e.incident ?? this.incidentOf(e.detectionId);
+        const event: NotifyEvent = { kind, time, ...e, ...(incident ? { incident } : {}), labels: { ...e.labels, kind } };
+        try {
+          await this.o.emit(event);
+        } catch (err) {
+          this.o.log?.(`error: could not queue the notification "${event.title}": ${(err as Error).message}`);
+        }
+      });
   }
 
   /** Resolves once every event so far is queued. */
@@ -127,7 +140,7 @@ export class NotifyBridge implements Sink, Notifier {
       text: `run ${p.runId.slice(0, 8)}, step ${p.stepId}; reply approve ${short} or deny ${short} [reason], or press a button`,
       severity: 'warning',
       labels: { ...this.detectionLabels(run?.detectionId), ...(run ? { runbook: run.runbook, cluster: run.cluster, namespace: run.target.namespace ?? '' } : {}), group: p.group },
-      ...(incident ? { incident: incidentState(incident) } : {}),
+      ...(incident ? { incident } : {}),
       runId: p.runId,
       ...(run?.detectionId ? { detectionId: run.detectionId } : {}),
       buttons: [{ label: 'Approve', value: `approve ${short}`, style: 'primary' }, { label: 'Deny', value: `deny ${short}`, style: 'danger' }],
@@ -141,7 +154,7 @@ export class NotifyBridge implements Sink, Notifier {
       text: `run ${p.runId.slice(0, 8)}, step ${p.stepId}`,
       severity: 'info',
       labels: { ...this.detectionLabels(run?.detectionId), ...(run ? { runbook: run.runbook, cluster: run.cluster, namespace: run.target.namespace ?? '' } : {}), group: p.group },
-      ...(incident ? { incident: incidentState(incident) } : {}),
+      ...(incident ? { incident } : {}),
       runId: p.runId,
     });
   }
@@ -153,15 +166,35 @@ export class NotifyBridge implements Sink, Notifier {
       text,
       severity,
       labels: { ...this.detectionLabels(run.detectionId), runbook: run.runbook, cluster: run.cluster, namespace: run.target.namespace ?? '' },
-      ...(incident ? { incident: incidentState(incident) } : {}),
+      ...(incident ? { incident } : {}),
       runId: run.id,
       ...(run.detectionId ? { detectionId: run.detectionId } : {}),
     });
   }
 
-  private incidentOf(detectionId: string | undefined): IncidentRecord | undefined {
+  /**
+   * The incident a detection belongs to, as it is now: an open one, else the
+   * last one it was part of, so a run's last steps still reach the thread
+   * of an incident that resolved meanwhile.
+   */
+  private incidentOf(detectionId: string | undefined): IncidentState | undefined {
     if (!detectionId) return undefined;
-    return this.o.openIncidents?.().find((i) => i.detectionIds.includes(detectionId));
+    const open = this.o.openIncidents?.().find((i) => i.detectionIds.includes(detectionId));
+    if (open) return incidentState(open);
+    const id = this.incidentByDetection.get(detectionId);
+    return id ? this.incidentStates.get(id) : undefined;
+  }
+
+  private remember(i: IncidentRecord, state: IncidentState): void {
+    this.incidentStates.delete(i.id);
+    this.incidentStates.set(i.id, state);
+    for (const d of i.detectionIds) {
+      this.incidentByDetection.delete(d);
+      this.incidentByDetection.set(d, i.id);
+    }
+    for (const m of [this.incidentStates, this.incidentByDetection] as Map<string, unknown>[]) {
+      while (m.size > REMEMBERED) m.delete(m.keys().next().value!);
+    }
   }
 
   private detectionLabels(id: string | undefined): Record<string, string> {

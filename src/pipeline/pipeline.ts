@@ -179,6 +179,8 @@ export class Pipeline {
         onError: (err) => o.log?.(`incident tracker error: ${(err as Error).message}`),
       });
       sinks.push(this.incidents);
+      const sink = this.incidents;
+      this.remediation?.executor.on({ onTransition: (run) => sink.runActive(run) });
     }
     if (o.chat && this.remediation && o.store) {
       this.chat = buildChatEngine({

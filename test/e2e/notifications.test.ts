@@ -10,85 +10,15 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServe, until, scrape, metric } from '../helpers/serve-process.ts';
-import { FakeSlack } from '../chat/adapters/fake-slack.ts';
-import { FakePagerDuty } from '../helpers/fake-pagerduty.ts';
-import { smtp, SMTP_PASSWORD } from '../helpers/local-smtp.ts';
+import { startFakes, serviceConfig, serviceEnv } from '../helpers/notify-fakes.ts';
 import { openStore } from '../../src/store/index.ts';
-
-const BOT = 'xoxb-acceptance-bot';
-const SIGNING = 'acceptance-signing-secret';
-const PD_KEY = 'R0ACCEPTANCE0ROUTING0KEY0000001A';
-
-export interface Fakes {
-  slack: FakeSlack;
-  pd: FakePagerDuty;
-  mail: Awaited<ReturnType<typeof smtp>>;
-}
-
-export function serviceConfig(f: Fakes, extra: string[] = []): string {
-  return [
-    'apiVersion: kubemend.dev/v1alpha1',
-    'kind: Config',
-    'spec:',
-    '  server:',
-    '    console: { room: ops, users: [{ name: alice, tokenEnv: ALICE_TOKEN }] }',
-    '    slack:',
-    '      rooms: { C0OPS: ops }',
-    '      users: { U0ALICE: { name: alice }, U0BOB: { name: bob } }',
-    '  chat:',
-    '    defaultCluster: sandbox',
-    '    approval: { groups: [sre-leads], timeout: 30m }',
-    '  incidents: { resolveAfter: 2m }',
-    '  reload: { enabled: false }',
-    '  notifications:',
-    '    route:',
-    '      receiver: ops-slack',
-    '      routes:',
-    '        - matchers: [\'severity="critical"\']',
-    '          receiver: oncall-pagerduty',
-    '          continue: true',
-    '        - matchers: [\'kind="incident.opened"\']',
-    '          receiver: oncall-mail',
-    '          continue: true',
-    '    receivers:',
-    '      - name: ops-slack',
-    '        slack: { channel: ops }',
-    '      - name: oncall-pagerduty',
-    `        pagerduty: { routingKeyEnv: PD_ROUTING_KEY, url: "${f.pd.url}" }`,
-    '      - name: oncall-mail',
-    '        events: [incident.opened]',
-    '        email:',
-    '          to: [oncall@example.com]',
-    '          from: kubemend@example.com',
-    `          smtp: { host: 127.0.0.1, port: ${f.mail.port}, userEnv: SMTP_USER, passwordEnv: SMTP_PASSWORD }`,
-    '    delivery: { minBackoff: 1s, maxBackoff: 5s }',
-    ...extra,
-    '',
-  ].join('\n');
-}
-
-export function serviceEnv(f: Fakes): NodeJS.ProcessEnv {
-  return {
-    SLACK_SIGNING_SECRET: SIGNING, SLACK_BOT_TOKEN: BOT, SLACK_API_URL: `${f.slack.url}/api/`,
-    PD_ROUTING_KEY: PD_KEY, SMTP_USER: 'kubemend', SMTP_PASSWORD, ALICE_TOKEN: 'alice-acceptance-token',
-  };
-}
-
-export async function startFakes(t: { after(f: () => unknown): void }): Promise<Fakes> {
-  const slack = new FakeSlack(BOT);
-  await slack.listen();
-  const pd = await new FakePagerDuty().start();
-  const mail = await smtp();
-  t.after(async () => { await slack.close(); await pd.stop(); await mail.close(); });
-  return { slack, pd, mail };
-}
 
 test('the crashloop under serve: one Slack thread with the steps, one PagerDuty incident triggered then resolved, one email', { timeout: 240_000 }, async (t) => {
   const fakes = await startFakes(t);
   const dir = mkdtempSync(join(tmpdir(), 'km-notify-e2e-'));
   const config = join(dir, 'kubemend.yaml');
   writeFileSync(config, serviceConfig(fakes));
-  const s = await startServe(['--sandbox', '--scenario', 'crashloop', '--config', config, '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'data')], serviceEnv(fakes));
+  const s = await startServe(['--sandbox', '--scenario', 'crashloop', '--speed', '10', '--config', config, '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'data')], serviceEnv(fakes));
   t.after(() => s.stop());
   await s.waitFor(/notify\s+ops-slack, oncall-pagerduty, oncall-mail/, 'the notifications announced');
   // The rollback, the smoke window, the mitigation and two quiet minutes: a few virtual minutes at the scenario's 10x.
@@ -101,8 +31,10 @@ test('the crashloop under serve: one Slack thread with the steps, one PagerDuty 
   // Slack: one parent (no thread_ts) for the incident, every other message a reply under it.
   const parents = posted().filter((c) => !c.args.thread_ts);
   assert.equal(parents.length, 1, `one thread: ${JSON.stringify(parents.map((c) => c.args.text))}`);
-  const parentTs = fakes.slack.messages.get(`C0OPS/${[...fakes.slack.messages.values()].find((m) => m.text === parents[0].args.text)?.ts}`)?.ts;
-  assert.ok(parentTs);
+  const threads = new Set(posted().filter((c) => c.args.thread_ts).map((c) => String(c.args.thread_ts)));
+  assert.equal(threads.size, 1, 'every reply is under one parent');
+  const [parentTs] = threads;
+  assert.ok(fakes.slack.messages.has(`C0OPS/${parentTs}`), 'the parent is the message kubemend posted');
   const replies = posted().filter((c) => c.args.thread_ts === parentTs).map((c) => String(c.args.text));
   assert.equal(replies.length, posted().length - 1, 'every other message is in that thread');
   for (const step of ['rollback', 'waitRollout', 'smokeCheck']) assert.ok(replies.some((r) => new RegExp(`Step ${step}: succeeded`).test(r)), `the thread shows step ${step}: ${replies.join(' | ')}`);

@@ -1,0 +1,77 @@
+// The fakes and the service config of the notifications acceptance tests:
+// Slack (checking Web API payloads), PagerDuty (checking Events v2) and a
+// real local SMTP server, and a `kind: Config` routing to all three.
+import { FakeSlack } from '../chat/adapters/fake-slack.ts';
+import { FakePagerDuty } from './fake-pagerduty.ts';
+import { smtp, SMTP_PASSWORD } from './local-smtp.ts';
+
+const BOT = 'xoxb-acceptance-bot';
+const SIGNING = 'acceptance-signing-secret';
+const PD_KEY = 'R0ACCEPTANCE0ROUTING0KEY0000001A';
+
+export interface Fakes {
+  slack: FakeSlack;
+  pd: FakePagerDuty;
+  mail: Awaited<ReturnType<typeof smtp>>;
+}
+
+export function serviceConfig(f: Fakes, extra: string[] = []): string {
+  return [
+    'apiVersion: kubemend.dev/v1alpha1',
+    'kind: Config',
+    'spec:',
+    '  server:',
+    '    console: { room: ops, users: [{ name: alice, tokenEnv: ALICE_TOKEN }] }',
+    '    slack:',
+    '      rooms: { C0OPS: ops }',
+    '      users: { U0ALICE: { name: alice }, U0BOB: { name: bob } }',
+    '  chat:',
+    '    defaultCluster: sandbox',
+    '    approval: { groups: [sre-leads], timeout: 30m }',
+    '  incidents: { resolveAfter: 2m }',
+    '  reload: { enabled: false }',
+    '  notifications:',
+    '    route:',
+    '      receiver: ops-slack',
+    '      routes:',
+    '        - receiver: ops-slack',
+    '          continue: true',
+    '        - matchers: [\'severity="critical"\']',
+    '          receiver: oncall-pagerduty',
+    '          continue: true',
+    '        - matchers: [\'kind="incident.opened"\']',
+    '          receiver: oncall-mail',
+    '          continue: true',
+    '    receivers:',
+    '      - name: ops-slack',
+    '        slack: { channel: ops }',
+    '      - name: oncall-pagerduty',
+    `        pagerduty: { routingKeyEnv: PD_ROUTING_KEY, url: "${f.pd.url}" }`,
+    '      - name: oncall-mail',
+    '        events: [incident.opened]',
+    '        email:',
+    '          to: [oncall@example.com]',
+    '          from: kubemend@example.com',
+    `          smtp: { host: 127.0.0.1, port: ${f.mail.port}, userEnv: SMTP_USER, passwordEnv: SMTP_PASSWORD }`,
+    '    delivery: { minBackoff: 1s, maxBackoff: 5s }',
+    ...extra,
+    '',
+  ].join('\n');
+}
+
+export function serviceEnv(f: Fakes): NodeJS.ProcessEnv {
+  return {
+    SLACK_SIGNING_SECRET: SIGNING, SLACK_BOT_TOKEN: BOT, SLACK_API_URL: `${f.slack.url}/api/`,
+    PD_ROUTING_KEY: PD_KEY, SMTP_USER: 'kubemend', SMTP_PASSWORD, ALICE_TOKEN: 'alice-acceptance-token',
+  };
+}
+
+export async function startFakes(t: { after(f: () => unknown): void }): Promise<Fakes> {
+  const slack = new FakeSlack(BOT);
+  await slack.listen();
+  const pd = await new FakePagerDuty().start();
+  const mail = await smtp();
+  t.after(async () => { await slack.close(); await pd.stop(); await mail.close(); });
+  return { slack, pd, mail };
+}
+
