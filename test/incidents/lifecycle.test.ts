@@ -195,4 +195,27 @@ forEachDialect((env) => {
     assert.deepEqual((await store.listIncidents({ status: 'postmortem' })).map((i) => i.id), ['b']);
     assert.deepEqual((await store.listIncidents({ status: ['open', 'acknowledged'] })).map((i) => i.id).sort(), ['a', 'c']);
   });
+
+  it('an incident does not resolve quietly while a run on one of its detections is under way', { timeout: 60_000 }, async () => {
+    const { store, place } = await env.store();
+    const clock = place.clock;
+    const working = new Set<string>();
+    const t = new IncidentTracker({ store, clock, lookup: () => [], resolveAfterMs: 5 * MIN, busy: (ids) => ids.some((id) => working.has(id)) });
+    try {
+      const d = detection(clock, 'crashloop-backoff', web);
+      t.onDetection(d, 'opened');
+      await t.flush();
+      const [inc] = t.openIncidents();
+      working.add(d.id);
+      await clock.advance(12 * MIN);
+      await t.flush();
+      assert.equal((await store.getIncident(inc.id))!.status, 'open', 'quiet, but its remediation is still at work');
+      working.delete(d.id);
+      await clock.advance(6 * MIN);
+      await t.flush();
+      assert.deepEqual([(await store.getIncident(inc.id))!.status, (await store.getIncident(inc.id))!.resolvedBy], ['resolved', 'quiet']);
+    } finally {
+      t.stop();
+    }
+  });
 });
