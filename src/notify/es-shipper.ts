@@ -93,21 +93,33 @@ export class AuditShipper {
   shipOnce(): Promise<PassResult> {
     const http = this.connect();
     return this.lock.run(async () => {
-      if (!this.templateReady) await this.putTemplate(http);
-      const r = await shipPass({
-        name: this.name,
-        store: this.o.store,
-        http,
-        dataStream: this.c.dataStream,
-        batchSize: this.c.batchSize,
-        batchBytes: this.c.batchBytes,
-        log: this.log,
-        confirmed: this.confirmed,
-      });
+      let r: PassResult;
+      try {
+        if (!this.templateReady) await this.putTemplate(http);
+        r = await shipPass({
+          name: this.name,
+          store: this.o.store,
+          http,
+          dataStream: this.c.dataStream,
+          batchSize: this.c.batchSize,
+          batchBytes: this.c.batchBytes,
+          log: this.log,
+          confirmed: this.confirmed,
+        });
+      } catch (err) {
+        // While Elasticsearch is away the lag is what waits: read it from the store, as the pass could not.
+        await this.measureLag().catch(() => {});
+        throw err;
+      }
       traceLagRecords.set({ shipper: this.name }, Math.max(0, r.headSeq - r.checkpoint));
       if (r.retried === 0) traceLastSuccessSeconds.set({ shipper: this.name }, this.o.clock.now() / 1000);
       return r;
     });
+  }
+
+  private async measureLag(): Promise<void> {
+    const [head, checkpoint] = await Promise.all([this.o.store.audit.head(), this.o.store.shipperCheckpoint(this.name)]);
+    traceLagRecords.set({ shipper: this.name }, Math.max(0, (head?.seq ?? 0) - checkpoint));
   }
 
   /**

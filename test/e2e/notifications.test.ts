@@ -3,7 +3,9 @@
 // checks the Web API payloads), PagerDuty (the fake checks the Events v2
 // schema) and email (a real local SMTP server): one thread with the steps,
 // one PagerDuty incident triggered then resolved with one dedup_key, one
-// email.
+// email; the Jira ticket a chat action cites gets one comment; the audit
+// records reach Elasticsearch in order, and a minute with Elasticsearch down
+// loses and duplicates nothing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -13,7 +15,7 @@ import { startServe, until, scrape, metric } from '../helpers/serve-process.ts';
 import { startFakes, serviceConfig, serviceEnv } from '../helpers/notify-fakes.ts';
 import { openStore } from '../../src/store/index.ts';
 
-test('the crashloop under serve: one Slack thread with the steps, one PagerDuty incident triggered then resolved, one email', { timeout: 240_000 }, async (t) => {
+test('the crashloop under serve: one Slack thread, one PagerDuty incident triggered then resolved, one email, one Jira comment, the audit log in Elasticsearch through an outage', { timeout: 300_000 }, async (t) => {
   const fakes = await startFakes(t);
   const dir = mkdtempSync(join(tmpdir(), 'km-notify-e2e-'));
   const config = join(dir, 'kubemend.yaml');
@@ -55,6 +57,24 @@ test('the crashloop under serve: one Slack thread with the steps, one PagerDuty 
   assert.deepEqual(fakes.mail.mails[0].to, ['oncall@example.com']);
   assert.match(fakes.mail.mails[0].headers.subject, /critical/i);
 
+  // The audit log so far is in Elasticsearch. Then Elasticsearch is gone for a minute, while alice scales
+  // checkout from the console citing OPS-1: the ticket gets its comment, and the trace catches up once it is back.
+  const lag = async () => metric(await scrape(s.base), 'kubemend_trace_lag_records');
+  await until('the audit log in Elasticsearch', async () => (await lag()) === 0 && fakes.es.arrivals.length > 0, 30_000);
+  await fakes.es.down('refuse');
+  const downAt = Date.now();
+  const auth = { authorization: 'Bearer alice-acceptance-token', 'content-type': 'application/json' };
+  const say = async (text: string) => ((await (await fetch(`${s.base}/console/api/messages`, { method: 'POST', headers: auth, body: JSON.stringify({ text }) })).json()) as { replies: { text: string; buttons?: { value: string }[] }[] }).replies;
+  const asked = await say('scale deployment/checkout -n shop --replicas 4 --reason "more room for the sale" --link OPS-1');
+  const confirm = asked.flatMap((r) => r.buttons ?? []).find((b) => b.value.startsWith('confirm '))?.value;
+  assert.ok(confirm, JSON.stringify(asked));
+  await say(confirm);
+  await until('the comment on OPS-1', () => fakes.jira.comments.length > 0, 60_000, () => JSON.stringify(fakes.jira.requests));
+  await new Promise((r) => setTimeout(r, Math.max(0, 60_000 - (Date.now() - downAt))));
+  assert.ok((await lag()) > 0, 'records waited while Elasticsearch was away');
+  await fakes.es.up();
+  await until('Elasticsearch to catch up', async () => (await lag()) === 0, 60_000);
+
   // Nothing failed or waits; every delivery is on record.
   const m = await scrape(s.base);
   assert.equal(metric(m, 'kubemend_notify_queue_pending'), 0);
@@ -66,6 +86,15 @@ test('the crashloop under serve: one Slack thread with the steps, one PagerDuty 
     assert.deepEqual([...receivers].sort(), ['oncall-mail', 'oncall-pagerduty', 'ops-slack']);
     assert.equal((await store.audit.list({ action: 'notify.delivery.dead', limit: 10 })).length, 0);
     assert.equal((await store.audit.verify()).ok, true);
+    // Jira: one comment on the cited ticket, saying who did what, why, how it ended and where the record is.
+    const comments = fakes.jira.comments.filter((c) => c.key === 'OPS-1');
+    assert.equal(comments.length, 1);
+    const ended = (await store.audit.list({ action: 'chat.scale.executed', limit: 10 }))[0] ?? (await store.audit.list({ limit: 10_000 })).filter((r) => /^chat\.scale\./.test(r.action)).at(-1)!;
+    for (const want of ['alice', 'scale', 'shop', 'checkout', 'more room for the sale', ended.id]) assert.ok(JSON.stringify(comments[0].body).includes(want), `the comment names ${want}: ${JSON.stringify(comments[0].body)}`);
+    // Elasticsearch: every record, in the log's order, once — the minute away lost and repeated nothing.
+    const records = await store.audit.list({ limit: 100_000 });
+    assert.deepEqual(fakes.es.arrivals, records.map((r) => r.id));
+    assert.deepEqual(fakes.es.problems, []);
   } finally {
     await store.close();
   }

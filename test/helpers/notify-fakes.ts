@@ -1,18 +1,27 @@
 // The fakes and the service config of the notifications acceptance tests:
-// Slack (checking Web API payloads), PagerDuty (checking Events v2) and a
-// real local SMTP server, and a `kind: Config` routing to all three.
+// Slack (checking Web API payloads), PagerDuty (checking Events v2), Jira
+// (checking comments as Atlassian documents them), Elasticsearch (checking
+// _bulk NDJSON) and a real local SMTP server, and a `kind: Config` that
+// routes notifications to the first three, comments on tickets and ships the
+// audit log.
 import { FakeSlack } from '../chat/adapters/fake-slack.ts';
+import { fakeJira, type FakeJira } from '../chat/fake-jira.ts';
 import { FakePagerDuty } from './fake-pagerduty.ts';
+import { FakeElasticsearch } from './fake-elasticsearch.ts';
 import { smtp, SMTP_PASSWORD } from './local-smtp.ts';
 
 const BOT = 'xoxb-acceptance-bot';
 const SIGNING = 'acceptance-signing-secret';
 const PD_KEY = 'R0ACCEPTANCE0ROUTING0KEY0000001A';
+const JIRA_PAT = 'jira-acceptance-pat-7Yq2';
+const ES_KEY = 'ZXMta2V5LWlkOmVzLWtleS1zZWNyZXQ=';
 
 export interface Fakes {
   slack: FakeSlack;
   pd: FakePagerDuty;
   mail: Awaited<ReturnType<typeof smtp>>;
+  jira: FakeJira;
+  es: FakeElasticsearch;
 }
 
 export function serviceConfig(f: Fakes, extra: string[] = []): string {
@@ -28,6 +37,10 @@ export function serviceConfig(f: Fakes, extra: string[] = []): string {
     '  chat:',
     '    defaultCluster: sandbox',
     '    approval: { groups: [sre-leads], timeout: 30m }',
+    '    justification:',
+    `      jira: { url: "${f.jira.url}", allowedStatuses: [Approved], tokenEnv: JIRA_TOKEN, minBackoff: 1s, maxBackoff: 5s }`,
+    '  trace:',
+    `    elasticsearch: { url: "${f.es.url}", apiKeyEnv: ES_API_KEY, flushInterval: 1s, maxBackoff: 5s }`,
     '  incidents: { resolveAfter: 2m }',
     '  reload: { enabled: false }',
     '  notifications:',
@@ -62,7 +75,7 @@ export function serviceConfig(f: Fakes, extra: string[] = []): string {
 export function serviceEnv(f: Fakes): NodeJS.ProcessEnv {
   return {
     SLACK_SIGNING_SECRET: SIGNING, SLACK_BOT_TOKEN: BOT, SLACK_API_URL: `${f.slack.url}/api/`,
-    PD_ROUTING_KEY: PD_KEY, SMTP_USER: 'kubemend', SMTP_PASSWORD, ALICE_TOKEN: 'alice-acceptance-token',
+    PD_ROUTING_KEY: PD_KEY, JIRA_TOKEN: JIRA_PAT, ES_API_KEY: ES_KEY, SMTP_USER: 'kubemend', SMTP_PASSWORD, ALICE_TOKEN: 'alice-acceptance-token',
   };
 }
 
@@ -71,7 +84,9 @@ export async function startFakes(t: { after(f: () => unknown): void }): Promise<
   await slack.listen();
   const pd = await new FakePagerDuty().start();
   const mail = await smtp();
-  t.after(async () => { await slack.close(); await pd.stop(); await mail.close(); });
-  return { slack, pd, mail };
+  const jira = await fakeJira({ 'OPS-1': 'Approved' }, { token: JIRA_PAT });
+  const es = await FakeElasticsearch.start({ auth: `ApiKey ${ES_KEY}` });
+  t.after(async () => { await slack.close(); await pd.stop(); await mail.close(); await jira.close(); await es.stop(); });
+  return { slack, pd, mail, jira, es };
 }
 
