@@ -11,7 +11,7 @@ import { FakeElasticsearch } from './fake-elasticsearch.ts';
 import { smtp, SMTP_PASSWORD } from './local-smtp.ts';
 
 const BOT = 'xoxb-acceptance-bot';
-const SIGNING = 'acceptance-signing-secret';
+export const SIGNING = 'acceptance-signing-secret';
 const PD_KEY = 'R0ACCEPTANCE0ROUTING0KEY0000001A';
 const JIRA_PAT = 'jira-acceptance-pat-7Yq2';
 const ES_KEY = 'ZXMta2V5LWlkOmVzLWtleS1zZWNyZXQ=';
