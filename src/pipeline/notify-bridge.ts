@@ -13,6 +13,7 @@ import type { IncidentRecord, RunRecord, StepTransition } from '../store/index.t
 import type { Detection, DetectionChange } from '../rules/index.ts';
 import type { RunbookNotification as Notification, Notifier, PendingApproval } from '../runbooks/index.ts';
 import type { IncidentState, NotifyEvent, NotifyEventKind } from '../notify/index.ts';
+import { closedByPerson } from '../incidents/index.ts';
 import type { Sink } from './sink.ts';
 
 export const TEAM_ANNOTATION = 'kubemend.dev/team';
@@ -20,11 +21,17 @@ export const TEAM_ANNOTATION = 'kubemend.dev/team';
 const REMEMBERED = 10_000;
 // Step outcomes worth a line in the thread; `started` only says a step began.
 const STEP_NEWS = new Set(['succeeded', 'failed', 'timed-out', 'abandoned', 'unknown']);
+// Incident changes only people make, on the replica they talk to.
+const PERSONAL = new Set(['acknowledged', 'assigned', 'noted']);
 
 export interface NotifyBridgeOptions {
   clock: Clock;
-  /** Queues the event durably (the outbox); calls are made one at a time, in order. */
-  emit: (e: NotifyEvent) => unknown;
+  /**
+   * Queues the event durably (the outbox); calls are made one at a time, in
+   * order. `personal`: a person's action on this replica (an acknowledgement,
+   * a note), which no other replica sees: queued even where this one follows.
+   */
+  emit: (e: NotifyEvent, personal: boolean) => unknown;
   log?: (line: string) => void;
   /** The open incidents (the tracker's live state), to find a run's incident. */
   openIncidents?: () => IncidentRecord[];
@@ -66,6 +73,7 @@ export class NotifyBridge implements Sink, Notifier {
     if (change === 'resolved' || change === 'postmortem') this.incidentsSeen.delete(i.id);
     const state = incidentState(i);
     this.remember(i, state);
+    const personal = PERSONAL.has(change) || (change === 'resolved' && closedByPerson(i));
     const base = this.detectionLabels(i.detectionIds[0]);
     const who = (i as { owner?: string }).owner;
     this.push(`incident.${change}` as NotifyEventKind, {
@@ -75,7 +83,7 @@ export class NotifyBridge implements Sink, Notifier {
       labels: { ...base, cluster: i.cluster, severity: i.severity },
       incident: state,
       ...(i.detectionIds[0] ? { detectionId: i.detectionIds[0] } : {}),
-    });
+    }, personal);
   }
 
   /** The executor's listener: a run's first step, each step's outcome, and its end. */
@@ -112,7 +120,7 @@ export class NotifyBridge implements Sink, Notifier {
     });
   }
 
-  private push(kind: NotifyEventKind, e: Omit<NotifyEvent, 'kind' | 'time'>): void {
+  private push(kind: NotifyEventKind, e: Omit<NotifyEvent, 'kind' | 'time'>, personal = false): void {
     const time = this.o.clock.now();
     this.chain = this.chain
       .then(async () => {
@@ -121,7 +129,7 @@ export class NotifyBridge implements Sink, Notifier {
         const incident = e.incident ?? this.incidentOf(e.detectionId);
         const event: NotifyEvent = { kind, time, ...e, ...(incident ? { incident } : {}), labels: { ...e.labels, kind } };
         try {
-          await this.o.emit(event);
+          await this.o.emit(event, personal);
         } catch (err) {
           this.o.log?.(`error: could not queue the notification "${event.title}": ${(err as Error).message}`);
         }

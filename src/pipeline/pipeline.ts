@@ -135,8 +135,9 @@ export class Pipeline {
       const notify = o.notify;
       this.notifyBridge = new NotifyBridge({
         clock: o.clock,
-        // Every replica sees the runs and detections; one tells people about them.
-        emit: (e) => this.leading && notify.emit(e),
+        // Every replica sees the runs and detections: one tells people about them. A person's action
+        // happens on one replica only, leading or not; the leader's outbox delivers what any replica queued.
+        emit: (e, personal) => (personal || this.leading) && notify.emit(e),
         log: o.log,
         openIncidents: () => this.incidents?.tracker.openIncidents() ?? [],
         annotations: (cluster, kind, ns, name) => {
