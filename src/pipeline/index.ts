@@ -1,6 +1,7 @@
 // The data path, assembled once: sources → engine → sinks. Every command
 // builds its pipeline here (see ARCHITECTURE.md).
-export { Pipeline, type PipelineOptions, type ClusterConn } from './pipeline.ts';
+export { Pipeline } from './pipeline.ts';
+export type { PipelineOptions, ClusterConn } from './options.ts';
 export type { Sink } from './sink.ts';
 export { subjectText } from './sink.ts';
 export { DetectionRecorder, type RecorderOptions } from './recorder.ts';

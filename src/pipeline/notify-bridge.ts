@@ -141,6 +141,15 @@ export class NotifyBridge implements Sink, Notifier {
     await this.chain;
   }
 
+  /** The chat engine's listener of runbook approvals, reading each approval's run from the store. */
+  approvalListener(getRun: (id: string) => Promise<RunRecord | undefined>): { requested(p: PendingApproval, short: string): void; decided(p: PendingApproval, decision: 'approved' | 'denied', by: string): void } {
+    const withRun = (id: string, f: (run: RunRecord | undefined) => void) => void getRun(id).then(f, (err: unknown) => this.o.log?.(`warning: approval notification: ${(err as Error).message}`));
+    return {
+      requested: (p, short) => withRun(p.runId, (run) => this.approvalRequested(p, short, run)),
+      decided: (p, decision, by) => withRun(p.runId, (run) => this.approvalDecided(p, decision, by, run)),
+    };
+  }
+
   approvalRequested(p: PendingApproval, short: string, run: RunRecord | undefined): void {
     const incident = this.incidentOf(run?.detectionId);
     this.push('approval.requested', {

@@ -11,15 +11,12 @@
 // incidents replay — builds its pipeline here, on real clusters or on the
 // sandbox (the same assembly on a virtual clock), so they cannot drift
 // apart. Nothing else constructs the engine.
-import type { KubeConfig } from '@kubernetes/client-node';
 import { type Clock, provideInformerSizes, suppressedTotal } from '../common/index.ts';
 import { KubeHttp, kindRef, type Identity, type KubeObject } from '../kube/index.ts';
-import type { Store, IncidentRecord, RunRecord } from '../store/index.ts';
 import { DetectionEngine, kindsToWatch, type LoadedRule, KubeSource, ScheduleSource, type ScheduleSignal, WebhookSource, RolloutWatcher, type Signal } from '../rules/index.ts';
 import type { LoadedRunbook, BudgetConfig } from '../runbooks/index.ts';
-import { contextRule, KubeAuditTrail, type IncidentChange } from '../incidents/index.ts';
-import { chatRunbooks, buildChatEngine, isProduction, type KubemendChatEngine, type ChatSettings, type TicketChecker, type RunbookApprovalListener } from '../chat/index.ts';
-import type { Authorizer } from '../authz/index.ts';
+import { contextRule, KubeAuditTrail } from '../incidents/index.ts';
+import { chatRunbooks, buildChatEngine, isProduction, type KubemendChatEngine } from '../chat/index.ts';
 import { DetectionRecorder } from './recorder.ts';
 import { IncidentSink } from './incidents-sink.ts';
 import { incidentDesk } from './incident-desk.ts';
@@ -28,69 +25,7 @@ import { SilenceSync } from './silences.ts';
 import type { Sink } from './sink.ts';
 import { Leadership, lastRunFor, type LeaderElectionOptions, type LeaderInfo } from './leadership.ts';
 import { NotifyBridge } from './notify-bridge.ts';
-import type { NotifyEvent } from '../notify/index.ts';
-
-export interface ClusterConn {
-  /** What detections, runs and policies call the cluster (the kubeconfig context name). */
-  name: string;
-  kubeconfig: KubeConfig;
-  /** Resolves once the cluster's writes so far are durable (the sandbox's state file); real API servers need none. */
-  durable?: () => Promise<void>;
-}
-
-export interface PipelineOptions {
-  clock: Clock;
-  clusters: ClusterConn[];
-  rules: LoadedRule[];
-  /** Needed by the recorder, remediation, incidents and silences. */
-  store?: Store;
-  /** Store and audit every detection change (default: when a store is given). */
-  record?: boolean;
-  /** Start runbooks for detections whose rule names one (default: off). */
-  remediation?: RemediationSettings | false;
-  /** Correlate detections into incidents (default: off). */
-  incidents?: false | {
-    windowMs?: number;
-    resolveAfterMs?: number;
-    onIncident?: (i: IncidentRecord, change: IncidentChange) => void;
-    /** The GitOps/CI field managers; changes by others are flagged outside the pipeline (default DEFAULT_EXPECTED_MANAGERS). */
-    expectedManagers?: readonly string[];
-    /** Keep the API server's audit events (fed by the server's audit webhook route) to name the user behind each change. */
-    kubeAudit?: { toleranceMs?: number; capacity?: number; retentionMs?: number };
-  };
-  /** Accept Alertmanager and generic webhook signals (the HTTP side is server/'s). */
-  webhooks?: false | { clusterLabel?: string };
-  /** Tick `source: schedule` rules (default true). */
-  schedules?: boolean;
-  /** Smoke windows after rollouts, for `source: rollout` rules: the window when no annotation sets one (default 5m; 0: none). */
-  smoke?: { windowMs?: number };
-  /** Follow the store's silences, re-read every `intervalMs` (default: on when a store is given, 5s). */
-  silences?: false | { intervalMs?: number };
-  /** The chat bot on this pipeline's executor (its runbooks are added; approvals are decided in chat). */
-  chat?: { settings: ChatSettings; authorizer: Authorizer; tickets?: TicketChecker; env?: NodeJS.ProcessEnv };
-  /**
-   * Namespaces marked production for the rules' production(), besides the
-   * Namespace labels (docs/rules.md); default: the chat settings' production
-   * list when chat is on, else labels only.
-   */
-  production?: (cluster: string, namespace: string) => boolean;
-  /**
-   * Where notification events go (the routes and outbox of src/notify/):
-   * incidents' state changes, runs and their steps, approvals, escalations,
-   * runbook notify steps. Only the leader emits them.
-   */
-  notify?: { emit(e: NotifyEvent): unknown };
-  /** More sinks (printer, notifiers, collectors), after the built-in ones; every replica's get every call. */
-  sinks?: Sink[];
-  /**
-   * High availability: replicas elect a leader on a Lease in the first (or
-   * the named) cluster; only the leader's recorder, remediation and incident
-   * sinks act, and only it drives runs (leadership.ts). Needs a store.
-   */
-  leaderElection?: LeaderElectionOptions;
-  /** Warnings and progress for operators. */
-  log?: (line: string) => void;
-}
+import type { PipelineOptions } from './options.ts';
 
 export class Pipeline {
   readonly clock: Clock;
@@ -195,7 +130,7 @@ export class Pipeline {
         log: o.log,
         replicas: o.leaderElection !== undefined,
         incidents: this.incidents && incidentDesk(this.incidents, o.store),
-        ...(this.notifyBridge ? { onRunbookApproval: this.approvalNews(o.store, this.notifyBridge) } : {}),
+        ...(this.notifyBridge ? { onRunbookApproval: this.notifyBridge.approvalListener((id) => o.store!.getRun(id)) } : {}),
       });
     }
     for (const s of sinks) this.leaderSinks.add(s);
@@ -261,14 +196,6 @@ export class Pipeline {
     this.webhooks?.start((sig) => this.received(sig));
     this.leadership?.start();
     this.unprovide = provideInformerSizes(() => [...this.kubeSources.values()].flatMap((src) => src.kinds().map((k) => ({ cluster: src.cluster, kind: k.kind, objects: src.list(k.kind).length }))));
-  }
-
-  private approvalNews(store: Store, bridge: NotifyBridge): RunbookApprovalListener {
-    const withRun = (id: string, f: (run: RunRecord | undefined) => void) => void store.getRun(id).then(f, (err: unknown) => this.o.log?.(`warning: approval notification: ${(err as Error).message}`));
-    return {
-      requested: (p, short) => withRun(p.runId, (run) => bridge.approvalRequested(p, short, run)),
-      decided: (p, decision, by) => withRun(p.runId, (run) => bridge.approvalDecided(p, decision, by, run)),
-    };
   }
 
   /** Whether this process acts (always, without leader election). */

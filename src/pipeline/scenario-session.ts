@@ -14,7 +14,8 @@ import type { LoadedRule } from '../rules/index.ts';
 import { type LoadedRunbook, type BudgetConfig, LineNotifier } from '../runbooks/index.ts';
 import { playFast, type FastPlay, findKind, type Scenario } from '../sandbox/index.ts';
 import type { KubeHttp } from '../kube/index.ts';
-import { Pipeline, type PipelineOptions } from './pipeline.ts';
+import { Pipeline } from './pipeline.ts';
+import type { PipelineOptions } from './options.ts';
 import { LinePrinter, printRuns } from './printer.ts';
 import type { Sink } from './sink.ts';
 
