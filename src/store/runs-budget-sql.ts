@@ -61,7 +61,8 @@ class Cond {
 /** Active, non-dry runs on the target, newest first (the order listRuns gives). */
 export async function activeRunsOn(db: SqlDb, target: AuditTarget, o: { excludeId?: string } = {}): Promise<{ id: string; runbook: string }[]> {
   const w = new Cond().target(target).statuses(ACTIVE_RUN_STATUSES).add('$dry_run = 0').notId(o.excludeId);
-  return db.query<{ id: string; runbook: string }>(`SELECT id, runbook FROM runs WHERE ${w.sql()} ORDER BY created_at DESC, id`, w.params);
+  const rows = await db.query<{ id: string; runbook: string }>(`SELECT id, runbook FROM runs WHERE ${w.sql()} ORDER BY created_at DESC, id`, w.params);
+  return rows.map((r) => ({ id: r.id, runbook: r.runbook }));
 }
 
 /** Active, non-dry runs on the cluster per runbook: all of them, and those in the namespace. */
