@@ -230,6 +230,9 @@ export const MIGRATIONS: readonly Migration[] = [
         `UPDATE runs SET target_cluster = ${j('target.cluster')}, target_namespace = COALESCE(${j('target.namespace')}, ''), target_kind = ${j('target.kind')}, target_name = ${j('target.name')}, cluster_uid = NULLIF(${j('clusterUid')}, ''), dry_run = CASE WHEN ${dryTrue} THEN 1 ELSE 0 END`,
         // Every budget query names one target (lock holder, failures, actions in the last hour).
         'CREATE INDEX runs_target ON runs (target_name, target_namespace, target_kind, target_cluster, created_at)',
+        // Only active runs (a few): the lock holder and the in-flight counts, however long a target's history.
+        // Queries must spell the same literal IN list for either planner to use it.
+        "CREATE INDEX runs_active_target ON runs (target_cluster, target_namespace, target_kind, target_name, created_at) WHERE status IN ('pending', 'running', 'waiting-approval')",
       ];
     },
   },

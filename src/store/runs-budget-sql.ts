@@ -15,6 +15,8 @@ import type { AuditTarget } from '../audit/index.ts';
 import { ACTIVE_RUN_STATUSES, type RunStatus } from './types.ts';
 
 const FAILED: readonly RunStatus[] = ['failed', 'escalated'];
+/** Literal, as in the partial index runs_active_target (migration 7): a bound list would not let the planners use it. */
+const ACTIVE_SQL = `$status IN (${ACTIVE_RUN_STATUSES.map((s) => `'${s}'`).join(', ')})`;
 
 class Cond {
   readonly parts: string[] = [];
@@ -60,14 +62,14 @@ class Cond {
 
 /** Active, non-dry runs on the target, newest first (the order listRuns gives). */
 export async function activeRunsOn(db: SqlDb, target: AuditTarget, o: { excludeId?: string } = {}): Promise<{ id: string; runbook: string }[]> {
-  const w = new Cond().target(target).statuses(ACTIVE_RUN_STATUSES).add('$dry_run = 0').notId(o.excludeId);
+  const w = new Cond().target(target).add(ACTIVE_SQL).add('$dry_run = 0').notId(o.excludeId);
   const rows = await db.query<{ id: string; runbook: string }>(`SELECT id, runbook FROM runs WHERE ${w.sql()} ORDER BY created_at DESC, id`, w.params);
   return rows.map((r) => ({ id: r.id, runbook: r.runbook }));
 }
 
 /** Active, non-dry runs on the cluster per runbook: all of them, and those in the namespace. */
 export async function activeRunCounts(db: SqlDb, q: { cluster: string | undefined; namespace: string | undefined; excludeId?: string }): Promise<{ runbook: string; inCluster: number; inNamespace: number }[]> {
-  const w = new Cond().statuses(ACTIVE_RUN_STATUSES).add('$dry_run = 0').is('target_cluster', q.cluster).notId(q.excludeId);
+  const w = new Cond().add(ACTIVE_SQL).add('$dry_run = 0').is('target_cluster', q.cluster).notId(q.excludeId);
   const rows = await db.query<{ runbook: string; n: unknown; ns: unknown }>(
     `SELECT runbook, COUNT(*) AS n, SUM(CASE WHEN target_namespace = ? THEN 1 ELSE 0 END) AS ns FROM runs WHERE ${w.sql()} GROUP BY runbook ORDER BY runbook`,
     [q.namespace ?? '', ...w.params],
