@@ -44,6 +44,8 @@ export interface SqlDb extends SqlExec {
 
 /** Column types and dialect-specific fragments for the shared schema and queries. */
 export interface DialectSql {
+  /** For the rare statement the dialects cannot share (a migration's JSON backfill). */
+  dialect: Dialect;
   /** 64-bit integer (sequence numbers, millisecond timestamps). */
   bigint: string;
   /** Auto-incrementing 64-bit primary key. */
@@ -57,6 +59,7 @@ export interface DialectSql {
 export function dialectSql(d: Dialect): DialectSql {
   if (d === 'postgres') {
     return {
+      dialect: d,
       bigint: 'BIGINT',
       serialKey: 'BIGSERIAL PRIMARY KEY',
       forUpdate: ' FOR UPDATE',
@@ -64,6 +67,7 @@ export function dialectSql(d: Dialect): DialectSql {
     };
   }
   return {
+    dialect: d,
     bigint: 'INTEGER',
     serialKey: 'INTEGER PRIMARY KEY AUTOINCREMENT',
     // BEGIN IMMEDIATE already holds the database's one write lock.

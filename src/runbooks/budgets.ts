@@ -36,8 +36,6 @@ export type Refusal =
   /** A person's run waited for the automatic run holding the target to stop after its step, and it did not in time. */
   | { kind: 'preempt-timeout'; runId: string; runbook: string; step?: string; waitedMs: number };
 
-const ACTIVE: RunRecord['status'][] = ['pending', 'running', 'waiting-approval'];
-
 export function sameTarget(a: AuditTarget, b: AuditTarget): boolean {
   return a.cluster === b.cluster && a.kind === b.kind && (a.namespace ?? '') === (b.namespace ?? '') && a.name === b.name;
 }
@@ -86,34 +84,34 @@ export class Budgets {
    * reads and notifies (`readOnly`) neither waits for them nor holds them,
    * so a warning never keeps a remediation of the same target from starting.
    */
-  async admit(runbook: string, target: AuditTarget, now: number, o: { selfId?: string; readOnly?: boolean; isReadOnly?: (run: RunRecord) => boolean; clusterUid?: string } = {}): Promise<Refusal | undefined> {
+  async admit(runbook: string, target: AuditTarget, now: number, o: { selfId?: string; readOnly?: boolean; isReadOnly?: (runbook: string) => boolean; clusterUid?: string } = {}): Promise<Refusal | undefined> {
     const pause = await this.pauseState();
     if (pause) return { kind: 'paused', ...pause };
     if (!o.readOnly) {
-      const active = (await this.store.listRuns({ status: ACTIVE })).filter((r) => r.id !== o.selfId && !r.dryRun && !o.isReadOnly?.(r));
-      const holder = active.find((r) => sameTarget(r.target, target));
+      const acting = (rb: string) => !o.isReadOnly?.(rb);
+      const holder = (await this.store.activeRunsOn(target, { excludeId: o.selfId })).find((r) => acting(r.runbook));
       if (holder) return { kind: 'locked', runId: holder.id };
-      const inNs = active.filter((r) => r.target.cluster === target.cluster && (r.target.namespace ?? '') === (target.namespace ?? ''));
-      if (target.namespace && inNs.length >= this.config.concurrentPerNamespace) return { kind: 'concurrency', scope: 'namespace', limit: this.config.concurrentPerNamespace };
-      const inCluster = active.filter((r) => r.target.cluster === target.cluster);
-      if (inCluster.length >= this.config.concurrentPerCluster) return { kind: 'concurrency', scope: 'cluster', limit: this.config.concurrentPerCluster };
+      const counts = (await this.store.activeRunCounts({ cluster: target.cluster, namespace: target.namespace, excludeId: o.selfId })).filter((c) => acting(c.runbook));
+      const inNs = counts.reduce((n, c) => n + c.inNamespace, 0);
+      if (target.namespace && inNs >= this.config.concurrentPerNamespace) return { kind: 'concurrency', scope: 'namespace', limit: this.config.concurrentPerNamespace };
+      const inCluster = counts.reduce((n, c) => n + c.inCluster, 0);
+      if (inCluster >= this.config.concurrentPerCluster) return { kind: 'concurrency', scope: 'cluster', limit: this.config.concurrentPerCluster };
     }
-    const recent = await this.store.listRuns({ runbook, since: now - this.config.failureWindowMs });
-    const failures = recent.filter((r) => !r.dryRun && sameTarget(r.target, target) && sameIncarnation(r, o.clusterUid) && (r.status === 'failed' || r.status === 'escalated')).length;
+    const failures = await this.store.countFailedRuns({ runbook, target, since: now - this.config.failureWindowMs, clusterUid: o.clusterUid });
     if (failures >= this.config.failuresBeforeEscalate) return { kind: 'repeated-failures', failures, limit: this.config.failuresBeforeEscalate };
     return undefined;
   }
 
-  /** Mutating actions already taken on `target` in the last hour (from stored step transitions). */
-  async actionsInLastHour(target: AuditTarget, now: number, mutating: (action: string) => boolean, actionOf: (run: RunRecord, stepId: string) => string | undefined, clusterUid?: string): Promise<number> {
-    const runs = (await this.store.listRuns({ since: now - 3_600_000 })).filter((r) => !r.dryRun && sameTarget(r.target, target) && sameIncarnation(r, clusterUid));
+  /**
+   * Mutating actions already taken on `target` in the last hour (from stored
+   * step transitions). The store counts per runbook and step; whether a step
+   * mutates is the loaded runbooks' word, asked once per (runbook, step).
+   */
+  async actionsInLastHour(target: AuditTarget, now: number, mutating: (action: string) => boolean, actionOf: (runbook: string, stepId: string) => string | undefined, clusterUid?: string): Promise<number> {
     let n = 0;
-    for (const r of runs) {
-      for (const t of await this.store.transitions(r.id)) {
-        if (t.status !== 'succeeded' || t.time < now - 3_600_000) continue;
-        const action = actionOf(r, t.stepId);
-        if (action && mutating(action)) n++;
-      }
+    for (const s of await this.store.succeededSteps({ target, since: now - 3_600_000, clusterUid })) {
+      const action = actionOf(s.runbook, s.stepId);
+      if (action && mutating(action)) n += s.n;
     }
     return n;
   }

@@ -167,7 +167,7 @@ export class RunbookExecutor {
     if (exclusive && this.claimed.has(key)) return this.refuse(req, view, target, { kind: 'locked', runId: 'starting' });
     if (exclusive) this.claimed.add(key);
     try {
-      let refusal = dryRun ? undefined : await this.budgets.admit(req.runbook, target, now, { readOnly, isReadOnly: (r) => this.readOnly(this.runbooks.get(r.runbook)), clusterUid: this.o.clusterUid?.(target.cluster ?? '') });
+      let refusal = dryRun ? undefined : await this.budgets.admit(req.runbook, target, now, { readOnly, isReadOnly: (rb) => this.readOnly(this.runbooks.get(rb)), clusterUid: this.o.clusterUid?.(target.cluster ?? '') });
       // The key stays claimed while the holder stops: no other trigger slips in between.
       if (refusal?.kind === 'locked' && req.preempt) refusal = await this.preemptHolder(refusal, req, req.preempt, target);
       if (refusal) return this.refuse(req, view, target, refusal);
@@ -540,7 +540,7 @@ export class RunbookExecutor {
           stepId = 'escalate';
           break;
         }
-        const used = await this.budgets.actionsInLastHour(run.target, this.o.clock.now(), (a) => this.o.actions.get(a)?.mutates ?? false, (r, s) => this.runbooks.get(r.runbook)?.step(s)?.action, run.clusterUid);
+        const used = await this.budgets.actionsInLastHour(run.target, this.o.clock.now(), (a) => this.o.actions.get(a)?.mutates ?? false, (rb, s) => this.runbooks.get(rb)?.step(s)?.action, run.clusterUid);
         if (used >= this.budgets.config.actionsPerTargetPerHour) {
           reason = `budget: ${used} actions on ${targetKey(run.target)} in the last hour (limit ${this.budgets.config.actionsPerTargetPerHour})`;
           await this.audit({ actor: SYSTEM, action: 'runbook.budget.exceeded', target: run.target, outcome: 'denied', runId: run.id, detectionId: run.detectionId, data: { step: stepId, reason } });

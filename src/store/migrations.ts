@@ -209,6 +209,33 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX incidents_owner ON incidents (owner)',
     ],
   },
+  {
+    version: 7,
+    name: 'run target, cluster uid and dry-run columns for the budgets\' indexed counts',
+    // Budgets (runbooks/budgets.ts) count a target's runs per event; with the
+    // target only in the doc, each admission parsed every run of a day. The
+    // namespace is '' when absent (sameTarget treats the two alike); cluster,
+    // kind and name stay NULL when absent, as sameTarget tells them from ''.
+    // An empty cluster uid is NULL: sameIncarnation treats both as unknown.
+    up: (t) => {
+      const j = t.dialect === 'postgres' ? (path: string) => `((doc::jsonb) #>> '{${path.split('.').join(',')}}')` : (path: string) => `json_extract(doc, '$.${path}')`;
+      const dryTrue = t.dialect === 'postgres' ? `${j('dryRun')} = 'true'` : `${j('dryRun')} = 1`;
+      return [
+        'ALTER TABLE runs ADD COLUMN target_cluster TEXT',
+        'ALTER TABLE runs ADD COLUMN target_namespace TEXT NOT NULL DEFAULT \'\'',
+        'ALTER TABLE runs ADD COLUMN target_kind TEXT',
+        'ALTER TABLE runs ADD COLUMN target_name TEXT',
+        'ALTER TABLE runs ADD COLUMN cluster_uid TEXT',
+        'ALTER TABLE runs ADD COLUMN dry_run INTEGER NOT NULL DEFAULT 0',
+        `UPDATE runs SET target_cluster = ${j('target.cluster')}, target_namespace = COALESCE(${j('target.namespace')}, ''), target_kind = ${j('target.kind')}, target_name = ${j('target.name')}, cluster_uid = NULLIF(${j('clusterUid')}, ''), dry_run = CASE WHEN ${dryTrue} THEN 1 ELSE 0 END`,
+        // Every budget query names one target (lock holder, failures, actions in the last hour).
+        'CREATE INDEX runs_target ON runs (target_name, target_namespace, target_kind, target_cluster, created_at)',
+        // Only active runs (a few): the lock holder and the in-flight counts, however long a target's history.
+        // Queries must spell the same literal IN list for either planner to use it.
+        "CREATE INDEX runs_active_target ON runs (target_cluster, target_namespace, target_kind, target_name, created_at) WHERE status IN ('pending', 'running', 'waiting-approval')",
+      ];
+    },
+  },
 ];
 
 /** An arbitrary constant naming kubemend's migration lock among other advisory-lock users. */

@@ -4,7 +4,7 @@
 // write made for a leader term is refused once another term has taken the
 // run over (the fencing check that keeps a deposed leader from recording a
 // step twice).
-import { type Clock, Errors, KubemendError, dialectSql, type SqlDb, type SqlExec } from '../common/index.ts';
+import { type Clock, Errors, KubemendError, dialectSql, type SqlDb, type SqlExec, type SqlValue } from '../common/index.ts';
 import { ACTIVE_RUN_STATUSES, type Fence, type RunRecord, type StepTransition, type WriteFence } from './types.ts';
 
 /** KM-STORE-006: the target is held by another active run (its id, when it could still be read). */
@@ -34,10 +34,17 @@ function fenceText(f: Fence | undefined): string {
 
 type Doc = { doc: string };
 
+/** Copied from the doc for the budgets' counts (migration 7; runs-budget-sql.ts says how they match). */
+const BUDGET_COLUMNS = ['target_cluster', 'target_namespace', 'target_kind', 'target_name', 'cluster_uid', 'dry_run'] as const;
+
+function budgetColumns(r: RunRecord): SqlValue[] {
+  return [r.target.cluster ?? null, r.target.namespace ?? '', r.target.kind ?? null, r.target.name ?? null, r.clusterUid || null, r.dryRun ? 1 : 0];
+}
+
 export async function insertRun(db: SqlDb, r: RunRecord): Promise<void> {
   const lock = lockColumn(r);
   // DO NOTHING instead of an error: both dialects report 0 rows, and a failed statement would abort a PostgreSQL transaction.
-  const { changes } = await db.exec('INSERT INTO runs (id, runbook, status, detection_id, incident_id, created_at, updated_at, lock_key, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING', [
+  const { changes } = await db.exec(`INSERT INTO runs (id, runbook, status, detection_id, incident_id, created_at, updated_at, lock_key, ${BUDGET_COLUMNS.join(', ')}, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ${BUDGET_COLUMNS.map(() => '?').join(', ')}, ?) ON CONFLICT DO NOTHING`, [
     r.id,
     r.runbook,
     r.status,
@@ -46,6 +53,7 @@ export async function insertRun(db: SqlDb, r: RunRecord): Promise<void> {
     r.createdAt,
     r.updatedAt,
     lock,
+    ...budgetColumns(r),
     JSON.stringify(r),
   ]);
   if (changes === 1) return;
@@ -67,7 +75,7 @@ async function lockedRun(tx: SqlExec, id: string, o: WriteFence = {}): Promise<R
 }
 
 async function writeRun(tx: SqlExec, run: RunRecord): Promise<void> {
-  await tx.exec('UPDATE runs SET runbook = ?, status = ?, detection_id = ?, incident_id = ?, created_at = ?, updated_at = ?, lock_key = ?, doc = ? WHERE id = ?', [
+  await tx.exec(`UPDATE runs SET runbook = ?, status = ?, detection_id = ?, incident_id = ?, created_at = ?, updated_at = ?, lock_key = ?, ${BUDGET_COLUMNS.map((c) => `${c} = ?`).join(', ')}, doc = ? WHERE id = ?`, [
     run.runbook,
     run.status,
     run.detectionId ?? null,
@@ -75,6 +83,7 @@ async function writeRun(tx: SqlExec, run: RunRecord): Promise<void> {
     run.createdAt,
     run.updatedAt,
     lockColumn(run),
+    ...budgetColumns(run),
     JSON.stringify(run),
     run.id,
   ]);

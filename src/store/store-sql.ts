@@ -4,10 +4,11 @@
 // migration while queries stay indexed. Every write is one statement or one
 // transaction.
 import { type Clock, dialectSql, num, type SqlDb, type SqlExec, type SqlValue } from '../common/index.ts';
-import { SqlAuditLog, type AuditKeys, type AuditLogOptions } from '../audit/index.ts';
+import { SqlAuditLog, type AuditKeys, type AuditLogOptions, type AuditTarget } from '../audit/index.ts';
 import { migrate } from './migrations.ts';
 import { adoptRun, addTransition, insertRun, updateRun } from './runs-sql.ts';
 import * as outbox from './outbox-sql.ts';
+import * as budget from './runs-budget-sql.ts';
 import type { ChatRequestRecord, Detection, Fence, IncidentRecord, IncidentStatus, OutboxClaim, OutboxRecord, RunRecord, RunStatus, Silence, StepTransition, Store, WriteFence } from './types.ts';
 
 type Doc = { doc: string };
@@ -129,6 +130,23 @@ export class SqlStore implements Store {
   async listRuns(q: { status?: RunStatus[]; runbook?: string; since?: number; limit?: number } = {}): Promise<RunRecord[]> {
     const w = new Where().in('status', q.status).eq('runbook', q.runbook).gte('created_at', q.since);
     return parse<RunRecord>(await this.db.query<Doc>(`SELECT doc FROM runs${w.sql()} ORDER BY created_at DESC, id${limitSql(q.limit)}`, w.params));
+  }
+
+  /** The budgets' counts: see runs-budget-sql.ts. */
+  activeRunsOn(target: AuditTarget, o?: { excludeId?: string }): Promise<{ id: string; runbook: string }[]> {
+    return budget.activeRunsOn(this.db, target, o);
+  }
+
+  activeRunCounts(q: { cluster: string | undefined; namespace: string | undefined; excludeId?: string }): Promise<{ runbook: string; inCluster: number; inNamespace: number }[]> {
+    return budget.activeRunCounts(this.db, q);
+  }
+
+  countFailedRuns(q: { runbook: string; target: AuditTarget; since: number; clusterUid?: string }): Promise<number> {
+    return budget.countFailedRuns(this.db, q);
+  }
+
+  succeededSteps(q: { target: AuditTarget; since: number; clusterUid?: string }): Promise<{ runbook: string; stepId: string; n: number }[]> {
+    return budget.succeededSteps(this.db, q);
   }
 
   addTransition(t: StepTransition, o?: WriteFence): Promise<void> {

@@ -326,6 +326,19 @@ export interface Store {
   adoptRun(id: string, from: Fence | undefined, to: Fence, patch?: Partial<Omit<RunRecord, 'id' | 'fence'>>): Promise<RunRecord | undefined>;
   getRun(id: string): Promise<RunRecord | undefined>;
   listRuns(q?: { status?: RunStatus[]; runbook?: string; since?: number; limit?: number }): Promise<RunRecord[]>;
+  // The budgets' questions, from indexed columns (no document parsed). Active
+  // means ACTIVE_RUN_STATUSES; dry runs never count; a target matches as
+  // runbooks' sameTarget does; with `clusterUid`, runs recorded under another
+  // uid do not count (runs without one do). Answers come per runbook (and
+  // step) so the caller can apply what its loaded runbooks say.
+  /** Active runs on the target, newest first. */
+  activeRunsOn(target: AuditTarget, o?: { excludeId?: string }): Promise<{ id: string; runbook: string }[]>;
+  /** Active runs on the cluster per runbook, and how many of them are in `namespace` (absent = ''). */
+  activeRunCounts(q: { cluster: string | undefined; namespace: string | undefined; excludeId?: string }): Promise<{ runbook: string; inCluster: number; inNamespace: number }[]>;
+  /** Runs of `runbook` on the target created since `since` that failed or escalated. */
+  countFailedRuns(q: { runbook: string; target: AuditTarget; since: number; clusterUid?: string }): Promise<number>;
+  /** Succeeded transitions at or after `since` of runs on the target created since then, per runbook and step. */
+  succeededSteps(q: { target: AuditTarget; since: number; clusterUid?: string }): Promise<{ runbook: string; stepId: string; n: number }[]>;
   /** Appends a step transition (never updates one); with `fence`, only while the run is driven under that term. */
   addTransition(t: StepTransition, o?: WriteFence): Promise<void>;
   transitions(runId: string): Promise<StepTransition[]>;

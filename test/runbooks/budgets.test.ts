@@ -36,3 +36,32 @@ test('actions and failures recorded on another incarnation of the cluster do not
     await store.close();
   }
 });
+
+test('read-only runs neither lock nor count; only mutating steps spend the hourly budget', { timeout: 30_000 }, async () => {
+  const clock = new ManualClock(Date.parse('2026-01-01T00:00:00Z'));
+  const store = await openStore({ dataDir: mkdtempSync(join(tmpdir(), 'km-budgets-')), clock });
+  try {
+    const now = clock.now();
+    const put = (id: string, runbook: string, t: typeof target, status: RunRecord['status'], dryRun = false) =>
+      store.createRun({ id, runbook, cluster: 'prod', target: t, status, params: {}, startedBy: { type: 'rule', name: 'r' }, dryRun, createdAt: now - 60_000, updatedAt: now - 60_000, outputs: {} });
+    await put('warn', 'notify-only', target, 'running');
+    await put('other-1', 'restart', { ...target, name: 'api' }, 'running');
+    await put('dry', 'restart', { ...target, name: 'db' }, 'running', true);
+    const b = new Budgets(store, { concurrentPerNamespace: 2 });
+    const isReadOnly = (rb: string) => rb === 'notify-only';
+    assert.equal(await b.admit('restart', target, now, { isReadOnly }), undefined, 'the read-only run and the dry run take no place');
+    assert.equal((await b.admit('restart', target, now))?.kind, 'locked', 'without the runbooks\' word, the run on the target holds it');
+    await put('other-2', 'restart', { ...target, name: 'cart' }, 'running');
+    assert.deepEqual(await b.admit('restart', target, now, { isReadOnly }), { kind: 'concurrency', scope: 'namespace', limit: 2 });
+    assert.equal(await b.admit('restart', target, now, { isReadOnly, selfId: 'other-2' }), undefined, 'a run does not count against itself');
+
+    for (const [step, time] of [['check', now - 1_000], ['restart', now - 2_000], ['restart', now - 2 * 3_600_000]] as const) {
+      await store.addTransition({ runId: 'warn', stepId: step, attempt: 1, status: 'succeeded', time });
+    }
+    await store.addTransition({ runId: 'dry', stepId: 'restart', attempt: 1, status: 'succeeded', time: now - 1_000 });
+    const actionOf = (rb: string, step: string) => (rb === 'notify-only' ? { check: 'k8s.get', restart: 'k8s.rolloutRestart' }[step] : undefined);
+    assert.equal(await b.actionsInLastHour(target, now, (a) => a === 'k8s.rolloutRestart', actionOf), 1, 'one mutating step within the hour');
+  } finally {
+    await store.close();
+  }
+});
