@@ -75,7 +75,7 @@ export class NotifyBridge implements Sink, Notifier {
     this.remember(i, state);
     const personal = PERSONAL.has(change) || (change === 'resolved' && closedByPerson(i));
     const base = this.detectionLabels(i.detectionIds[0]);
-    const who = (i as { owner?: string }).owner;
+    const who = i.owner;
     this.push(`incident.${change}` as NotifyEventKind, {
       title: `Incident ${i.id} ${change}: ${i.title}`,
       text: change === 'assigned' && who ? `owner: ${who}` : `${i.detectionIds.length} detection${i.detectionIds.length === 1 ? '' : 's'}; status ${state.status}`,
@@ -229,9 +229,7 @@ export class NotifyBridge implements Sink, Notifier {
 }
 
 export function incidentState(i: IncidentRecord): IncidentState {
-  const x = i as IncidentRecord & { owner?: string; status: string };
-  const status = (['open', 'acknowledged', 'mitigated', 'resolved', 'postmortem'] as const).find((s) => s === x.status) ?? 'open';
-  return { id: i.id, title: i.title, status, severity: i.severity, cluster: i.cluster, openedAt: i.openedAt, ...(x.owner ? { owner: x.owner } : {}) };
+  return { id: i.id, title: i.title, status: i.status, severity: i.severity, cluster: i.cluster, openedAt: i.openedAt, ...(i.owner ? { owner: i.owner } : {}) };
 }
 
 function target(run: RunRecord): string {
