@@ -6,6 +6,7 @@
 import { Errors, KubemendError, Mutex, redactor, redact, traceLagRecords, traceLastSuccessSeconds, type Clock, type TimerHandle } from '../common/index.ts';
 import { resolveEsConnection, type ElasticsearchTraceConfig } from './es-config.ts';
 import { indexTemplate } from './es-document.ts';
+import { backoff } from './outbox.ts';
 import { EsHttp } from './es-http.ts';
 import { errorReason, request, shipPass, statusError, type PassResult, type ShipperStore } from './es-pass.ts';
 
@@ -163,8 +164,7 @@ export class AuditShipper {
   /** Exponential with jitter: half the step fixed, half random, so replicas and restarts spread out. */
   private backoff(reason: string, err?: unknown): number {
     this.failures++;
-    const step = Math.min(this.c.maxBackoff, BASE_BACKOFF_MS * 2 ** Math.min(this.failures - 1, 30));
-    const wait = Math.round(step / 2 + (this.o.random ?? Math.random)() * (step / 2));
+    const wait = backoff(this.failures, BASE_BACKOFF_MS, this.c.maxBackoff, this.o.random);
     // A cluster down for an hour says so once, and again when the reason changes, not every retry.
     if (err !== undefined && reason !== this.lastError) {
       const fix = err instanceof KubemendError ? ` (fix: ${err.fix})` : '';
