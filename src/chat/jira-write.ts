@@ -9,7 +9,7 @@
 // (after its Retry-After); another 4xx is final — the request itself is
 // wrong, and sending it again changes nothing.
 import pRetry from 'p-retry';
-import { KubemendError, Errors } from '../common/index.ts';
+import { KubemendError, Errors, retryAfterMs } from '../common/index.ts';
 
 /** One inline run of text: plain, bold, code (ids), or a link. */
 export interface Inline {
@@ -94,7 +94,7 @@ export class JiraWriter {
         throw new JiraRequestError(what, { detail: e.name === 'TimeoutError' ? 'timed out' : (e.cause?.message ?? e.message) });
       }
       const text = await res.text();
-      if (!res.ok) throw new JiraRequestError(what, { status: res.status, detail: errorDetail(text), retryAfterMs: retryAfter(res.headers.get('retry-after')) });
+      if (!res.ok) throw new JiraRequestError(what, { status: res.status, detail: errorDetail(text), retryAfterMs: retryAfterMs(res.headers.get('retry-after')) });
       return text ? JSON.parse(text) : {};
     };
     const max = this.o.maxTimeoutMs ?? 60_000;
@@ -110,14 +110,6 @@ export class JiraWriter {
       },
     });
   }
-}
-
-/** Retry-After as seconds or an HTTP date. */
-function retryAfter(v: string | null): number | undefined {
-  if (!v) return undefined;
-  if (/^\d+$/.test(v.trim())) return Number(v) * 1000;
-  const at = Date.parse(v);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
 /** Jira's error shape: {errorMessages: [...], errors: {field: message}}. */

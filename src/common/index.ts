@@ -23,3 +23,4 @@ export { formatClock } from './clock.ts';
 export { deepFreeze } from './config.ts';
 export { Redactor, redactor, redact, redactDeep, REDACTED } from './redact.ts';
 export { SECRET_KEY } from './secret-patterns.ts';
+export { retryAfterMs } from './retry-after.ts';

@@ -3,6 +3,7 @@
 // errors and timeouts worth another try (Retry-After honoured); any other
 // status refused for good. Bodies of refusals are cut short: they end up in
 // the audit log.
+import { retryAfterMs } from '../common/index.ts';
 import type { DeliveryResult } from './types.ts';
 
 export interface HttpAnswer {
@@ -24,25 +25,13 @@ export async function postJson(url: string, body: string, headers: Record<string
   }
 }
 
-/**
- * Retry-After in ms: delta-seconds, or an HTTP date (a wall-clock time the
- * server wrote, so it is compared with the wall clock, not kubemend's).
- */
-export function retryAfterMs(h: Headers): number | undefined {
-  const v = h.get('retry-after')?.trim();
-  if (!v) return undefined;
-  if (/^\d+$/.test(v)) return Number(v) * 1000;
-  const at = Date.parse(v);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
-}
-
 export function classify(what: string, a: HttpAnswer | { networkError: string }, detail: (a: HttpAnswer) => string = (x) => x.text): DeliveryResult {
   if ('networkError' in a) return { ok: false, retryable: true, error: `${what}: ${a.networkError}` };
   if (a.status >= 200 && a.status < 300) return { ok: true };
   const body = detail(a).replace(/\s+/g, ' ').trim().slice(0, MAX_ERROR_BODY);
   const error = `${what} answered ${a.status}${body ? `: ${body}` : ''}`;
   if (a.status === 429 || a.status === 408 || a.status >= 500) {
-    const after = retryAfterMs(a.headers);
+    const after = retryAfterMs(a.headers.get('retry-after'));
     return { ok: false, retryable: true, error, ...(after !== undefined ? { retryAfterMs: after } : {}) };
   }
   return { ok: false, retryable: false, error };

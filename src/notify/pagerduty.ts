@@ -14,7 +14,8 @@
 // `errors` are kept); 429 and 5xx retried (429 after at least 30 s, PagerDuty
 // asks for minutes rather than seconds).
 import { createHash } from 'node:crypto';
-import { classify, postJson, retryAfterMs } from './http.ts';
+import { retryAfterMs } from '../common/index.ts';
+import { classify, postJson } from './http.ts';
 import type { Delivery, DeliveryResult, NotifyEvent, NotifyEventKind, Receiver } from './types.ts';
 
 export type PdSeverity = 'critical' | 'error' | 'warning' | 'info';
@@ -119,7 +120,7 @@ export class PagerDutyReceiver implements Receiver {
       }
     });
     if (result.ok) return { ok: true, ref: String(body.dedup_key) };
-    if (!('networkError' in answer) && answer.status === 429) return { ...result, retryAfterMs: Math.max(retryAfterMs(answer.headers) ?? 0, RATE_LIMIT_WAIT_MS) };
+    if (!('networkError' in answer) && answer.status === 429) return { ...result, retryAfterMs: Math.max(retryAfterMs(answer.headers.get('retry-after')) ?? 0, RATE_LIMIT_WAIT_MS) };
     return result;
   }
 }
