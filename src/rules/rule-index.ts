@@ -19,17 +19,68 @@ interface Prepared {
   operations?: Set<string>;
   clusters?: Set<string>;
   include?: RegExp[];
+  /** The include list when every entry is a plain name (no `*` or `?`): looked up by hash. */
+  includeNames?: Set<string>;
   exclude?: RegExp[];
   labels?: [string, string][];
 }
 
-/** Rules under one key, plus those that match any key. */
-interface Bucket {
-  byKey: Map<string, Prepared[]>;
-  any: Prepared[];
+/**
+ * Rules of one source key (or of any key), split by the selector that is
+ * cheapest to look up: a rule scoped to namespaces named exactly sits under
+ * each of them, a rule with labels under its first label pair, the rest are
+ * scanned. A rule is filed under one of these only when that selector is
+ * necessary for it to match, so a lookup never misses one; passes() still
+ * checks every selector of the rules found.
+ */
+class Group {
+  readonly byNamespace = new Map<string, Prepared[]>();
+  readonly byLabel = new Map<string, Prepared[]>();
+  readonly rest: Prepared[] = [];
+  size = 0;
+
+  add(p: Prepared): void {
+    this.size++;
+    const exact = p.includeNames;
+    if (exact) for (const ns of exact) push(this.byNamespace, ns, p);
+    else if (p.labels) push(this.byLabel, labelKey(p.labels[0]![0], p.labels[0]![1]), p);
+    else this.rest.push(p);
+  }
+
+  /** The rules that can match a signal about `ns` with `labels`, in load order. */
+  find(ns: string | undefined, labels: Record<string, string> | undefined, out: Prepared[]): void {
+    const start = out.length;
+    if (ns !== undefined) for (const p of this.byNamespace.get(ns) ?? []) out.push(p);
+    if (labels && this.byLabel.size) {
+      for (const k in labels) {
+        const found = this.byLabel.get(labelKey(k, labels[k]!));
+        if (found) for (const p of found) out.push(p);
+      }
+    }
+    for (const p of this.rest) out.push(p);
+    // A rule filed under several namespaces appears once per lookup (one namespace per signal); load order is restored here.
+    if (out.length - start > 1) {
+      const part = out.splice(start).sort((x, y) => x.pos - y.pos);
+      for (const p of part) out.push(p);
+    }
+  }
 }
 
-const bucket = (): Bucket => ({ byKey: new Map(), any: [] });
+const labelKey = (k: string, v: string) => `${k}\u0000${v}`;
+
+function push<T>(m: Map<string, T[]>, k: string, v: T): void {
+  const list = m.get(k);
+  if (list) list.push(v);
+  else m.set(k, [v]);
+}
+
+/** Rules under one key, plus those that match any key. */
+interface Bucket {
+  byKey: Map<string, Group>;
+  any: Group;
+}
+
+const bucket = (): Bucket => ({ byKey: new Map(), any: new Group() });
 
 export class RuleIndex {
   readonly #buckets: Record<SignalSource, Bucket> = {
@@ -47,11 +98,11 @@ export class RuleIndex {
         : source === 'webhook' ? match.webhooks
         : undefined;
       const b = this.#buckets[source];
-      if (!keys?.length) b.any.push(p);
+      if (!keys?.length) b.any.add(p);
       for (const k of new Set(keys ?? [])) {
-        const list = b.byKey.get(k) ?? [];
-        list.push(p);
-        b.byKey.set(k, list);
+        let g = b.byKey.get(k);
+        if (!g) b.byKey.set(k, (g = new Group()));
+        g.add(p);
       }
     }
   }
@@ -59,10 +110,19 @@ export class RuleIndex {
   /** The rules whose pre-selectors all pass for `signal`, in load order; their `when` decides the rest. */
   candidates(signal: Signal): LoadedRule[] {
     const b = this.#buckets[signal.source];
-    const keyed = b.byKey.get(keyOf(signal) ?? '') ?? [];
-    const all = keyed.length && b.any.length ? [...keyed, ...b.any].sort((x, y) => x.pos - y.pos) : keyed.length ? keyed : b.any;
+    const keyed = b.byKey.get(keyOf(signal) ?? '');
+    if (!keyed?.size && !b.any.size) return [];
+    const ns = namespaceOf(signal);
+    const labels = signal.source === 'alert' ? signal.alert?.labels : (signal.object ?? signal.oldObject)?.metadata.labels;
+    const found: Prepared[] = [];
+    keyed?.find(ns, labels, found);
+    if (b.any.size) {
+      const n = found.length;
+      b.any.find(ns, labels, found);
+      if (n && found.length > n) found.sort((x, y) => x.pos - y.pos);
+    }
     const out: LoadedRule[] = [];
-    for (const p of all) if (passes(p, signal)) out.push(p.lr);
+    for (const p of found) if (passes(p, signal)) out.push(p.lr);
     return out;
   }
 
@@ -103,6 +163,7 @@ function prepare(lr: LoadedRule, pos: number): Prepared {
     operations: set(m.operations),
     clusters: set(m.clusters),
     include: m.namespaces?.include?.length ? m.namespaces.include.map(glob) : undefined,
+    includeNames: m.namespaces?.include?.length && m.namespaces.include.every((x) => !/[*?]/.test(x)) ? new Set(m.namespaces.include) : undefined,
     exclude: m.namespaces?.exclude?.length ? m.namespaces.exclude.map(glob) : undefined,
     labels: m.labels && Object.keys(m.labels).length ? Object.entries(m.labels) : undefined,
   };
