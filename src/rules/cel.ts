@@ -13,6 +13,7 @@ import * as h from './cel-helpers.ts';
 import type { Lookup } from './cel-helpers.ts';
 import { costLimits, pathSize, overBudget, type CallSize, type CostLimits } from './cel-cost.ts';
 import { CelCostError, Metering } from './cel-meter.ts';
+import { conjunctTexts, normalise } from './cel-conjuncts.ts';
 
 export type { Lookup } from './cel-helpers.ts';
 
@@ -23,6 +24,13 @@ export interface RuleEnvOptions {
   lookup?: Lookup;
   /** Cost budget, run-time limit and assumed list sizes; defaults in cel-cost.ts. */
   cost?: Partial<CostLimits>;
+  /**
+   * Evaluate each distinct expression (and each top-level `&&` operand of
+   * `when`) once per activation, shared by the rules that contain it
+   * (default true). Off, every rule evaluates on its own: the reference the
+   * tests compare the shared path with.
+   */
+  shareEvaluations?: boolean;
 }
 
 /**
@@ -59,6 +67,35 @@ export interface Activation {
   operation: string | null;
   lookup?: Vars['lookup'];
   production?: Vars['production'];
+}
+
+/**
+ * Results of the expressions already evaluated against one activation, by
+ * source text: a thousand rules are mostly copies of a few, scoped
+ * differently, and an expression's value depends only on the activation
+ * (helpers read the caches synchronously, within the one event).
+ */
+const memos = new WeakMap<Activation, Map<string, { value?: unknown; error?: unknown }>>();
+
+/** The CEL variables for `vars`, converted once; `nowMs` when vars carries no time. Every candidate rule of a signal shares it. */
+export function activationOf(vars: Vars | Activation, nowMs: number): Activation {
+  if (activations.has(vars)) return vars as Activation;
+  const now = vars.now instanceof Date ? vars.now : new Date(typeof vars.now === 'number' ? vars.now : nowMs);
+  const act: Activation = {
+    object: h.toCel(vars.object ?? null),
+    oldObject: h.toCel(vars.oldObject ?? null),
+    event: h.toCel(vars.event ?? null),
+    alert: h.toCel(vars.alert ?? null),
+    webhook: h.toCel(vars.webhook ?? null),
+    rollout: h.toCel(vars.rollout ?? null),
+    cluster: vars.cluster,
+    now,
+    operation: vars.operation || null,
+    ...(vars.lookup ? { lookup: vars.lookup } : {}),
+    ...(vars.production ? { production: vars.production } : {}),
+  };
+  activations.add(act);
+  return act;
 }
 
 export type CelField = 'spec.when' | 'spec.subject' | 'spec.summary' | 'spec.action.when';
@@ -115,6 +152,7 @@ export class RuleEnvironment {
   readonly clock: Clock;
   readonly limits: CostLimits;
   readonly #lookup: Lookup;
+  readonly #share: boolean;
   readonly #env: Environment;
   /** Programs run metered (cel-cost.ts); rules are checked against #env. */
   readonly #metering: Metering;
@@ -124,6 +162,7 @@ export class RuleEnvironment {
     this.clock = opts.clock ?? realClock;
     this.limits = costLimits(opts.cost);
     this.#lookup = opts.lookup ?? (() => []);
+    this.#share = opts.shareEvaluations ?? true;
     const nowMs = () => (this.#current ? this.#current.now.getTime() : this.clock.now());
     const list = (kind: string, ns: string | undefined): readonly KubeObject[] => {
       const act = this.#current;
@@ -182,23 +221,7 @@ export class RuleEnvironment {
 
   /** The CEL variables for `vars`, converted once; evaluate every candidate rule of a signal with it. */
   activation(vars: Vars | Activation): Activation {
-    if (activations.has(vars)) return vars as Activation;
-    const now = vars.now instanceof Date ? vars.now : new Date(typeof vars.now === 'number' ? vars.now : this.clock.now());
-    const act: Activation = {
-      object: h.toCel(vars.object ?? null),
-      oldObject: h.toCel(vars.oldObject ?? null),
-      event: h.toCel(vars.event ?? null),
-      alert: h.toCel(vars.alert ?? null),
-      webhook: h.toCel(vars.webhook ?? null),
-      rollout: h.toCel(vars.rollout ?? null),
-      cluster: vars.cluster,
-      now,
-      operation: vars.operation || null,
-      ...(vars.lookup ? { lookup: vars.lookup } : {}),
-      ...(vars.production ? { production: vars.production } : {}),
-    };
-    activations.add(act);
-    return act;
+    return activationOf(vars, this.clock.now());
   }
 
   /**
@@ -241,7 +264,27 @@ export class RuleEnvironment {
     const actionWhen = get(action && 'runbook' in action ? action.when : undefined, 'spec.action.when');
     if (problems.length) throw new RuleCompileError(rule.metadata.name, problems);
     const kinds = [...new Set([when, subject, summary, actionWhen].flatMap((c) => c?.kinds ?? []))];
-    return this.#evaluators(rule.metadata.name, { when: when?.program, subject: subject?.program, summary: summary?.program, actionWhen: actionWhen?.program }, kinds);
+    const norm = (t: string | undefined) => (t === undefined || !this.#share ? undefined : normalise(t));
+    const sources = { when: norm(rule.spec.when), subject: norm(rule.spec.subject), summary: norm(rule.spec.summary), actionWhen: norm(action && 'runbook' in action ? action.when : undefined) };
+    return this.#evaluators(rule.metadata.name, { when: when?.program, subject: subject?.program, summary: summary?.program, actionWhen: actionWhen?.program }, kinds, sources, when && this.#share ? this.#conjuncts(rule.spec.when!) : undefined);
+  }
+
+  /**
+   * The `when` split at its top-level `&&`, each operand compiled (and
+   * metered) on its own so rules that share one share its evaluation; none
+   * when the expression is not a conjunction or an operand does not stand
+   * alone as a bool (`object.spec.paused && …` is dyn on its own).
+   */
+  #conjuncts(expr: string): Conjunct[] | undefined {
+    const texts = conjunctTexts(expr, this.#env.parse(expr).ast);
+    if (!texts) return undefined;
+    const out: Conjunct[] = [];
+    for (const text of texts) {
+      const r = this.compile(text, 'spec.when');
+      if ('path' in r) return undefined;
+      out.push({ text, program: r.program });
+    }
+    return out;
   }
 
   /**
@@ -250,47 +293,100 @@ export class RuleEnvironment {
    * CelCostError when the evaluation went over the run-time limit, even if
    * CEL's error semantics (`a || b`) would have absorbed it.
    */
-  run(program: ParseResult, act: Activation): unknown {
+  run(program: ParseResult, act: Activation, limit = this.limits.runtimeLimit): unknown {
     const prev = this.#current;
     this.#current = act;
     try {
-      return this.#metering.run(program, act as unknown as Record<string, unknown>, this.limits.runtimeLimit);
+      return this.#metering.run(program, act as unknown as Record<string, unknown>, limit);
     } finally {
       this.#current = prev;
     }
   }
 
-  #evaluators(name: string, programs: Partial<Record<'when' | 'subject' | 'summary' | 'actionWhen', ParseResult>>, kinds: string[]): CompiledRule {
+  #evaluators(name: string, programs: Partial<Record<'when' | 'subject' | 'summary' | 'actionWhen', ParseResult>>, kinds: string[], sources: Partial<Record<'when' | 'subject' | 'summary' | 'actionWhen', string>>, conjuncts?: Conjunct[]): CompiledRule {
     const { when, subject, summary, actionWhen } = programs;
     const stats: EvaluationStats = { evaluations: 0, errors: 0, missingFields: 0, costExceeded: 0, slow: 0 };
-    const attempt = (field: CelField, program: ParseResult, vars: Vars): unknown => {
-      const act = this.activation(vars);
+    const keyOf: Record<CelField, string | undefined> = { 'spec.when': sources.when, 'spec.subject': sources.subject, 'spec.summary': sources.summary, 'spec.action.when': sources.actionWhen };
+    /** Runs `program` once per activation and source text; `spent` reports the cost this call really spent (0 on a remembered result). */
+    const runMemo = (key: string | undefined, program: ParseResult, act: Activation, limit?: number, spent?: { n: number }): unknown => {
+      let memo = memos.get(act);
+      const hit = key === undefined ? undefined : memo?.get(key);
+      if (hit) {
+        if ('error' in hit) throw hit.error;
+        return hit.value;
+      }
+      if (key !== undefined && !memo) memos.set(act, (memo = new Map()));
       // Real elapsed time, not the injected clock: this measures our own CPU work, which a virtual clock would not see.
       const t0 = performance.now();
       try {
-        return this.run(program, act);
-      } catch (err) {
-        const e = err as { code?: string; summary?: string; message?: string };
-        stats.errors++;
-        if (e.code && MISSING.has(e.code)) stats.missingFields++;
-        if (err instanceof CelCostError) {
-          stats.costExceeded++;
-          celCostExceededTotal.inc({ kind: 'rule', name });
-        }
-        stats.lastError = { field, message: e.summary ?? String(e.message), time: act.now.getTime() };
-        throw err;
+        const value = this.run(program, act, limit);
+        if (key !== undefined) memo!.set(key, { value });
+        return value;
+      } catch (error) {
+        // An evaluation stopped by its own remaining budget is not a fact about the expression: never remembered.
+        if (key !== undefined && !(error instanceof CelCostError && limit !== undefined)) memo!.set(key, { error });
+        throw error;
       } finally {
+        if (spent) spent.n += this.#metering.last?.spent ?? 0;
         if (performance.now() - t0 > SLOW_EVALUATION_MS) {
           stats.slow++;
           celSlowEvaluationsTotal.inc({ kind: 'rule', name });
         }
       }
     };
+    const failed = (field: CelField, err: unknown, act: Activation): void => {
+      const e = err as { code?: string; summary?: string; message?: string };
+      stats.errors++;
+      if (e.code && MISSING.has(e.code)) stats.missingFields++;
+      if (err instanceof CelCostError) {
+        stats.costExceeded++;
+        celCostExceededTotal.inc({ kind: 'rule', name });
+      }
+      stats.lastError = { field, message: e.summary ?? String(e.message), time: act.now.getTime() };
+    };
+    const attempt = (field: CelField, program: ParseResult, vars: Vars): unknown => {
+      const act = this.activation(vars);
+      try {
+        return runMemo(keyOf[field], program, act);
+      } catch (err) {
+        failed(field, err, act);
+        throw err;
+      }
+    };
+    /**
+     * CEL's `&&` over the conjuncts in order: false at the first false (errors
+     * beside a false are absorbed, as CEL's commutative `&&` absorbs them),
+     * else the first error, else true. The run-time cost limit bounds their
+     * sum, as it bounded the whole expression.
+     */
+    const allHold = (parts: Conjunct[], vars: Vars): boolean => {
+      const act = this.activation(vars);
+      const spent = { n: 0 };
+      let error: unknown;
+      for (const part of parts) {
+        let v: unknown;
+        try {
+          const left = this.limits.runtimeLimit - spent.n;
+          if (left <= 0) throw new CelCostError(spent.n, this.limits.runtimeLimit);
+          v = runMemo(part.text, part.program, act, left, spent);
+        } catch (err) {
+          // Over the limit, named against the whole expression's limit, not what this operand had left.
+          error ??= err instanceof CelCostError ? new CelCostError(spent.n, this.limits.runtimeLimit) : err;
+          continue;
+        }
+        if (v === false) return false;
+        if (v !== true) error ??= new KubemendError(Errors.RULE_EVAL, `no such overload: ${typeof v} && bool in \`${part.text}\``);
+      }
+      if (error === undefined) return true;
+      failed('spec.when', error, act);
+      return false;
+    };
     const compiled: CompiledRule = {
       kinds: Object.freeze(kinds),
       when(vars) {
         stats.evaluations++;
         if (!when) return true;
+        if (conjuncts) return allHold(conjuncts, vars);
         try {
           return attempt('spec.when', when, vars) === true;
         } catch {
@@ -355,6 +451,12 @@ function objectKinds(ast: ASTNode): string[] {
   };
   visit(ast);
   return out;
+}
+
+interface Conjunct {
+  /** Normalised source: the key results are remembered by. */
+  text: string;
+  program: ParseResult;
 }
 
 export interface EvaluationStats {

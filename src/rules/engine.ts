@@ -7,7 +7,7 @@ import { type Clock, type TimerHandle, detectionsTotal, signalsTotal, suppressed
 import type { KubeObject } from '../kube/index.ts';
 import type { LoadedRule } from './loader.ts';
 import { RuleIndex } from './rule-index.ts';
-import { signalVars, type Vars } from './cel.ts';
+import { activationOf, signalVars, type Activation } from './cel.ts';
 import { diffObjects } from './diff.ts';
 import { DetectionBook, Grouper, HoldTracker, RateLimiter, Silences, fingerprint, detectionLabels } from './stages/index.ts';
 import type { Detection, Evidence, Signal, Subject } from './types.ts';
@@ -68,6 +68,12 @@ export class DetectionEngine {
    * object's rising edges.
    */
   private readonly holding = new Map<string, Set<string>>();
+  /**
+   * rule + object → the rule+subject key the object holds under. An object's
+   * update on which the rule's `when` is false needs no subject unless the
+   * object was holding: this says which, so a healthy pod costs one `when`.
+   */
+  private readonly heldBy = new Map<string, { key: string; subjectKey: string }>();
   private readonly resolveTimers = new Map<string, TimerHandle>();
   /** Fingerprint of each rule+subject key that has a detection, so healthy updates skip hashing. */
   private readonly fingerprints = new Map<string, string>();
@@ -98,7 +104,8 @@ export class DetectionEngine {
     if (signal.source === 'rollout' && !ROLLOUT_OUTCOMES.has(signal.rollout?.phase ?? '')) return;
     this.stats.signals++;
     signalsTotal.inc({ source: signal.source, kind: signal.object?.kind ?? '' });
-    for (const lr of this.index.candidates(signal)) this.evaluate(lr, signal);
+    const actOf = once(() => this.vars(signal));
+    for (const lr of this.index.candidates(signal)) this.evaluate(lr, signal, actOf);
   }
 
   /**
@@ -110,6 +117,7 @@ export class DetectionEngine {
     const names = new Set(rules.map((r) => r.rule.metadata.name));
     for (const key of [...this.holding.keys()]) if (!names.has(key.slice(0, key.indexOf('\u0000')))) this.holding.delete(key);
     for (const key of [...this.lastSignal.keys()]) if (!names.has(key.slice(0, key.indexOf('\u0000')))) this.lastSignal.delete(key);
+    for (const key of [...this.heldBy.keys()]) if (!names.has(key.slice(0, key.indexOf('\u0000')))) this.heldBy.delete(key);
     this.rules = rules;
     this.index = new RuleIndex(rules);
   }
@@ -126,14 +134,15 @@ export class DetectionEngine {
     const time = this.clock.now();
     const schedule = { rule: ruleName };
     if (!kinds?.length || !this.lookup) {
-      this.evaluate(lr, { source: 'schedule', cluster, time, schedule });
+      const signal: Signal = { source: 'schedule', cluster, time, schedule };
+      this.evaluate(lr, signal, once(() => this.vars(signal)));
       return;
     }
     for (const kind of kinds) {
       for (const object of this.lookup(cluster, kind)) {
         const signal: Signal = { source: 'schedule', cluster, time, object, schedule };
         // The index applies the rule's namespace and label filters to each swept object.
-        if (this.index.candidates(signal).includes(lr)) this.evaluate(lr, signal);
+        if (this.index.candidates(signal).includes(lr)) this.evaluate(lr, signal, once(() => this.vars(signal)));
       }
     }
   }
@@ -149,42 +158,58 @@ export class DetectionEngine {
     this.grouper.close(false);
   }
 
-  private vars(signal: Signal): Vars {
+  /** The CEL activation of a signal: built once per signal, shared by every rule evaluated on it. */
+  private vars(signal: Signal): Activation {
     const lookup = this.lookup;
     const production = this.production;
-    return signalVars(signal, {
+    return activationOf(signalVars(signal, {
       now: this.clock.now(),
       lookup: lookup && ((kind: string, ns?: string) => lookup(signal.cluster, kind, ns)),
       production: production && ((ns: string) => production(signal.cluster, ns)),
-    });
+    }), this.clock.now());
   }
 
-  private evaluate(lr: LoadedRule, signal: Signal): void {
+  private evaluate(lr: LoadedRule, signal: Signal, actOf: () => Activation): void {
     const rule = lr.rule;
-    const vars = this.vars(signal);
+    const name = rule.metadata.name;
     this.stats.evaluations++;
     // `when` never throws: a missing field or a type error is "no match",
     // counted in lr.compiled.stats() for /metrics.
-    const holds = lr.compiled.when(vars);
-    let subject: Subject;
-    try {
-      subject = lr.compiled.subject ? toSubject(signal.cluster, lr.compiled.subject(vars)) : defaultSubject(signal, rule.metadata.name);
-    } catch (err) {
-      this.hooks.onRuleError?.(rule.metadata.name, err);
-      subject = defaultSubject(signal, rule.metadata.name);
-    }
-    const key = `${rule.metadata.name}\u0000${subjectKey(subject)}`;
+    const holds = lr.compiled.when(actOf());
     const deleted = signal.source === 'object' && signal.operation === 'delete';
     const stateful = signal.source === 'object' || signal.source === 'schedule';
-    const objKey = stateful && signal.object ? objectKeyOf(signal.cluster, signal.object) : subjectKey(subject);
-    const set = this.holding.get(key) ?? new Set<string>();
-    const objectWasHolding = set.has(objKey);
     const objectHolds = holds && !deleted;
-    if (objectHolds) set.add(objKey);
-    else set.delete(objKey);
+    const objKey = stateful && signal.object ? objectKeyOf(signal.cluster, signal.object) : undefined;
+    // An object that does not hold and was not holding changes nothing: no subject, no hold, no resolve.
+    const held = objKey === undefined ? undefined : this.heldBy.get(`${name}\u0000${objKey}`);
+    if (objKey !== undefined && !objectHolds && !held) return;
+    let subject: Subject | undefined;
+    let sKey: string;
+    if (held && !objectHolds) sKey = held.subjectKey;
+    else {
+      try {
+        subject = lr.compiled.subject ? toSubject(signal.cluster, lr.compiled.subject(actOf())) : defaultSubject(signal, name);
+      } catch (err) {
+        this.hooks.onRuleError?.(name, err);
+        subject = defaultSubject(signal, name);
+      }
+      sKey = subjectKey(subject);
+    }
+    const key = held && !objectHolds ? held.key : `${name}\u0000${sKey}`;
+    const oKey = objKey ?? sKey;
+    // A subject that changed while the object held (its owner changed): the object leaves the old subject.
+    if (held && objectHolds && held.key !== key) this.leave(lr, held.key, oKey);
+    const set = this.holding.get(key) ?? new Set<string>();
+    const objectWasHolding = set.has(oKey);
+    if (objectHolds) set.add(oKey);
+    else set.delete(oKey);
     if (set.size) this.holding.set(key, set);
     else this.holding.delete(key);
-    if (objectHolds) this.lastSignal.set(key, { rule: lr, signal, subject });
+    if (objKey !== undefined) {
+      if (objectHolds) this.heldBy.set(`${name}\u0000${objKey}`, { key, subjectKey: sKey });
+      else this.heldBy.delete(`${name}\u0000${objKey}`);
+    }
+    if (objectHolds) this.lastSignal.set(key, { rule: lr, signal, subject: subject! });
     const state = this.hold.observe(key, set.size > 0, rule.spec.for ?? 0, () => this.due(key));
     if (state === 'waiting') suppressedTotal.inc({ reason: 'hold' });
     if (state === 'fire') {
@@ -192,12 +217,21 @@ export class DetectionEngine {
       // going back into CrashLoopBackOff; events, alerts and webhooks count
       // every occurrence.
       const occurrence = !stateful || !objectWasHolding || signal.operation === 'create';
-      if (objectHolds && (occurrence || !this.fingerprints.has(key))) this.fire(lr, subject, signal, key);
+      if (objectHolds && (occurrence || !this.fingerprints.has(key))) this.fire(lr, subject!, signal, key, actOf());
     } else if (set.size === 0) {
       // The subject itself is gone: nothing left to wait for.
-      const subjectGone = (deleted && subjectKey(subject) === objKey) || signal.alert?.status === 'resolved' || signal.rollout?.phase === 'cancelled';
+      const subjectGone = (deleted && sKey === oKey) || signal.alert?.status === 'resolved' || signal.rollout?.phase === 'cancelled';
       this.scheduleResolve(lr, key, subjectGone);
     }
+  }
+
+  /** `objKey` no longer makes `key` hold; when it was the last object, the hold ends and the detection resolves in time. */
+  private leave(lr: LoadedRule, key: string, objKey: string): void {
+    const set = this.holding.get(key);
+    if (!set?.delete(objKey) || set.size) return;
+    this.holding.delete(key);
+    this.hold.observe(key, false, 0, () => {});
+    this.scheduleResolve(lr, key, false);
   }
 
   /** A `for` hold fell due: re-check against the current object from the cache before firing. */
@@ -216,10 +250,11 @@ export class DetectionEngine {
         return;
       }
     }
-    this.fire(last.rule, last.subject, { ...signal, time: this.clock.now() }, key);
+    const fired = { ...signal, time: this.clock.now() };
+    this.fire(last.rule, last.subject, fired, key, this.vars(fired));
   }
 
-  private fire(lr: LoadedRule, subject: Subject, signal: Signal, key: string): void {
+  private fire(lr: LoadedRule, subject: Subject, signal: Signal, key: string, act: Activation): void {
     const rule = lr.rule;
     const name = rule.metadata.name;
     const fp = this.fingerprints.get(key) ?? fingerprint(name, subject);
@@ -227,7 +262,7 @@ export class DetectionEngine {
     this.resolveTimers.get(fp)?.cancel();
     this.resolveTimers.delete(fp);
     const labels = detectionLabels({ name, labels: rule.metadata.labels, severity: rule.spec.severity }, subject);
-    const summary = this.summary(lr, signal);
+    const summary = this.summary(lr, act);
     const { detection, isNew, reopened } = this.book.upsert(
       fp,
       () => ({
@@ -245,7 +280,7 @@ export class DetectionEngine {
       evidenceOf(signal, summary),
       { reopenWithinMs: rule.spec.resolveAfter ?? this.resolveAfterMs },
     );
-    this.decideAction(lr, detection, signal);
+    this.decideAction(lr, detection, act);
     if (!isNew && !reopened) {
       suppressedTotal.inc({ reason: 'dedup' });
       detectionsTotal.inc({ rule: name, change: 'repeated' });
@@ -292,12 +327,12 @@ export class DetectionEngine {
    * runbook would fail or do harm, e.g. a rollback with nothing to roll back
    * to) with the reason remediation audits as not acting.
    */
-  private decideAction(lr: LoadedRule, d: Detection, signal: Signal): void {
+  private decideAction(lr: LoadedRule, d: Detection, act: Activation): void {
     const a = lr.rule.spec.action;
     if (!a || !('runbook' in a) || !d.action?.runbook) return;
     if (a.mode === 'offer') d.action.mode = 'offer';
     else delete d.action.mode;
-    if (lr.compiled.actionWhen && !lr.compiled.actionWhen(this.vars(signal))) d.action.withheld = a.skipReason ?? `the rule's action.when does not hold: ${a.when}`;
+    if (lr.compiled.actionWhen && !lr.compiled.actionWhen(act)) d.action.withheld = a.skipReason ?? `the rule's action.when does not hold: ${a.when}`;
     else delete d.action.withheld;
   }
 
@@ -333,16 +368,21 @@ export class DetectionEngine {
   }
 
   /** Masked: a summary often quotes an Event's message, and it is stored, notified and audited. */
-  private summary(lr: LoadedRule, signal: Signal): string {
+  private summary(lr: LoadedRule, act: Activation): string {
     if (lr.compiled.summary) {
       try {
-        return redact(String(lr.compiled.summary(this.vars(signal))));
+        return redact(String(lr.compiled.summary(act)));
       } catch {
         /* fall through to the description */
       }
     }
     return lr.rule.metadata.description ?? lr.rule.metadata.name;
   }
+}
+
+function once<T>(make: () => T): () => T {
+  let v: T | undefined;
+  return () => (v ??= make());
 }
 
 function objectKeyOf(cluster: string, o: KubeObject): string {

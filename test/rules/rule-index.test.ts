@@ -142,7 +142,7 @@ test('the hashed namespace and label lookups find exactly the rules a scan of ev
   let seed = 42;
   const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
   const nss = ['team-0', 'team-1', 'team-2', 'shop', 'kube-system'];
-  const labelSets = [{}, { team: 'a' }, { team: 'b' }, { app: 'web' }, { team: 'a', app: 'web' }];
+  const labelSets: Record<string, string>[] = [{}, { team: 'a' }, { team: 'b' }, { app: 'web' }, { team: 'a', app: 'web' }];
   const rules: LoadedRule[] = [];
   for (let i = 0; i < 300; i++) {
     const match: Record<string, unknown> = { kinds: rnd(5) ? ['Pod'] : ['Pod', 'Namespace'] };
