@@ -105,7 +105,8 @@ export class DetectionEngine {
     this.stats.signals++;
     signalsTotal.inc({ source: signal.source, kind: signal.object?.kind ?? '' });
     const actOf = once(() => this.vars(signal));
-    for (const lr of this.index.candidates(signal)) this.evaluate(lr, signal, actOf);
+    const objKey = objectKeyFor(signal);
+    for (const lr of this.index.candidates(signal)) this.evaluate(lr, signal, actOf, objKey);
   }
 
   /**
@@ -135,14 +136,14 @@ export class DetectionEngine {
     const schedule = { rule: ruleName };
     if (!kinds?.length || !this.lookup) {
       const signal: Signal = { source: 'schedule', cluster, time, schedule };
-      this.evaluate(lr, signal, once(() => this.vars(signal)));
+      this.evaluate(lr, signal, once(() => this.vars(signal)), objectKeyFor(signal));
       return;
     }
     for (const kind of kinds) {
       for (const object of this.lookup(cluster, kind)) {
         const signal: Signal = { source: 'schedule', cluster, time, object, schedule };
         // The index applies the rule's namespace and label filters to each swept object.
-        if (this.index.candidates(signal).includes(lr)) this.evaluate(lr, signal, once(() => this.vars(signal)));
+        if (this.index.candidates(signal).includes(lr)) this.evaluate(lr, signal, once(() => this.vars(signal)), objectKeyFor(signal));
       }
     }
   }
@@ -169,7 +170,8 @@ export class DetectionEngine {
     }), this.clock.now());
   }
 
-  private evaluate(lr: LoadedRule, signal: Signal, actOf: () => Activation): void {
+  /** `objKey`: the object's identity for stateful sources (objectKeyFor), computed once per signal. */
+  private evaluate(lr: LoadedRule, signal: Signal, actOf: () => Activation, objKey: string | undefined): void {
     const rule = lr.rule;
     const name = rule.metadata.name;
     this.stats.evaluations++;
@@ -179,7 +181,6 @@ export class DetectionEngine {
     const deleted = signal.source === 'object' && signal.operation === 'delete';
     const stateful = signal.source === 'object' || signal.source === 'schedule';
     const objectHolds = holds && !deleted;
-    const objKey = stateful && signal.object ? objectKeyOf(signal.cluster, signal.object) : undefined;
     // An object that does not hold and was not holding changes nothing: no subject, no hold, no resolve.
     const held = objKey === undefined ? undefined : this.heldBy.get(`${name}\u0000${objKey}`);
     if (objKey !== undefined && !objectHolds && !held) return;
@@ -383,6 +384,11 @@ export class DetectionEngine {
 function once<T>(make: () => T): () => T {
   let v: T | undefined;
   return () => (v ??= make());
+}
+
+/** Conditions on objects (watched or swept) hold per object; other sources per subject. */
+function objectKeyFor(signal: Signal): string | undefined {
+  return (signal.source === 'object' || signal.source === 'schedule') && signal.object ? objectKeyOf(signal.cluster, signal.object) : undefined;
 }
 
 function objectKeyOf(cluster: string, o: KubeObject): string {
