@@ -144,3 +144,43 @@ test('after the initial sync, thousands of events cost no further requests per e
     await sandbox.stop();
   }
 });
+
+test('watch lines cut anywhere by the network — mid-line, mid-character — reach the cache whole', { timeout: 30_000 }, async () => {
+  const { createServer } = await import('node:http');
+  const objs = Array.from({ length: 5 }, (_, i) => ({ metadata: { name: `cm-${i}`, namespace: 'default', resourceVersion: String(10 + i), labels: { team: 'équipe-日本' } }, data: { v: `värde ${'ü'.repeat(i * 3)}` } }));
+  const body = Buffer.from(objs.map((o) => `${JSON.stringify({ type: 'ADDED', object: o })}\n`).join(''));
+  const server = createServer((req, res) => {
+    if (!req.url?.includes('watch=true')) {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ kind: 'ConfigMapList', apiVersion: 'v1', metadata: { resourceVersion: '9' }, items: [] }));
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json' });
+    // 5-byte writes, each flushed on its own: multi-byte UTF-8 characters and lines are split across chunks.
+    let at = 0;
+    const next = () => {
+      if (at >= body.length) return;
+      res.write(body.subarray(at, (at += 5)));
+      setTimeout(next, 1);
+    };
+    next();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  const kc = new KubeConfig();
+  kc.loadFromOptions({ clusters: [{ name: 'c', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }], users: [{ name: 'u' }], contexts: [{ name: 'x', cluster: 'c', user: 'u' }], currentContext: 'x' });
+  const seen: Change[] = [];
+  const inf = new Informer(new KubeHttp(kc), kindRef('ConfigMap')!, { onChange: (c) => seen.push(c), onError: () => {} }).start();
+  try {
+    await until(() => seen.length === objs.length, 'every object of the chunked stream');
+    for (const [i, o] of objs.entries()) {
+      const cached = inf.get('default', `cm-${i}`);
+      assert.equal(cached?.metadata.labels?.team, 'équipe-日本');
+      assert.deepEqual(cached?.data, o.data);
+    }
+  } finally {
+    inf.stop();
+    server.closeAllConnections();
+    server.close();
+  }
+});
