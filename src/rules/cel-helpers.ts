@@ -19,18 +19,32 @@ const converted = new WeakMap<object, { rv: unknown; value: unknown }>();
  * converted once per version, since several rules read the same object.
  */
 export function toCel(v: unknown): unknown {
+  if (v === null || typeof v !== 'object') return convert(v);
+  const rv = (v as { metadata?: { resourceVersion?: unknown } }).metadata?.resourceVersion;
+  if (rv === undefined) return convert(v);
+  const hit = converted.get(v);
+  if (hit && hit.rv === rv) return hit.value;
+  const value = convert(v);
+  converted.set(v, { rv, value });
+  return value;
+}
+
+/** The conversion itself: plain loops, no per-object entry arrays (objects are converted once per version, and a pod has hundreds of nodes). */
+function convert(v: unknown): unknown {
   if (typeof v === 'number') return Number.isSafeInteger(v) ? BigInt(v) : v;
   if (v === null || typeof v !== 'object') return v === undefined ? null : v;
   if (v instanceof Date || v instanceof Uint8Array) return v;
-  if (Array.isArray(v)) return v.map(toCel);
-  const rv = (v as { metadata?: { resourceVersion?: unknown } }).metadata?.resourceVersion;
-  if (rv !== undefined) {
-    const hit = converted.get(v);
-    if (hit && hit.rv === rv) return hit.value;
+  if (Array.isArray(v)) {
+    const out = new Array(v.length);
+    for (let i = 0; i < v.length; i++) out[i] = convert(v[i]);
+    return out;
   }
   const out: Obj = {};
-  for (const [k, x] of Object.entries(v)) if (x !== undefined) out[k] = toCel(x);
-  if (rv !== undefined) converted.set(v, { rv, value: out });
+  for (const k in v as Obj) {
+    if (!Object.hasOwn(v as Obj, k)) continue;
+    const x = (v as Obj)[k];
+    if (x !== undefined) out[k] = convert(x);
+  }
   return out;
 }
 
