@@ -4,6 +4,7 @@
 // redactor. It imports nothing from src/.
 export { realClock, formatDuration, parseDuration, k8sTime, ScaledClock, k8sMicroTime, ManualClock } from './clock.ts';
 export type { Clock, TimerHandle } from './clock.ts';
+export { TimerHeap } from './timer-heap.ts';
 export { Errors, KubemendError } from './errors.ts';
 export { dialectSql, num, valuesList, optStr, toPgPlaceholders, Mutex } from './sql.ts';
 export type { SqlDb, SqlExec, SqlValue, Row, DialectSql, TransactionOptions } from './sql.ts';

@@ -5,6 +5,7 @@ export { KubeHttp, type Identity, type RequestOptions } from './http.ts';
 export { KubeApiError, UnknownKindError, kubeErrorInfo, rbacDenial, describeDenial, type RbacDenial } from './errors.ts';
 export { requestInfo, grants, describeAccess, normalizeAccess, accessTriples, type ApiAccess, type RequestInfo } from './access.ts';
 export { Informer, type Change, type ChangeType, type InformerOptions } from './informer.ts';
+export { CacheIndex, cacheKey, type OwnerSelector } from './cache-index.ts';
 export { KINDS, kindRef, collectionPath, objectPath, type KindRef } from './kinds.ts';
 export { stripBulk, projectManagedFields, managedFieldsOf, MANAGED_FIELDS_KEPT } from './transform.ts';
 export { loadContexts } from './contexts.ts';

@@ -7,6 +7,7 @@
 import type { KubeHttp } from './http.ts';
 import { relistsTotal, watchRestartsTotal } from '../common/index.ts';
 import { KubeApiError } from './errors.ts';
+import { CacheIndex, cacheKey, type OwnerSelector } from './cache-index.ts';
 import { collectionPath, type KindRef } from './kinds.ts';
 import { stripBulk } from './transform.ts';
 import type { KubeObject } from './types.ts';
@@ -40,13 +41,11 @@ export interface InformerOptions {
   maxBackoffMs?: number;
 }
 
-const keyOf = (o: KubeObject) => (o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name!);
-
 export class Informer {
   readonly kind: KindRef;
   private readonly http: KubeHttp;
   private readonly opts: InformerOptions;
-  private readonly cache = new Map<string, KubeObject>();
+  private readonly cache = new CacheIndex();
   private lastRV = '';
   private stopped = false;
   private abort?: AbortController;
@@ -72,14 +71,29 @@ export class Informer {
     return this.lastRV;
   }
 
+  /** One cached object; namespace undefined for a cluster-scoped kind. */
   get(namespace: string | undefined, name: string): KubeObject | undefined {
-    return this.cache.get(namespace ? `${namespace}/${name}` : name);
+    return this.cache.get(namespace, name);
   }
 
+  /** Cached objects, all or one namespace's (from the namespace index: no scan of the others). */
   list(namespace?: string): KubeObject[] {
-    const out: KubeObject[] = [];
-    for (const o of this.cache.values()) if (!namespace || o.metadata.namespace === namespace) out.push(o);
-    return out;
+    return this.cache.list(namespace);
+  }
+
+  /** Cached objects whose controller is `owner` (by uid, or by kind and name in the object's namespace). */
+  byOwner(owner: OwnerSelector): KubeObject[] {
+    return this.cache.byOwner(owner);
+  }
+
+  /** Cached objects (pods) whose spec.nodeName is `node`. */
+  byNode(node: string): KubeObject[] {
+    return this.cache.byNode(node);
+  }
+
+  /** Number of cached objects. */
+  get size(): number {
+    return this.cache.size;
   }
 
   start(): this {
@@ -137,21 +151,20 @@ export class Informer {
       const page = await this.http.request('GET', path, { query: { ...this.baseQuery(), limit: this.opts.pageSize ?? 500, continue: cont } });
       for (const item of page.items ?? []) {
         const o = this.prepare({ ...item, apiVersion: this.kind.apiVersion, kind: this.kind.kind });
-        seen.set(keyOf(o), o);
+        seen.set(cacheKey(o), o);
       }
       cont = page.metadata?.continue || undefined;
       rv = page.metadata?.resourceVersion ?? rv;
     } while (cont);
     const first = this.lastRV === '';
-    for (const [k, o] of seen) {
-      const old = this.cache.get(k);
-      this.cache.set(k, o);
+    for (const o of seen.values()) {
+      const old = this.cache.set(o);
       if (!old) this.emit('ADDED', o, undefined, !first, first);
       else if (old.metadata.resourceVersion !== o.metadata.resourceVersion) this.emit('MODIFIED', o, old, true);
     }
-    for (const [k, old] of [...this.cache]) {
+    for (const k of [...this.cache.keys()]) {
       if (!seen.has(k)) {
-        this.cache.delete(k);
+        const old = this.cache.delete(k)!;
         this.emit('DELETED', old, old, true);
       }
     }
@@ -209,13 +222,11 @@ export class Informer {
       return;
     }
     const o = this.prepare({ ...ev.object, apiVersion: this.kind.apiVersion, kind: this.kind.kind });
-    const k = keyOf(o);
-    const old = this.cache.get(k);
     if (ev.type === 'DELETED') {
-      this.cache.delete(k);
+      const old = this.cache.delete(cacheKey(o));
       this.emit('DELETED', o, old, false);
     } else {
-      this.cache.set(k, o);
+      const old = this.cache.set(o);
       this.emit(old ? 'MODIFIED' : 'ADDED', o, old, false);
     }
     if (rv) this.lastRV = rv;

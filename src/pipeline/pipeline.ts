@@ -145,6 +145,8 @@ export class Pipeline {
       clock: o.clock,
       rules: this.rules,
       lookup: (cluster, kind, ns) => this.kubeSources.get(cluster)?.list(kind, ns) ?? [],
+      get: (cluster, kind, ns, name) => this.kubeSources.get(cluster)?.get(kind, ns, name),
+      podsOn: (cluster, node) => this.kubeSources.get(cluster)?.podsOn(node) ?? [],
       production: o.production ?? (o.chat ? ((settings) => (cluster: string, ns: string) => isProduction(settings, cluster, ns))(o.chat.settings) : undefined),
       hooks: {
         onDetection: (d, change, signal) => this.each((s) => s.onDetection?.(d, change, signal)),

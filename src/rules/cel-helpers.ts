@@ -8,6 +8,16 @@ import { diffObjects, getPath } from './diff.ts';
 /** Objects of `kind` in `namespace` (all namespaces when undefined) from the watch cache of `cluster`. */
 export type Lookup = (kind: string, namespace: string | undefined, cluster: string) => readonly KubeObject[];
 
+/**
+ * One object of `kind` by name from the watch cache of `cluster`, in
+ * `namespace` (undefined for a cluster-scoped kind): what `Lookup(…).find`
+ * by name answers, from the cache's key instead of a scan.
+ */
+export type GetObject = (kind: string, namespace: string | undefined, name: string, cluster: string) => KubeObject | undefined;
+
+/** The cached pods whose spec.nodeName is `node` in `cluster`, from the cache's node index. */
+export type PodsOnNode = (node: string, cluster: string) => readonly KubeObject[];
+
 type Obj = Record<string, unknown>;
 
 const converted = new WeakMap<object, { rv: unknown; value: unknown }>();

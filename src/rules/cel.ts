@@ -10,18 +10,22 @@ import type { KubeObject } from '../kube/index.ts';
 import type { Rule } from './schema.ts';
 import type { Signal } from './types.ts';
 import * as h from './cel-helpers.ts';
-import type { Lookup } from './cel-helpers.ts';
+import type { GetObject, Lookup, PodsOnNode } from './cel-helpers.ts';
 import { costLimits, pathSize, overBudget, type CallSize, type CostLimits } from './cel-cost.ts';
 import { CelCostError, Metering } from './cel-meter.ts';
 import { conjunctTexts, normalise } from './cel-conjuncts.ts';
 
-export type { Lookup } from './cel-helpers.ts';
+export type { GetObject, Lookup, PodsOnNode } from './cel-helpers.ts';
 
 export interface RuleEnvOptions {
   /** Source of `now` and of the ages helpers compute. */
   clock?: Clock;
   /** The watch cache, for objects() and owner(); without one, objects() is always empty. */
   lookup?: Lookup;
+  /** One cached object by name (owner(), production()); without it, found in lookup's list. */
+  get?: GetObject;
+  /** The cached pods of a node (podsOn()); without it, lookup's pods filtered by spec.nodeName. */
+  podsOn?: PodsOnNode;
   /** Cost budget, run-time limit and assumed list sizes; defaults in cel-cost.ts. */
   cost?: Partial<CostLimits>;
   /**
@@ -50,6 +54,10 @@ export interface Vars {
   operation?: string | null;
   now?: Date | number;
   lookup?: (kind: string, namespace?: string) => readonly KubeObject[];
+  /** One object by name from the same caches as `lookup` (absent: found in lookup's list). */
+  get?: (kind: string, namespace: string | undefined, name: string) => KubeObject | undefined;
+  /** The pods of a node from the same caches as `lookup` (absent: lookup's pods filtered). */
+  podsOn?: (node: string) => readonly KubeObject[];
   /** Namespaces the configuration marks production (serve's chat.production), besides their labels. */
   production?: (namespace: string) => boolean;
 }
@@ -66,6 +74,8 @@ export interface Activation {
   now: Date;
   operation: string | null;
   lookup?: Vars['lookup'];
+  get?: Vars['get'];
+  podsOn?: Vars['podsOn'];
   production?: Vars['production'];
 }
 
@@ -92,6 +102,8 @@ export function activationOf(vars: Vars | Activation, nowMs: number): Activation
     now,
     operation: vars.operation || null,
     ...(vars.lookup ? { lookup: vars.lookup } : {}),
+    ...(vars.get ? { get: vars.get } : {}),
+    ...(vars.podsOn ? { podsOn: vars.podsOn } : {}),
     ...(vars.production ? { production: vars.production } : {}),
   };
   activations.add(act);
@@ -153,6 +165,8 @@ export class RuleEnvironment {
   readonly limits: CostLimits;
   readonly #lookup: Lookup;
   readonly #share: boolean;
+  readonly #get: GetObject | undefined;
+  readonly #podsOn: PodsOnNode | undefined;
   readonly #env: Environment;
   /** Programs run metered (cel-cost.ts); rules are checked against #env. */
   readonly #metering: Metering;
@@ -163,13 +177,28 @@ export class RuleEnvironment {
     this.limits = costLimits(opts.cost);
     this.#lookup = opts.lookup ?? (() => []);
     this.#share = opts.shareEvaluations ?? true;
+    this.#get = opts.get;
+    this.#podsOn = opts.podsOn;
     const nowMs = () => (this.#current ? this.#current.now.getTime() : this.clock.now());
     const list = (kind: string, ns: string | undefined): readonly KubeObject[] => {
       const act = this.#current;
       if (act?.lookup) return act.lookup(kind, ns);
       return this.#lookup(kind, ns, act?.cluster ?? '');
     };
-    const find = (kind: string, ns: string | undefined, name: string) => list(kind, ns).find((o) => o.metadata.name === name);
+    // The point reads come from the same source as list(): the activation's caches when it brings them, else the environment's.
+    // Without an index, the answer is the scan's, so `rules test` and callers without caches see the same results.
+    const find = (kind: string, ns: string | undefined, name: string): KubeObject | undefined => {
+      const act = this.#current;
+      if (act?.get) return act.get(kind, ns, name);
+      if (!act?.lookup && this.#get) return this.#get(kind, ns, name, act?.cluster ?? '');
+      return list(kind, ns).find((o) => o.metadata.name === name);
+    };
+    const pods = (node: string): readonly KubeObject[] => {
+      const act = this.#current;
+      if (act?.podsOn) return act.podsOn(node);
+      if (!act?.lookup && this.#podsOn) return this.#podsOn(node, act?.cluster ?? '');
+      return list('Pod', undefined).filter((p) => p.spec?.nodeName === node);
+    };
     // Configured first (no cache read), then the Namespace's labels from the cache.
     const production = (ns: unknown): boolean => {
       if (typeof ns !== 'string' || !ns) return false;
@@ -183,7 +212,7 @@ export class RuleEnvironment {
       return found.map(h.toCel);
     };
     const podsOn = (node: unknown) => {
-      const found = typeof node === 'string' && node ? list('Pod', undefined).filter((p) => p.spec?.nodeName === node) : [];
+      const found = typeof node === 'string' && node ? pods(node) : [];
       this.#metering.charge(found.length);
       return found.map(h.toCel);
     };
@@ -493,7 +522,7 @@ export interface CompiledRule {
 }
 
 /** The variables of a signal: for an Event signal, `object` and `event` are both the Event. */
-export function signalVars(signal: Signal, extra: Pick<Vars, 'now' | 'lookup' | 'production'> = {}): Vars {
+export function signalVars(signal: Signal, extra: Pick<Vars, 'now' | 'lookup' | 'get' | 'podsOn' | 'production'> = {}): Vars {
   const event = signal.event ?? (signal.source === 'event' ? signal.object : undefined);
   return {
     object: signal.object ?? event ?? null,

@@ -38,6 +38,10 @@ export interface EngineOptions {
   silences?: Silences;
   /** Objects of a kind in a cluster (and namespace) from the informer caches. */
   lookup?: (cluster: string, kind: string, namespace?: string) => KubeObject[];
+  /** One cached object by name (namespace undefined: cluster-scoped), from the caches' key; absent: found in lookup's list. */
+  get?: (cluster: string, kind: string, namespace: string | undefined, name: string) => KubeObject | undefined;
+  /** The cached pods of a node, from the Pod cache's node index; absent: lookup's pods filtered. */
+  podsOn?: (cluster: string, node: string) => KubeObject[];
   /** Namespaces the configuration marks production, for the rules' production() (labels are read from the cache besides). */
   production?: (cluster: string, namespace: string) => boolean;
   /** Quiet time after which a detection whose condition stopped holding is resolved (default 5m). */
@@ -59,6 +63,8 @@ export class DetectionEngine {
   private readonly grouper: Grouper;
   private readonly limiter: RateLimiter;
   private readonly lookup: EngineOptions['lookup'];
+  private readonly get: EngineOptions['get'];
+  private readonly podsOn: EngineOptions['podsOn'];
   private readonly production: EngineOptions['production'];
   private readonly resolveAfterMs: number;
   /**
@@ -87,6 +93,8 @@ export class DetectionEngine {
     this.rules = opts.rules;
     this.hooks = opts.hooks ?? {};
     this.lookup = opts.lookup;
+    this.get = opts.get;
+    this.podsOn = opts.podsOn;
     this.production = opts.production;
     this.resolveAfterMs = opts.resolveAfterMs ?? DEFAULT_RESOLVE_AFTER;
     this.index = new RuleIndex(opts.rules);
@@ -161,11 +169,13 @@ export class DetectionEngine {
 
   /** The CEL activation of a signal: built once per signal, shared by every rule evaluated on it. */
   private vars(signal: Signal): Activation {
-    const lookup = this.lookup;
+    const { lookup, get, podsOn } = this;
     const production = this.production;
     return activationOf(signalVars(signal, {
       now: this.clock.now(),
       lookup: lookup && ((kind: string, ns?: string) => lookup(signal.cluster, kind, ns)),
+      get: get && ((kind: string, ns: string | undefined, name: string) => get(signal.cluster, kind, ns, name)),
+      podsOn: podsOn && ((node: string) => podsOn(signal.cluster, node)),
       production: production && ((ns: string) => production(signal.cluster, ns)),
     }), this.clock.now());
   }
@@ -235,14 +245,16 @@ export class DetectionEngine {
     this.scheduleResolve(lr, key, false);
   }
 
-  /** A `for` hold fell due: re-check against the current object from the cache before firing. */
+  /** A `for` hold fell due: re-check against the current object from the cache (a point read, not a scan) before firing. */
   private due(key: string): void {
     const last = this.lastSignal.get(key);
     if (!last) return;
     let signal = last.signal;
-    if (signal.object && this.lookup && signal.source === 'object') {
+    if (signal.object && (this.get || this.lookup) && signal.source === 'object') {
       const o = signal.object;
-      const current = this.lookup(signal.cluster, o.kind ?? '', o.metadata.namespace).find((x) => x.metadata.name === o.metadata.name);
+      const current = this.get
+        ? this.get(signal.cluster, o.kind ?? '', o.metadata.namespace, o.metadata.name ?? '')
+        : this.lookup!(signal.cluster, o.kind ?? '', o.metadata.namespace).find((x) => x.metadata.name === o.metadata.name);
       if (!current) return;
       signal = { ...signal, object: current, oldObject: undefined, time: this.clock.now() };
       try {

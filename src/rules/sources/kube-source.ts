@@ -71,6 +71,18 @@ export class KubeSource implements Source {
     return (this.informers.get(kind) ?? this.polled.get(kind))?.list(namespace) ?? [];
   }
 
+  /** One cached object by name (namespace undefined for a cluster-scoped kind), from the cache's key: no scan. */
+  get(kind: string, namespace: string | undefined, name: string): KubeObject | undefined {
+    const inf = this.informers.get(kind);
+    if (inf) return inf.get(namespace, name);
+    return this.polled.get(kind)?.list(namespace).find((o) => o.metadata.name === name);
+  }
+
+  /** The cached pods whose spec.nodeName is `node` (empty when Pods are not watched), from the Pod cache's node index. */
+  podsOn(node: string): KubeObject[] {
+    return this.informers.get('Pod')?.byNode(node) ?? [];
+  }
+
   /** One LIST of each polled kind named (others are ignored); never throws, failures are reported through onError once. */
   async refresh(kinds: readonly string[]): Promise<void> {
     await Promise.all(kinds.map((k) => this.polled.get(k)?.refresh()));

@@ -1,7 +1,9 @@
 // The `for:` duration: a condition must hold continuously for the same key
 // (rule + subject) before it fires, so a pod that restarts once during a
 // rollout does not page anyone. A single false observation resets the clock.
-import type { Clock, TimerHandle } from '../../common/index.ts';
+// The holds' deadlines share one timer (TimerHeap): a node going down starts
+// a hold for every pod on it, and each would otherwise arm its own.
+import { TimerHeap, type Clock } from '../../common/index.ts';
 
 /**
  * - `fire`: the condition has held for at least `forMs` (every later true
@@ -16,7 +18,6 @@ interface Hold {
   since: number;
   dueAt: number;
   due: boolean;
-  timer?: TimerHandle;
 }
 
 /**
@@ -28,14 +29,17 @@ interface Hold {
 export class HoldTracker {
   private readonly clock: Clock;
   private readonly holds = new Map<string, Hold>();
+  /** Deadlines of the holds not yet due, keyed like `holds`. */
+  private readonly timers: TimerHeap<string>;
 
   constructor(clock: Clock) {
     this.clock = clock;
+    this.timers = new TimerHeap(clock);
   }
 
   /**
    * Records one observation. The first `holds=true` starts the clock and
-   * arms a timer that calls `onDue` at since+forMs if no observation arrives
+   * schedules `onDue` at since+forMs if no observation arrives
    * in between (the engine then re-checks the current state and fires). An
    * observation at or after the due time returns 'fire' itself and disarms the
    * timer, so one hold never fires twice through both paths. `forMs` is read
@@ -52,7 +56,7 @@ export class HoldTracker {
     if (cur) {
       if (cur.due) return 'fire';
       if (now >= cur.dueAt) {
-        this.markDue(cur);
+        this.markDue(key, cur);
         return 'fire';
       }
       return 'waiting';
@@ -60,12 +64,11 @@ export class HoldTracker {
     const hold: Hold = { since: now, dueAt: now + Math.max(0, forMs), due: forMs <= 0 };
     this.holds.set(key, hold);
     if (hold.due) return 'fire';
-    hold.timer = this.clock.setTimeout(() => {
-      hold.timer = undefined;
+    this.timers.schedule(key, hold.dueAt, () => {
       if (this.holds.get(key) !== hold || hold.due) return;
       hold.due = true;
       onDue();
-    }, forMs);
+    });
     return 'waiting';
   }
 
@@ -73,7 +76,7 @@ export class HoldTracker {
   clear(key: string): boolean {
     const cur = this.holds.get(key);
     if (!cur) return false;
-    cur.timer?.cancel();
+    this.timers.cancel(key);
     this.holds.delete(key);
     return true;
   }
@@ -104,13 +107,17 @@ export class HoldTracker {
 
   /** Shutdown: cancels every timer and forgets every key, so no onDue runs after the engine stops. */
   stopAll(): void {
-    for (const h of this.holds.values()) h.timer?.cancel();
+    this.timers.clear();
     this.holds.clear();
   }
 
-  private markDue(hold: Hold): void {
+  /** Deadlines waiting (holds not yet due): what the one armed timer stands for. */
+  scheduled(): number {
+    return this.timers.size;
+  }
+
+  private markDue(key: string, hold: Hold): void {
     hold.due = true;
-    hold.timer?.cancel();
-    hold.timer = undefined;
+    this.timers.cancel(key);
   }
 }

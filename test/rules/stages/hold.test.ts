@@ -119,3 +119,45 @@ test('stopAll cancels every timer and forgets every key', async () => {
   assert.equal(t.size(), 0);
   await clock.advance(3 * MIN);
 });
+
+test('a thousand holds with different `for` fall due in time order, each at its own virtual time, on one armed timer', async () => {
+  const clock = new ManualClock();
+  const t = new HoldTracker(clock);
+  const t0 = clock.now();
+  const due: { key: string; at: number }[] = [];
+  const want: { key: string; at: number }[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const forMs = ((i * 7919) % 600) * 1000 + 1000;
+    const key = `rule\u0000pod-${i}`;
+    assert.equal(t.observe(key, true, forMs, () => due.push({ key, at: clock.now() })), 'waiting');
+    want.push({ key, at: t0 + forMs });
+  }
+  assert.equal(t.scheduled(), 1000);
+  assert.equal(clock.pending(), 1, 'one clock timer for every hold');
+  // Half the conditions stop holding, a quarter of the subjects are deleted: neither may fire.
+  for (let i = 0; i < 1000; i += 2) assert.equal(t.observe(`rule\u0000pod-${i}`, false, 0, () => {}), 'cleared');
+  for (let i = 1; i < 1000; i += 4) assert.equal(t.clear(`rule\u0000pod-${i}`), true);
+  assert.equal(t.scheduled(), 250);
+  await clock.advance(10 * MIN);
+  const kept = want.filter((_, i) => i % 4 === 3).sort((a, b) => a.at - b.at || Number(a.key.split('-')[1]) - Number(b.key.split('-')[1]));
+  assert.deepEqual(due, kept);
+  assert.equal(t.pending(), 0);
+  assert.equal(t.scheduled(), 0);
+  assert.equal(clock.pending(), 0);
+  assert.equal(t.size(), 250, 'the due holds are tracked until they clear');
+});
+
+test('a hold that falls due while an earlier one is cleared still fires on time; a later hold does not move an earlier deadline', async () => {
+  const clock = new ManualClock();
+  const t = new HoldTracker(clock);
+  const t0 = clock.now();
+  const due: string[] = [];
+  t.observe('early', true, MIN, () => due.push(`early@${clock.now() - t0}`));
+  t.observe('late', true, 3 * MIN, () => due.push(`late@${clock.now() - t0}`));
+  t.observe('middle', true, 2 * MIN, () => due.push(`middle@${clock.now() - t0}`));
+  await clock.advance(30_000);
+  t.clear('early');
+  assert.equal(clock.pending(), 1);
+  await clock.advance(3 * MIN);
+  assert.deepEqual(due, [`middle@${2 * MIN}`, `late@${3 * MIN}`]);
+});
