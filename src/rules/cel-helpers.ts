@@ -10,13 +10,22 @@ export type Lookup = (kind: string, namespace: string | undefined, cluster: stri
 
 type Obj = Record<string, unknown>;
 
-const converted = new WeakMap<object, { rv: unknown; value: unknown }>();
+/**
+ * Objects converted lately, most recent last. Bounded, not one per cached
+ * object: a WeakMap keyed by the cached object kept a converted copy of
+ * every pod alive as long as the cache held it, doubling the cache's memory
+ * (issue 16). What repeats is recent — the rules of one event reading its
+ * object, a burst of lookups reading the same ReplicaSets — and a projected
+ * object (kube/projection.ts) converts in microseconds when it falls out.
+ */
+const converted = new Map<object, { rv: unknown; value: unknown }>();
+export const CONVERTED_KEPT = 1024;
 
 /**
  * JSON → CEL values: whole numbers become CEL ints (BigInt), as Kubernetes'
  * own CEL does, so `object.spec.replicas + 1` and `restartCount > 3` behave;
- * fractional numbers stay doubles. Objects with a resourceVersion are
- * converted once per version, since several rules read the same object.
+ * fractional numbers stay doubles. An object with a resourceVersion read
+ * again soon (several rules, one event) is converted once per version.
  */
 export function toCel(v: unknown): unknown {
   if (typeof v === 'number') return Number.isSafeInteger(v) ? BigInt(v) : v;
@@ -26,12 +35,30 @@ export function toCel(v: unknown): unknown {
   const rv = (v as { metadata?: { resourceVersion?: unknown } }).metadata?.resourceVersion;
   if (rv !== undefined) {
     const hit = converted.get(v);
-    if (hit && hit.rv === rv) return hit.value;
+    if (hit && hit.rv === rv) {
+      converted.delete(v);
+      converted.set(v, hit);
+      return hit.value;
+    }
   }
   const out: Obj = {};
   for (const [k, x] of Object.entries(v)) if (x !== undefined) out[k] = toCel(x);
-  if (rv !== undefined) converted.set(v, { rv, value: out });
+  if (rv !== undefined) {
+    converted.delete(v);
+    converted.set(v, { rv, value: out });
+    if (converted.size > CONVERTED_KEPT) converted.delete(converted.keys().next().value!);
+  }
   return out;
+}
+
+/** How many converted objects are kept (for tests: it must not grow with the cache). */
+export function convertedCount(): number {
+  return converted.size;
+}
+
+/** Drops the converted objects kept (benchmarks measuring the heap between runs). */
+export function forgetConverted(): void {
+  converted.clear();
 }
 
 /** CEL ints back to JSON numbers, for values leaving CEL (subjects, change lists). */
