@@ -162,7 +162,7 @@ export class Pipeline {
         kubeconfig: c.kubeconfig,
         clock: o.clock,
         kinds: kindsToWatch(this.rules),
-        fields: (kind) => this.fields.forKind(kind),
+        fields: (kind) => (o.cacheWholeObjects ? undefined : this.fields.forKind(kind)),
         onError: (kind, err) => o.log?.(`warning: ${c.name} ${kind}: ${(err as Error).message}`),
       }));
     }
@@ -257,7 +257,7 @@ export class Pipeline {
     this.fields = cacheFields(this.rules, { incidents: Boolean(this.o.incidents) });
     const fields = this.fields;
     await Promise.all([...this.kubeSources.values()].map(async (s) => {
-      const relisted = await s.widen((kind) => fields.forKind(kind));
+      const relisted = await s.widen((kind) => (this.o.cacheWholeObjects ? undefined : fields.forKind(kind)));
       if (relisted.length) this.o.log?.(`${s.cluster}: listed ${relisted.join(', ')} again to cache the fields the new rules read`);
     }));
     this.engine.setRules(this.rules);
