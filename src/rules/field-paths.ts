@@ -66,13 +66,21 @@ const STATUSES = ['name', 'ready', 'restartCount', 'state.waiting.reason', 'stat
  * phase, conditions, replicas, images and container states, never messages
  * or env.
  */
+const WORKLOAD = ['spec.replicas', 'spec.template.spec.containers[].name', 'spec.template.spec.containers[].image'];
+
 export const ENGINE_FIELDS: Readonly<Record<string, readonly string[]>> = {
   Event: ['involvedObject', 'regarding', 'reason', 'type', 'message', 'note', 'count', 'series.count', 'firstTimestamp', 'lastTimestamp', 'eventTime', 'source'],
-  '*': [
-    'status.phase', 'status.reason', ...CONDITION, 'spec.replicas', 'spec.nodeName', 'spec.unschedulable',
-    'spec.containers[].name', 'spec.containers[].image', 'spec.template.spec.containers[].name', 'spec.template.spec.containers[].image',
+  '*': ['status.phase', 'status.reason', ...CONDITION],
+  Pod: [
+    'spec.nodeName', 'spec.containers[].name', 'spec.containers[].image',
     ...STATUSES.map((s) => `status.containerStatuses[].${s}`), ...STATUSES.map((s) => `status.initContainerStatuses[].${s}`),
   ],
+  Node: ['spec.unschedulable'],
+  Deployment: WORKLOAD,
+  StatefulSet: WORKLOAD,
+  DaemonSet: ['spec.template.spec.containers[].name', 'spec.template.spec.containers[].image'],
+  ReplicaSet: WORKLOAD,
+  Job: ['spec.template.spec.containers[].name', 'spec.template.spec.containers[].image'],
 };
 
 /** What the loaded rules read of each kind, plus the engine's own needs. */
