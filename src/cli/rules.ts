@@ -6,10 +6,12 @@ import { resolveScenario } from '../sandbox/index.ts';
 import { loadRules } from '../rules/index.ts';
 import { playRules } from '../pipeline/index.ts';
 import { registerRulesCheck } from './rules-check.ts';
+import { registerRulesFields } from './rules-fields.ts';
 
 export function registerRules(program: Command): void {
   const rules = program.command('rules').description('Validate detection rules and test them against scenarios');
   registerRulesCheck(rules);
+  registerRulesFields(rules);
   rules
     .command('test <dir>')
     .description('Play a scenario on the sandbox at high speed and print every detection the rules make')

@@ -11,6 +11,39 @@ export const INCIDENT_KINDS: readonly string[] = [...FEED_KINDS, 'Pod', 'Namespa
 
 export const CONTEXT_RULE = 'incident-context';
 
+const CHANGE_CAUSE = 'metadata.annotations["kubernetes.io/change-cause"]';
+const POD_TEMPLATE = ['spec.template.spec.containers[].name', 'spec.template.spec.containers[].resources.limits.memory', 'spec.template.spec.containers[].resources.requests.memory', 'spec.template.metadata.labels', 'spec.selector.matchLabels', 'spec.replicas', 'spec.scaleTargetRef'];
+const STATUS = ['name', 'restartCount', 'state.terminated.reason', 'lastState.terminated.reason'];
+
+/**
+ * What the tracker reads of each kind from signals and the caches (the
+ * informers keep these when incidents are on; kube/projection.ts): the
+ * change feed diffs a workload's, an HPA's and a guardrail's whole spec and
+ * a ConfigMap's keys, the observations read pods' placements and container
+ * states and nodes' conditions, the guardrails read pod templates,
+ * LimitRanges and PDB selectors. A read added there without its path here
+ * reads a field the cache may not have.
+ */
+export const INCIDENT_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  Deployment: ['spec', CHANGE_CAUSE],
+  StatefulSet: ['spec', CHANGE_CAUSE],
+  DaemonSet: ['spec', CHANGE_CAUSE],
+  HorizontalPodAutoscaler: ['spec', CHANGE_CAUSE],
+  LimitRange: ['spec', CHANGE_CAUSE],
+  ResourceQuota: ['spec', CHANGE_CAUSE],
+  PodDisruptionBudget: ['spec', CHANGE_CAUSE],
+  ConfigMap: ['data', 'binaryData', CHANGE_CAUSE],
+  Node: ['spec.unschedulable', 'spec.taints', 'status.conditions[].type', 'status.conditions[].status', 'status.conditions[].reason', 'status.conditions[].message', CHANGE_CAUSE],
+  ReplicaSet: POD_TEMPLATE,
+  Job: POD_TEMPLATE,
+  CronJob: POD_TEMPLATE,
+  Pod: [
+    'spec.nodeName', 'spec.containers[].name', 'spec.containers[].resources.limits.memory', 'spec.containers[].resources.requests.memory',
+    ...STATUS.map((f) => `status.containerStatuses[].${f}`),
+  ],
+  Event: ['involvedObject', 'reason', 'type', 'count', 'message'],
+};
+
 /** A rule that makes the informers watch what `rules` do not already, for the tracker; it never fires. Empty when nothing is missing. */
 export function contextRule(rules: LoadedRule[]): LoadedRule[] {
   const have = new Set(kindsToWatch(rules));

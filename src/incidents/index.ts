@@ -7,7 +7,7 @@ export { PlacementIndex, touchOf, unionTouch, relation, scopeOf, keys, type Touc
 export { checkGuardrails, type GuardrailInput, type GuardrailResult } from './guardrails.ts';
 export { IncidentTracker, type IncidentTrackerOptions } from './tracker.ts';
 export { incidentId } from './tracker-parts.ts';
-export { contextRule, INCIDENT_KINDS, CONTEXT_RULE } from './context-rule.ts';
+export { contextRule, INCIDENT_KINDS, INCIDENT_FIELDS, CONTEXT_RULE } from './context-rule.ts';
 export { gatherIncident, buildTimeline, attribute, clock, type IncidentContext, type TimelineEntry, type TimelineSource } from './timeline.ts';
 export { findUncaught, type UncaughtSignal } from './uncaught.ts';
 export { draftPostmortem, type PostmortemModel, type RunSummary } from './postmortem.ts';

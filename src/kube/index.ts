@@ -19,3 +19,7 @@ export { whoAmI, type KubeUser } from './whoami.ts';
 export { PolledList, type PolledListOptions } from './poller.ts';
 export { METRICS_API, memoryBytes, containerMemory, podMemoryBytes, type NodeMetrics, type PodMetrics, type Usage } from './metrics.ts';
 export { LeaderElector, type LeaderElectorOptions, type LeaderElectionSettings, type LeaderTerm, type LeaseSpec } from './leader-election.ts';
+export {
+  EACH, IDENTITY, addPath, cloneTree, covers, emptyTree, fieldTree, mergeTrees, objectProjector, parseFieldPath, projector, treePaths, wholeTree, withIdentity,
+  type FieldSegment, type FieldTree,
+} from './projection.ts';

@@ -49,6 +49,13 @@ export class Informer {
   private lastRV = '';
   private stopped = false;
   private abort?: AbortController;
+  private needList = true;
+  /** A transform waiting for the next LIST, and who waits for that LIST to end (retransform). */
+  private nextTransform?: { transform: InformerOptions['transform'] };
+  private listWaiters: (() => void)[] = [];
+  private watching = false;
+  /** The current watch was ended by retransform, not by a failure. */
+  private endingWatch = false;
   private readonly syncedSignal = Promise.withResolvers<void>();
   /** Counters that tests and /metrics read. */
   readonly stats = { lists: 0, watches: 0, relistsAfterGone: 0, resumes: 0, events: 0 };
@@ -104,29 +111,57 @@ export class Informer {
   stop(): void {
     this.stopped = true;
     this.abort?.abort();
+    for (const w of this.listWaiters.splice(0)) w();
+  }
+
+  /**
+   * Caches objects through `transform` from now on: the watch is ended and
+   * the kind listed again, every object replaced by its new form without an
+   * event unless it changed meanwhile (then MODIFIED, without an old object:
+   * the cached one was cut by the old transform, and comparing the two would
+   * report the fields it lacked as changes). Resolves once that LIST is in
+   * the cache (or the informer is stopped).
+   */
+  retransform(transform: InformerOptions['transform']): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    this.nextTransform = { transform };
+    this.needList = true;
+    const done = new Promise<void>((resolve) => this.listWaiters.push(resolve));
+    if (this.watching) {
+      this.endingWatch = true;
+      this.abort?.abort();
+    }
+    return done;
   }
 
   private async loop(): Promise<void> {
     let backoff = this.opts.initialBackoffMs ?? 200;
-    let needList = true;
     while (!this.stopped) {
       try {
-        if (needList) {
-          await this.relist();
-          needList = false;
+        if (this.needList) {
+          await this.listOnce();
           this.isSynced = true;
           this.syncedSignal.resolve();
+          // A retransform asked for while listing lists again before watching.
+          if (this.needList) continue;
         }
         await this.watchOnce();
+        this.endingWatch = false;
+        if (this.needList) continue;
         backoff = this.opts.initialBackoffMs ?? 200;
         this.stats.resumes++;
         watchRestartsTotal.inc({ kind: this.kind.kind });
       } catch (err) {
         if (this.stopped) return;
+        // The watch was ended on purpose, for a retransform's LIST.
+        if (this.endingWatch) {
+          this.endingWatch = false;
+          continue;
+        }
         if (err instanceof KubeApiError && err.gone) {
           this.stats.relistsAfterGone++;
           relistsTotal.inc({ kind: this.kind.kind });
-          needList = true;
+          this.needList = true;
           continue;
         }
         this.opts.onError?.(err);
@@ -140,8 +175,31 @@ export class Informer {
     return { labelSelector: this.opts.labelSelector, fieldSelector: this.opts.fieldSelector };
   }
 
+  /** One LIST, with the transform a retransform asked for; its waiters are told once it is in the cache. */
+  private async listOnce(): Promise<void> {
+    const next = this.nextTransform;
+    const waiters = this.listWaiters.splice(0);
+    const previous = this.opts.transform;
+    this.nextTransform = undefined;
+    this.needList = false;
+    if (next) this.opts.transform = next.transform;
+    try {
+      await this.relist(next !== undefined);
+    } catch (err) {
+      // Tried again by the loop, with the same transform and the same waiters.
+      if (next) {
+        this.opts.transform = previous;
+        this.nextTransform ??= next;
+      }
+      this.listWaiters.unshift(...waiters);
+      this.needList = true;
+      throw err;
+    }
+    for (const w of waiters) w();
+  }
+
   /** LIST in pages and reconcile the cache with what the server has now. */
-  private async relist(): Promise<void> {
+  private async relist(retransformed = false): Promise<void> {
     this.stats.lists++;
     const path = collectionPath(this.kind, this.opts.namespace);
     const seen = new Map<string, KubeObject>();
@@ -160,7 +218,7 @@ export class Informer {
     for (const o of seen.values()) {
       const old = this.cache.set(o);
       if (!old) this.emit('ADDED', o, undefined, !first, first);
-      else if (old.metadata.resourceVersion !== o.metadata.resourceVersion) this.emit('MODIFIED', o, old, true);
+      else if (old.metadata.resourceVersion !== o.metadata.resourceVersion) this.emit('MODIFIED', o, retransformed ? undefined : old, true);
     }
     for (const k of [...this.cache.keys()]) {
       if (!seen.has(k)) {
@@ -172,6 +230,15 @@ export class Informer {
   }
 
   private async watchOnce(): Promise<void> {
+    this.watching = true;
+    try {
+      await this.watchStream();
+    } finally {
+      this.watching = false;
+    }
+  }
+
+  private async watchStream(): Promise<void> {
     this.stats.watches++;
     this.abort = new AbortController();
     const timeout = this.opts.watchTimeoutSeconds ?? 300 + Math.floor(Math.random() * 300);
@@ -196,7 +263,8 @@ export class Informer {
         const text = rest + decoder.decode(chunk, { stream: true });
         let start = 0;
         for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
-          if (this.stopped) return;
+          // A retransform's LIST finds what the rest of this stream would have said.
+          if (this.stopped || this.needList) return;
           const line = text.slice(start, nl);
           start = nl + 1;
           if (line.trim()) this.handle(JSON.parse(line));
@@ -204,7 +272,7 @@ export class Informer {
         rest = text.slice(start);
       }
       rest += decoder.decode();
-      if (!this.stopped && rest.trim()) this.handle(JSON.parse(rest));
+      if (!this.stopped && !this.needList && rest.trim()) this.handle(JSON.parse(rest));
     } catch (err) {
       if (this.stopped || (err as Error).name === 'AbortError') return;
       throw err;

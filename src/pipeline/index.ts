@@ -17,3 +17,4 @@ export { Reloader, fingerprint, type Watched } from './reload.ts';
 export { serviceAccess, watchedKinds, IMPERSONATE_ACCESS } from './access.ts';
 export { Leadership, type LeaderElectionOptions, type LeaderInfo } from './leadership.ts';
 export { incidentDesk } from './incident-desk.ts';
+export { cacheFields, type CacheReaders } from './cache-fields.ts';

@@ -13,7 +13,7 @@
 // apart. Nothing else constructs the engine.
 import { type Clock, provideInformerSizes, suppressedTotal } from '../common/index.ts';
 import { KubeHttp, kindRef, type Identity, type KubeObject } from '../kube/index.ts';
-import { DetectionEngine, kindsToWatch, type LoadedRule, KubeSource, ScheduleSource, type ScheduleSignal, WebhookSource, RolloutWatcher, type Signal } from '../rules/index.ts';
+import { DetectionEngine, kindsToWatch, type KindFields, type LoadedRule, KubeSource, ScheduleSource, type ScheduleSignal, WebhookSource, RolloutWatcher, type Signal } from '../rules/index.ts';
 import type { LoadedRunbook, BudgetConfig } from '../runbooks/index.ts';
 import { contextRule, KubeAuditTrail } from '../incidents/index.ts';
 import { chatRunbooks, buildChatEngine, isProduction, type KubemendChatEngine } from '../chat/index.ts';
@@ -26,6 +26,7 @@ import type { Sink } from './sink.ts';
 import { Leadership, lastRunFor, type LeaderElectionOptions, type LeaderInfo } from './leadership.ts';
 import { NotifyBridge } from './notify-bridge.ts';
 import type { PipelineOptions } from './options.ts';
+import { cacheFields } from './cache-fields.ts';
 
 export class Pipeline {
   readonly clock: Clock;
@@ -51,6 +52,8 @@ export class Pipeline {
   private readonly leaderSinks = new Set<Sink>();
   private readonly o: PipelineOptions;
   private rules: LoadedRule[];
+  /** What the informers cache of each kind, for the rules and readers in force (cache-fields.ts). */
+  private fields: KindFields;
   private schedules: ScheduleSource[] = [];
   private silenceSync?: SilenceSync;
   private readonly clusterUids = new Map<string, string>();
@@ -62,6 +65,7 @@ export class Pipeline {
     this.o = o;
     this.clock = o.clock;
     this.rules = this.withContext(o.rules);
+    this.fields = cacheFields(this.rules, { incidents: Boolean(o.incidents) });
     const sinks: Sink[] = [];
     if (o.store && (o.record ?? true)) sinks.push((this.recorder = new DetectionRecorder({ store: o.store, clock: o.clock, log: o.log })));
     for (const c of o.clusters) this.kube.set(c.name, new KubeHttp(c.kubeconfig));
@@ -160,6 +164,7 @@ export class Pipeline {
         kubeconfig: c.kubeconfig,
         clock: o.clock,
         kinds: kindsToWatch(this.rules),
+        fields: (kind) => (o.cacheWholeObjects ? undefined : this.fields.forKind(kind)),
         onError: (kind, err) => o.log?.(`warning: ${c.name} ${kind}: ${(err as Error).message}`),
       }));
     }
@@ -242,13 +247,21 @@ export class Pipeline {
   }
 
   /**
-   * Hot reload: the engine keeps its detections, informers start for kinds the
-   * new rules need (a kind no longer needed keeps its informer until restart),
+   * Hot reload: the engine keeps its detections; a cache that lacks fields the
+   * new rules read is listed again with them before the engine sees the rules
+   * (fewer fields change nothing until restart); informers start for kinds the
+   * new rules need (a kind no longer needed keeps its informer until restart);
    * schedules are rebuilt. The caller has validated the set.
    */
   async setRules(rules: LoadedRule[]): Promise<void> {
     this.o.rules = rules;
     this.rules = this.withContext(rules);
+    this.fields = cacheFields(this.rules, { incidents: Boolean(this.o.incidents) });
+    const fields = this.fields;
+    await Promise.all([...this.kubeSources.values()].map(async (s) => {
+      const relisted = await s.widen((kind) => (this.o.cacheWholeObjects ? undefined : fields.forKind(kind)));
+      if (relisted.length) this.o.log?.(`${s.cluster}: listed ${relisted.join(', ')} again to cache the fields the new rules read`);
+    }));
     this.engine.setRules(this.rules);
     const kinds = kindsToWatch(this.rules);
     await Promise.all([...this.kubeSources.values()].map((s) => s.addKinds(kinds, (sig) => this.ingest(sig))));

@@ -17,6 +17,8 @@ export interface ReplayOptions {
   dryRun?: boolean;
   /** Progress lines (detections, steps, incidents) with virtual time. */
   out?: (line: string) => void;
+  /** Cache whole objects (comparisons; PipelineOptions.cacheWholeObjects). */
+  cacheWholeObjects?: boolean;
   /** Called once the pipeline runs, before the scenario plays (tests inject detections here). */
   onStart?: (session: ScenarioSession) => void | Promise<void>;
 }
@@ -39,6 +41,7 @@ export async function replayIncidents(o: ReplayOptions): Promise<ReplayResult> {
     store: o.store,
     dryRun: o.dryRun,
     out: o.out,
+    cacheWholeObjects: o.cacheWholeObjects,
     incidents: {
       onIncident: (i, change) => {
         if (change !== 'updated') o.out?.(`${stamp()} incident ${change}: ${i.id} ${i.title}`);

@@ -37,6 +37,8 @@ export interface ScenarioSessionOptions {
   /** Smoke windows after rollouts (`source: rollout` rules): the default window. */
   smoke?: PipelineOptions['smoke'];
   sinks?: Sink[];
+  /** Cache whole objects rather than the fields their readers need (comparisons; PipelineOptions.cacheWholeObjects). */
+  cacheWholeObjects?: boolean;
   /** Progress lines (detections, steps, notifications), stamped with virtual time. */
   out?: (line: string) => void;
 }
@@ -81,6 +83,7 @@ export class ScenarioSession {
       incidents: o.incidents,
       smoke: o.smoke,
       sinks: [...(print ? [new LinePrinter(print)] : []), ...(o.sinks ?? [])],
+      cacheWholeObjects: o.cacheWholeObjects,
       log: print,
     });
     session = new ScenarioSession(play, pipeline, o.store);

@@ -20,22 +20,37 @@ export type PodsOnNode = (node: string, cluster: string) => readonly KubeObject[
 
 type Obj = Record<string, unknown>;
 
-const converted = new WeakMap<object, { rv: unknown; value: unknown }>();
+/**
+ * Objects converted lately, most recent last. Bounded, not one per cached
+ * object: a WeakMap keyed by the cached object kept a converted copy of
+ * every pod alive as long as the cache held it, doubling the cache's memory
+ * (issue 16). What repeats is recent — the rules of one event reading its
+ * object, a burst of lookups reading the same ReplicaSets — and a projected
+ * object (kube/projection.ts) converts in microseconds when it falls out.
+ */
+const converted = new Map<object, { rv: unknown; value: unknown }>();
+export const CONVERTED_KEPT = 1024;
 
 /**
  * JSON → CEL values: whole numbers become CEL ints (BigInt), as Kubernetes'
  * own CEL does, so `object.spec.replicas + 1` and `restartCount > 3` behave;
- * fractional numbers stay doubles. Objects with a resourceVersion are
- * converted once per version, since several rules read the same object.
+ * fractional numbers stay doubles. An object with a resourceVersion read
+ * again soon (several rules, one event) is converted once per version.
  */
 export function toCel(v: unknown): unknown {
   if (v === null || typeof v !== 'object') return convert(v);
   const rv = (v as { metadata?: { resourceVersion?: unknown } }).metadata?.resourceVersion;
   if (rv === undefined) return convert(v);
   const hit = converted.get(v);
-  if (hit && hit.rv === rv) return hit.value;
+  // Most recent last: a hit moves to the end, the oldest goes first.
+  converted.delete(v);
+  if (hit && hit.rv === rv) {
+    converted.set(v, hit);
+    return hit.value;
+  }
   const value = convert(v);
   converted.set(v, { rv, value });
+  if (converted.size > CONVERTED_KEPT) converted.delete(converted.keys().next().value!);
   return value;
 }
 
@@ -56,6 +71,16 @@ function convert(v: unknown): unknown {
     if (x !== undefined) out[k] = convert(x);
   }
   return out;
+}
+
+/** How many converted objects are kept (for tests: it must not grow with the cache). */
+export function convertedCount(): number {
+  return converted.size;
+}
+
+/** Drops the converted objects kept (benchmarks measuring the heap between runs). */
+export function forgetConverted(): void {
+  converted.clear();
 }
 
 /** CEL ints back to JSON numbers, for values leaving CEL (subjects, change lists). */

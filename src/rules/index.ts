@@ -21,3 +21,5 @@ export { describeProblems, parseAlertmanagerPayload, parseAlertmanagerPayloadInC
 export type { Notification } from './engine.ts';
 export type { SilenceInput } from './stages/silence.ts';
 export { productionByLabels, memoryLimited } from './cel-helpers.ts';
+export { KindFields, ENGINE_FIELDS, addFieldTable, expressionFields, ruleFields, rulesFields, type ExpressionFields } from './field-paths.ts';
+export { ROLLOUT_FIELDS } from './sources/rollout-state.ts';

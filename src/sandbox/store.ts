@@ -78,9 +78,19 @@ export class ObjectStore {
 
   /** Current objects, optionally in one namespace, sorted by namespace/name like etcd keys. */
   list(storage: string, ns?: string): { items: K8sObject[]; resourceVersion: string } {
+    const l = this.listShared(storage, ns);
+    return { items: l.items.map((o) => structuredClone(o)), resourceVersion: l.resourceVersion };
+  }
+
+  /**
+   * As list(), without copies: the stored objects themselves, to read and
+   * never to change or keep. A paged LIST copies only the page it returns,
+   * not every object of the kind for every page.
+   */
+  listShared(storage: string, ns?: string): { items: readonly K8sObject[]; resourceVersion: string } {
     const items: K8sObject[] = [];
     for (const [k, o] of [...this.bucket(storage)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      if (ns === undefined || k.startsWith(`${ns}/`)) items.push(structuredClone(o));
+      if (ns === undefined || k.startsWith(`${ns}/`)) items.push(o);
     }
     return { items, resourceVersion: String(this.rv) };
   }

@@ -4,7 +4,7 @@
 // the API server only streams watches. Kinds that cannot be watched
 // (metrics.k8s.io) get a PolledList instead, filled only by refresh().
 import type { KubeConfig } from '@kubernetes/client-node';
-import { Informer, KubeHttp, PolledList, kindRef, type Change, type KindRef, type KubeObject } from '../../kube/index.ts';
+import { Informer, KubeHttp, PolledList, covers, kindRef, mergeTrees, objectProjector, type Change, type FieldTree, type KindRef, type KubeObject } from '../../kube/index.ts';
 import type { Clock } from '../../common/index.ts';
 import type { Signal } from '../types.ts';
 import type { Source } from './source.ts';
@@ -15,6 +15,11 @@ export interface KubeSourceOptions {
   clock: Clock;
   /** Kinds to watch; 'Event' produces event signals as well as object signals. */
   kinds: string[];
+  /**
+   * What to cache of each kind (kube/projection.ts; identity metadata is
+   * always kept); undefined or a whole tree caches whole objects.
+   */
+  fields?: (kind: string) => FieldTree | undefined;
   onError?: (kind: string, err: unknown) => void;
 }
 
@@ -27,6 +32,8 @@ export class KubeSource implements Source {
   private readonly opts: KubeSourceOptions;
   private readonly informers = new Map<string, Informer>();
   private readonly polled = new Map<string, PolledList>();
+  /** What each informer caches now (undefined: whole objects). */
+  private readonly cachedFields = new Map<string, FieldTree | undefined>();
 
   constructor(opts: KubeSourceOptions) {
     this.opts = opts;
@@ -41,7 +48,7 @@ export class KubeSource implements Source {
   }
 
   /** Starts informers for the kinds not watched yet (a rule reload may need more) and waits for their caches. */
-  async addKinds(kinds: readonly string[], emit: (s: Signal) => void): Promise<void> {
+  async addKinds(kinds: readonly string[], emit: (s: Signal) => void, fields = this.opts.fields): Promise<void> {
     const added: Informer[] = [];
     for (const kind of new Set(kinds)) {
       if (this.informers.has(kind) || this.polled.has(kind)) continue;
@@ -51,7 +58,10 @@ export class KubeSource implements Source {
         this.polled.set(kind, new PolledList(this.http, ref, { onProblem: (err) => this.opts.onError?.(kind, err) }));
         continue;
       }
+      const tree = fields?.(kind);
+      this.cachedFields.set(kind, tree);
       const inf = new Informer(this.http, ref, {
+        transform: objectProjector(tree),
         onChange: (c) => emit(this.toSignal(c)),
         onError: (err) => this.opts.onError?.(kind, err),
       });
@@ -64,6 +74,32 @@ export class KubeSource implements Source {
 
   stop(): void {
     for (const i of this.informers.values()) i.stop();
+  }
+
+  /**
+   * Hot reload: every watched kind whose cache lacks fields `fields` wants
+   * is listed again with the union of both (so rules never read a cache
+   * missing their fields); resolves when those caches hold the new form.
+   * Fewer fields need nothing: the wider cache stays until restart.
+   * Returns the kinds relisted.
+   */
+  async widen(fields: (kind: string) => FieldTree | undefined): Promise<string[]> {
+    const relisted: [string, Promise<void>][] = [];
+    for (const [kind, inf] of this.informers) {
+      const have = this.cachedFields.get(kind);
+      const want = fields(kind);
+      if (covers(have, want)) continue;
+      const tree = want === undefined || want.all ? undefined : mergeTrees(have, want);
+      this.cachedFields.set(kind, tree);
+      relisted.push([kind, inf.retransform(objectProjector(tree))]);
+    }
+    await Promise.all(relisted.map(([, p]) => p));
+    return relisted.map(([k]) => k);
+  }
+
+  /** What the informer of `kind` caches: a field tree, undefined for whole objects (or a kind not watched). */
+  cachedFieldsOf(kind: string): FieldTree | undefined {
+    return this.cachedFields.get(kind);
   }
 
   /** Cached objects of a kind (empty when the kind is neither watched nor polled). */

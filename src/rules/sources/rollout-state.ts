@@ -18,6 +18,27 @@ const STS_REVISION_LABEL = 'controller-revision-hash';
 const DS_GENERATION_LABEL = 'pod-template-generation';
 const DS_GENERATION_ANNOTATION = 'deprecated.daemonset.template.generation';
 
+const TERMINATED = ['reason', 'exitCode', 'finishedAt'];
+const POD_STATUSES = ['name', 'restartCount', 'state.waiting.reason', ...TERMINATED.map((f) => `state.terminated.${f}`), ...TERMINATED.map((f) => `lastState.terminated.${f}`)];
+const WORKLOAD = ['spec.template', 'spec.replicas', 'spec.updateStrategy.type', `metadata.annotations["${SMOKE_WINDOW_ANNOTATION}"]`];
+
+/**
+ * What the watcher reads of each kind (the informer caches keep these while
+ * a rule has `source: rollout`; kube/projection.ts). A read added below
+ * without its path here reads a field the cache may not have.
+ */
+export const ROLLOUT_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  Deployment: [...WORKLOAD, 'spec.paused', 'status.readyReplicas'],
+  StatefulSet: [...WORKLOAD, 'status.readyReplicas', 'status.observedGeneration', 'status.updateRevision', 'status.currentRevision'],
+  DaemonSet: [...WORKLOAD, `metadata.annotations["${DS_GENERATION_ANNOTATION}"]`, 'status.numberReady', 'status.desiredNumberScheduled'],
+  ReplicaSet: ['spec.template', `metadata.annotations["${REVISION}"]`],
+  Pod: [
+    'status.conditions[].type', 'status.conditions[].status', 'status.conditions[].reason',
+    ...POD_STATUSES.map((f) => `status.containerStatuses[].${f}`), ...POD_STATUSES.map((f) => `status.initContainerStatuses[].${f}`),
+  ],
+  Namespace: [`metadata.annotations["${SMOKE_WINDOW_ANNOTATION}"]`],
+};
+
 /** Objects of a kind in one namespace, from the caches. */
 export type List = (kind: string, namespace?: string) => KubeObject[];
 

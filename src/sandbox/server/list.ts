@@ -42,16 +42,18 @@ class ExpiredContinue extends ApiError {
   }
 }
 
-/** The objects of one storage (optionally one namespace) as they were at `rv`, by undoing later changes. */
-export function objectsAt(store: ObjectStore, storage: string, ns: string | undefined, rv: number): K8sObject[] | undefined {
+/** The objects of one storage (optionally one namespace) as they were at `rv`, by undoing later changes: read-only, shared with the store. */
+export function objectsAt(store: ObjectStore, storage: string, ns: string | undefined, rv: number): readonly K8sObject[] | undefined {
   const changes = store.changesSince(storage, rv);
   if (!changes) return undefined;
-  const byKey = new Map(store.list(storage, ns).items.map((o) => [keyOf(o), o]));
+  // Nothing changed since (the pages of one LIST, mostly): the current objects are those at `rv`.
+  if (!changes.length) return store.listShared(storage, ns).items;
+  const byKey = new Map(store.listShared(storage, ns).items.map((o) => [keyOf(o), o]));
   for (const ev of [...changes].reverse()) {
     if (ns !== undefined && ev.object.metadata.namespace !== ns) continue;
     const k = keyOf(ev.object);
     if (ev.type === 'ADDED') byKey.delete(k);
-    else byKey.set(k, structuredClone(ev.old!));
+    else byKey.set(k, ev.old!);
   }
   return [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, o]) => o);
 }
@@ -79,17 +81,18 @@ export async function waitForResourceVersion(store: ObjectStore, rv: number): Pr
 const unconverted = (message: string) => new ApiError(500, '', message);
 
 export interface ListResult {
-  items: K8sObject[];
+  /** The store's objects themselves: read, render, never change. */
+  items: readonly K8sObject[];
   resourceVersion: string;
   continue?: string;
   remainingItemCount?: number;
 }
 
 /** The state to list from: the objects, the list's resourceVersion, and where a continued list starts. */
-async function source(store: ObjectStore, r: ResourceRequest, o: ListOptions): Promise<{ objects: K8sObject[]; rv: number; token?: ContinueToken }> {
+async function source(store: ObjectStore, r: ResourceRequest, o: ListOptions): Promise<{ objects: readonly K8sObject[]; rv: number; token?: ContinueToken }> {
   const storage = r.type.storage;
   const latest = () => {
-    const l = store.list(storage, r.namespace);
+    const l = store.listShared(storage, r.namespace);
     return { objects: l.items, rv: Number(l.resourceVersion) };
   };
   if (o.continue) {
@@ -128,7 +131,8 @@ export async function listObjects(store: ObjectStore, r: ResourceRequest, q: URL
   const limit = o.limit > 0 && (o.resourceVersion !== '0' || o.continue) ? o.limit : 0;
   const items: K8sObject[] = [];
   let i = 0;
-  for (; i < from.length && (!limit || items.length < limit); i++) if (filter(from[i])) items.push(from[i]);
+  // The store's own objects, not copies (as watch events share theirs): rendered at once, never changed.
+  for (; i < from.length && (!limit || items.length < limit); i++) if (filter(from[i]!)) items.push(from[i]!);
   // More remain when any object follows the last one returned, selected or not (etcd counts keys).
   if (!limit || items.length < limit || i >= from.length) return { items, resourceVersion: String(rv) };
   const last = items[items.length - 1];
@@ -143,7 +147,7 @@ export async function listObjects(store: ObjectStore, r: ResourceRequest, q: URL
 export async function handleList(ctx: ServerContext, call: Call, r: ResourceRequest): Promise<Outcome> {
   const rendering = chooseRendering(call.headers.accept, true);
   const res = await listObjects(ctx.store, r, call.query);
-  const body = renderList(r.type, res.items, res, {
+  const body = renderList(r.type, [...res.items], res, {
     rendering,
     includeObject: includeObjectParam(call.query),
     now: ctx.clock.now(),
