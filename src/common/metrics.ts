@@ -82,8 +82,14 @@ export const relistsTotal = once('kubemend_relists_total', () => new Counter({
 
 export const auditAppendSeconds = once('kubemend_audit_append_seconds', () => new Histogram({
   name: 'kubemend_audit_append_seconds',
-  help: 'Time to append a batch of records to the hash-chained audit log.',
+  help: 'Time from an append call until its records are committed to the hash-chained audit log, waiting to join a group commit included.',
   buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+}));
+
+export const auditCommitRecords = once('kubemend_audit_commit_records', () => new Histogram({
+  name: 'kubemend_audit_commit_records',
+  help: 'Records per audit log transaction: appends that arrive while one commits share the next (one head lock, one signature); _count is the number of transactions.',
+  buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
 }));
 
 export const auditWitnessFailuresTotal = once('kubemend_audit_witness_failures_total', () => new Counter({
