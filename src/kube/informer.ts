@@ -7,7 +7,7 @@
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import type { KubeHttp } from './http.ts';
-import { relistsTotal, watchRestartsTotal } from '../common/index.ts';
+import { latencyNow, relistsTotal, watchRestartsTotal } from '../common/index.ts';
 import { KubeApiError } from './errors.ts';
 import { collectionPath, type KindRef } from './kinds.ts';
 import { stripBulk } from './transform.ts';
@@ -25,6 +25,8 @@ export interface Change {
   fromRelist: boolean;
   /** True for what the informer's first LIST found: objects that existed before it started. */
   initial?: boolean;
+  /** When the watch event arrived (latencyNow(), real time): where kubemend's latency metrics start. Absent for relists. */
+  seenAt?: number;
 }
 
 export interface InformerOptions {
@@ -181,7 +183,8 @@ export class Informer {
       for await (const line of lines) {
         if (this.stopped) return;
         if (!line.trim()) continue;
-        this.handle(JSON.parse(line));
+        const seenAt = latencyNow();
+        this.handle(JSON.parse(line), seenAt);
       }
     } catch (err) {
       if (this.stopped || (err as Error).name === 'AbortError') return;
@@ -189,7 +192,7 @@ export class Informer {
     }
   }
 
-  private handle(ev: { type: string; object: any }): void {
+  private handle(ev: { type: string; object: any }, seenAt: number): void {
     if (ev.type === 'ERROR') {
       const s = ev.object ?? {};
       throw new KubeApiError(`watch ${this.kind.plural}: ${s.message ?? 'error'}`, s.code ?? 500, s.reason ?? 'Unknown');
@@ -204,10 +207,10 @@ export class Informer {
     const old = this.cache.get(k);
     if (ev.type === 'DELETED') {
       this.cache.delete(k);
-      this.emit('DELETED', o, old, false);
+      this.emit('DELETED', o, old, false, false, seenAt);
     } else {
       this.cache.set(k, o);
-      this.emit(old ? 'MODIFIED' : 'ADDED', o, old, false);
+      this.emit(old ? 'MODIFIED' : 'ADDED', o, old, false, false, seenAt);
     }
     if (rv) this.lastRV = rv;
   }
@@ -217,10 +220,10 @@ export class Informer {
     return this.opts.transform ? this.opts.transform(stripped) : stripped;
   }
 
-  private emit(type: ChangeType, object: KubeObject, oldObject: KubeObject | undefined, fromRelist: boolean, initial = false): void {
+  private emit(type: ChangeType, object: KubeObject, oldObject: KubeObject | undefined, fromRelist: boolean, initial = false, seenAt?: number): void {
     this.stats.events++;
     try {
-      this.opts.onChange({ type, kind: this.kind, object, oldObject, fromRelist, ...(initial ? { initial } : {}) });
+      this.opts.onChange({ type, kind: this.kind, object, oldObject, fromRelist, ...(initial ? { initial } : {}), ...(seenAt !== undefined ? { seenAt } : {}) });
     } catch (err) {
       // A failing handler must not kill the watch; it is reported and the stream goes on.
       this.opts.onError?.(err);

@@ -216,7 +216,8 @@ export class DetectionEngine {
         return;
       }
     }
-    this.fire(last.rule, last.subject, { ...signal, time: this.clock.now() }, key);
+    // Held on purpose: the time since the watch event is the rule's `for`, not latency (seenAt dropped).
+    this.fire(last.rule, last.subject, { ...signal, time: this.clock.now(), seenAt: undefined }, key);
   }
 
   private fire(lr: LoadedRule, subject: Subject, signal: Signal, key: string): void {
