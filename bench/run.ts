@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { cpus, totalmem, platform, release, arch } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BenchCase, BenchModule, BenchSection } from './harness.ts';
+import { goalMet, type BenchCase, type BenchModule, type BenchSection, type GoalRow } from './harness.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const FILE = join(ROOT, 'BENCHMARKS.md');
@@ -37,8 +37,17 @@ function table(s: BenchSection): string {
   return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
+const fmt = (x: number) => (Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(2));
+
+/** The goal rows: worst and median of the rounds, against the goal. */
+function goals(rows: GoalRow[]): string {
+  const head = ['Goal row', 'baseline (same run)', 'goal', 'worst–median of rounds', 'met'];
+  const body = rows.map((g) => [g.row, g.baseline, `${g.better === 'higher' ? '≥' : '≤'} ${fmt(g.goal)} ${g.unit}`, `${fmt(g.min)}–${fmt(g.median)} ${g.unit}`, goalMet(g) ? 'yes' : g.limit ? `no: ${g.limit}` : 'no']);
+  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...body.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
 function section(name: string, s: BenchSection): string {
-  return [`<!-- bench:${name} -->`, `## ${s.title}`, '', machine(), '', `Budget: ${s.budget}`, '', table(s), ...(s.notes?.length ? ['', ...s.notes.map((n) => `- ${n}`)] : []), `<!-- /bench:${name} -->`].join('\n');
+  return [`<!-- bench:${name} -->`, `## ${s.title}`, '', machine(), '', ...(s.goals?.length ? [goals(s.goals), ''] : []), `Budget: ${s.budget}`, '', table(s), ...(s.notes?.length ? ['', ...s.notes.map((n) => `- ${n}`)] : []), `<!-- /bench:${name} -->`].join('\n');
 }
 
 const HEADER = '# Benchmarks\n\nWritten by `npm run bench` (bench/run.ts); each section is replaced when its module runs. A case over its budget fails the run.\n';
@@ -71,7 +80,7 @@ async function main(only: string[]): Promise<number> {
     const mod = (await import(join(dir, `${name}.bench.ts`))) as BenchModule;
     const s = await mod.run();
     results.set(name, s);
-    process.stdout.write(`\n${s.title}\nbudget: ${s.budget}\n${table(s)}\n${(s.notes ?? []).map((n) => `- ${n}\n`).join('')}\n`);
+    process.stdout.write(`\n${s.title}\n${s.goals?.length ? `${goals(s.goals)}\n` : ''}budget: ${s.budget}\n${table(s)}\n${(s.notes ?? []).map((n) => `- ${n}\n`).join('')}\n`);
     for (const c of s.cases) {
       if (over(c)) {
         failed = true;
