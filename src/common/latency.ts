@@ -22,7 +22,21 @@ export function emittedAt(detection: object | undefined): number | undefined {
   return detection ? emitted.get(detection) : undefined;
 }
 
+/** Gets every latency observed, by histogram name, in seconds. */
+export type LatencyListener = (metric: string, seconds: number) => void;
+
+const listeners = new Set<LatencyListener>();
+
+/** Hears each observation as it is made (what a histogram's buckets round off: the benchmark's percentiles); returns the unsubscribe. */
+export function onLatency(listener: LatencyListener): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
 /** Observes the seconds from `since` to `at` (nothing without a start mark). */
 export function observeSince(h: Histogram, since: number | undefined, at = latencyNow()): void {
-  if (since !== undefined) h.observe(Math.max(0, at - since) / 1000);
+  if (since === undefined) return;
+  const seconds = Math.max(0, at - since) / 1000;
+  h.observe(seconds);
+  if (listeners.size) for (const l of listeners) l((h as unknown as { name: string }).name, seconds);
 }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ManualClock } from '../../src/common/clock.ts';
 import { metricsRegistry } from '../../src/common/metrics.ts';
+import { onLatency } from '../../src/common/latency.ts';
 import { openStore } from '../../src/store/index.ts';
 import { loadRules } from '../../src/rules/loader.ts';
 import { DetectionEngine } from '../../src/rules/engine.ts';
@@ -44,10 +45,13 @@ test('crashloop on the sandbox: every latency histogram is observed, once per ru
     runbooks: loadRunbooks(here('../../runbooks'), { actions: ACTIONS }),
     store,
   });
+  const heard: Record<string, number[]> = {};
+  const unsubscribe = onLatency((metric, seconds) => (heard[metric] ??= []).push(seconds));
   try {
     const before = await snapshot();
     await s.runToEnd();
     const after = await snapshot();
+    unsubscribe();
     const delta = (n: Name) => ({ count: after[n].count - before[n].count, sum: after[n].sum - before[n].sum });
     const runs = (await store.listRuns({})).filter((r) => r.detectionId);
     assert.equal(runs.length, 1, 'the crashloop starts one run');
@@ -57,6 +61,11 @@ test('crashloop on the sandbox: every latency histogram is observed, once per ru
     for (const n of ['kubemend_detection_to_run_seconds', 'kubemend_run_to_first_request_seconds', 'kubemend_detection_to_first_request_seconds'] as const) {
       assert.equal(delta(n).count, runs.length, `${n}: ${JSON.stringify(delta(n))}`);
       assert.ok(delta(n).sum > 0, `${n} measured some time`);
+    }
+    // A listener hears every observation, unrounded (the benchmark's percentiles).
+    for (const n of NAMES) {
+      assert.equal(heard[n]?.length ?? 0, delta(n).count, n);
+      assert.ok(Math.abs((heard[n] ?? []).reduce((a, b) => a + b, 0) - delta(n).sum) < 1e-6, n);
     }
     // The same three marks: detection→first request is detection→run plus run→first request.
     const whole = delta('kubemend_detection_to_first_request_seconds').sum;
@@ -70,6 +79,7 @@ test('crashloop on the sandbox: every latency histogram is observed, once per ru
       assert.match(text, new RegExp(`${n}_bucket\\{le="10"\\}`));
     }
   } finally {
+    unsubscribe();
     await s.stop();
     await store.close();
   }
