@@ -557,7 +557,8 @@ export class RunbookExecutor {
       }
       const began = performance.now();
       try {
-        outcome = await this.runStep(run, view, stepId, action, cancel.signal);
+        // A run started here has no transitions but this drive's, and the graph is a DAG: no step has earlier attempts to read.
+        outcome = await this.runStep(run, view, stepId, action, cancel.signal, !resumed);
       } catch (err) {
         if (err === SUSPEND || err === DEPOSED) return;
         throw err;
@@ -578,10 +579,10 @@ export class RunbookExecutor {
   }
 
   /** Runs one step with its retries and timeout; stores and audits every transition. */
-  private async runStep(run: RunRecord, view: RunbookView, stepId: string, action: Action, runSignal: AbortSignal): Promise<'success' | 'failure' | 'timeout'> {
+  private async runStep(run: RunRecord, view: RunbookView, stepId: string, action: Action, runSignal: AbortSignal, fresh = false): Promise<'success' | 'failure' | 'timeout'> {
     const step = view.step(stepId)!;
     const retries = step.retries ?? { max: 0, backoffMs: 1000, factor: 2, maxBackoffMs: 60_000 };
-    const prior = (await this.o.store.transitions(run.id)).filter((t) => t.stepId === stepId).reduce((m, t) => Math.max(m, t.attempt), 0);
+    const prior = fresh ? 0 : (await this.o.store.transitions(run.id)).filter((t) => t.stepId === stepId).reduce((m, t) => Math.max(m, t.attempt), 0);
     let backoff = retries.backoffMs;
     for (let attempt = prior + 1; ; attempt++) {
       const operationKey = `${run.id}.${stepId}`;
