@@ -4,8 +4,6 @@
 // 410 Gone whose differences against the cache are emitted as ADDED /
 // MODIFIED / DELETED, so no transition is lost or delivered twice. Every
 // event carries the cached old object: handlers never GET the API server.
-import { createInterface } from 'node:readline';
-import { Readable } from 'node:stream';
 import type { KubeHttp } from './http.ts';
 import { latencyNow, relistsTotal, watchRestartsTotal } from '../common/index.ts';
 import { KubeApiError } from './errors.ts';
@@ -178,14 +176,28 @@ export class Informer {
       } catch { /* keep text */ }
       throw KubeApiError.fromResponse('WATCH', this.kind.plural, res.status, body, null);
     }
-    const lines = createInterface({ input: Readable.fromWeb(res.body as never), crlfDelay: Infinity });
+    // The events of one network chunk are handled together, as a plain NDJSON
+    // client handles them; what waits on promises elsewhere (a run's store
+    // writes) goes on between chunks. Line by line through an async iterator,
+    // every promise step anywhere else in the process waited for one event's
+    // handling, and a run's dozens of steps for dozens of events.
+    const decoder = new TextDecoder();
+    let buf = '';
     try {
-      for await (const line of lines) {
-        if (this.stopped) return;
-        if (!line.trim()) continue;
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
         const seenAt = latencyNow();
-        this.handle(JSON.parse(line), seenAt);
+        buf += decoder.decode(chunk, { stream: true });
+        let start = 0;
+        for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n', start)) {
+          const line = buf.slice(start, nl);
+          start = nl + 1;
+          if (this.stopped) return;
+          if (line.trim()) this.handle(JSON.parse(line), seenAt);
+        }
+        buf = buf.slice(start);
       }
+      // A last event the server did not end with a newline.
+      if (!this.stopped && buf.trim()) this.handle(JSON.parse(buf), latencyNow());
     } catch (err) {
       if (this.stopped || (err as Error).name === 'AbortError') return;
       throw err;
