@@ -4,7 +4,7 @@
 // row: single appends from many tasks at once (group commit), against batched
 // appends in the same round.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
@@ -182,6 +182,7 @@ export async function run(): Promise<BenchSection> {
   ];
   const cases: BenchCase[] = [];
   const goals: GoalRow[] = [];
+  const loadAtStart = loadavg()[0]!;
   const dirs: string[] = [];
   const tmp = () => {
     const d = mkdtempSync(join(tmpdir(), 'km-bench-'));
@@ -222,6 +223,7 @@ export async function run(): Promise<BenchSection> {
   } finally {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   }
+  notes.push(`Load average (1 min) ${loadAtStart.toFixed(1)} at the start and ${loadavg()[0]!.toFixed(1)} at the end, on ${cpus().length} cores: other work on the machine slows every figure (the ratios less).`);
   return {
     title: 'Audit log (src/audit)',
     budget: `10k records appended in batches of ${BATCH} and verified: < ${BUDGET.sqlite[0] / 1000}s on SQLite, < ${BUDGET.postgres[0] / 1000}s on PostgreSQL; appended one by one and verified: < ${BUDGET.sqlite[1] / 1000}s on SQLite, < ${BUDGET.postgres[1] / 1000}s on PostgreSQL.`,

@@ -11,7 +11,7 @@
 // Write times come from the server process, on a clock offset measured by pings.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -196,6 +196,7 @@ async function pipelineRun(server: Server): Promise<{ detections: Map<number, nu
 export async function run(): Promise<BenchSection> {
   const cases: BenchCase[] = [];
   const notes: string[] = [];
+  const loadAtStart = loadavg()[0]!;
   const ratios: number[] = [];
   const firstP99s: number[] = [];
   const rss = () => process.memoryUsage().rss / 2 ** 20;
@@ -234,6 +235,7 @@ export async function run(): Promise<BenchSection> {
     goalRow({ row: 'write → detection p99 of `kubemend run` (the pipeline)', baseline: 'a plain fetch + NDJSON watch of pods, same writes, same server, same round', goal: 1.1, better: 'lower', unit: '×' }, [...ratios].sort((x, y) => x - y)),
   ];
   notes.push(
+    `Load average (1 min) ${loadAtStart.toFixed(1)} at the start and ${loadavg()[0]!.toFixed(1)} at the end, on ${cpus().length} cores: other work on the machine (other helpers' test suites) shares them with the bench, its API server and the pipeline.`,
     `${PODS.toLocaleString('en-US')} realistic pods (bench/fixtures/pods.ts, ~7.5 KiB with managedFields) with their Deployments and ReplicaSets; ${SECONDS} s of status writes at ${RATE}/s per phase, 1 in 50 putting a pod into crashloop, OOM, pending or image-pull (as watchStream). The API server is the sandbox's HTTP API in its own process, without controllers.`,
     'A and B run one after the other on the same server and the same write stream (pods reset to running in between), so the plain client does not share the event loop with the pipeline. Write times are the server\'s, moved onto this process\'s clock by the offset of the fastest of 30 pings.',
     'The pipeline is what `kubemend run` assembles: shipped rules and runbooks, a SQLite store (recorder, audit), remediation with budgets raised so every detection\'s run starts, the incident tracker, a printer. Its write → detection time is taken by a sink after the built-in sinks.',
