@@ -1,13 +1,15 @@
 // The audit log over SqlDb: append-only records on a hash chain whose signed
-// head is rewritten with every batch. An append locks the head row for the
-// whole transaction (SELECT … FOR UPDATE on PostgreSQL, the write lock of
-// BEGIN IMMEDIATE on SQLite), so concurrent writers — tasks in one process or
-// separate processes — queue up and extend one linear chain. Free text is
+// head is rewritten with every transaction. A transaction locks the head row
+// throughout (SELECT … FOR UPDATE on PostgreSQL, the write lock of BEGIN
+// IMMEDIATE on SQLite), so separate processes queue up and extend one linear
+// chain; within a process, appends that arrive while one is being committed
+// share the next transaction (group-commit.ts), in call order. Free text is
 // masked by the process's redactor before a record is built: a record can
 // never be cleaned afterwards, and the hash covers what is stored.
 import { randomUUID } from 'node:crypto';
-import { type Clock, Errors, KubemendError, dialectSql, num, valuesList, type SqlDb, type SqlExec, type SqlValue, auditAppendSeconds, redact, redactDeep } from '../common/index.ts';
-import { canonicalJson, chainHash, recordBody } from './chain.ts';
+import { type Clock, Errors, KubemendError, dialectSql, num, valuesList, type SqlDb, type SqlExec, type SqlValue, auditAppendSeconds, auditCommitRecords, redact, redactDeep } from '../common/index.ts';
+import { bodyTemplate, chainHash, recordBody } from './chain.ts';
+import { GroupCommit, type GroupStats } from './group-commit.ts';
 import { checkpointMessage, headMessage, type AuditKeys } from './checkpoint.ts';
 import { AUDIT_COLUMNS, rowToRecord, verifyChain, type AuditRow } from './verify.ts';
 import { WitnessFeed, type AuditWitness, type SignedHead } from './witness.ts';
@@ -17,6 +19,15 @@ import type { AuditInput, AuditLog, AuditQuery, AuditRecord, VerifyOptions, Veri
 /** Rows per INSERT: 17 columns × 200 stays far below both drivers' parameter limits. */
 const INSERT_CHUNK = 200;
 const PAGE = 1000;
+/**
+ * Records per group commit: enough to carry a burst in a few transactions,
+ * few enough that one transaction holds the head lock (and other processes
+ * waiting for it) for milliseconds, not seconds.
+ */
+const MAX_GROUP_RECORDS = 500;
+
+/** A record ready for the chain but for its seq: its canonical JSON at a given seq. */
+type Draft = (seq: number) => string;
 
 export interface AuditLogOptions {
   /** Where each signed head is also written, outside the database (see witness.ts). */
@@ -31,6 +42,7 @@ export class SqlAuditLog implements AuditLog {
   private readonly db: SqlDb;
   private readonly clock: Clock;
   private readonly feed: WitnessFeed;
+  private readonly group = new GroupCommit<Draft, AuditRecord>((drafts) => this.commit(drafts), MAX_GROUP_RECORDS);
 
   constructor(db: SqlDb, keys: AuditKeys, clock: Clock, opts: AuditLogOptions = {}) {
     this.db = db;
@@ -44,20 +56,36 @@ export class SqlAuditLog implements AuditLog {
     return this.feed.witnesses;
   }
 
-  /** Writes the newest head to the witnesses now; close() calls it. */
-  flush(): Promise<void> {
-    return this.feed.flush();
+  /** Waits for the appends already made, then writes the newest head to the witnesses; close() calls it. */
+  async flush(): Promise<void> {
+    await this.group.idle();
+    await this.feed.flush();
   }
 
   async append(inputs: AuditInput | AuditInput[]): Promise<AuditRecord[]> {
     const list = Array.isArray(inputs) ? inputs : [inputs];
     if (list.length === 0) return [];
     const now = this.clock.now();
-    // Validate and build bodies before taking the lock: a bad input fails alone, without holding up other writers.
-    const drafts = list.map((input) => recordBody(masked(input), 0, randomUUID(), input.time ?? now));
+    // Validated and encoded before joining a group: a bad input fails alone, without failing or holding up other writers.
+    const drafts = list.map((input): Draft => bodyTemplate(recordBody(masked(input), 0, randomUUID(), input.time ?? now)));
     this.keys.signingKey();
-    const forUpdate = dialectSql(this.db.dialect).forUpdate;
     const timer = auditAppendSeconds.startTimer();
+    try {
+      return await this.group.submit(drafts);
+    } finally {
+      timer();
+    }
+  }
+
+  /** Transactions and records so far (each transaction signs one head). */
+  get commitStats(): Readonly<GroupStats> {
+    return this.group.stats;
+  }
+
+  /** One transaction for a group's records, in order: lock the head, insert, sign the new head once, commit. */
+  private async commit(drafts: Draft[]): Promise<AuditRecord[]> {
+    const forUpdate = dialectSql(this.db.dialect).forUpdate;
+    auditCommitRecords.observe(drafts.length);
     const { records, head } = await this.db.transaction(async (tx) => {
       const head = await readHead(tx, forUpdate);
       let seq = head.seq;
@@ -65,8 +93,7 @@ export class SqlAuditLog implements AuditLog {
       const rows: SqlValue[][] = [];
       const records: AuditRecord[] = [];
       for (const draft of drafts) {
-        const body = { ...draft, seq: ++seq };
-        const text = canonicalJson(body);
+        const text = draft(++seq);
         const hash = chainHash(prev, text);
         // The caller gets back what a later list() returns: the stored JSON, parsed.
         const stored = JSON.parse(text) as AuditRecord;
@@ -83,7 +110,7 @@ export class SqlAuditLog implements AuditLog {
       const signed: SignedHead = { seq, hash: prev, time: this.clock.now(), ...sig };
       await tx.exec('UPDATE audit_head SET seq = ?, hash = ?, time = ?, key_id = ?, signature = ? WHERE id = 1', [seq, prev, signed.time, sig.keyId, sig.signature]);
       return { records, head: signed };
-    }).finally(() => timer());
+    });
     // Only a committed head is witnessed: the witness must never be ahead of what the database really holds.
     this.feed.offer(head);
     return records;

@@ -57,6 +57,26 @@ export function chainHash(prevHash: string, body: string): string {
   return sha256Hex(`${prevHash}\n${body}`);
 }
 
+/**
+ * The canonical JSON of a record body for any seq, encoded (and so checked:
+ * a NaN deep in `data` throws here) before the seq is known. The body's keys
+ * are split around "seq" in canonical order, so template(n) is exactly
+ * canonicalJson({ ...body, seq: n }). Appends encode outside the chain's lock,
+ * and a bad record fails its own caller, never the group it would have joined.
+ */
+export function bodyTemplate(body: Omit<RecordBody, 'seq'>): (seq: number) => string {
+  const before: string[] = [];
+  const after: string[] = [];
+  for (const k of Object.keys(body).sort()) {
+    const x = (body as Record<string, unknown>)[k];
+    if (k === 'seq' || x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
+    (k < 'seq' ? before : after).push(`${JSON.stringify(k)}:${encode(x, `$.${k}`)}`);
+  }
+  const head = before.length ? `{${before.join(',')},"seq":` : '{"seq":';
+  const tail = after.length ? `,${after.join(',')}}` : '}';
+  return (seq) => `${head}${seq}${tail}`;
+}
+
 /** "sha256:<hex>" of any JSON value, for AuditInput.beforeDigest/afterDigest. */
 export function digest(value: unknown): string {
   return `sha256:${sha256Hex(canonicalJson(value))}`;

@@ -16,7 +16,10 @@ export type { Refusal, RefusalAudit, RefusalRecord, RefusalRecorderOptions } fro
 export { Duration } from './schema.ts';
 export { parseQuantity, formatBytes, formatCpu, tryQuantity } from './quantity.ts';
 export { dataDir } from './paths.ts';
-export { auditAppendSeconds, auditWitnessFailuresTotal, chatCommandsTotal, leaderStatus, leaderTransitionsTotal, kubeRequestsTotal, relistsTotal, watchRestartsTotal, provideInformerSizes, detectionRecordFailuresTotal, configReloadsTotal, detectionsTotal, signalsTotal, suppressedTotal, escalationsTotal, runsTotal, stepDurationSeconds, collectProcessMetrics, metricsRegistry, webhookRequestsTotal, kubeAuditEventsTotal, refusalAuditsSuppressedTotal, celCostExceededTotal, celSlowEvaluationsTotal, notifyDeliveriesTotal, notifyQueuePending, notifyOldestPendingSeconds, notifyDeadLetters } from './metrics.ts';
+export { auditAppendSeconds, auditCommitRecords, auditWitnessFailuresTotal, chatCommandsTotal, leaderStatus, leaderTransitionsTotal, kubeRequestsTotal, relistsTotal, watchRestartsTotal, provideInformerSizes, detectionRecordFailuresTotal, configReloadsTotal, detectionsTotal, signalsTotal, suppressedTotal, escalationsTotal, runsTotal, stepDurationSeconds, collectProcessMetrics, metricsRegistry, webhookRequestsTotal, kubeAuditEventsTotal, refusalAuditsSuppressedTotal, celCostExceededTotal, celSlowEvaluationsTotal, notifyDeliveriesTotal, notifyQueuePending, notifyOldestPendingSeconds, notifyDeadLetters } from './metrics.ts';
+export { watchToDetectionSeconds, detectionToRunSeconds, runToFirstRequestSeconds, detectionToFirstRequestSeconds } from './metrics.ts';
+export { latencyNow, markEmitted, emittedAt, observeSince, onLatency } from './latency.ts';
+export type { LatencyListener } from './latency.ts';
 export { traceRecordsShippedTotal, traceRecordsRejectedTotal, traceRequestFailuresTotal, traceLagRecords, traceLastSuccessSeconds } from './metrics.ts';
 export { withCode, actionErrorInfo } from './errors.ts';
 export type { ErrorInfo, ActionReason } from './errors.ts';

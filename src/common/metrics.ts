@@ -82,8 +82,41 @@ export const relistsTotal = once('kubemend_relists_total', () => new Counter({
 
 export const auditAppendSeconds = once('kubemend_audit_append_seconds', () => new Histogram({
   name: 'kubemend_audit_append_seconds',
-  help: 'Time to append a batch of records to the hash-chained audit log.',
+  help: 'Time from an append call until its records are committed to the hash-chained audit log, waiting to join a group commit included.',
   buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+}));
+
+export const auditCommitRecords = once('kubemend_audit_commit_records', () => new Histogram({
+  name: 'kubemend_audit_commit_records',
+  help: 'Records per audit log transaction: appends that arrive while one commits share the next (one head lock, one signature); _count is the number of transactions.',
+  buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
+}));
+
+/** Latency from 1 ms to 10 s: the path from a watch event to a runbook's first request (latency.ts marks it). */
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export const watchToDetectionSeconds = once('kubemend_watch_to_detection_seconds', () => new Histogram({
+  name: 'kubemend_watch_to_detection_seconds',
+  help: 'Real time from an informer receiving a watch event to the detection change it caused reaching the sinks (every change but repeats; not for: holds, which wait on purpose).',
+  buckets: LATENCY_BUCKETS,
+}));
+
+export const detectionToRunSeconds = once('kubemend_detection_to_run_seconds', () => new Histogram({
+  name: 'kubemend_detection_to_run_seconds',
+  help: 'Real time from a detection change reaching the sinks to the run it started being admitted, stored, audited and launched.',
+  buckets: LATENCY_BUCKETS,
+}));
+
+export const runToFirstRequestSeconds = once('kubemend_run_to_first_request_seconds', () => new Histogram({
+  name: 'kubemend_run_to_first_request_seconds',
+  help: "Real time from a run's launch to its first request to the API server (its first step stored and audited first).",
+  buckets: LATENCY_BUCKETS,
+}));
+
+export const detectionToFirstRequestSeconds = once('kubemend_detection_to_first_request_seconds', () => new Histogram({
+  name: 'kubemend_detection_to_first_request_seconds',
+  help: "Real time from a detection change reaching the sinks to the first API request of the run it started: how soon remediation acts.",
+  buckets: LATENCY_BUCKETS,
 }));
 
 export const auditWitnessFailuresTotal = once('kubemend_audit_witness_failures_total', () => new Counter({

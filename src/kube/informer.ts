@@ -5,7 +5,7 @@
 // MODIFIED / DELETED, so no transition is lost or delivered twice. Every
 // event carries the cached old object: handlers never GET the API server.
 import type { KubeHttp } from './http.ts';
-import { relistsTotal, watchRestartsTotal } from '../common/index.ts';
+import { latencyNow, relistsTotal, watchRestartsTotal } from '../common/index.ts';
 import { KubeApiError } from './errors.ts';
 import { CacheIndex, cacheKey, type OwnerSelector } from './cache-index.ts';
 import { collectionPath, type KindRef } from './kinds.ts';
@@ -24,6 +24,8 @@ export interface Change {
   fromRelist: boolean;
   /** True for what the informer's first LIST found: objects that existed before it started. */
   initial?: boolean;
+  /** When the watch event arrived (latencyNow(), real time): where kubemend's latency metrics start. Absent for relists. */
+  seenAt?: number;
 }
 
 export interface InformerOptions {
@@ -254,12 +256,16 @@ export class Informer {
       } catch { /* keep text */ }
       throw KubeApiError.fromResponse('WATCH', this.kind.plural, res.status, body, null);
     }
-    // Lines are cut from each chunk in one synchronous pass: an async step per
-    // line (readline's iterator) costs more than parsing the line itself.
+    // Lines are cut from each chunk in one synchronous pass, and a chunk's
+    // events are handled together, as a plain NDJSON client handles them: an
+    // async step per line (readline's iterator) costs more than parsing the
+    // line, and made every promise step elsewhere in the process (a run's
+    // store writes) wait for one event's handling.
     const decoder = new TextDecoder();
     let rest = '';
     try {
       for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        const seenAt = latencyNow();
         const text = rest + decoder.decode(chunk, { stream: true });
         let start = 0;
         for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
@@ -267,19 +273,20 @@ export class Informer {
           if (this.stopped || this.needList) return;
           const line = text.slice(start, nl);
           start = nl + 1;
-          if (line.trim()) this.handle(JSON.parse(line));
+          if (line.trim()) this.handle(JSON.parse(line), seenAt);
         }
         rest = text.slice(start);
       }
       rest += decoder.decode();
-      if (!this.stopped && !this.needList && rest.trim()) this.handle(JSON.parse(rest));
+      // A last event the server did not end with a newline.
+      if (!this.stopped && !this.needList && rest.trim()) this.handle(JSON.parse(rest), latencyNow());
     } catch (err) {
       if (this.stopped || (err as Error).name === 'AbortError') return;
       throw err;
     }
   }
 
-  private handle(ev: { type: string; object: any }): void {
+  private handle(ev: { type: string; object: any }, seenAt: number): void {
     if (ev.type === 'ERROR') {
       const s = ev.object ?? {};
       throw new KubeApiError(`watch ${this.kind.plural}: ${s.message ?? 'error'}`, s.code ?? 500, s.reason ?? 'Unknown');
@@ -292,10 +299,10 @@ export class Informer {
     const o = this.prepare({ ...ev.object, apiVersion: this.kind.apiVersion, kind: this.kind.kind });
     if (ev.type === 'DELETED') {
       const old = this.cache.delete(cacheKey(o));
-      this.emit('DELETED', o, old, false);
+      this.emit('DELETED', o, old, false, false, seenAt);
     } else {
       const old = this.cache.set(o);
-      this.emit(old ? 'MODIFIED' : 'ADDED', o, old, false);
+      this.emit(old ? 'MODIFIED' : 'ADDED', o, old, false, false, seenAt);
     }
     if (rv) this.lastRV = rv;
   }
@@ -305,10 +312,10 @@ export class Informer {
     return this.opts.transform ? this.opts.transform(stripped) : stripped;
   }
 
-  private emit(type: ChangeType, object: KubeObject, oldObject: KubeObject | undefined, fromRelist: boolean, initial = false): void {
+  private emit(type: ChangeType, object: KubeObject, oldObject: KubeObject | undefined, fromRelist: boolean, initial = false, seenAt?: number): void {
     this.stats.events++;
     try {
-      this.opts.onChange({ type, kind: this.kind, object, oldObject, fromRelist, ...(initial ? { initial } : {}) });
+      this.opts.onChange({ type, kind: this.kind, object, oldObject, fromRelist, ...(initial ? { initial } : {}), ...(seenAt !== undefined ? { seenAt } : {}) });
     } catch (err) {
       // A failing handler must not kill the watch; it is reported and the stream goes on.
       this.opts.onError?.(err);

@@ -11,7 +11,7 @@
 // incidents replay — builds its pipeline here, on real clusters or on the
 // sandbox (the same assembly on a virtual clock), so they cannot drift
 // apart. Nothing else constructs the engine.
-import { type Clock, provideInformerSizes, suppressedTotal } from '../common/index.ts';
+import { type Clock, latencyNow, markEmitted, observeSince, provideInformerSizes, suppressedTotal, watchToDetectionSeconds } from '../common/index.ts';
 import { KubeHttp, kindRef, type Identity, type KubeObject } from '../kube/index.ts';
 import { DetectionEngine, kindsToWatch, type KindFields, type LoadedRule, KubeSource, ScheduleSource, type ScheduleSignal, WebhookSource, RolloutWatcher, type Signal } from '../rules/index.ts';
 import type { LoadedRunbook, BudgetConfig } from '../runbooks/index.ts';
@@ -153,7 +153,14 @@ export class Pipeline {
       podsOn: (cluster, node) => this.kubeSources.get(cluster)?.podsOn(node) ?? [],
       production: o.production ?? (o.chat ? ((settings) => (cluster: string, ns: string) => isProduction(settings, cluster, ns))(o.chat.settings) : undefined),
       hooks: {
-        onDetection: (d, change, signal) => this.each((s) => s.onDetection?.(d, change, signal)),
+        onDetection: (d, change, signal) => {
+          // The mark a run started by this change measures from (the executor's latency histograms).
+          const at = latencyNow();
+          markEmitted(d, at);
+          // Repeats are not changes of state: the watch→detection histogram counts the rest.
+          if (change !== 'repeated') observeSince(watchToDetectionSeconds, signal?.seenAt, at);
+          this.each((s) => s.onDetection?.(d, change, signal));
+        },
         onNotify: (n) => this.each((s) => s.onNotify?.(n)),
         onRuleError: (rule, err) => o.log?.(`warning: rule ${rule}: ${(err as Error).message}`),
       },

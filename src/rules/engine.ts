@@ -263,7 +263,8 @@ export class DetectionEngine {
         return;
       }
     }
-    const fired = { ...signal, time: this.clock.now() };
+    // Held on purpose: the time since the watch event is the rule's `for`, not latency (seenAt dropped).
+    const fired = { ...signal, time: this.clock.now(), seenAt: undefined };
     this.fire(last.rule, last.subject, fired, key, this.vars(fired));
   }
 

@@ -34,6 +34,8 @@ export interface Signal {
   fromRelist?: boolean;
   /** Found by an informer's first LIST: it existed before kubemend (or a newly watched kind) started watching. */
   initial?: boolean;
+  /** When the informer received the watch event (real time, latencyNow()): the start of the latency metrics. */
+  seenAt?: number;
 }
 
 export interface AlertPayload {

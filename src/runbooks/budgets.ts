@@ -85,19 +85,26 @@ export class Budgets {
    * so a warning never keeps a remediation of the same target from starting.
    */
   async admit(runbook: string, target: AuditTarget, now: number, o: { selfId?: string; readOnly?: boolean; isReadOnly?: (runbook: string) => boolean; clusterUid?: string } = {}): Promise<Refusal | undefined> {
-    const pause = await this.pauseState();
+    // The reads are independent: asked together they queue together (SQLite's one connection) or run at once
+    // (PostgreSQL's pool), instead of each waiting its turn behind whatever other writers queued in between.
+    // They are judged in the same order as ever, so the reason given for a refusal does not change.
+    const [pause, holders, allCounts, failures] = await Promise.all([
+      this.pauseState(),
+      o.readOnly ? [] : this.store.activeRunsOn(target, { excludeId: o.selfId }),
+      o.readOnly ? [] : this.store.activeRunCounts({ cluster: target.cluster, namespace: target.namespace, excludeId: o.selfId }),
+      this.store.countFailedRuns({ runbook, target, since: now - this.config.failureWindowMs, clusterUid: o.clusterUid }),
+    ]);
     if (pause) return { kind: 'paused', ...pause };
     if (!o.readOnly) {
       const acting = (rb: string) => !o.isReadOnly?.(rb);
-      const holder = (await this.store.activeRunsOn(target, { excludeId: o.selfId })).find((r) => acting(r.runbook));
+      const holder = holders.find((r) => acting(r.runbook));
       if (holder) return { kind: 'locked', runId: holder.id };
-      const counts = (await this.store.activeRunCounts({ cluster: target.cluster, namespace: target.namespace, excludeId: o.selfId })).filter((c) => acting(c.runbook));
+      const counts = allCounts.filter((c) => acting(c.runbook));
       const inNs = counts.reduce((n, c) => n + c.inNamespace, 0);
       if (target.namespace && inNs >= this.config.concurrentPerNamespace) return { kind: 'concurrency', scope: 'namespace', limit: this.config.concurrentPerNamespace };
       const inCluster = counts.reduce((n, c) => n + c.inCluster, 0);
       if (inCluster >= this.config.concurrentPerCluster) return { kind: 'concurrency', scope: 'cluster', limit: this.config.concurrentPerCluster };
     }
-    const failures = await this.store.countFailedRuns({ runbook, target, since: now - this.config.failureWindowMs, clusterUid: o.clusterUid });
     if (failures >= this.config.failuresBeforeEscalate) return { kind: 'repeated-failures', failures, limit: this.config.failuresBeforeEscalate };
     return undefined;
   }

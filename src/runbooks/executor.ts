@@ -7,7 +7,7 @@
 // only the leader drives runs: a follower queues them, and a deposed leader
 // abandons its step instead of completing it (fencing.ts).
 import { randomUUID } from 'node:crypto';
-import { type Clock, Errors, escalationsTotal, redact, redactDeep, runsTotal, stepDurationSeconds } from '../common/index.ts';
+import { type Clock, Errors, detectionToFirstRequestSeconds, detectionToRunSeconds, emittedAt, escalationsTotal, latencyNow, observeSince, redact, redactDeep, runToFirstRequestSeconds, runsTotal, stepDurationSeconds } from '../common/index.ts';
 import type { Identity, KubeHttp } from '../kube/index.ts';
 import type { Actor, AuditInput, AuditTarget } from '../audit/index.ts';
 import { ACTIVE_RUN_STATUSES, TargetLockedError, sameFence, type RunRecord, type StepTransition, type StopRequest, type Store, type WriteFence } from '../store/index.ts';
@@ -118,6 +118,8 @@ export class RunbookExecutor {
   /** Runs stored by trigger() and not yet launched: the leader's periodic adoption must not take them meanwhile. */
   private readonly starting = new Set<string>();
   private readonly follower: RunFollower;
+  /** Latency marks of runs launched here that have not sent their first request yet (latencyNow()). */
+  private readonly marks = new Map<string, { run: number; detection?: number }>();
 
   constructor(o: ExecutorOptions) {
     this.o = o;
@@ -151,6 +153,7 @@ export class RunbookExecutor {
     const view = this.runbooks.get(req.runbook);
     if (!view) throw new ActionError('UNKNOWN_RUNBOOK', `no runbook named "${req.runbook}"; known: ${[...this.runbooks.keys()].join(', ')}`);
     const now = this.o.clock.now();
+    const emitted = emittedAt(req.detection);
     const resolved = view.resolve({ ...(req.detection?.action?.params ?? {}), ...(req.params ?? {}) });
     if (!resolved.ok) {
       const refusal: Refusal = { kind: 'invalid-params', problems: resolved.problems };
@@ -214,6 +217,9 @@ export class RunbookExecutor {
         this.identities.set(run.id, req.as);
         this.detections.set(run.id, req.detection);
         this.views.set(run.id, view);
+        const launched = latencyNow();
+        observeSince(detectionToRunSeconds, emitted, launched);
+        this.marks.set(run.id, { run: launched, detection: emitted });
         this.launch(run);
         return { run };
       } finally {
@@ -491,6 +497,7 @@ export class RunbookExecutor {
         this.stops.delete(run.id);
         this.stepping.delete(run.id);
         this.storedStops.delete(run.id);
+        this.marks.delete(run.id);
       });
     this.inFlight.set(run.id, p);
   }
@@ -550,7 +557,8 @@ export class RunbookExecutor {
       }
       const began = performance.now();
       try {
-        outcome = await this.runStep(run, view, stepId, action, cancel.signal);
+        // A run started here has no transitions but this drive's, and the graph is a DAG: no step has earlier attempts to read.
+        outcome = await this.runStep(run, view, stepId, action, cancel.signal, !resumed);
       } catch (err) {
         if (err === SUSPEND || err === DEPOSED) return;
         throw err;
@@ -571,10 +579,10 @@ export class RunbookExecutor {
   }
 
   /** Runs one step with its retries and timeout; stores and audits every transition. */
-  private async runStep(run: RunRecord, view: RunbookView, stepId: string, action: Action, runSignal: AbortSignal): Promise<'success' | 'failure' | 'timeout'> {
+  private async runStep(run: RunRecord, view: RunbookView, stepId: string, action: Action, runSignal: AbortSignal, fresh = false): Promise<'success' | 'failure' | 'timeout'> {
     const step = view.step(stepId)!;
     const retries = step.retries ?? { max: 0, backoffMs: 1000, factor: 2, maxBackoffMs: 60_000 };
-    const prior = (await this.o.store.transitions(run.id)).filter((t) => t.stepId === stepId).reduce((m, t) => Math.max(m, t.attempt), 0);
+    const prior = fresh ? 0 : (await this.o.store.transitions(run.id)).filter((t) => t.stepId === stepId).reduce((m, t) => Math.max(m, t.attempt), 0);
     let backoff = retries.backoffMs;
     for (let attempt = prior + 1; ; attempt++) {
       const operationKey = `${run.id}.${stepId}`;
@@ -690,8 +698,19 @@ export class RunbookExecutor {
       notifier: this.o.notifier,
       approvals: this.o.approvals,
       log: (m) => this.o.log?.(`[${run.runbook} ${run.id.slice(0, 8)} ${stepId}] ${m}`),
+      sending: () => this.sending(run.id),
       ...(action ? { access: { action: action.name, rules: action.access, violations: [] } } : {}),
     };
+  }
+
+  /** A request of the run is about to go out: the first one ends its latency marks. */
+  private sending(runId: string): void {
+    const m = this.marks.get(runId);
+    if (!m) return;
+    this.marks.delete(runId);
+    const at = latencyNow();
+    observeSince(runToFirstRequestSeconds, m.run, at);
+    observeSince(detectionToFirstRequestSeconds, m.detection, at);
   }
 
   private vars(run: RunRecord): Record<string, unknown> {

@@ -68,6 +68,8 @@ export interface ActionContext {
    * and the ClusterRoles derived from them — cannot fall behind the code.
    */
   access?: { action: string; rules: readonly ApiAccess[]; violations: string[] };
+  /** Called as each API request is about to be sent (after the access check): the run's first marks its latency. */
+  sending?: () => void;
 }
 
 export interface ActionResult {

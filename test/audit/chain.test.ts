@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { GENESIS_HASH, canonicalJson, chainHash, digest, recomputeHash } from '../../src/audit/index.ts';
-import { recordBody } from '../../src/audit/chain.ts';
+import { bodyTemplate, recordBody } from '../../src/audit/chain.ts';
 
 test('canonical JSON sorts keys at every depth and drops undefined members', () => {
   assert.equal(canonicalJson({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: undefined }, e: 'x' }), '{"a":{"d":[3,{"y":2,"z":1}]},"b":1,"e":"x"}');
@@ -41,4 +41,16 @@ test('an exported record re-hashes from its own fields', () => {
   const body = recordBody({ actor: { type: 'system', name: 's' }, action: 'a', data: { k: 'v' } }, 1, 'i', 5);
   const hash = chainHash(GENESIS_HASH, canonicalJson(body));
   assert.equal(recomputeHash({ ...body, prevHash: GENESIS_HASH, hash }), hash);
+});
+
+test('a body encoded before its seq is known is byte for byte the canonical JSON with the seq', () => {
+  const full = recordBody({ actor: { type: 'user', name: 'alice' }, action: 'a.b', target: { cluster: 'c', namespace: 'n' }, justification: 'why', outcome: 'success', runId: 'r', detectionId: 'd', incidentId: 'i', beforeDigest: 'sha256:a', afterDigest: 'sha256:b', diff: [{ op: 'add' }], link: 'https://x', data: { seq: 0, 'ünï': [1, { z: 1, a: null }], sequel: 's' } }, 0, 'id', 1000);
+  const template = bodyTemplate(full);
+  for (const seq of [1, 42, 9_007_199_254_740_991]) assert.equal(template(seq), canonicalJson({ ...full, seq }));
+  // Keys only before "seq", and only after it.
+  assert.equal(bodyTemplate({ action: 'a' } as never)(3), canonicalJson({ action: 'a', seq: 3 }));
+  assert.equal(bodyTemplate({ time: 1 } as never)(3), canonicalJson({ seq: 3, time: 1 }));
+  assert.equal(bodyTemplate({} as never)(3), '{"seq":3}');
+  // Checked when encoded, before any seq: a bad record never reaches a group commit.
+  assert.throws(() => bodyTemplate({ ...full, data: { n: Number.NaN } }), /\$\.data\.n: NaN/);
 });

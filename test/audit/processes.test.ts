@@ -1,7 +1,8 @@
 // Real processes against one store: a writer killed with SIGKILL mid-burst
 // loses no committed record and leaves a verifiable chain; two writers
 // appending at once (migrating the fresh database at once, too) produce one
-// linear chain holding every record of both.
+// linear chain holding every record of both — also when each appends from
+// many tasks at once, so that its appends go in as group commits.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -19,8 +20,8 @@ interface Writer {
   stderr(): string;
 }
 
-function startWriter(place: Place, tag: string, count: number, maxBatch: number): Writer {
-  const child = spawn(process.execPath, [WRITER, JSON.stringify({ dataDir: place.dataDir, db: place.db, tag, count, maxBatch })], { stdio: ['pipe', 'pipe', 'pipe'] });
+function startWriter(place: Place, tag: string, count: number, maxBatch: number, concurrency?: number): Writer {
+  const child = spawn(process.execPath, [WRITER, JSON.stringify({ dataDir: place.dataDir, db: place.db, tag, count, maxBatch, concurrency })], { stdio: ['pipe', 'pipe', 'pipe'] });
   const lines: string[] = [];
   let partial = '';
   let err = '';
@@ -105,6 +106,38 @@ forEachDialect((env) => {
       let switches = 0;
       for (let i = 1; i < all.length; i++) if (all[i].actor.name !== all[i - 1].actor.name) switches++;
       t.diagnostic(`${env.name}: the two writers' batches interleaved ${switches} times`);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('two processes each group-committing concurrent appends keep one chain, each in its own call order', async (t) => {
+    const place = await env.place();
+    const count = 300;
+    const writers = [startWriter(place, 'alpha', count, 1, 8), startWriter(place, 'beta', count, 1, 8)];
+    try {
+      await Promise.all(writers.map((w) => w.waitFor((l) => l.includes('ready'), 'ready')));
+      for (const w of writers) w.child.stdin.write('go\n');
+      const exits = await Promise.all(writers.map((w) => w.exited));
+      exits.forEach((e, i) => assert.deepEqual(e, { code: 0, signal: null }, writers[i].stderr()));
+    } finally {
+      for (const w of writers) if (w.child.exitCode === null) w.child.kill('SIGKILL');
+    }
+    const store = await openStore({ dataDir: place.dataDir, db: place.db, clock: place.clock });
+    try {
+      const v = await store.audit.verify();
+      assert.deepEqual(v.ok && v.records, 2 * count, JSON.stringify(v));
+      const all = await store.audit.list();
+      assert.deepEqual(all.map((r) => r.seq), Array.from({ length: 2 * count }, (_, i) => i + 1), 'one gap-free sequence');
+      for (const [k, tag] of ['alpha', 'beta'].entries()) {
+        const mine = all.filter((r) => r.data?.tag === tag).map((r) => r.data?.i);
+        assert.deepEqual(mine, Array.from({ length: count }, (_, i) => i), `${tag}: every record, in the order its appends were called`);
+        const stats = writers[k].lines.find((l) => l.startsWith('groups '))?.split(' ').map(Number);
+        assert.ok(stats, `${tag} reported its transactions`);
+        assert.equal(stats[2], count);
+        assert.ok(stats[1] < count, `${tag}: ${count} single appends from 8 tasks took ${stats[1]} transactions`);
+        t.diagnostic(`${env.name}: ${tag} committed ${count} records in ${stats[1]} transactions`);
+      }
     } finally {
       await store.close();
     }

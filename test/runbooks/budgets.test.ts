@@ -65,3 +65,24 @@ test('read-only runs neither lock nor count; only mutating steps spend the hourl
     await store.close();
   }
 });
+
+test('a refusal names the first reason that holds, in a fixed order: pause, lock, concurrency, repeated failures', { timeout: 30_000 }, async () => {
+  const clock = new ManualClock(Date.parse('2026-01-01T00:00:00Z'));
+  const store = await openStore({ dataDir: mkdtempSync(join(tmpdir(), 'km-budgets-')), clock });
+  try {
+    const now = clock.now();
+    // Every reason at once: three escalations on the target, a run holding it, and another in the namespace.
+    for (let i = 0; i < 3; i++) await recordRun(store, `failed-${i}`, undefined, 'escalated', now - 60_000 * (i + 1));
+    await recordRun(store, 'holder', undefined, 'running', now - 1_000);
+    await store.createRun({ id: 'neighbour', runbook: 'restart', cluster: 'prod', target: { ...target, name: 'api' }, status: 'running', params: {}, startedBy: { type: 'rule', name: 'r' }, dryRun: false, createdAt: now, updatedAt: now, outputs: {} });
+    const b = new Budgets(store, { concurrentPerNamespace: 1 });
+    b.paused = true;
+    assert.equal((await b.admit('restart', target, now))?.kind, 'paused');
+    b.paused = false;
+    assert.deepEqual(await b.admit('restart', target, now), { kind: 'locked', runId: 'holder' });
+    assert.deepEqual(await b.admit('restart', target, now, { selfId: 'holder' }), { kind: 'concurrency', scope: 'namespace', limit: 1 }, 'the holder aside, its neighbour fills the namespace');
+    assert.deepEqual(await b.admit('restart', target, now, { readOnly: true }), { kind: 'repeated-failures', failures: 3, limit: 3 }, 'a read-only run skips lock and concurrency, not the failures');
+  } finally {
+    await store.close();
+  }
+});

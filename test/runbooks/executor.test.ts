@@ -60,3 +60,34 @@ test('a rollback that landed before the crash is recognised on resume and not re
     await sandbox.stop();
   }
 });
+
+test('a resumed run numbers a repeated step\'s attempts after the stored ones; a run started here begins at 1', { timeout: 60_000 }, async () => {
+  const { sandbox, runner, kube } = await crashlooping();
+  const store = await openStore({ dataDir: mkdtempSync(join(tmpdir(), 'km-exec-')) });
+  try {
+    const runbooks = loadRunbooks(here('../../runbooks'), { actions: ACTIONS });
+    const now = sandbox.clock.now();
+    const target = { cluster: 'sandbox', kind: 'Deployment', namespace: 'shop', name: 'checkout' };
+    const params = { smokeWindow: '5s', rolloutTimeout: '5m', channel: 'default' };
+    // Killed while collecting (a read, so it is run again): its attempt 1 is in the store.
+    const run: RunRecord = { id: 'run-collecting', runbook: 'bad-deploy', cluster: 'sandbox', target, status: 'running', params, startedBy: { type: 'rule', name: 'crashloop-backoff' }, dryRun: false, createdAt: now, updatedAt: now, currentStep: 'collect', outputs: {} };
+    await store.createRun(run);
+    await store.addTransition({ runId: run.id, stepId: 'collect', attempt: 1, status: 'started', time: now, operationKey: 'run-collecting.collect' });
+    const rem = buildRemediation({ store, clock: sandbox.clock, runbooks, kube: () => kube });
+    assert.deepEqual(await rem.executor.resumeInFlight(), { resumed: 1, abandoned: 0 });
+    await rem.executor.idle();
+    const collect = (await store.transitions(run.id)).filter((t) => t.stepId === 'collect');
+    assert.deepEqual(collect.map((t) => `${t.status} ${t.attempt}`), ['started 1', 'started 2', 'succeeded 2']);
+    // A new run of the same runbook on the same target starts every step at attempt 1.
+    const res = await rem.executor.trigger({ runbook: 'bad-deploy', params, target, startedBy: { type: 'user', name: 'alice' } });
+    assert.ok('run' in res && res.run && !('refused' in res), JSON.stringify(res));
+    await rem.executor.idle();
+    const fresh = await store.transitions(res.run.id);
+    assert.ok(fresh.length > 0);
+    assert.ok(fresh.every((t) => t.attempt === 1), JSON.stringify(fresh.map((t) => `${t.stepId} ${t.status} ${t.attempt}`)));
+  } finally {
+    runner.stop();
+    await store.close();
+    await sandbox.stop();
+  }
+});

@@ -145,6 +145,7 @@ export class KubeSource implements Source {
       oldObject: c.oldObject,
       fromRelist: c.fromRelist,
       ...(c.initial ? { initial: true } : {}),
+      ...(c.seenAt !== undefined ? { seenAt: c.seenAt } : {}),
     };
     if (c.kind.kind === 'Event') return { ...base, source: 'event', event: c.object };
     return { ...base, source: 'object' };

@@ -43,11 +43,17 @@ export function toActionError(err: unknown): ActionError {
 
 const aborted = () => new ActionError('ABORTED', 'the step was cancelled or timed out');
 
-/** Refuses a request the running action did not declare (ActionContext.access), before it is sent. */
+/**
+ * Refuses a request the running action did not declare (ActionContext.access),
+ * before it is sent; every request passes here just before it goes out, so a
+ * declared one is announced (ActionContext.sending).
+ */
 export function checkDeclared(ctx: ActionContext, method: string, path: string, query: RequestOptions['query'] = {}): void {
-  if (!ctx.access) return;
-  const info = requestInfo(method, path, query);
-  if (!info || grants(ctx.access.rules, info)) return;
+  const info = ctx.access && requestInfo(method, path, query);
+  if (!ctx.access || !info || grants(ctx.access.rules, info)) {
+    ctx.sending?.();
+    return;
+  }
   const message = `internal: ${ctx.access.action} made a request its access declaration does not list (${describeAccess(info)}: ${method} ${path}); declare it in the action's access so the deployment's ClusterRole grants it`;
   // Kept as well as thrown: an action that tolerates a failed read (a log tail) must not hide it.
   ctx.access.violations.push(message);
