@@ -239,7 +239,7 @@ test('a smoke window judges projected pods as it judges whole ones: restarts, OO
   assert.ok(found > 50, `only ${found} looks found a regression: the fixture no longer exercises the check`);
 });
 
-test('a change\'s evidence on projected pods still shows what happened: restarts, states, readiness, never env or volumes', () => {
+test('a change\'s evidence on projected pods still shows what happened: restarts, states, readiness, never env or volumes', { timeout: 60_000 }, () => {
   const project = objectProjector(cacheFields(loadRules(RULES)).forKind('Pod'))!;
   const before = stripBulk(realisticPod(8, 1000, 'running') as never);
   const after = stripBulk(realisticPod(8, 1007, 'crashloop') as never);
