@@ -18,7 +18,8 @@ import { signalVars } from '../../src/rules/cel.ts';
 import { RuleIndex } from '../../src/rules/rule-index.ts';
 import { SmokeCheck } from '../../src/rules/sources/smoke-check.ts';
 import { ChangeFeed, INCIDENT_FIELDS, ObservationLog, PlacementIndex, checkGuardrails, scopeOf, touchOf, unionTouch } from '../../src/incidents/index.ts';
-import { ScenarioSession, SANDBOX_CLUSTER } from '../../src/pipeline/index.ts';
+import { ScenarioSession, SANDBOX_CLUSTER, cacheFields } from '../../src/pipeline/index.ts';
+import { diffObjects } from '../../src/rules/index.ts';
 import { openStore } from '../../src/store/index.ts';
 import { resolveScenario } from '../../src/sandbox/scenarios/index.ts';
 import { realisticPod, ownerOf, type PodState } from '../../bench/fixtures/pods.ts';
@@ -236,4 +237,29 @@ test('a smoke window judges projected pods as it judges whole ones: restarts, OO
     }
   }
   assert.ok(found > 50, `only ${found} looks found a regression: the fixture no longer exercises the check`);
+});
+
+test('a change\'s evidence on projected pods still shows what happened: restarts, states, readiness, never env or volumes', { timeout: 60_000 }, () => {
+  const project = objectProjector(cacheFields(loadRules(RULES)).forKind('Pod'))!;
+  const before = stripBulk(realisticPod(8, 1000, 'running') as never);
+  const after = stripBulk(realisticPod(8, 1007, 'crashloop') as never);
+  const paths = diffObjects(project(before), project(after)).map((c) => c.path);
+  for (const p of [
+    'status.conditions[type=Ready].status',
+    'status.containerStatuses[name=app].ready',
+    'status.containerStatuses[name=app].restartCount',
+    'status.containerStatuses[name=app].state.waiting',
+    'status.containerStatuses[name=app].lastState.terminated',
+  ]) assert.ok(paths.some((x) => x.startsWith(p)), `${p} in ${paths.join(', ')}`);
+  // Every change the projected diff shows is one the whole diff shows, with the same values (an added or removed subtree as cached).
+  const whole = new Map(diffObjects(before, after).map((c) => [c.path, c]));
+  const scalar = (v: unknown) => v === null || typeof v !== 'object';
+  for (const c of diffObjects(project(before), project(after))) {
+    if (whole.has(c.path)) {
+      const w = whole.get(c.path)!;
+      if (scalar(w.old) && scalar(w.new)) assert.deepEqual(c, w);
+    }
+    else assert.ok([...whole.keys()].some((w) => w.startsWith(`${c.path}.`) || c.path.startsWith(`${w}.`)), `${c.path} is not a change of the whole pod`);
+  }
+  assert.ok(!paths.some((x) => /env|volume|probe/i.test(x)));
 });

@@ -120,13 +120,25 @@ async function source(store: ObjectStore, r: ResourceRequest, o: ListOptions): P
   return latest();
 }
 
+/** Where a continued page starts: the objects are sorted by key (etcd's order), so a binary search, not a scan per page. */
+function firstAtOrAfter(objects: readonly K8sObject[], start: string, ns: string | undefined): number {
+  let lo = 0;
+  let hi = objects.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (relativeKey(objects[mid]!, ns) < start) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** Selected objects of one type, one page at a time when `limit` is given. */
 export async function listObjects(store: ObjectStore, r: ResourceRequest, q: URLSearchParams): Promise<ListResult> {
   const o = listOptions(q);
   const { filter, selective } = selectorsOf(r.type, o);
   const { objects, rv, token } = await source(store, r, o);
   let from = objects;
-  if (token) from = objects.filter((x) => relativeKey(x, r.namespace) >= token.start);
+  if (token) from = objects.slice(firstAtOrAfter(objects, token.start, r.namespace));
   // resourceVersion=0 is served from the watch cache, which ignores limit.
   const limit = o.limit > 0 && (o.resourceVersion !== '0' || o.continue) ? o.limit : 0;
   const items: K8sObject[] = [];
