@@ -1,11 +1,11 @@
 // Runs one suite against both stores. SQLite gets a fresh temp data
-// directory per store; PostgreSQL additionally a fresh schema of its own, in
-// one database per suite (kubemend_test_<random>, dropped when the suite
-// ends, so test files can run in parallel). A schema, not a database, per
-// store: CREATE/DROP DATABASE cost this machine 0.5 s and 1–2 s of fsync each,
-// a schema a few milliseconds, and the store names no schema in its SQL, so
-// its search_path is all it sees. When PostgreSQL is not reachable its half
-// skips and says how to start it.
+// directory per store; PostgreSQL additionally a fresh schema of its own
+// (createPgSchemaUrl), in one database per test file (kubemend_test_<random>,
+// dropped when the file's tests end, so test files can run in parallel). A
+// schema, not a database, per store: CREATE/DROP DATABASE cost this machine
+// 0.5 s and 1–2 s of fsync each, a schema a few milliseconds, and the store
+// names no schema in its SQL, so its search_path is all it sees. When
+// PostgreSQL is not reachable its half skips and says how to start it.
 import { after, describe } from 'node:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -73,6 +73,22 @@ export async function createPgSchema(database: string): Promise<string> {
   return u.toString();
 }
 
+let fileDatabase: Promise<{ url: string; drop(): Promise<void> }> | undefined;
+// Registered as this module is imported, at the top of a test file: runs once all of the file's tests have.
+after(async () => {
+  if (fileDatabase) await (await fileDatabase).drop();
+});
+
+/**
+ * A fresh, empty schema (see createPgSchema) in this test file's database,
+ * which is created on first use and dropped when the file's tests end: what
+ * a test that wants "a new database" needs, without paying for one.
+ */
+export async function createPgSchemaUrl(): Promise<string> {
+  fileDatabase ??= createPgDatabase();
+  return createPgSchema((await fileDatabase).url);
+}
+
 /** One place a store lives: a data directory (SQLite file, audit key) and, for PostgreSQL, a database URL. */
 export interface Place {
   dialect: 'sqlite' | 'postgres';
@@ -95,11 +111,6 @@ export function forEachDialect(fn: (env: DialectEnv) => void): void {
   for (const name of ['sqlite', 'postgres'] as const) {
     describe(name, { skip: name === 'postgres' ? pgSkip : false, timeout: 600_000 }, () => {
       const cleanups: (() => Promise<void>)[] = [];
-      let database: Promise<string> | undefined;
-      const sharedDatabase = () => database ??= createPgDatabase().then((created) => {
-        cleanups.unshift(created.drop); // last: after every store in it is closed
-        return created.url;
-      });
       after(async () => {
         for (const c of cleanups.reverse()) await c().catch(() => {});
       });
@@ -109,7 +120,7 @@ export function forEachDialect(fn: (env: DialectEnv) => void): void {
           const dataDir = mkdtempSync(join(tmpdir(), `km-audit-${name}-`));
           cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
           let db: string | undefined;
-          if (name === 'postgres') db = await createPgSchema(await sharedDatabase());
+          if (name === 'postgres') db = await createPgSchemaUrl();
           const clock = new ManualClock(Date.UTC(2026, 0, 1));
           return {
             dialect: name,
