@@ -5,8 +5,7 @@
 import type { Command } from 'commander';
 import { Errors, KubemendError, dataDir } from '../common/index.ts';
 import { AuditKeys, auditKeyPath } from '../audit/index.ts';
-import { elasticsearchTrace, verifyEsCopy, type EsCopyCheck, type ElasticsearchTraceConfig } from '../notify/index.ts';
-import { loadServiceConfig } from '../server/index.ts';
+import type { EsCopyCheck, ElasticsearchTraceConfig } from '../notify/index.ts';
 import { collect, dataDirOption, jsonOption } from './options.ts';
 import { DEFAULT_POLICY, SHIPPED_RULES, SHIPPED_RUNBOOKS } from './shared.ts';
 
@@ -21,7 +20,11 @@ interface VerifyEsFlags {
   strict?: boolean;
 }
 
-function target(f: VerifyEsFlags): ElasticsearchTraceConfig {
+// The notifiers and the service config load only when this command runs:
+// registering it is part of every `kubemend audit …`, which must not pay
+// for Slack, SMTP, the sandbox and the rest of the service at start-up.
+async function target(f: VerifyEsFlags): Promise<ElasticsearchTraceConfig> {
+  const [{ elasticsearchTrace }, { loadServiceConfig }] = await Promise.all([import('../notify/index.ts'), import('../server/index.ts')]);
   const fromFile = f.config ? loadServiceConfig(f.config, { rules: SHIPPED_RULES, runbooks: SHIPPED_RUNBOOKS, policy: DEFAULT_POLICY }).trace.elasticsearch : undefined;
   if (!fromFile && !f.url) throw new KubemendError(Errors.BAD_FLAG, 'name the cluster: --config FILE (with spec.trace.elasticsearch) or --url URL');
   return elasticsearchTrace({
@@ -42,8 +45,9 @@ export function registerAuditVerifyEs(audit: Command): void {
     .option('--public-key <file>', 'trust head signatures by this Ed25519 public key (PEM; repeatable)', collect)
     .option('--strict', 'also fail when the newest records are not yet covered by a signed head')), 'print the result as JSON')
     .action(async (f: VerifyEsFlags) => {
-      const config = target(f);
+      const config = await target(f);
       const keys = new AuditKeys({ keyFile: auditKeyPath(dataDir(f.dataDir)), trusted: f.publicKey, requireKey: false });
+      const { verifyEsCopy } = await import('../notify/index.ts');
       const r = await verifyEsCopy({ config, keys });
       if (f.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
       else process.stdout.write(`${describe(r, config.dataStream)}\n`);

@@ -2,7 +2,6 @@
 // error that names the value and the accepted form.
 import { InvalidArgumentError } from 'commander';
 import { Errors, withCode } from '../common/index.ts';
-import { isImageReference } from '../sandbox/index.ts';
 
 /** Commander's error for a value a flag cannot take, rendered from the registry's BAD_FLAG entry. */
 export function badValue(message: string): InvalidArgumentError {
@@ -19,14 +18,6 @@ export function parseSpeed(v: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0 || n > 10_000) throw badValue(`"${v}" is not a speed; use a number above 0 and up to 10000 (e.g. 1, 10, 60).`);
   return n;
-}
-
-/** An image reference as a registry names it (`shop/web:1`, `registry.example.com/team/api:2.0`, `shop/web:*`). */
-export function parseImageRef(v: string, previous: string[] = []): string[] {
-  if (!isImageReference(v)) {
-    throw badValue(`"${v}" is not an image reference; use [registry/]repository[:tag], lower-case (e.g. shop/web:1, registry.example.com/team/api:2.0, shop/web:* for every tag).`);
-  }
-  return [...previous, v];
 }
 
 /** `--rbac enforce|off`. */

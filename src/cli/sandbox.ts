@@ -5,8 +5,21 @@ import { dirname, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import type { Command } from 'commander';
 import { formatDuration, KubemendError, Errors } from '../common/index.ts';
-import { Sandbox, resolveScenario, ScenarioRunner, sandboxOptionsFor, type LoadedScenario } from '../sandbox/index.ts';
-import { parseImageRef, parsePort, parseRbacMode, parseSpeed, parseStaticUser, type StaticUserFlag } from './flags.ts';
+import { Sandbox, isImageReference, resolveScenario, ScenarioRunner, sandboxOptionsFor, type LoadedScenario } from '../sandbox/index.ts';
+import { badValue, parsePort, parseRbacMode, parseSpeed, parseStaticUser, type StaticUserFlag } from './flags.ts';
+
+/**
+ * An image reference as a registry names it (`shop/web:1`,
+ * `registry.example.com/team/api:2.0`, `shop/web:*`). Here, not in flags.ts:
+ * the check is the sandbox's, and flags.ts is loaded by commands that must
+ * start without loading the sandbox.
+ */
+export function parseImageRef(v: string, previous: string[] = []): string[] {
+  if (!isImageReference(v)) {
+    throw badValue(`"${v}" is not an image reference; use [registry/]repository[:tag], lower-case (e.g. shop/web:1, registry.example.com/team/api:2.0, shop/web:* for every tag).`);
+  }
+  return [...previous, v];
+}
 
 export interface SandboxFlags {
   port: number;

@@ -18,7 +18,7 @@ import { Sandbox } from '../../src/sandbox/cluster.ts';
 import { loadRunbooks } from '../../src/runbooks/loader.ts';
 import { ACTIONS } from '../../src/runbooks/actions/index.ts';
 import { buildRemediation, Leadership } from '../../src/pipeline/index.ts';
-import { createPgDatabase, pgSkip } from '../audit/helpers.ts';
+import { createPgSchemaUrl, pgSkip } from '../audit/helpers.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
 const LEASE = { namespace: 'default', name: 'kubemend', leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 };
@@ -70,8 +70,8 @@ describe('replicas on one database and one Lease', { skip: pgSkip, timeout: 120_
     kc.loadFromString(sandbox.kubeconfig());
     const kube = new KubeHttp(kc);
     for (const name of ['cm-1', 'cm-2', 'cm-3']) await kube.request('POST', '/api/v1/namespaces/default/configmaps', { body: { metadata: { name, namespace: 'default' }, data: {} } });
-    const db = await createPgDatabase();
-    cleanups.push(db.drop);
+    // One database for the replicas of this world: a schema of its own in the file's database.
+    const db = { url: await createPgSchemaUrl() };
     const dir = mkdtempSync(join(tmpdir(), 'km-ha-'));
     writeFileSync(join(dir, 'touch.yaml'), TOUCH);
     const runbooks = loadRunbooks(dir, { actions: ACTIONS });
