@@ -93,7 +93,7 @@ export function activationOf(vars: Vars | Activation, nowMs: number): Activation
   const now = vars.now instanceof Date ? vars.now : new Date(typeof vars.now === 'number' ? vars.now : nowMs);
   const act: Activation = {
     object: h.toCel(vars.object ?? null),
-    oldObject: h.toCel(vars.oldObject ?? null),
+    oldObject: null,
     event: h.toCel(vars.event ?? null),
     alert: h.toCel(vars.alert ?? null),
     webhook: h.toCel(vars.webhook ?? null),
@@ -106,6 +106,14 @@ export function activationOf(vars: Vars | Activation, nowMs: number): Activation
     ...(vars.podsOn ? { podsOn: vars.podsOn } : {}),
     ...(vars.production ? { production: vars.production } : {}),
   };
+  // Converted when an expression first reads it: most rules never read the
+  // old version, and a cache of converted copies large enough to still hold
+  // it would double the cache's memory.
+  const old = vars.oldObject ?? null;
+  if (old !== null) {
+    let value: unknown;
+    Object.defineProperty(act, 'oldObject', { enumerable: true, configurable: true, get: () => (value ??= h.toCel(old)) });
+  }
   activations.add(act);
   return act;
 }
