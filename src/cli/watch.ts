@@ -7,8 +7,6 @@ import { realClock, formatDuration } from '../common/index.ts';
 import { loadContexts } from '../kube/index.ts';
 import { openStore } from '../store/index.ts';
 import { loadRules, kindsToWatch } from '../rules/index.ts';
-import { Pipeline, LinePrinter, watchLine } from '../pipeline/index.ts';
-import { auditRefusals, createApp, webhookRoutes } from '../server/index.ts';
 import { SHIPPED_RULES, splitListen, untilSignal } from './shared.ts';
 import { clusterOptions, storeOptions } from './options.ts';
 
@@ -37,6 +35,9 @@ export function registerWatch(program: Command): void {
 export async function runWatch(flags: WatchFlags, out: (l: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<void> {
   const rules = loadRules(flags.rules ?? SHIPPED_RULES);
   const clusters = loadContexts(flags.kubeconfig, flags.context);
+  // The pipeline and the server load once the rules and the kubeconfig have been read: a mistake in
+  // either is reported without loading them (a second of start-up, the informers, the chat and notifiers).
+  const [{ Pipeline, LinePrinter, watchLine }, { auditRefusals, createApp, webhookRoutes }] = await Promise.all([import('../pipeline/index.ts'), import('../server/index.ts')]);
   const listen = flags.listen ? splitListen(flags.listen) : undefined;
   const routes = listen ? webhookRoutes({ bearerToken: flags.webhookToken ?? process.env.KUBEMEND_WEBHOOK_TOKEN }) : undefined;
   const store = await openStore({ db: flags.db, dataDir: flags.dataDir, clock: realClock });

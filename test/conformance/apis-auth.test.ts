@@ -10,7 +10,7 @@ import { ManualClock } from '../../src/common/clock.ts';
 import { type Cluster, bearer, eventually, skipKubectl, skipPython, startCluster } from './cluster.ts';
 
 const skip = skipKubectl;
-const skipPy = skipPython;
+const skipPy = skipPython();
 
 const claims = (token: string) => JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8'));
 const whoami = (c: Cluster, headers: Record<string, string> = {}) =>

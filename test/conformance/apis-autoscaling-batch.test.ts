@@ -9,7 +9,7 @@ import { ManualClock } from '../../src/common/clock.ts';
 import { type Cluster, skipKubectl, skipPython, startCluster } from './cluster.ts';
 
 const skip = skipKubectl;
-const skipPy = skipPython;
+const skipPy = skipPython();
 
 describe('autoscaling/v1 HorizontalPodAutoscalers', { skip, timeout: 120_000 }, () => {
   let c: Cluster;

@@ -10,7 +10,7 @@ import { X509Certificate } from 'node:crypto';
 import { type Cluster, skipKubectl, skipPython, startCluster } from './cluster.ts';
 
 const skip = skipKubectl;
-const skipPy = skipPython;
+const skipPy = skipPython();
 
 async function until<T>(what: string, f: () => Promise<T | undefined | false>, ms = 10_000): Promise<T> {
   const end = Date.now() + ms;
@@ -100,7 +100,7 @@ describe('scheduling.k8s.io PriorityClasses and pod priority', { skip, timeout: 
     assert.match(out, /^NAME\s+VALUE\s+GLOBAL-DEFAULT\s+AGE\s+PREEMPTIONPOLICY/);
     assert.match(out, /system-cluster-critical\s+2000000000\s+false\s+\S+\s+PreemptLowerPriority/);
     assert.match(out, /system-node-critical\s+2000001000\s+false/);
-    if (!skipPython) {
+    if (!skipPython()) {
       const py = await c.python(`print(json.dumps(sorted([p.metadata.name, p.value, p.description] for p in client.SchedulingV1Api().list_priority_class().items)))`);
       assert.deepEqual(py, [
         ['system-cluster-critical', 2000000000, 'Used for system critical pods that must run in the cluster, but can be moved to another node if necessary.'],

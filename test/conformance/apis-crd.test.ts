@@ -217,7 +217,7 @@ describe('CustomResourceDefinitions (kubectl, Python, HTTP)', { skip: skipKubect
     assert.deepEqual(w.spec.tags, ['x']);
   });
 
-  it('the Python client creates, lists and watches custom resources (CustomObjectsApi)', { skip: skipPython }, async () => {
+  it('the Python client creates, lists and watches custom resources (CustomObjectsApi)', { skip: skipPython() }, async () => {
     const out = await c.python(`
 api = client.CustomObjectsApi()
 made = api.create_namespaced_custom_object('example.com', 'v1', 'default', 'widgets', {'apiVersion': 'example.com/v1', 'kind': 'Widget', 'metadata': {'name': 'py1'}, 'spec': {'color': 'blue'}})

@@ -132,7 +132,7 @@ describe('Endpoints and EndpointSlices (kubectl, Python, HTTP)', { skip: skipKub
     await c.kubectl('delete', 'pod', 'gated', '--grace-period=0', '--force');
   });
 
-  it('the Python client reads them (DiscoveryV1Api, CoreV1Api)', { skip: skipPython }, async () => {
+  it('the Python client reads them (DiscoveryV1Api, CoreV1Api)', { skip: skipPython() }, async () => {
     const out = await c.python(`
 d = client.DiscoveryV1Api().list_namespaced_endpoint_slice('default', label_selector='kubernetes.io/service-name=web')
 every = client.DiscoveryV1Api().list_endpoint_slice_for_all_namespaces()

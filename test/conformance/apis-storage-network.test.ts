@@ -159,7 +159,7 @@ describe('storage and networking APIs (kubectl, Python, HTTP)', { skip: skipKube
     assert.equal(empty.body.message, 'Ingress.networking.k8s.io "empty" is invalid: spec: Invalid value: []networking.IngressRule(nil): either `defaultBackend` or `rules` must be specified');
   });
 
-  it('the Python client reads claims, volumes, classes, ingresses and policies with its typed models', { skip: skipPython }, async () => {
+  it('the Python client reads claims, volumes, classes, ingresses and policies with its typed models', { skip: skipPython() }, async () => {
     const out = await c.python(`
 core = client.CoreV1Api()
 print(json.dumps({

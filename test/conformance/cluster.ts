@@ -14,9 +14,9 @@ import { KUBECTL, PYTHON, needs } from './harness.ts';
 
 const run = promisify(execFile);
 
-/** The `skip` option of a check that needs kubectl; of one that also needs python3-kubernetes. */
+/** The `skip` option of a check that needs kubectl; of one that also needs python3-kubernetes (probed when first asked). */
 export const skipKubectl = needs('kubectl');
-export const skipPython = skipKubectl || needs('python3-kubernetes');
+export const skipPython = (): false | string => skipKubectl || needs('python3-kubernetes');
 
 export interface HttpAnswer {
   code: number;

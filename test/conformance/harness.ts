@@ -39,8 +39,11 @@ export const NO_PYTHON_KUBERNETES = `Debian's python3-kubernetes is not importab
 export const NO_KUBECTL = `kubectl is not at ${KUBECTL}: install the kubectl package (1.32), `
   + 'or set KUBEMEND_SKIP_MISSING_TOOLS=1 to skip the tests that need it';
 
-const hasPython = spawnSync(PYTHON, ['-c', 'import kubernetes'], { stdio: 'ignore' }).status === 0;
-const hasKubectl = spawnSync(KUBECTL, ['version', '--client'], { stdio: 'ignore' }).status === 0;
+// Probed on first need, not at import: the Python probe costs most of a CPU-second, and most files that
+// import this harness (kubectl and HTTP checks, the deploy/ tests through cluster.ts) never ask for Python.
+let hasPython: boolean | undefined;
+let hasKubectl: boolean | undefined;
+const probe = (file: string, args: string[]) => spawnSync(file, args, { stdio: 'ignore' }).status === 0;
 
 /**
  * The `skip` option for a test that needs a tool: false when it is there.
@@ -49,7 +52,8 @@ const hasKubectl = spawnSync(KUBECTL, ['version', '--client'], { stdio: 'ignore'
  * message becomes the skip reason.
  */
 export function needs(tool: 'python3-kubernetes' | 'kubectl'): false | string {
-  return tool === 'kubectl' ? gate(hasKubectl, NO_KUBECTL) : gate(hasPython, NO_PYTHON_KUBERNETES);
+  if (tool === 'kubectl') return gate(hasKubectl ??= probe(KUBECTL, ['version', '--client']), NO_KUBECTL);
+  return gate(hasPython ??= probe(PYTHON, ['-c', 'import kubernetes']), NO_PYTHON_KUBERNETES);
 }
 
 /** needs() for any tool: whether it is `present`, and what to say when not. */

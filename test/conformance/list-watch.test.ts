@@ -324,17 +324,33 @@ describe('watch semantics: kubectl', { skip: hasKubectl ? false : 'kubectl is no
   });
   after(async () => c?.stop());
 
-  /** Runs a long-lived kubectl while `during` acts, then stops it; resolves with what it printed. */
-  async function watching(args: string[], during: () => Promise<void>): Promise<string> {
+  /**
+   * Runs a long-lived kubectl: once its watch on configmaps is open (the
+   * server's request log shows it), `during` acts; once the output shows
+   * what `done` waits for, and a moment more for anything that should not be
+   * there, kubectl is stopped. Resolves with what it printed.
+   */
+  async function watching(args: string[], during: () => Promise<void>, done: (out: string) => boolean): Promise<string> {
+    const log = c.sandbox.api!.requestLog;
+    const mark = log.at(-1);
     const child = spawn('kubectl', ['--kubeconfig', c.kubeconfig, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
-    await new Promise((r) => setTimeout(r, 1500));
-    await during();
-    await new Promise((r) => setTimeout(r, 1500));
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    const until = async (what: string, ok: () => boolean) => {
+      for (const t0 = Date.now(); !ok(); await new Promise((r) => setTimeout(r, 20))) {
+        if (Date.now() - t0 > 30_000 || child.exitCode !== null) throw new Error(`kubectl ${args.join(' ')}: no ${what}; it printed:\n${out}`);
+      }
+    };
+    try {
+      await until('watch on configmaps', () => log.slice(mark ? log.lastIndexOf(mark) + 1 : 0).some((e) => e.verb === 'watch' && e.resource === 'configmaps'));
+      await during();
+      await until('expected output', () => done(out));
+      await new Promise((r) => setTimeout(r, 300));
+    } finally {
+      child.kill('SIGTERM');
+      if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
+    }
     return out;
   }
 
@@ -343,7 +359,7 @@ describe('watch semantics: kubectl', { skip: hasKubectl ? false : 'kubectl is no
     const out = await watching(['get', 'configmaps', '--watch', '-o', 'name'], async () => {
       await c.http('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'during' } });
       await c.http('PATCH', '/api/v1/namespaces/default/configmaps/before', { data: { x: '1' } }, 'application/merge-patch+json');
-    });
+    }, (o) => o.split('\n').filter((l) => l.includes('before') || l.includes('during')).length >= 3);
     assert.deepEqual(out.trim().split('\n').filter((l) => l.includes('before') || l.includes('during')), [
       'configmap/before', 'configmap/during', 'configmap/before',
     ]);
@@ -352,7 +368,7 @@ describe('watch semantics: kubectl', { skip: hasKubectl ? false : 'kubectl is no
   it('kubectl get --watch-only --output-watch-events prints only the changes, typed', async () => {
     const out = await watching(['get', 'configmaps', '--watch-only', '--output-watch-events'], async () => {
       await c.http('DELETE', '/api/v1/namespaces/default/configmaps/during');
-    });
+    }, (o) => /^DELETED\s+during/m.test(o));
     assert.match(out, /^EVENT\s+NAME\s+DATA\s+AGE$/m);
     assert.match(out, /^DELETED\s+during\s+0\s+\d+s$/m);
     assert.doesNotMatch(out, /ADDED/);

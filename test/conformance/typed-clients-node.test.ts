@@ -16,7 +16,7 @@
 // Events recorded through core/v1 (kube-controller-manager's and the
 // kubelet's recorders) have no eventTime, and events.k8s.io/v1 serves them
 // with `eventTime: null` although that schema marks it required.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as k8s from '@kubernetes/client-node';
 import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
@@ -233,18 +233,19 @@ for (const { name, untilMs, label } of scenarioMoments()) {
   });
 }
 
+// One cluster of every kind (kubectl and ten virtual minutes to build) for the two tests that use it:
+// the first only reads it, the second writes each object back unchanged and checks that nothing changed.
+let everyKind: ReturnType<typeof startEveryKind> | undefined;
+after(() => everyKind?.then((c) => c.close(), () => {}));
+
 test('client-node\'s typed APIs read one of every kind after ten minutes of its controllers, as their models declare it', { skip: needs('kubectl'), timeout: 180_000 }, async () => {
-  const c = await startEveryKind();
-  try {
-    const { problems, read } = await readAll(c);
-    const empty = [...read].filter(([, n]) => n === 0).map(([what]) => what);
-    assert.deepEqual(empty, [], 'every kind has objects to check');
-    const unexpected = problems.filter((p) => !legacyEventTime(p));
-    assert.deepEqual(unexpected.slice(0, 40), [], `${unexpected.length} problems`);
-    assert.deepEqual(await metricsProblems(c), []);
-  } finally {
-    await c.close();
-  }
+  const c = await (everyKind ??= startEveryKind());
+  const { problems, read } = await readAll(c);
+  const empty = [...read].filter(([, n]) => n === 0).map(([what]) => what);
+  assert.deepEqual(empty, [], 'every kind has objects to check');
+  const unexpected = problems.filter((p) => !legacyEventTime(p));
+  assert.deepEqual(unexpected.slice(0, 40), [], `${unexpected.length} problems`);
+  assert.deepEqual(await metricsProblems(c), []);
 });
 
 test('a Node reports what a kubelet on containerd reports: distinct machine and boot IDs, the server\'s version, the kubelet port', { timeout: 30_000 }, async () => {
@@ -275,37 +276,33 @@ test('a Node reports what a kubelet on containerd reports: distinct machine and 
 });
 
 test('client-node: read, then replace unchanged with the typed APIs, every kind: accepted, nothing changes, and without timestamps written back the resourceVersion stays', { skip: needs('kubectl'), timeout: 180_000 }, async () => {
-  const c = await startEveryKind();
-  try {
-    const kc = new k8s.KubeConfig();
-    kc.loadFromFile(c.kubeconfig);
-    const replace = replacers(kc);
-    const failed: string[] = [];
-    const changed: string[] = [];
-    let written = 0;
-    for (const k of kinds(kc).filter((x) => replace[x.model])) {
-      for (const item of (await k.list()).items.slice(0, 3)) {
-        const { name, namespace } = item.metadata;
-        const path = `${k.model} ${namespace ? `${namespace}/` : ''}${name}`;
-        const raw = (await c.http('GET', selfLink(item, k.model))).json();
-        try {
-          await replace[k.model](item);
-          written++;
-        } catch (err) {
-          failed.push(`${path}: ${(err as Error).message.split('\n')[0]}`);
-          continue;
-        }
-        const after = (await c.http('GET', selfLink(item, k.model))).json();
-        assert.deepEqual(meaning(after), meaning(raw), `${path} reads back as it was`);
-        if (!WRITES_TIMES.has(k.model) && after.metadata.resourceVersion !== raw.metadata.resourceVersion) changed.push(path);
+  const c = await (everyKind ??= startEveryKind());
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(c.kubeconfig);
+  const replace = replacers(kc);
+  const failed: string[] = [];
+  const changed: string[] = [];
+  let written = 0;
+  for (const k of kinds(kc).filter((x) => replace[x.model])) {
+    for (const item of (await k.list()).items.slice(0, 3)) {
+      const { name, namespace } = item.metadata;
+      const path = `${k.model} ${namespace ? `${namespace}/` : ''}${name}`;
+      const raw = (await c.http('GET', selfLink(item, k.model))).json();
+      try {
+        await replace[k.model](item);
+        written++;
+      } catch (err) {
+        failed.push(`${path}: ${(err as Error).message.split('\n')[0]}`);
+        continue;
       }
+      const after = (await c.http('GET', selfLink(item, k.model))).json();
+      assert.deepEqual(meaning(after), meaning(raw), `${path} reads back as it was`);
+      if (!WRITES_TIMES.has(k.model) && after.metadata.resourceVersion !== raw.metadata.resourceVersion) changed.push(path);
     }
-    assert.deepEqual(failed, [], 'every write accepted');
-    assert.deepEqual(changed, [], 'a write that changes nothing is a no-op');
-    assert.ok(written >= 30, `${written} objects written back`);
-  } finally {
-    await c.close();
   }
+  assert.deepEqual(failed, [], 'every write accepted');
+  assert.deepEqual(changed, [], 'a write that changes nothing is a no-op');
+  assert.ok(written >= 30, `${written} objects written back`);
 });
 
 /** Where an object of each model lives (from the model, not the object: list items need not say their kind). */

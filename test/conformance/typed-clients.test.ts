@@ -6,7 +6,7 @@
 // models refuse a missing required field or a bad timestamp, so anything the
 // sandbox writes unlike kube-apiserver is a decode error here. What is read
 // and how: typed_clients.py.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { meaning, needs, scenarioMoments, startConformance, startEveryKind, startScenario, type Conformance } from './harness.ts';
@@ -44,31 +44,28 @@ for (const { name, untilMs, label } of scenarioMoments()) {
   });
 }
 
+// One cluster of every kind (kubectl and ten virtual minutes to build) for the two tests that use it:
+// the first only reads it, the second writes each object back unchanged and checks that nothing changed.
+let everyKind: ReturnType<typeof startEveryKind> | undefined;
+after(() => everyKind?.then((c) => c.close(), () => {}));
+
 test('python3-kubernetes\'s typed calls read one of every kind after ten minutes of its controllers', { skip: SKIP || needs('kubectl'), timeout: 180_000 }, async () => {
-  const c = await startEveryKind();
-  try {
-    const out = await readAll(c);
-    const lists = out.checks.filter((k) => /^\w+Api\.list_|^autoscaling\/v2 horizontalpodautoscalers/.test(k.check) && k.count !== undefined);
-    assert.deepEqual(lists.filter((k) => k.count === 0).map((k) => k.check), [], 'every kind has objects to check');
-    assertDecoded(out, []);
-  } finally {
-    await c.close();
-  }
+  const c = await (everyKind ??= startEveryKind());
+  const out = await readAll(c);
+  const lists = out.checks.filter((k) => /^\w+Api\.list_|^autoscaling\/v2 horizontalpodautoscalers/.test(k.check) && k.count !== undefined);
+  assert.deepEqual(lists.filter((k) => k.count === 0).map((k) => k.check), [], 'every kind has objects to check');
+  assertDecoded(out, []);
 });
 
 test('python3-kubernetes: read, then replace unchanged with the typed calls, every kind: accepted, nothing changes, and without timestamps written back the resourceVersion stays', { skip: SKIP || needs('kubectl'), timeout: 180_000 }, async () => {
-  const c = await startEveryKind();
-  try {
-    const r = await c.python(ROUNDTRIP, { timeoutMs: 120_000 });
-    assert.equal(r.code, 0, `typed_roundtrip.py failed:\n${r.stderr}`);
-    const out = JSON.parse(r.stdout) as { check: string; error?: string; before?: any; after?: any; rvKept?: boolean; timestamps: boolean }[];
-    assert.ok(out.length >= 30, `${out.length} objects written back`);
-    assert.deepEqual(out.filter((o) => o.error).map((o) => `${o.check}: ${o.error}`), [], 'every write accepted');
-    for (const o of out) assert.deepEqual(meaning(o.after), meaning(o.before), `${o.check} reads back as it was`);
-    assert.deepEqual(out.filter((o) => !o.timestamps && !o.rvKept).map((o) => o.check), [], 'a write that changes nothing is a no-op');
-  } finally {
-    await c.close();
-  }
+  const c = await (everyKind ??= startEveryKind());
+  const r = await c.python(ROUNDTRIP, { timeoutMs: 120_000 });
+  assert.equal(r.code, 0, `typed_roundtrip.py failed:\n${r.stderr}`);
+  const out = JSON.parse(r.stdout) as { check: string; error?: string; before?: any; after?: any; rvKept?: boolean; timestamps: boolean }[];
+  assert.ok(out.length >= 30, `${out.length} objects written back`);
+  assert.deepEqual(out.filter((o) => o.error).map((o) => `${o.check}: ${o.error}`), [], 'every write accepted');
+  for (const o of out) assert.deepEqual(meaning(o.after), meaning(o.before), `${o.check} reads back as it was`);
+  assert.deepEqual(out.filter((o) => !o.timestamps && !o.rvKept).map((o) => o.check), [], 'a write that changes nothing is a no-op');
 });
 
 test('python3-kubernetes: a sandbox Node decodes; the same Node without bootID is the decode error this suite exists to catch', { skip: SKIP, timeout: 60_000 }, async () => {
