@@ -48,7 +48,7 @@ export class KubeSource implements Source {
   }
 
   /** Starts informers for the kinds not watched yet (a rule reload may need more) and waits for their caches. */
-  async addKinds(kinds: readonly string[], emit: (s: Signal) => void, fields = this.opts.fields): Promise<void> {
+  async addKinds(kinds: readonly string[], emit: (s: Signal) => void): Promise<void> {
     const added: Informer[] = [];
     for (const kind of new Set(kinds)) {
       if (this.informers.has(kind) || this.polled.has(kind)) continue;
@@ -58,7 +58,7 @@ export class KubeSource implements Source {
         this.polled.set(kind, new PolledList(this.http, ref, { onProblem: (err) => this.opts.onError?.(kind, err) }));
         continue;
       }
-      const tree = fields?.(kind);
+      const tree = this.opts.fields?.(kind);
       this.cachedFields.set(kind, tree);
       const inf = new Informer(this.http, ref, {
         transform: objectProjector(tree),
@@ -95,11 +95,6 @@ export class KubeSource implements Source {
     }
     await Promise.all(relisted.map(([, p]) => p));
     return relisted.map(([k]) => k);
-  }
-
-  /** What the informer of `kind` caches: a field tree, undefined for whole objects (or a kind not watched). */
-  cachedFieldsOf(kind: string): FieldTree | undefined {
-    return this.cachedFields.get(kind);
   }
 
   /** Cached objects of a kind (empty when the kind is neither watched nor polled). */
