@@ -17,6 +17,7 @@ import { decodeContinue, encodeContinue, reencode, type ContinueToken } from './
 import { listOptions, parseResourceVersion, type ListOptions } from './list-options.ts';
 import { chooseRendering, includeObjectParam } from './negotiate.ts';
 import { renderList } from './render.ts';
+import { cloneObject } from '../clone.ts';
 
 export type ObjectFilter = (o: K8sObject) => boolean;
 
@@ -51,7 +52,7 @@ export function objectsAt(store: ObjectStore, storage: string, ns: string | unde
     if (ns !== undefined && ev.object.metadata.namespace !== ns) continue;
     const k = keyOf(ev.object);
     if (ev.type === 'ADDED') byKey.delete(k);
-    else byKey.set(k, structuredClone(ev.old!));
+    else byKey.set(k, cloneObject(ev.old!));
   }
   return [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, o]) => o);
 }
