@@ -8,6 +8,7 @@ import { ApiError } from './status.ts';
 import { applyDefaults, validate } from './strategy.ts';
 import { fillStructZeros } from './struct-zeros.ts';
 import { semanticallyEqual } from './canonical.ts';
+import { cloneObject } from './clone.ts';
 import { TypeRegistry } from './api-types.ts';
 import type { ResourceType } from './resources.ts';
 import { CRD_STORAGE, markCrdDeleting, prepareCustomResource, typesFromCrd, validateCustomResource } from './apiextensions/index.ts';
@@ -73,13 +74,13 @@ export class ObjectStore {
 
   get(storage: string, ns: string | undefined, name: string): K8sObject | undefined {
     const o = this.bucket(storage).get(key(ns, name));
-    return o && structuredClone(o);
+    return o && cloneObject(o);
   }
 
   /** Current objects, optionally in one namespace, sorted by namespace/name like etcd keys. */
   list(storage: string, ns?: string): { items: K8sObject[]; resourceVersion: string } {
     const l = this.listShared(storage, ns);
-    return { items: l.items.map((o) => structuredClone(o)), resourceVersion: l.resourceVersion };
+    return { items: l.items.map((o) => cloneObject(o)), resourceVersion: l.resourceVersion };
   }
 
   /**
@@ -104,7 +105,7 @@ export class ObjectStore {
 
   create(storage: string, input: K8sObject, opts: WriteOptions = {}): K8sObject {
     const t = this.typeOf(storage);
-    const obj = structuredClone(input);
+    const obj = cloneObject(input);
     obj.metadata ??= {};
     const meta = obj.metadata;
     if (!t.namespaced) delete meta.namespace;
@@ -152,14 +153,14 @@ export class ObjectStore {
     if (input.metadata.uid && input.metadata.uid !== old.metadata.uid) {
       throw ApiError.conflict(t.group, t.plural, name, `Precondition failed: UID in precondition: ${input.metadata.uid}, UID in object meta: ${old.metadata.uid}`);
     }
-    const next = this.merge(storage, old, structuredClone(input), opts.subresource);
+    const next = this.merge(storage, old, cloneObject(input), opts.subresource);
     if (t.custom) validateCustomResource(t, next, old);
     else {
       if (opts.subresource !== 'status') admitUpdate(storage, next, old, this);
       validate(storage, next, old);
     }
     if (opts.dryRun) return next;
-    if (semanticallyEqual(next, old)) return structuredClone(old); // a no-op write keeps its resourceVersion
+    if (semanticallyEqual(next, old)) return cloneObject(old); // a no-op write keeps its resourceVersion
     return this.finishUpdate(storage, next, old);
   }
 
@@ -170,10 +171,10 @@ export class ObjectStore {
   mutate(storage: string, ns: string | undefined, name: string, fn: (o: K8sObject) => void | boolean, opts: WriteOptions = {}): K8sObject | undefined {
     const old = this.bucket(storage).get(key(ns, name));
     if (!old) return undefined;
-    const draft = structuredClone(old);
-    if (fn(draft) === false) return structuredClone(old);
+    const draft = cloneObject(old);
+    if (fn(draft) === false) return cloneObject(old);
     const next = this.merge(storage, old, draft, opts.subresource, true);
-    if (JSON.stringify(next) === JSON.stringify(old)) return structuredClone(old);
+    if (JSON.stringify(next) === JSON.stringify(old)) return cloneObject(old);
     return this.finishUpdate(storage, next, old);
   }
 
@@ -189,7 +190,7 @@ export class ObjectStore {
     if (pre?.resourceVersion && pre.resourceVersion !== old.metadata.resourceVersion) {
       throw ApiError.conflict(t.group, t.plural, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`);
     }
-    if (opts.dryRun) return structuredClone(old);
+    if (opts.dryRun) return cloneObject(old);
 
     // The CRD registry adds its cleanup finalizer on the first delete, so its objects go first.
     if (storage === CRD_STORAGE && !old.metadata.deletionTimestamp) {
@@ -225,13 +226,13 @@ export class ObjectStore {
     const old = this.bucket(storage).get(k);
     if (!old) return obj;
     this.bucket(storage).delete(k);
-    const gone = structuredClone(old);
+    const gone = cloneObject(old);
     this.rv++;
     gone.metadata.resourceVersion = String(this.rv);
     this.count('delete', storage);
     if (storage === CRD_STORAGE) this.types.setCustom(gone.metadata.name!, []);
-    this.publish({ type: 'DELETED', storage, object: gone, old: structuredClone(old), rv: this.rv });
-    return structuredClone(gone);
+    this.publish({ type: 'DELETED', storage, object: gone, old: cloneObject(old), rv: this.rv });
+    return cloneObject(gone);
   }
 
   /**
@@ -339,12 +340,12 @@ export class ObjectStore {
     const t = this.typeOf(storage);
     let next: K8sObject;
     if (sub === 'status') {
-      next = structuredClone(old);
+      next = cloneObject(old);
       next.status = input.status;
       if (internal) next.metadata = input.metadata; // controllers may touch annotations with status
     } else {
       next = input;
-      if (!internal && t.subresources?.includes('status')) next.status = structuredClone(old.status);
+      if (!internal && t.subresources?.includes('status')) next.status = cloneObject(old.status);
     }
     const m = next.metadata;
     // Server-owned metadata never comes from the client.
@@ -399,11 +400,11 @@ export class ObjectStore {
     this.publish({
       type: old ? 'MODIFIED' : 'ADDED',
       storage,
-      object: structuredClone(obj),
-      old: old && structuredClone(old),
+      object: cloneObject(obj),
+      old: old && cloneObject(old),
       rv: this.rv,
     });
-    return structuredClone(obj);
+    return cloneObject(obj);
   }
 
   private count(verb: string, storage: string): void {

@@ -9,7 +9,7 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openStore, type SqlStore } from '../../src/store/index.ts';
 import { resolveScenario, ScenarioRunner, sandboxOptionsFor } from '../../src/sandbox/scenarios/index.ts';
@@ -43,10 +43,14 @@ async function serveAsServiceAccount(beforeServe?: (c: Cluster) => Promise<void>
   const mounts = join(c.dir, 'etc-kubemend');
   const config = materialize(await render(overlay('single')), mounts);
   // The pod's files, but a smoke window of seconds: kubemend's clock is real time, the sandbox's runs 30x.
-  const rule = join(mounts, 'rules/crashloop-backoff.yaml');
-  const text = readFileSync(rule, 'utf8');
-  assert.match(text, /^ {4}runbook: bad-deploy\n/m);
-  writeFileSync(rule, text.replace(/^ {4}runbook: bad-deploy\n/m, '    runbook: bad-deploy\n    params: { smokeWindow: 5s }\n'));
+  // Every rule that starts bad-deploy gets it: crashloop-backoff or rollout-stuck may fire first (the
+  // default 2m window would outlast endedRun's wait).
+  assert.match(readFileSync(join(mounts, 'rules/crashloop-backoff.yaml'), 'utf8'), /^ {4}runbook: bad-deploy\n/m);
+  for (const name of readdirSync(join(mounts, 'rules'))) {
+    const rule = join(mounts, 'rules', name);
+    const text = readFileSync(rule, 'utf8');
+    if (/^ {4}runbook: bad-deploy\n/m.test(text)) writeFileSync(rule, text.replace(/^ {4}runbook: bad-deploy\n/m, '    runbook: bad-deploy\n    params: { smokeWindow: 5s }\n'));
+  }
   const data = join(c.dir, 'data');
   mkdirSync(data);
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KUBEMEND_')));

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
-import { ManualClock } from '../../src/common/clock.ts';
+import { ManualClock, realClock } from '../../src/common/clock.ts';
 import { openStore } from '../../src/store/index.ts';
 import { KubeHttp } from '../../src/kube/http.ts';
 import { requestInfo } from '../../src/kube/access.ts';
@@ -70,9 +70,11 @@ test('in the executor: an action that swallows the failed read still fails its s
     const actions = new Map(ACTIONS);
     actions.set('k8s.collect', without(ACTIONS.get('k8s.collect')!, 'pods/log'));
     const runbooks = new Map(loadRunbooks(here('../../runbooks'), { actions: ACTIONS }).map((lr) => [lr.runbook.metadata.name, viewOf(lr)]));
+    // The executor keeps real time: on the sandbox's 60x clock the collect step's 1m timeout is one real
+    // second, which a busy machine can overrun (the step then ends timed-out, not failed).
     const executor = new RunbookExecutor({
-      store, clock: sandbox.clock, runbooks, actions, kube: () => kube, identity: SERVICE_IDENTITY,
-      notifier: new CollectingNotifier(sandbox.clock), approvals: { request: async () => ({ decision: 'timeout' }) },
+      store, clock: realClock, runbooks, actions, kube: () => kube, identity: SERVICE_IDENTITY,
+      notifier: new CollectingNotifier(realClock), approvals: { request: async () => ({ decision: 'timeout' }) },
     });
     const started = await executor.trigger({ runbook: 'bad-deploy', params: { smokeWindow: '1s' }, startedBy: { type: 'user', name: 'test' }, target: { cluster: 'sandbox', kind: 'Deployment', namespace: 'shop', name: 'checkout' } });
     if ('refused' in started || !started.run) throw new Error(`refused: ${JSON.stringify(started)}`);

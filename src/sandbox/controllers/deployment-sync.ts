@@ -6,6 +6,7 @@ import type { K8sObject } from '../types.ts';
 import type { ControllerContext } from './controller.ts';
 import { podTemplateHash } from './hash.ts';
 import { byCreation, controllerRef, newControllerRef, POD_TEMPLATE_HASH, revisionOf } from './owners.ts';
+import { cloneObject } from '../clone.ts';
 import {
   REVISION, calculateStatus, deploymentComplete, deploymentProgressing, deploymentTimedOut, findNewReplicaSet,
   getCondition, hasProgressDeadline, maxRevision, maxSurge, newCondition, newRSNewReplicas, removeCondition, replicasAnnotationsNeedUpdate,
@@ -65,7 +66,7 @@ export class DeploymentSync {
     const existing = findNewReplicaSet(d, this.rsList);
     const newRevision = maxRevision(oldRSs) + 1;
     if (existing) {
-      const copy = structuredClone(existing);
+      const copy = cloneObject(existing);
       const annotationsUpdated = setNewReplicaSetAnnotations(d, copy, newRevision, true);
       const minReady = d.spec?.minReadySeconds ?? 0;
       if (annotationsUpdated || (copy.spec?.minReadySeconds ?? 0) !== minReady) {
@@ -87,10 +88,10 @@ export class DeploymentSync {
     if (!create) return undefined;
 
     const collisionCount: number | undefined = d.status?.collisionCount;
-    const template = structuredClone(d.spec.template);
+    const template = cloneObject(d.spec.template);
     const hash = podTemplateHash(d.spec.template, collisionCount);
     template.metadata = { ...(template.metadata ?? {}), labels: { ...(template.metadata?.labels ?? {}), [POD_TEMPLATE_HASH]: hash } };
-    const selector = structuredClone(d.spec.selector);
+    const selector = cloneObject(d.spec.selector);
     selector.matchLabels = { ...(selector.matchLabels ?? {}), [POD_TEMPLATE_HASH]: hash };
     const minReady = d.spec.minReadySeconds ?? 0;
     const rs: K8sObject = {

@@ -5,6 +5,7 @@
 import type { ObjectStore } from '../store.ts';
 import type { K8sObject, OwnerReference } from '../types.ts';
 import { canonicalJson } from './hash.ts';
+import { cloneObject } from '../clone.ts';
 
 export const POD_TEMPLATE_HASH = 'pod-template-hash';
 
@@ -81,7 +82,7 @@ export function claimChildren(
 /** deploymentutil.EqualIgnoreHash: templates equal apart from the pod-template-hash label. */
 export function templatesEqualIgnoringHash(a: any, b: any): boolean {
   const strip = (t: any) => {
-    const c = structuredClone(t ?? {});
+    const c = cloneObject(t ?? {});
     if (c.metadata?.labels) {
       delete c.metadata.labels[POD_TEMPLATE_HASH];
       if (Object.keys(c.metadata.labels).length === 0) delete c.metadata.labels;

@@ -4,6 +4,7 @@
 // references live in owners.ts, template and revision hashes in hash.ts.
 import type { K8sObject } from '../types.ts';
 import { newControllerRef } from './owners.ts';
+import { cloneObject } from '../clone.ts';
 
 export function podCondition(pod: K8sObject, type: string): any {
   return (pod.status?.conditions ?? []).find((c: any) => c.type === type);
@@ -64,7 +65,7 @@ export function podFromTemplate(owner: K8sObject, template: any, name?: string):
   if (tmeta.finalizers?.length) metadata.finalizers = [...tmeta.finalizers];
   if (name) metadata.name = name;
   else metadata.generateName = `${owner.metadata.name}-`;
-  return { apiVersion: 'v1', kind: 'Pod', metadata, spec: structuredClone(template?.spec ?? {}) };
+  return { apiVersion: 'v1', kind: 'Pod', metadata, spec: cloneObject(template?.spec ?? {}) };
 }
 
 /** Scales an IntOrString ("25%" or 3) against `total` (intstr.GetScaledValueFromIntOrPercent). */

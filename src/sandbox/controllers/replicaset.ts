@@ -10,6 +10,7 @@ import { objectKey, splitKey } from './workqueue.ts';
 import { canonicalJson } from './hash.ts';
 import { claimChildren, controllerRef, creationTime, newControllerRef } from './owners.ts';
 import { isPodActive, isPodAvailable, isPodReady, msUntilAvailable, podReadyTime } from './podutil.ts';
+import { cloneObject } from '../clone.ts';
 
 const SOURCE = { component: 'replicaset-controller' };
 // controller.BurstReplicas: the most pods one sync creates or deletes.
@@ -118,7 +119,7 @@ export class ReplicaSetController extends QueueController {
         if (isPodAvailable(p, minReady, now)) available++;
       }
     }
-    const status: any = structuredClone(rs.status ?? {});
+    const status: any = cloneObject(rs.status ?? {});
     // ReplicaSetStatus fields other than replicas are omitempty.
     status.replicas = pods.length;
     setOrDrop(status, 'fullyLabeledReplicas', fully);
@@ -165,7 +166,7 @@ export function podFromTemplate(owner: K8sObject): K8sObject {
       ...(meta.finalizers ? { finalizers: [...meta.finalizers] } : {}),
       ownerReferences: [newControllerRef(owner)],
     },
-    spec: structuredClone(tpl.spec ?? {}),
+    spec: cloneObject(tpl.spec ?? {}),
   };
 }
 

@@ -15,6 +15,7 @@ import { selectorsOf, waitForResourceVersion } from './list.ts';
 import { listOptions, parseResourceVersion } from './list-options.ts';
 import { chooseRendering, includeObjectParam } from './negotiate.ts';
 import { renderObject, type RenderOptions } from './render.ts';
+import { cloneObject } from '../clone.ts';
 
 /** The cacher's bookmarkFrequency. */
 export const BOOKMARK_EVERY_MS = 60_000;
@@ -120,7 +121,7 @@ export function handleWatch(ctx: ServerContext, call: Call, r: ResourceRequest):
       if (is) sendObject(was ? 'MODIFIED' : 'ADDED', ev.object);
       else if (was) {
         // Leaving the selection: the last matching state, at this event's resourceVersion.
-        const gone = structuredClone(ev.old!);
+        const gone = cloneObject(ev.old!);
         gone.metadata.resourceVersion = ev.object.metadata.resourceVersion;
         sendObject('DELETED', gone);
       }
