@@ -198,6 +198,7 @@ export async function runServe(f: ServeFlags, out: (l: string) => void = (l) => 
       slack: adapters.slack,
       mattermost: adapters.mattermost,
       console: adapters.console,
+      consoleServices: { store, clock: target.clock, authorizer, runbooks: () => p.runbooks(), clusters: target.clusters.map((c) => c.name) },
       webhooks: hooks.options && {
         ...hooks.options,
         source: p.webhooks!,

@@ -35,6 +35,7 @@ export class Pipeline {
   /** Clients for actions and reads, separate from the informers' so their in-flight counts are their own. */
   readonly kube = new Map<string, KubeHttp>();
   readonly webhooks?: WebhookSource;
+  private loadedRunbooks?: readonly LoadedRunbook[];
   /** Smoke windows after every rollout; running while a rule has `source: rollout`. */
   readonly rollouts: RolloutWatcher;
   readonly remediation?: Remediation;
@@ -286,7 +287,14 @@ export class Pipeline {
 
   /** Hot reload: new runs use these runbooks (chat's own stay); runs in flight keep theirs. */
   setRunbooks(runbooks: LoadedRunbook[]): void {
-    this.remediation?.setRunbooks(this.o.chat ? [...chatRunbooks(), ...runbooks] : runbooks);
+    const all = this.o.chat ? [...chatRunbooks(), ...runbooks] : runbooks;
+    this.loadedRunbooks = all;
+    this.remediation?.setRunbooks(all);
+  }
+
+  /** The runbooks new runs use now, chat's own included (the console draws their step graphs). */
+  runbooks(): readonly LoadedRunbook[] {
+    return this.loadedRunbooks ?? (this.o.chat ? [...chatRunbooks(), ...(this.o.remediation ? this.o.remediation.runbooks : [])] : this.o.remediation ? this.o.remediation.runbooks : []);
   }
 
   /** Hot reload of budgets and the cool-down; returns what was applied. */

@@ -14,6 +14,8 @@ import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyPlu
 import type { DestinationStream } from 'pino';
 import { collectProcessMetrics, logSafeUrl, metricsRegistry as register, type RefusalRecorder } from '../common/index.ts';
 import { webhooksPlugin, type WebhooksOptions } from './webhooks.ts';
+import { consolePlugin } from './console/plugin.ts';
+import type { ConsoleServices } from './console/context.ts';
 import { type ChatEngine, type ChatReply, chatAdapterErrorsTotal, type HttpChatAdapter, SlackAdapter, type SlackAdapterOptions, MattermostAdapter, type MattermostAdapterOptions, ConsoleAdapter, type ConsoleAdapterOptions } from '../chat/index.ts';
 
 export interface ExtraPlugin {
@@ -28,6 +30,8 @@ export interface AppOptions {
   slack?: SlackAdapterOptions;
   mattermost?: MattermostAdapterOptions;
   console?: ConsoleAdapterOptions;
+  /** The service's parts the console's views read (incidents, runs, audit…); without them the console is chat only. */
+  consoleServices?: ConsoleServices;
   /** More adapters (already constructed), e.g. in tests. */
   adapters?: HttpChatAdapter[];
   plugins?: ExtraPlugin[];
@@ -98,6 +102,7 @@ export async function createApp(opts: AppOptions = {}): Promise<KubemendServer> 
     a.forward = route;
     await app.register(async (scope) => a.routes(scope));
   }
+  if (consoleAdapter) await app.register(consolePlugin, { adapter: consoleAdapter, services: opts.consoleServices });
   if (opts.webhooks) await app.register(webhooksPlugin, { ...opts.webhooks, audit: opts.webhooks.audit ?? opts.refusals });
   for (const p of opts.plugins ?? []) await app.register(p.plugin, p.options ?? {});
 

@@ -73,10 +73,16 @@ test('console: the page is served with a strict CSP; /console redirects to /cons
     assert.doesNotMatch(page.headers.get('content-security-policy')!, /unsafe-inline/);
     const html = await page.text();
     assert.doesNotMatch(html, /<script>(?!<)/, 'no inline script');
-    assert.match(html, /src="console\.js"/);
-    const js = await fetch(`${t.base}/console/console.js`);
-    assert.match(js.headers.get('content-type')!, /javascript/);
-    assert.doesNotMatch(await js.text(), /innerHTML|insertAdjacentHTML|document\.write/, 'the page never writes HTML');
+    assert.match(html, /<script type="module" src="app\.js"><\/script>/);
+    for (const f of ['app.js', 'lib/dom.js', 'lib/api.js', 'views/index.js']) {
+      const js = await fetch(`${t.base}/console/${f}`);
+      assert.equal(js.status, 200, f);
+      assert.match(js.headers.get('content-type')!, /javascript/);
+      assert.match(js.headers.get('content-security-policy')!, /script-src 'self';/);
+      assert.doesNotMatch(await js.text(), /innerHTML|outerHTML|insertAdjacentHTML|document\.write|DOMParser|createContextualFragment/, `${f} never writes HTML`);
+    }
+    assert.equal((await fetch(`${t.base}/console/../package.json`)).status, 404, 'only the console\'s own files');
+    assert.equal((await fetch(`${t.base}/console/%2e%2e/%2e%2e/package.json`)).status, 404);
   } finally {
     await t.close();
   }
@@ -89,15 +95,17 @@ test('console: login sets an HttpOnly SameSite=Strict session cookie; a wrong to
     assert.equal(wrong.status, 401);
     const ok = await fetch(`${t.base}/console/login`, { method: 'POST', headers: { 'content-type': 'application/json', origin: t.base }, body: JSON.stringify({ token: BOB }) });
     assert.equal(ok.status, 200);
-    assert.deepEqual(await ok.json(), { user: { name: 'bob', groups: [] } });
+    const signedIn = await ok.json() as { user: unknown; csrf: string };
+    assert.deepEqual(signedIn.user, { name: 'bob', groups: [] });
+    assert.match(signedIn.csrf, /^[\w-]{32}$/);
     const setCookie = ok.headers.get('set-cookie')!;
     assert.match(setCookie, /^kubemend_console=[\w-]{43}; Path=\/console; HttpOnly; SameSite=Strict; Max-Age=43200$/);
     assert.ok(!setCookie.includes(BOB), 'the cookie is a session id, not the token');
     const cookie = setCookie.split(';')[0];
-    assert.deepEqual(await (await fetch(`${t.base}/console/api/me`, { headers: { cookie } })).json(), { user: { name: 'bob', groups: [] } });
-    const reply = await say(t.base, 'help', { cookie });
+    assert.deepEqual(await (await fetch(`${t.base}/console/api/me`, { headers: { cookie } })).json(), { user: { name: 'bob', groups: [] }, csrf: signedIn.csrf });
+    const reply = await say(t.base, 'help', { cookie, 'x-kubemend-csrf': signedIn.csrf });
     assert.deepEqual(await reply.json(), { replies: [{ room: 'console', text: HELP }] });
-    await fetch(`${t.base}/console/logout`, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: '{}' });
+    await fetch(`${t.base}/console/logout`, { method: 'POST', headers: { cookie, 'content-type': 'application/json', 'x-kubemend-csrf': signedIn.csrf }, body: '{}' });
     assert.equal((await fetch(`${t.base}/console/api/me`, { headers: { cookie } })).status, 401);
     assert.equal((await fetch(`${t.base}/console/api/me`)).status, 401);
   } finally {
@@ -212,7 +220,15 @@ test('console: a cross-site form post cannot log in or act, and is audited; the 
     assert.equal((await post('logout', { ...form, cookie, origin: 'https://evil.example' }, '')).status, 403);
     assert.equal(t.engine.received.length, 0);
     assert.equal((await fetch(`${t.base}/console/api/me`, { headers: { cookie } })).status, 200, 'still signed in');
-    const ok = await post('api/messages', { 'content-type': 'application/json', cookie, origin: t.base, 'sec-fetch-site': 'same-origin' }, JSON.stringify({ text: 'help' }));
+    // The page's own request still needs its session's CSRF token: a missing or another session's token is refused.
+    const page = { 'content-type': 'application/json', cookie, origin: t.base, 'sec-fetch-site': 'same-origin' };
+    assert.equal((await post('api/messages', page, JSON.stringify({ text: 'help' }))).status, 403, 'no CSRF token');
+    const other = await post('login', { 'content-type': 'application/json' }, JSON.stringify({ token: ALICE }));
+    const otherCsrf = ((await other.json()) as { csrf: string }).csrf;
+    assert.equal((await post('api/messages', { ...page, 'x-kubemend-csrf': otherCsrf }, JSON.stringify({ text: 'help' }))).status, 403, 'another session\'s token');
+    assert.equal(t.engine.received.length, 0);
+    const csrf = ((await (await fetch(`${t.base}/console/api/me`, { headers: { cookie } })).json()) as { csrf: string }).csrf;
+    const ok = await post('api/messages', { ...page, 'x-kubemend-csrf': csrf }, JSON.stringify({ text: 'help' }));
     assert.equal(ok.status, 200);
 
     assert.deepEqual(t.refused.map((r) => [r.route, r.reason, r.status]), [
@@ -220,6 +236,7 @@ test('console: a cross-site form post cannot log in or act, and is audited; the 
       ['/console/login', 'not_json', 415], ['/console/login', 'not_json', 415],
       ['/console/login', 'cross_site', 403], ['/console/login', 'cross_site', 403],
       ['/console/api/messages', 'cross_site', 403], ['/console/api/messages', 'cross_site', 403], ['/console/logout', 'cross_site', 403],
+      ['/console/api/messages', 'csrf', 403], ['/console/api/messages', 'csrf', 403],
     ]);
     assert.ok(t.refused.every((r) => r.action === 'chat.request.refused' && r.remoteAddress === '127.0.0.1'));
     assert.ok(!JSON.stringify(t.refused).includes(ALICE), 'the token is never in the audit');

@@ -15,9 +15,7 @@
 // sender only; later replies to the room (run progress, results, approval
 // requests) reach everyone signed in, as in a chat channel; `console:<name>`
 // reaches one user.
-import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { realClock, type Clock, KubemendError, Errors } from '../../../common/index.ts';
@@ -48,9 +46,9 @@ export interface ConsoleAdapterOptions {
 }
 
 const COOKIE = 'kubemend_console';
-const STATIC_DIR = join(import.meta.dirname, 'static');
-const STATIC: Record<string, string> = { '': 'text/html; charset=utf-8', 'console.js': 'text/javascript; charset=utf-8', 'console.css': 'text/css; charset=utf-8', 'favicon.svg': 'image/svg+xml' };
-const SECURITY_HEADERS = {
+/** The header a cookie-authenticated POST carries its session's CSRF token in. */
+export const CSRF_HEADER = 'x-kubemend-csrf';
+export const SECURITY_HEADERS = {
   'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
@@ -66,7 +64,7 @@ interface Stream {
 export class ConsoleAdapter extends BaseAdapter {
   readonly name = 'console';
   private readonly byTokenHash = new Map<string, ChatUser>();
-  private readonly sessions = new Map<string, { user: ChatUser; expires: number }>();
+  private readonly sessions = new Map<string, { user: ChatUser; expires: number; csrf: string }>();
   private readonly streams = new Set<Stream>();
   // Recent live replies, so a reconnecting EventSource (Last-Event-ID) misses nothing.
   private readonly recent: { id: number; reply: ChatReply }[] = [];
@@ -87,16 +85,20 @@ export class ConsoleAdapter extends BaseAdapter {
     }
   }
 
-  async routes(app: FastifyInstance): Promise<void> {
+  /**
+   * The console's guards for a fastify scope: security headers on every
+   * answer, and every state change from the console's own page (sameSiteJson)
+   * with its session's CSRF token. The server's console views use the same.
+   */
+  guard(app: FastifyInstance): void {
     rawBodyParsers(app, 64 * 1024);
-    const files = Object.fromEntries(Object.keys(STATIC).map((f) => [f, readFileSync(join(STATIC_DIR, f || 'index.html'))]));
     app.addHook('onSend', async (_req, reply) => { reply.headers(SECURITY_HEADERS); });
     app.addHook('onRequest', async (req, reply) => this.sameSiteJson(req, reply));
-    // Relative links on the page keep it working under a path prefix behind a proxy.
-    app.get('/console', (_req, reply) => reply.redirect('/console/', 302));
-    for (const f of Object.keys(STATIC)) {
-      app.get(`/console/${f}`, (_req, reply) => reply.type(STATIC[f]).send(files[f]));
-    }
+  }
+
+  // The page and its files are served by the server's console plugin (src/server/console/).
+  async routes(app: FastifyInstance): Promise<void> {
+    this.guard(app);
     app.post('/console/login', (req, reply) => this.login(req, reply));
     app.post('/console/logout', (req, reply) => {
       const sid = cookie(req, COOKIE);
@@ -105,7 +107,7 @@ export class ConsoleAdapter extends BaseAdapter {
     });
     app.get('/console/api/me', (req, reply) => {
       const user = this.authenticate(req);
-      return user ? { user: { name: user.name, groups: user.groups } } : this.unauthorized(reply);
+      return user ? { user: { name: user.name, groups: user.groups }, csrf: this.csrfOf(req) } : this.unauthorized(reply);
     });
     app.post('/console/api/messages', (req, reply) => this.message(req, reply));
     app.get('/console/api/events', (req, reply) => this.events(req, reply));
@@ -147,6 +149,27 @@ export class ConsoleAdapter extends BaseAdapter {
       this.refused(req, 'not_json', 415, `Content-Type ${String(req.headers['content-type'] ?? 'none').slice(0, 80)}`);
       return reply.code(415).send({ error: 'send JSON with Content-Type: application/json' });
     }
+    // Synchronizer token: a session cookie is sent by the browser on its own, so a POST that relies on
+    // it must also prove it was made by the page that read the token. Login has no session yet; a bearer
+    // token is never sent by a browser on its own, so it needs none.
+    const sid = cookie(req, COOKIE);
+    const session = sid ? this.sessions.get(sid) : undefined;
+    if (!session || this.bearer(req) || req.url.split('?')[0].endsWith('/console/login')) return;
+    const sent = String(req.headers[CSRF_HEADER] ?? '');
+    if (!sameToken(sent, session.csrf)) {
+      this.refused(req, 'csrf', 403, sent ? 'wrong CSRF token' : 'no CSRF token');
+      return reply.code(403).send({ error: `send the session's CSRF token in the ${CSRF_HEADER} header (from /console/api/me); reload the page` });
+    }
+  }
+
+  /** The CSRF token of the request's cookie session (undefined for bearer tokens). */
+  csrfOf(req: FastifyRequest): string | undefined {
+    const sid = cookie(req, COOKIE);
+    return sid ? this.sessions.get(sid)?.csrf : undefined;
+  }
+
+  private bearer(req: FastifyRequest): string | undefined {
+    return /^Bearer\s+(\S+)\s*$/i.exec(String(req.headers.authorization ?? ''))?.[1];
   }
 
   private foreignOrigin(req: FastifyRequest): string | undefined {
@@ -175,9 +198,10 @@ export class ConsoleAdapter extends BaseAdapter {
     }
     const sid = randomBytes(32).toString('base64url');
     const ttl = this.opts.sessionTtlMs ?? 12 * 3600_000;
-    this.sessions.set(sid, { user, expires: this.clock.now() + ttl });
+    const csrf = randomBytes(24).toString('base64url');
+    this.sessions.set(sid, { user, expires: this.clock.now() + ttl, csrf });
     this.log.info({ adapter: this.name, user: user.name }, 'console login');
-    return reply.header('set-cookie', this.cookie(sid, Math.floor(ttl / 1000))).send({ user: { name: user.name, groups: user.groups } });
+    return reply.header('set-cookie', this.cookie(sid, Math.floor(ttl / 1000))).send({ user: { name: user.name, groups: user.groups }, csrf });
   }
 
   private async message(req: FastifyRequest, reply: FastifyReply) {
@@ -189,6 +213,15 @@ export class ConsoleAdapter extends BaseAdapter {
     }
     const text = (req.body as { text?: unknown } | undefined)?.text;
     if (typeof text !== 'string' || !text.trim()) return reply.code(400).send({ error: 'the message needs a non-empty "text"' });
+    return { replies: await this.say(user, text) };
+  }
+
+  /**
+   * A command from a signed-in user, in the console's room, to the chat
+   * engine: the same grammar, policy, four-eyes and audit as every chat
+   * platform. Returns the sender's own replies; the rest go out live.
+   */
+  async say(user: ChatUser, text: string): Promise<ChatReply[]> {
     const room = this.room;
     const mine: ChatReply[] = [];
     await this.dispatch({ adapter: this.name, room, user, text: text.trim().slice(0, 4000), time: this.clock.now() }, async (r) => {
@@ -198,7 +231,7 @@ export class ConsoleAdapter extends BaseAdapter {
         chatRepliesTotal.inc({ adapter: this.name });
       } else await this.post(r);
     });
-    return { replies: mine };
+    return mine;
   }
 
   private events(req: FastifyRequest, reply: FastifyReply) {
@@ -225,8 +258,9 @@ export class ConsoleAdapter extends BaseAdapter {
     return reply.room === this.room || reply.room === `console:${user.name}`;
   }
 
-  private authenticate(req: FastifyRequest): ChatUser | undefined {
-    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(String(req.headers.authorization ?? ''))?.[1];
+  /** The signed-in user of a request: a bearer token, or an unexpired session cookie. */
+  authenticate(req: FastifyRequest): ChatUser | undefined {
+    const bearer = this.bearer(req);
     // Token hashes are map keys: a lookup's timing reveals nothing about a token's bytes.
     if (bearer) return this.byTokenHash.get(sha256(bearer));
     const sid = cookie(req, COOKIE);
@@ -239,7 +273,13 @@ export class ConsoleAdapter extends BaseAdapter {
     return s.user;
   }
 
-  private unauthorized(reply: FastifyReply, req?: FastifyRequest) {
+  /** Counts and audits a refused console request (the server's console views refuse through this too). */
+  refuse(req: FastifyRequest, reason: string, status: number, detail?: string): void {
+    this.refused(req, reason, status, detail);
+  }
+
+  /** Answers 401 (and audits the refusal when `req` is given). */
+  unauthorized(reply: FastifyReply, req?: FastifyRequest) {
     if (req) this.refused(req, 'unauthenticated', 401, 'no valid session or bearer token');
     return reply.code(401).header('www-authenticate', 'Bearer realm="kubemend console"').send({ error: 'sign in first' });
   }
@@ -256,6 +296,12 @@ export class ConsoleAdapter extends BaseAdapter {
 
 function write(res: ServerResponse, e: { id: number; reply: ChatReply }): void {
   res.write(`id: ${e.id}\nevent: reply\ndata: ${JSON.stringify(e.reply)}\n\n`);
+}
+
+function sameToken(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 function sha256(s: string): string {

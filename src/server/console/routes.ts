@@ -1,0 +1,13 @@
+// The console views' API routes, one file per view (routes-*.ts). Each
+// registers GET routes for what its view reads and POST routes for what it
+// changes, under /console/api/v1/, deciding through ConsoleContext: the
+// chat policy for who may, the audit log for every refusal and change.
+import type { FastifyInstance } from 'fastify';
+import type { ConsoleContext } from './context.ts';
+import { overviewRoutes } from './routes-overview.ts';
+
+export type RegisterRoutes = (app: FastifyInstance, ctx: ConsoleContext) => void;
+
+export const ROUTES: RegisterRoutes[] = [
+  overviewRoutes,
+];

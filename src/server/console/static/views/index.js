@@ -1,0 +1,9 @@
+// The console's views, in navigation order. A view is
+//   { id, title, nav, match: RegExp over the hash path, render(root, ctx) }
+// where render fills `root` (already empty) and may return a cleanup
+// function; ctx is described in app.js.
+import chat from './chat.js';
+
+export const VIEWS = [
+  chat,
+];
