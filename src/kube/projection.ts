@@ -12,6 +12,7 @@
 // the node itself, so `size()` and presence tests see what they would on the
 // full object.
 import type { KubeObject } from './types.ts';
+import { intern, internDeep } from './intern.ts';
 
 export interface FieldTree {
   all?: boolean;
@@ -138,7 +139,8 @@ export function treePaths(t: FieldTree, prefix = ''): string[] {
 }
 
 type Projector = (v: unknown) => unknown;
-const keep: Projector = (v) => v;
+// What a projection keeps is cached for as long as the object lives: its strings are interned (intern.ts).
+const keep: Projector = internDeep;
 
 /** A function that copies what `tree` keeps of a value; built once per tree, run per watch event. */
 export function projector(tree: FieldTree): Projector {
@@ -149,6 +151,7 @@ export function projector(tree: FieldTree): Projector {
   let self: Projector;
   const list = (v: unknown[]) => v.map(each ?? self);
   self = (v) => {
+    if (typeof v === 'string') return intern(v);
     if (v === null || typeof v !== 'object') return v;
     if (Array.isArray(v)) return list(v);
     const o = v as Record<string, unknown>;
