@@ -7,7 +7,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../../common/index.ts';
 import type { Store } from '../../store/index.ts';
-import type { Authorizer, ChatAction } from '../../authz/index.ts';
+import type { Authorizer, ChatAction, Decision } from '../../authz/index.ts';
 import type { LoadedRunbook } from '../../runbooks/index.ts';
 import type { ChatReply, ChatUser, ConsoleAdapter } from '../../chat/index.ts';
 import type { LiveHub } from './live.ts';
@@ -56,9 +56,9 @@ export class ConsoleContext {
     return u;
   }
 
-  /** Whether the policy lets `user` take `action` in `scope` from the console's room. */
-  async may(user: ChatUser, action: ChatAction, scope: Scope = {}): Promise<boolean> {
-    const d = await this.services.authorizer.check({
+  /** The policy's decision on `user` taking `action` in `scope` from the console's room. */
+  decide(user: ChatUser, action: ChatAction, scope: Scope = {}): Promise<Decision> {
+    return this.services.authorizer.check({
       user: user.name,
       groups: user.groups,
       cluster: scope.cluster ?? this.services.clusters[0] ?? '*',
@@ -66,7 +66,11 @@ export class ConsoleContext {
       room: this.room,
       action,
     });
-    return d.allowed;
+  }
+
+  /** Whether the policy lets `user` take `action` in `scope` from the console's room. */
+  async may(user: ChatUser, action: ChatAction, scope: Scope = {}): Promise<boolean> {
+    return (await this.decide(user, action, scope)).allowed;
   }
 
   /**
@@ -87,14 +91,7 @@ export class ConsoleContext {
   async require(req: FastifyRequest, reply: FastifyReply, action: ChatAction, scope: Scope = {}): Promise<ChatUser | undefined> {
     const user = this.user(req, reply);
     if (!user) return undefined;
-    const d = await this.services.authorizer.check({
-      user: user.name,
-      groups: user.groups,
-      cluster: scope.cluster ?? this.services.clusters[0] ?? '*',
-      namespace: scope.namespace ?? '',
-      room: this.room,
-      action,
-    });
+    const d = await this.decide(user, action, scope);
     if (d.allowed) return user;
     this.adapter.refuse(req, 'forbidden', 403, `${user.name}: ${d.reason}`.slice(0, 300));
     void reply.code(403).send({ error: d.reason });
