@@ -58,6 +58,8 @@ export interface ViewsFixture {
   base: string;
   get(u: Who, path: string): Promise<{ status: number; body: any; text: string; headers: Headers }>;
   post(u: Who, path: string, body: unknown): Promise<{ status: number; body: any }>;
+  /** A chat command typed in the console by `u`: the texts of the replies. */
+  say(u: Who, text: string): Promise<string[]>;
   /** A cookie session: its cookie and CSRF token. */
   login(u: Who): Promise<{ cookie: string; csrf: string }>;
   close(): Promise<void>;
@@ -94,6 +96,10 @@ export async function viewsFixture(): Promise<ViewsFixture> {
     async post(u, path, body) {
       const res = await fetch(`${base}/console/api/v1/${path}`, { method: 'POST', headers: { ...auth(u), 'content-type': 'application/json' }, body: JSON.stringify(body) });
       return { status: res.status, body: await res.json() };
+    },
+    async say(u, text) {
+      const res = await fetch(`${base}/console/api/messages`, { method: 'POST', headers: { ...auth(u), 'content-type': 'application/json' }, body: JSON.stringify({ text }) });
+      return ((await res.json()) as { replies: { text: string }[] }).replies.map((r) => r.text);
     },
     async login(u) {
       const res = await fetch(`${base}/console/login`, { method: 'POST', headers: { 'content-type': 'application/json', origin: base }, body: JSON.stringify({ token: token(u) }) });
