@@ -23,7 +23,7 @@ export function renderGraph(h, layout, path, description) {
       h('svg:text', { x: n.x + n.w / 2, y: n.y + (n.action ? 18 : 27), 'text-anchor': 'middle', class: 'node-id' }, n.id),
       n.action ? h('svg:text', { x: n.x + n.w / 2, y: n.y + 34, 'text-anchor': 'middle', class: 'node-action' }, st ? `${n.action} · ${st}` : n.action) : null);
   });
-  const marker = (id) => h('svg:marker', { id, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' }, h('svg:path', { d: 'M0,0 L10,5 L0,10 z' }));
+  const marker = (id) => h('svg:marker', { id, viewBox: '0 0 10 10', refX: 9, refY: 5, markerUnits: 'userSpaceOnUse', markerWidth: 10, markerHeight: 10, orient: 'auto-start-reverse' }, h('svg:path', { d: 'M0,0 L10,5 L0,10 z' }));
   return h('figure', { class: 'graph' },
     h('svg:svg', { viewBox: `0 0 ${layout.width} ${layout.height}`, width: layout.width, height: layout.height, role: 'img', 'aria-labelledby': 'graph-title graph-desc' },
       h('svg:title', { id: 'graph-title' }, 'Step graph'),

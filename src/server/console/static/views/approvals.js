@@ -51,15 +51,15 @@ export default {
     root.append(
       h('h2', {}, 'Approvals'),
       h('h3', {}, 'Production requests (four-eyes)'),
-      data.requests.length ? data.requests.map((r) => card(ctx, r)) : h('p', { class: 'muted' }, 'No production request waits for approval.'),
+      data.requests.length ? h('div', { class: 'cards' }, data.requests.map((r) => card(ctx, r))) : h('p', { class: 'muted' }, 'No production request waits for approval.'),
       h('h3', {}, 'Runbook approval steps'),
-      data.steps.length ? data.steps.map((s) => card(ctx, s)) : h('p', { class: 'muted' }, 'No runbook step waits for approval here.'),
-      data.elsewhere.length ? [h('h3', {}, 'Waiting on another replica'), h('p', {}, 'These runs wait at an approval step driven by another kubemend replica; decide them in chat.'),
-        ctx.table('Runs waiting elsewhere', ['Run', 'Runbook', 'Step', 'Target'], data.elsewhere.map((e) => [h('a', { href: ctx.link(`runs/${e.runId}`) }, e.runId.slice(0, 8)), e.runbook, e.stepId || '–', targetText(e.target)]))] : '',
+      data.steps.length ? h('div', { class: 'cards' }, data.steps.map((s) => card(ctx, s))) : h('p', { class: 'muted' }, 'No runbook step waits for approval here.'),
+      data.elsewhere.length ? h('div', {}, h('h3', {}, 'Waiting on another replica'), h('p', {}, 'These runs wait at an approval step driven by another kubemend replica; decide them in chat.'),
+        ctx.table('Runs waiting elsewhere', ['Run', 'Runbook', 'Step', 'Target'], data.elsewhere.map((e) => [h('a', { href: ctx.link(`runs/${e.runId}`) }, e.runId.slice(0, 8)), e.runbook, e.stepId || '–', targetText(e.target)]))) : '',
       data.hidden ? h('p', { class: 'muted' }, `${data.hidden} more the policy does not let you see.`) : '');
     // A decision elsewhere (chat, another page) changes the list: read it again, unless a reason is being typed.
     ctx.live((ev) => {
-      if (!/approv|runbook\.run\.|chat\.[a-z]+\.(expired|cancelled|executed|failed)/.test(ev.action)) return;
+      if (!/approv|runbook\.(run|step)\.|chat\.[a-z]+\.(expired|cancelled|executed|failed)/.test(ev.action)) return;
       if (root.contains(document.activeElement) && document.activeElement.tagName === 'INPUT') return;
       ctx.refresh();
     });

@@ -90,7 +90,7 @@ async function detail(root, ctx, id) {
       t ? h('a', { href: `#step-${s.id}`, onclick: (e) => { e.preventDefault(); document.getElementById(`step-${s.id}`)?.scrollIntoView(); } }, s.id) : s.id,
       s.action ? ` (${s.action})` : '', ': ', t ? [ctx.badge(t.status), ` in ${ctx.duration(t.durationMs)}`] : 'not reached', edges);
   })));
-  root.append(h('h3', {}, 'What each step did'), data.path.steps.length ? data.path.steps.map((s) => stepDetails(ctx, s)) : h('p', {}, 'No step has started yet.'));
+  root.append(h('h3', {}, 'What each step did'), h('div', {}, data.path.steps.length ? data.path.steps.map((s) => stepDetails(ctx, s)) : h('p', {}, 'No step has started yet.')));
   ctx.live((ev) => { if (ev.runId === r.id) ctx.refresh(); });
 }
 
