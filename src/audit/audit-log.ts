@@ -202,7 +202,7 @@ export class SqlAuditLog implements AuditLog {
     return rows.map((r) => ({ seq: num(r.seq), hash: r.hash, time: num(r.time), removed: num(r.removed), keyId: r.key_id }));
   }
 
-  private select(q: AuditQuery & { beforeSeq?: number }): { sql: string; params: SqlValue[] } {
+  private select(q: AuditQuery): { sql: string; params: SqlValue[] } {
     const d = dialectSql(this.db.dialect);
     const where: string[] = [];
     const params: SqlValue[] = [];
@@ -232,6 +232,7 @@ export class SqlAuditLog implements AuditLog {
     if (q.runId !== undefined) add('run_id = ?', q.runId);
     if (q.detectionId !== undefined) add('detection_id = ?', q.detectionId);
     if (q.incidentId !== undefined) add('incident_id = ?', q.incidentId);
+    if (q.id !== undefined) add('id = ?', q.id);
     if (q.afterSeq !== undefined) add('seq > ?', q.afterSeq);
     if (q.beforeSeq !== undefined) add('seq < ?', q.beforeSeq);
     const limit = q.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(q.limit))}` : '';

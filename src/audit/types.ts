@@ -62,6 +62,10 @@ export interface AuditQuery {
   incidentId?: string;
   limit?: number;
   afterSeq?: number;
+  /** Records before this seq (a newest-first page's cursor). */
+  beforeSeq?: number;
+  /** One record by its id. */
+  id?: string;
   /** By seq: 'asc' (default, oldest first) or 'desc' (newest first, e.g. the last N). */
   order?: 'asc' | 'desc';
 }

@@ -9,9 +9,11 @@ import { ConfigError, parseConfig, type ConfigProblem } from '../common/index.ts
 /**
  * What a chat user can be allowed to do. `approve` is approving someone else's
  * production request; `incidents` and `runs` read them (list, show);
- * `incident` acknowledges, assigns, notes and resolves; `abort` stops a run.
+ * `incident` acknowledges, assigns, notes and resolves; `abort` stops a run;
+ * `audit` reads the audit log in the web console (its records, the chain's
+ * verification and signed head, the export).
  */
-export const CHAT_ACTIONS = ['restart', 'rollback', 'promote', 'scale', 'status', 'approve', 'incidents', 'incident', 'runs', 'abort'] as const;
+export const CHAT_ACTIONS = ['restart', 'rollback', 'promote', 'scale', 'status', 'approve', 'incidents', 'incident', 'runs', 'abort', 'audit'] as const;
 export type ChatAction = (typeof CHAT_ACTIONS)[number];
 
 export interface PolicyRule {

@@ -2,7 +2,7 @@
 // approve (production, four-eyes) → run through the RunbookExecutor as the
 // chat user → report. Adapters (Slack, Mattermost, web console, terminal)
 // only translate messages; every decision is made here, once, the same way.
-import type { ApprovalBook, RunbookExecutor } from '../runbooks/index.ts';
+import type { ApprovalBook, PendingApproval, RunbookExecutor } from '../runbooks/index.ts';
 import { RunbookApprovals, type RunbookApprovalListener } from './runbook-approvals.ts';
 import type { Store } from '../store/index.ts';
 import { type Clock, Errors, KubemendError, chatCommandsTotal, formatDuration, withCode } from '../common/index.ts';
@@ -76,6 +76,11 @@ export class KubemendChatEngine implements ChatEngine {
     const desk = { store: o.store, clock: o.clock, authorizer: o.authorizer, book: this.book, reply: (m: ChatMessage, t: string, ro?: ReplyOptions) => this.reply(m, t, ro) };
     this.incidentCommands = new IncidentCommands(desk, o.incidents);
     this.runCommands = new RunCommands(desk, o.executor, (r) => this.emit(r));
+  }
+
+  /** Runbook approval steps waiting in this process, with the ids `approve`/`deny` take. */
+  pendingRunbookApprovals(): (PendingApproval & { short: string })[] {
+    return this.runbookApprovals?.pending() ?? [];
   }
 
   get settings(): ChatSettings {

@@ -3,7 +3,7 @@
 // builds it all on a store, a clock and the clusters' APIs.
 export type * from './types.ts';
 export { KubemendChatEngine, type ChatEngineOptions } from './engine.ts';
-export { parseCommand, helpText, usageOf, tokenize, USAGE, COMMANDS, WORKLOAD_ACTIONS, type Command, type ActionCommand, type Parsed, type WorkloadAction } from './grammar.ts';
+export { parseCommand, helpText, usageOf, tokenize, USAGE, COMMANDS, WORKLOAD_ACTIONS, REQUEST_ID, type Command, type ActionCommand, type Parsed, type WorkloadAction } from './grammar.ts';
 export { chatSettings, loadChatConfig, isProduction, ChatSettingsSchema, type ChatSettings, type ChatSettingsInput } from './settings.ts';
 export { checkJustification, splitJustification, StaticTicketChecker, type TicketChecker, type TicketVerdict, type Justification } from './justification.ts';
 export { JiraTicketChecker, type JiraOptions } from './jira.ts';

@@ -48,6 +48,12 @@ export class RunbookApprovals {
     return Boolean(p && this.o.approvals.list().some((x) => x.id === p.id));
   }
 
+  /** What waits now, with the id people answer with (the console lists these). */
+  pending(): (PendingApproval & { short: string })[] {
+    const live = new Set(this.o.approvals.list().map((p) => p.id));
+    return [...this.byShort].filter(([, p]) => live.has(p.id)).map(([short, p]) => ({ ...p, short }));
+  }
+
   async decide(msg: ChatMessage, id: string, decision: 'approve' | 'deny', comment?: string): Promise<ChatReply[]> {
     const p = this.byShort.get(id)!;
     const run = await this.o.store.getRun(p.runId);

@@ -196,6 +196,7 @@ export class RunbookExecutor {
         ...(exclusive ? { lockKey: key } : {}),
         ...(fence ? { fence } : {}),
         ...(req.as ? { as: req.as } : {}),
+        ...(view.graph ? { graph: view.graph() } : {}),
       };
       const uid = this.o.clusterUid?.(run.cluster);
       if (uid) run.clusterUid = uid;

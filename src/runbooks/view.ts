@@ -1,6 +1,7 @@
 // What the executor needs from a loaded runbook, independent of how the
 // loader represents it: step lookup, edges, templating and `when`.
 import type { AuditTarget } from '../audit/index.ts';
+import type { RunGraph } from '../store/index.ts';
 import type { Detection } from '../rules/index.ts';
 import type { LoadedRunbook } from './loader.ts';
 import { evaluateWhen, renderWith, type TemplateVars } from './template.ts';
@@ -32,6 +33,8 @@ export interface RunbookView {
   resolve(given?: Record<string, unknown>): { ok: true; params: Record<string, unknown> } | { ok: false; problems: string[] };
   /** Where an escalation of this runbook is announced. */
   escalationChannel: string;
+  /** The step graph, kept with each run so the console can draw it after a reload. */
+  graph?(): RunGraph;
 }
 
 
@@ -58,6 +61,10 @@ export function viewOf(lr: LoadedRunbook): RunbookView {
       };
     },
     next: (id, outcome) => lr.graph.next(id, outcome),
+    graph: () => ({
+      start: lr.graph.start,
+      steps: [...steps.values()].map((s) => ({ id: s.id, action: s.action, ...(s.description ? { description: s.description } : {}), ...lr.graph.edges(s.id) })),
+    }),
     render: (id, vars) => renderWith(steps.get(id)!, vars as TemplateVars),
     when: (id, vars) => {
       try {

@@ -9,7 +9,7 @@ import { migrate } from './migrations.ts';
 import { adoptRun, addTransition, insertRun, updateRun } from './runs-sql.ts';
 import * as outbox from './outbox-sql.ts';
 import * as budget from './runs-budget-sql.ts';
-import type { ChatRequestRecord, Detection, Fence, IncidentRecord, IncidentStatus, OutboxClaim, OutboxRecord, RunRecord, RunStatus, Silence, StepTransition, Store, WriteFence } from './types.ts';
+import type { ChatRequestRecord, Detection, Fence, IncidentRecord, IncidentStatus, OutboxClaim, OutboxRecord, RunCursor, RunRecord, RunStatus, Silence, StepTransition, Store, WriteFence } from './types.ts';
 
 type Doc = { doc: string };
 
@@ -127,8 +127,10 @@ export class SqlStore implements Store {
     return parse<RunRecord>(await this.db.query<Doc>('SELECT doc FROM runs WHERE id = ?', [id]))[0];
   }
 
-  async listRuns(q: { status?: RunStatus[]; runbook?: string; since?: number; limit?: number } = {}): Promise<RunRecord[]> {
+  async listRuns(q: { status?: RunStatus[]; runbook?: string; since?: number; limit?: number; after?: RunCursor } = {}): Promise<RunRecord[]> {
     const w = new Where().in('status', q.status).eq('runbook', q.runbook).gte('created_at', q.since);
+    // The order below (newest first, then id): a page continues strictly after its last run.
+    if (q.after) w.add('(created_at < ? OR (created_at = ? AND id > ?))', q.after.createdAt, q.after.createdAt, q.after.id);
     return parse<RunRecord>(await this.db.query<Doc>(`SELECT doc FROM runs${w.sql()} ORDER BY created_at DESC, id${limitSql(q.limit)}`, w.params));
   }
 

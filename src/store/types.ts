@@ -188,6 +188,25 @@ export interface RunRecord {
   as?: { user: string; groups?: string[] };
   /** Asked to stop at the next step boundary; the process driving the run applies it. */
   stop?: StopRequest;
+  /** The runbook's step graph when the run started (absent on runs recorded before it was kept). */
+  graph?: RunGraph;
+}
+
+/** Where a page of runs ended: its last run's creation time and id. */
+export interface RunCursor {
+  createdAt: number;
+  id: string;
+}
+
+/**
+ * A runbook's step graph as a run started with it: the steps in file order
+ * with their action and the edges each outcome follows (a step id, `end` or
+ * `escalate`). Kept with the run so it can be drawn after the runbook is
+ * reloaded or removed.
+ */
+export interface RunGraph {
+  start: string;
+  steps: { id: string; action: string; description?: string; success: string; failure: string; timeout: string }[];
 }
 
 export interface StepTransition {
@@ -325,7 +344,8 @@ export interface Store {
    */
   adoptRun(id: string, from: Fence | undefined, to: Fence, patch?: Partial<Omit<RunRecord, 'id' | 'fence'>>): Promise<RunRecord | undefined>;
   getRun(id: string): Promise<RunRecord | undefined>;
-  listRuns(q?: { status?: RunStatus[]; runbook?: string; since?: number; limit?: number }): Promise<RunRecord[]>;
+  /** Newest first; `after`: the page after that run (a console list's cursor). */
+  listRuns(q?: { status?: RunStatus[]; runbook?: string; since?: number; limit?: number; after?: RunCursor }): Promise<RunRecord[]>;
   // The budgets' questions, from indexed columns (no document parsed). Active
   // means ACTIVE_RUN_STATUSES; dry runs never count; a target matches as
   // runbooks' sameTarget does; with `clusterUid`, runs recorded under another

@@ -8,7 +8,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../../common/index.ts';
 import type { Store } from '../../store/index.ts';
 import type { Authorizer, ChatAction, Decision } from '../../authz/index.ts';
-import type { LoadedRunbook } from '../../runbooks/index.ts';
+import type { LoadedRunbook, PendingApproval } from '../../runbooks/index.ts';
 import type { ChatReply, ChatUser, ConsoleAdapter } from '../../chat/index.ts';
 import type { LiveHub } from './live.ts';
 
@@ -22,6 +22,8 @@ export interface ConsoleServices {
   clusters: readonly string[];
   /** How often the live stream looks for new audit records (default 1000 ms of real time). */
   livePollMs?: number;
+  /** Runbook approval steps waiting in this process, with the ids chat's approve/deny take. */
+  runbookApprovals?: () => readonly (PendingApproval & { short: string })[];
 }
 
 /** Where a thing lives, for the policy: its cluster and namespace ('' for cluster-scoped). */
@@ -93,9 +95,14 @@ export class ConsoleContext {
     if (!user) return undefined;
     const d = await this.decide(user, action, scope);
     if (d.allowed) return user;
-    this.adapter.refuse(req, 'forbidden', 403, `${user.name}: ${d.reason}`.slice(0, 300));
-    void reply.code(403).send({ error: d.reason });
+    this.forbid(req, reply, user, d.reason);
     return undefined;
+  }
+
+  /** Answers 403 for `user` (audited as a refused console request). */
+  forbid(req: FastifyRequest, reply: FastifyReply, user: ChatUser, reason: string): void {
+    this.adapter.refuse(req, 'forbidden', 403, `${user.name}: ${reason}`.slice(0, 300));
+    void reply.code(403).send({ error: reason });
   }
 
   /** A chat command as `user` in the console's room (the chat engine's policy, four-eyes and audit); the sender's replies. */

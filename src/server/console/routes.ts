@@ -5,9 +5,15 @@
 import type { FastifyInstance } from 'fastify';
 import type { ConsoleContext } from './context.ts';
 import { overviewRoutes } from './routes-overview.ts';
+import { runsRoutes } from './routes-runs.ts';
+import { approvalsRoutes } from './routes-approvals.ts';
+import { auditRoutes } from './routes-audit.ts';
 
 export type RegisterRoutes = (app: FastifyInstance, ctx: ConsoleContext) => void;
 
 export const ROUTES: RegisterRoutes[] = [
   overviewRoutes,
+  runsRoutes,
+  approvalsRoutes,
+  auditRoutes,
 ];

@@ -3,7 +3,13 @@
 // where render fills `root` (already empty) and may return a cleanup
 // function; ctx is described in app.js.
 import chat from './chat.js';
+import runs from './runs.js';
+import approvals from './approvals.js';
+import audit from './audit.js';
 
 export const VIEWS = [
   chat,
+  runs,
+  approvals,
+  audit,
 ];
