@@ -37,7 +37,7 @@ export interface LayoutEdge {
   to: string;
   /** The outcomes that follow this edge, in the order success, failure, timeout. */
   outcomes: Outcome[];
-  /** A cubic Bézier: start, two control points, end. */
+  /** Cubic Bézier segments: a start, then two control points and an end per segment (1 + 3n points). */
   points: [number, number][];
   /** Where its label goes. */
   label: [number, number];
@@ -137,26 +137,51 @@ export function layoutGraph(g: RunGraph): GraphLayout {
   });
 
   const edges: LayoutEdge[] = [];
+  // Edges that skip a row or go back run in lanes right of every box, one lane each, so none crosses a box.
+  const right = Math.max(...nodes.map((n) => n.x + n.w));
+  let lanes = 0;
+  const rightmost = (n: LayoutNode) => !nodes.some((m) => m.layer === n.layer && m.x > n.x);
   for (const s of g.steps) {
     const grouped = new Map<string, Outcome[]>();
     for (const o of OUTCOMES) if (at.has(s[o])) grouped.set(s[o], [...(grouped.get(s[o]) ?? []), o]);
-    for (const [to, outcomes] of grouped) edges.push({ from: s.id, to, outcomes, ...route(at.get(s.id)!, at.get(to)!) });
+    for (const [to, outcomes] of grouped) {
+      const a = at.get(s.id)!;
+      const b = at.get(to)!;
+      edges.push({ from: s.id, to, outcomes, ...(b.layer === a.layer + 1 ? route(a, b) : sideRoute(a, b, right + GAP_X + LANE * lanes++, rightmost)) });
+    }
   }
-  return { width, height: MARGIN * 2 + rows.length * NODE_H + (rows.length - 1) * GAP_Y, nodes, edges };
+  const lanesWidth = lanes ? GAP_X + LANE * lanes + LABEL_W : 0;
+  return { width: Math.max(width, right + lanesWidth + MARGIN), height: MARGIN * 2 + rows.length * NODE_H + (rows.length - 1) * GAP_Y, nodes, edges };
 }
 
-/** Bottom of `a` to top of `b`; an edge back (upwards) leaves and enters from the side. */
+const LANE = 18;
+/** Room right of the last lane for its outcome label. */
+const LABEL_W = 110;
+
+/** Bottom of `a` to top of `b`, one row down. */
 function route(a: LayoutNode, b: LayoutNode): Pick<LayoutEdge, 'points' | 'label'> {
-  if (b.layer > a.layer) {
-    const p0: [number, number] = [a.x + a.w / 2, a.y + a.h];
-    const p3: [number, number] = [b.x + b.w / 2, b.y];
-    const dy = (p3[1] - p0[1]) / 2;
-    return { points: [p0, [p0[0], p0[1] + dy], [p3[0], p3[1] - dy], p3], label: [(p0[0] + p3[0]) / 2, (p0[1] + p3[1]) / 2] };
-  }
-  const p0: [number, number] = [a.x + a.w, a.y + a.h / 2];
-  const p3: [number, number] = [b.x + b.w, b.y + b.h / 2];
-  const out = Math.max(p0[0], p3[0]) + GAP_X;
-  return { points: [p0, [out, p0[1]], [out, p3[1]], p3], label: [out, (p0[1] + p3[1]) / 2] };
+  const p0: [number, number] = [a.x + a.w / 2, a.y + a.h];
+  const p3: [number, number] = [b.x + b.w / 2, b.y];
+  const dy = (p3[1] - p0[1]) / 2;
+  return { points: [p0, [p0[0], p0[1] + dy], [p3[0], p3[1] - dy], p3], label: [(p0[0] + p3[0]) / 2, (p0[1] + p3[1]) / 2] };
+}
+
+/**
+ * An edge that skips rows or goes back: down from `a` into the gap below its
+ * row, across to its lane right of every box, along the lane to the gap above
+ * `b`'s row, across, and down into `b`. Gaps between rows hold no boxes, so
+ * the edge crosses none; straight segments are Bézier segments whose control
+ * points are their ends. Lanes shift the horizontal runs apart a little.
+ */
+function sideRoute(a: LayoutNode, b: LayoutNode, lane: number, rightmost: (n: LayoutNode) => boolean): Pick<LayoutEdge, 'points' | 'label'> {
+  const shift = (((lane / LANE) % 4) - 1.5) * 6;
+  // Nothing to a box's right in its row: the edge leaves or enters by that side, clear of the edges below and above it.
+  const start: [number, number][] = rightmost(a) ? [[a.x + a.w, a.y + a.h / 2 + shift]] : [[a.x + a.w / 2 + shift, a.y + a.h], [a.x + a.w / 2 + shift, a.y + a.h + GAP_Y / 2 + shift]];
+  const end: [number, number][] = rightmost(b) ? [[b.x + b.w, b.y + b.h / 2 + shift]] : [[b.x + b.w / 2 + shift, b.y - GAP_Y / 2 + shift], [b.x + b.w / 2 + shift, b.y]];
+  const corners: [number, number][] = [...start, [lane, start.at(-1)![1]], [lane, end[0][1]], ...end];
+  const points: [number, number][] = [corners[0]];
+  for (let i = 1; i < corners.length; i++) points.push(corners[i - 1], corners[i], corners[i]);
+  return { points, label: [lane, (start.at(-1)![1] + end[0][1]) / 2] };
 }
 
 /** What a step did in a run: its last status, attempts, times, and what it returned. */

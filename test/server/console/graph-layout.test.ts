@@ -21,6 +21,30 @@ function overlaps(l: GraphLayout): string[] {
   return out;
 }
 
+/** Edges whose curve passes through a box other than its ends (sampled along the cubic Bézier the page draws). */
+function crossings(l: GraphLayout): string[] {
+  const out: string[] = [];
+  for (const e of l.edges) {
+    assert.equal((e.points.length - 1) % 3, 0, `${e.from}→${e.to}: 1 + 3n points`);
+    segments: for (let k = 0; k + 3 < e.points.length; k += 3) {
+      const [p0, p1, p2, p3] = e.points.slice(k, k + 4);
+      for (let i = 1; i < 50; i++) {
+        const t = i / 50;
+        const u = 1 - t;
+        const x = u * u * u * p0[0] + 3 * u * u * t * p1[0] + 3 * u * t * t * p2[0] + t * t * t * p3[0];
+        const y = u * u * u * p0[1] + 3 * u * u * t * p1[1] + 3 * u * t * t * p2[1] + t * t * t * p3[1];
+        const hit = l.nodes.find((n) => n.id !== e.from && n.id !== e.to && x > n.x && x < n.x + n.w && y > n.y && y < n.y + n.h);
+        if (hit) {
+          out.push(`${e.from}→${e.to} through ${hit.id}`);
+          break segments;
+        }
+      }
+    }
+    if (Math.max(...e.points.map((p) => p[0])) > l.width) out.push(`${e.from}→${e.to} outside the picture`);
+  }
+  return out;
+}
+
 test('every shipped runbook: forward edges point down, nothing overlaps, end and escalate share the last row, all inside the picture', () => {
   const loaded = loadRunbooks(SHIPPED, { actions: ACTIONS });
   assert.ok(loaded.length >= 5);
@@ -32,6 +56,7 @@ test('every shipped runbook: forward edges point down, nothing overlaps, end and
     assert.deepEqual(l.nodes.filter((n) => n.kind === 'step').map((n) => n.id).sort(), g.steps.map((s) => s.id).sort(), name);
     for (const e of l.edges) assert.ok(at.get(e.to)!.layer > at.get(e.from)!.layer, `${name}: ${e.from} → ${e.to} points down`);
     assert.deepEqual(overlaps(l), [], name);
+    assert.deepEqual(crossings(l), [], `${name}: no edge crosses a box`);
     const bottom = Math.max(...l.nodes.map((n) => n.layer));
     for (const n of l.nodes) if (n.kind !== 'step') assert.equal(n.layer, bottom, `${name}: ${n.id} on the last row`);
     for (const n of l.nodes) assert.ok(n.x >= 0 && n.y >= 0 && n.x + n.w <= l.width && n.y + n.h <= l.height, `${name}: ${n.id} inside`);
@@ -63,8 +88,8 @@ test('a recorded graph with an edge back still lays out, the edge drawn up the s
   const l = layoutGraph(g);
   const up = l.edges.find((e) => e.from === 'b' && e.to === 'a')!;
   assert.deepEqual(up.outcomes, ['failure', 'timeout']);
-  assert.ok(up.points[0][1] > up.points[3][1], 'it goes up');
-  assert.ok(up.points[1][0] > Math.max(...l.nodes.map((n) => n.x)), 'round the right-hand side');
+  assert.ok(up.points[0][1] > up.points.at(-1)![1], 'it goes up');
+  assert.ok(Math.max(...up.points.map((p) => p[0])) > Math.max(...l.nodes.map((n) => n.x + n.w)), 'beside every box');
 });
 
 const tr = (stepId: string, status: StepTransition['status'], time: number, extra: Partial<StepTransition> = {}): StepTransition => ({ runId: 'r', stepId, attempt: 1, status, time, ...extra });

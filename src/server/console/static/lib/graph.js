@@ -10,10 +10,12 @@ export function renderGraph(h, layout, path, description) {
   const taken = new Set(path.edges);
   const reached = new Set([...status.keys(), ...path.edges.map((e) => e.split('>')[1])]);
   const edges = layout.edges.map((e) => {
-    const [p0, p1, p2, p3] = e.points;
+    const [p0] = e.points;
+    let d = `M${p0[0]},${p0[1]}`;
+    for (let i = 1; i + 2 < e.points.length; i += 3) d += ` C${e.points[i].join(',')} ${e.points[i + 1].join(',')} ${e.points[i + 2].join(',')}`;
     const on = taken.has(`${e.from}>${e.to}`);
     return h('svg:g', { class: `edge ${on ? 'taken' : ''} ${e.outcomes[0]}`, 'data-edge': `${e.from}>${e.to}` },
-      h('svg:path', { d: `M${p0[0]},${p0[1]} C${p1[0]},${p1[1]} ${p2[0]},${p2[1]} ${p3[0]},${p3[1]}`, 'marker-end': on ? 'url(#arrow-taken)' : 'url(#arrow)' }),
+      h('svg:path', { d, 'marker-end': on ? 'url(#arrow-taken)' : 'url(#arrow)' }),
       h('svg:text', { x: e.label[0] + 4, y: e.label[1], class: 'edge-label' }, e.outcomes.join(' / ')));
   });
   const nodes = layout.nodes.map((n) => {
