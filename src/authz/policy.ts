@@ -9,9 +9,10 @@ import { ConfigError, parseConfig, type ConfigProblem } from '../common/index.ts
 /**
  * What a chat user can be allowed to do. `approve` is approving someone else's
  * production request; `incidents` and `runs` read them (list, show);
- * `incident` acknowledges, assigns, notes and resolves; `abort` stops a run.
+ * `incident` acknowledges, assigns, notes and resolves; `abort` stops a run;
+ * `silence` creates and expires silences (the web console).
  */
-export const CHAT_ACTIONS = ['restart', 'rollback', 'promote', 'scale', 'status', 'approve', 'incidents', 'incident', 'runs', 'abort'] as const;
+export const CHAT_ACTIONS = ['restart', 'rollback', 'promote', 'scale', 'status', 'approve', 'incidents', 'incident', 'runs', 'abort', 'silence'] as const;
 export type ChatAction = (typeof CHAT_ACTIONS)[number];
 
 export interface PolicyRule {

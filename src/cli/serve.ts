@@ -9,7 +9,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { realClock, KubemendError, Errors, ConfigError, leaderStatus, formatDuration } from '../common/index.ts';
 import { openStore, type Store } from '../store/index.ts';
-import type { Notifications } from '../notify/index.ts';
+import { type Notifications, AuditShipper, resolveEsConnection } from '../notify/index.ts';
 import { Authorizer } from '../authz/index.ts';
 import { chatSettings, loadChatConfig, type ChatSettings } from '../chat/index.ts';
 import { loadRules } from '../rules/index.ts';
@@ -21,7 +21,6 @@ import { DEFAULT_POLICY, SHIPPED_RULES, SHIPPED_RUNBOOKS, splitListen, untilSign
 import { clusterTarget, sandboxTarget, type Target } from './targets.ts';
 import { collect, storeOptions } from './options.ts';
 import { SANDBOX_SETTINGS } from './chat.ts';
-import { AuditShipper, resolveEsConnection } from '../notify/index.ts';
 
 export interface ServeFlags {
   config?: string;
@@ -198,7 +197,7 @@ export async function runServe(f: ServeFlags, out: (l: string) => void = (l) => 
       slack: adapters.slack,
       mattermost: adapters.mattermost,
       console: adapters.console,
-      consoleServices: { store, clock: target.clock, authorizer, runbooks: () => p.runbooks(), clusters: target.clusters.map((c) => c.name) },
+      consoleServices: { store, clock: target.clock, authorizer, runbooks: () => p.runbooks(), clusters: target.clusters.map((c) => c.name), ...(p.incidents ? { changes: (q) => p.incidents!.tracker.feed.entries(q) } : {}) },
       webhooks: hooks.options && {
         ...hooks.options,
         source: p.webhooks!,

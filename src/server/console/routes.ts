@@ -5,9 +5,17 @@
 import type { FastifyInstance } from 'fastify';
 import type { ConsoleContext } from './context.ts';
 import { overviewRoutes } from './routes-overview.ts';
+import { incidentRoutes } from './routes-incidents.ts';
+import { detectionRoutes } from './routes-detections.ts';
+import { silenceRoutes } from './routes-silences.ts';
+import { changeRoutes } from './routes-changes.ts';
 
 export type RegisterRoutes = (app: FastifyInstance, ctx: ConsoleContext) => void;
 
 export const ROUTES: RegisterRoutes[] = [
   overviewRoutes,
+  incidentRoutes,
+  detectionRoutes,
+  silenceRoutes,
+  changeRoutes,
 ];
