@@ -3,12 +3,14 @@
 //   POST silences {matchers: ["rule=crashloop", …], duration: "2h" | endsAt, comment}
 //   POST silences/:id/expire
 // A silence is about what its matchers pin: an exact `cluster=` and
-// `namespace=` make its scope; a dimension left open is checked as `*`, so
-// silencing every namespace needs the right in every namespace. Creating and
+// `namespace=` make its scope; without `cluster=` it covers every cluster
+// kubemend watches (each is checked), without `namespace=` every namespace
+// (checked as `*`, so it needs a rule that allows any namespace). Creating and
 // expiring need the policy's `silence` action there, reading `incidents`.
 // Both write through the same functions as `kubemend silence add|expire`, so
 // the store, the audit records (silence.created/expired with the person as
 // actor) and every process's silence sync behave as they do for the CLI.
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Silence } from '../../store/index.ts';
 import { Silences, formatMatcher, silenceState } from '../../rules/index.ts';
 import { createSilence, expireSilence } from '../../pipeline/index.ts';
@@ -20,10 +22,12 @@ import type { RegisterRoutes } from './routes.ts';
 const KEEP_EXPIRED_MS = 5 * 86_400_000;
 const STATES = ['active', 'pending', 'expired', 'all'];
 
-/** The cluster and namespace a silence's matchers pin exactly; `*` where they do not. */
-export function silenceScope(matchers: Silence['matchers']): Scope {
+/** Where a silence's matchers reach: the cluster and namespace they pin exactly, else every watched cluster and namespace `*`. */
+export function silenceScopes(matchers: Silence['matchers'], clusters: readonly string[]): Scope[] {
   const exact = (name: string) => matchers.find((m) => m.name === name && m.op === '=')?.value;
-  return { cluster: exact('cluster') ?? '*', namespace: exact('namespace') ?? '*' };
+  const namespace = exact('namespace') ?? '*';
+  const cluster = exact('cluster');
+  return (cluster !== undefined ? [cluster] : clusters.length ? clusters : ['*']).map((c) => ({ cluster: c, namespace }));
 }
 
 function row(s: Silence, now: number) {
@@ -40,6 +44,14 @@ function body(b: unknown): { matchers: string[]; duration?: string; endsAt?: str
 
 export const silenceRoutes: RegisterRoutes = (app, ctx) => {
   const clock = ctx.services.clock;
+  const scopes = (s: Pick<Silence, 'matchers'>) => silenceScopes(s.matchers, ctx.services.clusters);
+  /** The user when the policy lets them `silence` everywhere the matchers reach; else 403, audited with the first scope refused. */
+  const mayChange = async (req: FastifyRequest, reply: FastifyReply, s: Pick<Silence, 'matchers'>) => {
+    const user = ctx.user(req, reply);
+    if (!user) return undefined;
+    for (const scope of scopes(s)) if (!(await ctx.may(user, 'silence', scope))) return ctx.require(req, reply, 'silence', scope);
+    return user;
+  };
 
   app.get('/console/api/v1/silences', async (req, reply) => {
     const user = ctx.user(req, reply);
@@ -52,7 +64,7 @@ export const silenceRoutes: RegisterRoutes = (app, ctx) => {
     // Newest first; silences are few (people make them), so one read is the whole list.
     for (const s of (await ctx.store.listSilences()).reverse()) {
       if (s.endsAt <= now - KEEP_EXPIRED_MS || (state !== 'all' && silenceState(s, now) !== state)) continue;
-      if (await may(silenceScope(s.matchers))) items.push(row(s, now));
+      if ((await Promise.all(scopes(s).map(may))).every(Boolean)) items.push(row(s, now));
     }
     return { items };
   });
@@ -64,7 +76,7 @@ export const silenceRoutes: RegisterRoutes = (app, ctx) => {
       const input = body(req.body);
       // Parsed before the policy is asked: the scope comes from the matchers.
       const probe = new Silences(clock).add({ ...input, createdBy: user.name, comment: input.comment || '-' });
-      if (!(await ctx.require(req, reply, 'silence', silenceScope(probe.matchers)))) return;
+      if (!(await mayChange(req, reply, probe))) return;
       const s = await createSilence(ctx.store, clock, { ...input, createdBy: user.name });
       return { silence: row(s, clock.now()) };
     });
@@ -76,7 +88,7 @@ export const silenceRoutes: RegisterRoutes = (app, ctx) => {
     const id = (req.params as { id: string }).id;
     const found = (await ctx.store.listSilences()).find((s) => s.id === id);
     if (!found) return reply.code(404).send({ error: `no silence ${id}` });
-    if (!(await ctx.require(req, reply, 'silence', silenceScope(found.matchers)))) return;
+    if (!(await mayChange(req, reply, found))) return;
     if (!(await expireSilence(ctx.store, clock, id, { type: 'user', name: user.name }))) return reply.code(409).send({ error: `silence ${id} is already over` });
     return { ok: true };
   });
