@@ -3,7 +3,7 @@
 // adapter in room ops, refusals audited into the store's log. Two users:
 // alice (group sre: everything) and carol (group shop: reads and takes
 // incidents in namespace shop only, may not silence).
-import { realClock } from '../../src/common/index.ts';
+import { consoleLinks, realClock } from '../../src/common/index.ts';
 import { createApp } from '../../src/server/app.ts';
 import { auditRefusals } from '../../src/server/refusal-audit.ts';
 import { Authorizer, parseCsvPolicy } from '../../src/authz/index.ts';
@@ -29,8 +29,8 @@ export interface ViewsFixture {
   close(): Promise<void>;
 }
 
-export async function viewsFixture(): Promise<ViewsFixture> {
-  const f = await chatFixture({ incidents: true, policy: POLICY });
+export async function viewsFixture(o: { publicUrl?: string } = {}): Promise<ViewsFixture> {
+  const f = await chatFixture({ incidents: true, policy: POLICY, links: consoleLinks(o.publicUrl) });
   const authorizer = await Authorizer.fromPolicy(parseCsvPolicy('views-policy.csv', POLICY));
   const changes: ChangeEntry[] = [];
   const server = await createApp({

@@ -11,7 +11,7 @@ let t: ViewsFixture;
 let now: number;
 
 before(async () => {
-  t = await viewsFixture();
+  t = await viewsFixture({ publicUrl: 'https://kubemend.example.com' });
   now = t.f.sandbox.clock.now();
   // Five shop incidents and three in payments, one a minute; two share an opening time (the cursor's tie-break).
   for (let i = 0; i < 5; i++) await t.f.store.putIncident(incident(`inc-shop-${i}`, 'shop', now - 60_000 * (i === 4 ? 3 : i)));
@@ -80,6 +80,9 @@ test('incident lifecycle goes through chat: ack, assign, note, resolve as the si
   const ack = await t.post('incidents/inc-shop-1/ack', 'carol', {});
   assert.equal(ack.status, 200, JSON.stringify(ack.body));
   assert.equal(ack.body.incident.acknowledgedBy, 'carol');
+  assert.match(ack.body.text, /^inc-shop-1 acknowledged by carol\.\nconsole: https:\/\/kubemend\.example\.com\/console\/#\/incidents\/inc-shop-1$/, 'chat replies about an incident carry its console link');
+  const shown = await t.f.say('sam', 'incident show inc-shop-2');
+  assert.match(shown[0].text, /\nconsole: https:\/\/kubemend\.example\.com\/console\/#\/incidents\/inc-shop-2$/);
   const again = await t.post('incidents/inc-shop-1/ack', 'carol', {});
   assert.deepEqual([again.status, again.body.code], [409, 'KM-INCIDENT-003']);
   assert.equal((await t.post('incidents/inc-shop-1/assign', 'carol', { user: 'me' })).body.incident.owner, 'carol');
@@ -166,4 +169,12 @@ test('changes: newest first, only where the reader may read incidents', { timeou
   const alice = await t.get('changes?limit=2', 'alice');
   assert.deepEqual(alice.body.items.map((c: { seq: number }) => c.seq), [3, 2]);
   assert.deepEqual((await t.get(`changes?limit=2&cursor=${alice.body.next}`, 'alice')).body.items.map((c: { seq: number }) => c.seq), [1]);
+});
+
+test('the page modules never write HTML', { timeout: 30_000 }, async () => {
+  for (const f of ['views/incidents.js', 'views/postmortem.js', 'views/detections.js', 'views/silences.js', 'views/changes.js', 'lib/forms.js']) {
+    const res = await fetch(`${t.base}/console/${f}`);
+    assert.equal(res.status, 200, f);
+    assert.doesNotMatch(await res.text(), /innerHTML|outerHTML|insertAdjacentHTML|document\.write|DOMParser|createContextualFragment|eval\(|new Function/, f);
+  }
 });
