@@ -12,8 +12,9 @@ import { ConfigError, parseConfig, type ConfigProblem } from '../common/index.ts
  * `incident` acknowledges, assigns, notes and resolves; `abort` stops a run;
  * `audit` reads the audit log in the web console (its records, the chain's
  * verification and signed head, the export).
+ * `silence` creates and expires silences (the web console).
  */
-export const CHAT_ACTIONS = ['restart', 'rollback', 'promote', 'scale', 'status', 'approve', 'incidents', 'incident', 'runs', 'abort', 'audit'] as const;
+export const CHAT_ACTIONS = ['restart', 'rollback', 'promote', 'scale', 'status', 'approve', 'incidents', 'incident', 'runs', 'abort', 'audit', 'silence'] as const;
 export type ChatAction = (typeof CHAT_ACTIONS)[number];
 
 export interface PolicyRule {

@@ -2,10 +2,10 @@
 // approve (production, four-eyes) → run through the RunbookExecutor as the
 // chat user → report. Adapters (Slack, Mattermost, web console, terminal)
 // only translate messages; every decision is made here, once, the same way.
+import { type ConsoleLinks, type Clock, Errors, KubemendError, chatCommandsTotal, formatDuration, withCode } from '../common/index.ts';
 import type { ApprovalBook, PendingApproval, RunbookExecutor } from '../runbooks/index.ts';
 import { RunbookApprovals, type RunbookApprovalListener } from './runbook-approvals.ts';
 import type { Store } from '../store/index.ts';
-import { type Clock, Errors, KubemendError, chatCommandsTotal, formatDuration, withCode } from '../common/index.ts';
 import { KubeApiError, pathOf, type KubeHttp } from '../kube/index.ts';
 import { productionByLabels } from '../rules/index.ts';
 import type { Authorizer } from '../authz/index.ts';
@@ -52,6 +52,8 @@ export interface ChatEngineOptions {
   incidents?: IncidentDesk;
   /** Writes the trace of requests justified by a ticket back to it (a Jira comment). */
   ticketTrace?: TicketTrace;
+  /** Links into the web console (server.publicUrl): incident replies carry theirs. */
+  links?: ConsoleLinks;
 }
 
 export class KubemendChatEngine implements ChatEngine {
@@ -74,7 +76,7 @@ export class KubemendChatEngine implements ChatEngine {
     if (o.ticketTrace) this.book.onEnd = (e) => o.ticketTrace!.ended(e);
     this.approvals = new Approvals({ arm: (c, ms) => this.arm(c, ms), authorizer: o.authorizer, settings: o.settings, clock: o.clock, book: this.book, executions: this.executions });
     const desk = { store: o.store, clock: o.clock, authorizer: o.authorizer, book: this.book, reply: (m: ChatMessage, t: string, ro?: ReplyOptions) => this.reply(m, t, ro) };
-    this.incidentCommands = new IncidentCommands(desk, o.incidents);
+    this.incidentCommands = new IncidentCommands(desk, o.incidents, o.links);
     this.runCommands = new RunCommands(desk, o.executor, (r) => this.emit(r));
   }
 

@@ -4,7 +4,7 @@
 // justification is asked (acknowledging or noting changes nothing in the
 // cluster), and every change is audited by the tracker with the person as
 // the actor. `incident show` carries Ack and Resolve buttons while they apply.
-import { KubemendError } from '../common/index.ts';
+import { KubemendError, type ConsoleLinks } from '../common/index.ts';
 import type { IncidentRecord } from '../store/index.ts';
 import type { IncidentCommand, ListCommand } from './desk-grammar.ts';
 import { age, check, clip, incidentScope, refuse, visible, type DeskContext, type IncidentDesk } from './desk.ts';
@@ -17,10 +17,18 @@ const CLOSED = ['resolved', 'postmortem'];
 export class IncidentCommands {
   private readonly ctx: DeskContext;
   private readonly desk?: IncidentDesk;
+  private readonly links?: ConsoleLinks;
 
-  constructor(ctx: DeskContext, desk: IncidentDesk | undefined) {
+  constructor(ctx: DeskContext, desk: IncidentDesk | undefined, links?: ConsoleLinks) {
     this.ctx = ctx;
     this.desk = desk;
+    this.links = links;
+  }
+
+  /** "\nconsole: URL" when the service knows its public URL. */
+  private link(id: string): string {
+    const url = this.links?.('incidents', id);
+    return url ? `\nconsole: ${url}` : '';
   }
 
   async list(msg: ChatMessage, cmd: ListCommand): Promise<Out> {
@@ -56,20 +64,20 @@ export class IncidentCommands {
       switch (cmd.verb) {
         case 'ack': {
           const r = await desk.ack(inc.id, me);
-          return [this.ctx.reply(msg, `${r.id} acknowledged by ${me}${r.status === 'mitigated' ? ' (it is mitigated; it resolves after a quiet period, or: incident resolve ' + r.id + ')' : ''}.`, { buttons: r.status === 'acknowledged' ? [resolveButton(r)] : [] })];
+          return [this.ctx.reply(msg, `${r.id} acknowledged by ${me}${r.status === 'mitigated' ? ' (it is mitigated; it resolves after a quiet period, or: incident resolve ' + r.id + ')' : ''}.${this.link(r.id)}`, { buttons: r.status === 'acknowledged' ? [resolveButton(r)] : [] })];
         }
         case 'assign': {
           const owner = cmd.user === 'me' ? me : cmd.user!;
           const r = await desk.assign(inc.id, owner, me);
-          return [this.ctx.reply(msg, `${r.id} assigned to ${owner} by ${me}.`)];
+          return [this.ctx.reply(msg, `${r.id} assigned to ${owner} by ${me}.${this.link(r.id)}`)];
         }
         case 'resolve': {
           const r = await desk.resolve(inc.id, me, cmd.reason);
-          return [this.ctx.reply(msg, `${r.id} resolved by ${me}${r.resolveReason ? ` — ${r.resolveReason}` : ''}. A new detection opens a new incident.`)];
+          return [this.ctx.reply(msg, `${r.id} resolved by ${me}${r.resolveReason ? ` — ${r.resolveReason}` : ''}. A new detection opens a new incident.${this.link(r.id)}`)];
         }
         case 'note': {
           const r = await desk.note(inc.id, me, cmd.text!);
-          return [this.ctx.reply(msg, `${r.id}: note ${r.notes?.length ?? 0} added by ${me}.`)];
+          return [this.ctx.reply(msg, `${r.id}: note ${r.notes?.length ?? 0} added by ${me}.${this.link(r.id)}`)];
         }
       }
     } catch (err) {
@@ -101,7 +109,7 @@ export class IncidentCommands {
     const buttons: ChatButton[] = [];
     if (!CLOSED.includes(i.status) && !i.acknowledgedBy) buttons.push({ label: 'Ack', value: `incident ack ${i.id}`, style: 'primary' });
     if (!CLOSED.includes(i.status)) buttons.push(resolveButton(i));
-    return [this.ctx.reply(msg, lines.join('\n'), { buttons })];
+    return [this.ctx.reply(msg, lines.join('\n') + this.link(i.id), { buttons })];
   }
 
   private failed(msg: ChatMessage, err: unknown): Out {

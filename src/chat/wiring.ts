@@ -2,8 +2,8 @@
 // process (one set of locks and budgets for chat and detections alike) and
 // hands it here with its approval book. The ticket and alert checkers are
 // the ones the settings name.
+import { type ConsoleLinks, type Clock, redactor } from '../common/index.ts';
 import type { Store } from '../store/index.ts';
-import { type Clock, redactor } from '../common/index.ts';
 import type { KubeHttp } from '../kube/index.ts';
 import type { ApprovalBook, RunbookExecutor } from '../runbooks/index.ts';
 import type { Authorizer } from '../authz/index.ts';
@@ -41,6 +41,8 @@ export interface ChatEngineWiring {
   incidents?: IncidentDesk;
   /** Default: Jira comments when the settings name a Jira with comment on (the default); false for none. */
   ticketTrace?: TicketTrace | false;
+  /** Links into the web console, for incident replies. */
+  links?: ConsoleLinks;
 }
 
 /** The engine, not yet started (call `start()` before serving). */
@@ -60,6 +62,7 @@ export function buildChatEngine(o: ChatEngineWiring): KubemendChatEngine {
     log: o.log,
     replicas: o.replicas,
     incidents: o.incidents,
+    links: o.links,
     ticketTrace: o.ticketTrace === false ? undefined : (o.ticketTrace ?? ticketTrace(o.settings, o.env ?? process.env, o)),
   });
 }

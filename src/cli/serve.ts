@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { realClock, KubemendError, Errors, ConfigError, leaderStatus, formatDuration } from '../common/index.ts';
+import { realClock, KubemendError, Errors, ConfigError, leaderStatus, formatDuration, consoleLinks } from '../common/index.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { type Notifications, AuditShipper, resolveEsConnection } from '../notify/index.ts';
 import { Authorizer } from '../authz/index.ts';
@@ -56,7 +56,7 @@ export function registerServe(program: Command): void {
     .option('--chat-config <file>', 'chat settings from a ChatConfig file instead of the config\'s spec.chat')
     .option('--server-config <file>', 'adapters from a ServerConfig file instead of the config\'s spec.server')
     .option('--policy <file>', 'RBAC policy, CSV or YAML (default: the config\'s, else config/chat-policy.csv)')
-    .option('--public-url <url>', 'kubemend\'s URL as Mattermost reaches it (or $KUBEMEND_PUBLIC_URL)')
+    .option('--public-url <url>', 'kubemend\'s URL as people and Mattermost reach it: console links in chat and notifications (or $KUBEMEND_PUBLIC_URL)')
     .option('--console-user <name>', 'with no console users configured: the one user this run creates (default alice on the sandbox, else your login)')
     .option('--log-level <level>', 'server log level (request logs at info)');
   storeOptions(cmd).action(async (f: ServeFlags) => runServe(f));
@@ -79,6 +79,8 @@ export async function runServe(f: ServeFlags, out: (l: string) => void = (l) => 
   const spec: ServerSpec = f.serverConfig ? loadServerConfig(f.serverConfig) : structuredClone(config.server) as ServerSpec;
   // On the sandbox the console talks in #ops, where the shipped policy lets SREs act.
   if (f.sandbox && !f.serverConfig && !f.config) spec.console.room = 'ops';
+  // Deep links in chat replies and notifications need the address people reach kubemend at; without it, none.
+  const links = consoleLinks(f.publicUrl ?? spec.publicUrl ?? env.KUBEMEND_PUBLIC_URL);
   const adapters = resolveAdapters(spec, env, f.publicUrl);
   const hooks = resolveWebhooks(config.webhooks, env);
   const problems = [...adapters.problems, ...hooks.problems];
@@ -167,8 +169,8 @@ export async function runServe(f: ServeFlags, out: (l: string) => void = (l) => 
       },
       webhooks: hooks.options ? {} : false,
       silences: { intervalMs: config.silences.syncInterval },
-      chat: { settings, authorizer, env },
-      ...(notify ? { notify: { emit: (e) => notify.emit(e) } } : {}),
+      chat: { settings, authorizer, env, links },
+      ...(notify ? { notify: { emit: (e) => notify.emit(e), links } } : {}),
       sinks: [new LinePrinter(out)],
       log: out,
       ...(le.enabled ? {
@@ -197,7 +199,7 @@ export async function runServe(f: ServeFlags, out: (l: string) => void = (l) => 
       slack: adapters.slack,
       mattermost: adapters.mattermost,
       console: adapters.console,
-      consoleServices: { store, clock: target.clock, authorizer, runbooks: () => p.runbooks(), clusters: target.clusters.map((c) => c.name), runbookApprovals: () => p.chat?.pendingRunbookApprovals() ?? [] },
+      consoleServices: { store, clock: target.clock, authorizer, runbooks: () => p.runbooks(), clusters: target.clusters.map((c) => c.name), runbookApprovals: () => p.chat?.pendingRunbookApprovals() ?? [], ...(p.incidents ? { changes: (q) => p.incidents!.tracker.feed.entries(q) } : {}) },
       webhooks: hooks.options && {
         ...hooks.options,
         source: p.webhooks!,

@@ -73,6 +73,8 @@ export const Errors = {
   INCIDENT_RESOLVED: { code: 'KM-INCIDENT-002', fix: 'The incident is already resolved (or its post-mortem drafted): nothing is left to acknowledge or resolve. A note or an owner can still be added; if the harm is back, the next detection opens a new incident (`incidents` lists it).' },
   INCIDENT_ALREADY: { code: 'KM-INCIDENT-003', fix: 'Nothing to do: the incident is already in the state asked for (the reply says who put it there and when). Use `incident show ID` to see its state.' },
   INCIDENT_NOTE: { code: 'KM-INCIDENT-004', fix: 'Write a note of 1 to 2000 characters, quoted: incident note ID "what you saw or did". An incident keeps at most 200 notes; put longer write-ups in the post-mortem.' },
+  // The web console's API (src/server/console/, docs/console.md).
+  CONSOLE_BAD_REQUEST: { code: 'KM-CONSOLE-011', fix: 'The console sent a request the server cannot read (a cursor from another server or an old page, a filter value or body field out of range): reload the page, or for scripts send the fields docs/console.md lists.' },
   SERVE_LISTEN: { code: 'KM-SERVE-001', fix: 'Choose another --listen HOST:PORT (port 0 picks a free one), or stop the process that holds the address.' },
   SERVE_ADAPTERS: { code: 'KM-SERVE-002', fix: 'Set the environment variables (or config fields) named in the message, or unset the partial ones; the setup of each adapter is in docs/chat-adapters.md, of the webhooks in docs/serve.md.' },
   CHAT_NOT_ALLOWED: { code: 'KM-CHAT-001', fix: 'Ask from a room and for a cluster, namespace and action the chat policy allows you (the reply says which one failed), or ask an administrator to change the policy (docs/chat.md, "RBAC policy").' },

@@ -28,3 +28,4 @@ export { deepFreeze } from './config.ts';
 export { Redactor, redactor, redact, redactDeep, REDACTED } from './redact.ts';
 export { SECRET_KEY } from './secret-patterns.ts';
 export { retryAfterMs } from './retry-after.ts';
+export { consoleLinks, type ConsoleLinks } from './console-links.ts';

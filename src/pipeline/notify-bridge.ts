@@ -8,7 +8,7 @@
 // detection's subject, else of its namespace, when the informers hold them)
 // and kind; and the incident's state as it is now, so a thread's parent and a
 // PagerDuty incident follow it.
-import type { Clock } from '../common/index.ts';
+import type { Clock, ConsoleLinks } from '../common/index.ts';
 import type { IncidentRecord, RunRecord, StepTransition } from '../store/index.ts';
 import type { Detection, DetectionChange } from '../rules/index.ts';
 import type { RunbookNotification as Notification, Notifier, PendingApproval } from '../runbooks/index.ts';
@@ -35,6 +35,8 @@ export interface NotifyBridgeOptions {
   log?: (line: string) => void;
   /** The open incidents (the tracker's live state), to find a run's incident. */
   openIncidents?: () => IncidentRecord[];
+  /** Links into the web console (server.publicUrl): events about an incident carry its page. */
+  links?: ConsoleLinks;
   /** An object's annotations from the informer caches, when watched. */
   annotations?: (cluster: string, kind: string, namespace: string, name: string) => Record<string, string> | undefined;
 }
@@ -127,7 +129,9 @@ export class NotifyBridge implements Sink, Notifier {
         // The incident is looked up when the event is queued, not when it was made: a detection's first
         // news (an offer) comes from remediation, which sees the detection before the tracker files it.
         const incident = e.incident ?? this.incidentOf(e.detectionId);
-        const event: NotifyEvent = { kind, time, ...e, ...(incident ? { incident } : {}), labels: { ...e.labels, kind } };
+        const url = incident && this.o.links?.('incidents', incident.id);
+        const links = url ? [...(e.links ?? []), { href: url, text: 'Incident in the kubemend console' }] : e.links;
+        const event: NotifyEvent = { kind, time, ...e, ...(incident ? { incident } : {}), ...(links ? { links } : {}), labels: { ...e.labels, kind } };
         try {
           await this.o.emit(event, personal);
         } catch (err) {

@@ -1,8 +1,8 @@
 // What a pipeline is built from (pipeline.ts): the clusters, the rules, the
 // store, and which sinks and services are on. Every command fills these in;
 // nothing else assembles the data path.
+import type { ConsoleLinks, Clock } from '../common/index.ts';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { Clock } from '../common/index.ts';
 import type { Store, IncidentRecord } from '../store/index.ts';
 import type { LoadedRule } from '../rules/index.ts';
 import type { IncidentChange } from '../incidents/index.ts';
@@ -50,7 +50,7 @@ export interface PipelineOptions {
   /** Follow the store's silences, re-read every `intervalMs` (default: on when a store is given, 5s). */
   silences?: false | { intervalMs?: number };
   /** The chat bot on this pipeline's executor (its runbooks are added; approvals are decided in chat). */
-  chat?: { settings: ChatSettings; authorizer: Authorizer; tickets?: TicketChecker; env?: NodeJS.ProcessEnv };
+  chat?: { settings: ChatSettings; authorizer: Authorizer; tickets?: TicketChecker; env?: NodeJS.ProcessEnv; links?: ConsoleLinks };
   /**
    * Namespaces marked production for the rules' production(), besides the
    * Namespace labels (docs/rules.md); default: the chat settings' production
@@ -62,7 +62,7 @@ export interface PipelineOptions {
    * incidents' state changes, runs and their steps, approvals, escalations,
    * runbook notify steps. Only the leader emits them.
    */
-  notify?: { emit(e: NotifyEvent): unknown };
+  notify?: { emit(e: NotifyEvent): unknown; links?: ConsoleLinks };
   /** More sinks (printer, notifiers, collectors), after the built-in ones; every replica's get every call. */
   sinks?: Sink[];
   /**

@@ -79,6 +79,7 @@ export class Pipeline {
         // happens on one replica only, leading or not; the leader's outbox delivers what any replica queued.
         emit: (e, personal) => (personal || this.leading) && notify.emit(e),
         log: o.log,
+        links: notify.links,
         openIncidents: () => this.incidents?.tracker.openIncidents() ?? [],
         annotations: (cluster, kind, ns, name) => {
           const inf = this.kubeSources.get(cluster)?.informer(kind);

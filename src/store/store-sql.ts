@@ -95,8 +95,9 @@ export class SqlStore implements Store {
     return parse<Detection>(await this.db.query<Doc>('SELECT doc FROM detections WHERE id = ?', [id]))[0];
   }
 
-  async listDetections(q: { status?: Detection['status']; rule?: string; cluster?: string; since?: number; limit?: number } = {}): Promise<Detection[]> {
+  async listDetections(q: { status?: Detection['status']; rule?: string; cluster?: string; since?: number; limit?: number; before?: { time: number; id: string } } = {}): Promise<Detection[]> {
     const w = new Where().eq('status', q.status).eq('rule', q.rule).eq('cluster', q.cluster).gte('last_seen', q.since);
+    if (q.before) w.add('(last_seen < ? OR (last_seen = ? AND id > ?))', q.before.time, q.before.time, q.before.id);
     return parse<Detection>(await this.db.query<Doc>(`SELECT doc FROM detections${w.sql()} ORDER BY last_seen DESC, id${limitSql(q.limit)}`, w.params));
   }
 
@@ -219,8 +220,9 @@ export class SqlStore implements Store {
     return parse<IncidentRecord>(await this.db.query<Doc>('SELECT doc FROM incidents WHERE id = ?', [id]))[0];
   }
 
-  async listIncidents(q: { status?: IncidentStatus | readonly IncidentStatus[]; owner?: string; since?: number; limit?: number } = {}): Promise<IncidentRecord[]> {
+  async listIncidents(q: { status?: IncidentStatus | readonly IncidentStatus[]; owner?: string; since?: number; limit?: number; before?: { time: number; id: string } } = {}): Promise<IncidentRecord[]> {
     const w = new Where().in('status', typeof q.status === 'string' ? [q.status] : q.status).eq('owner', q.owner).gte('opened_at', q.since);
+    if (q.before) w.add('(opened_at < ? OR (opened_at = ? AND id > ?))', q.before.time, q.before.time, q.before.id);
     return parse<IncidentRecord>(await this.db.query<Doc>(`SELECT doc FROM incidents${w.sql()} ORDER BY opened_at DESC, id${limitSql(q.limit)}`, w.params));
   }
 

@@ -328,7 +328,8 @@ export interface Store {
 
   putDetection(d: Detection): Promise<void>;
   getDetection(id: string): Promise<Detection | undefined>;
-  listDetections(q?: { status?: Detection['status']; rule?: string; cluster?: string; since?: number; limit?: number }): Promise<Detection[]>;
+  /** Newest `last_seen` first; `before`: the page after the item with that last_seen and id (a keyset cursor). */
+  listDetections(q?: { status?: Detection['status']; rule?: string; cluster?: string; since?: number; limit?: number; before?: { time: number; id: string } }): Promise<Detection[]>;
 
   putSilence(s: Silence): Promise<void>;
   listSilences(q?: { activeAt?: number }): Promise<Silence[]>;
@@ -413,5 +414,6 @@ export interface Store {
    */
   updateIncident(id: string, fn: (current: IncidentRecord | undefined) => IncidentRecord | undefined): Promise<IncidentRecord | undefined>;
   /** `status`: one status or any of several; `owner`: assigned to that person. */
-  listIncidents(q?: { status?: IncidentStatus | readonly IncidentStatus[]; owner?: string; since?: number; limit?: number }): Promise<IncidentRecord[]>;
+  /** Newest `openedAt` first; `before`: the page after the incident with that openedAt and id (a keyset cursor). */
+  listIncidents(q?: { status?: IncidentStatus | readonly IncidentStatus[]; owner?: string; since?: number; limit?: number; before?: { time: number; id: string } }): Promise<IncidentRecord[]>;
 }

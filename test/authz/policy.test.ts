@@ -32,7 +32,7 @@ test('CSV: every bad line is reported with its line number', () => {
     assert.ok(err instanceof ConfigError);
     assert.deepEqual(err.problems.map((p) => [p.line, p.message]), [
       [1, 'a "p" line has 5 or 6 fields after p (sub, cluster, namespace, room, action[, effect]), got 4'],
-      [2, 'unknown action "reboot"; use one of restart, rollback, promote, scale, status, approve, incidents, incident, runs, abort, audit or *'],
+      [2, 'unknown action "reboot"; use one of restart, rollback, promote, scale, status, approve, incidents, incident, runs, abort, audit, silence or *'],
       [3, 'effect is allow or deny, not "maybe"'],
       [4, 'a line starts with p (a permission) or g (a group membership), not "x"'],
       [5, 'a "g" line is g, member, group; got 1 fields after g'],
@@ -71,7 +71,7 @@ spec:
   assert.equal((await authz.check({ user: 'alice', cluster: 'c', namespace: 'kube-system', room: 'ops', action: 'restart' })).allowed, false);
 
   const bad = write('bad.yaml', 'apiVersion: kubemend.dev/v1alpha1\nkind: ChatPolicy\nspec:\n  rules:\n    - subjects: [bob]\n      actions: [reboot]\n');
-  assert.throws(() => loadPolicyFile(bad), /bad\.yaml:6 spec\.rules\[0\]\.actions\[0\]: use one of restart, rollback, promote, scale, status, approve, incidents, incident, runs, abort, audit or \*/);
+  assert.throws(() => loadPolicyFile(bad), /bad\.yaml:6 spec\.rules\[0\]\.actions\[0\]: use one of restart, rollback, promote, scale, status, approve, incidents, incident, runs, abort, audit, silence or \*/);
 });
 
 test('the shipped example policy loads and grants what its comments say', async () => {
@@ -98,6 +98,10 @@ test('the shipped example policy loads and grants what its comments say', async 
   assert.equal(await ask('anyone', [], '', 'ops', 'audit'), false, 'nor anyone');
   assert.equal(await ask('tom', ['team-a'], 'team-a-web', 'team-a', 'incident'), true, 'team a takes its own incidents');
   assert.equal(await ask('tom', ['team-a'], 'shop', 'team-a', 'incident'), false);
+  assert.equal(await ask('alice', [], '*', 'ops', 'silence'), true, 'SREs silence, in every namespace too');
+  assert.equal(await ask('tom', ['team-a'], 'team-a-web', 'team-a', 'silence'), true, 'team a silences its own namespaces');
+  assert.equal(await ask('tom', ['team-a'], '*', 'team-a', 'silence'), false, 'but not every namespace');
+  assert.equal(await ask('anyone', [], 'shop', 'ops', 'silence'), false, 'looking is not silencing');
 });
 
 test('a missing policy file is a config error naming it', () => {

@@ -17,6 +17,7 @@ import { chatRunbooks } from '../../src/chat/operations.ts';
 import type { KubemendChatEngine } from '../../src/chat/engine.ts';
 import { buildRemediation, IncidentSink, incidentDesk, type Remediation } from '../../src/pipeline/index.ts';
 import type { TicketChecker } from '../../src/chat/justification.ts';
+import type { ConsoleLinks } from '../../src/common/index.ts';
 import type { ChatReply, ChatUser } from '../../src/chat/types.ts';
 import { deployment, IMAGES, rolledOut, until } from '../runbooks/actions-fixture.ts';
 
@@ -71,6 +72,8 @@ export async function chatFixture(o: {
   kubeconfig?: (sandbox: Sandbox) => Promise<string>;
   /** An incident tracker on the same store and clock, as the pipeline wires it for chat. */
   incidents?: boolean;
+  /** Links into the web console (server.publicUrl). */
+  links?: ConsoleLinks;
 } = {}): Promise<ChatFixture> {
   const sandbox = new Sandbox({ speed: o.speed ?? 50, images: IMAGES, ...o.sandbox });
   await sandbox.listen();
@@ -97,7 +100,7 @@ export async function chatFixture(o: {
   // The same parts the pipeline assembles for chat: one executor with the chat runbooks; approvals decided in chat.
   const remediation = buildRemediation({ store, clock: sandbox.clock, runbooks: [...chatRunbooks(), ...(o.runbooks ?? [])], kube: kubeOf, approvers: () => true, auto: false });
   const incidents = o.incidents ? new IncidentSink({ store, clock: sandbox.clock, lookup: () => undefined, podsAtStart: () => [] }) : undefined;
-  const engine = buildChatEngine({ store, clock: sandbox.clock, settings, executor: remediation.executor, approvals: remediation.approvals, kube: kubeOf, clusters: ['sandbox'], authorizer, tickets: o.tickets, incidents: incidents && incidentDesk(incidents, store), env: o.env });
+  const engine = buildChatEngine({ store, clock: sandbox.clock, settings, executor: remediation.executor, approvals: remediation.approvals, kube: kubeOf, clusters: ['sandbox'], authorizer, tickets: o.tickets, incidents: incidents && incidentDesk(incidents, store), env: o.env, links: o.links });
   await engine.start();
   const wiring = { engine, remediation, incidents };
   const async: ChatReply[] = [];

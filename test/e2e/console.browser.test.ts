@@ -43,6 +43,9 @@ test('console in Chromium: sign in, help, confirm with a button, async result, m
     await page.fill('#token', TOKEN);
     await page.click('#login button[type=submit]');
     await page.locator('#chat').waitFor();
+    // A server without the service's views (no consoleServices) offers chat alone, at #/chat; `serve` opens on #/incidents.
+    assert.match(page.url(), /#\/chat$/);
+    assert.ok(await page.locator('#nav').isHidden(), 'no navigation with one view');
     assert.equal(await page.textContent('#who'), 'alice');
     await page.locator('#live[data-state="on"]').waitFor();
 

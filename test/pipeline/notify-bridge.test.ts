@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/common/clock.ts';
+import { consoleLinks, type ConsoleLinks } from '../../src/common/index.ts';
 import { NotifyBridge } from '../../src/pipeline/notify-bridge.ts';
 import type { NotifyEvent } from '../../src/notify/index.ts';
 import type { IncidentRecord, RunRecord } from '../../src/store/index.ts';
@@ -12,7 +13,7 @@ import type { Detection } from '../../src/rules/index.ts';
 
 const T0 = Date.UTC(2026, 11, 5, 12);
 
-function setup() {
+function setup(links?: ConsoleLinks) {
   const clock = new ManualClock(T0);
   const open: IncidentRecord[] = [];
   const got: { e: NotifyEvent; personal: boolean }[] = [];
@@ -21,6 +22,7 @@ function setup() {
     clock,
     emit: (e, personal) => { got.push({ e, personal }); },
     openIncidents: () => open,
+    links,
     annotations: (_c, kind, ns, name) => annotations[`${kind}/${ns}/${name}`],
   });
   return { clock, open, got, bridge };
@@ -88,4 +90,25 @@ test('an approval asked for carries its buttons and the run\'s labels; an escala
   assert.deepEqual(asked.buttons?.map((b) => b.value), ['approve k3x9pa', 'deny k3x9pa']);
   assert.deepEqual([asked.kind, asked.labels.runbook, asked.labels.group, asked.incident?.id], ['approval.requested', 'bad-deploy', 'sre-leads', 'inc-1']);
   assert.deepEqual([escalated.kind, escalated.runId, escalated.incident?.id], ['run.escalated', run.id, 'inc-1']);
+});
+
+test('with the public URL, every event about an incident links to its console page; without it, none', { timeout: 10_000 }, async () => {
+  const linked = setup(consoleLinks('https://kubemend.example.com/ops/'));
+  linked.bridge.onDetection(detection, 'opened');
+  linked.open.push(incident());
+  linked.bridge.incidentChanged(incident(), 'opened');
+  linked.bridge.onTransition(run, { runId: run.id, stepId: 'rollback', attempt: 1, status: 'succeeded', time: T0 });
+  void linked.bridge.send({ channel: 'default', kind: 'offer', title: 'Offered', text: '…', severity: 'critical' });
+  await linked.bridge.flush();
+  const href = 'https://kubemend.example.com/ops/console/#/incidents/inc-1';
+  assert.deepEqual(linked.got.map(({ e }) => [e.kind, e.links]), [
+    ['incident.opened', [{ href, text: 'Incident in the kubemend console' }]],
+    ['run.step', [{ href, text: 'Incident in the kubemend console' }]],
+    ['notify', undefined],
+  ], 'an event about no incident has no link');
+
+  const plain = setup();
+  plain.bridge.incidentChanged(incident(), 'opened');
+  await plain.bridge.flush();
+  assert.equal(plain.got[0].e.links, undefined);
 });

@@ -9,6 +9,7 @@ import type { Clock } from '../../common/index.ts';
 import type { Store } from '../../store/index.ts';
 import type { Authorizer, ChatAction, Decision } from '../../authz/index.ts';
 import type { LoadedRunbook, PendingApproval } from '../../runbooks/index.ts';
+import type { ChangeEntry } from '../../incidents/index.ts';
 import type { ChatReply, ChatUser, ConsoleAdapter } from '../../chat/index.ts';
 import type { LiveHub } from './live.ts';
 
@@ -20,6 +21,8 @@ export interface ConsoleServices {
   runbooks: () => readonly LoadedRunbook[];
   /** The clusters kubemend watches; the first is the default. */
   clusters: readonly string[];
+  /** The change feed the incident tracker keeps (time order); absent when incidents are off. */
+  changes?: (q: { cluster?: string }) => ChangeEntry[];
   /** How often the live stream looks for new audit records (default 1000 ms of real time). */
   livePollMs?: number;
   /** Runbook approval steps waiting in this process, with the ids chat's approve/deny take. */

@@ -5,6 +5,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { ConsoleContext } from './context.ts';
 import { overviewRoutes } from './routes-overview.ts';
+import { incidentRoutes } from './routes-incidents.ts';
+import { detectionRoutes } from './routes-detections.ts';
+import { silenceRoutes } from './routes-silences.ts';
+import { changeRoutes } from './routes-changes.ts';
 import { runsRoutes } from './routes-runs.ts';
 import { approvalsRoutes } from './routes-approvals.ts';
 import { auditRoutes } from './routes-audit.ts';
@@ -13,6 +17,10 @@ export type RegisterRoutes = (app: FastifyInstance, ctx: ConsoleContext) => void
 
 export const ROUTES: RegisterRoutes[] = [
   overviewRoutes,
+  incidentRoutes,
+  detectionRoutes,
+  silenceRoutes,
+  changeRoutes,
   runsRoutes,
   approvalsRoutes,
   auditRoutes,

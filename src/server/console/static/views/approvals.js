@@ -29,7 +29,7 @@ function card(ctx, item) {
     h('button', { type: 'button', class: 'danger', onclick: decide('deny') }, 'Deny'));
   return h('article', { class: 'approval', 'data-id': item.id, 'aria-labelledby': `title-${item.id}` },
     h('h3', { id: `title-${item.id}` }, item.id, ' · ', item.kind === 'chat' ? `${item.action} ${targetText(item.target)}` : `runbook ${item.runbook}, step ${item.stepId}`),
-    h('dl', { class: 'facts' },
+    h('dl', { class: 'facts pairs' },
       h('dt', {}, 'Plan'), h('dd', {}, h('pre', {}, item.plan || item.command || '–')),
       h('dt', {}, 'Justification'), h('dd', {}, item.justification || '–', item.link ? [' — ', item.link] : ''),
       h('dt', {}, 'Requester'), h('dd', {}, item.requester, item.mine ? ' (you: another approver must decide)' : ''),

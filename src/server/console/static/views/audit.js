@@ -65,7 +65,7 @@ async function detail(root, ctx, id) {
   root.append(
     h('p', {}, h('a', { href: ctx.link('audit') }, '← Audit log')),
     h('h2', {}, `Audit record ${r.seq}: ${r.action}`),
-    h('dl', { class: 'facts' },
+    h('dl', { class: 'facts pairs' },
       row('Id', r.id), row('Time', ctx.when(r.time)), row('Actor', `${r.actor.type} ${r.actor.name}`), row('Outcome', r.outcome),
       row('Target', targetText(r.target)), row('Justification', r.justification), row('Link', r.link),
       row('Run', r.runId && h('a', { href: ctx.link(`runs/${r.runId}`) }, r.runId)),

@@ -55,7 +55,7 @@ async function detail(root, ctx, id) {
   root.append(
     h('p', {}, h('a', { href: ctx.link('runs') }, '← Runs')),
     h('h2', {}, `Run ${r.id.slice(0, 8)}: ${r.runbook}`),
-    h('dl', { class: 'facts' },
+    h('dl', { class: 'facts pairs' },
       h('dt', {}, 'Target'), h('dd', {}, `${targetText(r.target)} (cluster ${r.cluster})`),
       h('dt', {}, 'Status'), h('dd', {}, ctx.badge(r.status), r.dryRun ? ' dry run: nothing was changed' : '', r.currentStep ? ` at ${r.currentStep}` : ''),
       h('dt', {}, 'Started'), h('dd', {}, ctx.when(r.createdAt), ` by ${r.startedBy.type} ${r.startedBy.name}`),

@@ -1,0 +1,105 @@
+// The console's Incidents, Detections, Silences and Changes views in Debian's
+// Chromium (playwright-core) on `kubemend serve --sandbox --scenario
+// crashloop`: the demo's incident appears in the open list without a reload,
+// its detail shows the correlated timeline; a silence created from a
+// detection's page suppresses the next matching detection (a new crash-looping
+// Deployment created with kubectl), and both are in the audit log. Each view's
+// screenshot goes to docs/images/console-<view>.png (the README shows one).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { startServe, type ServeProcess } from '../helpers/serve-process.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const KUBECTL = '/usr/bin/kubectl';
+const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const BIN = fileURLToPath(new URL('../../bin/kubemend.js', import.meta.url));
+const IMAGES = fileURLToPath(new URL('../../docs/images/', import.meta.url));
+const skip = !existsSync(CHROMIUM) ? `needs Debian's Chromium at ${CHROMIUM}` : !existsSync(KUBECTL) ? `needs kubectl at ${KUBECTL}` : false;
+
+async function shot(page: Page, view: string) {
+  mkdirSync(IMAGES, { recursive: true });
+  await page.screenshot({ path: join(IMAGES, `console-${view}.png`) });
+}
+
+test('console views in Chromium: the demo incident arrives live with its timeline; a silence made from a detection suppresses the next one', { skip, timeout: 300_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kubemend-views-'));
+  let browser: BrowserContext | undefined;
+  let s: ServeProcess | undefined;
+  try {
+    // The browser first: the page must be showing the list before the scenario's bad deploy (20 s in at speed 3).
+    browser = await chromium.launchPersistentContext(join(dir, 'profile'), { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1280, height: 860 } });
+    const page = browser.pages()[0] ?? await browser.newPage();
+    const pageErrors: string[] = [];
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    page.on('console', (m) => { if (m.type() === 'error' && !/status of 401/.test(m.text())) pageErrors.push(m.text()); });
+
+    s = await startServe(['--sandbox', '--scenario', 'crashloop', '--speed', '3', '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'data')]);
+    const token = (await s.waitFor(/sign in as alice with the token (\S+)/, 'the one-time token'))[1];
+    const kubeconfig = (await s.waitFor(/export KUBECONFIG=(\S+)\)/, 'the sandbox kubeconfig'))[1];
+
+    await page.goto(`${s.base}/console/`);
+    await page.fill('#token', token);
+    await page.click('#login button[type=submit]');
+    await page.locator('#view h2', { hasText: 'Incidents' }).waitFor();
+    assert.match(page.url(), /#\/incidents$/, 'incidents is the default view');
+    await page.locator('#live[data-state="on"]').waitFor();
+    await page.locator('#view td.empty').waitFor();
+    assert.doesNotMatch(s.output(), /incident opened/, 'the list was shown before the incident opened (else this proves nothing)');
+    await page.evaluate('window.__sameDocument = 1');
+
+    const row = page.locator('#view tbody a', { hasText: 'crashloop-backoff on deployment/shop/checkout' });
+    await row.waitFor({ timeout: 120_000 });
+    assert.equal(await page.evaluate('window.__sameDocument'), 1, 'it arrived without a reload');
+    await shot(page, 'incidents');
+
+    await row.click();
+    await page.locator('.timeline li.tl-detection', { hasText: 'crashloop-backoff [critical] on deployment/shop/checkout' }).waitFor();
+    await page.locator('.timeline li.tl-change', { hasText: 'shop/checkout:1.4.2 → shop/checkout:1.5.0' }).waitFor();
+    // The rollback run and its steps join the timeline live as they happen.
+    await page.locator('.timeline li.tl-step', { hasText: 'bad-deploy/rollback: succeeded' }).waitFor({ timeout: 120_000 });
+    await page.click('#inc-ack');
+    await page.locator('.status.ok', { hasText: 'acknowledged by alice' }).waitFor();
+    await page.locator('.postmortem', { hasText: 'Post-mortem (draft)' }).waitFor();
+    await shot(page, 'incident');
+
+    await page.goto(`${s.base}/console/#/detections?rule=crashloop-backoff`);
+    const det = page.locator('#view tbody tr', { hasText: 'deployment/shop/checkout' }).first();
+    await det.waitFor();
+    await shot(page, 'detections');
+    await det.locator('a', { hasText: 'Silence…' }).click();
+    await page.locator('.silence-form').waitFor();
+    assert.ok(await page.isChecked('#m-rule') && await page.isChecked('#m-namespace') && !(await page.isChecked('#m-name')), 'rule, cluster and namespace proposed; not the object');
+    await page.fill('#silence-comment', 'OPS-9 the canary is known bad');
+    await shot(page, 'detection');
+    await page.click('.silence-form button[type=submit]');
+    await page.locator('#view tr.marked', { hasText: 'rule="crashloop-backoff"' }).waitFor();
+    await shot(page, 'silences');
+    await s.waitFor(/silences: 1 active \(from the store\)/, 'the service to pick the silence up', 60_000);
+
+    execFileSync(KUBECTL, ['--kubeconfig', kubeconfig, 'create', 'deployment', 'checkout-canary', '--image=shop/checkout:1.5.0', '-n', 'shop']);
+    await s.waitFor(/detection silenced: crashloop-backoff deployment\/shop\/checkout-canary/, 'the next crash loop detected as silenced', 180_000);
+    await page.goto(`${s.base}/console/#/detections?status=silenced`);
+    await page.locator('#view tbody tr', { hasText: 'deployment/shop/checkout-canary' }).locator('td', { hasText: /^silenced by [0-9a-f]{8}$/ }).waitFor();
+
+    await page.goto(`${s.base}/console/#/changes?namespace=shop`);
+    await page.locator('#view tbody tr', { hasText: 'shop/checkout:1.5.0' }).first().waitFor();
+    await shot(page, 'changes');
+
+    const audit = (action: string) => JSON.parse(execFileSync(process.execPath, [BIN, 'audit', 'list', '--action', action, '--json', '--data-dir', join(dir, 'data')], { encoding: 'utf8' })) as { actor: { name: string }; data: { silenceId?: string } }[];
+    const [created] = audit('silence.created');
+    assert.equal(created.actor.name, 'alice');
+    assert.ok(audit('detection.silenced').some((r) => (r.data as { silencedBy?: string }).silencedBy === created.data.silenceId), 'the suppression is audited with the silence');
+    assert.ok(audit('incident.acknowledged').some((r) => r.actor.name === 'alice'));
+    assert.deepEqual(pageErrors, []);
+  } finally {
+    await browser?.close();
+    await s?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
