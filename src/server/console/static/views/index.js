@@ -14,10 +14,10 @@ import audit from './audit.js';
 export const VIEWS = [
   incidents,
   detections,
-  silences,
-  changes,
-  chat,
   runs,
   approvals,
+  silences,
+  changes,
   audit,
+  chat,
 ];
