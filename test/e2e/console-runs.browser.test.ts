@@ -16,7 +16,9 @@ const CHROMIUM = '/usr/bin/chromium';
 const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const skip = existsSync(CHROMIUM) ? false : `needs Debian's Chromium at ${CHROMIUM} (apt-get install -y chromium)`;
 const SHIPPED = fileURLToPath(new URL('../../runbooks/', import.meta.url));
-const IMAGES = fileURLToPath(new URL('../../docs/images/', import.meta.url));
+// Screenshots go to a scratch directory, or — to refresh the docs' pictures — where KUBEMEND_SCREENSHOTS names
+// (`KUBEMEND_SCREENSHOTS=docs/images npm test`), so a test run leaves the work tree as it found it.
+const IMAGES = process.env.KUBEMEND_SCREENSHOTS ?? mkdtempSync(join(tmpdir(), 'kubemend-screenshots-'));
 const BOB = 'bob-console-browser-token-0123456789';
 
 test('console in Chromium: an approval granted in the Approvals view lands in the Audit view; the run\'s step graph shows the path taken', { skip, timeout: 300_000 }, async (t) => {
@@ -82,7 +84,9 @@ test('console in Chromium: an approval granted in the Approvals view lands in th
   assert.match(await row.textContent() ?? '', /user bob/);
   await page.locator('.chain .badge.succeeded', { hasText: 'chain verified' }).waitFor();
   await page.goto(`${s.base}/console/#/audit`);
-  await page.locator('#view table tbody tr').first().waitFor();
+  // The unfiltered log (a hash change re-renders in place: wait for rows the filtered page did not have).
+  await page.locator('#view table tbody tr').filter({ hasNotText: 'runbook.approval.approved' }).first().waitFor();
+  await page.locator('.chain .badge').first().waitFor();
   await page.screenshot({ path: join(IMAGES, 'console-audit.png') });
   await page.goto(`${s.base}/console/#/audit?action=runbook.approval.approved`);
   await row.locator('a').first().click();

@@ -19,7 +19,9 @@ const CHROMIUM = '/usr/bin/chromium';
 const KUBECTL = '/usr/bin/kubectl';
 const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const BIN = fileURLToPath(new URL('../../bin/kubemend.js', import.meta.url));
-const IMAGES = fileURLToPath(new URL('../../docs/images/', import.meta.url));
+// Screenshots go to a scratch directory, or — to refresh the docs' pictures — where KUBEMEND_SCREENSHOTS names
+// (`KUBEMEND_SCREENSHOTS=docs/images npm test`), so a test run leaves the work tree as it found it.
+const IMAGES = process.env.KUBEMEND_SCREENSHOTS ?? mkdtempSync(join(tmpdir(), 'kubemend-screenshots-'));
 const skip = !existsSync(CHROMIUM) ? `needs Debian's Chromium at ${CHROMIUM}` : !existsSync(KUBECTL) ? `needs kubectl at ${KUBECTL}` : false;
 
 async function shot(page: Page, view: string) {

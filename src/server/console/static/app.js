@@ -112,7 +112,15 @@ export function link(path, query) {
   return `#/${path}${qs ? `?${qs}` : ''}`;
 }
 
-async function route() {
+let generation = 0;
+
+/**
+ * Shows the view the hash names. A navigation clears the page at once (a
+ * half-loaded new view never shows an old view's rows); a live refresh of
+ * the same view renders off screen and swaps when ready, keeping the scroll
+ * position, so a busy cluster's stream of records never blanks the page.
+ */
+async function route(opts = {}) {
   if (!user) return;
   const { path, query } = parseHash();
   if (!path) {
@@ -120,6 +128,7 @@ async function route() {
     return;
   }
   const view = views.find((v) => v.match.test(path));
+  const mine = ++generation;
   cleanup?.();
   cleanup = undefined;
   listeners = new Set();
@@ -135,27 +144,55 @@ async function route() {
     return;
   }
   const root = $('view');
-  root.replaceChildren();
+  if (!opts.refresh) {
+    root.replaceChildren();
+    root.scrollTop = 0;
+  }
   if (!view) {
     root.append(h('p', { class: 'error' }, `No view at #/${path}.`));
     return;
   }
   document.title = `${view.title} · kubemend`;
+  const stage = h('div', { class: 'stage' });
   const ctx = {
     params: view.match.exec(path).slice(1), query, api, h, when, duration, table, badge, link,
     go: (p, q) => { location.hash = link(p, q); },
     live: (fn) => { listeners.add(fn); },
     user,
-    refresh: () => route(),
+    refresh: throttled(() => { if (mine === generation) route({ refresh: true }); }),
   };
+  if (!opts.refresh) root.append(stage);
   try {
-    cleanup = (await view.render(root, ctx)) || undefined;
+    const done = (await view.render(stage, ctx)) || undefined;
+    if (mine !== generation) return done?.();
+    cleanup = done;
   } catch (err) {
-    if (err.message !== 'signed out') root.append(h('p', { class: 'error', role: 'alert' }, `Could not show ${view.title.toLowerCase()}: ${err.message}`));
+    if (mine !== generation) return;
+    if (err.message !== 'signed out') stage.append(h('p', { class: 'error', role: 'alert' }, `Could not show ${view.title.toLowerCase()}: ${err.message}`));
+  }
+  if (opts.refresh) {
+    const top = root.scrollTop;
+    root.replaceChildren(stage);
+    root.scrollTop = top;
   }
 }
 
-window.addEventListener('hashchange', route);
+/** At most one call a second: a burst of live records refreshes a view once, then once more at the end. */
+function throttled(fn) {
+  let last = 0;
+  let timer;
+  return () => {
+    const wait = last + 1000 - Date.now();
+    if (wait <= 0) {
+      last = Date.now();
+      fn();
+    } else if (!timer) {
+      timer = setTimeout(() => { timer = undefined; last = Date.now(); fn(); }, wait);
+    }
+  };
+}
+
+window.addEventListener('hashchange', () => route());
 
 // ---- chat -------------------------------------------------------------------
 
