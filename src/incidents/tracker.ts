@@ -25,12 +25,12 @@
 // drives the live incident; the tracker's own writes carry the people's
 // fields over from the store (docs/incidents.md, "Lifecycle").
 import type { Clock, TimerHandle } from '../common/index.ts';
-import type { Actor } from '../audit/index.ts';
-import type { AuditInput } from '../audit/index.ts';
+import type { Actor, AuditInput } from '../audit/index.ts';
 import type { IncidentRecord, Store } from '../store/index.ts';
 import type { DetectionChange, Detection, Signal } from '../rules/index.ts';
 import { ChangeFeed, type ChangeFeedOptions } from './change-feed.ts';
-import { PlacementIndex, relation, touchOf } from './correlate.ts';
+import { relation, touchOf } from './correlate.ts';
+import type { PodPlacements } from './placements.ts';
 import { ObservationLog } from './observations.ts';
 import { buildData, detectionRef, incidentTouch } from './snapshot.ts';
 import { CHANGES, incidentId, mitigable, opens, subjectKeys, titleOf } from './tracker-parts.ts';
@@ -178,7 +178,7 @@ export class IncidentTracker {
       return;
     }
     if (change === 'repeated' && !opens(d)) return;
-    const index = new PlacementIndex(this.observations.placements(d.cluster), now - this.lookbackMs);
+    const index = this.observations.table(d.cluster).view(now - this.lookbackMs);
     const t = touchOf(d.subject, index, this.o.lookup);
     const related = [...this.open.values()]
       .filter((l) => l.record.cluster === d.cluster && now - l.lastActivity <= this.windowMs)
@@ -338,7 +338,7 @@ export class IncidentTracker {
   }
 
   /** Pool detections related to the incident join it, until none is left to join (each join widens the incident). */
-  private pullPool(l: Live, index: PlacementIndex, now: number): string[] {
+  private pullPool(l: Live, index: PodPlacements, now: number): string[] {
     const joined: string[] = [];
     for (let again = true; again; ) {
       again = false;
