@@ -3,7 +3,20 @@
 // a comment rather than pretend to know.
 import { stringify } from 'yaml';
 
-const yaml = (doc: unknown, comment?: string) => `${comment ? `# ${comment}\n` : ''}${stringify(doc, { flowCollectionPadding: true }).trimEnd()}`;
+/** Every snapshot of an incident proposes the same fixes again: the YAML of each is made once (JSON is the key: the same document, the same YAML). */
+const made = new Map<string, string>();
+const MADE_MAX = 5000;
+
+function yaml(doc: unknown, comment?: string): string {
+  const key = `${comment ?? ''}\u0000${JSON.stringify(doc)}`;
+  let text = made.get(key);
+  if (text === undefined) {
+    text = `${comment ? `# ${comment}\n` : ''}${stringify(doc, { flowCollectionPadding: true }).trimEnd()}`;
+    if (made.size >= MADE_MAX) made.clear();
+    made.set(key, text);
+  }
+  return text;
+}
 
 export function memoryLimitFix(workload: string, containers: string[]): string {
   const [kind, ns, name] = workload.split('/');
