@@ -74,6 +74,12 @@ export function touchOf(subject: Subject, index: PodPlacements, lookup?: CacheLo
   return { own, near };
 }
 
+/** What relation() asks of an incident's touch: a Touch, or the tracker's index of open incidents. */
+export interface TouchSets {
+  own: { has(key: string): boolean };
+  near: { has(key: string): boolean };
+}
+
 /** The union of several detections' touches: what an incident is about. */
 export function unionTouch(touches: Iterable<Touch>): Touch {
   const own = new Set<string>();
@@ -90,7 +96,7 @@ export function unionTouch(touches: Iterable<Touch>): Touch {
  * workload, namespace or node; a node it ran on that the incident is about;
  * or a node the incident's pods ran on that it is about.
  */
-export function relation(d: Touch, incident: Touch): string | undefined {
+export function relation(d: Touch, incident: TouchSets): string | undefined {
   const own = [...d.own].sort(bySpecificity);
   for (const k of own) if (incident.own.has(k)) return `same ${k}`;
   for (const k of [...d.near].sort()) if (incident.own.has(k)) return `its pods ran on ${k}`;

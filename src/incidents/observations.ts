@@ -43,6 +43,7 @@ export class ObservationLog {
   private readonly pods = new Map<string, Placement>();
   /** The same placements by cluster, indexed for correlation. */
   private readonly tables = new Map<string, PlacementTable>();
+  private readonly placementListeners: ((cluster: string, key: string) => void)[] = [];
 
   constructor(opts: ObservationLogOptions = {}) {
     this.capacity = opts.capacity ?? 5000;
@@ -71,8 +72,17 @@ export class ObservationLog {
   /** A cluster's placements, indexed (read-only: the log keeps it current). */
   table(cluster: string): PlacementTable {
     let t = this.tables.get(cluster);
-    if (!t) this.tables.set(cluster, (t = new PlacementTable()));
+    if (!t) this.tables.set(cluster, (t = new PlacementTable((key) => this.placementListeners.forEach((f) => f(cluster, key)))));
     return t;
+  }
+
+  /** Told each `namespace/pod` whose placement was added or forgotten, with its cluster. */
+  onPlacement(listener: (cluster: string, key: string) => void): () => void {
+    this.placementListeners.push(listener);
+    return () => {
+      const i = this.placementListeners.indexOf(listener);
+      if (i >= 0) this.placementListeners.splice(i, 1);
+    };
   }
 
   private onEvent(signal: Signal, e: KubeObject): void {

@@ -32,6 +32,12 @@ export class PlacementTable {
   private readonly workloads = new Map<string, Set<Placement>>();
   private readonly nodes = new Map<string, Set<Placement>>();
   private seq = 0;
+  /** Told the namespace/pod key of each placement added or forgotten (what a pod's workload is can change only then). */
+  private readonly changed?: (key: string) => void;
+
+  constructor(changed?: (key: string) => void) {
+    this.changed = changed;
+  }
 
   get size(): number {
     return this.pods.size;
@@ -52,6 +58,7 @@ export class PlacementTable {
     this.order.set(p, this.seq++);
     put(this.workloads, p.workload, p);
     if (p.node) put(this.nodes, p.node, p);
+    this.changed?.(key);
   }
 
   /** The only way a placement's node changes, so the node index follows it. */
@@ -69,6 +76,12 @@ export class PlacementTable {
     this.order.delete(p);
     take(this.workloads, p.workload, p);
     if (p.node) take(this.nodes, p.node, p);
+    this.changed?.(key);
+  }
+
+  /** The placements on a node (live and deleted). */
+  onNode(node: string): Iterable<Placement> {
+    return this.nodes.get(node) ?? [];
   }
 
   /** Correlation's view at one moment: pods deleted before `since` link no workload to a node. */
