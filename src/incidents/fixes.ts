@@ -3,19 +3,19 @@
 // a comment rather than pretend to know.
 import { stringify } from 'yaml';
 
-/** Every snapshot of an incident proposes the same fixes again: the YAML of each is made once (JSON is the key: the same document, the same YAML). */
+/** Every snapshot of an incident proposes the same fixes again: the YAML of each document is made once (its JSON is the key: the same document, the same YAML; the comment is put before it each time). */
 const made = new Map<string, string>();
 const MADE_MAX = 5000;
 
 function yaml(doc: unknown, comment?: string): string {
-  const key = `${comment ?? ''}\u0000${JSON.stringify(doc)}`;
+  const key = JSON.stringify(doc);
   let text = made.get(key);
   if (text === undefined) {
-    text = `${comment ? `# ${comment}\n` : ''}${stringify(doc, { flowCollectionPadding: true }).trimEnd()}`;
+    text = stringify(doc, { flowCollectionPadding: true }).trimEnd();
     if (made.size >= MADE_MAX) made.clear();
     made.set(key, text);
   }
-  return text;
+  return `${comment ? `# ${comment}\n` : ''}${text}`;
 }
 
 export function memoryLimitFix(workload: string, containers: string[]): string {
