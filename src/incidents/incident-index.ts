@@ -118,6 +118,10 @@ export class IncidentIndex<L extends object> {
     };
   }
 
+  has(l: L): boolean {
+    return this.entries.has(l);
+  }
+
   /** The keys `l` owns (what incidentTouch(...).own holds). */
   ownKeys(l: L): string[] {
     return [...(this.entries.get(l)?.own.keys() ?? [])];

@@ -32,7 +32,7 @@ import { ChangeFeed, type ChangeFeedOptions } from './change-feed.ts';
 import { relation, touchOf } from './correlate.ts';
 import { IncidentIndex } from './incident-index.ts';
 import { ObservationLog } from './observations.ts';
-import { buildData, detectionRef } from './snapshot.ts';
+import { buildData, detectionRef, incidentTouch } from './snapshot.ts';
 import { CHANGES, incidentId, mitigable, opens, subjectKeys, titleOf } from './tracker-parts.ts';
 import type { CacheLookup, DetectionRef, GuardrailFinding } from './types.ts';
 import { RESOLVED_MERGED, RESOLVED_QUIET, actionAudit, applyAction, closedByPerson, findIncident, isClosed, isOccurrence, markPostmortem, mergePeople, reopenedStatus, type ActionEffect, type IncidentChange, type PersonAction } from './lifecycle.ts';
@@ -399,6 +399,14 @@ export class IncidentTracker {
     this.persist(l, { action: 'incident.resolved', data: { reason: because, ...extra } }, { resolvedBecause: because, ...extra });
   }
 
+  /** What the incident is about, as its snapshot's `entities` says (the index has them unless the incident was just closed). */
+  private entities(l: Live): string[] {
+    const table = this.observations.table(l.record.cluster);
+    if (!this.index.has(l)) return [...incidentTouch(l.record.cluster, l.members, table.view(0), this.o.lookup).own].sort();
+    this.index.refreshVolatile(l.record.cluster, table);
+    return this.index.ownKeys(l).sort();
+  }
+
   /** Repeats and resolutions are batched: persist at most once per persistEveryMs. */
   private later(l: Live): void {
     if (l.persistTimer || isClosed(l.record)) return;
@@ -412,12 +420,12 @@ export class IncidentTracker {
     const now = this.o.clock.now();
     l.persistTimer?.cancel();
     l.persistTimer = undefined;
-    const data = buildData({ cluster: l.record.cluster, members: l.members, refs: l.refs, since: l.record.openedAt - this.lookbackMs, now, lastActivityAt: l.lastActivity, feed: this.feed, observations: this.observations, lookup: this.o.lookup, previousGuardrails: l.guardrails });
-    l.guardrails = data.guardrails;
     const opening = l.members.filter(opens);
     l.record.severity = opening.reduce<IncidentRecord['severity']>((s, d) => (SEVERITY[d.severity] > SEVERITY[s] ? d.severity : s), 'info');
-    l.record.title = titleOf(l.members[0], data.entities);
-    const record: IncidentRecord = { ...l.record, detectionIds: [...l.record.detectionIds], data: { ...data, ...extra } };
+    l.record.title = titleOf(l.members[0], this.entities(l));
+    const members = [...l.members];
+    const lastActivityAt = l.lastActivity;
+    const record: IncidentRecord = { ...l.record, detectionIds: [...l.record.detectionIds], data: {} };
     const root = l.members[0]?.subject;
     const input: AuditInput | undefined = audit && {
       time: now,
@@ -431,6 +439,12 @@ export class IncidentTracker {
     const change = CHANGES[audit?.action ?? ''] ?? 'updated';
     this.writes = this.writes
       .then(async () => {
+        // The snapshot (changes, observations, placements and guardrails in scope) is the heavy part: it is
+        // made after the detection's other sinks and the runs it starts have had their turn, as of `now`.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        const data = buildData({ cluster: record.cluster, members, refs: l.refs, since: record.openedAt - this.lookbackMs, now, lastActivityAt, feed: this.feed, observations: this.observations, lookup: this.o.lookup, previousGuardrails: l.guardrails });
+        l.guardrails = data.guardrails;
+        record.data = { ...data, ...extra };
         // A person's fields come from the store; a person's resolution (perhaps on another replica) wins.
         let closedElsewhere: IncidentRecord | undefined;
         const written = await this.o.store.updateIncident(record.id, (stored) => {
