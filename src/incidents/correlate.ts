@@ -5,6 +5,7 @@
 // evicted from node-1, or a worker whose pods ran on node-1. Time (the join
 // window) is the tracker's business; this file only answers "related?".
 import type { Subject } from '../rules/index.ts';
+import type { PodPlacements } from './placements.ts';
 import type { CacheLookup, Placement } from './types.ts';
 
 export const WORKLOAD_KINDS: readonly string[] = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob'];
@@ -22,8 +23,8 @@ export interface Touch {
   near: Set<string>;
 }
 
-/** Where pods ran, indexed once per decision: workload → nodes, and pod → placement. */
-export class PlacementIndex {
+/** Where pods ran, indexed from a list of placements (the tracker asks the ObservationLog's live table instead). */
+export class PlacementIndex implements PodPlacements {
   readonly byWorkload = new Map<string, Set<string>>();
   readonly byNode = new Map<string, Set<string>>();
   readonly byPod = new Map<string, Placement>();
@@ -38,12 +39,16 @@ export class PlacementIndex {
     }
   }
 
+  pod(key: string): Placement | undefined {
+    return this.byPod.get(key);
+  }
+
   nodesOf(workload: string): string[] {
     return [...(this.byWorkload.get(workload) ?? [])];
   }
 }
 
-export function touchOf(subject: Subject, index: PlacementIndex, lookup?: CacheLookup): Touch {
+export function touchOf(subject: Subject, index: PodPlacements, lookup?: CacheLookup): Touch {
   const own = new Set<string>();
   const near = new Set<string>();
   const { kind, namespace: ns, name } = subject;
@@ -56,7 +61,7 @@ export function touchOf(subject: Subject, index: PlacementIndex, lookup?: CacheL
   else if (kind === 'Namespace') own.add(keys.ns(name));
   else if (kind === 'Pod') {
     own.add(keys.object(kind, ns, name));
-    const p = index.byPod.get(`${ns ?? ''}/${name}`);
+    const p = index.pod(`${ns ?? ''}/${name}`);
     if (p?.node) near.add(keys.node(p.node));
     workload(p?.workload ?? `Pod/${ns ?? ''}/${name}`);
   } else if (WORKLOAD_KINDS.includes(kind)) workload(`${kind}/${ns ?? ''}/${name}`);
@@ -67,6 +72,12 @@ export function touchOf(subject: Subject, index: PlacementIndex, lookup?: CacheL
     if (t?.kind && t?.name) workload(`${t.kind}/${ns ?? ''}/${t.name}`);
   } else own.add(keys.object(kind, ns, name));
   return { own, near };
+}
+
+/** What relation() asks of an incident's touch: a Touch, or the tracker's index of open incidents. */
+export interface TouchSets {
+  own: { has(key: string): boolean };
+  near: { has(key: string): boolean };
 }
 
 /** The union of several detections' touches: what an incident is about. */
@@ -85,7 +96,7 @@ export function unionTouch(touches: Iterable<Touch>): Touch {
  * workload, namespace or node; a node it ran on that the incident is about;
  * or a node the incident's pods ran on that it is about.
  */
-export function relation(d: Touch, incident: Touch): string | undefined {
+export function relation(d: Touch, incident: TouchSets): string | undefined {
   const own = [...d.own].sort(bySpecificity);
   for (const k of own) if (incident.own.has(k)) return `same ${k}`;
   for (const k of [...d.near].sort()) if (incident.own.has(k)) return `its pods ran on ${k}`;

@@ -3,7 +3,20 @@
 // a comment rather than pretend to know.
 import { stringify } from 'yaml';
 
-const yaml = (doc: unknown, comment?: string) => `${comment ? `# ${comment}\n` : ''}${stringify(doc, { flowCollectionPadding: true }).trimEnd()}`;
+/** Every snapshot of an incident proposes the same fixes again: the YAML of each document is made once (its JSON is the key: the same document, the same YAML; the comment is put before it each time). */
+const made = new Map<string, string>();
+const MADE_MAX = 5000;
+
+function yaml(doc: unknown, comment?: string): string {
+  const key = JSON.stringify(doc);
+  let text = made.get(key);
+  if (text === undefined) {
+    text = stringify(doc, { flowCollectionPadding: true }).trimEnd();
+    if (made.size >= MADE_MAX) made.clear();
+    made.set(key, text);
+  }
+  return `${comment ? `# ${comment}\n` : ''}${text}`;
+}
 
 export function memoryLimitFix(workload: string, containers: string[]): string {
   const [kind, ns, name] = workload.split('/');

@@ -3,6 +3,7 @@
 export type * from './types.ts';
 export { ChangeFeed, FEED_KINDS, type ChangeFeedOptions } from './change-feed.ts';
 export { ObservationLog, workloadOf, isMonitoringPod, MONITORING_NAMES, EVICTION_REASONS, type ObservationLogOptions } from './observations.ts';
+export { PlacementTable, type PodPlacements, type PlacementQuery } from './placements.ts';
 export { PlacementIndex, touchOf, unionTouch, relation, scopeOf, keys, type Touch, type Scope } from './correlate.ts';
 export { checkGuardrails, type GuardrailInput, type GuardrailResult } from './guardrails.ts';
 export { IncidentTracker, type IncidentTrackerOptions } from './tracker.ts';

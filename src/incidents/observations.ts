@@ -9,6 +9,7 @@
 import { redact } from '../common/index.ts';
 import type { KubeObject } from '../kube/index.ts';
 import type { Signal } from '../rules/index.ts';
+import { PlacementTable } from './placements.ts';
 import type { Observation, Placement } from './types.ts';
 
 /** Names (app.kubernetes.io/name, app, or the workload's name) that mark a pod as part of the monitoring stack. */
@@ -38,7 +39,11 @@ export class ObservationLog {
   private readonly list: Observation[] = [];
   /** Aggregation of an Event's repeats: the Event's namespace/name → its observation. */
   private readonly byEvent = new Map<string, Observation>();
+  /** cluster/namespace/pod → placement, in the order first seen (trimming follows it). */
   private readonly pods = new Map<string, Placement>();
+  /** The same placements by cluster, indexed for correlation. */
+  private readonly tables = new Map<string, PlacementTable>();
+  private readonly placementListeners: ((cluster: string, key: string) => void)[] = [];
 
   constructor(opts: ObservationLogOptions = {}) {
     this.capacity = opts.capacity ?? 5000;
@@ -61,9 +66,23 @@ export class ObservationLog {
 
   /** Every remembered pod of a cluster (live and deleted). */
   placements(cluster: string): Placement[] {
-    const out: Placement[] = [];
-    for (const [k, p] of this.pods) if (k.startsWith(`${cluster}/`)) out.push(p);
-    return out;
+    return this.tables.get(cluster)?.all() ?? [];
+  }
+
+  /** A cluster's placements, indexed (read-only: the log keeps it current). */
+  table(cluster: string): PlacementTable {
+    let t = this.tables.get(cluster);
+    if (!t) this.tables.set(cluster, (t = new PlacementTable((key) => this.placementListeners.forEach((f) => f(cluster, key)))));
+    return t;
+  }
+
+  /** Told each `namespace/pod` whose placement was added or forgotten, with its cluster. */
+  onPlacement(listener: (cluster: string, key: string) => void): () => void {
+    this.placementListeners.push(listener);
+    return () => {
+      const i = this.placementListeners.indexOf(listener);
+      if (i >= 0) this.placementListeners.splice(i, 1);
+    };
   }
 
   private onEvent(signal: Signal, e: KubeObject): void {
@@ -98,13 +117,15 @@ export class ObservationLog {
     const ns = pod.metadata.namespace ?? '';
     const name = pod.metadata.name ?? '';
     const key = `${signal.cluster}/${ns}/${name}`;
+    const table = this.table(signal.cluster);
     let p = this.pods.get(key);
     if (!p) {
       p = { pod: name, namespace: ns, workload: workloadOf(pod), monitoring: isMonitoringPod(pod), firstSeen: signal.time };
       this.pods.set(key, p);
+      table.add(p);
       this.trim();
     }
-    if (pod.spec?.nodeName) p.node = pod.spec.nodeName;
+    if (pod.spec?.nodeName) table.setNode(p, pod.spec.nodeName);
     if (signal.operation === 'delete') p.deletedAt = signal.time;
     else if (signal.oldObject) {
       for (const c of (pod.status?.containerStatuses ?? []) as any[]) {
@@ -150,9 +171,17 @@ export class ObservationLog {
     if (this.pods.size <= this.placementCapacity) return;
     for (const [k, p] of this.pods) {
       if (this.pods.size <= this.placementCapacity) break;
-      if (p.deletedAt !== undefined) this.pods.delete(k);
+      if (p.deletedAt !== undefined) this.forget(k, p);
     }
-    while (this.pods.size > this.placementCapacity) this.pods.delete(this.pods.keys().next().value!);
+    while (this.pods.size > this.placementCapacity) {
+      const [k, p] = this.pods.entries().next().value!;
+      this.forget(k, p);
+    }
+  }
+
+  private forget(key: string, p: Placement): void {
+    this.pods.delete(key);
+    this.tables.get(key.slice(0, key.length - p.namespace.length - p.pod.length - 2))?.remove(p);
   }
 }
 

@@ -4,10 +4,11 @@
 // in a busy cluster keeps the most recent of each.
 import type { Detection } from '../rules/index.ts';
 import type { ChangeFeed } from './change-feed.ts';
-import { PlacementIndex, scopeOf, touchOf, unionTouch, WORKLOAD_KINDS, type Scope, type Touch } from './correlate.ts';
+import { scopeOf, touchOf, unionTouch, WORKLOAD_KINDS, type Scope, type Touch } from './correlate.ts';
 import { checkGuardrails } from './guardrails.ts';
 import type { ObservationLog } from './observations.ts';
-import type { CacheLookup, ChangeEntry, DetectionRef, GuardrailFinding, IncidentData, Observation, Placement } from './types.ts';
+import type { PodPlacements } from './placements.ts';
+import type { CacheLookup, ChangeEntry, DetectionRef, GuardrailFinding, IncidentData, Observation } from './types.ts';
 
 export const LIMITS = { changes: 200, observations: 300, placements: 500 };
 
@@ -43,16 +44,17 @@ export function detectionRef(d: Detection, joinedVia: string, joinedAt: number):
   };
 }
 
-export function incidentTouch(cluster: string, members: Detection[], placements: PlacementIndex, lookup: CacheLookup): Touch {
+export function incidentTouch(cluster: string, members: Detection[], placements: PodPlacements, lookup: CacheLookup): Touch {
   return unionTouch(members.filter((d) => d.cluster === cluster).map((d) => touchOf(d.subject, placements, lookup)));
 }
 
 export function buildData(i: SnapshotInput): IncidentData {
-  const index = new PlacementIndex(i.observations.placements(i.cluster), i.since);
-  const touch = incidentTouch(i.cluster, i.members, index, i.lookup);
+  const table = i.observations.table(i.cluster);
+  const touch = incidentTouch(i.cluster, i.members, table.view(i.since), i.lookup);
   const scope = scopeOf(touch);
   const failing = new Set(i.members.filter((d) => d.subject.kind === 'Node').map((d) => d.subject.name));
-  const placements = i.observations.placements(i.cluster).filter((p) => inScope(scope, p) && p.firstSeen <= i.now && (p.deletedAt === undefined || p.deletedAt >= i.since));
+  // The index selects exactly what inScope accepts (the placements of its workloads, on its nodes, or the pods it names).
+  const placements = table.select(scope).filter((p) => p.firstSeen <= i.now && (p.deletedAt === undefined || p.deletedAt >= i.since));
   const guard = checkGuardrails({ cluster: i.cluster, scope, failingNodes: failing, placements, since: i.since, until: i.now, lookup: i.lookup });
   for (const d of i.members) {
     const ref = i.refs.get(d.id);
@@ -84,10 +86,6 @@ function stickyFindings(now: GuardrailFinding[], before: GuardrailFinding[]): Gu
   });
   for (const b of before) if (!now.some((f) => f.id === b.id)) out.push({ ...b, fixedDuring: [...b.subjects] });
   return out;
-}
-
-function inScope(s: Scope, p: Placement): boolean {
-  return s.workloads.has(p.workload) || (p.node !== undefined && s.nodes.has(p.node)) || s.objects.has(`Pod/${p.namespace}/${p.pod}`);
 }
 
 function changeInScope(s: Scope, c: ChangeEntry, i: SnapshotInput): boolean {

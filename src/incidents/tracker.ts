@@ -25,12 +25,12 @@
 // drives the live incident; the tracker's own writes carry the people's
 // fields over from the store (docs/incidents.md, "Lifecycle").
 import type { Clock, TimerHandle } from '../common/index.ts';
-import type { Actor } from '../audit/index.ts';
-import type { AuditInput } from '../audit/index.ts';
+import type { Actor, AuditInput } from '../audit/index.ts';
 import type { IncidentRecord, Store } from '../store/index.ts';
 import type { DetectionChange, Detection, Signal } from '../rules/index.ts';
 import { ChangeFeed, type ChangeFeedOptions } from './change-feed.ts';
-import { PlacementIndex, relation, touchOf } from './correlate.ts';
+import { relation, touchOf } from './correlate.ts';
+import { IncidentIndex } from './incident-index.ts';
 import { ObservationLog } from './observations.ts';
 import { buildData, detectionRef, incidentTouch } from './snapshot.ts';
 import { CHANGES, incidentId, mitigable, opens, subjectKeys, titleOf } from './tracker-parts.ts';
@@ -102,11 +102,16 @@ export class IncidentTracker {
   private readonly pool = new Map<string, Detection>();
   private writes: Promise<void> = Promise.resolve();
   private readonly unlisten?: () => void;
+  /** What the open incidents are about, so a detection finds its related ones without a pass over all of them. */
+  private readonly index: IncidentIndex<Live>;
+  private readonly unplace: () => void;
 
   constructor(o: IncidentTrackerOptions) {
     this.o = o;
     this.feed = o.feed ?? new ChangeFeed(o.changes);
     this.observations = o.observations ?? new ObservationLog();
+    this.index = new IncidentIndex<Live>(o.lookup);
+    this.unplace = this.observations.onPlacement((cluster, key) => this.index.refreshPod(cluster, key, this.observations.table(cluster)));
     // Audit events arrive in batches after the changes: open incidents are written again (batched) so their changes gain a user.
     this.unlisten = o.changes?.audit?.onAdded(() => {
       for (const l of this.open.values()) this.later(l);
@@ -148,6 +153,7 @@ export class IncidentTracker {
 
   stop(): void {
     this.unlisten?.();
+    this.unplace();
     for (const l of this.open.values()) {
       l.resolveTimer?.cancel();
       l.persistTimer?.cancel();
@@ -178,16 +184,18 @@ export class IncidentTracker {
       return;
     }
     if (change === 'repeated' && !opens(d)) return;
-    const index = new PlacementIndex(this.observations.placements(d.cluster), now - this.lookbackMs);
-    const t = touchOf(d.subject, index, this.o.lookup);
-    const related = [...this.open.values()]
-      .filter((l) => l.record.cluster === d.cluster && now - l.lastActivity <= this.windowMs)
-      .map((l) => ({ l, via: relation(t, incidentTouch(d.cluster, l.members, index, this.o.lookup)) }))
+    const since = now - this.lookbackMs;
+    const table = this.observations.table(d.cluster);
+    const t = touchOf(d.subject, table.view(since), this.o.lookup);
+    this.index.refreshVolatile(d.cluster, table);
+    const related = [...this.index.candidates(d.cluster, t, table, since)]
+      .filter((l) => this.open.get(l.record.id) === l && l.record.cluster === d.cluster && now - l.lastActivity <= this.windowMs)
+      .map((l) => ({ l, via: relation(t, this.index.touch(l, table, since)) }))
       .filter((x): x is { l: Live; via: string } => x.via !== undefined);
     if (!related.length) {
       if (!opens(d)) return void this.pool.set(d.id, d);
       const l = this.start(d, now);
-      this.pullPool(l, index, now);
+      this.pullPool(l, since, now);
       this.persist(l, { action: 'incident.opened', detectionId: d.id });
       return;
     }
@@ -199,7 +207,7 @@ export class IncidentTracker {
       this.armResolve(target.l);
     }
     for (const o of others) this.merge(target.l, o.l, now);
-    const pulled = this.pullPool(target.l, index, now);
+    const pulled = this.pullPool(target.l, since, now);
     this.persist(target.l, { action: 'incident.updated', detectionId: d.id, data: { joined: [d.id, ...pulled], via: target.via, merged: others.map((o) => o.l.record.id) } });
   }
 
@@ -303,6 +311,7 @@ export class IncidentTracker {
     l.persistTimer?.cancel();
     l.persistTimer = undefined;
     this.open.delete(l.record.id);
+    this.index.remove(l);
     for (const d of l.members) if (this.byDetection.get(d.id) === l) this.byDetection.delete(d.id);
     Object.assign(l.record, { status: closed.status, resolvedAt: closed.resolvedAt, resolvedBy: closed.resolvedBy, resolveReason: closed.resolveReason });
   }
@@ -334,17 +343,21 @@ export class IncidentTracker {
     l.record.detectionIds.push(d.id);
     l.firedAt.set(d.id, now);
     this.byDetection.set(d.id, l);
+    this.index.add(l, l.record.cluster, d, this.observations.table(l.record.cluster));
     this.pool.delete(d.id);
   }
 
   /** Pool detections related to the incident join it, until none is left to join (each join widens the incident). */
-  private pullPool(l: Live, index: PlacementIndex, now: number): string[] {
+  private pullPool(l: Live, since: number, now: number): string[] {
     const joined: string[] = [];
+    const table = this.observations.table(l.record.cluster);
+    const view = table.view(since);
+    // The index follows each join, so the incident's touch widens as members join.
+    const it = this.index.touch(l, table, since);
     for (let again = true; again; ) {
       again = false;
-      const it = incidentTouch(l.record.cluster, l.members, index, this.o.lookup);
       for (const p of [...this.pool.values()].filter((x) => x.cluster === l.record.cluster).sort((a, b) => a.firstSeen - b.firstSeen || a.id.localeCompare(b.id))) {
-        const via = relation(touchOf(p.subject, index, this.o.lookup), it);
+        const via = relation(touchOf(p.subject, view, this.o.lookup), it);
         if (!via) continue;
         this.join(l, p, via, now);
         joined.push(p.id);
@@ -378,11 +391,20 @@ export class IncidentTracker {
     l.resolveTimer?.cancel();
     l.persistTimer?.cancel();
     this.open.delete(l.record.id);
+    this.index.remove(l);
     for (const d of l.members) if (this.byDetection.get(d.id) === l) this.byDetection.delete(d.id);
     l.record.status = 'resolved';
     l.record.resolvedAt = this.o.clock.now();
     l.record.resolvedBy = extra.mergedInto ? RESOLVED_MERGED : RESOLVED_QUIET;
     this.persist(l, { action: 'incident.resolved', data: { reason: because, ...extra } }, { resolvedBecause: because, ...extra });
+  }
+
+  /** What the incident is about, as its snapshot's `entities` says (the index has them unless the incident was just closed). */
+  private entities(l: Live): string[] {
+    const table = this.observations.table(l.record.cluster);
+    if (!this.index.has(l)) return [...incidentTouch(l.record.cluster, l.members, table.view(0), this.o.lookup).own].sort();
+    this.index.refreshVolatile(l.record.cluster, table);
+    return this.index.ownKeys(l).sort();
   }
 
   /** Repeats and resolutions are batched: persist at most once per persistEveryMs. */
@@ -398,12 +420,12 @@ export class IncidentTracker {
     const now = this.o.clock.now();
     l.persistTimer?.cancel();
     l.persistTimer = undefined;
-    const data = buildData({ cluster: l.record.cluster, members: l.members, refs: l.refs, since: l.record.openedAt - this.lookbackMs, now, lastActivityAt: l.lastActivity, feed: this.feed, observations: this.observations, lookup: this.o.lookup, previousGuardrails: l.guardrails });
-    l.guardrails = data.guardrails;
     const opening = l.members.filter(opens);
     l.record.severity = opening.reduce<IncidentRecord['severity']>((s, d) => (SEVERITY[d.severity] > SEVERITY[s] ? d.severity : s), 'info');
-    l.record.title = titleOf(l.members[0], data.entities);
-    const record: IncidentRecord = { ...l.record, detectionIds: [...l.record.detectionIds], data: { ...data, ...extra } };
+    l.record.title = titleOf(l.members[0], this.entities(l));
+    const members = [...l.members];
+    const lastActivityAt = l.lastActivity;
+    const record: IncidentRecord = { ...l.record, detectionIds: [...l.record.detectionIds], data: {} };
     const root = l.members[0]?.subject;
     const input: AuditInput | undefined = audit && {
       time: now,
@@ -417,6 +439,12 @@ export class IncidentTracker {
     const change = CHANGES[audit?.action ?? ''] ?? 'updated';
     this.writes = this.writes
       .then(async () => {
+        // The snapshot (changes, observations, placements and guardrails in scope) is the heavy part: it is
+        // made after the detection's other sinks and the runs it starts have had their turn, as of `now`.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        const data = buildData({ cluster: record.cluster, members, refs: l.refs, since: record.openedAt - this.lookbackMs, now, lastActivityAt, feed: this.feed, observations: this.observations, lookup: this.o.lookup, previousGuardrails: l.guardrails });
+        l.guardrails = data.guardrails;
+        record.data = { ...data, ...extra };
         // A person's fields come from the store; a person's resolution (perhaps on another replica) wins.
         let closedElsewhere: IncidentRecord | undefined;
         const written = await this.o.store.updateIncident(record.id, (stored) => {
