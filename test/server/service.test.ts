@@ -99,7 +99,7 @@ test('hot reload: a broken rule file is refused with file:line and the running r
   const cfg = config(dir, '  rules: ./rules\n  reload: { interval: 200ms }\n  remediation: { enabled: false }\n');
   const data = join(dir, 'data');
   await withServe(['--config', cfg, '--sandbox', '--scenario', crashloopAt(dir, '2m'), '--speed', '20', '--listen', '127.0.0.1:0', '--data-dir', data], {}, async (s) => {
-    assert.match(s.output(), /detection\s+1 rules/, s.output());
+    await s.waitFor(/detection\s+1 rules/, 'the announced rules');
     const broken = join(rules, 'pending.yaml');
     writeFileSync(broken, 'apiVersion: kubemend.dev/v1alpha1\nkind: Rule\nmetadata: { name: pending-too-long }\nspec:\n  source: object\n  match: { kinds: [Pod] }\n  when: "object.status.phase == "\n  severity: warning\n');
     await s.waitFor(/refused the change to rules/, 'the refusal');
