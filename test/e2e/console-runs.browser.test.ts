@@ -9,6 +9,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { accessibilityProblems } from '../helpers/a11y.ts';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { startServe } from '../helpers/serve-process.ts';
 
@@ -72,6 +73,7 @@ test('console in Chromium: an approval granted in the Approvals view lands in th
   assert.match(await card.locator('pre').first().textContent() ?? '', /roll back shop\/checkout/);
   assert.match(await card.textContent() ?? '', /Approvers\s*sre-leads/);
   await page.screenshot({ path: join(IMAGES, 'console-approvals.png'), fullPage: true });
+  assert.deepEqual(await accessibilityProblems(page), [], 'console-approvals: accessibility');
 
   await card.getByLabel('Reason').fill('the rollout broke checkout; rolling back is safe');
   await card.getByRole('button', { name: 'Approve' }).press('Enter');
@@ -88,6 +90,7 @@ test('console in Chromium: an approval granted in the Approvals view lands in th
   await page.locator('#view table tbody tr').filter({ hasNotText: 'runbook.approval.approved' }).first().waitFor();
   await page.locator('.chain .badge').first().waitFor();
   await page.screenshot({ path: join(IMAGES, 'console-audit.png') });
+  assert.deepEqual(await accessibilityProblems(page), [], 'console-audit: accessibility');
   await page.goto(`${s.base}/console/#/audit?action=runbook.approval.approved`);
   await row.locator('a').first().click();
   await page.locator('h2', { hasText: 'runbook.approval.approved' }).waitFor();
@@ -97,6 +100,7 @@ test('console in Chromium: an approval granted in the Approvals view lands in th
   const runLink = page.locator('#view table tbody tr', { hasText: 'succeeded' }).locator('a').first();
   await runLink.waitFor();
   await page.screenshot({ path: join(IMAGES, 'console-runs-list.png') });
+  assert.deepEqual(await accessibilityProblems(page), [], 'console-runs-list: accessibility');
   await runLink.click();
   await page.locator('figure.graph svg').waitFor();
   const taken = await page.locator('svg g.edge.taken').evaluateAll((els) => els.map((e) => e.getAttribute('data-edge')));
@@ -108,5 +112,6 @@ test('console in Chromium: an approval granted in the Approvals view lands in th
   assert.ok(steps.some((l) => /^approve \(approval\): succeeded/.test(l)), steps.join('\n'));
   assert.match(await page.locator('svg desc').textContent() ?? '', /The list below says the same in words/);
   await page.screenshot({ path: join(IMAGES, 'console-runs.png'), fullPage: true });
+  assert.deepEqual(await accessibilityProblems(page), [], 'console-runs: accessibility');
   assert.deepEqual(pageErrors, []);
 });

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { startServe, type ServeProcess } from '../helpers/serve-process.ts';
+import { accessibilityProblems, tabOrder } from '../helpers/a11y.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const KUBECTL = '/usr/bin/kubectl';
@@ -24,9 +25,11 @@ const BIN = fileURLToPath(new URL('../../bin/kubemend.js', import.meta.url));
 const IMAGES = process.env.KUBEMEND_SCREENSHOTS ?? mkdtempSync(join(tmpdir(), 'kubemend-screenshots-'));
 const skip = !existsSync(CHROMIUM) ? `needs Debian's Chromium at ${CHROMIUM}` : !existsSync(KUBECTL) ? `needs kubectl at ${KUBECTL}` : false;
 
+/** A screenshot of the view, and its accessibility checked as it stands (labels, names, AA contrast). */
 async function shot(page: Page, view: string) {
   mkdirSync(IMAGES, { recursive: true });
   await page.screenshot({ path: join(IMAGES, `console-${view}.png`) });
+  assert.deepEqual(await accessibilityProblems(page), [], `the ${view} view's accessibility`);
 }
 
 test('console views in Chromium: the demo incident arrives live with its timeline; a silence made from a detection suppresses the next one', { skip, timeout: 300_000 }, async () => {
@@ -59,6 +62,16 @@ test('console views in Chromium: the demo incident arrives live with its timelin
     await row.waitFor({ timeout: 120_000 });
     assert.equal(await page.evaluate('window.__sameDocument'), 1, 'it arrived without a reload');
     await shot(page, 'incidents');
+    // Keyboard: from the title, Tab walks the navigation in order, then sign-out, then the view's own controls;
+    // the skip link comes before them all and takes the focus to the view.
+    const order = await tabOrder(page, 12);
+    assert.deepEqual(order.slice(0, 9), ['a Incidents', 'a Detections', 'a Runs', 'a Approvals', 'a Silences', 'a Changes', 'a Audit', 'a Chat', 'button Sign out'], order.join(' | '));
+    assert.ok(order.includes('button Filter'), `Tab reaches the view's controls: ${order.join(' | ')}`);
+    await page.focus('#nav a');
+    await page.keyboard.press('Shift+Tab');
+    assert.equal(await page.evaluate('document.activeElement.textContent'), 'Skip to content');
+    await page.keyboard.press('Enter');
+    assert.equal(await page.evaluate('document.activeElement.id'), 'view', 'the skip link moves the focus to the view');
 
     await row.click();
     await page.locator('.timeline li.tl-detection', { hasText: 'crashloop-backoff [critical] on deployment/shop/checkout' }).waitFor();

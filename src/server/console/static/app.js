@@ -192,7 +192,14 @@ function throttled(fn) {
   };
 }
 
-window.addEventListener('hashchange', () => route());
+// Only #/… is a route: an in-page anchor (#view, #step-x) must not re-render the view.
+window.addEventListener('hashchange', () => { if (location.hash === '' || location.hash.startsWith('#/')) route(); });
+
+// The skip link moves the focus to the view without touching the route.
+document.querySelector('a.skip').addEventListener('click', (e) => {
+  e.preventDefault();
+  $('view').focus();
+});
 
 // ---- chat -------------------------------------------------------------------
 
