@@ -62,6 +62,10 @@ test('console views in Chromium: the demo incident arrives live with its timelin
     await row.waitFor({ timeout: 120_000 });
     assert.equal(await page.evaluate('window.__sameDocument'), 1, 'it arrived without a reload');
     await shot(page, 'incidents');
+    // The dark scheme too (the page follows the system's).
+    await page.emulateMedia({ colorScheme: 'dark' });
+    assert.deepEqual(await accessibilityProblems(page), [], 'the incidents view in the dark scheme');
+    await page.emulateMedia({ colorScheme: 'light' });
     // Keyboard: from the title, Tab walks the navigation in order, then sign-out, then the view's own controls;
     // the skip link comes before them all and takes the focus to the view.
     const order = await tabOrder(page, 12);

@@ -48,7 +48,8 @@ export async function accessibilityProblems(page: Page): Promise<string[]> {
         if (c[3] > 0) layers.push(c);
         if (c[3] >= 1) break;
       }
-      let base = [255, 255, 255];
+      // The canvas: Chromium's dark scheme paints #121212 under a page that allows it (color-scheme: light dark).
+      let base = matchMedia('(prefers-color-scheme: dark)').matches ? [18, 18, 18] : [255, 255, 255];
       for (const l of layers.reverse()) base = over(l, base);
       return base;
     };
