@@ -77,7 +77,7 @@ export class KubemendChatEngine implements ChatEngine {
     this.approvals = new Approvals({ arm: (c, ms) => this.arm(c, ms), authorizer: o.authorizer, settings: o.settings, clock: o.clock, book: this.book, executions: this.executions });
     const desk = { store: o.store, clock: o.clock, authorizer: o.authorizer, book: this.book, reply: (m: ChatMessage, t: string, ro?: ReplyOptions) => this.reply(m, t, ro) };
     this.incidentCommands = new IncidentCommands(desk, o.incidents, o.links);
-    this.runCommands = new RunCommands(desk, o.executor, (r) => this.emit(r));
+    this.runCommands = new RunCommands(desk, o.executor, (r) => this.emit(r), o.links);
   }
 
   /** Runbook approval steps waiting in this process, with the ids `approve`/`deny` take. */

@@ -8,6 +8,7 @@
 // reason, when given, is recorded.
 import { ACTIVE_RUN_STATUSES, type RunRecord, type StepTransition } from '../store/index.ts';
 import type { RunbookExecutor } from '../runbooks/index.ts';
+import type { ConsoleLinks } from '../common/index.ts';
 import type { RunCommand, ListCommand } from './desk-grammar.ts';
 import { age, check, clip, refuse, visible, type DeskContext, type Scope } from './desk.ts';
 import { auditIdentity } from './identity.ts';
@@ -25,9 +26,12 @@ export class RunCommands {
   /** Where each abort was asked, so the run's end is posted there. */
   private readonly aborts = new Map<string, { room: string; thread?: string; by: string }>();
 
-  constructor(ctx: DeskContext, executor: RunbookExecutor, emit: (r: ChatReply) => void) {
+  private readonly links?: ConsoleLinks;
+
+  constructor(ctx: DeskContext, executor: RunbookExecutor, emit: (r: ChatReply) => void, links?: ConsoleLinks) {
     this.ctx = ctx;
     this.executor = executor;
+    this.links = links;
     executor.on({
       onRunEnd: (run) => {
         const a = this.aborts.get(run.id);
@@ -71,6 +75,8 @@ export class RunCommands {
       `status: ${run.status}${run.currentStep ? ` at step ${run.currentStep}` : ''}${run.stop && active ? ` (asked to stop by ${run.stop.by.name})` : ''} · started by ${run.startedBy.type} ${run.startedBy.name} ${age(this.ctx, run.createdAt)} ago${run.incidentId ? ` · incident ${run.incidentId}` : ''}`,
       steps.length ? 'steps:' : 'steps: none started yet',
       ...steps,
+      // The step graph and each step's output are in the console, when kubemend knows its public URL.
+      ...(this.links?.('runs', run.id) ? [`console: ${this.links('runs', run.id)}`] : []),
     ];
     return [this.ctx.reply(msg, lines.join('\n'), { buttons: active ? [{ label: 'Abort', value: `run abort ${run.id}`, style: 'danger' }] : [] })];
   }

@@ -130,7 +130,9 @@ export class NotifyBridge implements Sink, Notifier {
         // news (an offer) comes from remediation, which sees the detection before the tracker files it.
         const incident = e.incident ?? this.incidentOf(e.detectionId);
         const url = incident && this.o.links?.('incidents', incident.id);
-        const links = url ? [...(e.links ?? []), { href: url, text: 'Incident in the kubemend console' }] : e.links;
+        const runUrl = e.runId && this.o.links?.('runs', e.runId);
+        const console = [...(url ? [{ href: url, text: 'Incident in the kubemend console' }] : []), ...(runUrl ? [{ href: runUrl, text: 'Run in the kubemend console' }] : [])];
+        const links = console.length ? [...(e.links ?? []), ...console] : e.links;
         const event: NotifyEvent = { kind, time, ...e, ...(incident ? { incident } : {}), ...(links ? { links } : {}), labels: { ...e.labels, kind } };
         try {
           await this.o.emit(event, personal);

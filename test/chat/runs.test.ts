@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { loadRunbooks } from '../../src/runbooks/loader.ts';
 import { ACTIONS } from '../../src/runbooks/actions/index.ts';
 import { chatFixture, mapped, POLICY, until } from './fixture.ts';
+import { consoleLinks } from '../../src/common/index.ts';
 
 const CALL_THEN_SCALE = `apiVersion: kubemend.dev/v1alpha1
 kind: Runbook
@@ -40,7 +41,7 @@ test('runs, run show, run abort: stops at the next step boundary, audited, refus
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/deploy`;
   const dir = mkdtempSync(join(tmpdir(), 'km-runs-'));
   writeFileSync(join(dir, 'call-then-scale.yaml'), CALL_THEN_SCALE);
-  const f = await chatFixture({ runbooks: loadRunbooks(dir, { actions: ACTIONS }), policy: `${POLICY}\np, group:viewers, sandbox, *, ops, runs\n` });
+  const f = await chatFixture({ runbooks: loadRunbooks(dir, { actions: ACTIONS }), policy: `${POLICY}\np, group:viewers, sandbox, *, ops, runs\n`, links: consoleLinks('https://kubemend.example.com') });
   try {
     assert.match((await f.say('alice', 'runs'))[0].text, /^No runs under way\./);
     const res = await f.remediation.executor.trigger({ runbook: 'call-then-scale', params: { url }, startedBy: { type: 'rule', name: 'Deploy' } });
@@ -52,7 +53,7 @@ test('runs, run show, run abort: stops at the next step boundary, audited, refus
     assert.match(list.text, new RegExp(`^1 run under way .*\\n${short}  call-then-scale  deployment shop/web  running at call  by rule Deploy  \\S+\\n`));
     const [show] = await f.say(vic, `run show ${short}`);
     assert.match(show.text, new RegExp(`^run ${runId}: call-then-scale on deployment shop/web \\(cluster sandbox\\)\\nstatus: running at step call · started by rule Deploy`));
-    assert.match(show.text, /steps:\n {2}call: started$/);
+    assert.match(show.text, new RegExp(`steps:\\n {2}call: started\\nconsole: https://kubemend\\.example\\.com/console/#/runs/${runId}$`), 'the run\'s console page');
     assert.deepEqual(show.buttons, [{ label: 'Abort', value: `run abort ${runId}`, style: 'danger' }]);
 
     // vic may look, not abort.

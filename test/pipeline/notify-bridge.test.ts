@@ -92,7 +92,7 @@ test('an approval asked for carries its buttons and the run\'s labels; an escala
   assert.deepEqual([escalated.kind, escalated.runId, escalated.incident?.id], ['run.escalated', run.id, 'inc-1']);
 });
 
-test('with the public URL, every event about an incident links to its console page; without it, none', { timeout: 10_000 }, async () => {
+test('with the public URL, every event about an incident or a run links to its console page; without it, none', { timeout: 10_000 }, async () => {
   const linked = setup(consoleLinks('https://kubemend.example.com/ops/'));
   linked.bridge.onDetection(detection, 'opened');
   linked.open.push(incident());
@@ -103,9 +103,9 @@ test('with the public URL, every event about an incident links to its console pa
   const href = 'https://kubemend.example.com/ops/console/#/incidents/inc-1';
   assert.deepEqual(linked.got.map(({ e }) => [e.kind, e.links]), [
     ['incident.opened', [{ href, text: 'Incident in the kubemend console' }]],
-    ['run.step', [{ href, text: 'Incident in the kubemend console' }]],
+    ['run.step', [{ href, text: 'Incident in the kubemend console' }, { href: `https://kubemend.example.com/ops/console/#/runs/${run.id}`, text: 'Run in the kubemend console' }]],
     ['notify', undefined],
-  ], 'an event about no incident has no link');
+  ], 'an event about no incident and no run has no link');
 
   const plain = setup();
   plain.bridge.incidentChanged(incident(), 'opened');
