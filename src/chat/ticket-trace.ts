@@ -11,7 +11,7 @@
 import { Counter } from 'prom-client';
 import type { AuditTarget } from '../audit/index.ts';
 import type { Store } from '../store/index.ts';
-import type { Clock } from '../common/index.ts';
+import type { Clock, ConsoleLinks } from '../common/index.ts';
 import type { RequestEnded, Verb } from './conversation.ts';
 import { describeUser } from './identity.ts';
 import type { CommentDoc, JiraWriter } from './jira-write.ts';
@@ -38,6 +38,8 @@ export interface TicketTraceOptions {
   redact: (s: string) => string;
   /** Move the ticket through this transition after a successful action. */
   transitionOnSuccess?: string;
+  /** Console links (with server.publicUrl): the comment links the audit record and the run. */
+  links?: ConsoleLinks;
   log?: (line: string) => void;
 }
 
@@ -122,7 +124,16 @@ export class TicketTrace {
         { text: ' · run ', strong: true }, r.runId ? { text: r.runId, code: true } : { text: 'none (nothing ran)' },
         { text: ' · audit record ', strong: true }, { text: `${record.id} (#${record.seq})`, code: true },
       ],
+      ...this.consoleLinks(record.id, r.runId),
     ];
+  }
+
+  /** A paragraph with the audit record's and the run's console pages, when kubemend knows its public URL. */
+  private consoleLinks(recordId: string, runId: string | undefined): CommentDoc {
+    const audit = this.o.links?.('audit', recordId);
+    if (!audit) return [];
+    const run = runId ? this.o.links?.('runs', runId) : undefined;
+    return [[{ text: 'In the kubemend console: ', strong: true }, { text: audit }, ...(run ? [{ text: ' · run ' }, { text: run }] : [])]];
   }
 }
 

@@ -68,7 +68,7 @@ export function buildChatEngine(o: ChatEngineWiring): KubemendChatEngine {
 }
 
 /** The Jira comment writer when the settings name a Jira and leave `comment` on; credentials as for the checker. */
-export function ticketTrace(s: ChatSettings, env: NodeJS.ProcessEnv, o: { store: Store; clock: Clock; log?: (line: string) => void }): TicketTrace | undefined {
+export function ticketTrace(s: ChatSettings, env: NodeJS.ProcessEnv, o: { store: Store; clock: Clock; log?: (line: string) => void; links?: ConsoleLinks }): TicketTrace | undefined {
   const jira = s.justification.jira;
   if (!jira?.comment) return undefined;
   const token = jira.tokenEnv ? env[jira.tokenEnv] : undefined;
@@ -76,7 +76,7 @@ export function ticketTrace(s: ChatSettings, env: NodeJS.ProcessEnv, o: { store:
   redactor.addSecret(token);
   if (user && token) redactor.addSecret(Buffer.from(`${user}:${token}`).toString('base64'));
   const writer = new JiraWriter({ url: jira.url, token, user, apiVersion: jira.apiVersion, timeoutMs: jira.timeout, retries: jira.retries, minTimeoutMs: jira.minBackoff, maxTimeoutMs: jira.maxBackoff });
-  return new TicketTrace({ writer, store: o.store, clock: o.clock, redact: (t) => redactor.redact(t), transitionOnSuccess: jira.transitionOnSuccess, log: o.log });
+  return new TicketTrace({ writer, store: o.store, clock: o.clock, redact: (t) => redactor.redact(t), transitionOnSuccess: jira.transitionOnSuccess, log: o.log, links: o.links });
 }
 
 /** The settings' Alertmanagers, with their API tokens read from the environment. */

@@ -7,6 +7,7 @@
 // comment is retried with back-off and then audited as failed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { consoleLinks } from '../../src/common/index.ts';
 import { chatFixture, type ChatFixture } from './fixture.ts';
 import { fakeJira, adfProblem, type FakeJira } from './fake-jira.ts';
 import { adf, wiki, JiraWriter, JiraRequestError } from '../../src/chat/jira-write.ts';
@@ -24,7 +25,7 @@ async function restart(f: ChatFixture, link = 'OPS-1'): Promise<string> {
 }
 
 async function setup(jira: FakeJira, jiraSettings: Record<string, unknown>, env: NodeJS.ProcessEnv) {
-  return chatFixture({ settings: { justification: { jira: { url: jira.url, allowedStatuses: ['Approved'], ...jiraSettings } as never } }, env });
+  return chatFixture({ settings: { justification: { jira: { url: jira.url, allowedStatuses: ['Approved'], ...jiraSettings } as never } }, env, links: consoleLinks('https://kubemend.example.com') });
 }
 
 test('jira v2: one comment on the ticket with who, what, target, why, outcome, run and audit record; then the transition', { timeout: 120_000 }, async () => {
@@ -54,6 +55,7 @@ test('jira v2: one comment on the ticket with who, what, target, why, outcome, r
     assert.match(body, new RegExp(`^\\*Why: \\*${REASON}$`, 'm'));
     assert.match(body, /^\*Outcome: \*succeeded$/m);
     assert.ok(body.includes(`{{${id}}}`) && body.includes(`{{${run}}}`) && body.includes(`{{${end.id} (#${end.seq})}}`), body);
+    assert.match(body, new RegExp(`^\\*In the kubemend console: \\*https://kubemend\\.example\\.com/console/#/audit/${end.id} · run https://kubemend\\.example\\.com/console/#/runs/${run}$`, 'm'), 'links to the audit record and the run');
 
     const [posted] = await f.store.audit.list({ action: 'jira.comment.posted' });
     assert.deepEqual(posted.data, { ticket: 'OPS-1', request: id, auditRecord: end.id, apiVersion: 2, commentId: c.id });
