@@ -220,7 +220,7 @@ export async function run(): Promise<BenchSection> {
   const ratios: number[] = [];
   const firstP99s: number[] = [];
   const rss = () => process.memoryUsage().rss / 2 ** 20;
-  const ms = (xs: number[]) => `p50 ${percentile(xs, 50).toFixed(1)}, p99 ${percentile(xs, 99).toFixed(1)}`;
+  const ms = (xs: number[]) => `p50 ${percentile(xs, 50).toFixed(1)}, p90 ${percentile(xs, 90).toFixed(1)}, p99 ${percentile(xs, 99).toFixed(1)}`;
   await rounds(async (r) => {
     const o = await round();
     const missed = o.writes.filter((w) => !o.arrivals.has(w.rv)).length;

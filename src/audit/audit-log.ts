@@ -225,6 +225,7 @@ export class SqlAuditLog implements AuditLog {
         add('substr(action, 1, ?) = ?', prefix.length, prefix);
       } else add('action = ?', q.action);
     }
+    if (q.actions !== undefined) add(q.actions.length ? `action IN (${q.actions.map(() => '?').join(', ')})` : '1 = 0', ...q.actions);
     if (q.target !== undefined) {
       const cols = ['target_cluster', 'target_namespace', 'target_kind', 'target_name'];
       add(`(${cols.map(d.contains).join(' OR ')})`, ...cols.map(() => q.target as string));

@@ -55,6 +55,8 @@ export interface AuditQuery {
   until?: number;
   actor?: string;
   action?: string;
+  /** Records whose action is exactly one of these (none for an empty list). */
+  actions?: readonly string[];
   /** Substring match on cluster/namespace/kind/name. */
   target?: string;
   runId?: string;

@@ -103,13 +103,13 @@ export const watchToDetectionSeconds = once('kubemend_watch_to_detection_seconds
 
 export const detectionToRunSeconds = once('kubemend_detection_to_run_seconds', () => new Histogram({
   name: 'kubemend_detection_to_run_seconds',
-  help: 'Real time from a detection change reaching the sinks to the run it started being admitted, stored, audited and launched.',
+  help: 'Real time from a detection change reaching the sinks to the run it started being admitted, stored and its start audited (it is launched while that record commits).',
   buckets: LATENCY_BUCKETS,
 }));
 
 export const runToFirstRequestSeconds = once('kubemend_run_to_first_request_seconds', () => new Histogram({
   name: 'kubemend_run_to_first_request_seconds',
-  help: "Real time from a run's launch to its first request to the API server (its first step stored and audited first).",
+  help: "Real time from a run's start on record to its first request to the API server (its first step stored and audited first).",
   buckets: LATENCY_BUCKETS,
 }));
 

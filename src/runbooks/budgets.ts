@@ -71,11 +71,10 @@ export class Budgets {
    */
   async pauseState(): Promise<{ by: string; reason: string } | undefined> {
     if (this.paused) return { by: 'local', reason: 'paused in this process' };
-    const [p] = await this.store.audit.list({ action: PAUSED, order: 'desc', limit: 1 });
-    if (!p) return undefined;
-    const [r] = await this.store.audit.list({ action: RESUMED, order: 'desc', limit: 1 });
-    if (r && r.seq > p.seq) return undefined;
-    return { by: p.actor.name, reason: p.justification ?? '' };
+    // The newest of either decides: one indexed read, asked before every mutating step.
+    const [last] = await this.store.audit.list({ actions: [PAUSED, RESUMED], order: 'desc', limit: 1 });
+    if (last?.action !== PAUSED) return undefined;
+    return { by: last.actor.name, reason: last.justification ?? '' };
   }
 
   /**

@@ -210,18 +210,25 @@ export class RunbookExecutor {
         throw err;
       }
       try {
-        await this.audit({ actor: req.startedBy, action: 'runbook.run.started', target, outcome: 'pending', runId: run.id, detectionId: run.detectionId, incidentId: run.incidentId, data: { runbook: run.runbook, params, dryRun, ...(queued ? { queued: 'this replica follows: the leader runs it' } : {}) } });
+        const started = this.audit({ actor: req.startedBy, action: 'runbook.run.started', target, outcome: 'pending', runId: run.id, detectionId: run.detectionId, incidentId: run.incidentId, data: { runbook: run.runbook, params, dryRun, ...(queued ? { queued: 'this replica follows: the leader runs it' } : {}) } });
         if (queued) {
+          await started;
           await this.follower.follow(run, 0);
           return { run };
         }
         this.identities.set(run.id, req.as);
         this.detections.set(run.id, req.detection);
         this.views.set(run.id, view);
-        const launched = latencyNow();
-        observeSince(detectionToRunSeconds, emitted, launched);
-        this.marks.set(run.id, { run: launched, detection: emitted });
-        this.launch(run);
+        // Launched while the record commits: the drive reads what its first step needs meanwhile, and writes,
+        // audits and sends nothing before the record is in (drive's `started`). The launch mark stays "audited".
+        const audited = started.then(() => {
+          const launched = latencyNow();
+          observeSince(detectionToRunSeconds, emitted, launched);
+          this.marks.set(run.id, { run: launched, detection: emitted });
+        });
+        this.launch(run, false, audited);
+        // The caller still learns of the run once it is on record, or that it could not be recorded.
+        await audited;
         return { run };
       } finally {
         this.starting.delete(run.id);
@@ -485,8 +492,8 @@ export class RunbookExecutor {
     for (const a of this.aborts.values()) a.abort(new ActionError('CANCELLED', 'run cancelled'));
   }
 
-  private launch(run: RunRecord, resumed = false): void {
-    const p = this.drive(run, resumed)
+  private launch(run: RunRecord, resumed = false, started?: Promise<void>): void {
+    const p = this.drive(run, resumed, started)
       .catch((err) => {
         // Another term adopted the run (this process was deposed while a write was on its way): it is theirs now.
         if (isFenced(err)) return this.leftToNewLeader(run, run.currentStep ?? 'end', err as Error);
@@ -503,11 +510,34 @@ export class RunbookExecutor {
     this.inFlight.set(run.id, p);
   }
 
-  private async drive(run: RunRecord, resumed: boolean): Promise<void> {
+  /**
+   * `started`, for a run trigger() has just stored: its `runbook.run.started`
+   * record, still committing. Until it is in, the drive only reads (the
+   * first step's budget count); no transition, audit record or request goes
+   * before it, so the chain has the run's start before any of its steps, and
+   * a run whose start could not be recorded never acts (trigger's caller
+   * gets the error; the run stays `running` in the store, as it did when
+   * trigger failed before launching it, for the next start to resume).
+   */
+  private async drive(run: RunRecord, resumed: boolean, started?: Promise<void>): Promise<void> {
     const view = this.views.get(run.id) ?? this.runbooks.get(run.runbook);
     if (view) this.views.set(run.id, view);
     const cancel = new AbortController();
     this.aborts.set(run.id, cancel);
+    let counted: { stepId: string; used: Promise<number> } | undefined;
+    if (started) {
+      const first = run.currentStep ? view?.step(run.currentStep) : undefined;
+      // Steps this run takes are not in the count yet, and no other run may act on the target while this one holds it: the count is the same now as after the commit.
+      if (first && !run.dryRun && this.o.actions.get(first.action)?.mutates) counted = { stepId: run.currentStep!, used: this.actionsUsed(run) };
+      try {
+        await started;
+      } catch {
+        this.identities.delete(run.id);
+        this.detections.delete(run.id);
+        this.views.delete(run.id);
+        return;
+      }
+    }
     if (!view) return this.finish(run, 'failed', `runbook ${run.runbook} is no longer loaded`);
     let stepId = run.currentStep ?? 'end';
     let resumeCheck = resumed;
@@ -542,13 +572,16 @@ export class RunbookExecutor {
         continue;
       }
       if (action.mutates && !run.dryRun) {
+        // Asked together with the pause (judged first, as ever): one turn at the store instead of two.
+        const counting = counted?.stepId === stepId ? counted.used : this.actionsUsed(run);
+        counted = undefined;
         const pause = await this.budgets.pauseState();
         if (pause) {
           reason = `remediation was paused by ${pause.by}${pause.reason ? `: ${pause.reason}` : ''}; not taking step ${stepId}`;
           stepId = 'escalate';
           break;
         }
-        const used = await this.budgets.actionsInLastHour(run.target, this.o.clock.now(), (a) => this.o.actions.get(a)?.mutates ?? false, (rb, s) => this.runbooks.get(rb)?.step(s)?.action, run.clusterUid);
+        const used = await counting;
         if (used >= this.budgets.config.actionsPerTargetPerHour) {
           reason = `budget: ${used} actions on ${targetKey(run.target)} in the last hour (limit ${this.budgets.config.actionsPerTargetPerHour})`;
           await this.audit({ actor: SYSTEM, action: 'runbook.budget.exceeded', target: run.target, outcome: 'denied', runId: run.id, detectionId: run.detectionId, data: { step: stepId, reason } });
@@ -577,6 +610,14 @@ export class RunbookExecutor {
     }
     if (stepId === 'end') return this.finish(run, run.dryRun ? 'dry-run' : 'succeeded', 'every step done');
     await this.finish(run, 'escalated', reason || 'the runbook escalated');
+  }
+
+  /** Mutating actions already taken on the run's target in the last hour (budgets.actionsInLastHour). */
+  private actionsUsed(run: RunRecord): Promise<number> {
+    const used = this.budgets.actionsInLastHour(run.target, this.o.clock.now(), (a) => this.o.actions.get(a)?.mutates ?? false, (rb, s) => this.runbooks.get(rb)?.step(s)?.action, run.clusterUid);
+    // Asked ahead of its use, and maybe never used (a pause, a failed start): a failure is the awaiting caller's, if any.
+    used.catch(() => {});
+    return used;
   }
 
   /** Runs one step with its retries and timeout; stores and audits every transition. */

@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore, type RunRecord } from '../../src/store/index.ts';
-import { Budgets } from '../../src/runbooks/budgets.ts';
+import { Budgets, PAUSED, RESUMED } from '../../src/runbooks/budgets.ts';
 import { ManualClock } from '../../src/common/index.ts';
 
 const target = { cluster: 'prod', kind: 'Deployment', namespace: 'shop', name: 'web' };
@@ -82,6 +82,28 @@ test('a refusal names the first reason that holds, in a fixed order: pause, lock
     assert.deepEqual(await b.admit('restart', target, now), { kind: 'locked', runId: 'holder' });
     assert.deepEqual(await b.admit('restart', target, now, { selfId: 'holder' }), { kind: 'concurrency', scope: 'namespace', limit: 1 }, 'the holder aside, its neighbour fills the namespace');
     assert.deepEqual(await b.admit('restart', target, now, { readOnly: true }), { kind: 'repeated-failures', failures: 3, limit: 3 }, 'a read-only run skips lock and concurrency, not the failures');
+  } finally {
+    await store.close();
+  }
+});
+
+test('the global pause is the newest of the pause and resume records, however many came before', { timeout: 30_000 }, async () => {
+  const clock = new ManualClock(Date.parse('2026-01-01T00:00:00Z'));
+  const store = await openStore({ dataDir: mkdtempSync(join(tmpdir(), 'km-budgets-')), clock });
+  try {
+    const b = new Budgets(store);
+    const record = (action: string, by: string, justification?: string) => store.audit.append({ actor: { type: 'user', name: by }, action, outcome: 'success', ...(justification ? { justification } : {}) });
+    assert.equal(await b.pauseState(), undefined, 'never paused');
+    await record(PAUSED, 'bob', 'INC-9 freeze');
+    await record('runbook.run.started', 'kubemend');
+    assert.deepEqual(await b.pauseState(), { by: 'bob', reason: 'INC-9 freeze' }, 'a later record of another kind does not end the pause');
+    await record(RESUMED, 'bob');
+    assert.equal(await b.pauseState(), undefined);
+    await record(PAUSED, 'alice', 'INC-10 freeze');
+    assert.deepEqual(await b.pauseState(), { by: 'alice', reason: 'INC-10 freeze' }, 'paused again: the newest pause, not the first');
+    await record(RESUMED, 'alice');
+    assert.equal(await b.pauseState(), undefined, 'resumed again');
+    assert.deepEqual(await store.audit.list({ actions: [], order: 'desc' }), [], 'an empty list of actions matches nothing');
   } finally {
     await store.close();
   }
