@@ -98,3 +98,24 @@ test('the live stream tells a reader only of records where they may read inciden
     await t.close();
   }
 });
+
+test('an auditor barred from a namespace does not read the audit records of silences pinned to it', { timeout: 120_000 }, async () => {
+  const v = await sandboxViews();
+  try {
+    const prod = await v.post('sam', 'silences', { matchers: ['rule=crashloop', 'cluster=sandbox', 'namespace=prod'], duration: '1h', comment: 'prod migration tonight' });
+    const shop = await v.post('sam', 'silences', { matchers: ['rule=crashloop', 'namespace=shop'], duration: '1h', comment: 'shop deploy' });
+    assert.deepEqual([prod.status, shop.status], [200, 200]);
+    assert.equal((await v.post('sam', `silences/${prod.body.silence.id}/expire`, {})).status, 200);
+    const ivy = await v.get('ivy', 'audit?action=silence.*');
+    assert.equal(ivy.status, 200);
+    assert.deepEqual(ivy.body.items.map((r: { action: string; target?: { namespace?: string } }) => [r.action, r.target?.namespace]), [['silence.created', 'shop']]);
+    assert.equal(ivy.body.hidden, 2);
+    assert.doesNotMatch((await v.get('ivy', 'audit/export?action=silence.*')).text, /prod migration/);
+    const [rec] = await v.f.store.audit.list({ action: 'silence.created', limit: 1 });
+    assert.deepEqual(rec.target, { cluster: 'sandbox', namespace: 'prod' });
+    assert.equal((await v.get('ivy', `audit/${rec.id}`)).status, 403);
+    assert.equal((await v.get('sam', 'audit?action=silence.*')).body.items.length, 3, 'sam reads all three');
+  } finally {
+    await v.close();
+  }
+});
