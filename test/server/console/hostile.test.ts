@@ -119,3 +119,23 @@ test('an auditor barred from a namespace does not read the audit records of sile
     await v.close();
   }
 });
+
+test('a change from another origin is refused even with the session\'s CSRF token; static files do not escape their folder', { timeout: 60_000 }, async () => {
+  const t = await viewsFixture();
+  try {
+    const now = t.f.sandbox.clock.now();
+    await t.f.store.putIncident(incident('inc-csrf', 'shop', now));
+    const s = await t.session('alice');
+    const page = { 'content-type': 'application/json', cookie: s.cookie, 'x-kubemend-csrf': s.csrf };
+    assert.equal((await t.post('incidents/inc-csrf/ack', 'alice', {}, { ...page, origin: 'https://evil.example' })).status, 403);
+    assert.equal((await t.post('incidents/inc-csrf/ack', 'alice', {}, { ...page, 'sec-fetch-site': 'cross-site' })).status, 403);
+    assert.equal((await t.post('incidents/inc-csrf/ack', 'alice', {}, { ...page, 'content-type': 'text/plain' })).status, 415);
+    assert.equal((await t.f.store.getIncident('inc-csrf'))!.acknowledgedBy, undefined, 'nothing was done');
+    assert.equal((await t.post('incidents/inc-csrf/ack', 'alice', {}, { ...page, origin: t.base })).status, 200, 'the page itself may');
+    for (const p of ['../package.json', '..%2f..%2fpackage.json', '%2e%2e/%2e%2e/plugin.ts', 'views%2f..%2f..%2fplugin.ts']) {
+      assert.equal((await fetch(`${t.base}/console/${p}`)).status, 404, p);
+    }
+  } finally {
+    await t.close();
+  }
+});
