@@ -2,7 +2,9 @@
 // order, from the old/new pairs the informers already hand the engine. It
 // reads only signals, so it costs the API server nothing. Status writes,
 // heartbeats and bookkeeping are not changes; a ConfigMap's values and a
-// container's env are never copied (only which keys changed).
+// container's env are never copied (only which keys changed), and the rest
+// is masked by the process's redactor, as evidence is.
+import { redact, redactDeep } from '../common/index.ts';
 import { diffObjects, type Change, type Signal } from '../rules/index.ts';
 import type { KubeObject } from '../kube/index.ts';
 import { authorOf, expectedManagers } from './authors.ts';
@@ -69,6 +71,8 @@ export class ChangeFeed {
       d = describeUpdate(kind, signal.oldObject, o);
     }
     if (!d) return undefined;
+    // A spec's args, commands or annotations can carry a credential; entries reach the console and incidents' stored timelines.
+    d = { ...d, summary: redact(d.summary), changes: redactDeep(d.changes) };
     const cause = o.metadata.annotations?.[CHANGE_CAUSE];
     const author = signal.operation === 'delete' ? undefined : authorOf(signal.oldObject, o);
     const entry: ChangeEntry = {

@@ -5,8 +5,21 @@
 // `silence.expired` by the first process to notice.
 import type { Clock, TimerHandle } from '../common/index.ts';
 import type { Store } from '../store/index.ts';
-import type { Actor } from '../audit/index.ts';
+import type { Actor, AuditTarget } from '../audit/index.ts';
 import { Silences, silenceState, formatMatcher, type SilenceInput, type Silence } from '../rules/index.ts';
+
+/**
+ * The cluster and namespace a silence's exact matchers pin: its audit
+ * records' target, so a reader the policy bars from that namespace does not
+ * read them (the console hides records by target).
+ */
+export function silenceTarget(matchers: Silence['matchers']): AuditTarget | undefined {
+  const exact = (name: string) => matchers.find((m) => m.name === name && m.op === '=')?.value;
+  const cluster = exact('cluster');
+  const namespace = exact('namespace');
+  const target = { ...(cluster ? { cluster } : {}), ...(namespace ? { namespace } : {}) };
+  return Object.keys(target).length ? target : undefined;
+}
 
 /** Validates a silence, stores it and audits `silence.created`. */
 export async function createSilence(store: Store, clock: Clock, input: SilenceInput): Promise<Silence> {
@@ -16,6 +29,7 @@ export async function createSilence(store: Store, clock: Clock, input: SilenceIn
     time: clock.now(),
     actor: { type: 'user', name: silence.createdBy },
     action: 'silence.created',
+    target: silenceTarget(silence.matchers),
     outcome: 'success',
     justification: silence.comment,
     data: { silenceId: silence.id, matchers: silence.matchers.map(formatMatcher), startsAt: silence.startsAt, endsAt: silence.endsAt },
@@ -30,7 +44,7 @@ export async function expireSilence(store: Store, clock: Clock, id: string, by: 
   if (!found || silenceState(found, now) === 'expired') return false;
   const ended: Silence = { ...found, startsAt: Math.min(found.startsAt, now), endsAt: now, expiredBy: by.name };
   await store.putSilence(ended);
-  await store.audit.append({ time: now, actor: by, action: 'silence.expired', outcome: 'success', data: { silenceId: id, matchers: found.matchers.map(formatMatcher), reason: 'expired by hand' } });
+  await store.audit.append({ time: now, actor: by, action: 'silence.expired', target: silenceTarget(found.matchers), outcome: 'success', data: { silenceId: id, matchers: found.matchers.map(formatMatcher), reason: 'expired by hand' } });
   return true;
 }
 
@@ -81,7 +95,7 @@ export class SilenceSync {
       if (s.expiredBy || silenceState(s, now) !== 'expired') continue;
       // Mark first, then audit: two processes racing may both audit, never neither.
       await this.o.store.putSilence({ ...s, expiredBy: 'time' });
-      await this.o.store.audit.append({ time: now, actor: { type: 'system', name: 'silences' }, action: 'silence.expired', outcome: 'info', data: { silenceId: s.id, matchers: s.matchers.map(formatMatcher), reason: 'its end time passed' } });
+      await this.o.store.audit.append({ time: now, actor: { type: 'system', name: 'silences' }, action: 'silence.expired', target: silenceTarget(s.matchers), outcome: 'info', data: { silenceId: s.id, matchers: s.matchers.map(formatMatcher), reason: 'its end time passed' } });
     }
   }
 

@@ -12,6 +12,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, relative } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { ConsoleAdapter } from '../../chat/index.ts';
+import { Errors } from '../../common/index.ts';
 import { ConsoleContext, type ConsoleServices } from './context.ts';
 import { LiveHub } from './live.ts';
 import { ROUTES } from './routes.ts';
@@ -67,6 +68,12 @@ export async function consolePlugin(app: FastifyInstance, opts: ConsolePluginOpt
     app.get('/console/api/v1/*', (_req, reply) => reply.code(404).send({ error: 'the console views need `kubemend serve`; this server offers chat only' }));
     return;
   }
+  // A repeated query parameter arrives as an array, which no route reads (a store query given one fails with a 500): refuse it first.
+  app.addHook('preHandler', async (req, reply) => {
+    if (!req.url.startsWith('/console/api/v1/')) return;
+    const repeated = Object.entries((req.query ?? {}) as Record<string, unknown>).find(([, v]) => typeof v !== 'string');
+    if (repeated) return reply.code(400).send({ error: `the query parameter "${repeated[0].slice(0, 40)}" is given more than once`, code: Errors.CONSOLE_BAD_REQUEST.code });
+  });
   const live = new LiveHub(services);
   const ctx = new ConsoleContext(adapter, services, live);
   app.get('/console/api/v1/stream', (req, reply) => live.serve(req, reply, ctx));

@@ -8,6 +8,7 @@
 //   POST /console/api/v1/runs/:id/abort    { reason }
 import { type RunGraph, type RunRecord, type RunStatus, ACTIVE_RUN_STATUSES } from '../../store/index.ts';
 import { viewOf } from '../../runbooks/index.ts';
+import { Errors } from '../../common/index.ts';
 import { pageSize, type ConsoleContext, type Scope } from './context.ts';
 import { layoutGraph, takenPath, type GraphLayout } from './graph-layout.ts';
 import type { RegisterRoutes } from './routes.ts';
@@ -53,9 +54,13 @@ export const runsRoutes: RegisterRoutes = (app, ctx) => {
     const user = ctx.user(req, reply);
     if (!user) return;
     const q = req.query as Record<string, string | undefined>;
-    const status = q.status ? q.status.split(',').filter((s): s is RunStatus => (STATUSES as string[]).includes(s)) : undefined;
+    const status = q.status ? q.status.split(',') : undefined;
+    const bad = status?.find((s) => !(STATUSES as string[]).includes(s));
+    if (bad !== undefined) return reply.code(400).send({ error: `status "${bad.slice(0, 40)}" is not one of ${STATUSES.join(', ')}`, code: Errors.CONSOLE_BAD_REQUEST.code });
+    const after = cursor(q.cursor);
+    if (q.cursor && !after) return reply.code(400).send({ error: 'the cursor is not one this server made: start the list again without it', code: Errors.CONSOLE_BAD_REQUEST.code });
     const limit = pageSize(q.limit);
-    const rows = await ctx.store.listRuns({ status, runbook: q.runbook || undefined, limit, after: cursor(q.cursor) });
+    const rows = await ctx.store.listRuns({ status: status as RunStatus[] | undefined, runbook: q.runbook || undefined, limit, after });
     const may = ctx.visibility(user, 'runs');
     const items = [];
     for (const r of rows) if (await may(runScope(r))) items.push(summary(r, ctx.services.clock.now()));
