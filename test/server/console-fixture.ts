@@ -29,9 +29,10 @@ export interface ViewsFixture {
   close(): Promise<void>;
 }
 
-export async function viewsFixture(o: { publicUrl?: string } = {}): Promise<ViewsFixture> {
-  const f = await chatFixture({ incidents: true, policy: POLICY, links: consoleLinks(o.publicUrl) });
-  const authorizer = await Authorizer.fromPolicy(parseCsvPolicy('views-policy.csv', POLICY));
+export async function viewsFixture(o: { publicUrl?: string; policy?: string } = {}): Promise<ViewsFixture> {
+  const policy = o.policy ?? POLICY;
+  const f = await chatFixture({ incidents: true, policy, links: consoleLinks(o.publicUrl) });
+  const authorizer = await Authorizer.fromPolicy(parseCsvPolicy('views-policy.csv', policy));
   const changes: ChangeEntry[] = [];
   const server = await createApp({
     engine: f.engine,

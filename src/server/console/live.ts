@@ -37,6 +37,8 @@ interface Client {
   res: ServerResponse;
   /** Whether this user may see records about a cluster/namespace (memoised per connection). */
   sees: (e: LiveEvent) => Promise<boolean>;
+  /** Sends in seq order: each policy check is asynchronous, so each waits for the one before. */
+  queue: Promise<void>;
 }
 
 export function liveEvent(r: AuditRecord): LiveEvent {
@@ -93,15 +95,17 @@ export class LiveHub {
         this.lastSeq = r.seq;
         this.recent.push(e);
         if (this.recent.length > REPLAY) this.recent.shift();
-        for (const c of this.clients) void this.send(c, e);
+        for (const c of this.clients) this.send(c, e);
       }
       if (batch.length < BATCH) return;
     }
   }
 
-  private async send(c: Client, e: LiveEvent): Promise<void> {
-    if (!(await c.sees(e))) return;
-    c.res.write(`id: ${e.seq}\nevent: audit\ndata: ${JSON.stringify(e)}\n\n`);
+  private send(c: Client, e: LiveEvent): void {
+    // A reconnecting page resumes after its Last-Event-ID: an event sent before an earlier one would skip that one.
+    c.queue = c.queue.then(async () => {
+      if (await c.sees(e)) c.res.write(`id: ${e.seq}\nevent: audit\ndata: ${JSON.stringify(e)}\n\n`);
+    }).catch(() => {});
   }
 
   /** GET /console/api/v1/stream */
@@ -114,9 +118,9 @@ export class LiveHub {
     res.write('retry: 2000\n: connected\n\n');
     // Records about a workload reach those who may read incidents there; records about nothing in particular reach everyone signed in.
     const may = ctx.visibility(user, 'incidents');
-    const client: Client = { user, res, sees: (e) => (e.cluster === undefined && e.namespace === undefined ? Promise.resolve(true) : may({ cluster: e.cluster, namespace: e.namespace ?? '' })) };
+    const client: Client = { user, res, queue: Promise.resolve(), sees: (e) => (e.cluster === undefined && e.namespace === undefined ? Promise.resolve(true) : may({ cluster: e.cluster, namespace: e.namespace ?? '' })) };
     const last = Number(req.headers['last-event-id']);
-    if (Number.isInteger(last)) for (const e of this.recent) if (e.seq > last) void this.send(client, e);
+    if (Number.isInteger(last)) for (const e of this.recent) if (e.seq > last) this.send(client, e);
     this.clients.add(client);
     // Comments keep proxies from closing an idle stream.
     const ping = setInterval(() => res.write(': ping\n\n'), 20_000);

@@ -22,12 +22,19 @@ import type { RegisterRoutes } from './routes.ts';
 const KEEP_EXPIRED_MS = 5 * 86_400_000;
 const STATES = ['active', 'pending', 'expired', 'all'];
 
-/** Where a silence's matchers reach: the cluster and namespace they pin exactly, else every watched cluster and namespace `*`. */
-export function silenceScopes(matchers: Silence['matchers'], clusters: readonly string[]): Scope[] {
+/**
+ * Where a silence's matchers reach: the cluster and namespace they pin
+ * exactly, else every watched cluster and every namespace — checked as `*`
+ * and as each namespace a deny rule of the policy names, since a deny for
+ * `kube-system` does not match the literal `*`, and a silence over every
+ * namespace silences kube-system too.
+ */
+export function silenceScopes(matchers: Silence['matchers'], clusters: readonly string[], deniedNamespaces: readonly string[] = []): Scope[] {
   const exact = (name: string) => matchers.find((m) => m.name === name && m.op === '=')?.value;
-  const namespace = exact('namespace') ?? '*';
+  const pinned = exact('namespace');
+  const namespaces = pinned !== undefined ? [pinned] : ['*', ...new Set(deniedNamespaces.filter((n) => n !== '*'))];
   const cluster = exact('cluster');
-  return (cluster !== undefined ? [cluster] : clusters.length ? clusters : ['*']).map((c) => ({ cluster: c, namespace }));
+  return (cluster !== undefined ? [cluster] : clusters.length ? clusters : ['*']).flatMap((c) => namespaces.map((namespace) => ({ cluster: c, namespace })));
 }
 
 function row(s: Silence, now: number) {
@@ -44,7 +51,8 @@ function body(b: unknown): { matchers: string[]; duration?: string; endsAt?: str
 
 export const silenceRoutes: RegisterRoutes = (app, ctx) => {
   const clock = ctx.services.clock;
-  const scopes = (s: Pick<Silence, 'matchers'>) => silenceScopes(s.matchers, ctx.services.clusters);
+  const denied = () => ctx.services.authorizer.policy.rules.filter((r) => r.effect === 'deny').map((r) => r.namespace);
+  const scopes = (s: Pick<Silence, 'matchers'>) => silenceScopes(s.matchers, ctx.services.clusters, denied());
   /** The user when the policy lets them `silence` everywhere the matchers reach; else 403, audited with the first scope refused. */
   const mayChange = async (req: FastifyRequest, reply: FastifyReply, s: Pick<Silence, 'matchers'>) => {
     const user = ctx.user(req, reply);
