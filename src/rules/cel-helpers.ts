@@ -54,6 +54,18 @@ export function toCel(v: unknown): unknown {
   return value;
 }
 
+/**
+ * toCel for a value read once (a signal's object): a conversion kept from a
+ * lookup is used, but this one is not kept, so it dies young with its event.
+ */
+export function toCelOnce(v: unknown): unknown {
+  if (v === null || typeof v !== 'object') return convert(v);
+  const hit = converted.get(v);
+  const rv = (v as { metadata?: { resourceVersion?: unknown } }).metadata?.resourceVersion;
+  if (hit && rv !== undefined && hit.rv === rv) return hit.value;
+  return convert(v);
+}
+
 /** The conversion itself: plain loops, no per-object entry arrays (objects are converted once per version, and a pod has hundreds of nodes). */
 function convert(v: unknown): unknown {
   if (typeof v === 'number') return Number.isSafeInteger(v) ? BigInt(v) : v;

@@ -78,8 +78,11 @@ export class DetectionEngine {
    * rule + object → the rule+subject key the object holds under. An object's
    * update on which the rule's `when` is false needs no subject unless the
    * object was holding: this says which, so a healthy pod costs one `when`.
+   * Keyed by rule name, then object key: a rule that holds for no object
+   * costs one lookup of its (interned) name, not a key built per rule and
+   * event.
    */
-  private readonly heldBy = new Map<string, { key: string; subjectKey: string }>();
+  private readonly heldBy = new Map<string, Map<string, { key: string; subjectKey: string }>>();
   private readonly resolveTimers = new Map<string, TimerHandle>();
   /** Fingerprint of each rule+subject key that has a detection, so healthy updates skip hashing. */
   private readonly fingerprints = new Map<string, string>();
@@ -126,7 +129,7 @@ export class DetectionEngine {
     const names = new Set(rules.map((r) => r.rule.metadata.name));
     for (const key of [...this.holding.keys()]) if (!names.has(key.slice(0, key.indexOf('\u0000')))) this.holding.delete(key);
     for (const key of [...this.lastSignal.keys()]) if (!names.has(key.slice(0, key.indexOf('\u0000')))) this.lastSignal.delete(key);
-    for (const key of [...this.heldBy.keys()]) if (!names.has(key.slice(0, key.indexOf('\u0000')))) this.heldBy.delete(key);
+    for (const name of [...this.heldBy.keys()]) if (!names.has(name)) this.heldBy.delete(name);
     this.rules = rules;
     this.index = new RuleIndex(rules);
   }
@@ -192,7 +195,7 @@ export class DetectionEngine {
     const stateful = signal.source === 'object' || signal.source === 'schedule';
     const objectHolds = holds && !deleted;
     // An object that does not hold and was not holding changes nothing: no subject, no hold, no resolve.
-    const held = objKey === undefined ? undefined : this.heldBy.get(`${name}\u0000${objKey}`);
+    const held = objKey === undefined ? undefined : this.heldBy.get(name)?.get(objKey);
     if (objKey !== undefined && !objectHolds && !held) return;
     let subject: Subject | undefined;
     let sKey: string;
@@ -217,8 +220,11 @@ export class DetectionEngine {
     if (set.size) this.holding.set(key, set);
     else this.holding.delete(key);
     if (objKey !== undefined) {
-      if (objectHolds) this.heldBy.set(`${name}\u0000${objKey}`, { key, subjectKey: sKey });
-      else this.heldBy.delete(`${name}\u0000${objKey}`);
+      const ruleHeld = this.heldBy.get(name);
+      if (objectHolds) {
+        if (ruleHeld) ruleHeld.set(objKey, { key, subjectKey: sKey });
+        else this.heldBy.set(name, new Map([[objKey, { key, subjectKey: sKey }]]));
+      } else if (ruleHeld?.delete(objKey) && ruleHeld.size === 0) this.heldBy.delete(name);
     }
     if (objectHolds) this.lastSignal.set(key, { rule: lr, signal, subject: subject! });
     const state = this.hold.observe(key, set.size > 0, rule.spec.for ?? 0, () => this.due(key));
