@@ -443,9 +443,17 @@ function evidenceOf(signal: Signal, summary: string): Evidence {
   }
   if (signal.source === 'webhook' && signal.webhook) return { time, type: 'webhook', summary: `webhook ${signal.webhook.name}` };
   if (signal.source === 'rollout' && signal.rollout) return { time, type: 'rollout', summary, rollout: redactDeep(signal.rollout) };
-  if (signal.object && signal.oldObject) {
-    const diff = redactDeep(diffObjects(signal.oldObject, signal.object, { ignoreStatus: false }));
-    return { time, type: 'change', summary, diff };
-  }
+  if (signal.object && signal.oldObject) return { time, type: 'change', summary, diff: changeOf(signal, signal.object, signal.oldObject) };
   return { time, type: 'state', summary };
+}
+
+/** The last signal's masked diff: every rule that fires on one signal (a thousand copies of a few rules) keeps the same evidence, computed once. */
+let lastChange: { signal: Signal; object: KubeObject; oldObject: KubeObject; diff: Evidence['diff'] } | undefined;
+
+function changeOf(signal: Signal, object: KubeObject, oldObject: KubeObject): Evidence['diff'] {
+  const c = lastChange;
+  if (c && c.signal === signal && c.object === object && c.oldObject === oldObject) return c.diff;
+  const diff = redactDeep(diffObjects(oldObject, object, { ignoreStatus: false }));
+  lastChange = { signal, object, oldObject, diff };
+  return diff;
 }

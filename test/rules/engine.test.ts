@@ -263,3 +263,28 @@ spec:
   assert.deepEqual(e.detections().filter((d) => d.status === 'open').map((d) => `${d.rule} ${d.subject.name}`), ['restarting a']);
   e.stop();
 });
+
+test("rules firing on one change share its masked diff; the next change gets its own", () => {
+  const pod = (rv: string, phase: string, image: string, name = 'p'): KubeObject => ({ kind: 'Pod', metadata: { name, namespace: 'shop', uid: 'u', resourceVersion: rv }, spec: { containers: [{ name: 'app', image }] }, status: { phase } });
+  const rule = (name: string) => `apiVersion: kubemend.dev/v1alpha1
+kind: Rule
+metadata: { name: ${name} }
+spec:
+  source: object
+  match: { kinds: [Pod] }
+  when: object.status.phase == 'Failed'
+`;
+  const { e, changes } = engine([rule('a'), rule('b')].join('---\n'));
+  const evidence = () => changes.map(([, d]) => d.evidence.at(-1)!.diff);
+  e.ingest({ source: 'object', cluster: 'c', time: 0, operation: 'update', object: pod('2', 'Failed', 'app:2'), oldObject: pod('1', 'Running', 'app:1') });
+  const [a, b] = evidence();
+  assert.equal(a, b, 'one diff for both rules');
+  assert.deepEqual(a!.map((c) => c.path).sort(), ['spec.containers[name=app].image', 'status.phase']);
+  assert.ok(a!.some((c) => c.path.includes('image') && c.new === 'app:2'));
+  changes.length = 0;
+  e.ingest({ source: 'object', cluster: 'c', time: 0, operation: 'update', object: pod('3', 'Failed', 'app:3', 'q'), oldObject: pod('2', 'Running', 'app:2', 'q') });
+  const [a2] = evidence();
+  assert.notEqual(a2, a);
+  assert.ok(a2!.some((c) => c.path.includes('image') && c.old === 'app:2' && c.new === 'app:3'));
+  e.stop();
+});
