@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { celHelpers, RuleEnvironment } from '../../src/rules/index.ts';
+import { realisticPod } from '../../bench/fixtures/pods.ts';
 
 const h = celHelpers;
 const pod = (i: number, rv: number) => ({ kind: 'Pod', metadata: { name: `p${i}`, resourceVersion: String(rv) }, status: { restartCount: 3 } });
@@ -66,4 +67,32 @@ test('the old object is converted when first read, once per signal', () => {
   assert.equal(act.oldObject, first, 'the same conversion on every read');
   assert.equal(env.activation(act), act, 'an activation passed again is itself');
   assert.equal(env.activation({ cluster: 'c', object: null }).oldObject, null);
+});
+
+/** The conversion as it was first written: every map and list copied. The shared one must give the same values. */
+function convertAll(v: unknown): unknown {
+  if (typeof v === 'number') return Number.isSafeInteger(v) ? BigInt(v) : v;
+  if (v === null || typeof v !== 'object') return v === undefined ? null : v;
+  if (Array.isArray(v)) return v.map(convertAll);
+  const out: Record<string, unknown> = {};
+  for (const k in v) if (Object.hasOwn(v, k) && (v as Record<string, unknown>)[k] !== undefined) out[k] = convertAll((v as Record<string, unknown>)[k]);
+  return out;
+}
+
+test('conversion copies only the paths to numbers, leaves its input as it was, and gives what a full copy gives', () => {
+  const pods = Array.from({ length: 50 }, (_, i) => realisticPod(i, i + 1) as Record<string, any>);
+  const odd = [{ a: undefined, b: [1, undefined, 2.5, 'x'], c: { d: null, e: 1e300, f: 2 ** 60, g: -0 } }, [[], [{}], [1]], Object.assign(Object.create({ inherited: 1 }), { own: 2 })];
+  for (const o of [...pods, ...odd]) {
+    const before = JSON.stringify(o);
+    const c = h.toCelOnce(o);
+    assert.deepStrictEqual(c, convertAll(o));
+    assert.equal(JSON.stringify(o), before, 'the input is not changed (a BigInt in it would not even serialise)');
+  }
+  const pod = pods[0]!;
+  const c = h.toCelOnce(pod) as Record<string, any>;
+  assert.notEqual(c, pod);
+  assert.equal(c.metadata.labels, pod.metadata.labels, 'a map of strings is shared');
+  assert.notEqual(c.status.containerStatuses, pod.status.containerStatuses, 'restart counts become ints: copied');
+  assert.equal(typeof c.status.containerStatuses[0].restartCount, 'bigint');
+  assert.equal(h.toCelOnce(pod.metadata.labels), pod.metadata.labels);
 });
