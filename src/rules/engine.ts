@@ -7,7 +7,7 @@ import { type Clock, type TimerHandle, detectionsTotal, signalsTotal, suppressed
 import type { KubeObject } from '../kube/index.ts';
 import type { LoadedRule } from './loader.ts';
 import { RuleIndex } from './rule-index.ts';
-import { activationOf, signalVars, type Activation } from './cel.ts';
+import { activationOf, signalVars, type Activation, type Vars } from './cel.ts';
 import { diffObjects } from './diff.ts';
 import { DetectionBook, Grouper, HoldTracker, RateLimiter, Silences, fingerprint, detectionLabels } from './stages/index.ts';
 import type { Detection, Evidence, Signal, Subject } from './types.ts';
@@ -88,6 +88,7 @@ export class DetectionEngine {
   private readonly fingerprints = new Map<string, string>();
   /** The last signal per rule+subject, re-checked when a hold falls due. */
   private readonly lastSignal = new Map<string, { rule: LoadedRule; signal: Signal; subject: Subject }>();
+  private readonly readers = new Map<string, Pick<Vars, 'lookup' | 'get' | 'podsOn' | 'production'>>();
   /** Counters for /metrics and `rules test` summaries. */
   readonly stats = { signals: 0, evaluations: 0, errors: 0, notifications: 0, actions: 0, suppressed: 0 };
 
@@ -172,15 +173,22 @@ export class DetectionEngine {
 
   /** The CEL activation of a signal: built once per signal, shared by every rule evaluated on it. */
   private vars(signal: Signal): Activation {
-    const { lookup, get, podsOn } = this;
-    const production = this.production;
-    return activationOf(signalVars(signal, {
-      now: this.clock.now(),
-      lookup: lookup && ((kind: string, ns?: string) => lookup(signal.cluster, kind, ns)),
-      get: get && ((kind: string, ns: string | undefined, name: string) => get(signal.cluster, kind, ns, name)),
-      podsOn: podsOn && ((node: string) => podsOn(signal.cluster, node)),
-      production: production && ((ns: string) => production(signal.cluster, ns)),
-    }), this.clock.now());
+    return activationOf(signalVars(signal, { now: this.clock.now(), ...this.readersOf(signal.cluster) }), this.clock.now());
+  }
+
+  /** The cache readers of one cluster, made once per cluster rather than per signal. */
+  private readersOf(cluster: string): Pick<Vars, 'lookup' | 'get' | 'podsOn' | 'production'> {
+    let r = this.readers.get(cluster);
+    if (r) return r;
+    const { lookup, get, podsOn, production } = this;
+    r = {
+      lookup: lookup && ((kind: string, ns?: string) => lookup(cluster, kind, ns)),
+      get: get && ((kind: string, ns: string | undefined, name: string) => get(cluster, kind, ns, name)),
+      podsOn: podsOn && ((node: string) => podsOn(cluster, node)),
+      production: production && ((ns: string) => production(cluster, ns)),
+    };
+    this.readers.set(cluster, r);
+    return r;
   }
 
   /** `objKey`: the object's identity for stateful sources (objectKeyFor), computed once per signal. */
@@ -411,7 +419,7 @@ function objectKeyFor(signal: Signal): string | undefined {
 }
 
 function objectKeyOf(cluster: string, o: KubeObject): string {
-  return [cluster, o.kind ?? '', o.metadata.namespace ?? '', o.metadata.name ?? ''].join('/');
+  return `${cluster}/${o.kind ?? ''}/${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`;
 }
 
 function toSubject(cluster: string, v: unknown): Subject {

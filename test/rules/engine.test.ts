@@ -288,3 +288,22 @@ spec:
   assert.ok(a2!.some((c) => c.path.includes('image') && c.old === 'app:2' && c.new === 'app:3'));
   e.stop();
 });
+
+test("a rule's lookups read the caches of the signal's own cluster, signal after signal", () => {
+  const caches: Record<string, KubeObject[]> = {
+    east: [{ kind: 'ConfigMap', metadata: { name: 'flag', namespace: 'shop' } }],
+    west: [],
+  };
+  const { e, changes } = engine(`apiVersion: kubemend.dev/v1alpha1
+kind: Rule
+metadata: { name: flagged }
+spec:
+  source: object
+  match: { kinds: [Pod] }
+  when: objects('ConfigMap', object.metadata.namespace).exists(c, c.metadata.name == 'flag')
+`, (cluster, kind) => (kind === 'ConfigMap' ? caches[cluster] ?? [] : []));
+  const pod = (name: string): KubeObject => ({ kind: 'Pod', metadata: { name, namespace: 'shop', uid: name } });
+  for (const cluster of ['west', 'east', 'west', 'east']) e.ingest({ source: 'object', cluster, time: 0, operation: 'create', object: pod(`${cluster}-${changes.length}`) });
+  assert.deepEqual(changes.map(([c, d]) => `${c} ${d.cluster}`), ['opened east', 'opened east']);
+  e.stop();
+});
