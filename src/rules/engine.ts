@@ -78,9 +78,9 @@ export class DetectionEngine {
    * rule + object → the rule+subject key the object holds under. An object's
    * update on which the rule's `when` is false needs no subject unless the
    * object was holding: this says which, so a healthy pod costs one `when`.
-   * Keyed by rule name, then object key: a rule that holds for no object
-   * costs one lookup of its (interned) name, not a key built per rule and
-   * event.
+   * Keyed by object, then rule name: every candidate rule of one signal
+   * looks up the same object key (hot after the first), and an object that
+   * holds for no rule — nearly all — answers with nothing to look further.
    */
   private readonly heldBy = new Map<string, Map<string, { key: string; subjectKey: string }>>();
   private readonly resolveTimers = new Map<string, TimerHandle>();
@@ -130,7 +130,10 @@ export class DetectionEngine {
     const names = new Set(rules.map((r) => r.rule.metadata.name));
     for (const key of [...this.holding.keys()]) if (!names.has(key.slice(0, key.indexOf('\u0000')))) this.holding.delete(key);
     for (const key of [...this.lastSignal.keys()]) if (!names.has(key.slice(0, key.indexOf('\u0000')))) this.lastSignal.delete(key);
-    for (const name of [...this.heldBy.keys()]) if (!names.has(name)) this.heldBy.delete(name);
+    for (const [obj, rulesHeld] of [...this.heldBy]) {
+      for (const name of [...rulesHeld.keys()]) if (!names.has(name)) rulesHeld.delete(name);
+      if (!rulesHeld.size) this.heldBy.delete(obj);
+    }
     this.rules = rules;
     this.index = new RuleIndex(rules);
   }
@@ -203,7 +206,7 @@ export class DetectionEngine {
     const stateful = signal.source === 'object' || signal.source === 'schedule';
     const objectHolds = holds && !deleted;
     // An object that does not hold and was not holding changes nothing: no subject, no hold, no resolve.
-    const held = objKey === undefined ? undefined : this.heldBy.get(name)?.get(objKey);
+    const held = objKey === undefined ? undefined : this.heldBy.get(objKey)?.get(name);
     if (objKey !== undefined && !objectHolds && !held) return;
     let subject: Subject | undefined;
     let sKey: string;
@@ -228,11 +231,11 @@ export class DetectionEngine {
     if (set.size) this.holding.set(key, set);
     else this.holding.delete(key);
     if (objKey !== undefined) {
-      const ruleHeld = this.heldBy.get(name);
+      const rulesHeld = this.heldBy.get(objKey);
       if (objectHolds) {
-        if (ruleHeld) ruleHeld.set(objKey, { key, subjectKey: sKey });
-        else this.heldBy.set(name, new Map([[objKey, { key, subjectKey: sKey }]]));
-      } else if (ruleHeld?.delete(objKey) && ruleHeld.size === 0) this.heldBy.delete(name);
+        if (rulesHeld) rulesHeld.set(name, { key, subjectKey: sKey });
+        else this.heldBy.set(objKey, new Map([[name, { key, subjectKey: sKey }]]));
+      } else if (rulesHeld?.delete(name) && rulesHeld.size === 0) this.heldBy.delete(objKey);
     }
     if (objectHolds) this.lastSignal.set(key, { rule: lr, signal, subject: subject! });
     const state = this.hold.observe(key, set.size > 0, rule.spec.for ?? 0, () => this.due(key));
