@@ -178,7 +178,6 @@ function namedCopy(keys: readonly (readonly [string, Projector])[], list: (v: un
     return `if (hasOwn(o, ${q})) { const x = o[${q}]; if (x !== undefined) out[${q}] = p${i}(x); }`;
   });
   const params = ['hasOwn', 'list', ...keys.map((_, i) => `p${i}`)];
-  // eslint-disable-next-line no-new-func -- field names are JSON-quoted; see above.
   const make = new Function(...params, `"use strict"; return function project(v) {
     if (v === null || typeof v !== 'object') return v;
     if (Array.isArray(v)) return list(v);
