@@ -24,9 +24,12 @@ type Obj = Record<string, unknown>;
  * Objects converted lately, most recent last. Bounded, not one per cached
  * object: a WeakMap keyed by the cached object kept a converted copy of
  * every pod alive as long as the cache held it, doubling the cache's memory
- * (issue 16). What repeats is recent — the rules of one event reading its
- * object, a burst of lookups reading the same ReplicaSets — and a projected
- * object (kube/projection.ts) converts in microseconds when it falls out.
+ * (issue 16). What repeats is recent — a burst of lookups (objects(),
+ * podsOn()) reading the same ReplicaSets — and a projected object
+ * (kube/projection.ts) converts in microseconds when it falls out. A
+ * signal's own object is converted once by its activation and not kept here
+ * (toCelOnce): keeping it promoted every event's copy out of the young
+ * generation, and collecting it there cost more than converting.
  */
 const converted = new Map<object, { rv: unknown; value: unknown }>();
 export const CONVERTED_KEPT = 1024;
@@ -35,7 +38,7 @@ export const CONVERTED_KEPT = 1024;
  * JSON → CEL values: whole numbers become CEL ints (BigInt), as Kubernetes'
  * own CEL does, so `object.spec.replicas + 1` and `restartCount > 3` behave;
  * fractional numbers stay doubles. An object with a resourceVersion read
- * again soon (several rules, one event) is converted once per version.
+ * again soon (lookups in a burst) is converted once per version.
  */
 export function toCel(v: unknown): unknown {
   if (v === null || typeof v !== 'object') return convert(v);
