@@ -94,7 +94,7 @@ export async function fullPath(rules: LoadedRule[], lines: string[], body: Uint8
  * proof that 0.5 cannot be reached, but where the time goes and how much is
  * left for the engine.
  */
-const LIMIT = 'not reached: the informer alone (no engine, rows "informer alone") measures about 0.4–0.6 × JSON.parse here, which leaves the whole engine about a third of a parse per event; it costs about one parse per event with the shipped rules and about three with 1,000 (medians, 2026-12-06); profile in the notes';
+const LIMIT = 'not reached: the informer alone (no engine, rows "informer alone") measures about 0.4–0.6 × JSON.parse here, which leaves the whole engine about a third of a parse per event; it costs about one parse per event with the shipped rules and three to four with 1,000 (medians, 2026-12-06); profile in the notes';
 
 const PROFILE = [
   'Profile (2026-12-06, the inspector\'s sampling profiler over the timed part only, this 2-core machine at load 6–9 from other sessions; shares of main-thread samples): ' +
