@@ -24,9 +24,12 @@ type Obj = Record<string, unknown>;
  * Objects converted lately, most recent last. Bounded, not one per cached
  * object: a WeakMap keyed by the cached object kept a converted copy of
  * every pod alive as long as the cache held it, doubling the cache's memory
- * (issue 16). What repeats is recent — the rules of one event reading its
- * object, a burst of lookups reading the same ReplicaSets — and a projected
- * object (kube/projection.ts) converts in microseconds when it falls out.
+ * (issue 16). What repeats is recent — a burst of lookups (objects(),
+ * podsOn()) reading the same ReplicaSets — and a projected object
+ * (kube/projection.ts) converts in microseconds when it falls out. A
+ * signal's own object is converted once by its activation and not kept here
+ * (toCelOnce): keeping it promoted every event's copy out of the young
+ * generation, and collecting it there cost more than converting.
  */
 const converted = new Map<object, { rv: unknown; value: unknown }>();
 export const CONVERTED_KEPT = 1024;
@@ -35,7 +38,7 @@ export const CONVERTED_KEPT = 1024;
  * JSON → CEL values: whole numbers become CEL ints (BigInt), as Kubernetes'
  * own CEL does, so `object.spec.replicas + 1` and `restartCount > 3` behave;
  * fractional numbers stay doubles. An object with a resourceVersion read
- * again soon (several rules, one event) is converted once per version.
+ * again soon (lookups in a burst) is converted once per version.
  */
 export function toCel(v: unknown): unknown {
   if (v === null || typeof v !== 'object') return convert(v);
@@ -54,23 +57,68 @@ export function toCel(v: unknown): unknown {
   return value;
 }
 
-/** The conversion itself: plain loops, no per-object entry arrays (objects are converted once per version, and a pod has hundreds of nodes). */
+/**
+ * toCel for a value read once (a signal's object): a conversion kept from a
+ * lookup is used, but this one is not kept, so it dies young with its event.
+ */
+export function toCelOnce(v: unknown): unknown {
+  if (v === null || typeof v !== 'object') return convert(v);
+  const hit = converted.get(v);
+  const rv = (v as { metadata?: { resourceVersion?: unknown } }).metadata?.resourceVersion;
+  if (hit && rv !== undefined && hit.rv === rv) return hit.value;
+  return convert(v);
+}
+
+/**
+ * The conversion itself, copying only what changes: a list or map with no
+ * number (and no undefined) anywhere below it is already its CEL value and
+ * is shared with the input, so converting a pod copies the few paths that
+ * lead to its numbers (restart counts, ports) and not its labels, owners,
+ * conditions or managedFields. Adding properties one computed key at a
+ * time was the conversion's main cost (issue 16); a copied map is cloned
+ * whole and only its changed values are replaced. Nothing reads CEL values
+ * to change them, so sharing is safe.
+ */
 function convert(v: unknown): unknown {
   if (typeof v === 'number') return Number.isSafeInteger(v) ? BigInt(v) : v;
   if (v === null || typeof v !== 'object') return v === undefined ? null : v;
   if (v instanceof Date || v instanceof Uint8Array) return v;
   if (Array.isArray(v)) {
-    const out = new Array(v.length);
-    for (let i = 0; i < v.length; i++) out[i] = convert(v[i]);
-    return out;
+    let out: unknown[] | undefined;
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i];
+      const c = convert(x);
+      if (c !== x && !out) out = v.slice(0, i);
+      if (out) out.push(c);
+    }
+    return out ?? v;
   }
-  const out: Obj = {};
-  for (const k in v as Obj) {
-    if (!Object.hasOwn(v as Obj, k)) continue;
-    const x = (v as Obj)[k];
-    if (x !== undefined) out[k] = convert(x);
+  const o = v as Obj;
+  // Only JSON-shaped maps are shared; anything else becomes a plain map, as before.
+  let out: Obj | undefined = Object.getPrototypeOf(o) === Object.prototype ? undefined : ownCopy(o);
+  for (const k in o) {
+    const x = o[k];
+    if (!Object.hasOwn(o, k)) {
+      // Inherited enumerable keys were never copied: a map that has them is copied without them.
+      out ??= ownCopy(o);
+      continue;
+    }
+    if (x === undefined) {
+      out ??= ownCopy(o);
+      delete out[k];
+      continue;
+    }
+    const c = convert(x);
+    if (c === x) continue;
+    out ??= ownCopy(o);
+    out[k] = c;
   }
-  return out;
+  return out ?? v;
+}
+
+/** A map's own enumerable properties, in order, on a plain object (the spread clones a JSON-shaped object whole). */
+function ownCopy(o: Obj): Obj {
+  return { ...o };
 }
 
 /** How many converted objects are kept (for tests: it must not grow with the cache). */

@@ -80,42 +80,65 @@ export interface Activation {
 }
 
 /**
- * Results of the expressions already evaluated against one activation, by
- * source text: a thousand rules are mostly copies of a few, scoped
- * differently, and an expression's value depends only on the activation
- * (helpers read the caches synchronously, within the one event).
+ * A signal's CEL variables. The results of the expressions already
+ * evaluated against it are kept on it, by source text: a thousand rules are
+ * mostly copies of a few, scoped differently, and an expression's value
+ * depends only on the activation (helpers read the caches synchronously,
+ * within the one event).
  */
-const memos = new WeakMap<Activation, Map<string, { value?: unknown; error?: unknown }>>();
+class SignalActivation implements Activation {
+  readonly object: unknown;
+  readonly event: unknown;
+  readonly alert: unknown;
+  readonly webhook: unknown;
+  readonly rollout: unknown;
+  readonly cluster: string;
+  readonly now: Date;
+  readonly operation: string | null;
+  readonly lookup?: Vars['lookup'];
+  readonly get?: Vars['get'];
+  readonly podsOn?: Vars['podsOn'];
+  readonly production?: Vars['production'];
+  memo: Map<string, { value?: unknown; error?: unknown }> | undefined;
+  #old: unknown;
+  #oldConverted = false;
+
+  constructor(vars: Vars, now: Date) {
+    // Converted for this signal only, never kept: a converted copy kept past
+    // its event is promoted out of the young generation, and collecting it
+    // there cost more than converting (issue 16). Read from what objects()
+    // converted lately, when it is there.
+    this.object = h.toCelOnce(vars.object ?? null);
+    const event = vars.event ?? null;
+    this.event = event === vars.object ? this.object : h.toCelOnce(event);
+    this.alert = h.toCelOnce(vars.alert ?? null);
+    this.webhook = h.toCelOnce(vars.webhook ?? null);
+    this.rollout = h.toCelOnce(vars.rollout ?? null);
+    this.cluster = vars.cluster;
+    this.now = now;
+    this.operation = vars.operation || null;
+    if (vars.lookup) this.lookup = vars.lookup;
+    if (vars.get) this.get = vars.get;
+    if (vars.podsOn) this.podsOn = vars.podsOn;
+    if (vars.production) this.production = vars.production;
+    this.#old = vars.oldObject ?? null;
+  }
+
+  /** Converted when an expression first reads it: most rules never read the old version. */
+  get oldObject(): unknown {
+    if (!this.#oldConverted) {
+      this.#old = h.toCelOnce(this.#old);
+      this.#oldConverted = true;
+    }
+    return this.#old;
+  }
+}
 
 /** The CEL variables for `vars`, converted once; `nowMs` when vars carries no time. Every candidate rule of a signal shares it. */
 export function activationOf(vars: Vars | Activation, nowMs: number): Activation {
-  if (activations.has(vars)) return vars as Activation;
+  if (vars instanceof SignalActivation) return vars;
   const now = vars.now instanceof Date ? vars.now : new Date(typeof vars.now === 'number' ? vars.now : nowMs);
-  const act: Activation = {
-    object: h.toCel(vars.object ?? null),
-    oldObject: null,
-    event: h.toCel(vars.event ?? null),
-    alert: h.toCel(vars.alert ?? null),
-    webhook: h.toCel(vars.webhook ?? null),
-    rollout: h.toCel(vars.rollout ?? null),
-    cluster: vars.cluster,
-    now,
-    operation: vars.operation || null,
-    ...(vars.lookup ? { lookup: vars.lookup } : {}),
-    ...(vars.get ? { get: vars.get } : {}),
-    ...(vars.podsOn ? { podsOn: vars.podsOn } : {}),
-    ...(vars.production ? { production: vars.production } : {}),
-  };
-  // Converted when an expression first reads it: most rules never read the
-  // old version, and a cache of converted copies large enough to still hold
-  // it would double the cache's memory.
-  const old = vars.oldObject ?? null;
-  if (old !== null) {
-    let value: unknown;
-    Object.defineProperty(act, 'oldObject', { enumerable: true, configurable: true, get: () => (value ??= h.toCel(old)) });
-  }
-  activations.add(act);
-  return act;
+  return new SignalActivation(vars as Vars, now);
 }
 
 export type CelField = 'spec.when' | 'spec.subject' | 'spec.summary' | 'spec.action.when';
@@ -149,8 +172,6 @@ export const DYN_HINT = " (a field's value is only known at run time: compare it
 
 /** Error codes cel-js gives for reading what is not there: the normal way a rule does not apply. */
 const MISSING = new Set(['no_such_key', 'index_out_of_bounds']);
-
-const activations = new WeakSet<object>();
 
 /** Evaluations slower than this (real time) are counted: work the meter does not see. */
 export const SLOW_EVALUATION_MS = 100;
@@ -346,13 +367,14 @@ export class RuleEnvironment {
     const keyOf: Record<CelField, string | undefined> = { 'spec.when': sources.when, 'spec.subject': sources.subject, 'spec.summary': sources.summary, 'spec.action.when': sources.actionWhen };
     /** Runs `program` once per activation and source text; `spent` reports the cost this call really spent (0 on a remembered result). */
     const runMemo = (key: string | undefined, program: ParseResult, act: Activation, limit?: number, spent?: { n: number }): unknown => {
-      let memo = memos.get(act);
+      const shared = act as SignalActivation;
+      let memo = shared.memo;
       const hit = key === undefined ? undefined : memo?.get(key);
       if (hit) {
         if ('error' in hit) throw hit.error;
         return hit.value;
       }
-      if (key !== undefined && !memo) memos.set(act, (memo = new Map()));
+      if (key !== undefined && !memo) shared.memo = memo = new Map();
       // Real elapsed time, not the injected clock: this measures our own CPU work, which a virtual clock would not see.
       const t0 = performance.now();
       try {

@@ -7,7 +7,7 @@ import { type Clock, type TimerHandle, detectionsTotal, signalsTotal, suppressed
 import type { KubeObject } from '../kube/index.ts';
 import type { LoadedRule } from './loader.ts';
 import { RuleIndex } from './rule-index.ts';
-import { activationOf, signalVars, type Activation } from './cel.ts';
+import { activationOf, signalVars, type Activation, type Vars } from './cel.ts';
 import { diffObjects } from './diff.ts';
 import { DetectionBook, Grouper, HoldTracker, RateLimiter, Silences, fingerprint, detectionLabels } from './stages/index.ts';
 import type { Detection, Evidence, Signal, Subject } from './types.ts';
@@ -78,13 +78,17 @@ export class DetectionEngine {
    * rule + object → the rule+subject key the object holds under. An object's
    * update on which the rule's `when` is false needs no subject unless the
    * object was holding: this says which, so a healthy pod costs one `when`.
+   * Keyed by object, then rule name: every candidate rule of one signal
+   * looks up the same object key (hot after the first), and an object that
+   * holds for no rule — nearly all — answers with nothing to look further.
    */
-  private readonly heldBy = new Map<string, { key: string; subjectKey: string }>();
+  private readonly heldBy = new Map<string, Map<string, { key: string; subjectKey: string }>>();
   private readonly resolveTimers = new Map<string, TimerHandle>();
   /** Fingerprint of each rule+subject key that has a detection, so healthy updates skip hashing. */
   private readonly fingerprints = new Map<string, string>();
   /** The last signal per rule+subject, re-checked when a hold falls due. */
   private readonly lastSignal = new Map<string, { rule: LoadedRule; signal: Signal; subject: Subject }>();
+  private readonly readers = new Map<string, Pick<Vars, 'lookup' | 'get' | 'podsOn' | 'production'>>();
   /** Counters for /metrics and `rules test` summaries. */
   readonly stats = { signals: 0, evaluations: 0, errors: 0, notifications: 0, actions: 0, suppressed: 0 };
 
@@ -126,7 +130,10 @@ export class DetectionEngine {
     const names = new Set(rules.map((r) => r.rule.metadata.name));
     for (const key of [...this.holding.keys()]) if (!names.has(key.slice(0, key.indexOf('\u0000')))) this.holding.delete(key);
     for (const key of [...this.lastSignal.keys()]) if (!names.has(key.slice(0, key.indexOf('\u0000')))) this.lastSignal.delete(key);
-    for (const key of [...this.heldBy.keys()]) if (!names.has(key.slice(0, key.indexOf('\u0000')))) this.heldBy.delete(key);
+    for (const [obj, rulesHeld] of [...this.heldBy]) {
+      for (const name of [...rulesHeld.keys()]) if (!names.has(name)) rulesHeld.delete(name);
+      if (!rulesHeld.size) this.heldBy.delete(obj);
+    }
     this.rules = rules;
     this.index = new RuleIndex(rules);
   }
@@ -169,15 +176,22 @@ export class DetectionEngine {
 
   /** The CEL activation of a signal: built once per signal, shared by every rule evaluated on it. */
   private vars(signal: Signal): Activation {
-    const { lookup, get, podsOn } = this;
-    const production = this.production;
-    return activationOf(signalVars(signal, {
-      now: this.clock.now(),
-      lookup: lookup && ((kind: string, ns?: string) => lookup(signal.cluster, kind, ns)),
-      get: get && ((kind: string, ns: string | undefined, name: string) => get(signal.cluster, kind, ns, name)),
-      podsOn: podsOn && ((node: string) => podsOn(signal.cluster, node)),
-      production: production && ((ns: string) => production(signal.cluster, ns)),
-    }), this.clock.now());
+    return activationOf(signalVars(signal, { now: this.clock.now(), ...this.readersOf(signal.cluster) }), this.clock.now());
+  }
+
+  /** The cache readers of one cluster, made once per cluster rather than per signal. */
+  private readersOf(cluster: string): Pick<Vars, 'lookup' | 'get' | 'podsOn' | 'production'> {
+    let r = this.readers.get(cluster);
+    if (r) return r;
+    const { lookup, get, podsOn, production } = this;
+    r = {
+      lookup: lookup && ((kind: string, ns?: string) => lookup(cluster, kind, ns)),
+      get: get && ((kind: string, ns: string | undefined, name: string) => get(cluster, kind, ns, name)),
+      podsOn: podsOn && ((node: string) => podsOn(cluster, node)),
+      production: production && ((ns: string) => production(cluster, ns)),
+    };
+    this.readers.set(cluster, r);
+    return r;
   }
 
   /** `objKey`: the object's identity for stateful sources (objectKeyFor), computed once per signal. */
@@ -192,7 +206,7 @@ export class DetectionEngine {
     const stateful = signal.source === 'object' || signal.source === 'schedule';
     const objectHolds = holds && !deleted;
     // An object that does not hold and was not holding changes nothing: no subject, no hold, no resolve.
-    const held = objKey === undefined ? undefined : this.heldBy.get(`${name}\u0000${objKey}`);
+    const held = objKey === undefined ? undefined : this.heldBy.get(objKey)?.get(name);
     if (objKey !== undefined && !objectHolds && !held) return;
     let subject: Subject | undefined;
     let sKey: string;
@@ -217,8 +231,11 @@ export class DetectionEngine {
     if (set.size) this.holding.set(key, set);
     else this.holding.delete(key);
     if (objKey !== undefined) {
-      if (objectHolds) this.heldBy.set(`${name}\u0000${objKey}`, { key, subjectKey: sKey });
-      else this.heldBy.delete(`${name}\u0000${objKey}`);
+      const rulesHeld = this.heldBy.get(objKey);
+      if (objectHolds) {
+        if (rulesHeld) rulesHeld.set(name, { key, subjectKey: sKey });
+        else this.heldBy.set(objKey, new Map([[name, { key, subjectKey: sKey }]]));
+      } else if (rulesHeld?.delete(name) && rulesHeld.size === 0) this.heldBy.delete(objKey);
     }
     if (objectHolds) this.lastSignal.set(key, { rule: lr, signal, subject: subject! });
     const state = this.hold.observe(key, set.size > 0, rule.spec.for ?? 0, () => this.due(key));
@@ -405,7 +422,7 @@ function objectKeyFor(signal: Signal): string | undefined {
 }
 
 function objectKeyOf(cluster: string, o: KubeObject): string {
-  return [cluster, o.kind ?? '', o.metadata.namespace ?? '', o.metadata.name ?? ''].join('/');
+  return `${cluster}/${o.kind ?? ''}/${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`;
 }
 
 function toSubject(cluster: string, v: unknown): Subject {
@@ -437,9 +454,17 @@ function evidenceOf(signal: Signal, summary: string): Evidence {
   }
   if (signal.source === 'webhook' && signal.webhook) return { time, type: 'webhook', summary: `webhook ${signal.webhook.name}` };
   if (signal.source === 'rollout' && signal.rollout) return { time, type: 'rollout', summary, rollout: redactDeep(signal.rollout) };
-  if (signal.object && signal.oldObject) {
-    const diff = redactDeep(diffObjects(signal.oldObject, signal.object, { ignoreStatus: false }));
-    return { time, type: 'change', summary, diff };
-  }
+  if (signal.object && signal.oldObject) return { time, type: 'change', summary, diff: changeOf(signal, signal.object, signal.oldObject) };
   return { time, type: 'state', summary };
+}
+
+/** The last signal's masked diff: every rule that fires on one signal (a thousand copies of a few rules) keeps the same evidence, computed once. */
+let lastChange: { signal: Signal; object: KubeObject; oldObject: KubeObject; diff: Evidence['diff'] } | undefined;
+
+function changeOf(signal: Signal, object: KubeObject, oldObject: KubeObject): Evidence['diff'] {
+  const c = lastChange;
+  if (c && c.signal === signal && c.object === object && c.oldObject === oldObject) return c.diff;
+  const diff = redactDeep(diffObjects(oldObject, object, { ignoreStatus: false }));
+  lastChange = { signal, object, oldObject, diff };
+  return diff;
 }

@@ -66,6 +66,9 @@ class Group {
   }
 }
 
+/** Combinations remembered before the memo starts again: bounded whatever the cluster's label values. */
+export const OBJECT_MEMO_MAX = 4096;
+
 const labelKey = (k: string, v: string) => `${k}\u0000${v}`;
 
 function push<T>(m: Map<string, T[]>, k: string, v: T): void {
@@ -87,9 +90,19 @@ export class RuleIndex {
     object: bucket(), event: bucket(), alert: bucket(), webhook: bucket(), schedule: bucket(), rollout: bucket(),
   };
   readonly #rules: Prepared[];
+  /** Label keys some rule selects on, sorted: the only labels an object signal's candidates depend on. */
+  readonly #labelKeys: string[];
+  /**
+   * Candidates of object signals by everything they depend on (kind,
+   * namespace, operation, cluster, the selected labels' values): a watch
+   * stream repeats a few hundred such combinations, and finding and
+   * checking a thousand rules' selectors per event cost more than a lookup.
+   */
+  readonly #objectMemo = new Map<string, readonly LoadedRule[]>();
 
   constructor(rules: readonly LoadedRule[]) {
     this.#rules = rules.map((lr, pos) => prepare(lr, pos));
+    this.#labelKeys = [...new Set(this.#rules.flatMap((p) => (p.labels ?? []).map(([k]) => k)))].sort();
     for (const p of this.#rules) {
       const { source, match } = p.lr.rule.spec;
       const keys = source === 'object' || source === 'rollout' ? match.kinds
@@ -107,8 +120,31 @@ export class RuleIndex {
     }
   }
 
-  /** The rules whose pre-selectors all pass for `signal`, in load order; their `when` decides the rest. */
-  candidates(signal: Signal): LoadedRule[] {
+  /** The rules whose pre-selectors all pass for `signal`, in load order; their `when` decides the rest. Shared: do not change it. */
+  candidates(signal: Signal): readonly LoadedRule[] {
+    if (signal.source !== 'object') return this.#find(signal);
+    const o = signal.object ?? signal.oldObject;
+    const labels = o?.metadata.labels;
+    let key = `${o?.kind ?? ''}\u0000${namespaceOf(signal) ?? '\u0001'}\u0000${signal.operation ?? ''}\u0000${signal.cluster}`;
+    for (const k of this.#labelKeys) {
+      const v = labels?.[k];
+      key += typeof v === 'string' ? `\u0000${v}` : '\u0000\u0001';
+    }
+    // Kubernetes validates names and label values (no NUL): the parts cannot run into each other.
+    let found = this.#objectMemo.get(key);
+    if (!found) {
+      if (this.#objectMemo.size >= OBJECT_MEMO_MAX) this.#objectMemo.clear();
+      this.#objectMemo.set(key, (found = this.#find(signal)));
+    }
+    return found;
+  }
+
+  /** Combinations remembered (for tests: bounded by OBJECT_MEMO_MAX). */
+  get remembered(): number {
+    return this.#objectMemo.size;
+  }
+
+  #find(signal: Signal): LoadedRule[] {
     const b = this.#buckets[signal.source];
     const keyed = b.byKey.get(keyOf(signal) ?? '');
     if (!keyed?.size && !b.any.size) return [];

@@ -133,3 +133,54 @@ test('covers is sound: when it says yes, projecting by the wider tree loses noth
   }
   assert.ok(yes > 300, `only ${yes} covered pairs were tried`);
 });
+
+/** The projection as the plain loop first wrote it: what the generated named-field copies must equal. */
+function reference(tree: FieldTree): (v: unknown) => unknown {
+  if (tree.all) return (v) => v;
+  const each = tree.each ? reference(tree.each) : undefined;
+  const keys = [...(tree.keys ?? [])].map(([k, sub]) => [k, reference(tree.each ? mergeTrees(sub, tree.each) : sub)] as const);
+  const byKey = new Map(keys);
+  const self = (v: unknown): unknown => {
+    if (v === null || typeof v !== 'object') return v;
+    if (Array.isArray(v)) return v.map(each ?? self);
+    const o = v as Record<string, unknown>;
+    const out: Record<string, unknown> = {};
+    if (each) {
+      for (const k in o) if (Object.hasOwn(o, k)) out[k] = (byKey.get(k) ?? each)(o[k]);
+      return out;
+    }
+    for (const [k, p] of keys) if (Object.hasOwn(o, k) && o[k] !== undefined) out[k] = p(o[k]);
+    return out;
+  };
+  return self;
+}
+
+test('named-field copies give what the plain loop gives, for realistic pods and for field names that look like code', async () => {
+  const { realisticPod } = await import('../../bench/fixtures/pods.ts');
+  const { writeRuleSet } = await import('../../bench/fixtures/rules.ts');
+  const { loadRules } = await import('../../src/rules/index.ts');
+  const { cacheFields } = await import('../../src/pipeline/index.ts');
+  const { rmSync } = await import('node:fs');
+  const dir = writeRuleSet(200);
+  try {
+    const tree = withIdentity(cacheFields(loadRules(dir), { incidents: true }).forKind('Pod'));
+    const fast = projector(tree);
+    const slow = reference(tree);
+    for (let i = 0; i < 100; i++) {
+      const pod = stripBulk(realisticPod(i, i + 1) as never);
+      assert.deepStrictEqual(fast(pod), slow(pod));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const odd = ['a"b', 'back\\slash', '\u2028line', '"); globalThis.pwned = 1; ("', '0', 'constructor', 'toString', 'a.b', ''];
+  const tree: FieldTree = { keys: new Map(odd.map((k, i) => [k, i % 2 ? { all: true } : { keys: new Map([['x', { all: true }]]) }])) };
+  const input = Object.fromEntries(odd.map((k, i) => [k, i % 2 ? [1, { y: 2 }] : [{ x: 1, z: 2 }, { z: 3 }, null]]));
+  assert.deepStrictEqual(projector(tree)(input), reference(tree)(input));
+  assert.deepStrictEqual(projector(tree)({ a: 1, toString: undefined }), {});
+  assert.equal((globalThis as { pwned?: unknown }).pwned, undefined);
+  // A field named __proto__ behaves as it did in the loop.
+  const proto: FieldTree = { keys: new Map([['__proto__', { all: true }], ['a', { all: true }]]) };
+  const withProto = JSON.parse('{"__proto__": {"x": 1}, "a": 2}');
+  assert.deepStrictEqual(projector(proto)(withProto), reference(proto)(withProto));
+});

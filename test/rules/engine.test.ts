@@ -215,3 +215,95 @@ test('action.when decides at each firing whether the runbook is withheld, and wh
   assert.deepEqual(changes.map(([c]) => c), ['opened', 'repeated']);
   assert.equal(changes[1][1].action?.withheld, undefined, 'it holds now: no longer withheld');
 });
+
+test('each rule remembers which objects hold it on its own: two rules on one pod, and two pods of one subject', async () => {
+  const pod = (name: string, rv: string, phase: string, restarts: number): KubeObject => ({
+    kind: 'Pod',
+    metadata: { name, namespace: 'shop', uid: name, resourceVersion: rv, creationTimestamp: '2026-01-01T00:00:00Z', labels: { 'pod-template-hash': 'abc' }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-abc', uid: 'rs', controller: true }] },
+    status: { phase, containerStatuses: [{ name: 'app', restartCount: restarts }] },
+  });
+  const { e, clock, changes } = engine(`apiVersion: kubemend.dev/v1alpha1
+kind: Rule
+metadata: { name: failed }
+spec:
+  source: object
+  match: { kinds: [Pod] }
+  when: object.status.phase == 'Failed'
+  subject: "{'kind': owner(object).kind, 'name': owner(object).name, 'namespace': object.metadata.namespace}"
+  resolveAfter: 1m
+---
+apiVersion: kubemend.dev/v1alpha1
+kind: Rule
+metadata: { name: restarting }
+spec:
+  source: object
+  match: { kinds: [Pod] }
+  when: object.status.containerStatuses.exists(c, c.restartCount > 3)
+  resolveAfter: 1m
+`);
+  const at = () => clock.now();
+  const prev: Record<string, KubeObject> = {};
+  const put = (o: KubeObject) => {
+    const old = prev[o.metadata.name!];
+    prev[o.metadata.name!] = o;
+    e.ingest({ source: 'object', cluster: 'c', time: at(), operation: old ? 'update' : 'create', object: o, oldObject: old });
+  };
+  put(pod('a', '1', 'Failed', 5));
+  put(pod('b', '1', 'Failed', 0));
+  assert.deepEqual(changes.map(([c, d]) => `${c} ${d.rule} ${d.subject.name}`), ['opened failed web', 'opened restarting a', 'repeated failed web']);
+  changes.length = 0;
+  // a stops failing but still restarts: its `failed` hold ends, `restarting` holds on; the Deployment still fails through b.
+  put(pod('a', '2', 'Running', 5));
+  await clock.advance(2 * 60_000);
+  assert.equal(changes.length, 0, 'b still holds the subject; a still restarts');
+  // b recovers too: the subject resolves; a's restarting detection stays open.
+  put(pod('b', '2', 'Running', 0));
+  await clock.advance(2 * 60_000);
+  assert.deepEqual(changes.map(([c, d]) => `${c} ${d.rule} ${d.subject.name}`), ['resolved failed web']);
+  assert.deepEqual(e.detections().filter((d) => d.status === 'open').map((d) => `${d.rule} ${d.subject.name}`), ['restarting a']);
+  e.stop();
+});
+
+test("rules firing on one change share its masked diff; the next change gets its own", () => {
+  const pod = (rv: string, phase: string, image: string, name = 'p'): KubeObject => ({ kind: 'Pod', metadata: { name, namespace: 'shop', uid: 'u', resourceVersion: rv }, spec: { containers: [{ name: 'app', image }] }, status: { phase } });
+  const rule = (name: string) => `apiVersion: kubemend.dev/v1alpha1
+kind: Rule
+metadata: { name: ${name} }
+spec:
+  source: object
+  match: { kinds: [Pod] }
+  when: object.status.phase == 'Failed'
+`;
+  const { e, changes } = engine([rule('a'), rule('b')].join('---\n'));
+  const evidence = () => changes.map(([, d]) => d.evidence.at(-1)!.diff);
+  e.ingest({ source: 'object', cluster: 'c', time: 0, operation: 'update', object: pod('2', 'Failed', 'app:2'), oldObject: pod('1', 'Running', 'app:1') });
+  const [a, b] = evidence();
+  assert.equal(a, b, 'one diff for both rules');
+  assert.deepEqual(a!.map((c) => c.path).sort(), ['spec.containers[name=app].image', 'status.phase']);
+  assert.ok(a!.some((c) => c.path.includes('image') && c.new === 'app:2'));
+  changes.length = 0;
+  e.ingest({ source: 'object', cluster: 'c', time: 0, operation: 'update', object: pod('3', 'Failed', 'app:3', 'q'), oldObject: pod('2', 'Running', 'app:2', 'q') });
+  const [a2] = evidence();
+  assert.notEqual(a2, a);
+  assert.ok(a2!.some((c) => c.path.includes('image') && c.old === 'app:2' && c.new === 'app:3'));
+  e.stop();
+});
+
+test("a rule's lookups read the caches of the signal's own cluster, signal after signal", () => {
+  const caches: Record<string, KubeObject[]> = {
+    east: [{ kind: 'ConfigMap', metadata: { name: 'flag', namespace: 'shop' } }],
+    west: [],
+  };
+  const { e, changes } = engine(`apiVersion: kubemend.dev/v1alpha1
+kind: Rule
+metadata: { name: flagged }
+spec:
+  source: object
+  match: { kinds: [Pod] }
+  when: objects('ConfigMap', object.metadata.namespace).exists(c, c.metadata.name == 'flag')
+`, (cluster, kind) => (kind === 'ConfigMap' ? caches[cluster] ?? [] : []));
+  const pod = (name: string): KubeObject => ({ kind: 'Pod', metadata: { name, namespace: 'shop', uid: name } });
+  for (const cluster of ['west', 'east', 'west', 'east']) e.ingest({ source: 'object', cluster, time: 0, operation: 'create', object: pod(`${cluster}-${changes.length}`) });
+  assert.deepEqual(changes.map(([c, d]) => `${c} ${d.cluster}`), ['opened east', 'opened east']);
+  e.stop();
+});

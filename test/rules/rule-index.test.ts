@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import type { KubeObject } from '../../src/kube/types.ts';
 import { RuleSchema } from '../../src/rules/schema.ts';
 import { RuleEnvironment } from '../../src/rules/cel.ts';
-import { RuleIndex } from '../../src/rules/rule-index.ts';
+import { RuleIndex, OBJECT_MEMO_MAX } from '../../src/rules/rule-index.ts';
 import type { LoadedRule } from '../../src/rules/loader.ts';
 import type { Signal } from '../../src/rules/types.ts';
 
@@ -175,4 +175,33 @@ test('the hashed namespace and label lookups find exactly the rules a scan of ev
       assert.deepEqual(names(idx, n), expected(n), `Namespace ${ns} with ${JSON.stringify(labels)}`);
     }
   }
+});
+
+test('object signals remembered by kind, namespace, operation, cluster and selected labels get the candidates a fresh index finds', () => {
+  const rules = [
+    rule('all-pods', { source: 'object', match: { kinds: ['Pod'] } }),
+    rule('shop', { source: 'object', match: { kinds: ['Pod'], namespaces: { include: ['shop'] } } }),
+    rule('not-kube', { source: 'object', match: { kinds: ['Pod'], namespaces: { exclude: ['kube-*'] } } }),
+    rule('team-a', { source: 'object', match: { kinds: ['Pod'], labels: { team: 'a' } } }),
+    rule('team-a-web', { source: 'object', match: { kinds: ['Pod'], labels: { team: 'a', app: 'web' } } }),
+    rule('updates', { source: 'object', match: { kinds: ['Pod'], operations: ['update'] } }),
+    rule('east', { source: 'object', match: { kinds: ['Pod'], clusters: ['east'] } }),
+    rule('namespaces', { source: 'object', match: { kinds: ['Namespace'], namespaces: { include: ['shop'] } } }),
+  ];
+  const memo = new RuleIndex(rules);
+  const signals: Signal[] = [];
+  for (const ns of ['shop', 'kube-system', 'web'])
+    for (const labels of [undefined, { team: 'a' }, { team: 'b' }, { team: 'a', app: 'web' }, { team: 'a', app: 'db', 'pod-template-hash': 'x' }] as (Record<string, string> | undefined)[])
+      for (const op of ['create', 'update', 'delete'] as const)
+        for (const cluster of ['east', 'west']) signals.push(change(obj('Pod', `p-${signals.length}`, ns, labels), op, cluster));
+  signals.push(change(obj('Namespace', 'shop')), change(obj('Namespace', 'web')));
+  // Twice over: the second pass answers from the memo.
+  for (const s of [...signals, ...signals]) assert.deepEqual(names(memo, s), names(new RuleIndex(rules), s), JSON.stringify({ ns: s.object?.metadata.namespace, labels: s.object?.metadata.labels, op: s.operation, cluster: s.cluster }));
+});
+
+test('the memo of object signals stays bounded however many label values a cluster has', () => {
+  const idx = new RuleIndex([rule('team-a', { source: 'object', match: { kinds: ['Pod'], labels: { team: 'a' } } })]);
+  for (let i = 0; i < OBJECT_MEMO_MAX * 2 + 10; i++) idx.candidates(change(obj('Pod', 'p', 'shop', { team: `t${i}` })));
+  assert.ok(idx.remembered > 0 && idx.remembered <= OBJECT_MEMO_MAX, String(idx.remembered));
+  assert.deepEqual(names(idx, change(obj('Pod', 'p', 'shop', { team: 'a' }))), ['team-a']);
 });
