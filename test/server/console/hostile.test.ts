@@ -69,29 +69,13 @@ test('the live stream tells a reader only of records where they may read inciden
     const now = t.f.sandbox.clock.now();
     await t.f.store.putIncident(incident('inc-pay-live', 'payments', now));
     await t.f.store.putIncident(incident('inc-shop-live', 'shop', now));
-    const ctl = new AbortController();
-    const res = await fetch(`${t.base}/console/api/v1/stream`, { headers: { authorization: 'Bearer carol-views-token-0123456789' }, signal: ctl.signal });
-    assert.equal(res.status, 200);
-    let got = '';
-    const reading = (async () => {
-      const reader = res.body!.getReader();
-      try {
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) return;
-          got += new TextDecoder().decode(value);
-        }
-      } catch {
-        // aborted below
-      }
-    })();
+    const stream = await listen(t.base, 'carol-views-token-0123456789');
     await new Promise((r) => setTimeout(r, 300));
     assert.equal((await t.post('incidents/inc-pay-live/note', 'alice', { text: 'payments <script>alert(1)</script> secret plan' })).status, 200);
     assert.equal((await t.post('incidents/inc-shop-live/ack', 'alice', {})).status, 200);
     const deadline = Date.now() + 10_000;
-    while (!got.includes('inc-shop-live') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    ctl.abort();
-    await reading;
+    while (!stream.got().includes('inc-shop-live') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const got = await stream.stop();
     assert.match(got, /"incidentId":"inc-shop-live"/, 'carol hears of the shop incident');
     assert.doesNotMatch(got, /inc-pay-live|payments|secret plan/, 'nor of the payments one, nor any record\'s data');
   } finally {
@@ -158,21 +142,7 @@ test('a silence over every namespace is refused to whom a deny rule bars from on
 test('the live stream sends records in the log\'s order, whatever each policy check costs (a reconnect resumes after the last id)', { timeout: 60_000 }, async () => {
   const t = await viewsFixture();
   try {
-    const ctl = new AbortController();
-    const res = await fetch(`${t.base}/console/api/v1/stream`, { headers: { authorization: 'Bearer alice-views-token-0123456789' }, signal: ctl.signal });
-    let got = '';
-    const reading = (async () => {
-      const reader = res.body!.getReader();
-      try {
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) return;
-          got += new TextDecoder().decode(value);
-        }
-      } catch {
-        // aborted below
-      }
-    })();
+    const stream = await listen(t.base, 'alice-views-token-0123456789');
     await new Promise((r) => setTimeout(r, 300));
     // A record about a new namespace needs a fresh policy check; one about nothing needs none: interleaved, they race.
     const inputs = Array.from({ length: 30 }, (_, i) => (i % 2
@@ -180,9 +150,8 @@ test('the live stream sends records in the log\'s order, whatever each policy ch
       : { actor: { type: 'system' as const, name: 'test' }, action: 'test.targeted', target: { cluster: 'sandbox', namespace: `ns-${i}`, kind: 'Deployment', name: 'web' } }));
     await t.f.store.audit.append(inputs);
     const deadline = Date.now() + 10_000;
-    while ((got.match(/event: audit/g) ?? []).length < 30 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    ctl.abort();
-    await reading;
+    while ((stream.got().match(/event: audit/g) ?? []).length < 30 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const got = await stream.stop();
     const ids = [...got.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
     assert.equal(ids.length, 30, got.slice(0, 500));
     assert.deepEqual(ids, [...ids].sort((a, b) => a - b), 'in seq order');
@@ -190,3 +159,24 @@ test('the live stream sends records in the log\'s order, whatever each policy ch
     await t.close();
   }
 });
+
+/** The live stream as `token` reads it: what arrived so far, and stop() for all of it. */
+async function listen(base: string, token: string): Promise<{ got(): string; stop(): Promise<string> }> {
+  const ctl = new AbortController();
+  const res = await fetch(`${base}/console/api/v1/stream`, { headers: { authorization: `Bearer ${token}` }, signal: ctl.signal });
+  assert.equal(res.status, 200);
+  let got = '';
+  const reading = (async () => {
+    const reader = res.body!.getReader();
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        got += new TextDecoder().decode(value);
+      }
+    } catch {
+      // aborted by stop()
+    }
+  })();
+  return { got: () => got, stop: async () => { ctl.abort(); await reading; return got; } };
+}
