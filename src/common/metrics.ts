@@ -94,30 +94,15 @@ export const auditCommitRecords = once('kubemend_audit_commit_records', () => ne
 
 /** Latency from 1 ms to 10 s: the path from a watch event to a runbook's first request (latency.ts marks it). */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const latency = (name: string, help: string) => once(name, () => new Histogram({ name, help, buckets: LATENCY_BUCKETS }));
 
-export const watchToDetectionSeconds = once('kubemend_watch_to_detection_seconds', () => new Histogram({
-  name: 'kubemend_watch_to_detection_seconds',
-  help: 'Real time from an informer receiving a watch event to the detection change it caused reaching the sinks (every change but repeats; not for: holds, which wait on purpose).',
-  buckets: LATENCY_BUCKETS,
-}));
+export const watchToDetectionSeconds = latency('kubemend_watch_to_detection_seconds', 'Real time from an informer receiving a watch event to the detection change it caused reaching the sinks (every change but repeats; not for: holds, which wait on purpose).');
 
-export const detectionToRunSeconds = once('kubemend_detection_to_run_seconds', () => new Histogram({
-  name: 'kubemend_detection_to_run_seconds',
-  help: 'Real time from a detection change reaching the sinks to the run it started being admitted, stored and its start audited (it is launched while that record commits).',
-  buckets: LATENCY_BUCKETS,
-}));
+export const detectionToRunSeconds = latency('kubemend_detection_to_run_seconds', 'Real time from a detection change reaching the sinks to the run it started being admitted, stored and its start audited (it is launched while that record commits).');
 
-export const runToFirstRequestSeconds = once('kubemend_run_to_first_request_seconds', () => new Histogram({
-  name: 'kubemend_run_to_first_request_seconds',
-  help: "Real time from a run's start on record to its first request to the API server (its first step stored and audited first).",
-  buckets: LATENCY_BUCKETS,
-}));
+export const runToFirstRequestSeconds = latency('kubemend_run_to_first_request_seconds', "Real time from a run's start on record to its first request to the API server (its first step stored and audited first).");
 
-export const detectionToFirstRequestSeconds = once('kubemend_detection_to_first_request_seconds', () => new Histogram({
-  name: 'kubemend_detection_to_first_request_seconds',
-  help: "Real time from a detection change reaching the sinks to the first API request of the run it started: how soon remediation acts.",
-  buckets: LATENCY_BUCKETS,
-}));
+export const detectionToFirstRequestSeconds = latency('kubemend_detection_to_first_request_seconds', "Real time from a detection change reaching the sinks to the first API request of the run it started: how soon remediation acts.");
 
 export const auditWitnessFailuresTotal = once('kubemend_audit_witness_failures_total', () => new Counter({
   name: 'kubemend_audit_witness_failures_total',
