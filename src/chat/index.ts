@@ -14,7 +14,7 @@ export { chatRunbooks, CHAT_RUNBOOK_DIR } from './operations.ts';
 export { workloadStatus } from './status.ts';
 export { TerminalAdapter, trialUser, type TerminalOptions } from './terminal.ts';
 export {
-  SlackAdapter, MattermostAdapter, ConsoleAdapter, SECURITY_HEADERS, CSRF_HEADER, chatAdapterErrorsTotal, SlackPoster, MattermostPoster, PosterError,
+  SlackAdapter, MattermostAdapter, ConsoleAdapter, SECURITY_HEADERS, CSRF_HEADER, openEventStream, chatAdapterErrorsTotal, SlackPoster, MattermostPoster, PosterError,
   type ThreadPoster, type SlackPosterOptions,
   type SlackAdapterOptions, type MattermostAdapterOptions, type ConsoleAdapterOptions, type ConsoleUser, type HttpChatAdapter,
 } from './adapters/index.ts';

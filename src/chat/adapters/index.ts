@@ -5,7 +5,7 @@ export { SlackAdapter, type SlackAdapterOptions } from './slack/adapter.ts';
 export { verifySlackRequest, slackSignature, SLACK_MAX_SKEW_SECONDS, type SlackVerification } from './slack/verify.ts';
 export { slackBlocks, slackTextToPlain, escapeMrkdwn } from './slack/format.ts';
 export { MattermostAdapter, mattermostText, escapeMattermost, type MattermostAdapterOptions } from './mattermost/adapter.ts';
-export { ConsoleAdapter, SECURITY_HEADERS, CSRF_HEADER, type ConsoleAdapterOptions, type ConsoleUser } from './console/adapter.ts';
+export { ConsoleAdapter, SECURITY_HEADERS, CSRF_HEADER, openEventStream, type ConsoleAdapterOptions, type ConsoleUser } from './console/adapter.ts';
 export {
   BaseAdapter, RecentIds, chatMessagesTotal, chatRepliesTotal, chatAdapterErrorsTotal,
   type HttpChatAdapter, type ChatIdentity,

@@ -11,7 +11,7 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuditRecord } from '../../audit/index.ts';
 import type { ChatUser } from '../../chat/index.ts';
-import { SECURITY_HEADERS } from '../../chat/index.ts';
+import { openEventStream } from '../../chat/index.ts';
 import type { ConsoleContext, ConsoleServices } from './context.ts';
 
 const REPLAY = 500;
@@ -112,21 +112,16 @@ export class LiveHub {
   serve(req: FastifyRequest, reply: FastifyReply, ctx: ConsoleContext): void {
     const user = ctx.user(req, reply);
     if (!user) return;
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/event-stream; charset=utf-8', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    res.write('retry: 2000\n: connected\n\n');
-    // Records about a workload reach those who may read incidents there; records about nothing in particular reach everyone signed in.
     const may = ctx.visibility(user, 'incidents');
-    const client: Client = { user, res, queue: Promise.resolve(), sees: (e) => (e.cluster === undefined && e.namespace === undefined ? Promise.resolve(true) : may({ cluster: e.cluster, namespace: e.namespace ?? '' })) };
+    // Records about a workload reach those who may read incidents there; records about nothing in particular reach everyone signed in.
+    const client: Client = {
+      user,
+      res: openEventStream(req, reply, () => this.clients.delete(client)),
+      queue: Promise.resolve(),
+      sees: (e) => (e.cluster === undefined && e.namespace === undefined ? Promise.resolve(true) : may({ cluster: e.cluster, namespace: e.namespace ?? '' })),
+    };
     const last = Number(req.headers['last-event-id']);
     if (Number.isInteger(last)) for (const e of this.recent) if (e.seq > last) this.send(client, e);
     this.clients.add(client);
-    // Comments keep proxies from closing an idle stream.
-    const ping = setInterval(() => res.write(': ping\n\n'), 20_000);
-    req.raw.on('close', () => {
-      clearInterval(ping);
-      this.clients.delete(client);
-    });
   }
 }

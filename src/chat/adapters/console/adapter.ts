@@ -237,20 +237,10 @@ export class ConsoleAdapter extends BaseAdapter {
   private events(req: FastifyRequest, reply: FastifyReply) {
     const user = this.authenticate(req);
     if (!user) return this.unauthorized(reply, req);
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/event-stream; charset=utf-8', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    res.write('retry: 2000\n: connected\n\n');
+    const stream = { user, res: openEventStream(req, reply, () => this.streams.delete(stream)) };
     const last = Number(req.headers['last-event-id']);
-    if (Number.isInteger(last)) for (const e of this.recent) if (e.id > last && this.visible(e.reply, user)) write(res, e);
-    const stream = { user, res };
+    if (Number.isInteger(last)) for (const e of this.recent) if (e.id > last && this.visible(e.reply, user)) write(stream.res, e);
     this.streams.add(stream);
-    // Comments keep proxies from closing an idle stream.
-    const ping = setInterval(() => res.write(': ping\n\n'), 20_000);
-    req.raw.on('close', () => {
-      clearInterval(ping);
-      this.streams.delete(stream);
-    });
   }
 
   private visible(reply: ChatReply, user: ChatUser): boolean {
@@ -292,6 +282,25 @@ export class ConsoleAdapter extends BaseAdapter {
     for (const s of this.streams) s.res.end();
     this.streams.clear();
   }
+}
+
+/**
+ * Takes over a request as a Server-Sent Events stream (the console's chat
+ * replies, and the views' live stream): the console's security headers, a
+ * reconnect delay, a comment every 20 s so proxies keep an idle stream open,
+ * and `closed` when the page goes away.
+ */
+export function openEventStream(req: FastifyRequest, reply: FastifyReply, closed: () => void): ServerResponse {
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/event-stream; charset=utf-8', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+  res.write('retry: 2000\n: connected\n\n');
+  const ping = setInterval(() => res.write(': ping\n\n'), 20_000);
+  req.raw.on('close', () => {
+    clearInterval(ping);
+    closed();
+  });
+  return res;
 }
 
 function write(res: ServerResponse, e: { id: number; reply: ChatReply }): void {
