@@ -7,30 +7,23 @@
 //   - a plain HTTP watch client (bench/fixtures/plain-watch.ts: fetch + NDJSON,
 //     nothing else, in its own process) timestamps each write's event;
 //   - `kubemend run`'s pipeline (shipped rules and runbooks, SQLite store,
-//     remediation, incidents), in this process, timestamps each write's
-//     detection change, and its latency hooks (common/latency.ts) give
-//     detection → first request.
+//     remediation, incidents; bench/fixtures/latency-pipeline.ts), in its own
+//     process as a user runs it, timestamps each write's detection change,
+//     and its latency hooks (common/latency.ts) give detection → first request.
 // Times are epoch ms; each child's are moved onto this process's clock by the
 // offset measured at the fastest of 30 pings.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cpus, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { KubeConfig } from '@kubernetes/client-node';
-import { emittedAt, onLatency, realClock } from '../src/common/index.ts';
-import { loadRules } from '../src/rules/index.ts';
-import { ACTIONS, LineNotifier, loadRunbooks } from '../src/runbooks/index.ts';
-import { LinePrinter, Pipeline, type Sink } from '../src/pipeline/index.ts';
-import { openStore } from '../src/store/index.ts';
-import { kubeconfigYaml, SANDBOX_TOKEN } from '../src/sandbox/kubeconfig.ts';
+import { SANDBOX_TOKEN } from '../src/sandbox/kubeconfig.ts';
 import { goalRow, rounds, type BenchCase, type BenchSection, type GoalRow } from './harness.ts';
 
 const SERVER = fileURLToPath(new URL('./fixtures/latency-server.ts', import.meta.url));
 const WATCHER = fileURLToPath(new URL('./fixtures/plain-watch.ts', import.meta.url));
-const RULES = fileURLToPath(new URL('../rules', import.meta.url));
-const RUNBOOKS = fileURLToPath(new URL('../runbooks', import.meta.url));
+const PIPELINE = fileURLToPath(new URL('./fixtures/latency-pipeline.ts', import.meta.url));
+/** Node options for the pipeline's process (to try V8 flags): whitespace-separated. */
+const PIPELINE_NODE_ARGS = (process.env.KUBEMEND_BENCH_PIPELINE_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
 const PODS = Number(process.env.KUBEMEND_BENCH_LATENCY_PODS ?? 5000);
 const RATE = 500;
 const SECONDS = Number(process.env.KUBEMEND_BENCH_LATENCY_SECONDS ?? 30);
@@ -56,8 +49,8 @@ class Child {
   private readonly exited: Promise<void>;
   private err = '';
 
-  constructor(file: string, args: string[]) {
-    this.proc = spawn(process.execPath, [file, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  constructor(file: string, args: string[], nodeArgs: string[] = []) {
+    this.proc = spawn(process.execPath, [...nodeArgs, file, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.proc.stderr.on('data', (d: Buffer) => (this.err += d));
     // A child that has already exited closes its stdin: a late "stop" is nobody's business.
     this.proc.stdin.on('error', () => {});
@@ -120,94 +113,59 @@ interface Round {
   sinkMs: Map<string, number[]>;
   /** Watch event received by the informer → detection change emitted (the hooks' kubemend_watch_to_detection_seconds). */
   processing: number[];
+  /** The pipeline process's event-loop delay, ms. */
+  loop: { p50: number; p99: number; max: number };
+  /** Its garbage collector's pauses, ms each. */
+  gcPauses: number[];
+  /** The same by kind (minor: scavenges of the young generation; major: mark-compact). */
+  gcKinds: Record<string, number[]>;
 }
 
-/** One round: the API server, the plain client and the pipeline on one write stream. */
+/** What the pipeline's process reports when it stops (bench/fixtures/latency-pipeline.ts). */
+interface PipelineResult {
+  detections: [number, number][];
+  samples: { firstRequests: number[]; toRun: number[]; toRequest: number[]; processing: number[] };
+  sinkMs: Record<string, number[]>;
+  loop: Round['loop'];
+  gc: { pauses: number[]; kinds: Record<string, number[]> };
+}
+
+/** One round: the API server, the plain client and the pipeline, each in its own process, on one write stream. */
 async function round(): Promise<Round> {
   const server = new Child(SERVER, [String(PODS)]);
   let watcher: Child | undefined;
-  const dataDir = mkdtempSync(join(tmpdir(), 'km-bench-latency-'));
-  const store = await openStore({ dataDir, clock: realClock });
-  const detections = new Map<number, number>();
-  const samples = { firstRequests: [] as number[], toRun: [] as number[], toRequest: [] as number[], processing: [] as number[] };
-  const unsubscribe = onLatency((metric, s) => {
-    if (metric === 'kubemend_detection_to_first_request_seconds') samples.firstRequests.push(s * 1000);
-    else if (metric === 'kubemend_detection_to_run_seconds') samples.toRun.push(s * 1000);
-    else if (metric === 'kubemend_run_to_first_request_seconds') samples.toRequest.push(s * 1000);
-    else if (metric === 'kubemend_watch_to_detection_seconds') samples.processing.push(s * 1000);
-  });
-  let pipeline: Pipeline | undefined;
+  let pipe: Child | undefined;
   try {
     const { url } = await server.next<{ url: string }>();
     await server.sync();
     watcher = new Child(WATCHER, [url, SANDBOX_TOKEN]);
     await watcher.next();
     await watcher.sync();
-    const kc = new KubeConfig();
-    kc.loadFromString(kubeconfigYaml(url));
-    // When the change was emitted: the latency hooks' mark, taken as the engine hands it to the sinks.
-    const collector: Sink = {
-      name: 'bench',
-      onDetection: (d, _change, signal) => {
-        const rv = Number(signal?.object?.metadata?.resourceVersion);
-        const at = emittedAt(d);
-        if (signal?.object?.kind === 'Pod' && at !== undefined && !detections.has(rv)) detections.set(rv, performance.timeOrigin + at);
-      },
-    };
-    const quiet = () => {};
-    pipeline = new Pipeline({
-      clock: realClock,
-      clusters: [{ name: 'bench', kubeconfig: kc }],
-      rules: loadRules(RULES),
-      store,
-      // Budgets out of the way: every detection that names a runbook starts a run, so every one is measured.
-      remediation: { runbooks: loadRunbooks(RUNBOOKS, { actions: ACTIONS }), notifiers: [new LineNotifier(quiet)], budgets: { concurrentPerCluster: 100_000, concurrentPerNamespace: 100_000 } },
-      incidents: {},
-      sinks: [new LinePrinter(quiet), collector],
-      log: quiet,
-    });
-    // Where the event loop goes: the synchronous time each sink takes per detection change and per signal.
-    const sinkMs = new Map<string, number[]>();
-    for (const sink of pipeline.sinks) {
-      for (const m of ['onDetection', 'observe'] as const) {
-        const f = sink[m] as ((...a: unknown[]) => void) | undefined;
-        if (!f) continue;
-        const key = `${sink.name}.${m}`;
-        (sink as unknown as Record<string, unknown>)[m] = (...a: unknown[]) => {
-          const t0 = performance.now();
-          try {
-            f.apply(sink, a);
-          } finally {
-            (sinkMs.get(key) ?? sinkMs.set(key, []).get(key)!).push(performance.now() - t0);
-          }
-        };
-      }
-    }
-    await pipeline.start();
-    await pipeline.flush();
-    sinkMs.clear();
-    // What the first LIST found is not part of the stream.
-    detections.clear();
-    for (const k of Object.keys(samples) as (keyof typeof samples)[]) samples[k].length = 0;
+    pipe = new Child(PIPELINE, [url], PIPELINE_NODE_ARGS);
+    await pipe.next();
+    await pipe.sync();
+    pipe.send({ cmd: 'reset' });
+    await pipe.next();
     server.send({ cmd: 'go', rate: RATE, seconds: SECONDS });
     const done = await server.next<{ ms: number; writes: [number, number, number][] }>();
     await new Promise((r) => setTimeout(r, DRAIN_MS));
     watcher.send({ cmd: 'stop' });
     const { arrivals } = await watcher.next<{ arrivals: [number, number][] }>();
+    pipe.send({ cmd: 'stop' });
+    const out = await pipe.next<PipelineResult>();
     return {
       writes: done.writes.map(([n, rv, t]) => ({ n, rv, t: t - server.offset })),
       rate: (done.writes.length / done.ms) * 1000,
       arrivals: new Map(arrivals.map(([rv, t]) => [rv, t - watcher!.offset])),
-      detections,
-      sinkMs,
-      ...samples,
+      detections: new Map(out.detections.map(([rv, t]) => [rv, t - pipe!.offset])),
+      sinkMs: new Map(Object.entries(out.sinkMs)),
+      loop: out.loop,
+      gcPauses: out.gc.pauses,
+      gcKinds: out.gc.kinds,
+      ...out.samples,
     };
   } finally {
-    unsubscribe();
-    pipeline?.remediation?.executor.cancelAll();
-    await pipeline?.stop();
-    await store.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    await pipe?.stop();
     await watcher?.stop();
     await server.stop();
   }
@@ -241,6 +199,10 @@ export async function run(): Promise<BenchSection> {
     cases.push({ name: `${tag}: … and run launched → first request (${ms(o.toRequest)}); ms = p99`, n: o.toRequest.length, ms: percentile(o.toRequest, 99), rssMb: rss() });
     const heavy = [...o.sinkMs].map(([k, xs]) => ({ k, xs, total: xs.reduce((a, b) => a + b, 0) })).sort((a, b) => b.total - a.total).slice(0, 3);
     for (const h of heavy) cases.push({ name: `${tag}: sink ${h.k}, synchronous time per call (${ms(h.xs)}, max ${Math.max(...h.xs).toFixed(1)}; ${Math.round(h.total)} ms in all); ms = p99`, n: h.xs.length, ms: percentile(h.xs, 99), rssMb: rss() });
+    const gc = o.gcPauses;
+    cases.push({ name: `${tag}: the pipeline's event loop, delay (p50 ${o.loop.p50.toFixed(1)}, p99 ${o.loop.p99.toFixed(1)}, max ${o.loop.max.toFixed(1)}); ms = p99`, n: 0, ms: o.loop.p99, rssMb: rss() });
+    const kinds = Object.entries(o.gcKinds).map(([k, xs]) => `${xs.length} ${k}, p50 ${percentile(xs, 50).toFixed(1)}, max ${Math.max(...xs).toFixed(1)}`).join('; ');
+    cases.push({ name: `${tag}: the pipeline's garbage-collection pauses (${ms(gc)}, max ${gc.length ? Math.max(...gc).toFixed(1) : '-'}; ${Math.round(gc.reduce((a, b) => a + b, 0))} ms in all; ${kinds}); ms = p99`, n: gc.length, ms: percentile(gc, 99), rssMb: rss() });
     cases.push({ name: `${tag}: writes the API server made, per s (goal ${RATE}); ms = seconds of writing`, n: Math.round(o.rate), ms: o.writes.length / o.rate, rssMb: rss() });
     ratios.push(p99.pipe / p99.plain);
     firstP99s.push(p99.first);
@@ -253,7 +215,7 @@ export async function run(): Promise<BenchSection> {
   notes.push(
     `Load average (1 min) ${loadAtStart.toFixed(1)} at the start and ${loadavg()[0]!.toFixed(1)} at the end, on ${cpus().length} cores: other work on the machine (other helpers' test suites) shares them with the bench, its API server and its plain client.`,
     `${PODS.toLocaleString('en-US')} realistic pods (bench/fixtures/pods.ts, ~7.5 KiB with managedFields) with their Deployments and ReplicaSets; ${SECONDS} s of status writes at ${RATE}/s per round, 1 in 50 putting a pod into crashloop, OOM, pending or image-pull (spread over the pods). The API server is the sandbox's HTTP API in its own process, without controllers (nothing writes but the bench and the runs).`,
-    'The pipeline is what `kubemend run` assembles: shipped rules and runbooks, a SQLite store (recorder, audit), remediation with the concurrency budgets raised so every detection\'s run starts, the incident tracker, a printer. Its write → detection time ends at the latency hooks\' mark of the change, taken as the engine hands it to the sinks; the plain client\'s when it has parsed the event.',
+    'The pipeline is what `kubemend run` assembles, in a process of its own as a user runs it (bench/fixtures/latency-pipeline.ts): shipped rules and runbooks, a SQLite store (recorder, audit), remediation with the concurrency budgets raised so every detection\'s run starts, the incident tracker, a printer. Until 2026-12-06 it ran inside the bench\'s process, beside the heap the earlier benches left (1.6 GB RSS), and the garbage collection of that heap was charged to it. Its write → detection time ends at the latency hooks\' mark of the change, taken as the engine hands it to the sinks; the plain client\'s when it has parsed the event.',
     'p99 over a round\'s detected writes (a few hundred) and runs (dozens) is close to their maximum: one stall of the machine shows in it.',
   );
   return {

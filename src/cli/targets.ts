@@ -2,9 +2,8 @@
 // (or scaled) time, or the clusters of a kubeconfig. Shared by `serve` and
 // `chat`, so both reach clusters the same way.
 import { writeFileSync } from 'node:fs';
-import { KubeConfig } from '@kubernetes/client-node';
 import { realClock, type Clock } from '../common/index.ts';
-import { loadContexts } from '../kube/index.ts';
+import { kubeConfigFromYaml, loadContexts } from '../kube/index.ts';
 import { Sandbox, resolveScenario, ScenarioRunner, sandboxOptionsFor, type Scenario } from '../sandbox/index.ts';
 import { SANDBOX_CLUSTER, type ClusterConn } from '../pipeline/index.ts';
 
@@ -22,8 +21,7 @@ export async function sandboxTarget(scenarioName: string, speed: number, kubecon
   if (sandbox.restored) out(`sandbox restored from ${stateFile}: ${sandbox.restored.objectCount} objects at ${new Date(sandbox.restored.savedAt).toISOString()} (virtual); the scenario continues`);
   await sandbox.listen();
   writeFileSync(kubeconfigPath, sandbox.kubeconfig(), { mode: 0o600 });
-  const kc = new KubeConfig();
-  kc.loadFromString(sandbox.kubeconfig());
+  const kc = kubeConfigFromYaml(sandbox.kubeconfig());
   const runner = new ScenarioRunner(sandbox, scenario, { onStep: (s) => s.name && out(`· scenario ${scenario.metadata.name}: ${s.name}`) }).start();
   return {
     sandbox,

@@ -9,6 +9,13 @@ import { KubemendError, Errors } from '../common/index.ts';
 import { clientNode } from './lazy.ts';
 import { KubeHttp } from './http.ts';
 
+/** A KubeConfig read from YAML text (the sandbox's, a test's), loading client-node only now. */
+export function kubeConfigFromYaml(yaml: string): KubeConfig {
+  const kc = new (clientNode().KubeConfig)();
+  kc.loadFromString(yaml);
+  return kc;
+}
+
 export interface ClusterContext {
   /** The context name: what detections, runs and policies call the cluster. */
   name: string;

@@ -8,7 +8,7 @@ export { Informer, type Change, type ChangeType, type InformerOptions } from './
 export { CacheIndex, cacheKey, type OwnerSelector } from './cache-index.ts';
 export { KINDS, kindRef, collectionPath, objectPath, type KindRef } from './kinds.ts';
 export { stripBulk, projectManagedFields, managedFieldsOf, MANAGED_FIELDS_KEPT } from './transform.ts';
-export { loadContexts } from './contexts.ts';
+export { loadContexts, kubeConfigFromYaml } from './contexts.ts';
 export type { KubeObject, ManagedFieldsEntry } from './types.ts';
 export {
   kubeGet, builtinKind, pathOf, listPath, withoutHash, templatesEqual, templateKey, selectorString, isPodReady, revisionOf, imagesOf,

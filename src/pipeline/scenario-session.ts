@@ -7,13 +7,12 @@
 // After every virtual second the session waits until each informer has seen
 // the store's latest change of its kind and no request is in flight, which
 // makes runs deterministic however fast the CPU is.
-import { KubeConfig } from '@kubernetes/client-node';
 import { formatClock, KubemendError, Errors } from '../common/index.ts';
 import type { Store, RunRecord } from '../store/index.ts';
 import type { LoadedRule } from '../rules/index.ts';
 import { type LoadedRunbook, type BudgetConfig, LineNotifier } from '../runbooks/index.ts';
 import { playFast, type FastPlay, findKind, type Scenario } from '../sandbox/index.ts';
-import type { KubeHttp } from '../kube/index.ts';
+import { kubeConfigFromYaml, type KubeHttp } from '../kube/index.ts';
 import { Pipeline } from './pipeline.ts';
 import type { PipelineOptions } from './options.ts';
 import { LinePrinter, printRuns } from './printer.ts';
@@ -63,8 +62,7 @@ export class ScenarioSession {
   static async start(o: ScenarioSessionOptions): Promise<ScenarioSession> {
     const play = playFast(o.scenario);
     await play.sandbox.listen();
-    const kc = new KubeConfig();
-    kc.loadFromString(play.sandbox.kubeconfig());
+    const kc = kubeConfigFromYaml(play.sandbox.kubeconfig());
     let session: ScenarioSession | undefined;
     const print = o.out && ((l: string) => o.out!(`[+${formatClock(session?.elapsedMs ?? 0)}] ${l}`));
     const pipeline = new Pipeline({

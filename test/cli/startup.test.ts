@@ -34,3 +34,22 @@ for (const args of [['audit', 'list'], ['audit', 'verify'], ['runs', 'list']]) {
     assert.deepEqual(urls.filter((u) => HEAVY.test(u)).slice(0, 5), []);
   });
 }
+
+// The client libraries of services a process may never talk to load on first
+// use (kube/lazy.ts, chat/adapters/shared/lazy.ts): @kubernetes/client-node
+// is some 870 modules and @slack/socket-mode brings undici's hundred, and
+// every command and every test file that imports the pipeline paid a second
+// of start-up for them. One eager `import { KubeConfig }` brings it back.
+test('importing the pipeline loads no Kubernetes, Slack or Mattermost client library', { timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'km-startup-'));
+  const file = join(dir, 'loads.txt');
+  const pipeline = new URL('../../src/pipeline/index.ts', import.meta.url).href;
+  const urls = await new Promise<string[]>((resolve, reject) => {
+    execFile(process.execPath, ['--import', HOOK, '--input-type=module', '-e', `await import(${JSON.stringify(pipeline)});`], { env: { ...process.env, KUBEMEND_TEST_LOADS: file } }, (err, _stdout, stderr) => {
+      if (err) reject(new Error(`importing the pipeline failed: ${stderr}`));
+      else resolve(readFileSync(file, 'utf8').split('\n'));
+    });
+  });
+  assert.ok(urls.some((u) => u.includes('/src/pipeline/')), 'the hook saw the pipeline load');
+  assert.deepEqual(urls.filter((u) => /\/node_modules\/(@kubernetes\/client-node|@slack|@mattermost|undici)\//.test(u)).slice(0, 5), []);
+});

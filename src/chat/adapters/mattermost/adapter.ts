@@ -11,7 +11,8 @@
 // press is only accepted for the value and channel kubemend put on it.
 import { createHmac } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Client4 } from '@mattermost/client';
+import type { Client4 } from '@mattermost/client';
+import { mattermostClient } from '../shared/lazy.ts';
 import type { Post } from '@mattermost/types/posts';
 import { realClock, type Clock, sameSecret, KubemendError, Errors } from '../../../common/index.ts';
 import type { ChatMessage, ChatReply, ChatUser } from '../../types.ts';
@@ -69,7 +70,7 @@ export class MattermostAdapter extends BaseAdapter {
     this.clock = opts.clock ?? realClock;
     this.seenActions = new RecentIds(this.clock);
     this.actionKey = opts.actionSecret ?? createHmac('sha256', opts.botToken).update('kubemend mattermost actions').digest('hex');
-    this.client = new Client4();
+    this.client = new (mattermostClient().Client4)();
     this.client.setUrl(opts.serverUrl.replace(/\/+$/, ''));
     this.client.setToken(opts.botToken);
     this.client.setIncludeCookies(false);

@@ -4,7 +4,8 @@
 // presses become engine messages with the same identity mapping, the same
 // dedup of event ids and presses, and the same replies. The transports only
 // acknowledge (at once: Slack waits three seconds) and hand the payload here.
-import { WebClient, LogLevel, retryPolicies, type RetryOptions, type Logger as SlackLogger } from '@slack/web-api';
+import type { WebClient, LogLevel, RetryOptions, Logger as SlackLogger } from '@slack/web-api';
+import { slackWeb } from '../shared/lazy.ts';
 import { realClock, type Clock, KubemendError, Errors } from '../../../common/index.ts';
 import type { ChatMessage, ChatReply, ChatUser } from '../../types.ts';
 import { BaseAdapter, RecentIds, chatAdapterErrorsTotal, type ChatIdentity } from '../shared/base.ts';
@@ -84,9 +85,9 @@ export abstract class SlackHandlers extends BaseAdapter {
     this.clock = opts.clock ?? realClock;
     this.seenEvents = new RecentIds(this.clock);
     this.seenActions = new RecentIds(this.clock);
-    this.web = new WebClient(opts.botToken, {
+    this.web = new (slackWeb().WebClient)(opts.botToken, {
       slackApiUrl: opts.slackApiUrl,
-      retryConfig: opts.retryConfig ?? retryPolicies.fiveRetriesInFiveMinutes,
+      retryConfig: opts.retryConfig ?? slackWeb().retryPolicies.fiveRetriesInFiveMinutes,
       timeout: 10_000,
       logger: this.slackLogger(),
     });
@@ -209,7 +210,7 @@ export abstract class SlackHandlers extends BaseAdapter {
 
   /** @slack/web-api's (and @slack/socket-mode's) logger, routed into ours; it logs method names and error codes, never the token. */
   protected slackLogger(): SlackLogger {
-    let level = LogLevel.WARN;
+    let level = slackWeb().LogLevel.WARN;
     return {
       debug: () => {},
       info: () => {},

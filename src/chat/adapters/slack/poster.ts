@@ -4,7 +4,8 @@
 // and a rate limit is reported instead of waited out — because the outbox
 // retries with back-off and keeps each thread in order; the chat adapter's
 // client waits up to five minutes, which would stall every thread behind it.
-import { WebClient, LogLevel, ErrorCode, type Logger as SlackLogger } from '@slack/web-api';
+import type { WebClient, LogLevel, Logger as SlackLogger } from '@slack/web-api';
+import { slackWeb } from '../shared/lazy.ts';
 import { KubemendError, Errors } from '../../../common/index.ts';
 import type { ChatButton } from '../../types.ts';
 import { slackBlocks } from './format.ts';
@@ -28,7 +29,7 @@ export class SlackPoster implements ThreadPoster {
   constructor(o: SlackPosterOptions) {
     if (!o.botToken) throw new KubemendError(Errors.SERVE_ADAPTERS, 'a Slack notification receiver needs the bot token (SLACK_BOT_TOKEN)');
     for (const [channel, room] of Object.entries(o.rooms ?? {})) this.byRoom.set(room, channel);
-    this.web = new WebClient(o.botToken, { slackApiUrl: o.slackApiUrl, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, timeout: o.timeoutMs ?? 10_000, logger: quietLogger() });
+    this.web = new (slackWeb().WebClient)(o.botToken, { slackApiUrl: o.slackApiUrl, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, timeout: o.timeoutMs ?? 10_000, logger: quietLogger() });
   }
 
   /** A configured room name, or a channel id as Slack writes them. */
@@ -64,6 +65,7 @@ export class SlackPoster implements ThreadPoster {
 
 function classify(err: unknown): PosterError {
   const e = err as { code?: string; data?: { error?: string }; retryAfter?: number; statusCode?: number; message?: string };
+  const { ErrorCode } = slackWeb();
   if (e.code === ErrorCode.RateLimitedError) return new PosterError('Slack rate-limited the call', true, (e.retryAfter ?? 30) * 1000);
   if (e.code === ErrorCode.PlatformError) {
     const code = e.data?.error ?? 'unknown_error';
@@ -74,6 +76,6 @@ function classify(err: unknown): PosterError {
 }
 
 function quietLogger(): SlackLogger {
-  let level = LogLevel.ERROR;
+  let level = slackWeb().LogLevel.ERROR;
   return { debug() {}, info() {}, warn() {}, error() {}, setLevel: (l: LogLevel) => { level = l; }, getLevel: () => level, setName() {} };
 }

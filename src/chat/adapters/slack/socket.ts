@@ -9,7 +9,8 @@
 // Every envelope is acknowledged before it is handled: Slack wants the ack
 // within three seconds and re-sends what it did not get one for, while a
 // command may take longer than that to answer.
-import { SocketModeClient } from '@slack/socket-mode';
+import type { SocketModeClient } from '@slack/socket-mode';
+import { slackSocket } from '../shared/lazy.ts';
 import type { Logger as SlackLogger } from '@slack/web-api';
 import { Counter, Gauge } from 'prom-client';
 import { KubemendError, Errors } from '../../../common/index.ts';
@@ -68,7 +69,7 @@ export class SlackSocket {
   }
 
   async start(): Promise<void> {
-    const client = new SocketModeClient({
+    const client = new (slackSocket().SocketModeClient)({
       appToken: this.o.appToken,
       logger: this.o.logger,
       clientPingTimeout: this.o.pingTimeoutMs,
