@@ -13,6 +13,7 @@
 // Times are epoch ms; each child's are moved onto this process's clock by the
 // offset measured at the fastest of 30 pings.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -59,9 +60,13 @@ class Child {
   }
 
   async next<T>(): Promise<T> {
-    const r = await this.lines.next();
-    if (r.done) throw new Error(`${this.proc.spawnargs[1]} ended: ${this.err}`);
-    return JSON.parse(r.value) as T;
+    for (;;) {
+      const r = await this.lines.next();
+      if (r.done) throw new Error(`${this.proc.spawnargs[1]} ended: ${this.err}`);
+      // V8's tracing flags (--trace-gc, tried through KUBEMEND_BENCH_PIPELINE_NODE_ARGS) print to stdout too.
+      if (r.value.startsWith('{')) return JSON.parse(r.value) as T;
+      if (process.env.KUBEMEND_BENCH_CHILD_TRACE) appendFileSync(process.env.KUBEMEND_BENCH_CHILD_TRACE, `${r.value}\n`);
+    }
   }
 
   send(cmd: Record<string, unknown>): void {

@@ -5,6 +5,7 @@ import type { KubeConfig, HttpMethod } from '@kubernetes/client-node';
 import { clientNode, undici } from './lazy.ts';
 import { KubemendError, Errors, kubeRequestsTotal } from '../common/index.ts';
 import { KubeApiError } from './errors.ts';
+import { DispatcherCache } from './dispatchers.ts';
 
 /** What kubemend calls itself to API servers (and so the field manager of its writes). */
 export const USER_AGENT = 'kubemend/v0.1.0';
@@ -30,12 +31,14 @@ export class KubeHttp {
   readonly counts = new Map<string, number>();
   /** Unary requests awaiting a response (watch streams excluded): lets a virtual-time driver wait for I/O to settle. */
   inFlight = 0;
+  private readonly dispatchers: DispatcherCache;
 
   constructor(kc: KubeConfig) {
     this.kc = kc;
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new KubemendError(Errors.KUBECONFIG_INVALID, `the kubeconfig has no current cluster (current context: ${kc.getCurrentContext() || 'none'})`);
     this.server = cluster.server.replace(/\/$/, '');
+    this.dispatchers = new DispatcherCache(kc);
   }
 
   url(path: string, query: RequestOptions['query'] = {}): string {
@@ -80,7 +83,7 @@ export class KubeHttp {
       // Impersonate-Group may repeat; undici takes an array of pairs for that.
       const pairs: [string, string][] = Object.entries(headers);
       for (const g of as?.groups ?? []) pairs.push(['Impersonate-Group', g]);
-      const res = await undici().fetch(ctx.getUrl(), { method, headers: pairs, body, dispatcher: ctx.getDispatcher(), signal: opts.signal });
+      const res = await undici().fetch(ctx.getUrl(), { method, headers: pairs, body, dispatcher: this.dispatchers.use(ctx.getDispatcher()), signal: opts.signal });
       kubeRequestsTotal.inc({ verb, code: String(res.status) });
       return res;
     } catch (err) {
