@@ -6,7 +6,7 @@
 // bad deploy back without one refused request. With `patch` on deployments
 // taken from the remediator's ClusterRole, the rollback fails with an error
 // naming the missing permission, nothing changes, and the run escalates.
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -86,15 +86,11 @@ async function endedRun(s: Serving, timeoutMs = 120_000): Promise<RunRecord> {
 
 const image = (s: Serving) => s.c.sandbox.store.get('apps/deployments', 'shop', 'checkout')!.spec.template.spec.containers[0].image;
 
-describe('kubemend in the cluster, as its ServiceAccount', { skip: skipKubectl, timeout: 300_000 }, () => {
-  let s: Serving | undefined;
-  afterEach(async () => {
-    await s?.stop();
-    s = undefined;
-  });
-
-  it('remediates the crashloop scenario with the shipped manifests\' rights, and no request of its is refused', async () => {
-    s = await serveAsServiceAccount();
+// The two run side by side: each has its own sandbox, directory and serve process, and most of their time is waiting.
+describe('kubemend in the cluster, as its ServiceAccount', { skip: skipKubectl, timeout: 300_000, concurrency: true }, () => {
+  it('remediates the crashloop scenario with the shipped manifests\' rights, and no request of its is refused', async (t) => {
+    const s = await serveAsServiceAccount();
+    t.after(() => s.stop());
     const run = await endedRun(s);
     assert.equal(run.status, 'succeeded', s.output());
     assert.equal(image(s), 'shop/checkout:1.4.2', 'rolled back');
@@ -108,8 +104,8 @@ describe('kubemend in the cluster, as its ServiceAccount', { skip: skipKubectl, 
     assert.ok(log.every((e) => e.authenticated !== undefined), 'every request authenticated');
   });
 
-  it('without patch on deployments the rollback fails naming the missing permission, nothing changes, and the run escalates', async () => {
-    s = await serveAsServiceAccount(async (c) => {
+  it('without patch on deployments the rollback fails naming the missing permission, nothing changes, and the run escalates', async (t) => {
+    const s = await serveAsServiceAccount(async (c) => {
       const role = JSON.parse(await c.kubectl('get', 'clusterrole', 'kubemend-remediator', '-o', 'json'));
       // deployments keep get; patch stays for the other workloads and the scale subresources.
       role.rules = role.rules.flatMap((r: any) => (r.resources?.includes('deployments')
@@ -118,6 +114,7 @@ describe('kubemend in the cluster, as its ServiceAccount', { skip: skipKubectl, 
       await c.kubectl('replace', '-f', c.file('remediator-without-patch.json', JSON.stringify(role)));
       assert.equal((await c.kubectlResult('auth', 'can-i', 'patch', 'deployments.apps', '-n', 'shop', `--as=${REMEDIATOR}`)).stdout.trim(), 'no');
     });
+    t.after(() => s.stop());
     const run = await endedRun(s);
     assert.equal(run.status, 'escalated', s.output());
     const failed = (await s.store.transitions(run.id)).find((t) => t.stepId === 'rollback' && t.status === 'failed')!;

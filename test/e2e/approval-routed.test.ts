@@ -42,7 +42,7 @@ test('an approval step is asked in the incident\'s Slack thread and decided by a
   ].join('\n')));
   const config = join(dir, 'kubemend.yaml');
   writeFileSync(config, serviceConfig(fakes).replace('spec:\n', `spec:\n  runbooks: ${runbooks}\n`));
-  const s = await startServe(['--sandbox', '--scenario', 'crashloop', '--speed', '10', '--config', config, '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'data')], serviceEnv(fakes));
+  const s = await startServe(['--sandbox', '--scenario', 'crashloop', '--speed', '30', '--config', config, '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'data')], serviceEnv(fakes));
   t.after(() => s.stop());
   const asking = await until('the approval request in Slack', () => [...fakes.slack.messages.values()].find((m) => /approve [a-z0-9]{6}/.test(JSON.stringify(m.blocks ?? ''))), 120_000, s.output);
   const call = fakes.slack.callsTo('chat.postMessage').find((c) => c.args.text === asking.text)!;

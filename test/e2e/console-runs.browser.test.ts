@@ -1,6 +1,6 @@
 // The Runs, Approvals and Audit views in Debian's Chromium on `kubemend serve
 // --sandbox`: the crashloop scenario's bad-deploy run (with an approval step
-// added) waits for approval; bob approves it in the console and the approval
+// added; the bad deploy made once the page shows) waits for approval; bob approves it in the console and the approval
 // lands in the audit log, shown in the Audit view; the run's step graph
 // renders with its taken path. Screenshots of each view go to docs/images/.
 import { test } from 'node:test';
@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { accessibilityProblems } from '../helpers/a11y.ts';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { startServe } from '../helpers/serve-process.ts';
+import { crashloopOnCue, deployBadRelease } from '../helpers/bad-deploy.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -50,12 +51,15 @@ test('console in Chromium: an approval granted in the Approvals view lands in th
     '  reload: { enabled: false }',
     '',
   ].join('\n'));
-  const s = await startServe(['--sandbox', '--scenario', 'crashloop', '--speed', '10', '--config', config, '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'data')], { BOB_TOKEN: BOB });
-  t.after(() => s.stop());
+  // 30x: the virtual minutes after the approval (the rollout, the smoke window) take seconds; the runbook's shortest step timeout, 1m, is still 2 s.
+  // Serve and Chromium start together; each is stopped even if the other failed to start.
+  const serving = startServe(['--sandbox', '--scenario', crashloopOnCue(dir), '--speed', '30', '--config', config, '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'data')], { BOB_TOKEN: BOB });
+  t.after(async () => (await serving.catch(() => undefined))?.stop());
   mkdirSync(IMAGES, { recursive: true });
-  let browser: BrowserContext | undefined;
-  t.after(() => browser?.close());
-  browser = await chromium.launchPersistentContext(join(dir, 'profile'), { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1280, height: 900 } });
+  const launching = chromium.launchPersistentContext(join(dir, 'profile'), { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1280, height: 900 } });
+  t.after(async () => (await launching.catch(() => undefined))?.close());
+  const [s, browser] = await Promise.all([serving, launching]) as [Awaited<typeof serving>, BrowserContext];
+  const kubeconfig = (await s.waitFor(/export KUBECONFIG=(\S+)\)/, 'the sandbox kubeconfig'))[1];
   const page = browser.pages()[0] ?? await browser.newPage();
   const pageErrors: string[] = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -66,8 +70,11 @@ test('console in Chromium: an approval granted in the Approvals view lands in th
   await page.click('#login button[type=submit]');
   await page.locator('#nav a[data-view="approvals"]').waitFor();
 
-  // The page is open before the run asks: the request appears live.
+  // The page is open, with nothing waiting and its live stream on, before the bad deploy: the request appears live.
   await page.goto(`${s.base}/console/#/approvals`);
+  await page.locator('#view p.muted', { hasText: 'No runbook step waits for approval here.' }).waitFor();
+  await page.locator('#live[data-state="on"]').waitFor();
+  await deployBadRelease(kubeconfig);
   const card = page.locator('article.approval');
   await card.waitFor({ timeout: 150_000 });
   assert.match(await card.locator('pre').first().textContent() ?? '', /roll back shop\/checkout/);

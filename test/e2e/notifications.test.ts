@@ -4,8 +4,8 @@
 // schema) and email (a real local SMTP server): one thread with the steps,
 // one PagerDuty incident triggered then resolved with one dedup_key, one
 // email; the Jira ticket a chat action cites gets one comment; the audit
-// records reach Elasticsearch in order, and 20 seconds with Elasticsearch down (four times the shipper's 5 s longest backoff)
-// loses and duplicates nothing.
+// records reach Elasticsearch in order, and an outage of Elasticsearch long enough for the shipper to fail at
+// least four times in a row (counted, not timed: its back-off is capped at 1 s here) loses and duplicates nothing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -20,10 +20,11 @@ test('the crashloop under serve: one Slack thread, one PagerDuty incident trigge
   const dir = mkdtempSync(join(tmpdir(), 'km-notify-e2e-'));
   const config = join(dir, 'kubemend.yaml');
   writeFileSync(config, serviceConfig(fakes));
-  const s = await startServe(['--sandbox', '--scenario', 'crashloop', '--speed', '10', '--config', config, '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'data')], serviceEnv(fakes));
+  const s = await startServe(['--sandbox', '--scenario', 'crashloop', '--speed', '30', '--config', config, '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'data')], serviceEnv(fakes));
   t.after(() => s.stop());
   await s.waitFor(/notify\s+ops-slack, oncall-pagerduty, oncall-mail/, 'the notifications announced');
-  // The rollback, the smoke window, the mitigation and two quiet minutes: a few virtual minutes at the scenario's 10x.
+  // The rollback, the smoke window, the mitigation and two quiet minutes: a few virtual minutes at 30x (the runbook's
+  // shortest step timeout, 1m, is still 2 s of real time).
   await s.waitFor(/incident resolved: (inc-\S+)/, 'the incident to resolve', 180_000);
   const posted = () => fakes.slack.callsTo('chat.postMessage');
   const pdResolved = () => fakes.pd.alerts.find((a) => a.status === 'resolved');
@@ -57,12 +58,14 @@ test('the crashloop under serve: one Slack thread, one PagerDuty incident trigge
   assert.deepEqual(fakes.mail.mails[0].to, ['oncall@example.com']);
   assert.match(fakes.mail.mails[0].headers.subject, /critical/i);
 
-  // The audit log so far is in Elasticsearch. Then Elasticsearch is gone for 20 s (the shipper retries at least four times), while alice scales
+  // The audit log so far is in Elasticsearch. Then Elasticsearch is gone until the shipper has failed at least four times, while alice scales
   // checkout from the console citing OPS-1: the ticket gets its comment, and the trace catches up once it is back.
   const lag = async () => metric(await scrape(s.base), 'kubemend_trace_lag_records');
+  const refused = async () => metric(await scrape(s.base), 'kubemend_trace_request_failures_total', { shipper: 'elasticsearch', reason: 'network' });
   await until('the audit log in Elasticsearch', async () => (await lag()) === 0 && fakes.es.arrivals.length > 0, 30_000);
   await fakes.es.down('refuse');
-  const downAt = Date.now();
+  const refusedBefore = await refused();
+  const outputAtDown = s.output().length;
   const auth = { authorization: 'Bearer alice-acceptance-token', 'content-type': 'application/json' };
   const say = async (text: string) => ((await (await fetch(`${s.base}/console/api/messages`, { method: 'POST', headers: auth, body: JSON.stringify({ text }) })).json()) as { replies: { text: string; buttons?: { value: string }[] }[] }).replies;
   const asked = await say('scale deployment/checkout -n shop --replicas 4 --reason "more room for the sale" --link OPS-1');
@@ -70,10 +73,13 @@ test('the crashloop under serve: one Slack thread, one PagerDuty incident trigge
   assert.ok(confirm, JSON.stringify(asked));
   await say(confirm);
   await until('the comment on OPS-1', () => fakes.jira.comments.length > 0, 60_000, () => JSON.stringify(fakes.jira.requests));
-  await new Promise((r) => setTimeout(r, Math.max(0, 20_000 - (Date.now() - downAt))));
+  await until('four failed attempts to ship', async () => (await refused()) - refusedBefore >= 4, 60_000, s.output);
   assert.ok((await lag()) > 0, 'records waited while Elasticsearch was away');
   await fakes.es.up();
   await until('Elasticsearch to catch up', async () => (await lag()) === 0, 60_000);
+  // One unbroken run of failures, ended by the shipper itself once Elasticsearch answered.
+  const [, resumed] = await until('the shipper to say it resumed', () => /audit shipping to \S+ resumed after (\d+) failed attempts/.exec(s.output().slice(outputAtDown)) ?? undefined, 30_000, s.output);
+  assert.ok(Number(resumed) >= 4, `the shipper retried at least four times before it resumed: ${resumed}`);
 
   // Nothing failed or waits; every delivery is on record.
   const m = await scrape(s.base);

@@ -40,7 +40,8 @@ export function serviceConfig(f: Fakes, extra: string[] = []): string {
     '    justification:',
     `      jira: { url: "${f.jira.url}", allowedStatuses: [Approved], tokenEnv: JIRA_TOKEN, minBackoff: 1s, maxBackoff: 5s }`,
     '  trace:',
-    `    elasticsearch: { url: "${f.es.url}", apiKeyEnv: ES_API_KEY, flushInterval: 1s, maxBackoff: 5s }`,
+    // The shortest cap the shipper's 1 s first back-off allows: an outage test counts retries, and each costs a second at most.
+    `    elasticsearch: { url: "${f.es.url}", apiKeyEnv: ES_API_KEY, flushInterval: 1s, maxBackoff: 1s }`,
     '  incidents: { resolveAfter: 2m }',
     '  reload: { enabled: false }',
     '  notifications:',
