@@ -7,7 +7,7 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, constants, createReadStream, existsSync, mkdtempSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, createReadStream, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -45,7 +45,16 @@ async function settled(pid: number, quietMs = 300, fallbackMs = 2500): Promise<v
     if (!sample || sample !== last) {
       last = sample;
       since = Date.now();
-    } else if (Date.now() - since >= quietMs) return;
+    } else if (Date.now() - since >= quietMs && allAsleep(pid)) return;
+  }
+}
+
+/** Every thread asleep: none runnable, so none is a worker that is only waiting for a CPU on a busy machine. */
+function allAsleep(pid: number): boolean {
+  try {
+    return readdirSync(`/proc/${pid}/task`).every((t) => readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8').split(') ')[1]!.startsWith('S'));
+  } catch {
+    return true; // it has exited
   }
 }
 
