@@ -69,7 +69,7 @@ async function startNpxSandbox(name: string): Promise<{ npx: ChildProcess; chain
 }
 
 // Each test has its own npx (in its own process group), sandbox and port: they run side by side.
-describe('npx kubemend and signals', { concurrency: true }, () => {
+describe('npx kubemend and signals', { concurrency: true, timeout: 120_000 }, () => {
   for (const [signal, toGroup] of [['SIGTERM', false], ['SIGHUP', false], ['SIGINT', true]] as const) {
     test(`${signal} to ${toGroup ? 'the npx process group (Ctrl-C)' : 'the npx process'} stops kubemend`, { skip }, async () => {
       const { npx, chain, output } = await startNpxSandbox(signal);

@@ -121,8 +121,9 @@ before(async () => {
   }
 });
 
-// Each test has its own pipes, and the commands only read the data directory: they run side by side.
-describe('output to a slow reader', { concurrency: true }, () => {
+// Each test has its own pipes, and the commands only read the data directory: they run side by side
+// (so the suite's timeout is that of its longest test).
+describe('output to a slow reader', { concurrency: true, timeout: 120_000 }, () => {
   test('a finished command waits for a slow reader instead of exiting with its output queued', { timeout: 120_000 }, async () => {
     // `npm run demo|sandbox` start src/cli/main.ts without the launcher.
     const [r, direct] = await Promise.all([

@@ -18,7 +18,7 @@ const IMAGES = {
 const TS9 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z /;
 
 // Each client has its own sandbox: the three run side by side.
-describe('query parameters', { concurrency: true }, () => {
+describe('query parameters', { concurrency: true, timeout: 180_000 }, () => {
   // GETs only: the checks run side by side.
   describe('query parameters: raw HTTP', { concurrency: true, timeout: 120_000 }, () => {
     let c: ConformanceCluster;

@@ -62,7 +62,7 @@ async function withServe(args: string[], env: NodeJS.ProcessEnv, fn: (s: ServePr
 // These tests share nothing (each its own serve, data directory and ports) and
 // mostly wait on virtual time, and none races a real-time window: they run
 // side by side.
-describe('kubemend serve', { concurrency: true }, () => {
+describe('kubemend serve', { concurrency: true, timeout: 180_000 }, () => {
   test('a silence created while serve runs suppresses the next matching remediation, and both are audited', { timeout: 180_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'km-svc-silence-'));
     const data = join(dir, 'data');
