@@ -2,14 +2,15 @@
 // process a user (or a process manager) started must stop kubemend too
 // (issue 10): npm hands SIGTERM only to the shell, which dies without passing
 // it on, and nobody passes SIGHUP on.
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = join(ROOT, 'bin/kubemend.js');
@@ -67,37 +68,41 @@ async function startNpxSandbox(name: string): Promise<{ npx: ChildProcess; chain
   return { npx, chain: tree(npx.pid!), output: () => out };
 }
 
-for (const [signal, toGroup] of [['SIGTERM', false], ['SIGHUP', false], ['SIGINT', true]] as const) {
-  test(`${signal} to ${toGroup ? 'the npx process group (Ctrl-C)' : 'the npx process'} stops kubemend`, { skip }, async () => {
-    const { npx, chain, output } = await startNpxSandbox(signal);
-    const kubemend = chain.find((p) => /kubemend(\.js)? sandbox/.test(p.args) && !/^(npm|sh|\/bin\/sh)\b/.test(p.args) && p.pid !== npx.pid);
+// Each test has its own npx (in its own process group), sandbox and port: they run side by side.
+describe('npx kubemend and signals', { concurrency: true, timeout: 120_000 }, () => {
+  for (const [signal, toGroup] of [['SIGTERM', false], ['SIGHUP', false], ['SIGINT', true]] as const) {
+    test(`${signal} to ${toGroup ? 'the npx process group (Ctrl-C)' : 'the npx process'} stops kubemend`, { skip }, async () => {
+      const { npx, chain, output } = await startNpxSandbox(signal);
+      const kubemend = chain.find((p) => /kubemend(\.js)? sandbox/.test(p.args) && !/^(npm|sh|\/bin\/sh)\b/.test(p.args) && p.pid !== npx.pid);
+      try {
+        assert.ok(kubemend, `no kubemend process under npx:\n${chain.map((p) => `${p.pid} ${p.ppid} ${p.args}`).join('\n')}`);
+        process.kill(toGroup ? -npx.pid! : npx.pid!, signal);
+        const gone = await until(() => chain.every((p) => !alive(p.pid)), 5000);
+        assert.ok(gone, `still running ${signal === 'SIGINT' ? '' : 'after npx was stopped'}: ${chain.filter((p) => alive(p.pid)).map((p) => `${p.pid} ${p.args}`).join('; ')}`);
+        if (signal === 'SIGTERM') assert.match(output(), /sandbox stopped/, 'kubemend shut down cleanly');
+      } finally {
+        for (const p of chain) if (alive(p.pid)) process.kill(p.pid, 'SIGKILL');
+      }
+    });
+  }
+
+  test('outside npm, a kubemend whose parent exits keeps running (nohup kubemend … &)', { skip: process.platform === 'win32' ? 'POSIX' : false, timeout: 60_000 }, async () => {
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('npm_')));
+    const log = join(dir, 'orphan.log');
+    // The shell leaves only once kubemend is up, so kubemend sees its parent go.
+    const script = `"$0" "$1" sandbox --port 0 --kubeconfig-out "$2" > "$3" 2>&1 & echo $!; until grep -q listening "$3"; do sleep 0.1; done`;
+    // Not execFileSync: the tests beside this one keep polling while the shell waits.
+    const pid = Number((await promisify(execFile)('sh', ['-c', script, process.execPath, BIN, join(dir, 'orphan.kubeconfig'), log], { env, encoding: 'utf8', timeout: 30_000 })).stdout.trim());
     try {
-      assert.ok(kubemend, `no kubemend process under npx:\n${chain.map((p) => `${p.pid} ${p.ppid} ${p.args}`).join('\n')}`);
-      process.kill(toGroup ? -npx.pid! : npx.pid!, signal);
-      const gone = await until(() => chain.every((p) => !alive(p.pid)), 5000);
-      assert.ok(gone, `still running ${signal === 'SIGINT' ? '' : 'after npx was stopped'}: ${chain.filter((p) => alive(p.pid)).map((p) => `${p.pid} ${p.args}`).join('; ')}`);
-      if (signal === 'SIGTERM') assert.match(output(), /sandbox stopped/, 'kubemend shut down cleanly');
+      assert.match(readFileSync(log, 'utf8'), /listening on http/);
+      await sleep(2500);
+      assert.doesNotMatch(readFileSync(log, 'utf8'), /sandbox stopped/, 'stopped although nobody asked it to');
+      assert.ok(alive(pid));
+      process.kill(pid, 'SIGTERM');
+      assert.ok(await until(() => !alive(pid), 5000));
+      assert.match(readFileSync(log, 'utf8'), /sandbox stopped/);
     } finally {
-      for (const p of chain) if (alive(p.pid)) process.kill(p.pid, 'SIGKILL');
+      if (alive(pid)) process.kill(pid, 'SIGKILL');
     }
   });
-}
-
-test('outside npm, a kubemend whose parent exits keeps running (nohup kubemend … &)', { skip: process.platform === 'win32' ? 'POSIX' : false, timeout: 60_000 }, async () => {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('npm_')));
-  const log = join(dir, 'orphan.log');
-  // The shell leaves only once kubemend is up, so kubemend sees its parent go.
-  const script = `"$0" "$1" sandbox --port 0 --kubeconfig-out "$2" > "$3" 2>&1 & echo $!; until grep -q listening "$3"; do sleep 0.1; done`;
-  const pid = Number(execFileSync('sh', ['-c', script, process.execPath, BIN, join(dir, 'orphan.kubeconfig'), log], { env, encoding: 'utf8', timeout: 30_000 }).trim());
-  try {
-    assert.match(readFileSync(log, 'utf8'), /listening on http/);
-    await sleep(2500);
-    assert.doesNotMatch(readFileSync(log, 'utf8'), /sandbox stopped/, 'stopped although nobody asked it to');
-    assert.ok(alive(pid));
-    process.kill(pid, 'SIGTERM');
-    assert.ok(await until(() => !alive(pid), 5000));
-    assert.match(readFileSync(log, 'utf8'), /sandbox stopped/);
-  } finally {
-    if (alive(pid)) process.kill(pid, 'SIGKILL');
-  }
 });
