@@ -4,7 +4,7 @@
 // CA, a client certificate, or insecure-skip-tls-verify): each request then
 // opened its own connection — a TCP and TLS handshake per request on the API
 // server — and left a connection pool behind for the collector (issue 16:
-// half of what survived the young generation in `kubemend run` at 500
+// 13 of the 30 MB found alive in `kubemend run` at 500
 // events/s). Headers (tokens) are still applied per request by client-node,
 // so rotating tokens keep working; the dispatcher is rebuilt when the TLS
 // material it was made from changes.
