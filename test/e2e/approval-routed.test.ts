@@ -5,14 +5,14 @@
 // decision is told in the thread.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServe, until } from '../helpers/serve-process.ts';
 import { startFakes, serviceConfig, serviceEnv, SIGNING } from '../helpers/notify-fakes.ts';
 import { slackHeaders, type SlackMessage } from '../chat/adapters/fake-slack.ts';
+import { runbooksWithApproval } from '../helpers/approval-runbooks.ts';
 
-const SHIPPED = new URL('../../runbooks/', import.meta.url).pathname;
 
 function press(user: string, m: SlackMessage, value: string): string {
   const blocks = (typeof m.blocks === 'string' ? JSON.parse(m.blocks) : m.blocks) as { type: string; block_id?: string; elements?: { action_id: string; value: string; text: { text: string } }[] }[];
@@ -29,17 +29,7 @@ function press(user: string, m: SlackMessage, value: string): string {
 test('an approval step is asked in the incident\'s Slack thread and decided by a button press', { timeout: 240_000 }, async (t) => {
   const fakes = await startFakes(t);
   const dir = mkdtempSync(join(tmpdir(), 'km-approval-'));
-  const runbooks = join(dir, 'runbooks');
-  cpSync(SHIPPED, runbooks, { recursive: true });
-  const badDeploy = join(runbooks, 'bad-deploy.yaml');
-  writeFileSync(badDeploy, readFileSync(badDeploy, 'utf8').replace('    - id: rollback\n', [
-    '    - id: approve',
-    '      action: approval',
-    '      with: { group: sre-leads, summary: "roll back {{ target.namespace }}/{{ target.name }}", timeout: 30m }',
-    '      timeout: 1h',
-    '    - id: rollback',
-    '',
-  ].join('\n')));
+  const runbooks = runbooksWithApproval(dir);
   const config = join(dir, 'kubemend.yaml');
   writeFileSync(config, serviceConfig(fakes).replace('spec:\n', `spec:\n  runbooks: ${runbooks}\n`));
   const s = await startServe(['--sandbox', '--scenario', 'crashloop', '--speed', '30', '--config', config, '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'data')], serviceEnv(fakes));

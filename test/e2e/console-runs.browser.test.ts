@@ -5,19 +5,18 @@
 // renders with its taken path. Screenshots of each view go to docs/images/.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { accessibilityProblems } from '../helpers/a11y.ts';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { startServe } from '../helpers/serve-process.ts';
 import { crashloopOnCue, deployBadRelease } from '../helpers/bad-deploy.ts';
+import { runbooksWithApproval } from '../helpers/approval-runbooks.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const skip = existsSync(CHROMIUM) ? false : `needs Debian's Chromium at ${CHROMIUM} (apt-get install -y chromium)`;
-const SHIPPED = fileURLToPath(new URL('../../runbooks/', import.meta.url));
 // Screenshots go to a scratch directory, or — to refresh the docs' pictures — where KUBEMEND_SCREENSHOTS names
 // (`KUBEMEND_SCREENSHOTS=docs/images npm test`), so a test run leaves the work tree as it found it.
 const IMAGES = process.env.KUBEMEND_SCREENSHOTS ?? mkdtempSync(join(tmpdir(), 'kubemend-screenshots-'));
@@ -26,17 +25,7 @@ const BOB = 'bob-console-browser-token-0123456789';
 test('console in Chromium: an approval granted in the Approvals view lands in the Audit view; the run\'s step graph shows the path taken', { skip, timeout: 300_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'km-console-runs-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const runbooks = join(dir, 'runbooks');
-  cpSync(SHIPPED, runbooks, { recursive: true });
-  const badDeploy = join(runbooks, 'bad-deploy.yaml');
-  writeFileSync(badDeploy, readFileSync(badDeploy, 'utf8').replace('    - id: rollback\n', [
-    '    - id: approve',
-    '      action: approval',
-    '      with: { group: sre-leads, summary: "roll back {{ target.namespace }}/{{ target.name }}", timeout: 30m }',
-    '      timeout: 1h',
-    '    - id: rollback',
-    '',
-  ].join('\n')));
+  const runbooks = runbooksWithApproval(dir);
   const config = join(dir, 'kubemend.yaml');
   writeFileSync(config, [
     'apiVersion: kubemend.dev/v1alpha1',
