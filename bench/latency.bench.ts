@@ -124,7 +124,7 @@ interface Round {
   gcPauses: number[];
   /** The same by kind (minor: scavenges of the young generation; major: mark-compact). */
   gcKinds: Record<string, number[]>;
-  /** `kubemend watch`'s pipeline (no store, remediation or incidents) on the same stream: its first detection change per write, and its GC pauses. */
+  /** The detection pipeline alone (no store, remediation or incidents) on the same stream: its first detection change per write, and its GC pauses. */
   watchOnly: { detections: Map<number, number>; gcPauses: number[] };
 }
 
@@ -196,7 +196,7 @@ async function round(): Promise<Round> {
 function latencyLimit(watchSpan: string, pauses: { n: number; p50: number }[]): string {
   const every = (2 * SECONDS) / Math.max(1, pauses.reduce((a, p) => a + p.n, 0) / pauses.length);
   const p50 = [...pauses.map((p) => p.p50)].sort((a, b) => a - b)[Math.floor((pauses.length - 1) / 2)] ?? NaN;
-  return `not reached: even \`kubemend watch\`'s pipeline (no store, remediation or incidents) measures ${watchSpan} × on the same writes. `
+  return `not reached: even the detection pipeline alone (no store, remediation or incidents) measures ${watchSpan} × on the same writes. `
     + `Both pipelines' processes stop for a young-generation collection about every ${every.toFixed(1)} s, for ${p50.toFixed(0)} ms (median): `
     + 'each copies the pods written since the last one into the cache\'s keeping, which a client that keeps nothing never does, and an event that arrives during one waits it out. '
     + 'Other young-generation sizes (V8 --max-semi-space-size 2 and 8 MB, 2026-12-06) gave shorter but more frequent pauses, more time in the collector and no lower p99; '
@@ -232,7 +232,7 @@ export async function run(): Promise<BenchSection> {
     const lean = bothDetected.map((w) => o.watchOnly.detections.get(w.rv)! - w.t);
     const leanPlain = bothDetected.map((w) => o.arrivals.get(w.rv)! - w.t);
     const wg = o.watchOnly.gcPauses;
-    cases.push({ name: `${tag}: kubemend watch (no store, remediation or incidents), write → detection change (${ms(lean)}; the plain client on the same writes: ${ms(leanPlain)}; GC pauses ${ms(wg)}, ${wg.length} in all); ms = p99`, n: lean.length, ms: percentile(lean, 99), rssMb: rss() });
+    cases.push({ name: `${tag}: detection pipeline alone (no store, remediation or incidents), write → detection change (${ms(lean)}; the plain client on the same writes: ${ms(leanPlain)}; GC pauses ${ms(wg)}, ${wg.length} in all); ms = p99`, n: lean.length, ms: percentile(lean, 99), rssMb: rss() });
     watchRatios.push(percentile(lean, 99) / percentile(leanPlain, 99));
     pauses.push({ n: wg.length + o.gcPauses.length, p50: percentile([...wg, ...o.gcPauses], 50) });
     cases.push({ name: `${tag}: … of which the informer receiving the event → the change emitted, every change but repeats (${ms(o.processing)}); ms = p99`, n: o.processing.length, ms: percentile(o.processing, 99), rssMb: rss() });
@@ -265,7 +265,7 @@ export async function run(): Promise<BenchSection> {
     'p99 over a round\'s detected writes (a few hundred) and runs (dozens) is close to their maximum: one stall of the machine shows in it.',
     'Tried on 2026-12-06 (idle machine, 2 rounds each, KUBEMEND_BENCH_PIPELINE_NODE_ARGS): with --max-semi-space-size=8 the pipelines collected the young generation 115–180 times a round for 2–3 ms (median) instead of about 23 times for 15–18 ms, spent 460–670 ms a round in the collector instead of 370–430, and `run`\'s ratio was 3.79 × at worst, `watch`\'s 1.58–2.08 ×; with --max-semi-space-size=2, 455–690 collections of about 1 ms but major collections besides, 1,050 ms a round, `run` 3.91 ×, `watch` 2.2–2.6 ×; with --single-threaded-gc (05:51, 2 rounds of 20 s), pauses of 15 ms (median) as before, `run` 5.62 × at worst. The default stays.',
     'What kept the young generation busy before 2026-12-06 was mostly garbage of our own making: client-node built a new undici Agent (and connection) per request, 13 of the 30 MB that the sampling heap profiler found alive in `run`\'s process at the end of a round (src/kube/dispatchers.ts now keeps one per TLS identity).',
-    `\`kubemend watch\`'s pipeline (the same rules and sinks; no store, remediation or incidents) runs beside it, in a third process on the same stream, to show what \`run\`'s extra work costs: its write → detection p99 ÷ the plain client's on the writes both pipelines detected, worst–median: ${span(watchRatios)} ×.`,
+    `The detection pipeline alone (the same rules and sinks; no store, remediation or incidents) runs beside it, in a third process on the same stream, to show what \`run\`'s extra work costs: its write → detection p99 ÷ the plain client's on the writes both pipelines detected, worst–median: ${span(watchRatios)} ×.`,
   );
   return {
     title: `Latency at ${RATE} events/s: write → detection and detection → first request (issue 16)`,
