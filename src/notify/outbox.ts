@@ -50,6 +50,8 @@ export class Outbox {
   private timer: { cancel(): void } | undefined;
   private ticking: Promise<number> | undefined;
   private again = false;
+  /** Deliveries ended so far: flush() is only done after a pass that no delivery ended during. */
+  private ended = 0;
 
   constructor(opts: OutboxOptions) {
     // An option passed as undefined keeps its default (an undefined poll interval would make the worker spin).
@@ -107,10 +109,12 @@ export class Outbox {
   async flush(timeoutMs = 10_000): Promise<boolean> {
     const deadline = realClock.now() + timeoutMs;
     for (;;) {
+      // A delivery that ends while the pass is claiming frees its key after the claim looked: the next row of that key is due, and another pass must look.
+      const ended = this.ended;
       const claimed = await this.tick();
       const waited = this.inflight.size;
       await Promise.allSettled([...this.inflight.values()]);
-      if (claimed === 0 && waited === 0) return true;
+      if (claimed === 0 && waited === 0 && this.ended === ended) return true;
       if (realClock.now() >= deadline) return false;
     }
   }
@@ -123,6 +127,7 @@ export class Outbox {
       const p = this.deliver(row)
         .catch((err) => this.o.log?.(`notify: delivery ${row.id} to ${row.receiver}: ${redact((err as Error).message)} (the row is retried when its lease lapses)`))
         .finally(() => {
+          this.ended++;
           this.inflight.delete(row.id);
           this.kick();
         });

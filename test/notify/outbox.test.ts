@@ -84,6 +84,36 @@ forEachDialect((env) => {
     assert.deepEqual(await store.listDeliveries(), [], 'delivered rows are removed');
   });
 
+  it('flush() goes on while a delivery that ends during a pass\'s claim leaves the next row of its key due', { timeout: 60_000 }, async () => {
+    const { store, place } = await env.store();
+    const clock = place.clock;
+    let release: (() => void) | undefined;
+    const rcv = new Scripted('hook', (d) => (d.id === 'a1' ? new Promise((r) => (release = () => r({ ok: true }))) : { ok: true }));
+    await enqueue(store, clock, [['a1', 'A'], ['a2', 'A'], ['a3', 'A']]);
+    // The claim sees a1's row (so a2 is not due yet), and a1 ends before the claim returns: what a slow database and a fast receiver do.
+    let armed = false;
+    const racing = new Proxy(store, {
+      get(target, prop, receiver) {
+        if (prop !== 'claimDeliveries') return Reflect.get(target, prop, receiver);
+        return async (...args: Parameters<SqlStore['claimDeliveries']>) => {
+          const rows = await target.claimDeliveries(...args);
+          if (armed) {
+            armed = false;
+            release!();
+            while ((await target.listDeliveries()).some((r) => r.id === 'a1')) await new Promise((r) => setImmediate(r));
+            for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+          }
+          return rows;
+        };
+      },
+    });
+    const outbox = new Outbox({ store: racing, clock, receivers: () => rcv });
+    assert.equal(await outbox.tick(), 1, 'a1 is claimed and held');
+    armed = true;
+    assert.ok(await outbox.flush());
+    assert.deepEqual(rcv.log, ['start a1', 'end a1', 'start a2', 'end a2', 'start a3', 'end a3'], 'flush returned with rows of key A still due');
+  });
+
   it('retries with back-off and Retry-After, audits the first failure once and the delivery, counts them', { timeout: 60_000 }, async () => {
     const { store, place } = await env.store();
     const clock = place.clock;
