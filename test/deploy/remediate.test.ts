@@ -15,6 +15,7 @@ import { openStore, type SqlStore } from '../../src/store/index.ts';
 import { resolveScenario, ScenarioRunner, sandboxOptionsFor } from '../../src/sandbox/scenarios/index.ts';
 import type { RunRecord } from '../../src/store/types.ts';
 import { type Cluster, skipKubectl, startCluster } from '../conformance/cluster.ts';
+import { until } from '../helpers/serve-process.ts';
 import { REMEDIATOR, ROOT, SA, materialize, overlay, render, tokenKubeconfig } from './fixture.ts';
 
 const BIN = join(ROOT, 'bin/kubemend.js');
@@ -125,7 +126,8 @@ describe('kubemend in the cluster, as its ServiceAccount', { skip: skipKubectl, 
     const escalated = await s.store.audit.list({ action: 'runbook.run.escalated' });
     assert.equal(escalated.length, 1);
     assert.match(String(escalated[0].data?.reason), /step rollback failed/);
-    assert.match(s.output(), /Escalation: bad-deploy on/, 'the escalation is sent');
+    // The escalation goes out through the outbox after the run has ended.
+    await until('the escalation to be sent', () => /Escalation: bad-deploy on/.test(s.output()), 30_000, s.output);
     assert.match(s.output(), /KM-ACTION-052|RBAC_DENIED/, 'and logged with its code');
   });
 });
