@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { partition, plan, SHARED_DIRS } from '../../scripts/test.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -26,7 +27,20 @@ const CALL = /^(?:test|describe)\((?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|`(?:[^`
 
 test('npm test passes a default timeout to every test', () => {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-  assert.match(pkg.scripts.test, /--test-timeout=\d+/);
+  assert.equal(pkg.scripts.test, 'node scripts/test.ts');
+  for (const argv of [[], ['test/rules/engine.test.ts']]) {
+    for (const g of plan(argv)) assert.ok(g.args.some((a) => /^--test-timeout=\d+$/.test(a)), `${g.label}: ${g.args.slice(0, 4).join(' ')}`);
+  }
+});
+
+test('npm test runs every test file once: the unit-level folders in one shared process, the rest and marked files a process each', () => {
+  const { shared, isolated } = partition();
+  const all = testFiles().map((f) => relative(ROOT, f)).sort();
+  assert.deepEqual([...shared, ...isolated].sort(), all);
+  assert.ok(shared.every((f) => SHARED_DIRS.includes(f.split('/')[1])));
+  for (const f of shared) assert.doesNotMatch(readFileSync(join(ROOT, f), 'utf8'), /\/\/ test-isolation: process/, f);
+  // The files that start kubemend, kubectl, Python or Chromium keep their own processes.
+  for (const dir of ['cli', 'server', 'e2e', 'conformance', 'deploy', 'image']) assert.ok(isolated.some((f) => f.startsWith(`test/${dir}/`)), dir);
 });
 
 test('a test file that starts processes, scenarios or databases gives each of its tests a timeout', () => {
