@@ -16,13 +16,32 @@ export const GENESIS_HASH = '0'.repeat(64);
  * silent `null` would make the stored record differ from what was appended).
  */
 export function canonicalJson(value: unknown): string {
-  return encode(value, '$');
+  return located(() => encode(value), '$');
 }
 
-function encode(v: unknown, path: string): string {
+/**
+ * A value JSON cannot hold, thrown from deep inside encode(); the path to it
+ * is put together while the throw unwinds, so the common case (nothing to
+ * report) builds no path strings: appends encode every record (issue 16).
+ */
+class Unencodable extends Error {
+  readonly segments: string[] = [];
+}
+
+/** Runs an encoding of the value at `path`, turning an Unencodable into a TypeError that names where it is. */
+function located<T>(fn: () => T, path: string): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (!(err instanceof Unencodable)) throw err;
+    throw new TypeError(`${path}${err.segments.reverse().join('')}: ${err.message}`);
+  }
+}
+
+function encode(v: unknown): string {
   if (v === null) return 'null';
   if (typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function') {
-    return encode((v as { toJSON(): unknown }).toJSON(), path);
+    return encode((v as { toJSON(): unknown }).toJSON());
   }
   switch (typeof v) {
     case 'string':
@@ -30,21 +49,39 @@ function encode(v: unknown, path: string): string {
     case 'boolean':
       return v ? 'true' : 'false';
     case 'number':
-      if (!Number.isFinite(v)) throw new TypeError(`${path}: ${v} cannot be stored in JSON`);
+      if (!Number.isFinite(v)) throw new Unencodable(`${v} cannot be stored in JSON`);
       return JSON.stringify(v);
     case 'object': {
-      if (Array.isArray(v)) return `[${v.map((x, i) => (x === undefined || typeof x === 'function' ? 'null' : encode(x, `${path}[${i}]`))).join(',')}]`;
+      if (Array.isArray(v)) {
+        let out = '[';
+        for (let i = 0; i < v.length; i++) {
+          const x = v[i];
+          if (i > 0) out += ',';
+          out += x === undefined || typeof x === 'function' ? 'null' : member(x, i);
+        }
+        return `${out}]`;
+      }
       const keys = Object.keys(v).sort();
-      const parts: string[] = [];
+      let out = '{';
       for (const k of keys) {
         const x = (v as Record<string, unknown>)[k];
         if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
-        parts.push(`${JSON.stringify(k)}:${encode(x, `${path}.${k}`)}`);
+        out += `${out.length > 1 ? ',' : ''}${JSON.stringify(k)}:${member(x, k)}`;
       }
-      return `{${parts.join(',')}}`;
+      return `${out}}`;
     }
     default:
-      throw new TypeError(`${path}: a ${typeof v} cannot be stored in JSON`);
+      throw new Unencodable(`a ${typeof v} cannot be stored in JSON`);
+  }
+}
+
+/** encode() of a member, by its key or index; the path segment is only written when the member cannot be encoded. */
+function member(x: unknown, at: string | number): string {
+  try {
+    return encode(x);
+  } catch (err) {
+    if (err instanceof Unencodable) err.segments.push(typeof at === 'number' ? `[${at}]` : `.${at}`);
+    throw err;
   }
 }
 
@@ -70,7 +107,7 @@ export function bodyTemplate(body: Omit<RecordBody, 'seq'>): (seq: number) => st
   for (const k of Object.keys(body).sort()) {
     const x = (body as Record<string, unknown>)[k];
     if (k === 'seq' || x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
-    (k < 'seq' ? before : after).push(`${JSON.stringify(k)}:${encode(x, `$.${k}`)}`);
+    (k < 'seq' ? before : after).push(`${JSON.stringify(k)}:${located(() => encode(x), `$.${k}`)}`);
   }
   const head = before.length ? `{${before.join(',')},"seq":` : '{"seq":';
   const tail = after.length ? `,${after.join(',')}}` : '}';
