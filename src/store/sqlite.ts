@@ -9,6 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { Errors, KubemendError, Mutex, type Row, type SqlDb, type SqlExec, type SqlValue, type TransactionOptions } from '../common/index.ts';
+import { WalCheckpointer, type CheckpointerOptions } from './sqlite-checkpointer.ts';
 
 export interface SqliteOptions {
   /**
@@ -18,6 +19,8 @@ export interface SqliteOptions {
   synchronous?: 'NORMAL' | 'FULL';
   /** How long to wait for another process's write lock (ms). */
   busyTimeoutMs?: number;
+  /** The WAL checkpoint worker (sqlite-checkpointer.ts); false: SQLite's own checkpoints in the COMMIT, as before. */
+  checkpointer?: CheckpointerOptions | false;
 }
 
 export class SqliteDb implements SqlDb {
@@ -28,6 +31,7 @@ export class SqliteDb implements SqlDb {
   private readonly lock = new Mutex();
   private readonly direct: SqlExec;
   private closed = false;
+  private readonly checkpointer: WalCheckpointer | undefined;
 
   constructor(path: string, opts: SqliteOptions = {}) {
     this.path = path;
@@ -38,6 +42,11 @@ export class SqliteDb implements SqlDb {
       this.db.exec(`PRAGMA synchronous = ${opts.synchronous === 'FULL' ? 'FULL' : 'NORMAL'}`);
     } catch (err) {
       throw new KubemendError(Errors.STORE_UNAVAILABLE, `cannot open the SQLite store at ${path}: ${(err as Error).message}`, { cause: err });
+    }
+    if (path !== ':memory:' && opts.checkpointer !== false) {
+      this.checkpointer = new WalCheckpointer(path, (pages) => {
+        if (!this.closed) this.db.exec(`PRAGMA wal_autocheckpoint = ${pages}`);
+      }, { busyTimeoutMs: opts.busyTimeoutMs ?? 30_000, ...opts.checkpointer });
     }
     this.direct = {
       dialect: 'sqlite',
@@ -54,7 +63,16 @@ export class SqliteDb implements SqlDb {
   }
 
   exec(sql: string, params?: readonly SqlValue[]): Promise<{ changes: number }> {
-    return this.lock.run(() => this.direct.exec(sql, params));
+    return this.lock.run(async () => {
+      const r = await this.direct.exec(sql, params);
+      this.checkpointer?.wrote();
+      return r;
+    });
+  }
+
+  /** The checkpoint worker; undefined for an in-memory database or with the worker turned off. */
+  get walCheckpointer(): WalCheckpointer | undefined {
+    return this.checkpointer;
   }
 
   transaction<T>(fn: (tx: SqlExec) => Promise<T>, opts: TransactionOptions = {}): Promise<T> {
@@ -64,6 +82,7 @@ export class SqliteDb implements SqlDb {
       try {
         const result = await fn(this.direct);
         this.db.exec('COMMIT');
+        if (!opts.readOnly) this.checkpointer?.wrote();
         return result;
       } catch (err) {
         if (this.db.isTransaction) this.db.exec('ROLLBACK');
@@ -73,6 +92,8 @@ export class SqliteDb implements SqlDb {
   }
 
   async close(): Promise<void> {
+    // The worker's connection first: the last connection to close checkpoints the WAL and removes it.
+    await this.checkpointer?.stop();
     await this.lock.run(async () => {
       if (this.closed) return;
       this.closed = true;

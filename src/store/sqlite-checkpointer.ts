@@ -1,0 +1,103 @@
+// Checkpoints a busy store's WAL on another thread. SQLite copies the WAL
+// back into the database (and fsyncs it) every 1,000 pages by default, inside
+// the COMMIT that crossed the line: on the event loop, since node:sqlite is
+// synchronous. That stall is 40 % of the audit log's append time under load
+// (issue 16's bench). Once a connection has committed `afterWrites`
+// transactions, a worker thread with its own connection takes over, and the
+// connection's own automatic checkpoint stays only as a backstop, at
+// `backstopPages`, for a worker that fell behind or died.
+import { Worker } from 'node:worker_threads';
+import type { CheckpointWorkerData, CheckpointWorkerMessage } from './sqlite-checkpoint-worker.ts';
+
+export interface CheckpointerOptions {
+  /** Write transactions before the worker starts: small and short-lived stores (tests, CLI commands) never start one. */
+  afterWrites?: number;
+  intervalMs?: number;
+  /** A WAL larger than this is truncated by the worker. */
+  truncateBytes?: number;
+  /** The connection's own wal_autocheckpoint while the worker runs. */
+  backstopPages?: number;
+  busyTimeoutMs?: number;
+}
+
+/** SQLite's default wal_autocheckpoint, restored when the worker is gone. */
+const DEFAULT_PAGES = 1000;
+
+export interface CheckpointStats {
+  /** Whether the worker runs now. */
+  running: boolean;
+  /** Checkpoints that moved frames, and frames moved. */
+  checkpoints: number;
+  frames: number;
+  truncations: number;
+  lastError?: string;
+}
+
+export class WalCheckpointer {
+  readonly stats: CheckpointStats = { running: false, checkpoints: 0, frames: 0, truncations: 0 };
+  private readonly path: string;
+  private readonly setAutocheckpoint: (pages: number) => void;
+  private readonly o: Required<CheckpointerOptions>;
+  private writes = 0;
+  private worker: Worker | undefined;
+  private stopped = false;
+
+  constructor(path: string, setAutocheckpoint: (pages: number) => void, opts: CheckpointerOptions = {}) {
+    this.path = path;
+    this.setAutocheckpoint = setAutocheckpoint;
+    this.o = { afterWrites: 32, intervalMs: 500, truncateBytes: 64 * 2 ** 20, backstopPages: 16_384, busyTimeoutMs: 30_000, ...opts };
+  }
+
+  /** The worker thread while it runs (for tests that make it fail). */
+  get thread(): Worker | undefined {
+    return this.worker;
+  }
+
+  /** Called after each committed write: starts the worker at the threshold. */
+  wrote(): void {
+    if (++this.writes === this.o.afterWrites && !this.stopped) this.start();
+  }
+
+  private start(): void {
+    const data: CheckpointWorkerData = { path: this.path, intervalMs: this.o.intervalMs, truncateBytes: this.o.truncateBytes, busyTimeoutMs: this.o.busyTimeoutMs };
+    const worker = new Worker(new URL('./sqlite-checkpoint-worker.ts', import.meta.url), { workerData: data });
+    // A store left open must not keep the process alive for its checkpoints.
+    worker.unref();
+    this.worker = worker;
+    // At once, not when the worker says it is ready: a burst of appends runs on microtasks and would not hear it until the burst is over.
+    this.stats.running = true;
+    this.setAutocheckpoint(this.o.backstopPages);
+    worker.on('message', (m: CheckpointWorkerMessage) => {
+      if ('ready' in m) return;
+      if ('error' in m) {
+        this.stats.lastError = m.error;
+      } else {
+        if (m.checkpointed > 0) this.stats.checkpoints++;
+        this.stats.frames += m.checkpointed;
+        if (m.truncated) this.stats.truncations++;
+      }
+    });
+    const gone = (why?: string) => {
+      if (this.worker !== worker) return;
+      this.worker = undefined;
+      this.stats.running = false;
+      if (why) this.stats.lastError = why;
+      // Back to the connection's own checkpoints: the WAL must not grow without bound.
+      if (!this.stopped) this.setAutocheckpoint(DEFAULT_PAGES);
+    };
+    worker.on('error', (err) => gone(err.message));
+    worker.on('exit', (code) => gone(code === 0 ? undefined : `the checkpoint worker exited with code ${code}`));
+  }
+
+  /** Stops the worker, its connection closed, before the store's own connection closes. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const worker = this.worker;
+    if (!worker) return;
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    worker.postMessage('stop');
+    const timer = setTimeout(() => void worker.terminate(), 5_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
