@@ -5,7 +5,7 @@
 // caught up) is checkpointed and truncated, which waits for the writer once.
 import { statSync } from 'node:fs';
 import { DatabaseSync } from 'node:sqlite';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 
 export interface CheckpointWorkerData {
   path: string;
@@ -16,41 +16,43 @@ export interface CheckpointWorkerData {
 
 export type CheckpointWorkerMessage = { ready: true } | { checkpointed: number; walFrames: number; truncated: boolean } | { error: string };
 
-const { path, intervalMs, truncateBytes, busyTimeoutMs } = workerData as CheckpointWorkerData;
-const port = parentPort!;
+// Imported anywhere but as the checkpoint worker (a check that every module loads), it does nothing.
+if (parentPort && workerData) run(parentPort, workerData as CheckpointWorkerData);
 
-function walBytes(): number {
-  try {
-    return statSync(`${path}-wal`).size;
-  } catch {
-    return 0;
+function run(port: MessagePort, { path, intervalMs, truncateBytes, busyTimeoutMs }: CheckpointWorkerData): void {
+  function walBytes(): number {
+    try {
+      return statSync(`${path}-wal`).size;
+    } catch {
+      return 0;
+    }
   }
-}
 
-let db: DatabaseSync | undefined;
-try {
-  db = new DatabaseSync(path, { timeout: busyTimeoutMs });
-} catch (err) {
-  port.postMessage({ error: (err as Error).message } satisfies CheckpointWorkerMessage);
-  process.exit(1);
-}
-const passive = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
-const truncate = db.prepare('PRAGMA wal_checkpoint(TRUNCATE)');
-
-const timer = setInterval(() => {
+  let db: DatabaseSync | undefined;
   try {
-    const big = walBytes() > truncateBytes;
-    const r = (big ? truncate : passive).get() as { busy: number; log: number; checkpointed: number };
-    if (r.log > 0 || big) port.postMessage({ checkpointed: r.checkpointed, walFrames: r.log, truncated: big } satisfies CheckpointWorkerMessage);
+    db = new DatabaseSync(path, { timeout: busyTimeoutMs });
   } catch (err) {
     port.postMessage({ error: (err as Error).message } satisfies CheckpointWorkerMessage);
+    process.exit(1);
   }
-}, intervalMs);
+  const passive = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
+  const truncate = db.prepare('PRAGMA wal_checkpoint(TRUNCATE)');
 
-port.on('message', (m: unknown) => {
-  if (m !== 'stop') return;
-  clearInterval(timer);
-  db!.close();
-  port.close();
-});
-port.postMessage({ ready: true } satisfies CheckpointWorkerMessage);
+  const timer = setInterval(() => {
+    try {
+      const big = walBytes() > truncateBytes;
+      const r = (big ? truncate : passive).get() as { busy: number; log: number; checkpointed: number };
+      if (r.log > 0 || big) port.postMessage({ checkpointed: r.checkpointed, walFrames: r.log, truncated: big } satisfies CheckpointWorkerMessage);
+    } catch (err) {
+      port.postMessage({ error: (err as Error).message } satisfies CheckpointWorkerMessage);
+    }
+  }, intervalMs);
+
+  port.on('message', (m: unknown) => {
+    if (m !== 'stop') return;
+    clearInterval(timer);
+    db!.close();
+    port.close();
+  });
+  port.postMessage({ ready: true } satisfies CheckpointWorkerMessage);
+}
