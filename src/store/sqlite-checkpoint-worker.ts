@@ -14,7 +14,7 @@ export interface CheckpointWorkerData {
   busyTimeoutMs: number;
 }
 
-export type CheckpointWorkerMessage = { ready: true } | { checkpointed: number; walFrames: number; truncated: boolean } | { error: string };
+export type CheckpointWorkerMessage = { checkpointed: number; walFrames: number; truncated: boolean } | { error: string };
 
 // Imported anywhere but as the checkpoint worker (a check that every module loads), it does nothing.
 if (parentPort && workerData) run(parentPort, workerData as CheckpointWorkerData);
@@ -54,5 +54,4 @@ function run(port: MessagePort, { path, intervalMs, truncateBytes, busyTimeoutMs
     db!.close();
     port.close();
   });
-  port.postMessage({ ready: true } satisfies CheckpointWorkerMessage);
 }
