@@ -92,6 +92,12 @@ export const auditCommitRecords = once('kubemend_audit_commit_records', () => ne
   buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
 }));
 
+export const sqliteCheckpointsTotal = once('kubemend_sqlite_checkpoints_total', () => new Counter({
+  name: 'kubemend_sqlite_checkpoints_total',
+  help: 'WAL checkpoints of the SQLite store\'s worker thread: checkpointed (frames moved), truncated (a WAL past its bound), failed (retried at the next interval), worker_died (the connection checkpoints again itself).',
+  labelNames: ['outcome'] as const,
+}));
+
 /** Latency from 1 ms to 10 s: the path from a watch event to a runbook's first request (latency.ts marks it). */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const latency = (name: string, help: string) => once(name, () => new Histogram({ name, help, buckets: LATENCY_BUCKETS }));

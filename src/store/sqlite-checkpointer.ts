@@ -8,6 +8,7 @@
 // automatic checkpoint stays only as a backstop, at `backstopPages`, for a
 // worker that fell behind or died.
 import { Worker } from 'node:worker_threads';
+import { sqliteCheckpointsTotal } from '../common/index.ts';
 import type { CheckpointWorkerData, CheckpointWorkerMessage } from './sqlite-checkpoint-worker.ts';
 
 export interface CheckpointerOptions {
@@ -71,17 +72,27 @@ export class WalCheckpointer {
     worker.on('message', (m: CheckpointWorkerMessage) => {
       if ('error' in m) {
         this.stats.lastError = m.error;
-      } else {
-        if (m.checkpointed > 0) this.stats.checkpoints++;
-        this.stats.frames += m.checkpointed;
-        if (m.truncated) this.stats.truncations++;
+        sqliteCheckpointsTotal.inc({ outcome: 'failed' });
+        return;
+      }
+      if (m.checkpointed > 0) {
+        this.stats.checkpoints++;
+        sqliteCheckpointsTotal.inc({ outcome: 'checkpointed' });
+      }
+      this.stats.frames += m.checkpointed;
+      if (m.truncated) {
+        this.stats.truncations++;
+        sqliteCheckpointsTotal.inc({ outcome: 'truncated' });
       }
     });
     const gone = (why?: string) => {
       if (this.worker !== worker) return;
       this.worker = undefined;
       this.stats.running = false;
-      if (why) this.stats.lastError = why;
+      if (why) {
+        this.stats.lastError = why;
+        sqliteCheckpointsTotal.inc({ outcome: 'worker_died' });
+      }
       // Back to the connection's own checkpoints: the WAL must not grow without bound.
       if (!this.stopped) this.setAutocheckpoint(DEFAULT_PAGES);
     };

@@ -8,6 +8,12 @@ import { existsSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteDb } from '../../src/store/sqlite.ts';
+import { metricsRegistry } from '../../src/common/metrics.ts';
+
+async function counted(outcome: string): Promise<number> {
+  const m = await metricsRegistry.getSingleMetric('kubemend_sqlite_checkpoints_total')!.get();
+  return m.values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
+}
 
 const fresh = () => join(mkdtempSync(join(tmpdir(), 'km-ckpt-')), 'kubemend.db');
 
@@ -38,6 +44,7 @@ test('a busy store checkpoints on a worker thread; its own checkpoint stays only
   const db = new SqliteDb(path, { checkpointer: { afterWrites: 10, intervalMs: 20 } });
   await db.exec('CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)');
   const ck = db.walCheckpointer!;
+  const before = await counted('checkpointed');
   assert.equal(await autocheckpoint(db), 1000, 'SQLite\'s default before the worker');
   await write(db, 8);
   assert.equal(ck.stats.running, false, 'not started below the threshold');
@@ -46,6 +53,7 @@ test('a busy store checkpoints on a worker thread; its own checkpoint stays only
   assert.equal(await autocheckpoint(db), 16_384, 'the backstop while the worker runs');
   await until('the worker to checkpoint', () => ck.stats.frames > 0);
   assert.equal(ck.stats.lastError, undefined);
+  assert.ok((await counted('checkpointed')) > before, 'counted in kubemend_sqlite_checkpoints_total');
   await db.close();
   assert.equal(existsSync(`${path}-wal`) && statSync(`${path}-wal`).size > 0, false, 'the WAL was checkpointed and removed at close');
   assert.equal(ck.thread, undefined, 'the worker is gone');
@@ -59,11 +67,13 @@ test('a worker that dies gives the checkpoints back to the connection; one that 
   const db = new SqliteDb(fresh(), { checkpointer: { afterWrites: 1, intervalMs: 20, truncateBytes: 64 * 1024 } });
   await db.exec('CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)');
   const ck = db.walCheckpointer!;
+  const died = await counted('worker_died');
   await write(db, 50);
   await until('a truncation', () => ck.stats.truncations > 0);
   await ck.thread!.terminate();
   await until('the worker to be gone', () => !ck.stats.running);
   assert.match(String(ck.stats.lastError), /exited with code 1/);
+  assert.equal(await counted('worker_died'), died + 1);
   assert.equal(await autocheckpoint(db), 1000, 'SQLite\'s own checkpoints again');
   await write(db, 5, 50);
   await db.close();
