@@ -63,8 +63,6 @@ export class WalCheckpointer {
   private start(): void {
     const data: CheckpointWorkerData = { path: this.path, intervalMs: this.o.intervalMs, truncateBytes: this.o.truncateBytes, busyTimeoutMs: this.o.busyTimeoutMs };
     const worker = new Worker(new URL('./sqlite-checkpoint-worker.ts', import.meta.url), { workerData: data });
-    // A store left open must not keep the process alive for its checkpoints.
-    worker.unref();
     this.worker = worker;
     // At once, not when the worker has started: a burst of appends runs on microtasks and would not hear from it until the burst is over.
     this.stats.running = true;
@@ -98,6 +96,8 @@ export class WalCheckpointer {
     };
     worker.on('error', (err) => gone(err.message));
     worker.on('exit', (code) => gone(code === 0 ? undefined : `the checkpoint worker exited with code ${code}`));
+    // A store left open must not keep the process alive for its checkpoints. After the listeners: adding a 'message' listener refs the worker again.
+    worker.unref();
   }
 
   /** Stops the worker, its connection closed, before the store's own connection closes. */
