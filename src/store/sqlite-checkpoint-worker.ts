@@ -2,7 +2,8 @@
 // store's file, checkpointing the WAL into the database on a timer. A PASSIVE
 // checkpoint never waits for, or holds up, the writer in the main thread; a
 // WAL grown past `truncateBytes` (writes so steady that no checkpoint ever
-// caught up) is checkpointed and truncated, which waits for the writer once.
+// caught up, or a reader that kept it) is checkpointed and truncated once no
+// reader uses it: tried at each interval, never waited for.
 import { statSync } from 'node:fs';
 import { DatabaseSync } from 'node:sqlite';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
@@ -37,11 +38,24 @@ function run(port: MessagePort, { path, intervalMs, truncateBytes, busyTimeoutMs
   }
   const passive = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
   const truncate = db.prepare('PRAGMA wal_checkpoint(TRUNCATE)');
+  // TRUNCATE holds the write lock while it waits for readers: with a busy
+  // timeout, a read transaction in another process (`kubemend audit verify`)
+  // would hold up every writer for as long. It tries once, as a PASSIVE
+  // checkpoint when it cannot have the lock, and again at the next interval.
+  function truncateNow(): { busy: number; log: number; checkpointed: number } {
+    // exec, not a prepared statement: SQLite applies this pragma when it prepares it.
+    db!.exec('PRAGMA busy_timeout = 0');
+    try {
+      return truncate.get() as { busy: number; log: number; checkpointed: number };
+    } finally {
+      db!.exec(`PRAGMA busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
+    }
+  }
 
   const timer = setInterval(() => {
     try {
       const big = walBytes() > truncateBytes;
-      const r = (big ? truncate : passive).get() as { busy: number; log: number; checkpointed: number };
+      const r = big ? truncateNow() : (passive.get() as { busy: number; log: number; checkpointed: number });
       if (r.log > 0 || big) port.postMessage({ checkpointed: r.checkpointed, walFrames: r.log, truncated: big } satisfies CheckpointWorkerMessage);
     } catch (err) {
       port.postMessage({ error: (err as Error).message } satisfies CheckpointWorkerMessage);
