@@ -56,7 +56,8 @@ function run(port: MessagePort, { path, intervalMs, truncateBytes, busyTimeoutMs
     try {
       const big = walBytes() > truncateBytes;
       const r = big ? truncateNow() : (passive.get() as { busy: number; log: number; checkpointed: number });
-      if (r.log > 0 || big) port.postMessage({ checkpointed: r.checkpointed, walFrames: r.log, truncated: big } satisfies CheckpointWorkerMessage);
+      // busy: a reader kept the WAL, or another process was checkpointing (then both counts are -1).
+      if (r.log > 0 || big) port.postMessage({ checkpointed: Math.max(0, r.checkpointed), walFrames: r.log, truncated: big && r.busy === 0 } satisfies CheckpointWorkerMessage);
     } catch (err) {
       port.postMessage({ error: (err as Error).message } satisfies CheckpointWorkerMessage);
     }

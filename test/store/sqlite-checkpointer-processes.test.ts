@@ -1,7 +1,7 @@
 // The checkpoint worker beside other processes: a process that leaves its
 // store open still exits by itself; a reader in another process (`kubemend
-// audit verify` in another shell) does not hold up the writer through the
-// worker's truncation.
+// audit verify` in another shell) neither holds up the writer through the
+// worker's truncation nor makes it count truncations that did not happen.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -30,6 +30,14 @@ async function child(args: string[], line: string): Promise<{ exited: Promise<nu
     void exited.then((code) => reject(new Error(`the ${args[0]} child exited (${code}) before "${line}": ${err}`)));
   });
   return { exited, kill: () => c.kill('SIGKILL') };
+}
+
+async function until(what: string, fn: () => boolean, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!fn()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 test('a process that leaves its store open, with the checkpoint worker running, still exits by itself; nothing is lost', { timeout: 60_000 }, async () => {
@@ -79,4 +87,26 @@ test('a reader in another process does not hold up the writer through the worker
     w.reader.kill();
     await w.db.close();
   }
+});
+
+test('a truncation the reader prevented is not counted; once the reader is gone, the WAL is truncated', { timeout: 60_000 }, async () => {
+  const w = await beside(3_000);
+  const ck = w.db.walCheckpointer!;
+  try {
+    await w.writes(2_000);
+    assert.ok(walBytes(w.path) > 64 * 1024, 'the WAL passed the truncation bound');
+    assert.equal(ck.stats.truncations, 0, 'no truncation while the reader holds the WAL');
+    assert.ok(ck.stats.frames >= 0, `frames moved: ${ck.stats.frames}`);
+    assert.equal(await w.reader.exited, 0);
+    await until('a truncation', () => ck.stats.truncations > 0);
+    assert.ok(walBytes(w.path) <= 64 * 1024, 'the WAL is back under its bound');
+    assert.equal(ck.stats.lastError, undefined);
+  } finally {
+    w.reader.kill();
+    await w.db.close();
+  }
+  const again = new SqliteDb(w.path, { checkpointer: false });
+  const [{ n }] = await again.query<{ n: number }>('SELECT COUNT(*) AS n FROM t');
+  assert.equal(Number(n), w.rows());
+  await again.close();
 });
