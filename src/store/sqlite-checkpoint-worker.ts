@@ -6,6 +6,7 @@
 // reader uses it: tried at each interval, never waited for.
 import { statSync } from 'node:fs';
 import { DatabaseSync } from 'node:sqlite';
+import { pathToFileURL } from 'node:url';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 
 export interface CheckpointWorkerData {
@@ -31,7 +32,10 @@ function run(port: MessagePort, { path, intervalMs, truncateBytes, busyTimeoutMs
 
   let db: DatabaseSync | undefined;
   try {
-    db = new DatabaseSync(path, { timeout: busyTimeoutMs });
+    // mode=rw: a database deleted or moved since the store opened it is an error here, never a new empty file checkpointed in its place.
+    const url = pathToFileURL(path);
+    url.searchParams.set('mode', 'rw');
+    db = new DatabaseSync(url, { timeout: busyTimeoutMs });
   } catch (err) {
     port.postMessage({ error: (err as Error).message } satisfies CheckpointWorkerMessage);
     process.exit(1);

@@ -88,11 +88,14 @@ export class WalCheckpointer {
       this.worker = undefined;
       this.stats.running = false;
       if (why) {
-        this.stats.lastError = why;
+        // The worker's own last error (it could not open the database, say) is the reason; keep it beside the exit.
+        this.stats.lastError = this.stats.lastError ? `${why} (its last error: ${this.stats.lastError})` : why;
         sqliteCheckpointsTotal.inc({ outcome: 'worker_died' });
       }
+      if (this.stopped) return;
       // Back to the connection's own checkpoints: the WAL must not grow without bound.
-      if (!this.stopped) this.setAutocheckpoint(DEFAULT_PAGES);
+      this.setAutocheckpoint(DEFAULT_PAGES);
+      if (why) process.emitWarning(`the SQLite checkpoint worker of ${this.path} stopped: ${this.stats.lastError}; the store checkpoints in its own commits again`, { code: 'KUBEMEND_SQLITE_CHECKPOINTER' });
     };
     worker.on('error', (err) => gone(err.message));
     worker.on('exit', (code) => gone(code === 0 ? undefined : `the checkpoint worker exited with code ${code}`));

@@ -4,7 +4,7 @@
 // the checkpoints back; close() leaves no WAL behind; nothing written is lost.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteDb } from '../../src/store/sqlite.ts';
@@ -88,4 +88,27 @@ test('a store that writes little never starts a worker; an in-memory one has non
   const mem = new SqliteDb(':memory:');
   assert.equal(mem.walCheckpointer, undefined);
   await mem.close();
+});
+
+test('a database deleted before the worker starts: the worker never makes a new empty file in its place; the store checkpoints itself again and says why', { timeout: 30_000 }, async () => {
+  const path = fresh();
+  const db = new SqliteDb(path, { checkpointer: { afterWrites: 5, intervalMs: 20 } });
+  await db.exec('CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)');
+  await write(db, 2);
+  rmSync(path);
+  const warnings: Error[] = [];
+  const onWarning = (w: Error) => warnings.push(w);
+  process.on('warning', onWarning);
+  try {
+    await write(db, 5, 2);
+    const ck = db.walCheckpointer!;
+    await until('the worker to be gone', () => !ck.stats.running);
+    assert.match(String(ck.stats.lastError), /exited with code 1 \(its last error: unable to open database file\)/);
+    assert.equal(existsSync(path), false, 'no new database at the path');
+    assert.equal(await autocheckpoint(db), 1000);
+    await until('the warning', () => warnings.some((w) => (w as { code?: string }).code === 'KUBEMEND_SQLITE_CHECKPOINTER'));
+  } finally {
+    process.off('warning', onWarning);
+    await db.close();
+  }
 });
