@@ -47,7 +47,9 @@ export class WalCheckpointer {
   constructor(path: string, setAutocheckpoint: (pages: number) => void, opts: CheckpointerOptions = {}) {
     this.path = path;
     this.setAutocheckpoint = setAutocheckpoint;
-    this.o = { afterWrites: 32, intervalMs: 500, truncateBytes: 64 * 2 ** 20, backstopPages: 16_384, busyTimeoutMs: 30_000, ...opts };
+    // An option passed as undefined keeps its default (an undefined threshold would never start the worker).
+    const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as CheckpointerOptions;
+    this.o = { afterWrites: 32, intervalMs: 500, truncateBytes: 64 * 2 ** 20, backstopPages: 16_384, busyTimeoutMs: 30_000, ...given };
   }
 
   /** The worker thread while it runs (for tests that make it fail). */

@@ -79,6 +79,16 @@ test('a worker that dies gives the checkpoints back to the connection; one that 
   await db.close();
 });
 
+test('options passed as undefined keep their defaults: the worker starts at the 32nd write', { timeout: 30_000 }, async () => {
+  const db = new SqliteDb(fresh(), { busyTimeoutMs: undefined, checkpointer: { afterWrites: undefined, intervalMs: undefined } });
+  await db.exec('CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)');
+  await write(db, 30);
+  assert.equal(db.walCheckpointer!.stats.running, false, 'not before the 32nd');
+  await write(db, 1, 30);
+  assert.equal(db.walCheckpointer!.stats.running, true);
+  await db.close();
+});
+
 test('a store that writes little never starts a worker; an in-memory one has none', { timeout: 30_000 }, async () => {
   const db = new SqliteDb(fresh());
   await db.exec('CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)');
